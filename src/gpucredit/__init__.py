@@ -1,0 +1,25 @@
+"""gpucredit: credit risk of the debt that finances AI compute.
+
+The public API is small on purpose: load a deal, simulate it, read the result.
+"""
+
+from gpucredit._version import __version__
+from gpucredit.config.loading import load_deal, parse_deal
+from gpucredit.config.spec import DealSpec, evolve
+from gpucredit.errors import DataError, GpuCreditError, ModelError, SpecError
+from gpucredit.pipeline import RunConfig, SimulationResult, simulate
+
+__all__ = [
+    "DataError",
+    "DealSpec",
+    "GpuCreditError",
+    "ModelError",
+    "RunConfig",
+    "SimulationResult",
+    "SpecError",
+    "__version__",
+    "evolve",
+    "load_deal",
+    "parse_deal",
+    "simulate",
+]

@@ -1,0 +1,3 @@
+from gpucredit.cli.app import main
+
+main()

@@ -1,0 +1,304 @@
+"""GPU fleet cash flows: revenue, opex, CFADS and collateral value on every path and month.
+
+``plan_fleet`` turns the deal spec into fixed arrays once per run (contract calendars, cohort
+ages, tenant hazards); ``project`` applies a block of scenario paths to the plan. Both are
+pure.
+
+Conventions (documented assumptions):
+
+* A month has 730 hours. Contract revenue = units x rate x hours x share of the month the
+  contract is active; a take-or-pay tenant pays for all contracted hours, any other tenant for
+  the hours the market would rent (merchant utilisation).
+* A tenant defaults in month ``tau`` drawn from its constant monthly hazard; it pays nothing
+  from that month on, its units sit idle for ``re_lease_downtime_months``, and then join the
+  merchant pool at the path's market rent. Units leave a contract that expires normally
+  straight into the merchant pool.
+* Merchant revenue = units x index x price factor x utilisation x hours. After a cohort's
+  economic life its uncontracted units are retired (no revenue, no cost).
+* Power is billed at server-level IT load x PUE for every unit in service (colocation bills
+  reserved capacity; idle GPUs still draw power), colocation per kW of IT load, SG&A as a share
+  of revenue. No taxes or maintenance capex: CFADS here is pre-tax.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from gpucredit._typing import Float64Array, Int64Array
+from gpucredit.config.spec import DealSpec
+from gpucredit.market.ratings import annual_default_rate
+from gpucredit.scenarios.grid import TimeGrid
+from gpucredit.scenarios.scenario import ScenarioSet
+from gpucredit.units import HOURS_PER_MONTH, MWH_PER_KWH
+
+__all__ = ["AssetCashflows", "FleetPlan", "plan_fleet", "project", "tenant_default_months"]
+
+DAYS_PER_MONTH = 30.4375
+
+
+@dataclass(frozen=True, slots=True)
+class FleetPlan:
+    """Deterministic arrays of one deal on one grid (C cohorts, K contracts, J tenants).
+
+    Attributes
+    ----------
+    cohort_generation : tuple of str, length C
+    cohort_units : ndarray, shape (C,)
+    cohort_in_service : ndarray, shape (C, month)
+        1.0 while the cohort is inside its economic life at the month's end, else 0.0.
+    cohort_remaining_life_months : ndarray, shape (C, month)
+        Economic life left at each month's end, months, >= 0.
+    cohort_book_value_usd : ndarray, shape (C, month)
+        Straight-line book value over the borrower's useful life.
+    opex_per_gpu_usd : ndarray, shape (C,)
+        Power + colocation per unit in service per month.
+    contract_cohort : ndarray of int, shape (K,)
+    contract_units, contract_rate_usd_per_gpu_hour : ndarray, shape (K,)
+    contract_active : ndarray, shape (K, month)
+        Share of the month's days inside the contract.
+    contract_first_month, contract_last_month : ndarray of int, shape (K,)
+        First and last month (1-based) with any activity (0 if none).
+    contract_take_or_pay : ndarray of bool, shape (K,)
+    contract_tenant : ndarray of int, shape (K,)
+    tenant_names : tuple of str, length J
+    tenant_monthly_hazard : ndarray, shape (J,)
+    """
+
+    n_months: int
+    cohort_names: tuple[str, ...]
+    cohort_generation: tuple[str, ...]
+    cohort_units: Float64Array
+    cohort_in_service: Float64Array
+    cohort_remaining_life_months: Float64Array
+    cohort_book_value_usd: Float64Array
+    opex_per_gpu_usd: Float64Array
+    contract_cohort: Int64Array
+    contract_units: Float64Array
+    contract_rate_usd_per_gpu_hour: Float64Array
+    contract_active: Float64Array
+    contract_first_month: Int64Array
+    contract_last_month: Int64Array
+    contract_take_or_pay: np.ndarray
+    contract_tenant: Int64Array
+    tenant_names: tuple[str, ...]
+    tenant_monthly_hazard: Float64Array
+    price_factor: float
+    sga_share: float
+    other_fixed_usd_per_month: float
+    re_lease_downtime_months: int
+    buyer_monthly_discount: float
+
+    @property
+    def n_tenants(self) -> int:
+        return len(self.tenant_names)
+
+
+@dataclass(frozen=True, slots=True)
+class AssetCashflows:
+    """Asset-side results of one block.
+
+    Attributes
+    ----------
+    revenue_usd, contracted_revenue_usd, merchant_revenue_usd, opex_usd, cfads_usd :
+        ndarray, shape (path, month), USD per month.
+    cohort_value_usd : ndarray, shape (path, month, cohort)
+        Income-approach value of each cohort at each month's end, USD.
+    collateral_value_usd : ndarray, shape (path, month)
+        Sum over cohorts.
+    tenant_default_month : ndarray of int, shape (path, tenant)
+        Month (1-based) in which each tenant defaults; ``n_months + 1`` when it does not.
+    """
+
+    revenue_usd: Float64Array
+    contracted_revenue_usd: Float64Array
+    merchant_revenue_usd: Float64Array
+    opex_usd: Float64Array
+    cfads_usd: Float64Array
+    cohort_value_usd: Float64Array
+    collateral_value_usd: Float64Array
+    tenant_default_month: Int64Array
+
+
+def _months_between(earlier: dt.date, later: dt.date) -> float:
+    return (later - earlier).days / DAYS_PER_MONTH
+
+
+def plan_fleet(deal: DealSpec, grid: TimeGrid) -> FleetPlan:
+    """Fixed per-deal arrays on ``grid``."""
+    n = grid.n_months
+    month_index = np.arange(1, n + 1, dtype=np.float64)
+    opex = deal.opex
+    names, gens, units, in_service, remaining, book, opex_gpu = [], [], [], [], [], [], []
+    for cohort in deal.fleet:
+        age_now = _months_between(cohort.purchase_date, deal.as_of)
+        age = age_now + month_index
+        life = cohort.economic_life_years * 12.0
+        book_life = cohort.book_useful_life_years * 12.0
+        names.append(cohort.name)
+        gens.append(cohort.generation)
+        units.append(float(cohort.units))
+        in_service.append((age <= life).astype(np.float64))
+        remaining.append(np.maximum(life - age, 0.0))
+        book.append(cohort.units * cohort.unit_cost_usd * np.clip(1.0 - age / book_life, 0.0, 1.0))
+        kw = cohort.it_power_kw
+        power = kw * opex.pue * HOURS_PER_MONTH * opex.power_price_usd_per_mwh * MWH_PER_KWH
+        opex_gpu.append(power + kw * opex.colocation_usd_per_kw_month)
+
+    tenants: list[str] = []
+    hazards: list[float] = []
+    for contract in deal.contracts:
+        if contract.tenant in tenants:
+            continue
+        tenants.append(contract.tenant)
+        annual = (
+            annual_default_rate(contract.rating)
+            if contract.rating is not None
+            else (contract.annual_pd_pct or 0.0) / 100.0
+        )
+        hazards.append(-math.log1p(-annual) / 12.0)
+
+    k = len(deal.contracts)
+    active = np.zeros((k, n))
+    first = np.zeros(k, dtype=np.int64)
+    last = np.zeros(k, dtype=np.int64)
+    for i, contract in enumerate(deal.contracts):
+        active[i] = grid.active_fraction(contract.start, contract.end)
+        on = np.flatnonzero(active[i] > 0)
+        if on.size:
+            first[i], last[i] = on[0] + 1, on[-1] + 1
+    cohort_index = {name: i for i, name in enumerate(names)}
+    return FleetPlan(
+        n_months=n,
+        cohort_names=tuple(names),
+        cohort_generation=tuple(gens),
+        cohort_units=np.array(units),
+        cohort_in_service=np.array(in_service).reshape(len(names), n),
+        cohort_remaining_life_months=np.array(remaining).reshape(len(names), n),
+        cohort_book_value_usd=np.array(book).reshape(len(names), n),
+        opex_per_gpu_usd=np.array(opex_gpu),
+        contract_cohort=np.array([cohort_index[c.cohort] for c in deal.contracts], dtype=np.int64),
+        contract_units=np.array([float(c.units) for c in deal.contracts]),
+        contract_rate_usd_per_gpu_hour=np.array([c.rate_usd_per_gpu_hour for c in deal.contracts]),
+        contract_active=active,
+        contract_first_month=first,
+        contract_last_month=last,
+        contract_take_or_pay=np.array([c.take_or_pay for c in deal.contracts], dtype=bool),
+        contract_tenant=np.array([tenants.index(c.tenant) for c in deal.contracts], dtype=np.int64),
+        tenant_names=tuple(tenants),
+        tenant_monthly_hazard=np.array(hazards),
+        price_factor=deal.merchant.price_factor,
+        sga_share=opex.sga_share_of_revenue,
+        other_fixed_usd_per_month=opex.other_fixed_usd_per_month,
+        re_lease_downtime_months=deal.re_lease_downtime_months,
+        buyer_monthly_discount=(1.0 + deal.recovery.buyer_discount_rate_pct / 100.0) ** (1 / 12)
+        - 1.0,
+    )
+
+
+def tenant_default_months(plan: FleetPlan, uniforms: Float64Array) -> Int64Array:
+    """Month (1-based) of each tenant's default, ``n_months + 1`` for none; shape (path, tenant).
+
+    ``tau = ceil(-log(U) / h)``, U in (0, 1], is the month in which an exponential default
+    time with monthly hazard ``h`` falls; U = 1 (and h = 0) never defaults.
+    """
+    never = plan.n_months + 1
+    if plan.n_tenants == 0:
+        return np.full((uniforms.shape[0], 0), never, dtype=np.int64)
+    hazard = plan.tenant_monthly_hazard[None, :]
+    time = -np.log(uniforms) / np.where(hazard > 0.0, hazard, 1.0)
+    defaults = (hazard > 0.0) & (time > 0.0)
+    tau = np.where(defaults, np.ceil(np.minimum(time, never)), never)
+    return tau.astype(np.int64)
+
+
+def gpu_value_usd(
+    monthly_net_rent: Float64Array,
+    monthly_cost: float,
+    remaining_months: Float64Array | float,
+    monthly_decay: float,
+    monthly_discount: float,
+) -> Float64Array:
+    """Income-approach value of one GPU: present value of the rent it can still earn.
+
+    ``V = sum_{k=1..K} (A g^k - c) q^-k`` with ``A`` this month's net rent (USD/month after
+    SG&A), ``g = exp(-monthly_decay)`` the rent trend a buyer extrapolates, ``c`` the monthly
+    cost, ``q = 1 + monthly_discount``, and ``K`` the months until either the economic life
+    ends or the decaying rent no longer covers the cost (a buyer switches off then).
+    """
+    a = np.asarray(monthly_net_rent, dtype=np.float64)
+    g = math.exp(-monthly_decay)
+    q = 1.0 + monthly_discount
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if monthly_cost > 0.0:
+            ratio = np.where(a > monthly_cost, a / monthly_cost, 1.0)
+            k_star = np.floor(np.log(ratio) / monthly_decay) if monthly_decay > 0 else np.inf
+        else:
+            k_star = np.inf
+    k = np.minimum(np.floor(remaining_months), k_star)
+    k = np.where(a > monthly_cost, k, 0.0)
+    x_rent = g / q
+    x_cost = 1.0 / q
+    s_rent = x_rent * (1.0 - x_rent**k) / (1.0 - x_rent)
+    s_cost = x_cost * (1.0 - x_cost**k) / (1.0 - x_cost)
+    return np.maximum(a * s_rent - monthly_cost * s_cost, 0.0)
+
+
+def project(
+    plan: FleetPlan, scen: ScenarioSet, *, buyer_decay_per_year: dict[str, float]
+) -> AssetCashflows:
+    """Revenue, opex, CFADS and collateral value of the fleet on one block of paths."""
+    n_paths, n = scen.n_paths, plan.n_months
+    month = np.arange(1, n + 1, dtype=np.int64)[None, :]
+    tau = tenant_default_months(plan, scen.tenant_uniforms)
+    util = scen.utilisation
+
+    n_cohorts = len(plan.cohort_names)
+    busy = np.zeros((n_cohorts, n_paths, n))  # units under contract or in re-leasing downtime
+    contracted = np.zeros((n_paths, n))
+    for k in range(len(plan.contract_units)):
+        c = plan.contract_cohort[k]
+        t_def = tau[:, plan.contract_tenant[k]][:, None]
+        paying = plan.contract_active[k][None, :] * (month < t_def)
+        hit = (t_def >= plan.contract_first_month[k]) & (t_def <= plan.contract_last_month[k])
+        down = hit & (month >= t_def) & (month < t_def + plan.re_lease_downtime_months)
+        units = plan.contract_units[k]
+        busy[c] += units * (paying + down)
+        hours_paid = HOURS_PER_MONTH * (1.0 if plan.contract_take_or_pay[k] else util)
+        contracted += units * plan.contract_rate_usd_per_gpu_hour[k] * hours_paid * paying
+
+    merchant = np.zeros((n_paths, n))
+    opex = np.full((n_paths, n), plan.other_fixed_usd_per_month)
+    value = np.empty((n_paths, n, n_cohorts))
+    for c in range(n_cohorts):
+        gen = plan.cohort_generation[c]
+        rent = scen.rent_of(gen) * plan.price_factor
+        in_service = plan.cohort_in_service[c][None, :]
+        merchant_units = np.maximum(plan.cohort_units[c] - busy[c], 0.0) * in_service
+        merchant += merchant_units * rent * util * HOURS_PER_MONTH
+        opex += (merchant_units + busy[c]) * plan.opex_per_gpu_usd[c]
+        net_rent = rent * util * HOURS_PER_MONTH * (1.0 - plan.sga_share)
+        per_gpu = gpu_value_usd(
+            net_rent,
+            float(plan.opex_per_gpu_usd[c]),
+            plan.cohort_remaining_life_months[c][None, :],
+            buyer_decay_per_year[gen] / 12.0,
+            plan.buyer_monthly_discount,
+        )
+        value[:, :, c] = plan.cohort_units[c] * per_gpu
+
+    revenue = contracted + merchant
+    opex = opex + plan.sga_share * revenue
+    return AssetCashflows(
+        revenue_usd=revenue,
+        contracted_revenue_usd=contracted,
+        merchant_revenue_usd=merchant,
+        opex_usd=opex,
+        cfads_usd=revenue - opex,
+        cohort_value_usd=value,
+        collateral_value_usd=value.sum(axis=2),
+        tenant_default_month=tau,
+    )

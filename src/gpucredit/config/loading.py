@@ -1,0 +1,204 @@
+"""Read a deal spec from YAML, turning every problem into one clear ``SpecError``."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from gpucredit.config.spec import DealSpec, SpecProblem
+from gpucredit.errors import SpecError, SpecIssue
+
+__all__ = ["load_deal", "parse_deal", "spec_hash"]
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe loader that refuses a key given twice in one mapping (PyYAML keeps the last)."""
+
+
+def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            mark = key_node.start_mark
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r} (line {mark.line + 1})", mark
+            )
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def load_deal(path: str | Path) -> DealSpec:
+    """Load and validate one deal YAML file.
+
+    Raises
+    ------
+    SpecError
+        The file is missing or unreadable, is not valid YAML, or does not describe a valid
+        deal. The message names the file, the field path (with its line), the value found
+        and what was expected.
+    """
+    file = Path(path)
+    if not file.exists():
+        raise SpecError(file, [SpecIssue("", str(file), "an existing deal YAML file")])
+    if file.is_dir():
+        raise SpecError(file, [SpecIssue("", str(file), "a deal YAML file, not a directory")])
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(
+            file, [SpecIssue("", type(exc).__name__, "a readable UTF-8 file")]
+        ) from None
+    return parse_deal(text, source=file)
+
+
+def parse_deal(text: str, *, source: str | Path | None = None) -> DealSpec:
+    """Validate a deal given as YAML text (``source`` only labels the messages)."""
+    try:
+        data = yaml.load(text, Loader=_UniqueKeyLoader)
+        lines = _line_index(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "?"
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise SpecError(
+            source, [SpecIssue("", f"YAML syntax error at {where}: {problem}", "valid YAML")]
+        ) from None
+    if not isinstance(data, dict):
+        raise SpecError(
+            source, [SpecIssue("", type(data).__name__, "a mapping of deal fields at top level")]
+        )
+    try:
+        return DealSpec.model_validate(data)
+    except ValidationError as exc:
+        raise SpecError(source, _issues(exc, data, lines)) from None
+
+
+def spec_hash(spec: DealSpec) -> str:
+    """A stable 16-hex-digit hash of the validated spec (defaults included)."""
+    canonical = json.dumps(spec.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+
+
+def _issues(exc: ValidationError, data: Any, lines: dict[tuple[Any, ...], int]) -> list[SpecIssue]:
+    issues: list[SpecIssue] = []
+    for err in exc.errors(include_url=False):
+        loc = tuple(err["loc"])
+        original = (err.get("ctx") or {}).get("error")
+        if isinstance(original, SpecProblem):
+            loc = loc + _split_field(original.field)
+            value: object = original.value
+            expected = original.expected
+        else:
+            value = err.get("input")
+            expected = _expected(err)
+        loc = _drop_union_tags(loc, data)
+        issues.append(
+            SpecIssue(_render_loc(loc), _short(value), expected, _nearest_line(loc, lines))
+        )
+    return issues
+
+
+def _expected(err: Any) -> str:
+    kind = err["type"]
+    msg = str(err["msg"])
+    if kind == "extra_forbidden":
+        return "no such field (check its spelling and units suffix)"
+    if kind == "missing":
+        return "this required field to be given"
+    if msg.startswith("Value error, "):
+        return msg[len("Value error, ") :]
+    if kind == "union_tag_invalid":
+        tags = (err.get("ctx") or {}).get("expected_tags", "")
+        return f"'kind' to be one of {tags}"
+    return msg[0].lower() + msg[1:] if msg else kind
+
+
+def _split_field(field: str) -> tuple[Any, ...]:
+    out: list[Any] = []
+    for part in field.replace("]", "").split("."):
+        if not part:
+            continue
+        name, _, index = part.partition("[")
+        if name:
+            out.append(name)
+        if index:
+            out.append(int(index))
+    return tuple(out)
+
+
+_UNION_TAGS = frozenset(
+    {"fixed", "floating", "level_payment", "straight_line", "bullet", "schedule"}
+)
+
+
+def _drop_union_tags(loc: tuple[Any, ...], data: Any) -> tuple[Any, ...]:
+    """Remove the discriminator tags pydantic inserts (``rate.fixed.coupon_pct``)."""
+    out: list[Any] = []
+    node = data
+    for part in loc:
+        is_tag = isinstance(node, dict) and part not in node and part in _UNION_TAGS
+        if is_tag and out:
+            continue  # a tag such as 'fixed' that is not a key of the mapping
+        out.append(part)
+        if isinstance(node, dict):
+            node = node.get(part)
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            node = None
+    return tuple(out)
+
+
+def _render_loc(loc: tuple[Any, ...]) -> str:
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text
+
+
+def _short(value: object) -> object:
+    if isinstance(value, dict):
+        return "{" + ", ".join(map(str, list(value)[:6])) + ("...}" if len(value) > 6 else "}")
+    return value
+
+
+def _line_index(text: str) -> dict[tuple[Any, ...], int]:
+    """Map each key path of the YAML document to its 1-based line."""
+    index: dict[tuple[Any, ...], int] = {}
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+
+    def walk(node: yaml.Node | None, path: tuple[Any, ...]) -> None:
+        if node is None:
+            return
+        index[path] = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                child = (*path, key.value)
+                index[child] = key.start_mark.line + 1
+                walk(value, child)
+                index[child] = key.start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                walk(item, (*path, i))
+
+    walk(root, ())
+    return index
+
+
+def _nearest_line(loc: tuple[Any, ...], lines: dict[tuple[Any, ...], int]) -> int | None:
+    for cut in range(len(loc), 0, -1):
+        if loc[:cut] in lines:
+            return lines[loc[:cut]]
+    return None

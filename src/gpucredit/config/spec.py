@@ -1,0 +1,416 @@
+"""Deal specs: what the user says, as frozen, validated data (STYLE.md section 1).
+
+Units are in field names (``_usd``, ``_pct``, ``_bps``, ``_months``). Percent and basis points
+exist only here, at the input edge; the models below turn them into decimals for the engine
+through properties (``coupon``, ``margin``), never by mutating the spec.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Any, Literal, Self, TypeVar
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    field_validator,
+    model_validator,
+)
+
+from gpucredit.config.presets import generation_presets
+
+__all__ = [
+    "RATINGS",
+    "AmortisationSpec",
+    "BorrowerSpec",
+    "BulletSpec",
+    "CohortSpec",
+    "ContractSpec",
+    "CovenantSpec",
+    "DealSpec",
+    "FixedRateSpec",
+    "FloatingRateSpec",
+    "LevelPaymentSpec",
+    "LoanSpec",
+    "MerchantSpec",
+    "OpexSpec",
+    "RecoverySpec",
+    "RefinancingSpec",
+    "ScheduleSpec",
+    "SpecProblem",
+    "StraightLineSpec",
+    "evolve",
+]
+
+#: S&P long-term rating categories used by the shipped default-rate table.
+RATINGS: tuple[str, ...] = ("AAA", "AA", "A", "BBB", "BB", "B", "CCC")
+_RATING_RE = re.compile(r"^(AAA|AA|A|BBB|BB|B|CCC|CC|C)([+-])?$")
+
+ShareOfOne = Annotated[float, Field(ge=0.0, le=1.0)]
+Pct = Annotated[float, Field(ge=0.0, le=100.0)]
+
+
+class SpecProblem(ValueError):
+    """Raised inside validators: the field (relative to the model), the value, the expectation.
+
+    The loader joins ``field`` to the model's location, so a cross-field check still reports
+    the exact field path (``contracts[1].cohort``) rather than the enclosing object.
+    """
+
+    def __init__(self, field: str, value: object, expected: str) -> None:
+        super().__init__(expected)
+        self.field = field
+        self.value = value
+        self.expected = expected
+
+
+class Spec(BaseModel):
+    """Base of every spec: frozen, unknown fields rejected."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+
+S = TypeVar("S", bound=BaseModel)
+
+
+def evolve(spec: S, **changes: Any) -> S:
+    """A copy of ``spec`` with ``changes``, validated again (``model_copy`` would skip it)."""
+    data = spec.model_dump()
+    data.update(changes)
+    return type(spec).model_validate(data)
+
+
+class BorrowerSpec(Spec):
+    """The obligor: usually a GPU-owning SPV of a neo-cloud."""
+
+    name: str = Field(min_length=1)
+    description: str = ""
+
+
+class CohortSpec(Spec):
+    """A block of identical GPUs bought at one time.
+
+    ``economic_life_years`` is how long the GPUs can earn rent at all (after it, uncontracted
+    units are retired); within it the rent trend and the opex decide what they earn.
+    ``book_useful_life_years`` is the borrower's depreciation policy. Defaults: 7 years
+    economic: A100s that reached volume in November 2020 still rented at a median ~1.07 USD/h
+    on demand in July 2026 (data/gpu_rental_observations_2026.csv), 5.7 years on and above
+    their running cost; 6 years book (CoreWeave, straight line since 2023-01-01,
+    data/useful_life_policies.csv).
+    """
+
+    name: str = Field(min_length=1)
+    generation: str
+    units: PositiveInt
+    purchase_date: dt.date
+    unit_cost_usd: PositiveFloat
+    economic_life_years: PositiveFloat = 7.0
+    book_useful_life_years: PositiveFloat = 6.0
+    power_kw_per_gpu: PositiveFloat | None = None
+
+    @field_validator("generation")
+    @classmethod
+    def _known_generation(cls, value: str) -> str:
+        presets = generation_presets()
+        key = value.upper()
+        if key not in presets:
+            raise ValueError(f"a GPU generation in the shipped table: {', '.join(presets)}")
+        return key
+
+    @model_validator(mode="after")
+    def _power_known(self) -> Self:
+        if (
+            self.power_kw_per_gpu is None
+            and generation_presets()[self.generation].it_power_kw_per_gpu is None
+        ):
+            raise SpecProblem(
+                "power_kw_per_gpu",
+                None,
+                f"a server-level kW per GPU: the shipped table has no power figure for "
+                f"{self.generation}",
+            )
+        return self
+
+    @property
+    def it_power_kw(self) -> float:
+        """Server-level IT power per GPU, kW."""
+        if self.power_kw_per_gpu is not None:
+            return self.power_kw_per_gpu
+        preset = generation_presets()[self.generation].it_power_kw_per_gpu
+        assert preset is not None  # checked by _power_known
+        return preset
+
+
+class ContractSpec(Spec):
+    """A rental contract for part of one cohort.
+
+    The tenant's default risk is given either as an S&P-style ``rating`` (mapped to the
+    one-year default rate of the shipped S&P table) or as ``annual_pd_pct``.
+    """
+
+    tenant: str = Field(min_length=1)
+    rating: str | None = None
+    annual_pd_pct: Annotated[float, Field(ge=0.0, lt=100.0)] | None = None
+    cohort: str
+    units: PositiveInt
+    rate_usd_per_gpu_hour: PositiveFloat
+    start: dt.date
+    end: dt.date
+    take_or_pay: bool = True
+
+    @field_validator("rating")
+    @classmethod
+    def _rating(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        found = _RATING_RE.match(value.upper())
+        if not found:
+            raise ValueError("an S&P-style rating such as 'BBB', 'BB+' or 'CCC'")
+        letters = found.group(1)
+        return "CCC" if letters in ("CC", "C") else letters
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if self.end <= self.start:
+            raise SpecProblem("end", self.end.isoformat(), f"a date after start ({self.start})")
+        if (self.rating is None) == (self.annual_pd_pct is None):
+            raise SpecProblem(
+                "rating", self.rating, "exactly one of 'rating' or 'annual_pd_pct' to be given"
+            )
+        return self
+
+
+class MerchantSpec(Spec):
+    """Uncontracted units: rented at the market index, at the regime's utilisation.
+
+    ``price_factor`` is the borrower's realised price relative to the index. The index is an
+    on-demand median; a fleet is let mostly on term, so the default is the ratio of the
+    one-year contract index, 2.35 USD/h in March 2026 (SemiAnalysis, "The great GPU
+    shortage"), to the shipped on-demand H100 SXM median for March 2026, 2.99 USD/h
+    (data/gpu_rental_observations_2026.csv): 0.79. The utilisation overrides replace the
+    factor model's regime means for this borrower.
+    """
+
+    price_factor: PositiveFloat = 0.79
+    utilisation_tight: ShareOfOne | None = None
+    utilisation_glut: ShareOfOne | None = None
+
+
+class OpexSpec(Spec):
+    """Operating costs of the fleet."""
+
+    power_price_usd_per_mwh: NonNegativeFloat
+    pue: Annotated[float, Field(ge=1.0, le=3.0)]
+    colocation_usd_per_kw_month: NonNegativeFloat
+    sga_share_of_revenue: ShareOfOne = 0.0
+    other_fixed_usd_per_month: NonNegativeFloat = 0.0
+
+
+class FixedRateSpec(Spec):
+    kind: Literal["fixed"]
+    coupon_pct: Annotated[float, Field(ge=0.0, le=100.0)]
+
+    @property
+    def coupon(self) -> float:
+        return self.coupon_pct / 100.0
+
+
+class FloatingRateSpec(Spec):
+    kind: Literal["floating"]
+    index: Literal["SOFR"] = "SOFR"
+    margin_bps: Annotated[float, Field(ge=-1000.0, le=10000.0)]
+    floor_pct: Annotated[float, Field(ge=0.0, le=100.0)] = 0.0
+
+    @property
+    def margin(self) -> float:
+        return self.margin_bps / 1e4
+
+    @property
+    def floor(self) -> float:
+        return self.floor_pct / 100.0
+
+
+RateSpec = Annotated[FixedRateSpec | FloatingRateSpec, Field(discriminator="kind")]
+
+
+class LevelPaymentSpec(Spec):
+    """Annuity: equal payments; a floating loan re-levels each month on the current rate."""
+
+    kind: Literal["level_payment"]
+
+
+class StraightLineSpec(Spec):
+    """Equal principal each month."""
+
+    kind: Literal["straight_line"]
+
+
+class BulletSpec(Spec):
+    """All principal at maturity; interest only until then."""
+
+    kind: Literal["bullet"]
+
+
+class ScheduleSpec(Spec):
+    """Explicit principal, in percent of the original principal, for each month of the tenor."""
+
+    kind: Literal["schedule"]
+    principal_pct_by_month: list[NonNegativeFloat] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _sums_to_100(self) -> Self:
+        total = sum(self.principal_pct_by_month)
+        if abs(total - 100.0) > 1e-6:
+            raise SpecProblem(
+                "principal_pct_by_month", f"a list summing to {total:.6g}", "a sum of 100"
+            )
+        return self
+
+
+AmortisationSpec = Annotated[
+    LevelPaymentSpec | StraightLineSpec | BulletSpec | ScheduleSpec, Field(discriminator="kind")
+]
+
+
+class CovenantSpec(Spec):
+    """A maintenance covenant tested monthly.
+
+    ``min_dscr``: trailing ``window_months`` CFADS over trailing debt service >= threshold,
+    tested once a full window has elapsed. ``max_ltv``: debt over collateral value <= threshold.
+    A breach that lasts longer than ``cure_period_months`` triggers the consequence.
+    """
+
+    kind: Literal["min_dscr", "max_ltv"]
+    threshold: PositiveFloat
+    window_months: Annotated[int, Field(ge=1, le=60)] = 12
+    cure_period_months: NonNegativeInt = 0
+    consequence: Literal["event_of_default", "cash_sweep", "lock_up"] = "event_of_default"
+
+
+class RefinancingSpec(Spec):
+    """How a balloon left at maturity is refinanced.
+
+    The balloon less cash and reserves is refinanced only if it is at most ``max_ltv`` of the
+    path's collateral value; otherwise the loan defaults at maturity. Default 0.60: the middle
+    of the origination LTVs quoted for banks (50-55%) and private credit (55-65%)
+    (REFERENCES.md, vendor survey of 40+ transactions; an assumption to test, not a fact).
+    """
+
+    max_ltv: Annotated[float, Field(gt=0.0, le=1.0)] = 0.60
+
+
+class LoanSpec(Spec):
+    """One term loan funded on the as-of date."""
+
+    name: str = Field(min_length=1)
+    principal_usd: PositiveFloat
+    rate: RateSpec
+    tenor_months: Annotated[int, Field(ge=1, le=360)]
+    amortisation: AmortisationSpec
+    issue_price_pct: Annotated[float, Field(gt=0.0, le=150.0)] = 100.0
+    dsra_months: Annotated[float, Field(ge=0.0, le=24.0)] = 0.0
+    covenants: list[CovenantSpec] = Field(default_factory=list)
+    refinancing: RefinancingSpec = Field(default_factory=RefinancingSpec)
+
+    @model_validator(mode="after")
+    def _schedule_length(self) -> Self:
+        if isinstance(self.amortisation, ScheduleSpec):
+            n = len(self.amortisation.principal_pct_by_month)
+            if n != self.tenor_months:
+                raise SpecProblem(
+                    "amortisation.principal_pct_by_month",
+                    f"a list of {n} entries",
+                    f"one entry per month of tenor_months={self.tenor_months}",
+                )
+        return self
+
+
+class RecoverySpec(Spec):
+    """First-version recovery: income-approach value x liquidation factor - costs.
+
+    ``sale_speed`` picks a liquidation factor from the SpotWire valuator methodology v0.6
+    (CC-BY-4.0, 2026-06; after the ASA orderly vs forced liquidation value framework):
+    orderly 180 days 1.00, broker 90 days 0.85, auction 30 days 0.65, distressed 7 days 0.45.
+    ``liquidation_cost_pct`` (de-racking, logistics, refurbishment, legal, as a share of gross
+    proceeds) and ``buyer_discount_rate_pct`` are assumptions: the discount rate sits in the
+    12-18% yield quoted for GPU sale-leasebacks (REFERENCES.md).
+    """
+
+    sale_speed: Literal["orderly", "broker", "auction", "distressed"] = "broker"
+    liquidation_cost_pct: Pct = 5.0
+    buyer_discount_rate_pct: Annotated[float, Field(gt=0.0, le=100.0)] = 15.0
+
+
+class DealSpec(Spec):
+    """One deal: a fleet, its contracts and costs, and one term loan."""
+
+    name: str = Field(min_length=1)
+    as_of: dt.date
+    borrower: BorrowerSpec
+    fleet: list[CohortSpec] = Field(min_length=1)
+    contracts: list[ContractSpec] = Field(default_factory=list)
+    merchant: MerchantSpec = Field(default_factory=MerchantSpec)
+    opex: OpexSpec
+    loan: LoanSpec
+    recovery: RecoverySpec = Field(default_factory=RecoverySpec)
+    re_lease_downtime_months: Annotated[int, Field(ge=0, le=36)] = 3
+    notes: str = ""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        names = [c.name for c in self.fleet]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            i = names.index(dupes[0], names.index(dupes[0]) + 1)
+            raise SpecProblem(f"fleet[{i}].name", dupes[0], "a cohort name used only once")
+        for i, cohort in enumerate(self.fleet):
+            if cohort.purchase_date > self.as_of:
+                raise SpecProblem(
+                    f"fleet[{i}].purchase_date",
+                    cohort.purchase_date.isoformat(),
+                    f"a date on or before as_of ({self.as_of})",
+                )
+        by_name = {c.name: c for c in self.fleet}
+        for i, contract in enumerate(self.contracts):
+            if contract.cohort not in by_name:
+                raise SpecProblem(
+                    f"contracts[{i}].cohort",
+                    contract.cohort,
+                    f"the name of a fleet cohort ({', '.join(names)})",
+                )
+            if contract.end <= self.as_of:
+                raise SpecProblem(
+                    f"contracts[{i}].end",
+                    contract.end.isoformat(),
+                    f"a date after as_of ({self.as_of})",
+                )
+        for i, cohort in enumerate(self.fleet):
+            peak = _peak_contracted_units(
+                [c for c in self.contracts if c.cohort == cohort.name], self.as_of
+            )
+            if peak > cohort.units:
+                raise SpecProblem(
+                    "contracts",
+                    f"{peak} units of cohort '{cohort.name}' under contract at once",
+                    f"at most the cohort's {cohort.units} units (fleet[{i}].units)",
+                )
+        return self
+
+
+def _peak_contracted_units(contracts: list[ContractSpec], as_of: dt.date) -> int:
+    """Most units under contract at once (contracts are active on [start, end))."""
+    events: list[tuple[dt.date, int]] = []
+    for c in contracts:
+        events.append((max(c.start, as_of), c.units))
+        events.append((c.end, -c.units))
+    peak = running = 0
+    for _, delta in sorted(events, key=lambda e: (e[0], e[1])):
+        running += delta
+        peak = max(peak, running)
+    return peak

@@ -1,0 +1,81 @@
+"""The debt ledger: everything the waterfall did on every path and month."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from gpucredit._typing import BoolArray, Float64Array, Int64Array
+
+__all__ = ["DEFAULT_KINDS", "DebtLedger"]
+
+#: Codes of ``DebtLedger.default_kind``.
+DEFAULT_KINDS = {0: "none", 1: "payment", 2: "covenant", 3: "maturity"}
+
+
+@dataclass(frozen=True, slots=True)
+class DebtLedger:
+    """Waterfall results of one block; arrays are (path, month) in USD unless stated.
+
+    Flows (per month, alive paths): ``cfads + dsra_draw + lockup_draw + reserve_release +
+    refinanced = interest_paid + principal_paid + prepaid + dsra_topup + lockup_in +
+    distribution + trapped - unfunded_opex``. ``principal_paid`` includes a refinanced
+    balloon; ``reserve_release`` is lock-up cash released once no lock-up is in force and the
+    reserves released at repayment (it is paid out within ``distribution``); ``trapped`` is
+    the excess cash seized at a covenant event of default; ``unfunded_opex`` is the operating
+    deficit nobody paid in a payment-default month.
+
+    Attributes
+    ----------
+    alive : bool (path, month)
+        The loan is outstanding and not in default at the start of the month.
+    balance : end-of-month principal outstanding (0 after repayment or default).
+    ds_scheduled : interest + regular principal of the month (the DSCR denominator; excludes a
+        final balloon beyond the regular instalment).
+    dscr : CFADS / ds_scheduled for alive months (+inf where nothing is scheduled); 0 elsewhere.
+    dscr_trailing : trailing-window DSCR of the first DSCR covenant (monthly DSCR without one).
+    ltv : balance before the month's payment / collateral value (inf where value is 0).
+    breach : any covenant breached this month.
+    default_month : int (path,) 1-based month of default, 0 when none.
+    default_kind : int (path,) code in ``DEFAULT_KINDS``.
+    ead : (path,) exposure at default: principal + unpaid interest.
+    pledged_cash : (path,) DSRA, lock-up and trapped cash handed to the lender at default.
+    """
+
+    alive: BoolArray
+    balance: Float64Array
+    interest_due: Float64Array
+    interest_paid: Float64Array
+    principal_paid: Float64Array
+    prepaid: Float64Array
+    refinanced: Float64Array
+    ds_scheduled: Float64Array
+    dsra_balance: Float64Array
+    dsra_draw: Float64Array
+    dsra_topup: Float64Array
+    lockup_balance: Float64Array
+    lockup_draw: Float64Array
+    lockup_in: Float64Array
+    reserve_release: Float64Array
+    distribution: Float64Array
+    trapped: Float64Array
+    unfunded_opex: Float64Array
+    dscr: Float64Array
+    dscr_trailing: Float64Array
+    ltv: Float64Array
+    breach: BoolArray
+    default_month: Int64Array
+    default_kind: Int64Array
+    ead: Float64Array
+    pledged_cash: Float64Array
+    initial_dsra: Float64Array
+
+    @property
+    def lender_cashflow(self) -> Float64Array:
+        """Cash received by the lender each month (before any recovery), (path, month)."""
+        return self.interest_paid + self.principal_paid + self.prepaid
+
+    @property
+    def defaulted(self) -> BoolArray:
+        return np.asarray(self.default_month > 0)

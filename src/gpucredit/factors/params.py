@@ -1,0 +1,168 @@
+"""Factor-model parameters: calibrated or sourced numbers, never fitted state (STYLE.md 2).
+
+Time is in years, rates are decimals, rents are USD per GPU-hour. The regime is shared by
+every factor: state 0 = *tight* (calm), state 1 = *glut* (stress).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from gpucredit._typing import Float64Array
+
+__all__ = [
+    "GLUT",
+    "TIGHT",
+    "CorrelationParams",
+    "FactorParams",
+    "RegimeParams",
+    "RentParams",
+    "SofrParams",
+    "SuccessorStep",
+    "UtilisationParams",
+]
+
+TIGHT = 0
+GLUT = 1
+
+
+@dataclass(frozen=True, slots=True)
+class RegimeParams:
+    """Two-state Markov chain, monthly switching probabilities."""
+
+    p_tight_to_glut: float
+    p_glut_to_tight: float
+    initial: int = TIGHT
+
+    def __post_init__(self) -> None:
+        for name in ("p_tight_to_glut", "p_glut_to_tight"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"RegimeParams.{name} = {value}: expected a probability in [0, 1]")
+        if self.initial not in (TIGHT, GLUT):
+            raise ValueError(
+                f"RegimeParams.initial = {self.initial}: expected 0 (tight) or 1 (glut)"
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class SuccessorStep:
+    """A successor generation's ramp: the trend steps down by ``log_step`` over ``ramp_months``."""
+
+    generation: str
+    volume_date: dt.date
+    log_step: float
+    ramp_months: int
+
+
+@dataclass(frozen=True, slots=True)
+class RentParams:
+    """Log rent of one generation: trend + regime-switching Ornstein-Uhlenbeck deviation.
+
+    ``log R_t = log trend_t + y_t`` where the trend falls at ``decay_per_year`` (continuous
+    part) and steps down by each successor's ``log_step``, and
+    ``dy = kappa (level[s_t] - y) dt + sigma[s_t] dW``. The trend is anchored so that the
+    anchor price equals the trend times ``exp(level[initial regime])`` on ``anchor_date``.
+    """
+
+    generation: str
+    anchor_usd_per_gpu_hour: float
+    anchor_date: dt.date
+    decay_per_year: float
+    kappa_per_year: float
+    level_tight: float
+    level_glut: float
+    sigma_tight: float
+    sigma_glut: float
+    successors: tuple[SuccessorStep, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.anchor_usd_per_gpu_hour <= 0:
+            raise ValueError(f"RentParams({self.generation}).anchor must be > 0")
+        if self.kappa_per_year <= 0 or self.sigma_tight < 0 or self.sigma_glut < 0:
+            raise ValueError(f"RentParams({self.generation}): kappa > 0 and sigmas >= 0 expected")
+
+    @property
+    def buyer_decay_per_year(self) -> float:
+        """Average log decline a buyer extrapolates: continuous decay plus one successor step
+        a year (Nvidia's annual cadence, data/gpu_generations.csv)."""
+        steps = [s.log_step for s in self.successors]
+        return self.decay_per_year + (float(np.mean(steps)) if steps else 0.0)
+
+
+@dataclass(frozen=True, slots=True)
+class UtilisationParams:
+    """Merchant utilisation: OU around a regime mean, clipped to [0, 1]."""
+
+    mean_tight: float
+    mean_glut: float
+    kappa_per_year: float
+    sigma: float
+
+
+@dataclass(frozen=True, slots=True)
+class SofrParams:
+    """SOFR as a Vasicek (OU) short rate, floored at zero, decimals per year."""
+
+    initial: float
+    initial_date: dt.date
+    long_run: float
+    kappa_per_year: float
+    sigma: float
+
+
+@dataclass(frozen=True, slots=True)
+class CorrelationParams:
+    """Shock correlations by regime. Factor order: rents (one per generation), util, SOFR."""
+
+    rent_rent: tuple[float, float]
+    rent_util: tuple[float, float]
+    rent_sofr: tuple[float, float]
+    util_sofr: tuple[float, float]
+
+    def matrix(self, n_generations: int, regime: int) -> Float64Array:
+        """The correlation matrix of the shocks in ``regime``, shape (n_gen + 2, n_gen + 2)."""
+        n = n_generations + 2
+        corr = np.eye(n)
+        g = slice(0, n_generations)
+        u, r = n_generations, n_generations + 1
+        corr[g, g] = self.rent_rent[regime]
+        np.fill_diagonal(corr, 1.0)
+        corr[g, u] = corr[u, g] = self.rent_util[regime]
+        corr[g, r] = corr[r, g] = self.rent_sofr[regime]
+        corr[u, r] = corr[r, u] = self.util_sofr[regime]
+        return corr
+
+    def cholesky(self, n_generations: int, regime: int) -> Float64Array:
+        corr = self.matrix(n_generations, regime)
+        try:
+            return np.asarray(np.linalg.cholesky(corr), dtype=np.float64)
+        except np.linalg.LinAlgError:
+            raise ValueError(
+                f"correlation matrix of regime {regime} is not positive definite: {corr.tolist()}"
+            ) from None
+
+
+@dataclass(frozen=True, slots=True)
+class FactorParams:
+    """Everything the factor models need for one deal's generations."""
+
+    regime: RegimeParams
+    rents: tuple[RentParams, ...]
+    utilisation: UtilisationParams
+    sofr: SofrParams
+    correlation: CorrelationParams
+    sources: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def generations(self) -> tuple[str, ...]:
+        return tuple(r.generation for r in self.rents)
+
+    def rent(self, generation: str) -> RentParams:
+        for r in self.rents:
+            if r.generation == generation:
+                return r
+        raise KeyError(generation)

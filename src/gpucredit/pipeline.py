@@ -1,0 +1,516 @@
+"""The only module that wires the stages (DESIGN.md section 1).
+
+``deal spec -> factor params -> scenario paths -> asset cash flows -> waterfall -> credit
+outcomes -> streaming metrics``, block by block; then the fair spread is solved on the same
+paths and the breakeven rent on a deterministic path through the same code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from scipy.optimize import brentq
+
+from gpucredit._typing import Float64Array
+from gpucredit._version import __version__
+from gpucredit.assets.fleet import AssetCashflows, FleetPlan, plan_fleet, project
+from gpucredit.config.loading import spec_hash
+from gpucredit.config.spec import DealSpec
+from gpucredit.credit.metrics import CreditAccumulator, FacilityMetrics, summarise
+from gpucredit.credit.outcomes import evaluate
+from gpucredit.credit.recovery import IncomeApproachRecovery, RecoveryModel
+from gpucredit.credit.spread import SpreadSolution, solve_spreads
+from gpucredit.debt.kernel import run_waterfall_loop
+from gpucredit.debt.ledger import DebtLedger
+from gpucredit.debt.terms import LoanTerms, loan_terms
+from gpucredit.debt.waterfall import run_waterfall
+from gpucredit.engine.runner import block_ranges, default_workers, run_blocks
+from gpucredit.factors.defaults import default_factor_params
+from gpucredit.factors.params import FactorParams, UtilisationParams
+from gpucredit.scenarios.grid import TimeGrid
+from gpucredit.scenarios.scenario import ScenarioSet, n_factors, simulate_scenarios
+from gpucredit.scenarios.shocks import MonteCarloShocks, ShockSource, StressPath
+from gpucredit.stats import ExactSum
+
+__all__ = [
+    "DealModel",
+    "RunConfig",
+    "SimulationResult",
+    "breakeven_rent",
+    "build_model",
+    "run_deterministic",
+    "simulate",
+]
+
+Backend = Literal["numba", "numpy"]
+#: Path-months below which a run keeps its block inputs in memory for the fair-spread passes
+#: (~100 bytes a path-month); above it the blocks are simulated again (same numbers).
+CACHE_LIMIT_PATH_MONTHS = 8_000_000
+#: CFADS and collateral value standing in for "never short of cash" in the promised-cash-flow
+#: run (USD; finite so that no infinity enters the arithmetic).
+UNLIMITED_USD = 1e18
+RATIO_RESOLUTION = 1e-12
+
+
+@dataclass(frozen=True, slots=True)
+class RunConfig:
+    """How to run: never what to model. Frozen; validated on creation."""
+
+    n_paths: int = 10_000
+    seed: int = 0
+    block_size: int = 4096
+    keep_paths: int = 10_000
+    n_workers: int | None = None
+    backend: Backend = "numba"
+    solve_fair_spread: bool = True
+
+    def __post_init__(self) -> None:
+        if self.n_paths < 1:
+            raise ValueError(f"n_paths = {self.n_paths}: expected at least 1")
+        if self.block_size < 1:
+            raise ValueError(f"block_size = {self.block_size}: expected at least 1")
+        if self.keep_paths < 0:
+            raise ValueError(f"keep_paths = {self.keep_paths}: expected 0 or more")
+        if self.seed < 0:
+            raise ValueError(f"seed = {self.seed}: expected a non-negative integer")
+        if self.backend not in ("numba", "numpy"):
+            raise ValueError(f"backend = {self.backend!r}: expected 'numba' or 'numpy'")
+
+    @property
+    def workers(self) -> int:
+        return self.n_workers if self.n_workers is not None else default_workers()
+
+
+@dataclass(frozen=True, slots=True)
+class DealModel:
+    """A deal made ready for simulation: its grid, parameters and fixed arrays."""
+
+    deal: DealSpec
+    grid: TimeGrid
+    params: FactorParams
+    plan: FleetPlan
+    terms: LoanTerms
+    recovery: RecoveryModel
+    buyer_decay_per_year: dict[str, float]
+    spec_hash: str
+
+
+def build_model(deal: DealSpec, params: FactorParams | None = None) -> DealModel:
+    """Prepare ``deal``; ``params`` defaults to the sourced first-version parameters."""
+    generations = tuple(dict.fromkeys(c.generation for c in deal.fleet))
+    if params is None:
+        params = default_factor_params(generations, deal.as_of)
+    util = params.utilisation
+    params = dataclasses.replace(
+        params,
+        utilisation=UtilisationParams(
+            mean_tight=deal.merchant.utilisation_tight
+            if deal.merchant.utilisation_tight is not None
+            else util.mean_tight,
+            mean_glut=deal.merchant.utilisation_glut
+            if deal.merchant.utilisation_glut is not None
+            else util.mean_glut,
+            kappa_per_year=util.kappa_per_year,
+            sigma=util.sigma,
+        ),
+    )
+    grid = TimeGrid(deal.as_of, deal.loan.tenor_months)
+    return DealModel(
+        deal=deal,
+        grid=grid,
+        params=params,
+        plan=plan_fleet(deal, grid),
+        terms=loan_terms(deal.loan),
+        recovery=IncomeApproachRecovery(
+            deal.recovery.sale_speed, deal.recovery.liquidation_cost_pct / 100.0
+        ),
+        buyer_decay_per_year={r.generation: r.buyer_decay_per_year for r in params.rents},
+        spec_hash=spec_hash(deal),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class BlockInputs:
+    """The asset side of a block: everything the waterfall and recovery need."""
+
+    scenarios: ScenarioSet
+    cash: AssetCashflows
+
+
+def _inputs(model: DealModel, source: ShockSource, start: int, stop: int) -> BlockInputs:
+    shocks = source.draw(
+        start, stop, model.grid.n_months, n_factors(model.params), model.plan.n_tenants
+    )
+    scen = simulate_scenarios(model.params, model.grid, shocks)
+    cash = project(model.plan, scen, buyer_decay_per_year=model.buyer_decay_per_year)
+    return BlockInputs(scen, cash)
+
+
+def _waterfall(
+    terms: LoanTerms,
+    cfads: Float64Array,
+    collateral: Float64Array,
+    sofr: Float64Array,
+    backend: Backend,
+) -> DebtLedger:
+    if backend == "numba":
+        return run_waterfall_loop(terms, cfads, collateral, sofr)
+    return run_waterfall(terms, cfads, collateral, sofr)
+
+
+def run_deterministic(
+    model: DealModel, source: ShockSource | None = None, *, terms: LoanTerms | None = None
+) -> tuple[BlockInputs, DebtLedger]:
+    """One deterministic path (default: zero shocks, the initial regime) through every stage."""
+    inputs = _inputs(model, source or StressPath(), 0, 1)
+    t = terms or model.terms
+    ledger = _waterfall(
+        t, inputs.cash.cfads_usd, inputs.cash.collateral_value_usd, inputs.scenarios.sofr, "numpy"
+    )
+    return inputs, ledger
+
+
+def breakeven_rent(model: DealModel) -> tuple[float | None, str]:
+    """Flat market rent (USD/GPU-hour) at which the minimum DSCR over the loan's life is 1.0x.
+
+    Deterministic: zero shocks, the initial regime's utilisation, SOFR on its expected path,
+    no tenant default; every generation's rent is held flat in proportion to its anchor, and
+    the rent reported is that of the generation with the most units. Returns 0.0 when the
+    contracts alone keep the DSCR at or above 1.0x even at zero market rent, and None when no
+    rent up to 1,000 USD/h does.
+    """
+    units: dict[str, int] = {}
+    for cohort in model.deal.fleet:
+        units[cohort.generation] = units.get(cohort.generation, 0) + cohort.units
+    primary = max(units, key=lambda g: units[g])
+    anchors = {r.generation: r.anchor_usd_per_gpu_hour for r in model.params.rents}
+    inputs = _inputs(model, StressPath(), 0, 1)
+    scen = inputs.scenarios
+    promised = _waterfall(
+        model.terms,
+        np.full_like(inputs.cash.cfads_usd, UNLIMITED_USD),
+        np.full_like(inputs.cash.cfads_usd, UNLIMITED_USD),
+        scen.sofr,
+        "numpy",
+    )
+    ds = promised.ds_scheduled[0]
+    scheduled = ds > 0.0
+
+    def min_dscr_minus_one(rent: float) -> float:
+        flat = scen.with_flat_rent({g: rent * anchors[g] / anchors[primary] for g in anchors})
+        cash = project(model.plan, flat, buyer_decay_per_year=model.buyer_decay_per_year)
+        dscr = cash.cfads_usd[0][scheduled] / ds[scheduled]
+        return float(dscr.min()) - 1.0
+
+    if not scheduled.any() or min_dscr_minus_one(0.0) >= 0.0:
+        return 0.0, primary
+    top = 1000.0
+    if min_dscr_minus_one(top) < 0.0:
+        return None, primary
+    return float(brentq(min_dscr_minus_one, 0.0, top, xtol=1e-6)), primary
+
+
+@dataclass(slots=True)
+class _KeptPaths:
+    arrays: dict[str, list[np.ndarray]] = field(default_factory=dict)
+
+    def add(self, name: str, value: np.ndarray) -> None:
+        self.arrays.setdefault(name, []).append(value)
+
+    def stacked(self) -> dict[str, np.ndarray]:
+        return {k: np.concatenate(v, axis=0) for k, v in self.arrays.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class SimulationResult:
+    """What ``simulate`` returns.
+
+    Attributes
+    ----------
+    metrics : FacilityMetrics
+        Every reported number of the facility (from all paths).
+    paths : xarray.Dataset
+        Path cube of the first ``keep_paths`` paths, dims ``path`` and ``month``
+        (``generation`` for rents).
+    spreads : SpreadSolution or None
+    provenance : dict
+        Seed, paths, spec hash, package version, as-of date and parameter sources.
+    """
+
+    deal: DealSpec
+    config: RunConfig
+    metrics: FacilityMetrics
+    paths: xr.Dataset
+    spreads: SpreadSolution | None
+    provenance: dict[str, Any]
+
+    def summary(self) -> pd.DataFrame:
+        """One row per facility (one facility per deal for now)."""
+        m = self.metrics
+        row = {
+            "deal": m.deal,
+            "facility": m.name,
+            "principal_usd": m.principal_usd,
+            "tenor_months": m.tenor_months,
+            "n_paths": m.n_paths,
+            "pd": m.pd,
+            "pd_annual": m.pd_annual,
+            "lgd": m.lgd,
+            "lgd_p95": m.lgd_p95,
+            "expected_loss_usd": m.expected_loss_usd,
+            "expected_loss_pct": m.expected_loss_pct,
+            "fair_spread_bps": m.fair_spread_bps,
+            "market_spread_bps": m.market_spread_bps,
+            "spread_gap_bps": m.spread_gap_bps,
+            "implied_rating": m.implied_rating,
+            "breach_probability": m.breach_probability,
+            "min_dscr_p50": m.min_dscr_p50,
+            "breakeven_rent_usd_per_gpu_hour": m.breakeven_rent_usd_per_gpu_hour,
+        }
+        return pd.DataFrame([row]).set_index(["deal", "facility"])
+
+    def dscr_fan(self) -> pd.DataFrame:
+        """DSCR p5/p50/p95 and LTV p50 by month (over paths alive that month)."""
+        m = self.metrics
+        grid = TimeGrid(self.deal.as_of, m.tenor_months)
+        return pd.DataFrame(
+            {
+                "date": grid.month_ends,
+                "alive_share": m.alive_share,
+                "dscr_p5": m.dscr_p5,
+                "dscr_p50": m.dscr_p50,
+                "dscr_p95": m.dscr_p95,
+                "ltv_p50": m.ltv_p50,
+            },
+            index=pd.RangeIndex(1, m.tenor_months + 1, name="month"),
+        )
+
+    def pd_term_structure(self) -> pd.DataFrame:
+        m = self.metrics
+        ends = [min(12 * (k + 1), m.tenor_months) for k in range(len(m.pd_by_year))]
+        cum = np.array(m.pd_by_year)
+        marginal = np.diff(np.concatenate([[0.0], cum]))
+        return pd.DataFrame(
+            {"month": ends, "cumulative_pd": cum, "marginal_pd": marginal},
+            index=pd.RangeIndex(1, len(ends) + 1, name="year"),
+        )
+
+
+def simulate(
+    deal: DealSpec,
+    n_paths: int = 10_000,
+    seed: int = 0,
+    block_size: int = 4096,
+    *,
+    keep_paths: int = 10_000,
+    n_workers: int | None = None,
+    backend: Backend = "numba",
+    solve_fair_spread: bool = True,
+    params: FactorParams | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> SimulationResult:
+    """Simulate one deal: ``n_paths`` Monte Carlo paths in blocks of ``block_size``.
+
+    The numbers depend only on ``seed`` and ``n_paths``, not on ``block_size`` or
+    ``n_workers``. ``progress(phase, done, total)`` is called as work completes.
+    """
+    config = RunConfig(
+        n_paths=n_paths,
+        seed=seed,
+        block_size=block_size,
+        keep_paths=keep_paths,
+        n_workers=n_workers,
+        backend=backend,
+        solve_fair_spread=solve_fair_spread,
+    )
+    model = build_model(deal, params)
+    source = MonteCarloShocks(seed)
+    ranges = block_ranges(n_paths, block_size)
+    n_months = model.grid.n_months
+    cache_inputs = n_paths * n_months <= CACHE_LIMIT_PATH_MONTHS and solve_fair_spread
+    cache: dict[int, BlockInputs] = {}
+    keep = min(keep_paths, n_paths)
+
+    def main_block(start: int, stop: int) -> tuple[CreditAccumulator, dict[str, np.ndarray] | None]:
+        inputs = _inputs(model, source, start, stop)
+        if cache_inputs:
+            cache[start] = inputs
+        cash, scen = inputs.cash, inputs.scenarios
+        ledger = _waterfall(
+            model.terms, cash.cfads_usd, cash.collateral_value_usd, scen.sofr, config.backend
+        )
+        outcomes = evaluate(ledger, cash, model.recovery, scen.sofr, model.terms.principal_usd)
+        acc = CreditAccumulator(n_months)
+        acc.add(outcomes, ledger)
+        kept = None
+        if start < keep:
+            cut = min(stop, keep) - start
+            kept = _path_slice(inputs, ledger, cut)
+        return acc, kept
+
+    total = CreditAccumulator(n_months)
+    kept = _KeptPaths()
+    done = 0
+
+    def tick(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress is not None:
+            progress("simulate", done, n_paths)
+
+    for acc, part in run_blocks(main_block, ranges, n_workers=config.workers, on_block=tick):
+        total.merge(acc)
+        if part is not None:
+            for name, value in part.items():
+                kept.add(name, value)
+
+    spreads: SpreadSolution | None = None
+    if solve_fair_spread:
+        spreads = _solve_spreads(model, source, ranges, cache, config, progress)
+    cache.clear()
+    rent, generation = breakeven_rent(model)
+    metrics = summarise(
+        total,
+        deal=deal.name,
+        name=deal.loan.name,
+        principal_usd=deal.loan.principal_usd,
+        tenor_months=deal.loan.tenor_months,
+        issue_price=model.terms.issue_price,
+        market_spread=spreads.market_spread if spreads else _nominal_spread(model.terms),
+        fair_spread=spreads.fair_spread if spreads else None,
+        breakeven_rent=rent,
+        breakeven_generation=generation,
+    )
+    provenance = {
+        "seed": seed,
+        "n_paths": n_paths,
+        "spec_hash": model.spec_hash,
+        "version": __version__,
+        "as_of": deal.as_of.isoformat(),
+        "backend": backend,
+        "factor_sources": dict(model.params.sources),
+        "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+    paths = _paths_dataset(model, kept.stacked(), provenance) if keep else xr.Dataset()
+    return SimulationResult(deal, config, metrics, paths, spreads, provenance)
+
+
+def _nominal_spread(terms: LoanTerms) -> float:
+    return terms.margin if terms.floating else terms.fixed_coupon
+
+
+def _solve_spreads(
+    model: DealModel,
+    source: ShockSource,
+    ranges: list[tuple[int, int]],
+    cache: dict[int, BlockInputs],
+    config: RunConfig,
+    progress: Callable[[str, int, int], None] | None,
+) -> SpreadSolution:
+    """Solve the riskless and risky add-ons by full passes over the same paths."""
+    evaluations = 0
+
+    def inputs_of(start: int, stop: int) -> BlockInputs:
+        return cache[start] if start in cache else _inputs(model, source, start, stop)
+
+    def mean_pv(add_on: float, riskless: bool) -> float:
+        nonlocal evaluations
+        evaluations += 1
+        terms = model.terms.with_add_on(add_on)
+
+        def block(start: int, stop: int) -> ExactSum:
+            inputs = inputs_of(start, stop)
+            scen, cash = inputs.scenarios, inputs.cash
+            if riskless:
+                big = np.full_like(scen.sofr, UNLIMITED_USD)
+                ledger = _waterfall(terms, big, big, scen.sofr, config.backend)
+            else:
+                ledger = _waterfall(
+                    terms, cash.cfads_usd, cash.collateral_value_usd, scen.sofr, config.backend
+                )
+            out = evaluate(ledger, cash, model.recovery, scen.sofr, terms.principal_usd)
+            acc = ExactSum(RATIO_RESOLUTION)
+            acc.add(out.pv_per_par)
+            return acc
+
+        total = ExactSum(RATIO_RESOLUTION)
+        for part in run_blocks(block, ranges, n_workers=config.workers):
+            total.merge(part)
+        if progress is not None:
+            progress("fair spread", evaluations, evaluations + 1)
+        return total.mean()
+
+    return solve_spreads(
+        lambda x: mean_pv(x, True), lambda x: mean_pv(x, False), model.terms.issue_price
+    )
+
+
+def _path_slice(inputs: BlockInputs, ledger: DebtLedger, cut: int) -> dict[str, np.ndarray]:
+    scen, cash = inputs.scenarios, inputs.cash
+    alive = ledger.alive[:cut]
+    month = np.arange(1, alive.shape[1] + 1)[None, :]
+    dm = ledger.default_month[:cut, None]
+    return {
+        "dscr": np.where(alive, ledger.dscr[:cut], np.nan),
+        "dscr_trailing": np.where(alive, ledger.dscr_trailing[:cut], np.nan),
+        "ltv": np.where(alive, ledger.ltv[:cut], np.nan),
+        "balance": ledger.balance[:cut],
+        "cfads": cash.cfads_usd[:cut],
+        "revenue": cash.revenue_usd[:cut],
+        "opex": cash.opex_usd[:cut],
+        "collateral_value": cash.collateral_value_usd[:cut],
+        "dsra": ledger.dsra_balance[:cut],
+        "defaulted": (dm > 0) & (month >= dm),
+        "breach": ledger.breach[:cut],
+        "utilisation": scen.utilisation[:cut],
+        "sofr": scen.sofr[:cut],
+        "regime": scen.regime[:cut],
+        "rent": scen.rent[:cut],
+    }
+
+
+_UNITS = {
+    "dscr": "ratio (NaN where the loan is not outstanding)",
+    "dscr_trailing": "ratio, trailing window of the first DSCR covenant",
+    "ltv": "ratio: balance / income-approach collateral value",
+    "balance": "USD, end of month",
+    "cfads": "USD per month",
+    "revenue": "USD per month",
+    "opex": "USD per month",
+    "collateral_value": "USD, income approach",
+    "dsra": "USD, end of month",
+    "defaulted": "bool: defaulted in or before this month",
+    "breach": "bool: a covenant breached this month",
+    "utilisation": "share of hours rented (merchant)",
+    "sofr": "decimal per year",
+    "regime": "0 tight, 1 glut",
+    "rent": "USD per GPU-hour (market index)",
+}
+
+
+def _paths_dataset(
+    model: DealModel, arrays: dict[str, np.ndarray], provenance: dict[str, Any]
+) -> xr.Dataset:
+    n_paths = next(iter(arrays.values())).shape[0]
+    data_vars: dict[str, Any] = {}
+    for name, value in arrays.items():
+        dims = ("path", "month", "generation") if value.ndim == 3 else ("path", "month")
+        data_vars[name] = xr.Variable(dims, value, attrs={"units": _UNITS[name]})
+    attrs = {k: v for k, v in provenance.items() if k != "factor_sources"}
+    return xr.Dataset(
+        data_vars,
+        coords={
+            "path": np.arange(n_paths),
+            "month": np.arange(1, model.grid.n_months + 1),
+            "date": ("month", np.array(model.grid.month_ends, dtype="datetime64[D]")),
+            "generation": list(model.params.generations),
+        },
+        attrs=attrs,
+    )

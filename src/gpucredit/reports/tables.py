@@ -1,0 +1,115 @@
+"""Tables and JSON records built from results (no credit computation here)."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from typing import Any
+
+from rich.table import Table
+
+from gpucredit._version import __version__
+from gpucredit.pipeline import SimulationResult
+
+__all__ = ["facility_record", "run_document", "summary_table"]
+
+
+def _num(value: float | None, digits: int = 6) -> float | None:
+    if value is None:
+        return None
+    if not math.isfinite(value):
+        raise ValueError(f"non-finite number {value!r} in a report")
+    return round(float(value), digits)
+
+
+def facility_record(result: SimulationResult) -> dict[str, Any]:
+    """One facility as a JSON-ready dict (the keys of the CLI's ``--json`` output)."""
+    m = result.metrics
+    return {
+        "deal": m.deal,
+        "name": m.name,
+        "pd": _num(m.pd),
+        "pd_annual": _num(m.pd_annual),
+        "lgd": _num(m.lgd),
+        "expected_loss_usd": _num(m.expected_loss_usd, 2),
+        "fair_spread_bps": _num(m.fair_spread_bps, 3),
+        "market_spread_bps": _num(m.market_spread_bps, 3),
+        "spread_gap_bps": _num(m.spread_gap_bps, 3),
+        "implied_rating": m.implied_rating,
+        "breach_probability": _num(m.breach_probability),
+        "min_dscr_p50": _num(m.min_dscr_p50, 4),
+        "breakeven_rent_usd_per_gpu_hour": _num(m.breakeven_rent_usd_per_gpu_hour, 4),
+        "breakeven_generation": m.breakeven_generation,
+        "lgd_p95": _num(m.lgd_p95),
+        "expected_loss_pct": _num(m.expected_loss_pct),
+        "pd_by_year": [_num(p) for p in m.pd_by_year],
+        "default_kind_share": {k: _num(v) for k, v in m.default_kind_share.items()},
+        "principal_usd": _num(m.principal_usd, 2),
+        "tenor_months": m.tenor_months,
+        "spec_hash": result.provenance["spec_hash"],
+    }
+
+
+def run_document(results: list[SimulationResult], seed: int, n_paths: int) -> dict[str, Any]:
+    """The single JSON object the CLI prints with ``--json``."""
+    hashes = [r.provenance["spec_hash"] for r in results]
+    combined = (
+        hashes[0]
+        if len(hashes) == 1
+        else hashlib.sha256("".join(sorted(hashes)).encode()).hexdigest()[:16]
+    )
+    return {
+        "run": {"seed": seed, "n_paths": n_paths, "spec_hash": combined, "version": __version__},
+        "facilities": [facility_record(r) for r in results],
+    }
+
+
+def _pct(value: float | None, digits: int = 1) -> str:
+    return "n/a" if value is None else f"{100 * value:.{digits}f}%"
+
+
+def _bps(value: float | None) -> str:
+    return "> 3000" if value is None else f"{value:,.0f}"
+
+
+def summary_table(results: list[SimulationResult]) -> Table:
+    """The Rich table printed by ``gpucredit run``."""
+    table = Table(title="gpucredit: facility credit metrics", title_justify="left")
+    for name, justify in [
+        ("Deal", "left"),
+        ("Facility", "left"),
+        ("PD (life)", "right"),
+        ("PD /yr", "right"),
+        ("LGD", "right"),
+        ("EL USD m", "right"),
+        ("EL %", "right"),
+        ("Fair bp", "right"),
+        ("Market bp", "right"),
+        ("Gap bp", "right"),
+        ("Rating", "center"),
+        ("Breach", "right"),
+        ("min DSCR p50", "right"),
+        ("Breakeven USD/h", "right"),
+    ]:
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for r in results:
+        m = r.metrics
+        gap = "n/a" if m.spread_gap_bps is None else f"{m.spread_gap_bps:,.0f}"
+        be = m.breakeven_rent_usd_per_gpu_hour
+        table.add_row(
+            m.deal,
+            m.name,
+            _pct(m.pd),
+            _pct(m.pd_annual, 2),
+            _pct(m.lgd),
+            f"{m.expected_loss_usd / 1e6:,.2f}",
+            _pct(m.expected_loss_pct, 2),
+            _bps(m.fair_spread_bps),
+            f"{m.market_spread_bps:,.0f}",
+            gap,
+            m.implied_rating,
+            _pct(m.breach_probability),
+            f"{m.min_dscr_p50:.2f}x",
+            "n/a" if be is None else f"{be:.2f} ({m.breakeven_generation})",
+        )
+    return table
