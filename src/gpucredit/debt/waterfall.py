@@ -156,7 +156,7 @@ def run_waterfall(
 
         # Covenant tests on the paths still paying.
         cum_ds[:, month] = cum_ds[:, month - 1] + np.where(live, ds_regular, 0.0)
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             month_dscr = np.where(
                 ds_regular > 0.0, cash / np.where(ds_regular > 0, ds_regular, 1.0), np.inf
             )
@@ -170,7 +170,7 @@ def run_waterfall(
             lo = max(month - w, 0)
             tr_cf = cum_cfads[:, month] - cum_cfads[:, lo]
             tr_ds = cum_ds[:, month] - cum_ds[:, lo]
-            with np.errstate(divide="ignore", invalid="ignore"):
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                 trailing = np.where(tr_ds > 0.0, tr_cf / np.where(tr_ds > 0, tr_ds, 1.0), np.inf)
         else:
             trailing = month_dscr

@@ -1,0 +1,88 @@
+"""Shared fixtures: the shipped example deals and small hand-made deals."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import settings
+
+import gpucredit
+from gpucredit.config.spec import DealSpec
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "src" / "gpucredit" / "examples"
+EXAMPLE_FILES = sorted(EXAMPLES.glob("*.yaml"))
+
+
+@pytest.fixture(params=EXAMPLE_FILES, ids=[p.stem for p in EXAMPLE_FILES])
+def example_deal(request: pytest.FixtureRequest) -> DealSpec:
+    return gpucredit.load_deal(request.param)
+
+
+def hand_deal_data() -> dict[str, Any]:
+    """A small deterministic deal: 100 GPUs all on a take-or-pay contract, a 3-month loan.
+
+    Chosen so that every number is easy to compute by hand (1 kW per GPU, round prices).
+    """
+    return {
+        "name": "hand",
+        "as_of": "2026-07-31",
+        "borrower": {"name": "Hand SPV"},
+        "fleet": [
+            {
+                "name": "c1",
+                "generation": "H100",
+                "units": 100,
+                "purchase_date": "2026-07-31",
+                "unit_cost_usd": 20000,
+                "power_kw_per_gpu": 1.0,
+            }
+        ],
+        "contracts": [
+            {
+                "tenant": "T",
+                "annual_pd_pct": 0.0,
+                "cohort": "c1",
+                "units": 100,
+                "rate_usd_per_gpu_hour": 2.0,
+                "start": "2026-07-31",
+                "end": "2027-07-31",
+                "take_or_pay": True,
+            }
+        ],
+        "opex": {
+            "power_price_usd_per_mwh": 100.0,
+            "pue": 1.5,
+            "colocation_usd_per_kw_month": 100.0,
+            "sga_share_of_revenue": 0.10,
+        },
+        "loan": {
+            "name": "L",
+            "principal_usd": 300000.0,
+            "rate": {"kind": "fixed", "coupon_pct": 12.0},
+            "tenor_months": 3,
+            "amortisation": {"kind": "straight_line"},
+        },
+    }
+
+
+def make_deal(data: dict[str, Any], **changes: Any) -> DealSpec:
+    """Validate ``data`` with top-level ``changes`` applied (nested dicts are replaced)."""
+    merged = copy.deepcopy(data)
+    merged.update(changes)
+    return DealSpec.model_validate(merged)
+
+
+def load_example_data(stem: str) -> dict[str, Any]:
+    data = yaml.safe_load((EXAMPLES / f"{stem}.yaml").read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+# Hypothesis draws the same examples on every run and machine: a red test is reproducible.
+settings.register_profile("repeatable", derandomize=True, deadline=None)
+settings.load_profile("repeatable")
