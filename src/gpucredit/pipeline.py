@@ -23,17 +23,22 @@ from gpucredit._version import __version__
 from gpucredit.assets.fleet import AssetCashflows, FleetPlan, plan_fleet, project
 from gpucredit.config.loading import spec_hash
 from gpucredit.config.spec import DealSpec
-from gpucredit.credit.metrics import CreditAccumulator, FacilityMetrics, summarise
+from gpucredit.credit.metrics import (
+    CREDIT_LEDGER_FIELDS,
+    CreditAccumulator,
+    FacilityMetrics,
+    summarise,
+)
 from gpucredit.credit.outcomes import evaluate
 from gpucredit.credit.recovery import IncomeApproachRecovery, RecoveryModel
 from gpucredit.credit.spread import SpreadSolution, solve_spreads
 from gpucredit.debt.kernel import run_waterfall_loop
-from gpucredit.debt.ledger import DebtLedger
+from gpucredit.debt.ledger import DEFAULT_KINDS, DebtLedger
 from gpucredit.debt.terms import LoanTerms, loan_terms
 from gpucredit.debt.waterfall import run_waterfall
 from gpucredit.engine.runner import block_ranges, default_workers, run_blocks
 from gpucredit.factors.defaults import default_factor_params
-from gpucredit.factors.params import FactorParams, UtilisationParams
+from gpucredit.factors.params import GLUT, FactorParams, UtilisationParams
 from gpucredit.scenarios.grid import TimeGrid
 from gpucredit.scenarios.scenario import ScenarioSet, n_factors, simulate_scenarios
 from gpucredit.scenarios.shocks import MonteCarloShocks, ShockSource, StressPath
@@ -43,15 +48,18 @@ __all__ = [
     "DealModel",
     "RunConfig",
     "SimulationResult",
+    "StressOutcome",
     "breakeven_rent",
     "build_model",
+    "glut_stress",
     "run_deterministic",
     "simulate",
 ]
 
 Backend = Literal["numba", "numpy"]
-#: Path-months below which a run keeps its block inputs in memory for the fair-spread passes
-#: (~100 bytes a path-month); above it the blocks are simulated again (same numbers).
+#: Path-months up to which a run keeps what the fair-spread passes need in memory (~32 bytes a
+#: path-month for a one-cohort deal: at most ~256 MB); above it the blocks are simulated again,
+#: which gives the same numbers.
 CACHE_LIMIT_PATH_MONTHS = 8_000_000
 #: CFADS and collateral value standing in for "never short of cash" in the promised-cash-flow
 #: run (USD; finite so that no infinity enters the arithmetic).
@@ -137,6 +145,23 @@ def build_model(deal: DealSpec, params: FactorParams | None = None) -> DealModel
 
 
 @dataclass(frozen=True, slots=True)
+class SpreadInputs:
+    """What a fair-spread pass needs of a block: the asset side never changes with the coupon."""
+
+    cfads_usd: Float64Array
+    collateral_value_usd: Float64Array
+    cohort_value_usd: Float64Array
+    sofr: Float64Array
+
+    @classmethod
+    def of(cls, inputs: BlockInputs) -> SpreadInputs:
+        cash = inputs.cash
+        return cls(
+            cash.cfads_usd, cash.collateral_value_usd, cash.cohort_value_usd, inputs.scenarios.sofr
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class BlockInputs:
     """The asset side of a block: everything the waterfall and recovery need."""
 
@@ -159,9 +184,10 @@ def _waterfall(
     collateral: Float64Array,
     sofr: Float64Array,
     backend: Backend,
+    fields: tuple[str, ...] | None = None,
 ) -> DebtLedger:
     if backend == "numba":
-        return run_waterfall_loop(terms, cfads, collateral, sofr)
+        return run_waterfall_loop(terms, cfads, collateral, sofr, fields=fields)
     return run_waterfall(terms, cfads, collateral, sofr)
 
 
@@ -217,6 +243,30 @@ def breakeven_rent(model: DealModel) -> tuple[float | None, str]:
     return float(brentq(min_dscr_minus_one, 0.0, top, xtol=1e-6)), primary
 
 
+@dataclass(frozen=True, slots=True)
+class StressOutcome:
+    """The loan on one named deterministic path (zero shocks, a forced regime)."""
+
+    name: str
+    min_dscr: float
+    default_month: int | None
+    default_kind: str
+
+
+def glut_stress(model: DealModel) -> StressOutcome:
+    """The market turns to glut in month 1 and stays there: rents and utilisation revert to the
+    glut levels with no shocks; tenants do not default. Same code as the Monte Carlo paths."""
+    _, ledger = run_deterministic(model, StressPath(regime=(GLUT,)))
+    alive = ledger.alive[0]
+    month = int(ledger.default_month[0])
+    return StressOutcome(
+        name="glut from month 1",
+        min_dscr=float(ledger.dscr[0][alive].min()),
+        default_month=month or None,
+        default_kind=DEFAULT_KINDS[int(ledger.default_kind[0])],
+    )
+
+
 @dataclass(slots=True)
 class _KeptPaths:
     arrays: dict[str, list[np.ndarray]] = field(default_factory=dict)
@@ -240,6 +290,8 @@ class SimulationResult:
         Path cube of the first ``keep_paths`` paths, dims ``path`` and ``month``
         (``generation`` for rents).
     spreads : SpreadSolution or None
+    stress : StressOutcome
+        The deterministic glut stress.
     provenance : dict
         Seed, paths, spec hash, package version, as-of date and parameter sources.
     """
@@ -249,6 +301,7 @@ class SimulationResult:
     metrics: FacilityMetrics
     paths: xr.Dataset
     spreads: SpreadSolution | None
+    stress: StressOutcome
     provenance: dict[str, Any]
 
     def summary(self) -> pd.DataFrame:
@@ -273,6 +326,8 @@ class SimulationResult:
             "breach_probability": m.breach_probability,
             "min_dscr_p50": m.min_dscr_p50,
             "breakeven_rent_usd_per_gpu_hour": m.breakeven_rent_usd_per_gpu_hour,
+            "glut_stress_min_dscr": self.stress.min_dscr,
+            "glut_stress_default_month": self.stress.default_month,
         }
         return pd.DataFrame([row]).set_index(["deal", "facility"])
 
@@ -335,18 +390,26 @@ def simulate(
     ranges = block_ranges(n_paths, block_size)
     n_months = model.grid.n_months
     cache_inputs = n_paths * n_months <= CACHE_LIMIT_PATH_MONTHS and solve_fair_spread
-    cache: dict[int, BlockInputs] = {}
+    cache: dict[int, SpreadInputs] = {}
     keep = min(keep_paths, n_paths)
 
     def main_block(start: int, stop: int) -> tuple[CreditAccumulator, dict[str, np.ndarray] | None]:
         inputs = _inputs(model, source, start, stop)
         if cache_inputs:
-            cache[start] = inputs
+            cache[start] = SpreadInputs.of(inputs)
         cash, scen = inputs.cash, inputs.scenarios
+        fields = None if start < keep else CREDIT_LEDGER_FIELDS  # kept paths show every field
         ledger = _waterfall(
-            model.terms, cash.cfads_usd, cash.collateral_value_usd, scen.sofr, config.backend
+            model.terms,
+            cash.cfads_usd,
+            cash.collateral_value_usd,
+            scen.sofr,
+            config.backend,
+            fields,
         )
-        outcomes = evaluate(ledger, cash, model.recovery, scen.sofr, model.terms.principal_usd)
+        outcomes = evaluate(
+            ledger, cash.cohort_value_usd, model.recovery, scen.sofr, model.terms.principal_usd
+        )
         acc = CreditAccumulator(n_months)
         acc.add(outcomes, ledger)
         kept = None
@@ -376,6 +439,7 @@ def simulate(
         spreads = _solve_spreads(model, source, ranges, cache, config, progress)
     cache.clear()
     rent, generation = breakeven_rent(model)
+    stress = glut_stress(model)
     metrics = summarise(
         total,
         deal=deal.name,
@@ -399,7 +463,7 @@ def simulate(
         "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     paths = _paths_dataset(model, kept.stacked(), provenance) if keep else xr.Dataset()
-    return SimulationResult(deal, config, metrics, paths, spreads, provenance)
+    return SimulationResult(deal, config, metrics, paths, spreads, stress, provenance)
 
 
 def _nominal_spread(terms: LoanTerms) -> float:
@@ -410,15 +474,17 @@ def _solve_spreads(
     model: DealModel,
     source: ShockSource,
     ranges: list[tuple[int, int]],
-    cache: dict[int, BlockInputs],
+    cache: dict[int, SpreadInputs],
     config: RunConfig,
     progress: Callable[[str, int, int], None] | None,
 ) -> SpreadSolution:
     """Solve the riskless and risky add-ons by full passes over the same paths."""
     evaluations = 0
 
-    def inputs_of(start: int, stop: int) -> BlockInputs:
-        return cache[start] if start in cache else _inputs(model, source, start, stop)
+    def inputs_of(start: int, stop: int) -> SpreadInputs:
+        if start in cache:
+            return cache[start]
+        return SpreadInputs.of(_inputs(model, source, start, stop))
 
     def mean_pv(add_on: float, riskless: bool) -> float:
         nonlocal evaluations
@@ -426,16 +492,20 @@ def _solve_spreads(
         terms = model.terms.with_add_on(add_on)
 
         def block(start: int, stop: int) -> ExactSum:
-            inputs = inputs_of(start, stop)
-            scen, cash = inputs.scenarios, inputs.cash
+            x = inputs_of(start, stop)
             if riskless:
-                big = np.full_like(scen.sofr, UNLIMITED_USD)
-                ledger = _waterfall(terms, big, big, scen.sofr, config.backend)
+                big = np.full_like(x.sofr, UNLIMITED_USD)
+                ledger = _waterfall(terms, big, big, x.sofr, config.backend, CREDIT_LEDGER_FIELDS)
             else:
                 ledger = _waterfall(
-                    terms, cash.cfads_usd, cash.collateral_value_usd, scen.sofr, config.backend
+                    terms,
+                    x.cfads_usd,
+                    x.collateral_value_usd,
+                    x.sofr,
+                    config.backend,
+                    CREDIT_LEDGER_FIELDS,
                 )
-            out = evaluate(ledger, cash, model.recovery, scen.sofr, terms.principal_usd)
+            out = evaluate(ledger, x.cohort_value_usd, model.recovery, x.sofr, terms.principal_usd)
             acc = ExactSum(RATIO_RESOLUTION)
             acc.add(out.pv_per_par)
             return acc

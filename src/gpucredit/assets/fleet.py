@@ -26,16 +26,25 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
-from gpucredit._typing import Float64Array, Int64Array
+from gpucredit._typing import BoolArray, Float64Array, Int64Array
 from gpucredit.config.spec import DealSpec
 from gpucredit.market.ratings import annual_default_rate
 from gpucredit.scenarios.grid import TimeGrid
 from gpucredit.scenarios.scenario import ScenarioSet
 from gpucredit.units import HOURS_PER_MONTH, MWH_PER_KWH
 
-__all__ = ["AssetCashflows", "FleetPlan", "plan_fleet", "project", "tenant_default_months"]
+__all__ = [
+    "AssetCashflows",
+    "FleetPlan",
+    "gpu_value_usd",
+    "plan_fleet",
+    "project",
+    "project_reference",
+    "tenant_default_months",
+]
 
 DAYS_PER_MONTH = 30.4375
 
@@ -247,10 +256,248 @@ def gpu_value_usd(
     return np.maximum(a * s_rent - monthly_cost * s_cost, 0.0)
 
 
+@numba.njit(cache=True, nogil=True)
+def _gpu_value_one(
+    a: float,
+    monthly_cost: float,
+    remaining_months: float,
+    monthly_decay: float,
+    s_rent: Float64Array,
+    s_cost: Float64Array,
+    c: int,
+    no_log_above: float,
+) -> float:
+    """``gpu_value_usd`` of one value of cohort ``c``, bit-identical to it.
+
+    ``s_rent[c, k]``, ``s_cost[c, k]`` hold exactly the annuity sums ``gpu_value_usd``
+    computes for each whole ``k`` (``_annuity_tables``). The logarithm that caps ``k`` where
+    the decaying rent stops covering the cost is skipped when ``a >= no_log_above``
+    (``_log_skip_thresholds``): the cap cannot bind then.
+    """
+    if not a > monthly_cost:  # k = 0
+        return float(max(a * s_rent[c, 0] - monthly_cost * s_cost[c, 0], 0.0))
+    k = np.floor(remaining_months)
+    if monthly_cost > 0.0 and monthly_decay > 0 and not a >= no_log_above:
+        k = min(k, np.floor(math.log(a / monthly_cost) / monthly_decay))
+    i = int(k)
+    return float(max(a * s_rent[c, i] - monthly_cost * s_cost[c, i], 0.0))
+
+
+def _annuity_tables(
+    k_max: int, monthly_decay: float, monthly_discount: float
+) -> tuple[Float64Array, Float64Array]:
+    """``x (1 - x^k) / (1 - x)`` for ``k = 0..k_max``, rent (``x = g/q``) and cost (``x = 1/q``).
+
+    The same NumPy expressions as ``gpu_value_usd``, evaluated on whole ``k``.
+    """
+    k = np.arange(k_max + 1, dtype=np.float64)
+    g = math.exp(-monthly_decay)
+    q = 1.0 + monthly_discount
+    x_rent = g / q
+    x_cost = 1.0 / q
+    s_rent = x_rent * (1.0 - x_rent**k) / (1.0 - x_rent)
+    s_cost = x_cost * (1.0 - x_cost**k) / (1.0 - x_cost)
+    return np.asarray(s_rent, dtype=np.float64), np.asarray(s_cost, dtype=np.float64)
+
+
+#: Relative margin of ``_log_skip_thresholds``: far above the rounding of ``log``, ``exp`` and
+#: the products (a few 1e-16), so that a rent above the threshold certainly has
+#: ``floor(log(rent / cost) / d) >= floor(remaining)``.
+LOG_SKIP_MARGIN = 1e-9
+
+
+def _log_skip_thresholds(
+    remaining_months: Float64Array, monthly_cost: float, monthly_decay: float
+) -> Float64Array:
+    """Monthly net rent per GPU above which ``gpu_value_usd`` needs no logarithm, by month.
+
+    With ``F = floor(remaining)``, the cap ``floor(log(a / c) / d)`` cannot bind when
+    ``a >= c exp(F d (1 + m)) (1 + m)^2`` (``m = LOG_SKIP_MARGIN``; ``c (1 + m)`` for
+    ``F = 0``, where the cap, >= 0, never binds). Infinite (never skip) where that overflows
+    or when ``c`` or ``d`` is not positive, in which case no logarithm is taken anyway.
+    """
+    f = np.floor(np.asarray(remaining_months, dtype=np.float64))
+    out = np.full(f.shape, np.inf)
+    if monthly_cost > 0.0 and monthly_decay > 0.0:
+        m = LOG_SKIP_MARGIN
+        with np.errstate(over="ignore"):
+            ratio = np.where(f > 0.0, np.exp(f * monthly_decay * (1.0 + m)) * (1.0 + m), 1.0)
+            out = ratio * monthly_cost * (1.0 + m)
+    return np.asarray(out, dtype=np.float64)
+
+
+@numba.njit(cache=True, nogil=True)
+def _project_kernel(
+    tau: Int64Array,
+    util: Float64Array,
+    rent_index: Float64Array,
+    cohort_gen: Int64Array,
+    cohort_units: Float64Array,
+    in_service: Float64Array,
+    remaining: Float64Array,
+    opex_per_gpu: Float64Array,
+    decay: Float64Array,
+    s_rent: Float64Array,
+    s_cost: Float64Array,
+    no_log_above: Float64Array,
+    contract_cohort: Int64Array,
+    contract_tenant: Int64Array,
+    contract_units: Float64Array,
+    contract_rate: Float64Array,
+    contract_active: Float64Array,
+    contract_first: Int64Array,
+    contract_last: Int64Array,
+    take_or_pay: BoolArray,
+    downtime: int,
+    hours: float,
+    price_factor: float,
+    sga_share: float,
+    other_fixed: float,
+    contracted_out: Float64Array,
+    merchant_out: Float64Array,
+    revenue_out: Float64Array,
+    opex_out: Float64Array,
+    cfads_out: Float64Array,
+    value_out: Float64Array,
+    collateral_out: Float64Array,
+) -> None:
+    """``project`` for one block, path by path and month by month (products and sums in the
+    order of ``project_reference``)."""
+    n_paths, n = util.shape
+    n_cohorts = cohort_units.shape[0]
+    n_contracts = contract_units.shape[0]
+    busy = np.zeros(n_cohorts)
+    one_minus_sga = 1.0 - sga_share
+    hours_top = hours * 1.0
+    for p in range(n_paths):
+        for t in range(n):
+            month = t + 1
+            u = util[p, t]
+            busy[:] = 0.0
+            contracted = 0.0
+            for k in range(n_contracts):
+                t_def = tau[p, contract_tenant[k]]
+                paying = contract_active[k, t] * (1.0 if month < t_def else 0.0)
+                hit = contract_first[k] <= t_def <= contract_last[k]
+                down = hit and t_def <= month < t_def + downtime
+                units = contract_units[k]
+                busy[contract_cohort[k]] += units * (paying + (1.0 if down else 0.0))
+                hours_paid = hours_top if take_or_pay[k] else hours * u
+                contracted += units * contract_rate[k] * hours_paid * paying
+            merchant = 0.0
+            opex = other_fixed
+            for c in range(n_cohorts):
+                rent = rent_index[p, t, cohort_gen[c]] * price_factor
+                merchant_units = max(cohort_units[c] - busy[c], 0.0) * in_service[c, t]
+                merchant += merchant_units * rent * u * hours
+                opex += (merchant_units + busy[c]) * opex_per_gpu[c]
+                net_rent = rent * u * hours * one_minus_sga
+                per_gpu = _gpu_value_one(
+                    net_rent,
+                    opex_per_gpu[c],
+                    remaining[c, t],
+                    decay[c],
+                    s_rent,
+                    s_cost,
+                    c,
+                    no_log_above[c, t],
+                )
+                value_out[p, t, c] = cohort_units[c] * per_gpu
+            revenue = contracted + merchant
+            opex = opex + sga_share * revenue
+            contracted_out[p, t] = contracted
+            merchant_out[p, t] = merchant
+            revenue_out[p, t] = revenue
+            opex_out[p, t] = opex
+            cfads_out[p, t] = revenue - opex
+            if n_cohorts == 1:  # NumPy's sum over one cohort is that cohort's value
+                collateral_out[p, t] = value_out[p, t, 0]
+            elif n_cohorts == 2:  # and over two, their sum; more are summed by NumPy
+                collateral_out[p, t] = value_out[p, t, 0] + value_out[p, t, 1]
+
+
 def project(
     plan: FleetPlan, scen: ScenarioSet, *, buyer_decay_per_year: dict[str, float]
 ) -> AssetCashflows:
-    """Revenue, opex, CFADS and collateral value of the fleet on one block of paths."""
+    """Revenue, opex, CFADS and collateral value of the fleet on one block of paths.
+
+    One compiled pass over paths and months (``nogil``); bit-identical to
+    ``project_reference``, the vectorised NumPy version that the oracle tests hold it to.
+    """
+    n_paths, n = scen.n_paths, plan.n_months
+    tau = tenant_default_months(plan, scen.tenant_uniforms)
+    n_cohorts = len(plan.cohort_names)
+    decay = np.array([buyer_decay_per_year[g] / 12.0 for g in plan.cohort_generation])
+    remaining = np.ascontiguousarray(plan.cohort_remaining_life_months, dtype=np.float64)
+    k_max = int(np.floor(remaining.max())) if remaining.size else 0
+    tables = [_annuity_tables(k_max, float(d), plan.buyer_monthly_discount) for d in decay.tolist()]
+    s_rent = np.array([t[0] for t in tables], dtype=np.float64).reshape(n_cohorts, k_max + 1)
+    s_cost = np.array([t[1] for t in tables], dtype=np.float64).reshape(n_cohorts, k_max + 1)
+    contracted = np.empty((n_paths, n))
+    merchant = np.empty((n_paths, n))
+    revenue = np.empty((n_paths, n))
+    opex = np.empty((n_paths, n))
+    cfads = np.empty((n_paths, n))
+    value = np.empty((n_paths, n, n_cohorts))
+    collateral = np.zeros((n_paths, n)) if n_cohorts == 0 else np.empty((n_paths, n))
+    _project_kernel(
+        np.ascontiguousarray(tau),
+        np.ascontiguousarray(scen.utilisation, dtype=np.float64),
+        np.ascontiguousarray(scen.rent, dtype=np.float64),
+        np.array([scen.generations.index(g) for g in plan.cohort_generation], dtype=np.int64),
+        np.ascontiguousarray(plan.cohort_units, dtype=np.float64),
+        np.ascontiguousarray(plan.cohort_in_service, dtype=np.float64),
+        remaining,
+        np.ascontiguousarray(plan.opex_per_gpu_usd, dtype=np.float64),
+        decay,
+        s_rent,
+        s_cost,
+        np.array(
+            [
+                _log_skip_thresholds(remaining[c], float(plan.opex_per_gpu_usd[c]), float(decay[c]))
+                for c in range(n_cohorts)
+            ],
+            dtype=np.float64,
+        ).reshape(n_cohorts, n),
+        np.ascontiguousarray(plan.contract_cohort, dtype=np.int64),
+        np.ascontiguousarray(plan.contract_tenant, dtype=np.int64),
+        np.ascontiguousarray(plan.contract_units, dtype=np.float64),
+        np.ascontiguousarray(plan.contract_rate_usd_per_gpu_hour, dtype=np.float64),
+        np.ascontiguousarray(plan.contract_active, dtype=np.float64).reshape(-1, n),
+        np.ascontiguousarray(plan.contract_first_month, dtype=np.int64),
+        np.ascontiguousarray(plan.contract_last_month, dtype=np.int64),
+        np.ascontiguousarray(plan.contract_take_or_pay, dtype=np.bool_),
+        int(plan.re_lease_downtime_months),
+        float(HOURS_PER_MONTH),
+        float(plan.price_factor),
+        float(plan.sga_share),
+        float(plan.other_fixed_usd_per_month),
+        contracted,
+        merchant,
+        revenue,
+        opex,
+        cfads,
+        value,
+        collateral,
+    )
+    if n_cohorts > 2:
+        collateral = value.sum(axis=2)
+    return AssetCashflows(
+        revenue_usd=revenue,
+        contracted_revenue_usd=contracted,
+        merchant_revenue_usd=merchant,
+        opex_usd=opex,
+        cfads_usd=cfads,
+        cohort_value_usd=value,
+        collateral_value_usd=collateral,
+        tenant_default_month=tau,
+    )
+
+
+def project_reference(
+    plan: FleetPlan, scen: ScenarioSet, *, buyer_decay_per_year: dict[str, float]
+) -> AssetCashflows:
+    """``project`` vectorised over paths in plain NumPy (the reference for the oracle tests)."""
     n_paths, n = scen.n_paths, plan.n_months
     month = np.arange(1, n + 1, dtype=np.int64)[None, :]
     tau = tenant_default_months(plan, scen.tenant_uniforms)

@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     Progress,
@@ -66,7 +67,9 @@ def _root(
 
 
 def _fail(message: str) -> typer.Exit:
-    Console(stderr=True, highlight=False, soft_wrap=True).print(f"[bold red]error:[/] {message}")
+    # escape: a value from the user's file ('[/x]') is text, not Rich markup
+    console = Console(stderr=True, highlight=False, soft_wrap=True)
+    console.print(f"[bold red]error:[/] {escape(message)}")
     return typer.Exit(EXIT_INPUT)
 
 
@@ -114,7 +117,7 @@ def run(
         results = _simulate_all(specs, paths, seed, block_size, keep_paths, workers, as_json)
         document = run_document(results, seed, paths)
         if out is not None:
-            write_run(out, results, document)
+            _write(out, results, document)
     except GpuCreditError as exc:
         raise _fail(str(exc)) from None
     if as_json:
@@ -131,6 +134,17 @@ def run(
     )
     if out is not None:
         console.print(f"results written to {out}")
+
+
+def _write(out: Path, results: list[SimulationResult], document: dict[str, object]) -> None:
+    try:
+        write_run(out, results, document)
+    except OSError as exc:  # e.g. --out below a file, or no permission
+        reason = exc.strerror or type(exc).__name__
+        if exc.filename is not None:
+            reason += f": {exc.filename}"
+        issue = SpecIssue("--out", str(out), f"a directory that can be written ({reason})")
+        raise SpecError("command line", [issue]) from None
 
 
 def _simulate_all(

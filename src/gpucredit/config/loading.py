@@ -36,6 +36,18 @@ def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: b
 _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
+def _construct_timestamp(loader: _UniqueKeyLoader, node: yaml.ScalarNode) -> Any:
+    """A YAML date, or its text when it is no real date (2026-13-45): the spec then reports
+    the field, the value and the expected format instead of PyYAML raising a bare ValueError."""
+    try:
+        return loader.construct_yaml_timestamp(node)
+    except ValueError:
+        return loader.construct_scalar(node)
+
+
+_UniqueKeyLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
+
+
 def load_deal(path: str | Path) -> DealSpec:
     """Load and validate one deal YAML file.
 
@@ -66,12 +78,7 @@ def parse_deal(text: str, *, source: str | Path | None = None) -> DealSpec:
         data = yaml.load(text, Loader=_UniqueKeyLoader)
         lines = _line_index(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "?"
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise SpecError(
-            source, [SpecIssue("", f"YAML syntax error at {where}: {problem}", "valid YAML")]
-        ) from None
+        raise SpecError(source, [_yaml_issue(exc, text)]) from None
     if not isinstance(data, dict):
         raise SpecError(
             source, [SpecIssue("", type(data).__name__, "a mapping of deal fields at top level")]
@@ -80,6 +87,22 @@ def parse_deal(text: str, *, source: str | Path | None = None) -> DealSpec:
         return DealSpec.model_validate(data)
     except ValidationError as exc:
         raise SpecError(source, _issues(exc, data, lines)) from None
+
+
+def _yaml_issue(exc: yaml.YAMLError, text: str) -> SpecIssue:
+    """The line PyYAML stopped at (as the value) and its complaint (as the expectation)."""
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    context = getattr(exc, "context", None)
+    context_mark = getattr(exc, "context_mark", None)
+    if context and context_mark is not None:
+        problem += f", {context} at line {context_mark.line + 1}"
+    mark = getattr(exc, "problem_mark", None)
+    if mark is None:
+        return SpecIssue("", "text that is not YAML", f"valid YAML syntax ({problem})")
+    lines = text.splitlines()
+    found = lines[mark.line].strip() if mark.line < len(lines) else "the end of the file"
+    where = f"valid YAML syntax at column {mark.column + 1} ({problem})"
+    return SpecIssue("", found, where, line=mark.line + 1)
 
 
 def spec_hash(spec: DealSpec) -> str:
@@ -97,6 +120,13 @@ def _issues(exc: ValidationError, data: Any, lines: dict[tuple[Any, ...], int]) 
             loc = loc + _split_field(original.field)
             value: object = original.value
             expected = original.expected
+        elif err["type"] in _TAG_ERRORS and isinstance(err.get("input"), dict):
+            # report the tag field itself ('loan.rate.kind'), not the whole mapping
+            ctx = err.get("ctx") or {}
+            loc = (*loc, str(ctx.get("discriminator", "kind")).strip("'"))
+            value = ctx.get("tag")
+            tags = ctx.get("expected_tags")
+            expected = f"one of {tags}" if tags else "this required field to be given"
         else:
             value = err.get("input")
             expected = _expected(err)
@@ -105,6 +135,9 @@ def _issues(exc: ValidationError, data: Any, lines: dict[tuple[Any, ...], int]) 
             SpecIssue(_render_loc(loc), _short(value), expected, _nearest_line(loc, lines))
         )
     return issues
+
+
+_TAG_ERRORS = frozenset({"union_tag_invalid", "union_tag_not_found"})
 
 
 def _expected(err: Any) -> str:
@@ -119,6 +152,8 @@ def _expected(err: Any) -> str:
     if kind == "union_tag_invalid":
         tags = (err.get("ctx") or {}).get("expected_tags", "")
         return f"'kind' to be one of {tags}"
+    if msg.startswith("Input should be "):
+        return msg[len("Input should be ") :]  # 'expected greater than 0'
     return msg[0].lower() + msg[1:] if msg else kind
 
 

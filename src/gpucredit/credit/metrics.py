@@ -12,7 +12,19 @@ from gpucredit.credit.ratings import implied_rating
 from gpucredit.debt.ledger import DebtLedger
 from gpucredit.stats import ExactSum, Histogram, MonthlyHistogram
 
-__all__ = ["DSCR_EDGES", "LTV_EDGES", "CreditAccumulator", "FacilityMetrics"]
+__all__ = [
+    "CREDIT_LEDGER_FIELDS",
+    "DSCR_EDGES",
+    "LTV_EDGES",
+    "CreditAccumulator",
+    "FacilityMetrics",
+]
+
+#: The per-month ledger fields that ``outcomes.evaluate`` (lender cash flow, minimum DSCR)
+#: and ``CreditAccumulator.add`` (DSCR and LTV fans) read: all a Monte Carlo pass needs the
+#: waterfall to record (``run_waterfall_loop(fields=...)``). A field left out is NaN, so a
+#: reader added later fails loudly until it is listed here.
+CREDIT_LEDGER_FIELDS = ("interest_paid", "principal_paid", "prepaid", "dscr", "ltv")
 
 #: DSCR histogram: -5x to 20x in steps of 0.01x (quantiles accurate to 0.01x; values beyond
 #: the range are reported at the edge).
@@ -64,8 +76,8 @@ class CreditAccumulator:
         self.pv.add(outcomes.pv_per_par)
         self.min_dscr_hist.add(np.clip(outcomes.min_dscr, -1e6, 1e6))
         alive = ledger.alive[:, : self.n_months]
-        self.dscr_fan.add(np.clip(ledger.dscr[:, : self.n_months], -1e6, 1e6), alive)
-        self.ltv_fan.add(np.clip(ledger.ltv[:, : self.n_months], 0.0, 1e6), alive)
+        self.dscr_fan.add(ledger.dscr[:, : self.n_months], alive, clip=(-1e6, 1e6))
+        self.ltv_fan.add(ledger.ltv[:, : self.n_months], alive, clip=(0.0, 1e6))
 
     def merge(self, other: CreditAccumulator) -> None:
         self.n_paths += other.n_paths

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from gpucredit._typing import BoolArray, Float64Array, Int64Array
-from gpucredit.assets.fleet import AssetCashflows
 from gpucredit.credit.recovery import DefaultState, RecoveryModel
 from gpucredit.debt.ledger import DebtLedger
 
@@ -54,12 +53,15 @@ def discount_factors(sofr: Float64Array) -> Float64Array:
 
 def evaluate(
     ledger: DebtLedger,
-    cash: AssetCashflows,
+    cohort_value_usd: Float64Array,
     recovery: RecoveryModel,
     sofr: Float64Array,
     principal_usd: float,
 ) -> CreditOutcomes:
-    """Default, recovery, loss and discounted lender cash flows of every path in a block."""
+    """Default, recovery, loss and discounted lender cash flows of every path in a block.
+
+    ``cohort_value_usd`` is the income-approach value of each cohort, (path, month, cohort).
+    """
     defaulted = ledger.default_month > 0
     idx = np.flatnonzero(defaulted)
     month = ledger.default_month[idx]
@@ -67,7 +69,7 @@ def evaluate(
         month=month,
         ead_usd=ledger.ead[idx],
         pledged_cash_usd=ledger.pledged_cash[idx],
-        cohort_value_usd=cash.cohort_value_usd[idx, month - 1, :],
+        cohort_value_usd=cohort_value_usd[idx, month - 1, :],
     )
     rec = recovery.recover(state)
     n_paths = ledger.default_month.shape[0]

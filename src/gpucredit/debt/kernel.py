@@ -3,20 +3,25 @@
 It serves twice: compiled by numba it is the fast backend (``nogil``, so blocks run on all
 cores), and run as plain Python (``waterfall_loop.py_func``) it is the naive per-path
 reference that the tests hold the vectorised engine to (STYLE.md 6).
+
+Each per-month field is stored contiguously, ``(field, path, month)``, so the ledger's arrays
+are dense; a caller that reads only a few fields (the Monte Carlo main pass) can ask for just
+those, and the block then writes a quarter of the memory.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 
 import numba
 import numpy as np
 
-from gpucredit._typing import Float64Array
+from gpucredit._typing import Float64Array, Int64Array
 from gpucredit.debt.ledger import DebtLedger
 from gpucredit.debt.terms import LoanTerms
 
-__all__ = ["run_waterfall_loop", "waterfall_loop"]
+__all__ = ["LEDGER_MONTHLY_FIELDS", "run_waterfall_loop", "waterfall_loop"]
 
 CENT = 1e-6
 _AMORT = {"level_payment": 0, "straight_line": 1, "bullet": 2, "schedule": 3}
@@ -66,22 +71,31 @@ def waterfall_loop(
     cov_cure: np.ndarray,
     cov_consequence: np.ndarray,
     dscr_window: int,
+    recorded: Int64Array,
     out_f: Float64Array,
     out_b: np.ndarray,
     out_i: np.ndarray,
     out_p: Float64Array,
 ) -> None:
-    """Fill the ledger arrays for every path (see ``run_waterfall_loop`` for the layout)."""
+    """Fill the ledger arrays for every path (see ``run_waterfall_loop`` for the layout).
+
+    ``out_f[j]`` receives the month field ``recorded[j]`` (an index into ``_F_FIELDS``).
+    """
     n_paths = cfads.shape[0]
     n_cov = cov_kind.shape[0]
+    n_rec = recorded.shape[0]
+    counters = np.zeros(n_cov, dtype=np.int64)
+    cum_cf = np.zeros(n + 1)
+    cum_ds = np.zeros(n + 1)
+    row = np.zeros(20)
     for p in range(n_paths):
         balance = principal0
         live = True
         lockup = 0.0
         last_regular = 0.0
-        counters = np.zeros(n_cov, dtype=np.int64)
-        cum_cf = np.zeros(n + 1)
-        cum_ds = np.zeros(n + 1)
+        counters[:] = 0
+        cum_cf[0] = 0.0
+        cum_ds[0] = 0.0
         for t in range(n):
             cum_cf[t + 1] = cum_cf[t] + cfads[p, t]
         i0 = monthly_rate[p, 0]
@@ -92,11 +106,11 @@ def waterfall_loop(
         out_p[p, 4] = dsra
         for t in range(n):
             if not live:
-                continue
+                break
             month = t + 1
             final = month == n
             i = monthly_rate[p, t]
-            out_b[p, t, 0] = True
+            out_b[0, p, t] = True
             open_balance = balance
             interest = open_balance * i
             principal = _scheduled(amort, month, n, open_balance, i, principal0, share)
@@ -130,7 +144,8 @@ def waterfall_loop(
             received = max(due - deficit, 0.0)
             paid_int = min(received, interest)
             paid_prin = received - paid_int
-            out_f[p, t, 15] = max(deficit - due, 0.0)
+            row[15] = max(deficit - due, 0.0)
+            row[17] = 0.0
             lockup -= d_lk
             dsra -= d_ds
             if short:
@@ -191,7 +206,7 @@ def waterfall_loop(
                 out_i[p, 1] = 2
                 out_p[p, 0] = balance
                 out_p[p, 1] = dsra + lockup + excess
-                out_f[p, t, 17] = excess
+                row[17] = excess
                 excess = 0.0
                 paying = False
             sweep = min(excess, balance) if (paying and sweep_on) else 0.0
@@ -211,25 +226,27 @@ def waterfall_loop(
                 lockup = 0.0
                 balance = 0.0
 
-            out_f[p, t, 0] = balance
-            out_f[p, t, 1] = interest
-            out_f[p, t, 2] = paid_int
-            out_f[p, t, 3] = paid_prin
-            out_f[p, t, 4] = sweep
-            out_f[p, t, 5] = refinanced
-            out_f[p, t, 6] = ds_regular
-            out_f[p, t, 7] = dsra
-            out_f[p, t, 8] = d_ds
-            out_f[p, t, 9] = top
-            out_f[p, t, 10] = lockup
-            out_f[p, t, 11] = d_lk
-            out_f[p, t, 12] = to_lock
-            out_f[p, t, 13] = release
-            out_f[p, t, 14] = distribution
-            out_f[p, t, 16] = month_dscr
-            out_f[p, t, 18] = trailing
-            out_f[p, t, 19] = ltv
-            out_b[p, t, 1] = any_breach
+            row[0] = balance
+            row[1] = interest
+            row[2] = paid_int
+            row[3] = paid_prin
+            row[4] = sweep
+            row[5] = refinanced
+            row[6] = ds_regular
+            row[7] = dsra
+            row[8] = d_ds
+            row[9] = top
+            row[10] = lockup
+            row[11] = d_lk
+            row[12] = to_lock
+            row[13] = release
+            row[14] = distribution
+            row[16] = month_dscr
+            row[18] = trailing
+            row[19] = ltv
+            for j in range(n_rec):
+                out_f[j, p, t] = row[recorded[j]]
+            out_b[1, p, t] = any_breach
             live = paying and not repaid
 
 
@@ -257,6 +274,10 @@ _F_FIELDS = (
 )
 
 
+#: The per-month float fields of ``DebtLedger`` that ``run_waterfall_loop`` can record.
+LEDGER_MONTHLY_FIELDS = _F_FIELDS
+
+
 def run_waterfall_loop(
     terms: LoanTerms,
     cfads: Float64Array,
@@ -264,15 +285,33 @@ def run_waterfall_loop(
     sofr: Float64Array,
     *,
     compiled: bool = True,
+    fields: Collection[str] | None = None,
 ) -> DebtLedger:
-    """``run_waterfall`` by a loop over paths; ``compiled=False`` runs the plain Python."""
+    """``run_waterfall`` by a loop over paths; ``compiled=False`` runs the plain Python.
+
+    ``fields`` names the per-month float fields to record (``LEDGER_MONTHLY_FIELDS``; default
+    all). Every other one comes back as a read-only all-NaN array that takes no memory, so a
+    statistic computed from it fails loudly rather than silently. ``alive``, ``breach`` and
+    the per-path fields are always recorded; the recorded numbers do not depend on ``fields``.
+    """
     n_paths, n_all = cfads.shape
     n = min(terms.tenor_months, n_all)
-    monthly = np.ascontiguousarray(terms.annual_rate(sofr) / 12.0)
+    names: tuple[str, ...]
+    if fields is None:
+        names = _F_FIELDS
+    else:
+        unknown = sorted(set(fields) - set(_F_FIELDS))
+        if unknown:
+            raise ValueError(f"run_waterfall_loop(fields=...): {unknown} not in {list(_F_FIELDS)}")
+        names = tuple(f for f in _F_FIELDS if f in fields)
+    recorded = np.array([_F_FIELDS.index(f) for f in names], dtype=np.int64)
+    monthly = terms.annual_rate(sofr)
+    monthly /= 12.0
+    monthly = np.ascontiguousarray(monthly)
     covs = terms.covenants
     dscr_cov = next((c for c in covs if c.kind == "min_dscr"), None)
-    out_f = np.zeros((n_paths, n_all, len(_F_FIELDS)))
-    out_b = np.zeros((n_paths, n_all, 2), dtype=np.bool_)
+    out_f = np.zeros((len(names), n_paths, n_all))
+    out_b = np.zeros((2, n_paths, n_all), dtype=np.bool_)
     out_i = np.zeros((n_paths, 2), dtype=np.int64)
     out_p = np.zeros((n_paths, 5))
     fn = waterfall_loop if compiled else waterfall_loop.py_func
@@ -292,19 +331,22 @@ def run_waterfall_loop(
         np.array([c.cure_period_months for c in covs], dtype=np.int64),
         np.array([_CONSEQUENCE[c.consequence] for c in covs], dtype=np.int64),
         dscr_cov.window_months if dscr_cov is not None else 0,
+        recorded,
         out_f,
         out_b,
         out_i,
         out_p,
     )
-    fields = {name: out_f[:, :, k] for k, name in enumerate(_F_FIELDS)}
+    missing = np.broadcast_to(np.float64(np.nan), (n_paths, n_all))
+    kept = {name: out_f[j] for j, name in enumerate(names)}
+    monthly_fields = {name: kept.get(name, missing) for name in _F_FIELDS}
     return DebtLedger(
-        alive=out_b[:, :, 0],
-        breach=out_b[:, :, 1],
+        alive=out_b[0],
+        breach=out_b[1],
         default_month=out_i[:, 0],
         default_kind=out_i[:, 1],
         ead=out_p[:, 0],
         pledged_cash=out_p[:, 1],
         initial_dsra=out_p[:, 4],
-        **fields,
+        **monthly_fields,
     )

@@ -1,8 +1,12 @@
 """Factor processes as pure kernels over a block of paths: arrays (path, month) in and out.
 
-Every kernel is a step function ``state[t] = f(state[t-1], shock[t])``. The linear ones are run
-with ``scipy.signal.lfilter`` along the month axis (one C loop, the same recursion for every
-path), the Markov chain with a loop over months vectorised over paths.
+Every kernel is a step function ``state[t] = f(state[t-1], shock[t])``. Each comes twice
+(STYLE.md 6): a fast version compiled by numba (``nogil``, one loop over paths and months, so
+blocks run on every core) and a plain NumPy reference (``*_reference``, a loop over months
+vectorised over paths) that ``tests/oracle/test_fast_kernels.py`` holds it to. The scalar
+steps are compiled functions of their own (``regime_step``; ``ou_step``, which the fused
+scenario kernel of ``scenarios.scenario`` calls too), so every caller runs the same
+arithmetic in the same order.
 """
 
 from __future__ import annotations
@@ -10,15 +14,70 @@ from __future__ import annotations
 import datetime as dt
 import math
 
+import numba
 import numpy as np
-from scipy.signal import lfilter
 
 from gpucredit._typing import Float64Array, Int8Array
 from gpucredit.factors.params import GLUT, TIGHT, RegimeParams, RentParams
 
-__all__ = ["log_rent_trend", "markov_regimes", "ou_exact"]
+__all__ = [
+    "OuCoefficients",
+    "log_rent_trend",
+    "markov_regimes",
+    "markov_regimes_reference",
+    "ou_coefficients",
+    "ou_exact",
+    "ou_exact_reference",
+    "ou_step",
+    "regime_step",
+]
 
 DAYS_PER_YEAR = 365.25
+
+#: ``(a, 1 - a, scale)`` of the exact OU step: ``a = exp(-kappa dt)``,
+#: ``scale = sqrt((1 - a^2) / (2 kappa))``.
+OuCoefficients = tuple[float, float, float]
+
+
+def ou_coefficients(kappa_per_year: float, dt_years: float) -> OuCoefficients:
+    """Coefficients of one exact OU step of ``dt_years`` (shared by every implementation)."""
+    a = math.exp(-kappa_per_year * dt_years)
+    scale = math.sqrt((1.0 - a * a) / (2.0 * kappa_per_year))
+    return a, 1.0 - a, scale
+
+
+@numba.njit(cache=True, nogil=True)
+def ou_step(prev: float, drift: float, vol: float, z: float, a: float) -> float:
+    """One exact OU step: ``a prev + (drift + vol z)``.
+
+    ``drift = (1 - a) mean`` and ``vol = scale sigma`` (``ou_coefficients``), each rounded
+    once as in ``ou_exact_reference`` (and the ``scipy.signal.lfilter`` formulation it
+    replaced): the operations and their order are the same, so the result is bit-identical.
+    """
+    return a * prev + (drift + vol * z)
+
+
+@numba.njit(cache=True, nogil=True)
+def regime_step(state: int, u: float, p_tight_to_glut: float, p_glut_to_tight: float) -> int:
+    """Next regime: switch when ``u < p_switch(state)``."""
+    p = p_glut_to_tight if state == GLUT else p_tight_to_glut
+    return 1 - state if u < p else state
+
+
+@numba.njit(cache=True, nogil=True)
+def _markov_kernel(
+    uniforms: Float64Array,
+    p_tight_to_glut: float,
+    p_glut_to_tight: float,
+    initial: int,
+    out: Int8Array,
+) -> None:
+    n_paths, n_months = uniforms.shape
+    for p in range(n_paths):
+        state = initial
+        for t in range(n_months):
+            state = regime_step(state, uniforms[p, t], p_tight_to_glut, p_glut_to_tight)
+            out[p, t] = state
 
 
 def markov_regimes(params: RegimeParams, uniforms: Float64Array) -> Int8Array:
@@ -34,6 +93,20 @@ def markov_regimes(params: RegimeParams, uniforms: Float64Array) -> Int8Array:
     -------
     ndarray of int8, shape (path, month): 0 tight, 1 glut.
     """
+    u = np.asarray(uniforms, dtype=np.float64)
+    out = np.empty(u.shape, dtype=np.int8)
+    _markov_kernel(
+        u,
+        float(params.p_tight_to_glut),
+        float(params.p_glut_to_tight),
+        int(params.initial),
+        out,
+    )
+    return out
+
+
+def markov_regimes_reference(params: RegimeParams, uniforms: Float64Array) -> Int8Array:
+    """``markov_regimes`` in plain NumPy: a loop over months vectorised over paths."""
     n_paths, n_months = uniforms.shape
     out = np.empty((n_paths, n_months), dtype=np.int8)
     state = np.full(n_paths, params.initial, dtype=np.int8)
@@ -43,6 +116,27 @@ def markov_regimes(params: RegimeParams, uniforms: Float64Array) -> Int8Array:
         state = np.where(switch, np.int8(1) - state, state).astype(np.int8)
         out[:, t] = state
     return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _ou_kernel(
+    x0: float,
+    mean: Float64Array,
+    sigma: Float64Array,
+    z: Float64Array,
+    a: float,
+    one_minus_a: float,
+    scale: float,
+    out: Float64Array,
+) -> None:
+    n_paths, n_months = z.shape
+    for p in range(n_paths):
+        prev = x0
+        for t in range(n_months):
+            drift = one_minus_a * mean[p, t]
+            vol = scale * sigma[p, t]
+            prev = ou_step(prev, drift, vol, z[p, t], a)
+            out[p, t] = prev
 
 
 def ou_exact(
@@ -56,16 +150,41 @@ def ou_exact(
     """Exact discretisation of an Ornstein-Uhlenbeck process with time-varying mean and vol.
 
     ``x[t] = mean[t] + (x[t-1] - mean[t]) a + sigma[t] sqrt((1 - a^2) / (2 kappa)) z[t]``,
-    ``a = exp(-kappa dt)``. ``mean``, ``sigma``, ``z`` have shape (path, month); returns the
-    same shape (month ``t`` is the end of month ``t + 1``).
+    ``a = exp(-kappa dt)``. ``mean``, ``sigma``, ``z`` have shape (path, month) (``mean`` and
+    ``sigma`` may be anything that broadcasts to it); returns the shape of ``z`` (month ``t``
+    is the end of month ``t + 1``). Compiled; bit-identical to ``ou_exact_reference``.
     """
-    a = math.exp(-kappa_per_year * dt_years)
-    scale = math.sqrt((1.0 - a * a) / (2.0 * kappa_per_year))
-    drive = (1.0 - a) * mean + scale * sigma * z
-    n_paths = z.shape[0]
-    zi = np.full((n_paths, 1), a * x0)
-    out, _ = lfilter([1.0], [1.0, -a], drive, axis=1, zi=zi)
-    return np.asarray(out, dtype=np.float64)
+    zz = np.asarray(z, dtype=np.float64)
+    m = np.broadcast_to(np.asarray(mean, dtype=np.float64), zz.shape)
+    s = np.broadcast_to(np.asarray(sigma, dtype=np.float64), zz.shape)
+    a, one_minus_a, scale = ou_coefficients(kappa_per_year, dt_years)
+    out = np.empty(zz.shape)
+    _ou_kernel(float(x0), m, s, zz, a, one_minus_a, scale, out)
+    return out
+
+
+def ou_exact_reference(
+    x0: float,
+    mean: Float64Array,
+    sigma: Float64Array,
+    kappa_per_year: float,
+    dt_years: float,
+    z: Float64Array,
+) -> Float64Array:
+    """``ou_exact`` in plain NumPy: the drive vectorised, a loop over months for the recursion.
+
+    Equal to ``scipy.signal.lfilter([1], [1, -a], drive, zi=a x0)``, the formulation of the
+    first version (the oracle test checks both).
+    """
+    a, one_minus_a, scale = ou_coefficients(kappa_per_year, dt_years)
+    drive = one_minus_a * np.asarray(mean) + scale * np.asarray(sigma) * np.asarray(z)
+    drive = np.broadcast_to(drive, np.shape(z))
+    out = np.empty(drive.shape)
+    prev = np.full(drive.shape[0], float(x0))
+    for t in range(drive.shape[1]):
+        prev = a * prev + drive[:, t]
+        out[:, t] = prev
+    return out
 
 
 def regime_levels(rent: RentParams, regimes: Int8Array) -> tuple[Float64Array, Float64Array]:

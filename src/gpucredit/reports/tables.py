@@ -46,6 +46,8 @@ def facility_record(result: SimulationResult) -> dict[str, Any]:
         "default_kind_share": {k: _num(v) for k, v in m.default_kind_share.items()},
         "principal_usd": _num(m.principal_usd, 2),
         "tenor_months": m.tenor_months,
+        "glut_stress_min_dscr": _num(result.stress.min_dscr, 4),
+        "glut_stress_default_month": result.stress.default_month,
         "spec_hash": result.provenance["spec_hash"],
     }
 

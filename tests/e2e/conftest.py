@@ -1,0 +1,129 @@
+"""Fixtures of the end-to-end tests: the real ``gpucredit`` CLI in a subprocess.
+
+Every run uses a few hundred paths and one worker: these tests prove the command line works
+end to end (options, output formats, files, errors), not the numbers.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+#: Rich turns colour and live display on when these are set, even on a pipe.
+_TERMINAL_ENV = ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "NO_COLOR")
+
+RunCli = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def shipped_example_files() -> list[Path]:
+    """The example deals inside the installed package (what ``gpucredit run`` runs)."""
+    folder = resources.files("gpucredit").joinpath("examples")
+    return sorted(Path(str(p)) for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def example_file(stem: str) -> Path:
+    (found,) = [p for p in shipped_example_files() if p.stem == stem]
+    return found
+
+
+def deal_name(path: Path) -> str:
+    name = yaml.safe_load(path.read_text(encoding="utf-8"))["name"]
+    assert isinstance(name, str)
+    return name
+
+
+def cli(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """``python -m gpucredit ARGS`` in a fresh interpreter, stdout and stderr captured apart."""
+    env = {k: v for k, v in os.environ.items() if k not in _TERMINAL_ENV}
+    return subprocess.run(
+        [sys.executable, "-m", "gpucredit", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def run_cli() -> RunCli:
+    return cli
+
+
+@pytest.fixture(scope="session")
+def merchant_path() -> Path:
+    return example_file("merchant_h100")
+
+
+@pytest.fixture
+def merchant_data(merchant_path: Path) -> dict[str, Any]:
+    """A fresh, editable copy of the merchant example as plain data."""
+    data = yaml.safe_load(merchant_path.read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    return copy.deepcopy(data)
+
+
+def _write_yaml(path: Path, data: dict[str, Any]) -> Path:
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def write_yaml() -> Callable[[Path, dict[str, Any]], Path]:
+    """Write data as a deal YAML file; returns the path."""
+    return _write_yaml
+
+
+@pytest.fixture(scope="session")
+def examples() -> list[Path]:
+    """The shipped example deal files, in the order ``gpucredit run`` runs them."""
+    return shipped_example_files()
+
+
+#: The run shared by the JSON tests: small, one worker, a seed that is not the default.
+JSON_RUN = ("--paths", "600", "--seed", "7", "--workers", "1", "--json")
+
+
+@pytest.fixture(scope="session")
+def merchant_json_run(merchant_path: Path) -> subprocess.CompletedProcess[str]:
+    return cli("run", merchant_path, *JSON_RUN)
+
+
+@pytest.fixture(scope="session")
+def merchant_out_run(
+    merchant_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """The same run again, also writing its files under ``--out``."""
+    out = tmp_path_factory.mktemp("run") / "results"
+    return cli("run", merchant_path, *JSON_RUN, "--out", out), out
+
+
+def _stdout_json(proc: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    document = json.loads(proc.stdout)  # the whole stdout: any other text fails here
+    assert isinstance(document, dict)
+    return document
+
+
+@pytest.fixture(scope="session")
+def stdout_json() -> Callable[[subprocess.CompletedProcess[str]], dict[str, Any]]:
+    """Check a run succeeded and parse its whole stdout as one JSON object."""
+    return _stdout_json
+
+
+@pytest.fixture(scope="session")
+def deal_names() -> Callable[[list[Path]], list[str]]:
+    """The ``name`` field of each deal file."""
+    return lambda paths: [deal_name(p) for p in paths]
