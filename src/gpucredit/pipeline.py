@@ -18,19 +18,31 @@ import pandas as pd
 import xarray as xr
 from scipy.optimize import brentq
 
-from gpucredit._typing import Float64Array
+from gpucredit._typing import Float64Array, Int64Array
 from gpucredit._version import __version__
 from gpucredit.assets.fleet import AssetCashflows, FleetPlan, plan_fleet, project
 from gpucredit.config.loading import spec_hash
 from gpucredit.config.spec import DealSpec
+from gpucredit.credit.collateral import (
+    CollateralAccumulator,
+    CollateralReport,
+    book_value_usd,
+    summarise_collateral,
+)
+from gpucredit.credit.contracts import assigned_contract_uplift
+from gpucredit.credit.liquidation import (
+    MarketDefaultState,
+    MemoisedRecovery,
+    SecondaryMarketRecovery,
+)
 from gpucredit.credit.metrics import (
     CREDIT_LEDGER_FIELDS,
     CreditAccumulator,
     FacilityMetrics,
     summarise,
 )
-from gpucredit.credit.outcomes import evaluate
-from gpucredit.credit.recovery import IncomeApproachRecovery, RecoveryModel
+from gpucredit.credit.outcomes import ExtraCollateral, evaluate
+from gpucredit.credit.recovery import RecoveryModel
 from gpucredit.credit.spread import SpreadSolution, solve_spreads
 from gpucredit.debt.kernel import run_waterfall_loop
 from gpucredit.debt.ledger import DEFAULT_KINDS, DebtLedger
@@ -105,13 +117,33 @@ class DealModel:
     params: FactorParams
     plan: FleetPlan
     terms: LoanTerms
+    market: SecondaryMarketRecovery
     recovery: RecoveryModel
     buyer_decay_per_year: dict[str, float]
     spec_hash: str
 
+    @property
+    def monthly_drift(self) -> Float64Array:
+        """Buyer's trend decline of each cohort's value, log per month, shape (cohort,)."""
+        return np.array([self.buyer_decay_per_year[g] / 12.0 for g in self.plan.cohort_generation])
 
-def build_model(deal: DealSpec, params: FactorParams | None = None) -> DealModel:
-    """Prepare ``deal``; ``params`` defaults to the sourced first-version parameters."""
+    @property
+    def primary_generation(self) -> str:
+        """The generation with the most units."""
+        units: dict[str, int] = {}
+        for cohort in self.deal.fleet:
+            units[cohort.generation] = units.get(cohort.generation, 0) + cohort.units
+        return max(units, key=lambda g: units[g])
+
+
+def build_model(
+    deal: DealSpec, params: FactorParams | None = None, recovery: RecoveryModel | None = None
+) -> DealModel:
+    """Prepare ``deal``.
+
+    ``params`` defaults to the sourced first-version parameters; ``recovery`` to the sale of
+    the GPUs into their secondary market (``market``, which also gives the realisable LTV).
+    """
     generations = tuple(dict.fromkeys(c.generation for c in deal.fleet))
     if params is None:
         params = default_factor_params(generations, deal.as_of)
@@ -130,16 +162,27 @@ def build_model(deal: DealSpec, params: FactorParams | None = None) -> DealModel
         ),
     )
     grid = TimeGrid(deal.as_of, deal.loan.tenor_months)
+    plan = plan_fleet(deal, grid)
+    decay = {r.generation: r.buyer_decay_per_year for r in params.rents}
+    market = SecondaryMarketRecovery.for_cohorts(
+        generations=plan.cohort_generation,
+        units=list(plan.cohort_units),
+        carry_usd_per_unit_month=list(plan.opex_per_gpu_usd),
+        monthly_drift=[decay[g] / 12.0 for g in plan.cohort_generation],
+        as_of=deal.as_of,
+        sale_speed=deal.recovery.sale_speed,
+        horizon_months=deal.recovery.horizon_months,
+        condition=deal.recovery.condition,
+    )
     return DealModel(
         deal=deal,
         grid=grid,
         params=params,
-        plan=plan_fleet(deal, grid),
+        plan=plan,
         terms=loan_terms(deal.loan),
-        recovery=IncomeApproachRecovery(
-            deal.recovery.sale_speed, deal.recovery.liquidation_cost_pct / 100.0
-        ),
-        buyer_decay_per_year={r.generation: r.buyer_decay_per_year for r in params.rents},
+        market=market,
+        recovery=market if recovery is None else recovery,
+        buyer_decay_per_year=decay,
         spec_hash=spec_hash(deal),
     )
 
@@ -152,12 +195,17 @@ class SpreadInputs:
     collateral_value_usd: Float64Array
     cohort_value_usd: Float64Array
     sofr: Float64Array
+    tenant_default_month: Int64Array
 
     @classmethod
     def of(cls, inputs: BlockInputs) -> SpreadInputs:
         cash = inputs.cash
         return cls(
-            cash.cfads_usd, cash.collateral_value_usd, cash.cohort_value_usd, inputs.scenarios.sofr
+            cash.cfads_usd,
+            cash.collateral_value_usd,
+            cash.cohort_value_usd,
+            inputs.scenarios.sofr,
+            cash.tenant_default_month,
         )
 
 
@@ -189,6 +237,28 @@ def _waterfall(
     if backend == "numba":
         return run_waterfall_loop(terms, cfads, collateral, sofr, fields=fields)
     return run_waterfall(terms, cfads, collateral, sofr)
+
+
+def _contracts_uplift(model: DealModel, tenant_default_month: Int64Array) -> ExtraCollateral:
+    """The value of surviving contracts over their GPUs', for ``evaluate``."""
+    drift = model.monthly_drift
+
+    def extra(
+        idx: Int64Array, month: Int64Array, values: Float64Array, rate: Float64Array
+    ) -> Float64Array:
+        return assigned_contract_uplift(
+            model.plan, tenant_default_month[idx], month, values, rate, drift
+        )
+
+    return extra
+
+
+def _market_level(model: DealModel, scen: ScenarioSet) -> Float64Array:
+    """Each path's mean log rent of the main generation over the loan, relative to the
+    anchor (the market scenario a path is in, for wrong-way risk), shape (path,)."""
+    gen = model.primary_generation
+    anchor = model.params.rent(gen).anchor_usd_per_gpu_hour
+    return np.asarray(np.log(scen.rent_of(gen) / anchor).mean(axis=1), dtype=np.float64)
 
 
 def run_deterministic(
@@ -253,6 +323,34 @@ class StressOutcome:
     default_kind: str
 
 
+def origination_collateral(model: DealModel, acc: CollateralAccumulator) -> CollateralReport:
+    """LTV three ways on the as-of date, with the path statistics in ``acc``.
+
+    Appraised value: the income-approach value at the end of month 1 on the deterministic
+    path (today's market, no shocks). Realisable value: the present value, at SOFR, of
+    selling the whole fleet then with the deal's sale strategy (``SecondaryMarketRecovery``).
+    """
+    inputs, _ = run_deterministic(model)
+    values = inputs.cash.cohort_value_usd[:, 0, :]
+    appraised = float(values.sum())
+    state = MarketDefaultState(
+        month=np.array([1], dtype=np.int64),
+        ead_usd=np.array([np.inf]),
+        pledged_cash_usd=np.zeros(1),
+        cohort_value_usd=values,
+        monthly_discount=inputs.scenarios.sofr[:, 0] / 12.0,
+    )
+    realisable = float(model.market.summarise(state).pv_usd[0])
+    return summarise_collateral(
+        acc,
+        principal_usd=model.terms.principal_usd,
+        sale_speed=model.deal.recovery.sale_speed,
+        book_value=book_value_usd(model.deal, model.deal.as_of),
+        appraised_value=appraised,
+        realisable_value=realisable,
+    )
+
+
 def glut_stress(model: DealModel) -> StressOutcome:
     """The market turns to glut in month 1 and stays there: rents and utilisation revert to the
     glut levels with no shocks; tenants do not default. Same code as the Monte Carlo paths."""
@@ -292,6 +390,8 @@ class SimulationResult:
     spreads : SpreadSolution or None
     stress : StressOutcome
         The deterministic glut stress.
+    collateral : CollateralReport
+        LTV on book, appraised and realisable value; recovery distribution; wrong-way risk.
     provenance : dict
         Seed, paths, spec hash, package version, as-of date and parameter sources.
     """
@@ -302,11 +402,13 @@ class SimulationResult:
     paths: xr.Dataset
     spreads: SpreadSolution | None
     stress: StressOutcome
+    collateral: CollateralReport
     provenance: dict[str, Any]
 
     def summary(self) -> pd.DataFrame:
         """One row per facility (one facility per deal for now)."""
         m = self.metrics
+        c = self.collateral
         row = {
             "deal": m.deal,
             "facility": m.name,
@@ -328,6 +430,16 @@ class SimulationResult:
             "breakeven_rent_usd_per_gpu_hour": m.breakeven_rent_usd_per_gpu_hour,
             "glut_stress_min_dscr": self.stress.min_dscr,
             "glut_stress_default_month": self.stress.default_month,
+            "ltv_book": c.ltv_book,
+            "ltv_appraised": c.ltv_appraised,
+            "ltv_realisable": c.ltv_realisable,
+            "illusion_gap_vs_book": c.illusion_gap_vs_book,
+            "recovery_rate_mean": c.recovery_rate_mean,
+            "recovery_rate_p5": c.recovery_rate_p5,
+            "recovery_rate_p50": c.recovery_rate_p50,
+            "recovery_rate_p95": c.recovery_rate_p95,
+            "time_to_recover_months_mean": c.time_to_recover_months_mean,
+            "pd_lgd_correlation": c.pd_lgd_correlation,
         }
         return pd.DataFrame([row]).set_index(["deal", "facility"])
 
@@ -369,12 +481,15 @@ def simulate(
     backend: Backend = "numba",
     solve_fair_spread: bool = True,
     params: FactorParams | None = None,
+    recovery: RecoveryModel | None = None,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> SimulationResult:
     """Simulate one deal: ``n_paths`` Monte Carlo paths in blocks of ``block_size``.
 
     The numbers depend only on ``seed`` and ``n_paths``, not on ``block_size`` or
-    ``n_workers``. ``progress(phase, done, total)`` is called as work completes.
+    ``n_workers``. ``params`` and ``recovery`` replace the default factor parameters and the
+    secondary-market recovery model. ``progress(phase, done, total)`` is called as work
+    completes.
     """
     config = RunConfig(
         n_paths=n_paths,
@@ -385,7 +500,7 @@ def simulate(
         backend=backend,
         solve_fair_spread=solve_fair_spread,
     )
-    model = build_model(deal, params)
+    model = build_model(deal, params, recovery)
     source = MonteCarloShocks(seed)
     ranges = block_ranges(n_paths, block_size)
     n_months = model.grid.n_months
@@ -393,7 +508,13 @@ def simulate(
     cache: dict[int, SpreadInputs] = {}
     keep = min(keep_paths, n_paths)
 
-    def main_block(start: int, stop: int) -> tuple[CreditAccumulator, dict[str, np.ndarray] | None]:
+    recoverer: RecoveryModel = (
+        MemoisedRecovery(model.market) if model.recovery is model.market else model.recovery
+    )
+
+    def main_block(
+        start: int, stop: int
+    ) -> tuple[CreditAccumulator, CollateralAccumulator, dict[str, np.ndarray] | None]:
         inputs = _inputs(model, source, start, stop)
         if cache_inputs:
             cache[start] = SpreadInputs.of(inputs)
@@ -408,17 +529,25 @@ def simulate(
             fields,
         )
         outcomes = evaluate(
-            ledger, cash.cohort_value_usd, model.recovery, scen.sofr, model.terms.principal_usd
+            ledger,
+            cash.cohort_value_usd,
+            recoverer,
+            scen.sofr,
+            model.terms.principal_usd,
+            extra_collateral=_contracts_uplift(model, cash.tenant_default_month),
         )
         acc = CreditAccumulator(n_months)
         acc.add(outcomes, ledger)
+        coll = CollateralAccumulator()
+        coll.add(outcomes, _market_level(model, scen))
         kept = None
         if start < keep:
             cut = min(stop, keep) - start
             kept = _path_slice(inputs, ledger, cut)
-        return acc, kept
+        return acc, coll, kept
 
     total = CreditAccumulator(n_months)
+    collateral = CollateralAccumulator()
     kept = _KeptPaths()
     done = 0
 
@@ -428,18 +557,20 @@ def simulate(
         if progress is not None:
             progress("simulate", done, n_paths)
 
-    for acc, part in run_blocks(main_block, ranges, n_workers=config.workers, on_block=tick):
+    for acc, coll, part in run_blocks(main_block, ranges, n_workers=config.workers, on_block=tick):
         total.merge(acc)
+        collateral.merge(coll)
         if part is not None:
             for name, value in part.items():
                 kept.add(name, value)
 
     spreads: SpreadSolution | None = None
     if solve_fair_spread:
-        spreads = _solve_spreads(model, source, ranges, cache, config, progress)
+        spreads = _solve_spreads(model, source, ranges, cache, config, progress, recoverer)
     cache.clear()
     rent, generation = breakeven_rent(model)
     stress = glut_stress(model)
+    collateral_report = origination_collateral(model, collateral)
     metrics = summarise(
         total,
         deal=deal.name,
@@ -463,7 +594,9 @@ def simulate(
         "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     paths = _paths_dataset(model, kept.stacked(), provenance) if keep else xr.Dataset()
-    return SimulationResult(deal, config, metrics, paths, spreads, stress, provenance)
+    return SimulationResult(
+        deal, config, metrics, paths, spreads, stress, collateral_report, provenance
+    )
 
 
 def _nominal_spread(terms: LoanTerms) -> float:
@@ -477,6 +610,7 @@ def _solve_spreads(
     cache: dict[int, SpreadInputs],
     config: RunConfig,
     progress: Callable[[str, int, int], None] | None,
+    recovery: RecoveryModel,
 ) -> SpreadSolution:
     """Solve the riskless and risky add-ons by full passes over the same paths."""
     evaluations = 0
@@ -505,7 +639,14 @@ def _solve_spreads(
                     config.backend,
                     CREDIT_LEDGER_FIELDS,
                 )
-            out = evaluate(ledger, x.cohort_value_usd, model.recovery, x.sofr, terms.principal_usd)
+            out = evaluate(
+                ledger,
+                x.cohort_value_usd,
+                recovery,
+                x.sofr,
+                terms.principal_usd,
+                extra_collateral=_contracts_uplift(model, x.tenant_default_month),
+            )
             acc = ExactSum(RATIO_RESOLUTION)
             acc.add(out.pv_per_par)
             return acc

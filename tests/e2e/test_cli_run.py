@@ -38,6 +38,21 @@ FACILITY_KEYS = {
     "min_dscr_p50",
     "breakeven_rent_usd_per_gpu_hour",
 }
+#: The collateral-illusion keys (issue 6: the three LTVs, the gap and recovery statistics).
+COLLATERAL_KEYS = {
+    "sale_speed",
+    "ltv_book",
+    "ltv_appraised",
+    "ltv_realisable",
+    "illusion_gap_vs_book",
+    "illusion_gap_vs_appraised",
+    "recovery_rate_mean",
+    "recovery_rate_p5",
+    "recovery_rate_p50",
+    "recovery_rate_p95",
+    "time_to_recover_months_mean",
+    "pd_lgd_correlation",
+}
 PATH_VARIABLES = {"dscr", "cfads", "ltv", "balance", "defaulted"}
 HEX16 = re.compile(r"^[0-9a-f]{16}$")
 QUICK = ("--paths", "300", "--workers", "1")
@@ -73,6 +88,9 @@ def _check_facility(f: dict[str, Any], principal_usd: float) -> None:
     # 0.0: the contracts alone keep the DSCR at 1.0x; None: no rent up to 1,000 USD/h does
     rent = f["breakeven_rent_usd_per_gpu_hour"]
     assert rent is None or (_is_number(rent) and rent >= 0.0)
+    assert f.keys() >= COLLATERAL_KEYS, COLLATERAL_KEYS - f.keys()
+    assert f["ltv_realisable"] >= f["ltv_appraised"] > 0.0
+    assert _is_number(f["ltv_book"])
 
 
 def test_json_is_exactly_one_object_on_stdout(

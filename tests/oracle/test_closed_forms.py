@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 import gpucredit
 from gpucredit.assets import gpu_value_usd
+from gpucredit.credit import IncomeApproachRecovery
 from gpucredit.factors import default_factor_params
 from gpucredit.factors.params import FactorParams, RegimeParams
 from tests.conftest import hand_deal_data, make_deal
@@ -83,13 +84,12 @@ def test_fair_spread_is_near_pd_times_lgd_for_a_bullet() -> None:
     )
     # the tenant is the only risk (zero volatility); its default idles the GPUs for the rest
     # of the loan, and a distressed sale recovers part of the exposure
-    deal = make_deal(
-        data,
-        loan=loan,
-        re_lease_downtime_months=36,
-        recovery={"sale_speed": "distressed", "liquidation_cost_pct": 50.0},
+    deal = make_deal(data, loan=loan, re_lease_downtime_months=36)
+    # the first-version fixed-factor recovery, through the recovery interface
+    recovery = IncomeApproachRecovery("distressed", liquidation_cost_share=0.5)
+    result = gpucredit.simulate(
+        deal, n_paths=20_000, seed=1, params=_zero_risk_params(deal), recovery=recovery
     )
-    result = gpucredit.simulate(deal, n_paths=20_000, seed=1, params=_zero_risk_params(deal))
     m = result.metrics
     assert m.pd > 0.1
     assert m.lgd is not None and 0.1 < m.lgd < 0.9 and m.fair_spread_bps is not None

@@ -30,7 +30,7 @@ from gpucredit.config.spec import DealSpec
 from gpucredit.errors import GpuCreditError, SpecError, SpecIssue
 from gpucredit.io.outputs import write_run
 from gpucredit.pipeline import SimulationResult, simulate
-from gpucredit.reports.tables import run_document, summary_table
+from gpucredit.reports.tables import collateral_table, run_document, summary_table
 
 __all__ = ["app", "main"]
 
@@ -127,6 +127,7 @@ def run(
     if not console.is_terminal:
         console = Console(width=170)  # a pipe or file: do not fold the table to 80 columns
     console.print(summary_table(results))
+    console.print(collateral_table(results))
     console.print(
         f"[dim]{paths:,} paths per deal, seed {seed}; fair spread = the coupon spread that makes "
         "expected discounted cash flows worth the price paid; market spread includes OID and "

@@ -53,7 +53,6 @@ RATINGS: tuple[str, ...] = ("AAA", "AA", "A", "BBB", "BB", "B", "CCC")
 _RATING_RE = re.compile(r"^(AAA|AA|A|BBB|BB|B|CCC|CC|C)([+-])?$")
 
 ShareOfOne = Annotated[float, Field(ge=0.0, le=1.0)]
-Pct = Annotated[float, Field(ge=0.0, le=100.0)]
 
 
 class SpecProblem(ValueError):
@@ -332,18 +331,22 @@ class LoanSpec(Spec):
 
 
 class RecoverySpec(Spec):
-    """First-version recovery: income-approach value x liquidation factor - costs.
+    """How the lender sells repossessed GPUs into their secondary market.
 
-    ``sale_speed`` picks a liquidation factor from the SpotWire valuator methodology v0.6
-    (CC-BY-4.0, 2026-06; after the ASA orderly vs forced liquidation value framework):
-    orderly 180 days 1.00, broker 90 days 0.85, auction 30 days 0.65, distressed 7 days 0.45.
-    ``liquidation_cost_pct`` (de-racking, logistics, refurbishment, legal, as a share of gross
-    proceeds) and ``buyer_discount_rate_pct`` are assumptions: the discount rate sits in the
-    12-18% yield quoted for GPU sale-leasebacks (REFERENCES.md).
+    ``sale_speed``: ``optimal`` lets the lender choose how many units to sell each month to
+    maximise the present value of net proceeds (price impact against the market's absorption,
+    carry while it waits, costs); the named speeds fix the schedule: ``distressed`` (all within
+    7 days), ``auction`` (30 days), ``broker`` (over 3 months), ``orderly`` (over 6 months).
+    ``condition``: ``refurbished`` units sell at the reference price after testing and repair;
+    ``as_is`` units sell at a discount without it. ``horizon_months``: longest sale the optimiser
+    may use. ``buyer_discount_rate_pct``: the rate a buyer discounts the GPUs' future rent at in
+    the income approach, inside the 12-18% yield of GPU sale-leasebacks (REFERENCES.md).
+    Market parameters and their sources: docs/liquidation.md.
     """
 
-    sale_speed: Literal["orderly", "broker", "auction", "distressed"] = "broker"
-    liquidation_cost_pct: Pct = 5.0
+    sale_speed: Literal["optimal", "orderly", "broker", "auction", "distressed"] = "optimal"
+    condition: Literal["refurbished", "as_is"] = "refurbished"
+    horizon_months: Annotated[int, Field(ge=1, le=36)] = 12
     buyer_discount_rate_pct: Annotated[float, Field(gt=0.0, le=100.0)] = 15.0
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from gpucredit._typing import BoolArray, Float64Array, Int64Array
-from gpucredit.credit.recovery import DefaultState, RecoveryModel
+from gpucredit.credit.liquidation import MarketDefaultState
+from gpucredit.credit.recovery import RecoveryModel
 from gpucredit.debt.ledger import DebtLedger
 
 __all__ = ["CreditOutcomes", "discount_factors", "evaluate"]
@@ -26,6 +28,9 @@ class CreditOutcomes:
         SOFR, per unit of principal.
     min_dscr : (path,) minimum monthly DSCR over the months the loan was alive.
     breached : bool (path,) any covenant breach.
+    time_to_recover_months : (path,) months from default to the last sale (0 elsewhere).
+    appraised_value_usd : (path,) income-approach value of the collateral at default (0
+        elsewhere): the denominator of the appraised LTV at default.
     """
 
     default_month: Int64Array
@@ -36,6 +41,8 @@ class CreditOutcomes:
     pv_per_par: Float64Array
     min_dscr: Float64Array
     breached: BoolArray
+    time_to_recover_months: Float64Array
+    appraised_value_usd: Float64Array
 
     @property
     def defaulted(self) -> BoolArray:
@@ -51,25 +58,40 @@ def discount_factors(sofr: Float64Array) -> Float64Array:
     return np.asarray(np.exp(-np.cumsum(np.log1p(sofr / 12.0), axis=1)), dtype=np.float64)
 
 
+#: ``extra(idx, month, cohort_value, monthly_rate) -> USD``: more value the lender takes on the
+#: defaulted paths ``idx`` (e.g. contracts assigned with the GPUs), shape (n,).
+ExtraCollateral = Callable[[Int64Array, Int64Array, Float64Array, Float64Array], Float64Array]
+
+
 def evaluate(
     ledger: DebtLedger,
     cohort_value_usd: Float64Array,
     recovery: RecoveryModel,
     sofr: Float64Array,
     principal_usd: float,
+    *,
+    extra_collateral: ExtraCollateral | None = None,
 ) -> CreditOutcomes:
     """Default, recovery, loss and discounted lender cash flows of every path in a block.
 
     ``cohort_value_usd`` is the income-approach value of each cohort, (path, month, cohort).
+    The recovery model sees the defaulted paths with the lender's monthly rate (the path's SOFR
+    in the default month / 12, the rate the recovery lag is discounted at below).
     """
     defaulted = ledger.default_month > 0
     idx = np.flatnonzero(defaulted)
     month = ledger.default_month[idx]
-    state = DefaultState(
+    values = cohort_value_usd[idx, month - 1, :]
+    rate = sofr[idx, month - 1] / 12.0
+    pledged = ledger.pledged_cash[idx]
+    if extra_collateral is not None and idx.size:
+        pledged = pledged + extra_collateral(idx, month, values, rate)
+    state = MarketDefaultState(
         month=month,
         ead_usd=ledger.ead[idx],
-        pledged_cash_usd=ledger.pledged_cash[idx],
-        cohort_value_usd=cohort_value_usd[idx, month - 1, :],
+        pledged_cash_usd=pledged,
+        cohort_value_usd=values,
+        monthly_discount=rate,
     )
     rec = recovery.recover(state)
     n_paths = ledger.default_month.shape[0]
@@ -87,6 +109,10 @@ def evaluate(
     r_default = sofr[idx, month - 1]
     pv_rec = rec.proceeds_usd * df_default * (1.0 + r_default / 12.0) ** (-rec.lag_months)
     pv[idx] += pv_rec
+    time_to_recover = np.zeros(n_paths)
+    time_to_recover[idx] = rec.time_to_recover_months
+    appraised = np.zeros(n_paths)
+    appraised[idx] = values.sum(axis=1)
 
     dscr = np.where(ledger.alive, ledger.dscr, np.inf)
     min_dscr = dscr.min(axis=1)
@@ -99,4 +125,6 @@ def evaluate(
         pv_per_par=pv / principal_usd,
         min_dscr=min_dscr,
         breached=np.asarray(ledger.breach.any(axis=1), dtype=np.bool_),
+        time_to_recover_months=time_to_recover,
+        appraised_value_usd=appraised,
     )

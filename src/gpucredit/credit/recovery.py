@@ -61,11 +61,16 @@ class DefaultState:
 
 @dataclass(frozen=True, slots=True)
 class RecoveryResult:
-    """Recovery of each defaulted path: proceeds (capped at EAD) and when they arrive."""
+    """Recovery of each defaulted path: proceeds (capped at EAD) and when they arrive.
+
+    ``lag_months`` is the single delay at which the proceeds carry their present value;
+    ``time_to_recover_months`` the time from default to the last sale.
+    """
 
     proceeds_usd: Float64Array
     lag_months: Float64Array
     gross_sale_usd: Float64Array
+    time_to_recover_months: Float64Array
 
 
 class RecoveryModel(Protocol):
@@ -85,4 +90,6 @@ class IncomeApproachRecovery:
         net = gross * (1.0 - self.liquidation_cost_share) + state.pledged_cash_usd
         proceeds = np.minimum(net, state.ead_usd)
         lag = np.full(state.month.shape, days / 30.4375)
-        return RecoveryResult(proceeds_usd=proceeds, lag_months=lag, gross_sale_usd=gross)
+        return RecoveryResult(
+            proceeds_usd=proceeds, lag_months=lag, gross_sale_usd=gross, time_to_recover_months=lag
+        )

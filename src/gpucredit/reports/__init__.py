@@ -1,5 +1,17 @@
 """Reports: tables and JSON documents built from results."""
 
-from gpucredit.reports.tables import facility_record, run_document, summary_table
+from gpucredit.reports.tables import (
+    collateral_record,
+    collateral_table,
+    facility_record,
+    run_document,
+    summary_table,
+)
 
-__all__ = ["facility_record", "run_document", "summary_table"]
+__all__ = [
+    "collateral_record",
+    "collateral_table",
+    "facility_record",
+    "run_document",
+    "summary_table",
+]

@@ -11,7 +11,13 @@ from rich.table import Table
 from gpucredit._version import __version__
 from gpucredit.pipeline import SimulationResult
 
-__all__ = ["facility_record", "run_document", "summary_table"]
+__all__ = [
+    "collateral_record",
+    "collateral_table",
+    "facility_record",
+    "run_document",
+    "summary_table",
+]
 
 
 def _num(value: float | None, digits: int = 6) -> float | None:
@@ -46,9 +52,31 @@ def facility_record(result: SimulationResult) -> dict[str, Any]:
         "default_kind_share": {k: _num(v) for k, v in m.default_kind_share.items()},
         "principal_usd": _num(m.principal_usd, 2),
         "tenor_months": m.tenor_months,
+        **collateral_record(result),
         "glut_stress_min_dscr": _num(result.stress.min_dscr, 4),
         "glut_stress_default_month": result.stress.default_month,
         "spec_hash": result.provenance["spec_hash"],
+    }
+
+
+def collateral_record(result: SimulationResult) -> dict[str, Any]:
+    """The collateral-illusion figures of one facility (JSON-ready)."""
+    c = result.collateral
+    return {
+        "sale_speed": c.sale_speed,
+        "ltv_book": _num(c.ltv_book),
+        "ltv_appraised": _num(c.ltv_appraised),
+        "ltv_realisable": _num(c.ltv_realisable),
+        "illusion_gap_vs_book": _num(c.illusion_gap_vs_book),
+        "illusion_gap_vs_appraised": _num(c.illusion_gap_vs_appraised),
+        "recovery_rate_mean": _num(c.recovery_rate_mean),
+        "recovery_rate_p5": _num(c.recovery_rate_p5),
+        "recovery_rate_p50": _num(c.recovery_rate_p50),
+        "recovery_rate_p95": _num(c.recovery_rate_p95),
+        "time_to_recover_months_mean": _num(c.time_to_recover_months_mean, 3),
+        "time_to_recover_months_p50": _num(c.time_to_recover_months_p50, 3),
+        "appraised_ltv_at_default_p50": _num(c.appraised_ltv_at_default_p50),
+        "pd_lgd_correlation": _num(c.pd_lgd_correlation, 4),
     }
 
 
@@ -113,5 +141,50 @@ def summary_table(results: list[SimulationResult]) -> Table:
             _pct(m.breach_probability),
             f"{m.min_dscr_p50:.2f}x",
             "n/a" if be is None else f"{be:.2f} ({m.breakeven_generation})",
+        )
+    return table
+
+
+def _ratio(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
+
+
+def collateral_table(results: list[SimulationResult]) -> Table:
+    """The collateral illusion: LTV three ways and the recovery distribution."""
+    table = Table(
+        title="collateral: LTV on book, appraised and realisable value; recovery at default",
+        title_justify="left",
+    )
+    for name in (
+        "Deal",
+        "Sale",
+        "LTV book",
+        "LTV appraised",
+        "LTV realisable",
+        "Gap vs book",
+        "Recovery mean",
+        "p5",
+        "p50",
+        "p95",
+        "Months to recover",
+        "PD-LGD corr",
+    ):
+        table.add_column(name, justify="left" if name in ("Deal", "Sale") else "right")
+    for r in results:
+        c = r.collateral
+        months = c.time_to_recover_months_mean
+        table.add_row(
+            r.metrics.deal,
+            c.sale_speed,
+            _pct(c.ltv_book),
+            _pct(c.ltv_appraised),
+            _pct(c.ltv_realisable),
+            f"{100 * c.illusion_gap_vs_book:+.1f} pt",
+            _pct(c.recovery_rate_mean),
+            _pct(c.recovery_rate_p5),
+            _pct(c.recovery_rate_p50),
+            _pct(c.recovery_rate_p95),
+            "n/a" if months is None else f"{months:.1f}",
+            _ratio(c.pd_lgd_correlation),
         )
     return table

@@ -1,0 +1,91 @@
+"""Contracts assigned to the lender with the hardware, valued as a going concern.
+
+When the borrower defaults but a tenant survives, the lender (or the buyer it sells to) can
+take over the tenant's contract with its GPUs. The contract is worth more than the hardware
+alone when its rent beats what the same GPUs would earn at market; the lender then sells the
+GPUs with the contract attached. The uplift over the hardware alone is added to recovery.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gpucredit._typing import Float64Array, Int64Array
+from gpucredit.assets.fleet import FleetPlan
+from gpucredit.units import HOURS_PER_MONTH
+
+__all__ = ["assigned_contract_uplift"]
+
+
+def assigned_contract_uplift(
+    plan: FleetPlan,
+    tenant_default_month: Int64Array,
+    default_month: Int64Array,
+    cohort_value_usd: Float64Array,
+    monthly_discount: Float64Array,
+    monthly_drift: Float64Array,
+) -> Float64Array:
+    """Going-concern value of the surviving contracts less their hardware's value, per path.
+
+    For each take-or-pay contract active after the default month ``tau`` whose tenant has not
+    defaulted by then:
+
+    ``GC = sum_{m > tau} S(m) a_m u (rate x 730 (1 - SG&A) - opex) v^(m - tau)
+    + u P exp(-d M) v^M``
+
+    with ``S(m) = exp(-h (m - tau))`` the tenant's survival (its rating hazard), ``a_m`` the
+    share of month ``m`` in the contract, ``u`` its units, ``opex`` power and colocation per
+    unit, ``v = 1 / (1 + r)`` at the lender's monthly rate ``r``, ``M`` the months left in the
+    contract and ``P`` the per-unit income-approach value at default (the hardware comes back at
+    the end, decayed at the buyer's trend ``d``). The uplift is ``max(GC - u P, 0)``: a lender
+    never assigns a contract worth less than its GPUs. Contracts that are not take-or-pay add
+    nothing (their rent follows the market's utilisation, so the hardware value covers them).
+
+    Parameters
+    ----------
+    tenant_default_month : int (n, tenant)
+        Month each tenant defaults on each defaulted path (``n_months + 1``: never).
+    default_month : int (n,)
+        The borrower's default month, 1-based.
+    cohort_value_usd : (n, cohort)
+        Income-approach value of each cohort in the default month.
+    monthly_discount : (n,)
+        The lender's monthly rate.
+    monthly_drift : (cohort,)
+        Buyer's trend decline of the per-unit value, log per month.
+
+    Returns
+    -------
+    ndarray, shape (n,), USD.
+    """
+    n = default_month.shape[0]
+    uplift = np.zeros(n)
+    if n == 0 or plan.contract_units.size == 0:
+        return uplift
+    months = np.arange(1, plan.n_months + 1)[None, :]
+    tau = default_month[:, None]
+    v = 1.0 / (1.0 + monthly_discount[:, None])
+    for k in range(plan.contract_units.size):
+        if not plan.contract_take_or_pay[k]:
+            continue
+        c = int(plan.contract_cohort[k])
+        tenant = int(plan.contract_tenant[k])
+        alive = tenant_default_month[:, tenant] > default_month
+        after = (months > tau) & (plan.contract_active[k][None, :] > 0.0)
+        if not np.any(alive[:, None] & after):
+            continue
+        units = plan.contract_units[k]
+        rate = plan.contract_rate_usd_per_gpu_hour[k]
+        net = rate * HOURS_PER_MONTH * (1.0 - plan.sga_share) - plan.opex_per_gpu_usd[c]
+        hazard = plan.tenant_monthly_hazard[tenant]
+        ahead = (months - tau).astype(np.float64)
+        survival = np.exp(-hazard * ahead)
+        weight = np.where(after, plan.contract_active[k][None, :], 0.0)
+        income = (weight * survival * v**ahead).sum(axis=1) * units * net
+        left = (weight).sum(axis=1)
+        per_unit = cohort_value_usd[:, c] / plan.cohort_units[c]
+        residual = units * per_unit * np.exp(-monthly_drift[c] * left) * v[:, 0] ** left
+        going_concern = income + residual
+        hardware = units * per_unit
+        uplift += np.where(alive, np.maximum(going_concern - hardware, 0.0), 0.0)
+    return uplift
