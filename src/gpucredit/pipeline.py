@@ -168,7 +168,7 @@ def build_model(
         generations=plan.cohort_generation,
         units=list(plan.cohort_units),
         carry_usd_per_unit_month=list(plan.opex_per_gpu_usd),
-        monthly_drift=[decay[g] / 12.0 for g in plan.cohort_generation],
+        monthly_drift=[decay[g] / 12.0 for g in plan.cohort_generation],  # as DealModel's
         as_of=deal.as_of,
         sale_speed=deal.recovery.sale_speed,
         horizon_months=deal.recovery.horizon_months,
@@ -282,10 +282,7 @@ def breakeven_rent(model: DealModel) -> tuple[float | None, str]:
     contracts alone keep the DSCR at or above 1.0x even at zero market rent, and None when no
     rent up to 1,000 USD/h does.
     """
-    units: dict[str, int] = {}
-    for cohort in model.deal.fleet:
-        units[cohort.generation] = units.get(cohort.generation, 0) + cohort.units
-    primary = max(units, key=lambda g: units[g])
+    primary = model.primary_generation
     anchors = {r.generation: r.anchor_usd_per_gpu_hour for r in model.params.rents}
     inputs = _inputs(model, StressPath(), 0, 1)
     scen = inputs.scenarios

@@ -1,4 +1,4 @@
-"""Command line: ``gpucredit run [DEAL.yaml ...]``.
+"""Command line: ``gpucredit run [DEAL.yaml ...]`` and ``gpucredit data ...``.
 
 Parse -> spec -> pipeline -> reports/io. Every input problem ends in one message on stderr
 and exit code 2, with no traceback and nothing written.
@@ -6,12 +6,14 @@ and exit code 2, with no traceback and nothing written.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
+import pandas as pd
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -23,16 +25,18 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
+from rich.table import Table
 
 from gpucredit._version import __version__
 from gpucredit.config.loading import load_deal
 from gpucredit.config.spec import DealSpec
 from gpucredit.errors import GpuCreditError, SpecError, SpecIssue
 from gpucredit.io.outputs import write_run
+from gpucredit.market.store import MarketStore, SeriesInfo
 from gpucredit.pipeline import SimulationResult, simulate
 from gpucredit.reports.tables import collateral_table, run_document, summary_table
 
-__all__ = ["app", "main"]
+__all__ = ["app", "data_app", "main"]
 
 app = typer.Typer(
     name="gpucredit",
@@ -192,6 +196,204 @@ def _simulate_all(
             )
             bar.update(task, completed=n_paths)
     return results
+
+
+# -- gpucredit data ... ----------------------------------------------------------------------
+
+data_app = typer.Typer(
+    name="data",
+    help="The market-data store: list, show, import and export series.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(data_app, name="data")
+
+DbOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--db",
+        help="The DuckDB store (default: $GPUCREDIT_DB, else the user data directory).",
+        show_default=False,
+    ),
+]
+#: ``data show`` prints every row up to this many, else the first and last half of it.
+_SHOW_ROWS = 60
+
+
+def _wide_console() -> Console:
+    console = Console()
+    return console if console.is_terminal else Console(width=170)
+
+
+def _parse_date_option(option: str, value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        issue = SpecIssue(option, value, "an ISO date YYYY-MM-DD")
+        raise SpecError("command line", [issue]) from None
+
+
+@data_app.command("list")
+def data_list(db: DbOption = None) -> None:
+    """List the series in the store: date range, rows, unit, source and licence."""
+    try:
+        with MarketStore(db) as store:
+            infos = store.catalogue()
+            where = store.path
+    except GpuCreditError as exc:
+        raise _fail(str(exc)) from None
+    table = Table(title=f"Market data in {where}")
+    for column in ("series", "from", "to", "rows", "unit", "origin", "source", "licence"):
+        table.add_column(column, justify="right" if column == "rows" else "left")
+    for info in infos:
+        table.add_row(
+            escape(info.name),
+            _iso(info.first_date),
+            _iso(info.last_date),
+            f"{info.n_rows:,}",
+            escape(info.unit),
+            info.origin,
+            escape(info.source),
+            escape(info.licence),
+        )
+    _wide_console().print(table)
+
+
+def _iso(day: dt.date | None) -> str:
+    return "" if day is None else day.isoformat()
+
+
+@data_app.command("show")
+def data_show(
+    series: Annotated[
+        str, typer.Argument(help="Series name, e.g. SOFR or gpu_rent/H100/on_demand.")
+    ],
+    start: Annotated[
+        str | None, typer.Option("--from", help="First date (YYYY-MM-DD).", show_default=False)
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option("--to", help="Last date (YYYY-MM-DD).", show_default=False)
+    ] = None,
+    plot: Annotated[
+        Path | None, typer.Option("--plot", help="Also draw the series to this PNG file.")
+    ] = None,
+    show_all: Annotated[
+        bool, typer.Option("--all", help=f"Print every row (default: at most {_SHOW_ROWS}).")
+    ] = False,
+    db: DbOption = None,
+) -> None:
+    """Print the values of one series (GPU rent: the daily median and its observations)."""
+    try:
+        lo = _parse_date_option("--from", start)
+        hi = _parse_date_option("--to", end)
+        with MarketStore(db) as store:
+            info = store.series_info(series)
+            frame = store.read_series(series, lo, hi)
+        if plot is not None:
+            _plot_series(plot, info, frame["date"].tolist(), frame["value"].tolist())
+    except GpuCreditError as exc:
+        raise _fail(str(exc)) from None
+    aggregated = info.table_name == "gpu_rental_observations"
+    table = Table(title=f"{escape(info.name)} ({escape(info.unit)})")
+    table.add_column("date")
+    table.add_column("median" if aggregated else "value", justify="right")
+    if aggregated:
+        table.add_column("n_obs", justify="right")
+    rows = list(zip(frame["date"], frame["value"], frame["n_obs"], strict=True))
+    shown: list[tuple[Any, Any, Any] | None] = list(rows)
+    if not show_all and len(rows) > _SHOW_ROWS:
+        half = _SHOW_ROWS // 2
+        shown = [*rows[:half], None, *rows[-half:]]
+    for row in shown:
+        if row is None:
+            table.add_row("…", f"({len(rows) - 2 * (_SHOW_ROWS // 2):,} rows; --all)")
+            continue
+        day, value, n_obs = row
+        cells = [day.isoformat(), f"{value:,.6g}"]
+        if aggregated:
+            cells.append(str(n_obs))
+        table.add_row(*cells)
+    console = _wide_console()
+    console.print(table)
+    console.print(
+        f"{len(rows):,} rows; source: {escape(info.source)}; licence: {escape(info.licence)}"
+    )
+    if plot is not None:
+        console.print(f"plot written to {plot}")
+
+
+def _plot_series(path: Path, info: SeriesInfo, dates: list[dt.date], values: list[float]) -> None:
+    from matplotlib.figure import Figure  # imported here: only `--plot` pays for it
+
+    if path.suffix.lower() != ".png":
+        raise SpecError("command line", [SpecIssue("--plot", str(path), "a file name ending .png")])
+    figure = Figure(figsize=(9, 4), layout="constrained")
+    axes = figure.subplots()
+    axes.plot(pd.to_datetime(pd.Series(dates)), values, linewidth=1.0)
+    axes.set_title(info.name)
+    axes.set_ylabel(info.unit)
+    axes.grid(alpha=0.3)
+    try:
+        figure.savefig(path, dpi=100, format="png")
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        issue = SpecIssue("--plot", str(path), f"a file that can be written ({reason})")
+        raise SpecError("command line", [issue]) from None
+
+
+@data_app.command("import")
+def data_import(
+    series: Annotated[str, typer.Argument(help="Name of the new (or replaced) user series.")],
+    file: Annotated[Path, typer.Argument(help="CSV with header date,value (and optionally unit).")],
+    unit: Annotated[
+        str | None, typer.Option("--unit", help="Unit, e.g. USD/GPU-hour.", show_default=False)
+    ] = None,
+    licence: Annotated[
+        str | None, typer.Option("--licence", help="Licence of the data.", show_default=False)
+    ] = None,
+    allow_negative: Annotated[
+        bool, typer.Option("--allow-negative", help="Accept values <= 0 (spreads, returns).")
+    ] = False,
+    db: DbOption = None,
+) -> None:
+    """Import a user series (e.g. a licensed GPU rental index) from a CSV file."""
+    try:
+        with MarketStore(db) as store:
+            info = store.import_series(
+                series, file, unit=unit, licence=licence, positive=not allow_negative
+            )
+    except GpuCreditError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(
+        f"imported {info.name}: {info.n_rows:,} rows, {_iso(info.first_date)} to "
+        f"{_iso(info.last_date)}"
+    )
+
+
+@data_app.command("export")
+def data_export(
+    series: Annotated[str, typer.Argument(help="Series name.")],
+    file: Annotated[Path, typer.Argument(help="CSV file to write (date,value[,unit]).")],
+    start: Annotated[
+        str | None, typer.Option("--from", help="First date (YYYY-MM-DD).", show_default=False)
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option("--to", help="Last date (YYYY-MM-DD).", show_default=False)
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Write one series to a CSV file that `gpucredit data import` reads back."""
+    try:
+        lo = _parse_date_option("--from", start)
+        hi = _parse_date_option("--to", end)
+        with MarketStore(db) as store:
+            n = store.export_series(series, file, lo, hi)
+    except GpuCreditError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"exported {n:,} rows of {series} to {file}")
 
 
 def main() -> None:

@@ -9,11 +9,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 
 import pandas as pd
 
 from gpucredit.errors import DataError
+from gpucredit.market.files import data_path
 
 __all__ = ["Observation", "rent_anchor", "rent_observations", "sofr_on"]
 
@@ -46,13 +46,9 @@ class Observation:
     source: str
 
 
-def _data_path(name: str) -> str:
-    return str(resources.files("gpucredit").joinpath(f"data/{name}"))
-
-
 @cache
 def _rates() -> pd.DataFrame:
-    frame = pd.read_csv(_data_path("rates_daily.csv"), parse_dates=["date"])
+    frame = pd.read_csv(data_path("rates_daily.csv"), parse_dates=["date"])
     return frame
 
 
@@ -80,7 +76,7 @@ def rent_observations() -> pd.DataFrame:
     (2025: the median across offers), or per Epoch price row (to 2025-03).
     """
     parts: list[pd.DataFrame] = []
-    obs = pd.read_csv(_data_path("gpu_rental_observations_2026.csv"), parse_dates=["date"])
+    obs = pd.read_csv(data_path("gpu_rental_observations_2026.csv"), parse_dates=["date"])
     obs = obs[(obs["rental_type"] == "on_demand") & obs["gpu_model"].isin(list(_OBS_2026))]
     parts.append(
         pd.DataFrame(
@@ -92,7 +88,7 @@ def rent_observations() -> pd.DataFrame:
             }
         )
     )
-    market = pd.read_csv(_data_path("gpu_rental_marketplace_2025.csv"))
+    market = pd.read_csv(data_path("gpu_rental_marketplace_2025.csv"))
     market = market[market["series"].isin(list(_MARKET_2025))]
     parts.append(
         pd.DataFrame(
@@ -104,7 +100,7 @@ def rent_observations() -> pd.DataFrame:
             }
         )
     )
-    epoch = pd.read_csv(_data_path("gpu_prices_epoch.csv"), parse_dates=["price_date"])
+    epoch = pd.read_csv(data_path("gpu_prices_epoch.csv"), parse_dates=["price_date"])
     epoch = epoch[
         epoch["hardware_model"].isin(list(_EPOCH)) & epoch["usd_per_chip_hour_on_demand"].notna()
     ]

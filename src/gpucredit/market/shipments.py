@@ -49,13 +49,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from gpucredit.errors import DataError
+from gpucredit.market.files import data_path
 
 __all__ = [
     "CHIP_TO_POOL",
@@ -136,10 +136,6 @@ class InstalledBase:
     source: str
 
 
-def _data_path(name: str) -> str:
-    return str(resources.files("gpucredit").joinpath(f"data/{name}"))
-
-
 @cache
 def shipments_quarterly() -> pd.DataFrame:
     """Epoch's quarterly Nvidia data-centre GPU shipments, one row per quarter and chip type.
@@ -150,7 +146,7 @@ def shipments_quarterly() -> pd.DataFrame:
     (Epoch's note that the quarter is only partly covered). Sorted by pool and start date.
     Raises ``DataError`` when the file lacks a column or holds a chip type with no pool.
     """
-    frame = pd.read_csv(_data_path("nvidia_shipments_quarterly_epoch.csv"))
+    frame = pd.read_csv(data_path("nvidia_shipments_quarterly_epoch.csv"))
     needed = ["Chip type", "Start date", "End date", "Compute estimate in H100e (median)"]
     missing = [c for c in [*needed, *_UNIT_COLUMNS.values()] if c not in frame.columns]
     if missing:
@@ -222,7 +218,7 @@ def installed_base(
 
 @cache
 def _hashrate() -> pd.DataFrame:
-    frame = pd.read_csv(_data_path("btc_daily.csv"), usecols=["date", "HashRate"])
+    frame = pd.read_csv(data_path("btc_daily.csv"), usecols=["date", "HashRate"])
     frame["date"] = pd.to_datetime(frame["date"])
     return frame.dropna().reset_index(drop=True)
 

@@ -1,0 +1,689 @@
+"""An embedded DuckDB market-data store: the shipped series plus the user's own imports.
+
+The store is one DuckDB file. It is created on first use from the files shipped in
+``gpucredit/data`` and versioned by a content hash of those files (``meta.data_hash``): when
+the shipped files change, the shipped tables are rebuilt and series the user imported are
+kept. Every write runs in one transaction, so a failed build or a bad import leaves the store
+as it was.
+
+Location: the ``path`` argument, else the environment variable ``GPUCREDIT_DB``, else
+``<user data dir>/gpucredit/market.duckdb`` (platformdirs). See ``docs/market_store.md``.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import difflib
+import hashlib
+import math
+import os
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import duckdb
+import pandas as pd
+import platformdirs
+
+from gpucredit.errors import DataError, SpecError, SpecIssue
+
+__all__ = [
+    "DB_ENV_VAR",
+    "GPU_RENT_PREFIX",
+    "MarketStore",
+    "SeriesInfo",
+    "default_db_path",
+]
+
+#: Environment variable that overrides the default location of the store.
+DB_ENV_VAR = "GPUCREDIT_DB"
+#: GPU rental series are named ``gpu_rent/<generation>/<rental_type>``.
+GPU_RENT_PREFIX = "gpu_rent/"
+#: Bump when the schema or the build below changes: it is part of the data hash.
+SCHEMA_VERSION = "1"
+
+_COIN_METRICS = "CC BY-NC 4.0 (Coin Metrics; non-commercial, attribute Coin Metrics)"
+_SOFR_TERMS = "public data; attribute the Federal Reserve Bank of New York (SOFR terms of use)"
+_TREASURY = "public domain (US Treasury H.15 via FRED)"
+
+
+@dataclass(frozen=True, slots=True)
+class _Shipped:
+    name: str
+    file: str
+    column: str
+    unit: str
+    source: str
+    licence: str
+
+
+#: The shipped daily series, each one column of a shipped file (units per data/README.md).
+_DAILY: tuple[_Shipped, ...] = (
+    _Shipped(
+        "btc_price",
+        "btc_daily.csv",
+        "PriceUSD",
+        "USD/BTC",
+        "Coin Metrics Community data, PriceUSD (data/btc_daily.csv)",
+        _COIN_METRICS,
+    ),
+    _Shipped(
+        "btc_hashrate",
+        "btc_daily.csv",
+        "HashRate",
+        "TH/s",
+        "Coin Metrics Community data, HashRate (data/btc_daily.csv)",
+        _COIN_METRICS,
+    ),
+    _Shipped(
+        "btc_fees",
+        "btc_daily.csv",
+        "FeeTotNtv",
+        "BTC/day",
+        "Coin Metrics Community data, FeeTotNtv (data/btc_daily.csv)",
+        _COIN_METRICS,
+    ),
+    _Shipped(
+        "btc_hashprice",
+        "btc_hashprice_daily.csv",
+        "hashprice_usd_per_ph_day",
+        "USD/PH/day",
+        "derived from Coin Metrics: revenue / hashrate (data/btc_hashprice_daily.csv)",
+        _COIN_METRICS,
+    ),
+    _Shipped("SOFR", "rates_daily.csv", "SOFR", "%", "FRED SOFR (FRBNY)", _SOFR_TERMS),
+    _Shipped("DGS10", "rates_daily.csv", "DGS10", "%", "FRED DGS10", _TREASURY),
+    _Shipped("T10Y2Y", "rates_daily.csv", "T10Y2Y", "pp", "FRED T10Y2Y", _TREASURY),
+    _Shipped("T10Y3M", "rates_daily.csv", "T10Y3M", "pp", "FRED T10Y3M", _TREASURY),
+)
+
+#: Source file of GPU rental observations -> (description, licence), per data/README.md.
+_GPU_SOURCES: dict[str, tuple[str, str]] = {
+    "gpu_prices_epoch.csv": ("Epoch AI hardware prices", "Apache-2.0 (attribute Epoch AI)"),
+    "gpu_rental_marketplace_2025.csv": (
+        "Prime Intellect marketplace via gpu-price-tracker",
+        "MIT",
+    ),
+    "gpu_rental_observations_2026.csv": (
+        "gpu-pricing-tracker daily provider scrape",
+        "none stated (factual price observations; check before redistributing)",
+    ),
+}
+
+_REFERENCE_TABLES = {
+    "generations": "gpu_generations.csv",
+    "useful_life_policies": "useful_life_policies.csv",
+    "halvings": "btc_halvings.csv",
+}
+
+_SHIPPED_FILES = tuple(
+    sorted({s.file for s in _DAILY} | set(_GPU_SOURCES) | set(_REFERENCE_TABLES.values()))
+)
+
+#: A GPU model name -> generation key: the first family token found, else the cleaned name.
+_GENERATION_RE = r"(GB300|GB200|GH200|B300|B200|H200|H100|H800|A100|A800|MI355X|MI325X|MI300X|V100)"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
+CREATE TABLE IF NOT EXISTS series (
+    name VARCHAR PRIMARY KEY,
+    table_name VARCHAR NOT NULL,
+    unit VARCHAR NOT NULL,
+    source VARCHAR NOT NULL,
+    licence VARCHAR NOT NULL,
+    origin VARCHAR NOT NULL,
+    n_rows BIGINT NOT NULL,
+    first_date DATE,
+    last_date DATE
+);
+CREATE TABLE IF NOT EXISTS daily (
+    series VARCHAR NOT NULL, date DATE NOT NULL, value DOUBLE NOT NULL
+);
+CREATE TABLE IF NOT EXISTS gpu_rental_observations (
+    date DATE NOT NULL,
+    source VARCHAR NOT NULL,
+    provider VARCHAR,
+    generation VARCHAR NOT NULL,
+    gpu_model VARCHAR NOT NULL,
+    rental_type VARCHAR NOT NULL,
+    usd_per_gpu_hour DOUBLE NOT NULL,
+    n_offers BIGINT
+);
+CREATE TABLE IF NOT EXISTS deals (
+    id VARCHAR PRIMARY KEY,
+    name VARCHAR NOT NULL,
+    created_utc TIMESTAMP NOT NULL,
+    spec_hash VARCHAR NOT NULL,
+    spec_json VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS calibrations (
+    id VARCHAR PRIMARY KEY,
+    created_utc TIMESTAMP NOT NULL,
+    as_of DATE NOT NULL,
+    data_hash VARCHAR NOT NULL,
+    params_json VARCHAR NOT NULL,
+    diagnostics_json VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS runs (
+    id VARCHAR PRIMARY KEY,
+    created_utc TIMESTAMP NOT NULL,
+    spec_hash VARCHAR NOT NULL,
+    seed BIGINT NOT NULL,
+    n_paths BIGINT NOT NULL,
+    calibration_id VARCHAR,
+    data_hash VARCHAR NOT NULL,
+    version VARCHAR NOT NULL,
+    summary_json VARCHAR NOT NULL
+);
+"""
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,79}$")
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_MAX_ISSUES = 10
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesInfo:
+    """One row of the catalogue (table ``series``)."""
+
+    name: str
+    table_name: str
+    unit: str
+    source: str
+    licence: str
+    origin: str  # "shipped" or "imported"
+    n_rows: int  # points in the series (for gpu_rent/*: days with an observation)
+    first_date: dt.date | None
+    last_date: dt.date | None
+
+
+def default_db_path() -> Path:
+    """``$GPUCREDIT_DB`` when set, else ``<user data dir>/gpucredit/market.duckdb``."""
+    env = os.environ.get(DB_ENV_VAR, "").strip()
+    if env:
+        return Path(env).expanduser()
+    return platformdirs.user_data_path("gpucredit", appauthor=False) / "market.duckdb"
+
+
+def shipped_data_hash() -> str:
+    """SHA-256 of the schema version and every shipped file the store is built from."""
+    digest = hashlib.sha256(f"schema {SCHEMA_VERSION}\n".encode())
+    for name in _SHIPPED_FILES:
+        digest.update(f"{name}\n".encode())
+        digest.update(_data_file(name).read_bytes())
+    return digest.hexdigest()
+
+
+def _data_file(name: str) -> Path:
+    return Path(str(resources.files("gpucredit").joinpath(f"data/{name}")))
+
+
+def _sql_path(name: str) -> str:
+    return "'" + str(_data_file(name)).replace("'", "''") + "'"
+
+
+def _read(name: str) -> str:
+    """A shipped CSV as a DuckDB table expression, every column as text."""
+    return f"read_csv({_sql_path(name)}, header = true, all_varchar = true)"
+
+
+class MarketStore:
+    """The market-data store in one DuckDB file.
+
+    Parameters
+    ----------
+    path : Path, str or None
+        The database file. None: ``default_db_path()``. Created (with its folder) when missing.
+
+    Opening builds or refreshes the shipped tables when the file is new or was built from
+    different shipped files; it does nothing else. Use as a context manager or call
+    ``close()``.
+    """
+
+    def __init__(self, path: Path | str | None = None) -> None:
+        self.path = Path(path).expanduser() if path is not None else default_db_path()
+        if self.path.is_dir():
+            raise DataError(f"{self.path}: is a directory; expected a DuckDB database file")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._con = duckdb.connect(str(self.path))
+        except (OSError, duckdb.Error) as exc:
+            raise DataError(f"{self.path}: cannot open the market store ({exc})") from None
+        try:
+            self._ensure_built()
+        except BaseException:
+            self._con.close()
+            raise
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the connection (idempotent)."""
+        self._con.close()
+
+    def __enter__(self) -> MarketStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        self._con.execute("BEGIN TRANSACTION")
+        try:
+            yield self._con
+        except BaseException:
+            self._con.execute("ROLLBACK")
+            raise
+        self._con.execute("COMMIT")
+
+    def _ensure_built(self) -> None:
+        wanted = shipped_data_hash()
+        with self._transaction() as con:
+            con.execute(_SCHEMA)
+            row = con.execute("SELECT value FROM meta WHERE key = 'data_hash'").fetchone()
+            if row is not None and row[0] == wanted:
+                return
+            self._build_shipped(con, wanted)
+
+    # -- build -------------------------------------------------------------------------------
+
+    def _build_shipped(self, con: duckdb.DuckDBPyConnection, data_hash: str) -> None:
+        shipped = con.execute("SELECT name FROM series WHERE origin = 'shipped'").fetchall()
+        names = [s.name for s in _DAILY] + [str(r[0]) for r in shipped]
+        con.execute("DELETE FROM daily WHERE list_contains(?, series)", [names])
+        con.execute("DELETE FROM series WHERE origin = 'shipped'")
+        con.execute("DELETE FROM gpu_rental_observations")
+        for spec in _DAILY:
+            con.execute(
+                f"""INSERT INTO daily
+                SELECT ?, CAST(date AS DATE), TRY_CAST("{spec.column}" AS DOUBLE)
+                FROM {_read(spec.file)}
+                WHERE TRY_CAST("{spec.column}" AS DOUBLE) IS NOT NULL
+                ORDER BY 2""",
+                [spec.name],
+            )
+        self._build_gpu_rent(con)
+        for table, file in _REFERENCE_TABLES.items():
+            con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM {_read(file)}")
+        self._refresh_catalogue(con)
+        con.execute(
+            "INSERT OR REPLACE INTO meta VALUES ('data_hash', ?), ('schema_version', ?), "
+            "('built_utc', ?)",
+            [data_hash, SCHEMA_VERSION, dt.datetime.now(dt.UTC).isoformat(timespec="seconds")],
+        )
+
+    def _build_gpu_rent(self, con: duckdb.DuckDBPyConnection) -> None:
+        generation = (
+            "coalesce(nullif(regexp_extract({m}, '" + _GENERATION_RE + "', 1), ''), "
+            "replace(regexp_replace({m}, '^(NVIDIA|Google|AMD) (Tesla |GeForce |Quadro )?', ''),"
+            " ' ', '_'))"
+        )
+        for column, rental_type in (
+            ("usd_per_chip_hour_on_demand", "on_demand"),
+            ("usd_per_chip_hour_1yr_commit", "committed_1y"),
+            ("usd_per_chip_hour_3yr_commit", "committed_3y"),
+        ):
+            con.execute(
+                f"""INSERT INTO gpu_rental_observations
+                SELECT CAST(price_date AS DATE), 'gpu_prices_epoch.csv', vendor,
+                       {generation.format(m="hardware_model")}, hardware_model, ?,
+                       CAST({column} AS DOUBLE), NULL
+                FROM {_read("gpu_prices_epoch.csv")}
+                WHERE price_date IS NOT NULL AND {column} IS NOT NULL""",
+                [rental_type],
+            )
+        con.execute(
+            f"""INSERT INTO gpu_rental_observations
+            SELECT CAST(left(timestamp_utc, 10) AS DATE), 'gpu_rental_marketplace_2025.csv',
+                   'prime_intellect_marketplace', {generation.format(m="series")}, series,
+                   'on_demand', CAST(usd_per_gpu_hr_median AS DOUBLE),
+                   CAST(n_configs AS BIGINT)
+            FROM {_read("gpu_rental_marketplace_2025.csv")}
+            WHERE usd_per_gpu_hr_median IS NOT NULL"""
+        )
+        con.execute(
+            f"""INSERT INTO gpu_rental_observations
+            SELECT CAST(date AS DATE), 'gpu_rental_observations_2026.csv', provider,
+                   {generation.format(m="gpu_model")}, gpu_model, rental_type,
+                   CAST(price_median_usd AS DOUBLE), CAST(n_offers AS BIGINT)
+            FROM {_read("gpu_rental_observations_2026.csv")}
+            WHERE price_median_usd IS NOT NULL"""
+        )
+
+    def _refresh_catalogue(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Rewrite the shipped rows of ``series`` and the counts of the imported ones."""
+        con.execute("DELETE FROM series WHERE origin = 'shipped'")
+        for spec in _DAILY:
+            con.execute(
+                """INSERT INTO series
+                SELECT ?, 'daily', ?, ?, ?, 'shipped', count(*), min(date), max(date)
+                FROM daily WHERE series = ?""",
+                [spec.name, spec.unit, spec.source, spec.licence, spec.name],
+            )
+        rows = con.execute(
+            """SELECT generation, rental_type, count(DISTINCT date), min(date), max(date),
+                      list(DISTINCT source ORDER BY source)
+            FROM gpu_rental_observations GROUP BY generation, rental_type
+            ORDER BY generation, rental_type"""
+        ).fetchall()
+        for generation, rental_type, n, first, last, sources in rows:
+            described = "; ".join(f"{_GPU_SOURCES[s][0]} ({s})" for s in sources)
+            licences = "; ".join(dict.fromkeys(_GPU_SOURCES[s][1] for s in sources))
+            con.execute(
+                "INSERT INTO series VALUES (?, 'gpu_rental_observations', 'USD/GPU-hour', "
+                "?, ?, 'shipped', ?, ?, ?)",
+                [
+                    f"{GPU_RENT_PREFIX}{generation}/{rental_type}",
+                    described,
+                    licences,
+                    n,
+                    first,
+                    last,
+                ],
+            )
+
+    # -- reading -----------------------------------------------------------------------------
+
+    @property
+    def data_hash(self) -> str:
+        """The content hash of the shipped files this store was built from."""
+        row = self._con.execute("SELECT value FROM meta WHERE key = 'data_hash'").fetchone()
+        assert row is not None  # written by the build, in the same transaction as the data
+        return str(row[0])
+
+    def catalogue(self) -> list[SeriesInfo]:
+        """Every series in the store, shipped first, then by name."""
+        rows = self._con.execute(
+            "SELECT * FROM series ORDER BY origin DESC, table_name, name"
+        ).fetchall()
+        return [_info(row) for row in rows]
+
+    def series_info(self, name: str) -> SeriesInfo:
+        """The catalogue row of one series; ``DataError`` naming close matches when unknown."""
+        row = self._con.execute("SELECT * FROM series WHERE name = ?", [name]).fetchone()
+        if row is None:
+            names = [str(r[0]) for r in self._con.execute("SELECT name FROM series").fetchall()]
+            close = difflib.get_close_matches(name, names, n=3)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            raise DataError(
+                f"{self.path}: no series named {name!r}{hint} "
+                "(`gpucredit data list` shows the names)"
+            )
+        return _info(row)
+
+    def table_counts(self) -> dict[str, int]:
+        """Row count of every table of the store, by table name."""
+        tables = [
+            str(r[0])
+            for r in self._con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
+                "ORDER BY table_name"
+            ).fetchall()
+        ]
+        counts: dict[str, int] = {}
+        for table in tables:
+            row = self._con.execute(f'SELECT count(*) FROM "{table}"').fetchone()
+            counts[table] = int(row[0]) if row is not None else 0
+        return counts
+
+    def read_series(
+        self, name: str, start: dt.date | None = None, end: dt.date | None = None
+    ) -> pd.DataFrame:
+        """The values of one series between ``start`` and ``end`` (inclusive), by date.
+
+        Returns
+        -------
+        DataFrame
+            Columns ``date`` (datetime.date), ``value`` (in the series' unit) and ``n_obs``
+            (observations behind the value: 1 for a daily series; for ``gpu_rent/*`` the
+            provider-days or snapshots whose median the value is).
+        """
+        info = self.series_info(name)
+        lo = start or dt.date.min
+        hi = end or dt.date.max
+        if info.table_name == "gpu_rental_observations":
+            _, generation, rental_type = name.split("/", 2)
+            rows = self._con.execute(
+                """SELECT date, median(usd_per_gpu_hour), count(*)
+                FROM gpu_rental_observations
+                WHERE generation = ? AND rental_type = ? AND date BETWEEN ? AND ?
+                GROUP BY date ORDER BY date""",
+                [generation, rental_type, lo, hi],
+            ).fetchall()
+        else:
+            rows = self._con.execute(
+                """SELECT date, value, 1 FROM daily
+                WHERE series = ? AND date BETWEEN ? AND ? ORDER BY date""",
+                [name, lo, hi],
+            ).fetchall()
+        frame = pd.DataFrame(rows, columns=["date", "value", "n_obs"])
+        return frame.astype({"value": "float64", "n_obs": "int64"})
+
+    def query(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
+        """Run a read query on the store and return its rows (for notebooks and later stages)."""
+        cursor = self._con.execute(sql, list(params) if params is not None else None)
+        columns = [d[0] for d in cursor.description or []]
+        return pd.DataFrame(cursor.fetchall(), columns=columns)
+
+    # -- import / export ---------------------------------------------------------------------
+
+    def import_series(
+        self,
+        name: str,
+        csv_path: Path | str,
+        *,
+        unit: str | None = None,
+        licence: str | None = None,
+        positive: bool = True,
+    ) -> SeriesInfo:
+        """Import (or replace) a user series from a CSV file, in one transaction.
+
+        The file has the header ``date,value`` and optionally a ``unit`` column (one unit for
+        every row). Dates are ISO ``YYYY-MM-DD``, strictly increasing; values are finite
+        numbers, and positive unless ``positive=False`` (spreads, returns). A shipped series
+        cannot be replaced. Any problem raises ``SpecError`` naming the file, the line, the
+        column, the value and what was expected, and leaves the store unchanged.
+        """
+        path = Path(csv_path)
+        if not _NAME_RE.match(name):
+            raise SpecError(
+                path,
+                [
+                    SpecIssue(
+                        "series name",
+                        name,
+                        "letters, digits, '_', '.' or '-' (at most 80; no '/', which is kept "
+                        "for shipped gpu_rent/* series)",
+                    )
+                ],
+            )
+        row = self._con.execute("SELECT origin FROM series WHERE name = ?", [name]).fetchone()
+        if row is not None and row[0] == "shipped":
+            raise SpecError(
+                path,
+                [
+                    SpecIssue(
+                        "series name",
+                        name,
+                        "a name not used by a shipped series (shipped series cannot be "
+                        "overwritten; import under another name)",
+                    )
+                ],
+            )
+        dates, values, file_unit = _parse_series_csv(path, positive=positive)
+        final_unit = unit if unit is not None else file_unit
+        frame = pd.DataFrame({"series": name, "date": dates, "value": values})
+        with self._transaction() as con:
+            con.execute("DELETE FROM daily WHERE series = ?", [name])
+            con.execute("DELETE FROM series WHERE name = ?", [name])
+            con.register("_gpucredit_incoming", frame)
+            try:
+                con.execute(
+                    "INSERT INTO daily SELECT series, CAST(date AS DATE), value "
+                    "FROM _gpucredit_incoming"
+                )
+            finally:
+                con.unregister("_gpucredit_incoming")
+            con.execute(
+                """INSERT INTO series
+                SELECT ?, 'daily', ?, ?, ?, 'imported', count(*), min(date), max(date)
+                FROM daily WHERE series = ?""",
+                [
+                    name,
+                    final_unit,
+                    f"user import from {path.name}",
+                    licence or "user-supplied (check the licence of the source)",
+                    name,
+                ],
+            )
+        return self.series_info(name)
+
+    def export_series(
+        self,
+        name: str,
+        csv_path: Path | str,
+        start: dt.date | None = None,
+        end: dt.date | None = None,
+    ) -> int:
+        """Write a series as CSV (``date,value`` and ``unit`` when it has one); rows written.
+
+        The file can be imported again with ``import_series``.
+        """
+        info = self.series_info(name)
+        frame = self.read_series(name, start, end)
+        path = Path(csv_path)
+        try:
+            with path.open("w", encoding="utf-8", newline="") as handle:
+                writer = csv.writer(handle, lineterminator="\n")
+                writer.writerow(["date", "value", "unit"] if info.unit else ["date", "value"])
+                for day, value in zip(frame["date"], frame["value"], strict=True):
+                    cells = [day.isoformat(), repr(float(value))]
+                    writer.writerow([*cells, info.unit] if info.unit else cells)
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            raise SpecError(
+                path, [SpecIssue("", str(path), f"a writable file ({reason})")]
+            ) from None
+        return len(frame)
+
+
+def _info(row: tuple[Any, ...]) -> SeriesInfo:
+    name, table_name, unit, source, licence, origin, n_rows, first, last = row
+    return SeriesInfo(
+        name=str(name),
+        table_name=str(table_name),
+        unit=str(unit),
+        source=str(source),
+        licence=str(licence),
+        origin=str(origin),
+        n_rows=int(n_rows),
+        first_date=first,
+        last_date=last,
+    )
+
+
+def _parse_series_csv(path: Path, *, positive: bool) -> tuple[list[dt.date], list[float], str]:
+    """Read and check a user series file; every problem found (up to 10) in one SpecError."""
+    if not path.is_file():
+        raise SpecError(path, [SpecIssue("", str(path), "an existing CSV file")])
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            rows = list(csv.reader(handle))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise SpecError(
+            path, [SpecIssue("", str(path), f"a readable UTF-8 CSV file ({exc})")]
+        ) from None
+    if not rows:
+        raise SpecError(path, [SpecIssue("header", "", "the header 'date,value'", line=1)])
+    header = [cell.strip().lower() for cell in rows[0]]
+    if header not in (["date", "value"], ["date", "value", "unit"]):
+        missing = [c for c in ("date", "value") if c not in header]
+        expected = "the header 'date,value' (or 'date,value,unit')"
+        if missing:
+            expected += f"; missing column {', '.join(repr(c) for c in missing)}"
+        raise SpecError(path, [SpecIssue("header", ",".join(rows[0]), expected, line=1)])
+    issues: list[SpecIssue] = []
+    dates: list[dt.date] = []
+    values: list[float] = []
+    units: set[str] = set()
+    previous: dt.date | None = None
+    for line, cells in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in cells):
+            continue  # a blank line
+        if len(cells) != len(header):
+            column = header[len(cells)] if len(cells) < len(header) else "(extra)"
+            issues.append(
+                SpecIssue(
+                    column, ",".join(cells), f"{len(header)} cells ({','.join(header)})", line
+                )
+            )
+            continue
+        text_date, text_value = cells[0].strip(), cells[1].strip()
+        day = _parse_date(text_date)
+        if day is None:
+            issues.append(SpecIssue("date", text_date, "an ISO date YYYY-MM-DD", line))
+        elif previous is not None and day <= previous:
+            what = "a duplicate of" if day == previous else "before"
+            issues.append(
+                SpecIssue(
+                    "date",
+                    text_date,
+                    f"a date after {previous.isoformat()} (dates strictly increasing; "
+                    f"this one is {what} the row above)",
+                    line,
+                )
+            )
+        try:
+            value = float(text_value)
+        except ValueError:
+            value = math.nan
+            issues.append(SpecIssue("value", text_value, "a number", line))
+        else:
+            if not math.isfinite(value):
+                issues.append(SpecIssue("value", text_value, "a finite number", line))
+            elif positive and value <= 0:
+                issues.append(
+                    SpecIssue(
+                        "value",
+                        text_value,
+                        "a positive number (a price; import with --allow-negative for "
+                        "spreads or returns)",
+                        line,
+                    )
+                )
+        if len(header) == 3:
+            units.add(cells[2].strip())
+        if day is not None:
+            previous = day if previous is None or day > previous else previous
+            dates.append(day)
+        values.append(value)
+        if len(issues) >= _MAX_ISSUES:
+            break
+    if not issues and not values:
+        issues.append(SpecIssue("value", "", "at least one data row after the header", 2))
+    if len(units) > 1:
+        issues.append(SpecIssue("unit", sorted(units), "one unit for every row"))
+    if issues:
+        raise SpecError(path, issues)
+    return dates, values, units.pop() if units else ""
+
+
+def _parse_date(text: str) -> dt.date | None:
+    if not _DATE_RE.match(text):
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        return None

@@ -1,0 +1,116 @@
+"""``gpucredit data list|show|import|export`` against a store in a temporary folder.
+
+GPUCREDIT_DB points every command at tmp_path, so the user's data directory is never touched.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from gpucredit.cli.app import app
+from gpucredit.market.store import DB_ENV_VAR, MarketStore
+
+EXIT_INPUT = 2
+RunCli = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture(scope="module")
+def built_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("store") / "market.duckdb"
+    MarketStore(path).close()
+    return path
+
+
+@pytest.fixture
+def db(built_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "market.duckdb"
+    shutil.copy(built_db, path)
+    monkeypatch.setenv(DB_ENV_VAR, str(path))
+    monkeypatch.setenv("COLUMNS", "200")
+    return path
+
+
+runner = CliRunner()
+
+
+def test_list_shows_series_and_licences(db: Path) -> None:
+    result = runner.invoke(app, ["data", "list"])
+    assert result.exit_code == 0, result.output
+    for text in ("SOFR", "btc_hashprice", "gpu_rent/H100/on_demand", "CC BY-NC 4.0", "2,079"):
+        assert text in result.output
+
+
+def test_db_option_overrides_the_env_var(db: Path, tmp_path: Path) -> None:
+    other = tmp_path / "other" / "m.duckdb"
+    result = runner.invoke(app, ["data", "list", "--db", str(other)])
+    assert result.exit_code == 0, result.output
+    assert other.is_file()
+
+
+def test_show_gpu_rent_and_plot(db: Path, tmp_path: Path) -> None:
+    png = tmp_path / "x.png"
+    args = ["data", "show", "gpu_rent/H100/on_demand", "--from", "2026-06-01", "--plot", str(png)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "2026-06-01" in result.output and "n_obs" in result.output
+    assert "2026-05-31" not in result.output
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_show_range(db: Path) -> None:
+    result = runner.invoke(
+        app, ["data", "show", "SOFR", "--from", "2026-07-30", "--to", "2026-07-30"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "3.65" in result.output and "1 rows" in result.output
+
+
+def test_import_then_export(db: Path, tmp_path: Path) -> None:
+    source = tmp_path / "idx.csv"
+    source.write_text("date,value,unit\n2026-01-01,2.5,USD/GPU-hour\n2026-01-02,2.4,USD/GPU-hour\n")
+    result = runner.invoke(app, ["data", "import", "sd_h100", str(source)])
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "out.csv"
+    result = runner.invoke(app, ["data", "export", "sd_h100", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.read_text() == source.read_text()
+    listing = runner.invoke(app, ["data", "list"])
+    assert "sd_h100" in listing.output and "imported" in listing.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["data", "show", "NOPE"],
+        ["data", "show", "SOFR", "--from", "2026-13-01"],
+        ["data", "show", "SOFR", "--plot", "x.svg"],
+        ["data", "export", "NOPE", "x.csv"],
+    ],
+)
+def test_bad_arguments_exit_2(db: Path, args: list[str]) -> None:
+    result = runner.invoke(app, args)
+    assert result.exit_code == EXIT_INPUT
+    assert "error:" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_bad_import_exits_2_without_traceback(db: Path, tmp_path: Path, run_cli: RunCli) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("date,value\n2026-01-01,2.5\n2026-01-02,-3\n")
+    before = MarketStore(db)
+    counts = before.table_counts()
+    before.close()
+    proc = run_cli("data", "import", "sd_h100", bad)
+    assert proc.returncode == EXIT_INPUT
+    assert "Traceback" not in proc.stderr
+    assert proc.stdout == ""
+    message = proc.stderr
+    assert str(bad) in message.replace("\n", "") and "line 3" in message and "'value'" in message
+    with MarketStore(db) as store:
+        assert store.table_counts() == counts
