@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +83,20 @@ def load_example_data(stem: str) -> dict[str, Any]:
     data = yaml.safe_load((EXAMPLES / f"{stem}.yaml").read_text(encoding="utf-8"))
     assert isinstance(data, dict)
     return data
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_market_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Every test (and every CLI subprocess it starts) uses a market store of its own test
+    session, never the user's data directory; a test that needs another sets GPUCREDIT_DB."""
+    path = tmp_path_factory.mktemp("store") / "market.duckdb"
+    before = os.environ.get("GPUCREDIT_DB")
+    os.environ["GPUCREDIT_DB"] = str(path)
+    yield
+    if before is None:
+        os.environ.pop("GPUCREDIT_DB", None)
+    else:
+        os.environ["GPUCREDIT_DB"] = before
 
 
 # Hypothesis draws the same examples on every run and machine: a red test is reproducible.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -479,14 +479,16 @@ def simulate(
     solve_fair_spread: bool = True,
     params: FactorParams | None = None,
     recovery: RecoveryModel | None = None,
+    provenance: Mapping[str, Any] | None = None,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> SimulationResult:
     """Simulate one deal: ``n_paths`` Monte Carlo paths in blocks of ``block_size``.
 
     The numbers depend only on ``seed`` and ``n_paths``, not on ``block_size`` or
     ``n_workers``. ``params`` and ``recovery`` replace the default factor parameters and the
-    secondary-market recovery model. ``progress(phase, done, total)`` is called as work
-    completes.
+    secondary-market recovery model; ``provenance`` adds entries to the result's provenance
+    (the CLI records the calibration id and data hash). ``progress(phase, done, total)`` is
+    called as work completes.
     """
     config = RunConfig(
         n_paths=n_paths,
@@ -589,6 +591,7 @@ def simulate(
         "backend": backend,
         "factor_sources": dict(model.params.sources),
         "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        **(provenance or {}),
     }
     paths = _paths_dataset(model, kept.stacked(), provenance) if keep else xr.Dataset()
     return SimulationResult(

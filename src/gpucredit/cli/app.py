@@ -28,13 +28,21 @@ from rich.progress import (
 from rich.table import Table
 
 from gpucredit._version import __version__
+from gpucredit.cli.params import ParameterSource, engine_use, run_calibration
+from gpucredit.cli.params import resolve as resolve_parameters
 from gpucredit.config.loading import load_deal
 from gpucredit.config.spec import DealSpec
 from gpucredit.errors import GpuCreditError, SpecError, SpecIssue
 from gpucredit.io.outputs import write_run
 from gpucredit.market.store import MarketStore, SeriesInfo
 from gpucredit.pipeline import SimulationResult, simulate
-from gpucredit.reports.tables import collateral_table, run_document, summary_table
+from gpucredit.reports.tables import (
+    calibration_table,
+    collateral_table,
+    facility_record,
+    run_document,
+    summary_table,
+)
 
 __all__ = ["app", "data_app", "main"]
 
@@ -89,6 +97,24 @@ def _check_run_options(paths: int, seed: int, block_size: int, keep_paths: int) 
         raise SpecError("command line", issues)
 
 
+DbOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--db",
+        help="The DuckDB store (default: $GPUCREDIT_DB, else the user data directory).",
+        show_default=False,
+    ),
+]
+CalibrationOption = Annotated[
+    str,
+    typer.Option(
+        "--calibration",
+        help="Factor parameters: 'latest' calibration in the store (fitted on first use), "
+        "a stored id (cal-...), or 'default' for the hand-set sourced parameters.",
+    ),
+]
+
+
 @app.command()
 def run(
     deals: Annotated[
@@ -112,16 +138,22 @@ def run(
     workers: Annotated[
         int | None, typer.Option("--workers", help="Threads (default: all cores).")
     ] = None,
+    calibration: CalibrationOption = "latest",
+    db: DbOption = None,
 ) -> None:
     """Simulate deals and report PD, LGD, expected loss and fair versus market spread."""
     try:
         _check_run_options(paths, seed, block_size, keep_paths)
         files = deals or shipped_examples()
         specs: list[DealSpec] = [load_deal(f) for f in files]  # validate all before running
-        results = _simulate_all(specs, paths, seed, block_size, keep_paths, workers, as_json)
+        source = resolve_parameters(calibration, db)
+        results = _simulate_all(
+            specs, paths, seed, block_size, keep_paths, workers, as_json, source
+        )
         document = run_document(results, seed, paths)
         if out is not None:
             _write(out, results, document)
+        _record(results, source)
     except GpuCreditError as exc:
         raise _fail(str(exc)) from None
     if as_json:
@@ -160,6 +192,7 @@ def _simulate_all(
     keep_paths: int,
     workers: int | None,
     quiet_stdout: bool,
+    source: ParameterSource,
 ) -> list[SimulationResult]:
     console = Console(stderr=True)
     results: list[SimulationResult] = []
@@ -192,10 +225,69 @@ def _simulate_all(
                     keep_paths=keep_paths,
                     n_workers=workers,
                     progress=report,
+                    params=source.params_for(spec),
+                    provenance={
+                        "calibration_id": source.calibration_id or "default (sourced)",
+                        "data_hash": source.data_hash,
+                    },
                 )
             )
             bar.update(task, completed=n_paths)
     return results
+
+
+def _record(results: list[SimulationResult], source: ParameterSource) -> None:
+    """Record each deal's run in the store it took its calibration from."""
+    if source.db_path is None:
+        return
+    with MarketStore(source.db_path) as store:
+        for r in results:
+            store.record_run(
+                spec_hash=r.provenance["spec_hash"],
+                seed=r.config.seed,
+                n_paths=r.config.n_paths,
+                calibration_id=source.calibration_id,
+                version=__version__,
+                summary=facility_record(r),
+            )
+
+
+@app.command()
+def calibrate(
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Fit on data up to this date (default: the last data date)."),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Fit the factor models to the market data and store the parameter set."""
+    try:
+        when = _parse_as_of(as_of)
+        with MarketStore(db) as store:
+            stored = run_calibration(store, when)
+            path = store.path
+    except GpuCreditError as exc:
+        raise _fail(str(exc)) from None
+    used = engine_use(stored)
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=170)
+    console.print(calibration_table(stored, used))
+    console.print(
+        f"stored as [bold]{stored.id}[/] (as of {stored.as_of}, data {stored.data_hash[:12]}) "
+        f"in {path}; `gpucredit run --calibration {stored.id}` uses it."
+    )
+
+
+def _parse_as_of(text: str | None) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise SpecError(
+            "command line", [SpecIssue("--as-of", text, "an ISO date such as 2026-07-31")]
+        ) from None
 
 
 # -- gpucredit data ... ----------------------------------------------------------------------
@@ -209,14 +301,6 @@ data_app = typer.Typer(
 )
 app.add_typer(data_app, name="data")
 
-DbOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--db",
-        help="The DuckDB store (default: $GPUCREDIT_DB, else the user data directory).",
-        show_default=False,
-    ),
-]
 #: ``data show`` prints every row up to this many, else the first and last half of it.
 _SHOW_ROWS = 60
 

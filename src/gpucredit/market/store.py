@@ -16,9 +16,11 @@ import csv
 import datetime as dt
 import difflib
 import hashlib
+import json
 import math
 import os
 import re
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -38,7 +40,9 @@ __all__ = [
     "GPU_RENT_PREFIX",
     "MarketStore",
     "SeriesInfo",
+    "StoredCalibration",
     "default_db_path",
+    "shipped_data_hash",
 ]
 
 #: Environment variable that overrides the default location of the store.
@@ -231,6 +235,22 @@ def _sql_path(name: str) -> str:
 def _read(name: str) -> str:
     """A shipped CSV as a DuckDB table expression, every column as text."""
     return f"read_csv({_sql_path(name)}, header = true, all_varchar = true)"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCalibration:
+    """A calibrated parameter set as stored: JSON parameters and diagnostics, with provenance."""
+
+    id: str
+    created_utc: str
+    as_of: dt.date
+    data_hash: str
+    params: dict[str, Any]
+    diagnostics: dict[str, Any]
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
 
 
 class MarketStore:
@@ -470,6 +490,91 @@ class MarketStore:
             ).fetchall()
         frame = pd.DataFrame(rows, columns=["date", "value", "n_obs"])
         return frame.astype({"value": "float64", "n_obs": "int64"})
+
+    # -- calibrations and runs ----------------------------------------------------------------
+
+    def save_calibration(
+        self, as_of: dt.date, params: dict[str, Any], diagnostics: dict[str, Any]
+    ) -> StoredCalibration:
+        """Store a calibrated parameter set; its id is a hash of as-of, data and parameters,
+        so saving the same calibration twice keeps one row."""
+        params_json = json.dumps(params, sort_keys=True, allow_nan=False)
+        diagnostics_json = json.dumps(diagnostics, sort_keys=True, allow_nan=False)
+        data_hash = self.data_hash
+        digest = hashlib.sha256(
+            f"{as_of.isoformat()}|{data_hash}|{params_json}".encode()
+        ).hexdigest()
+        cal_id = f"cal-{digest[:12]}"
+        with self._transaction() as con:
+            con.execute(
+                """INSERT INTO calibrations VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT (id) DO NOTHING""",
+                [cal_id, _utc_now(), as_of, data_hash, params_json, diagnostics_json],
+            )
+        return self.load_calibration(cal_id)
+
+    def load_calibration(self, cal_id: str | None = None) -> StoredCalibration:
+        """A stored calibration by id, or the latest (by as-of date, then creation) for None.
+
+        Raises ``DataError`` when the id is unknown or the store has none.
+        """
+        if cal_id is None:
+            row = self._con.execute(
+                "SELECT * FROM calibrations ORDER BY as_of DESC, created_utc DESC LIMIT 1"
+            ).fetchone()
+            if row is None:
+                raise DataError(f"{self.path}: no calibration stored yet (`gpucredit calibrate`)")
+        else:
+            row = self._con.execute("SELECT * FROM calibrations WHERE id = ?", [cal_id]).fetchone()
+            if row is None:
+                known = [
+                    str(r[0]) for r in self._con.execute("SELECT id FROM calibrations").fetchall()
+                ]
+                raise DataError(
+                    f"{self.path}: no calibration with id {cal_id!r} "
+                    f"(stored: {', '.join(known) or 'none'})"
+                )
+        return StoredCalibration(
+            id=str(row[0]),
+            created_utc=str(row[1]),
+            as_of=row[2],
+            data_hash=str(row[3]),
+            params=json.loads(row[4]),
+            diagnostics=json.loads(row[5]),
+        )
+
+    def has_calibration(self) -> bool:
+        row = self._con.execute("SELECT count(*) FROM calibrations").fetchone()
+        return bool(row and row[0])
+
+    def record_run(
+        self,
+        *,
+        spec_hash: str,
+        seed: int,
+        n_paths: int,
+        calibration_id: str | None,
+        version: str,
+        summary: dict[str, Any],
+    ) -> str:
+        """Record one deal's run with its provenance; returns the run id."""
+        run_id = f"run-{uuid.uuid4().hex[:16]}"
+        with self._transaction() as con:
+            con.execute(
+                "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    run_id,
+                    _utc_now(),
+                    spec_hash,
+                    seed,
+                    n_paths,
+                    calibration_id,
+                    self.data_hash,
+                    version,
+                    json.dumps(summary, sort_keys=True, allow_nan=False, default=str),
+                ],
+            )
+        return run_id
 
     def query(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
         """Run a read query on the store and return its rows (for notebooks and later stages)."""

@@ -1,5 +1,11 @@
 """Reports: tables and JSON documents built from results."""
 
+from gpucredit.reports.backtests import (
+    BtcBacktest,
+    FanBacktest,
+    backtest_btc,
+    backtest_h100_rent,
+)
 from gpucredit.reports.tables import (
     collateral_record,
     collateral_table,
@@ -9,6 +15,10 @@ from gpucredit.reports.tables import (
 )
 
 __all__ = [
+    "BtcBacktest",
+    "FanBacktest",
+    "backtest_btc",
+    "backtest_h100_rent",
     "collateral_record",
     "collateral_table",
     "facility_record",

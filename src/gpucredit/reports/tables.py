@@ -9,9 +9,11 @@ from typing import Any
 from rich.table import Table
 
 from gpucredit._version import __version__
+from gpucredit.market.store import StoredCalibration
 from gpucredit.pipeline import SimulationResult
 
 __all__ = [
+    "calibration_table",
     "collateral_record",
     "collateral_table",
     "facility_record",
@@ -80,6 +82,32 @@ def collateral_record(result: SimulationResult) -> dict[str, Any]:
     }
 
 
+def calibration_table(stored: StoredCalibration, used: dict[str, str] | None = None) -> Table:
+    """The parameters a calibration stored, with their standard errors, and whether the
+    engine uses each estimate or keeps its sourced prior (``used``: ``model.parameter`` ->
+    note, from ``Calibration.to_params(...).sources``)."""
+    used = used or {}
+    table = Table(title=f"calibration {stored.id} (as of {stored.as_of})", title_justify="left")
+    for name in ("model", "parameter", "estimate", "std. error", "engine uses"):
+        table.add_column(name, justify="right" if name in ("estimate", "std. error") else "left")
+    for model in ("rent", "sofr", "regime"):
+        block = stored.params.get(model, {})
+        errors = block.get("std_errors", {}) or {}
+        for key, value in block.items():
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                continue
+            se = errors.get(key)
+            note = used.get(f"{model}.{key}", "")
+            table.add_row(
+                model,
+                key,
+                f"{value:.6g}",
+                "n/a" if not isinstance(se, int | float) else f"{se:.3g}",
+                note.split(": ", 1)[-1],
+            )
+    return table
+
+
 def run_document(results: list[SimulationResult], seed: int, n_paths: int) -> dict[str, Any]:
     """The single JSON object the CLI prints with ``--json``."""
     hashes = [r.provenance["spec_hash"] for r in results]
@@ -88,8 +116,16 @@ def run_document(results: list[SimulationResult], seed: int, n_paths: int) -> di
         if len(hashes) == 1
         else hashlib.sha256("".join(sorted(hashes)).encode()).hexdigest()[:16]
     )
+    first = results[0].provenance if results else {}
     return {
-        "run": {"seed": seed, "n_paths": n_paths, "spec_hash": combined, "version": __version__},
+        "run": {
+            "seed": seed,
+            "n_paths": n_paths,
+            "spec_hash": combined,
+            "version": __version__,
+            "calibration_id": first.get("calibration_id"),
+            "data_hash": first.get("data_hash"),
+        },
         "facilities": [facility_record(r) for r in results],
     }
 

@@ -1,0 +1,886 @@
+"""Calibrate the GPU-rent, SOFR and regime parameters from the shipped data.
+
+Pure functions: data frames in, frozen results out, no state. See ``docs/calibration.md`` for
+the method, the equations, today's estimates and the limits.
+
+* :func:`calibrate_rent` fits the engine's rent model (``factors.processes``) to the monthly
+  on-demand rent index by exact Gaussian likelihood (a scalar Kalman filter per generation with
+  the exact OU transition over each gap between observed months, regimes known).
+* :func:`calibrate_sofr` fits a Vasicek model to monthly-average SOFR by exact AR(1) MLE.
+* :func:`calibrate_factors` assembles both with regime switching probabilities read from the
+  regime timeline; :meth:`Calibration.to_params` turns the result into the engine's
+  :class:`~gpucredit.factors.params.FactorParams`.
+
+Units: time in years (months are 1/12), rents in USD per GPU-hour, log deviations and
+volatilities in natural-log units (per square-root year), rates as decimals.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import itertools
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import optimize
+
+from gpucredit._typing import Float64Array
+from gpucredit.config.presets import generation_presets
+from gpucredit.errors import DataError
+from gpucredit.factors import defaults
+from gpucredit.factors.params import GLUT, TIGHT, FactorParams, RegimeParams
+from gpucredit.market.history import _rates  # the cached daily rates file
+from gpucredit.market.rent_index import rent_index_table
+
+__all__ = [
+    "LONG_RUN_MAX_STD_ERROR",
+    "N_OBS_FULL_WEIGHT",
+    "Calibration",
+    "RegimeCalibration",
+    "RentCalibration",
+    "SofrCalibration",
+    "calibrate_factors",
+    "calibrate_regimes",
+    "calibrate_rent",
+    "calibrate_sofr",
+    "default_regime_path",
+]
+
+DAYS_PER_YEAR = 365.25
+DT_MONTH = 1.0 / 12.0
+
+#: A month whose index value rests on fewer raw observations than this gets a proportionally
+#: larger measurement-error variance: ``tau^2 * N / min(n_obs, N)``. A single list price (Epoch,
+#: 2022-2025) counts one fifth of a well-sampled month; the marketplace and scrape months
+#: (hundreds of observations) count fully. Nothing is dropped.
+N_OBS_FULL_WEIGHT = 5
+
+#: The Vasicek long-run mean estimated from SOFR is used only when its standard error is at most
+#: this (decimal, 1 percentage point); otherwise the sourced 3.0% (FOMC longer-run median) is.
+LONG_RUN_MAX_STD_ERROR = 0.01
+
+# Regime timeline of REFERENCES.md ("GPU rental prices"): tight 2023 launch era, glut from the
+# early-2024 price cuts to the Oct 2025 cycle low, tight from the 2026 rebound ("The great GPU
+# shortage", SemiAnalysis, March 2026).
+_GLUT_START = dt.date(2024, 1, 1)
+_GLUT_END = dt.date(2025, 12, 1)
+
+# Parameter vector of the rent fit, in order, with L-BFGS-B bounds; then one trend level per
+# generation.
+_RENT_NAMES = ("decay_per_year", "kappa_per_year", "level_gap", "sigma_tight", "sigma_glut", "tau")
+_RENT_BOUNDS = (
+    (-0.5, 1.5),
+    (0.05, 30.0),
+    (-2.0, 2.0),
+    (0.01, 3.0),
+    (0.01, 3.0),
+    (0.005, 2.0),
+)
+_TREND_BOUNDS = (-6.0, 6.0)
+
+
+def _month(value: dt.date | pd.Timestamp) -> dt.date:
+    return dt.date(value.year, value.month, 1)
+
+
+def _months(start: dt.date, end: dt.date) -> list[dt.date]:
+    out: list[dt.date] = []
+    y, m = start.year, start.month
+    while (y, m) <= (end.year, end.month):
+        out.append(dt.date(y, m, 1))
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
+def default_regime_path(start: dt.date, end: dt.date) -> dict[dt.date, int]:
+    """The documented regime timeline, month start -> regime, from ``start`` to ``end``.
+
+    Tight (0) to 2023-12, glut (1) from 2024-01 to 2025-12, tight from 2026-01
+    (``/work/shared/REFERENCES.md``, "GPU rental prices": 2023 tight; 2024-25 glut with the
+    cycle low in Oct 2025; 2026 rebound).
+    """
+    return {
+        m: (GLUT if _GLUT_START <= m <= _GLUT_END else TIGHT)
+        for m in _months(_month(start), _month(end))
+    }
+
+
+def _numerical_hessian(
+    f: Callable[[Float64Array], float], x: Float64Array, rel_step: float = 1e-4
+) -> Float64Array:
+    """Central-difference Hessian of ``f`` at ``x``."""
+    n = x.size
+    h = rel_step * np.maximum(np.abs(x), 0.1)
+    hess = np.empty((n, n))
+    f0 = f(x)
+    for i in range(n):
+        ei = np.zeros(n)
+        ei[i] = h[i]
+        hess[i, i] = (f(x + ei) - 2.0 * f0 + f(x - ei)) / (h[i] * h[i])
+        for j in range(i):
+            ej = np.zeros(n)
+            ej[j] = h[j]
+            value = (f(x + ei + ej) - f(x + ei - ej) - f(x - ei + ej) + f(x - ei - ej)) / (
+                4.0 * h[i] * h[j]
+            )
+            hess[i, j] = hess[j, i] = value
+    return hess
+
+
+def _std_errors(neg_loglik: Callable[[Float64Array], float], x: Float64Array) -> Float64Array:
+    """Standard errors from the inverse of the observed information (numerical Hessian).
+
+    NaN for a parameter whose variance is not positive (a flat or ill-conditioned direction).
+    """
+    hess = _numerical_hessian(neg_loglik, x)
+    cov = np.linalg.pinv(0.5 * (hess + hess.T))
+    var = np.diag(cov)
+    return np.where(var > 0.0, np.sqrt(np.abs(var)), np.nan)
+
+
+# --- Rent -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RentCalibration:
+    """Maximum-likelihood estimates of the engine's rent model (``RentParams``).
+
+    Attributes
+    ----------
+    as_of : date
+        Last month used; trend levels are quoted at this date.
+    decay_per_year : float
+        Continuous log decline of the trend, per year, pooled across generations.
+    kappa_per_year : float
+        OU mean-reversion speed of the log deviation, per year.
+    level_tight, level_glut : float
+        Regime means of the log deviation (symmetric: ``level_tight = -level_glut``; only the
+        gap is identified, the rest is absorbed by the trend level).
+    sigma_tight, sigma_glut : float
+        Regime volatilities of the log deviation, per square-root year.
+    obs_noise : float
+        Measurement-error sd of a well-sampled month's log index (``tau``).
+    std_errors : dict of str to float
+        Standard error of every estimate above, and of ``trend.<generation>`` (log trend).
+    trend_usd_per_gpu_hour : dict of str to float
+        Per-generation anchor: the fitted trend at ``as_of``, USD per GPU-hour (the engine's
+        rent in the middle of the two regimes, successor steps so far included).
+    n_obs, n_obs_by_generation
+        Monthly index values used.
+    log_likelihood : float
+        Maximised Gaussian log-likelihood of the log index.
+    residuals : tuple of float
+        Standardised one-step innovations of the Kalman filter (N(0, 1) if the model holds).
+    successor_log_step, ramp_months
+        Successor-step component of the trend, held at the engine's sourced value.
+    regime_path : tuple of (str, int)
+        The known regime of each month (ISO month start, 0 tight / 1 glut).
+    converged : bool
+        Whether L-BFGS-B reported convergence.
+    at_bound : tuple of str
+        Parameters that ended on an L-BFGS-B bound; their standard errors are not valid
+        (the Hessian is taken at a boundary).
+    """
+
+    as_of: dt.date
+    decay_per_year: float
+    kappa_per_year: float
+    level_tight: float
+    level_glut: float
+    sigma_tight: float
+    sigma_glut: float
+    obs_noise: float
+    std_errors: dict[str, float]
+    trend_usd_per_gpu_hour: dict[str, float]
+    n_obs: int
+    n_obs_by_generation: dict[str, int]
+    log_likelihood: float
+    residuals: tuple[float, ...]
+    successor_log_step: float
+    ramp_months: int
+    regime_path: tuple[tuple[str, int], ...]
+    converged: bool
+    at_bound: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _GenData:
+    name: str
+    log_price: Float64Array  # (obs,)
+    obs_weight: Float64Array  # (obs,) multiple of tau^2
+    years: Float64Array  # (obs,) years since as_of (negative)
+    steps: Float64Array  # (obs,) successor-step log decline relative to as_of
+    interval: Any  # (months,) intp: which observation each month's step leads to
+    lag: Float64Array  # (months,) months from the step to that observation
+    glut: Any  # (months,) bool: regime of the step
+    first_glut: bool
+    first_month: dt.date
+
+
+def _successor_steps(generation: str) -> list[tuple[dt.date, float, int]]:
+    presets = generation_presets()
+    out: list[tuple[dt.date, float, int]] = []
+    if generation not in presets:
+        return out
+    nxt = presets[generation].successor
+    while nxt is not None and nxt in presets:
+        out.append((presets[nxt].volume_date, defaults.SUCCESSOR_LOG_STEP, defaults.RAMP_MONTHS))
+        nxt = presets[nxt].successor
+    return out
+
+
+def _step_decline(generation: str, dates: list[dt.date], as_of: dt.date) -> Float64Array:
+    """Successor-step log decline at each date minus that at ``as_of`` (as log_rent_trend)."""
+
+    def total(day: dt.date) -> float:
+        s = 0.0
+        for volume, log_step, ramp_months in _successor_steps(generation):
+            years = (day - volume).days / DAYS_PER_YEAR
+            s += log_step * min(max(years * 12.0 / ramp_months, 0.0), 1.0)
+        return s
+
+    ref = total(as_of)
+    return np.array([total(d) - ref for d in dates], dtype=np.float64)
+
+
+def _prepare(
+    index: pd.DataFrame, as_of: dt.date, regime_path: Mapping[dt.date, int]
+) -> list[_GenData]:
+    frame = index
+    if "rental_type" in frame.columns:
+        frame = frame[frame["rental_type"] == "on_demand"]
+    month = pd.to_datetime(frame["month"])
+    keep = (month <= pd.Timestamp(as_of)) & frame["usd_per_gpu_hour"].notna()
+    keep &= frame["n_obs"] > 0
+    frame = frame[keep].assign(month=month[keep]).sort_values(["generation", "month"])
+    out: list[_GenData] = []
+    for gen, rows in frame.groupby("generation", sort=True):
+        months = [_month(m) for m in rows["month"]]
+        mids = [m + dt.timedelta(days=14) for m in months]  # mid-month
+        interval: list[int] = []
+        lag: list[float] = []
+        glut: list[bool] = []
+        for i in range(1, len(months)):
+            for m in _months(months[i - 1], months[i])[1:]:
+                if m not in regime_path:
+                    raise DataError(f"calibrate_rent: regime_path has no regime for {m}")
+                interval.append(i)
+                lag.append(float((months[i].year - m.year) * 12 + months[i].month - m.month))
+                glut.append(regime_path[m] == GLUT)
+        if months[0] not in regime_path:
+            raise DataError(f"calibrate_rent: regime_path has no regime for {months[0]}")
+        n_obs = rows["n_obs"].to_numpy(dtype=np.float64)
+        out.append(
+            _GenData(
+                name=str(gen),
+                log_price=np.log(rows["usd_per_gpu_hour"].to_numpy(dtype=np.float64)),
+                obs_weight=N_OBS_FULL_WEIGHT / np.minimum(n_obs, N_OBS_FULL_WEIGHT),
+                years=np.array([(d - as_of).days / DAYS_PER_YEAR for d in mids]),
+                steps=_step_decline(str(gen), mids, as_of),
+                interval=np.array(interval, dtype=np.intp),
+                lag=np.array(lag, dtype=np.float64),
+                glut=np.array(glut, dtype=bool),
+                first_glut=regime_path[months[0]] == GLUT,
+                first_month=months[0],
+            )
+        )
+    if not out:
+        raise DataError(f"calibrate_rent: no on-demand rent index value on or before {as_of}")
+    return out
+
+
+def _rent_filter(theta: Float64Array, data: list[_GenData]) -> tuple[float, list[Float64Array]]:
+    """Log-likelihood and standardised innovations of the rent model at ``theta``."""
+    decay, kappa, gap, sig_t, sig_g, tau = (float(v) for v in theta[:6])
+    a = math.exp(-kappa * DT_MONTH)
+    scale2 = (1.0 - a * a) / (2.0 * kappa)
+    loglik = 0.0
+    resid: list[Float64Array] = []
+    for g, gen in enumerate(data):
+        n = gen.log_price.size
+        mean_obs = float(theta[6 + g]) - decay * gen.years - gen.steps
+        mu = np.where(gen.glut, -0.5 * gap, 0.5 * gap)
+        sig2 = np.where(gen.glut, sig_g * sig_g, sig_t * sig_t)
+        w = a**gen.lag
+        drift = np.bincount(gen.interval, weights=w * (1.0 - a) * mu, minlength=n)
+        noise = np.bincount(gen.interval, weights=w * w * scale2 * sig2, minlength=n)
+        gaps = np.bincount(gen.interval, minlength=n).astype(np.float64)
+        decay_gap = a**gaps
+        # Stationary start in the first month's regime.
+        m = -0.5 * gap if gen.first_glut else 0.5 * gap
+        s0 = sig_g if gen.first_glut else sig_t
+        p = s0 * s0 / (2.0 * kappa)
+        r = tau * tau * gen.obs_weight
+        z = np.empty(n)
+        for i in range(n):
+            if i > 0:
+                m = decay_gap[i] * m + drift[i]
+                p = decay_gap[i] ** 2 * p + noise[i]
+            f = p + r[i]
+            v = gen.log_price[i] - mean_obs[i] - m
+            loglik -= 0.5 * (math.log(2.0 * math.pi * f) + v * v / f)
+            z[i] = v / math.sqrt(f)
+            k = p / f
+            m += k * v
+            p -= k * p
+        resid.append(z)
+    return loglik, resid
+
+
+def calibrate_rent(
+    index: pd.DataFrame,
+    *,
+    as_of: dt.date,
+    regime_path: Mapping[dt.date, int] | None = None,
+) -> RentCalibration:
+    """Fit the engine's rent model to the monthly on-demand rent index by maximum likelihood.
+
+    Model (``factors.processes``), generation ``g``, month ``t`` (years ``t``)::
+
+        log R_g(t) = c_g - d (t - as_of) - S_g(t) + y_g(t) + e_g(t)
+        dy = kappa (level[s_t] - y) dt + sigma[s_t] dW,    level = (+gap/2, -gap/2)
+        e_g(t) ~ N(0, tau^2 * N / min(n_obs, N)),          N = N_OBS_FULL_WEIGHT
+
+    ``S_g`` is the successor-step decline (fixed at the engine's sourced step and ramp), ``c_g``
+    the log trend at ``as_of``. Between observed months the exact monthly OU transition is
+    applied month by month with the known regime of each month; a scalar Kalman filter per
+    generation gives the exact Gaussian likelihood. Generations share every parameter but
+    ``c_g``; their shocks are treated as independent (a composite likelihood).
+
+    Parameters
+    ----------
+    index : pandas.DataFrame
+        Columns ``month``, ``generation``, ``usd_per_gpu_hour`` (USD per GPU-hour), ``n_obs``
+        and optionally ``rental_type`` (rows other than ``on_demand`` are dropped), as from
+        :func:`gpucredit.market.rent_index.rent_index_table`. Gaps (NaN) are skipped.
+    as_of : date
+        Months after it are dropped; trend levels are quoted at it.
+    regime_path : mapping of date to int, optional
+        Regime of each month start (0 tight, 1 glut) covering the data; default
+        :func:`default_regime_path`.
+
+    Returns
+    -------
+    RentCalibration
+        Estimates with numerical-Hessian standard errors.
+    """
+    if regime_path is None:
+        regime_path = default_regime_path(dt.date(2000, 1, 1), as_of)
+    data = _prepare(index, as_of, regime_path)
+
+    def negll(theta: Float64Array) -> float:
+        value = -_rent_filter(theta, data)[0]
+        return value if math.isfinite(value) else 1e12
+
+    x0 = np.array(
+        [
+            defaults.CONTINUOUS_DECAY_PER_YEAR,
+            defaults.RENT_KAPPA_PER_YEAR,
+            defaults.LEVEL_GAP,
+            defaults.RENT_SIGMA_TIGHT,
+            defaults.RENT_SIGMA_GLUT,
+            0.05,
+        ]
+        + [float(np.mean(g.log_price + defaults.CONTINUOUS_DECAY_PER_YEAR * g.years)) for g in data]
+    )
+    bounds = list(_RENT_BOUNDS) + [_TREND_BOUNDS] * len(data)
+    res = optimize.minimize(
+        negll, x0, method="L-BFGS-B", bounds=bounds, options={"maxiter": 2000, "ftol": 1e-12}
+    )
+    theta = np.asarray(res.x, dtype=np.float64)
+    se = _std_errors(negll, theta)
+    loglik, resid = _rent_filter(theta, data)
+    names = list(_RENT_NAMES) + [f"trend.{g.name}" for g in data]
+    std = {name: float(s) for name, s in zip(names, se, strict=True)}
+    gap_se = std.pop("level_gap")
+    std["level_tight"] = std["level_glut"] = 0.5 * gap_se
+    std["obs_noise"] = std.pop("tau")
+    first = min(g.first_month for g in data)
+    path = tuple(
+        (m.isoformat(), int(s)) for m, s in sorted(regime_path.items()) if first <= m <= as_of
+    )
+    return RentCalibration(
+        as_of=as_of,
+        decay_per_year=float(theta[0]),
+        kappa_per_year=float(theta[1]),
+        level_tight=0.5 * float(theta[2]),
+        level_glut=-0.5 * float(theta[2]),
+        sigma_tight=float(theta[3]),
+        sigma_glut=float(theta[4]),
+        obs_noise=float(theta[5]),
+        std_errors=std,
+        trend_usd_per_gpu_hour={g.name: math.exp(float(theta[6 + i])) for i, g in enumerate(data)},
+        n_obs=int(sum(g.log_price.size for g in data)),
+        n_obs_by_generation={g.name: int(g.log_price.size) for g in data},
+        log_likelihood=float(loglik),
+        residuals=tuple(float(v) for v in np.concatenate(resid)),
+        successor_log_step=defaults.SUCCESSOR_LOG_STEP,
+        ramp_months=defaults.RAMP_MONTHS,
+        regime_path=path,
+        converged=bool(res.success),
+        at_bound=tuple(
+            name
+            for name, v, (lo, hi) in zip(names, theta, bounds, strict=True)
+            if min(v - lo, hi - v) <= 1e-6 * max(1.0, abs(v))
+        ),
+    )
+
+
+# --- SOFR -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SofrCalibration:
+    """Vasicek parameters of SOFR from monthly averages (exact AR(1) MLE).
+
+    Attributes
+    ----------
+    long_run_estimate : float
+        Estimated long-run mean (decimal).
+    long_run : float
+        Long-run mean the engine uses: the estimate, or the sourced 3.0% when the estimate's
+        standard error exceeds :data:`LONG_RUN_MAX_STD_ERROR`.
+    long_run_source : str
+        ``"estimate"`` or the sourced value's citation.
+    kappa_per_year, sigma : float
+        Mean-reversion speed (per year) and normal volatility (decimal per square-root year).
+    std_errors : dict of str to float
+        Keys ``long_run_estimate``, ``kappa_per_year``, ``sigma``.
+    initial, initial_date
+        Last daily SOFR on or before ``as_of`` (decimal) and its date.
+    n_obs : int
+        Monthly averages used (transitions are ``n_obs - 1``).
+    first_month, last_month : str
+        ISO month starts of the sample.
+    log_likelihood : float
+        Conditional Gaussian log-likelihood at the estimate.
+    residuals : tuple of float
+        Standardised AR(1) residuals.
+    """
+
+    long_run_estimate: float
+    long_run: float
+    long_run_source: str
+    kappa_per_year: float
+    sigma: float
+    std_errors: dict[str, float]
+    initial: float
+    initial_date: dt.date
+    n_obs: int
+    first_month: str
+    last_month: str
+    log_likelihood: float
+    residuals: tuple[float, ...]
+
+
+def _vasicek_terms(theta: Float64Array, x: Float64Array) -> tuple[float, Float64Array, float]:
+    mu, kappa, sigma = (float(v) for v in theta)
+    a = math.exp(-kappa * DT_MONTH)
+    sd = sigma * math.sqrt((1.0 - a * a) / (2.0 * kappa))
+    eps = x[1:] - (a * x[:-1] + (1.0 - a) * mu)
+    loglik = float(-0.5 * np.sum(np.log(2.0 * math.pi * sd * sd) + (eps / sd) ** 2))
+    return loglik, eps / sd, sd
+
+
+def calibrate_sofr(rates: pd.DataFrame, *, as_of: dt.date) -> SofrCalibration:
+    """Fit SOFR's Vasicek parameters to monthly averages by exact AR(1) maximum likelihood.
+
+    ``x[t+1] = a x[t] + (1 - a) mu + sd e``, ``a = exp(-kappa / 12)``,
+    ``sd = sigma sqrt((1 - a^2) / (2 kappa))``, conditional on the first month. Estimates start
+    from the OLS solution and are polished by L-BFGS-B (``kappa`` in [0.001, 20]); standard
+    errors from the numerical Hessian. The zero floor is ignored (2020-2021 sat on it).
+
+    Parameters
+    ----------
+    rates : pandas.DataFrame
+        Columns ``date`` and ``SOFR`` (percent), daily, as ``data/rates_daily.csv``.
+    as_of : date
+        Complete calendar months on or before it are used.
+
+    Returns
+    -------
+    SofrCalibration
+    """
+    frame = rates[["date", "SOFR"]].dropna()
+    date = pd.to_datetime(frame["date"])
+    frame = frame[date <= pd.Timestamp(as_of)].assign(date=date)
+    if frame.empty:
+        raise DataError(f"calibrate_sofr: no SOFR on or before {as_of}")
+    last = frame.iloc[-1]
+    monthly = frame.groupby(frame["date"].dt.to_period("M"))["SOFR"].mean() / 100.0
+    end_period = pd.Period(as_of, freq="M")
+    if (as_of + dt.timedelta(days=1)).month == as_of.month:  # as_of is not a month end
+        monthly = monthly[monthly.index < end_period]
+    if monthly.size < 24:
+        raise DataError(f"calibrate_sofr: only {monthly.size} months of SOFR before {as_of}")
+    x = monthly.to_numpy(dtype=np.float64)
+
+    beta, alpha = np.polyfit(x[:-1], x[1:], 1)
+    beta = float(min(max(beta, 0.5), 0.9999))
+    kappa0 = -math.log(beta) / DT_MONTH
+    mu0 = float(alpha) / (1.0 - beta) if abs(alpha / (1.0 - beta)) < 0.2 else float(np.mean(x))
+    resid0 = x[1:] - (alpha + beta * x[:-1])
+    sigma0 = float(np.std(resid0)) * math.sqrt(2.0 * kappa0 / (1.0 - beta * beta))
+
+    def negll(theta: Float64Array) -> float:
+        value = -_vasicek_terms(theta, x)[0]
+        return value if math.isfinite(value) else 1e12
+
+    res = optimize.minimize(
+        negll,
+        np.array([mu0, kappa0, max(sigma0, 1e-4)]),
+        method="L-BFGS-B",
+        bounds=[(-0.5, 0.5), (0.001, 20.0), (1e-5, 0.5)],
+        options={"maxiter": 2000, "ftol": 1e-14},
+    )
+    theta = np.asarray(res.x, dtype=np.float64)
+    se = _std_errors(negll, theta)
+    loglik, z, _ = _vasicek_terms(theta, x)
+    mu_se = float(se[0])
+    use_estimate = math.isfinite(mu_se) and mu_se <= LONG_RUN_MAX_STD_ERROR
+    return SofrCalibration(
+        long_run_estimate=float(theta[0]),
+        long_run=float(theta[0]) if use_estimate else defaults.SOFR_LONG_RUN,
+        long_run_source=(
+            "estimate"
+            if use_estimate
+            else (
+                f"sourced {defaults.SOFR_LONG_RUN:.3f} (FOMC SEP longer-run median, Sep 2025): "
+                f"estimate's standard error {mu_se:.4f} > {LONG_RUN_MAX_STD_ERROR}"
+            )
+        ),
+        kappa_per_year=float(theta[1]),
+        sigma=float(theta[2]),
+        std_errors={
+            "long_run_estimate": mu_se,
+            "kappa_per_year": float(se[1]),
+            "sigma": float(se[2]),
+        },
+        initial=float(last["SOFR"]) / 100.0,
+        initial_date=pd.Timestamp(last["date"]).date(),
+        n_obs=int(x.size),
+        first_month=str(monthly.index[0]),
+        last_month=str(monthly.index[-1]),
+        log_likelihood=loglik,
+        residuals=tuple(float(v) for v in z),
+    )
+
+
+# --- Regimes --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RegimeCalibration:
+    """Monthly regime-switching probabilities read from the known regime timeline.
+
+    ``p = switches / months at risk`` (the Markov-chain MLE given the path), standard error
+    ``sqrt(p (1 - p) / n)``. With no switch out of a state the sourced value is used.
+    """
+
+    p_tight_to_glut: float
+    p_glut_to_tight: float
+    std_errors: dict[str, float]
+    months_at_risk: dict[str, int]
+    switches: dict[str, int]
+    source: dict[str, str]
+
+
+def calibrate_regimes(regime_path: Mapping[dt.date, int]) -> RegimeCalibration:
+    """Switching probabilities of the two-state chain from a known monthly regime path.
+
+    Parameters
+    ----------
+    regime_path : mapping of date to int
+        Consecutive month starts -> regime (0 tight, 1 glut).
+
+    Returns
+    -------
+    RegimeCalibration
+    """
+    states = [int(regime_path[m]) for m in sorted(regime_path)]
+    out: dict[str, float] = {}
+    se: dict[str, float] = {}
+    at_risk: dict[str, int] = {}
+    switches: dict[str, int] = {}
+    source: dict[str, str] = {}
+    sourced = {
+        "p_tight_to_glut": defaults.P_TIGHT_TO_GLUT,
+        "p_glut_to_tight": defaults.P_GLUT_TO_TIGHT,
+    }
+    for name, state in (("p_tight_to_glut", TIGHT), ("p_glut_to_tight", GLUT)):
+        n = sum(1 for s in states[:-1] if s == state)
+        k = sum(1 for s, nxt in itertools.pairwise(states) if s == state != nxt)
+        at_risk[name], switches[name] = n, k
+        if k > 0:
+            p = k / n
+            out[name], se[name] = p, math.sqrt(p * (1.0 - p) / n)
+            source[name] = f"{k} switch(es) in {n} months of the regime timeline"
+        else:
+            out[name], se[name] = sourced[name], math.nan
+            source[name] = "sourced (factors/defaults.py): no switch in the timeline"
+    return RegimeCalibration(
+        out["p_tight_to_glut"], out["p_glut_to_tight"], se, at_risk, switches, source
+    )
+
+
+# --- Assembly -------------------------------------------------------------------------------
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (tuple, list)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def _restore(cls: type[Any], raw: Mapping[str, Any]) -> Any:
+    kwargs: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        v = raw[f.name]
+        kind = str(f.type)
+        if kind == "dt.date":
+            v = dt.date.fromisoformat(v)
+        elif kind == "float":
+            v = math.nan if v is None else float(v)
+        elif kind.startswith("dict[str, float]"):
+            v = {k: (math.nan if x is None else float(x)) for k, x in v.items()}
+        elif kind == "tuple[float, ...]":
+            v = tuple(math.nan if x is None else float(x) for x in v)
+        elif kind == "tuple[str, ...]":
+            v = tuple(str(x) for x in v)
+        elif kind == "tuple[tuple[str, int], ...]":
+            v = tuple((str(m), int(s)) for m, s in v)
+        kwargs[f.name] = v
+    return cls(**kwargs)
+
+
+#: An estimate replaces its sourced prior only at this many standard errors from zero.
+ADOPT_MIN_T = 2.0
+#: Plausible ranges of the engine's parameters (an estimate outside is not adopted): decay
+#: and volatilities of GPU rents a year, the tight-regime level (the glut level is its
+#: negative; tight must sit above glut), SOFR speed and normal volatility a year, monthly
+#: regime switching probabilities. Set wide around the sourced values of factors/defaults.py.
+PLAUSIBLE: dict[str, tuple[float, float]] = {
+    "rent.decay_per_year": (0.0, 0.5),
+    "rent.kappa_per_year": (0.1, 6.0),
+    "rent.level_tight": (0.02, 0.5),
+    "rent.sigma_tight": (0.05, 0.8),
+    "rent.sigma_glut": (0.05, 0.8),
+    "sofr.kappa_per_year": (0.02, 2.0),
+    "sofr.sigma": (0.001, 0.03),
+    "regime.p_tight_to_glut": (0.01, 0.5),
+    "regime.p_glut_to_tight": (0.01, 0.5),
+}
+
+
+def _adopt(
+    name: str, estimate: float, se: float | None, prior: float, at_bound: bool
+) -> tuple[float, str]:
+    """The estimate when the data identify it, else the prior, with the reason."""
+    lo, hi = PLAUSIBLE[name]
+    if not math.isfinite(estimate):
+        return prior, f"prior {prior:.4g} kept (estimate not finite)"
+    if at_bound:
+        return prior, f"prior {prior:.4g} kept (estimate {estimate:.4g} on an optimiser bound)"
+    if se is None or not math.isfinite(se) or se <= 0.0:
+        return prior, f"prior {prior:.4g} kept (estimate {estimate:.4g} has no standard error)"
+    t = abs(estimate) / se
+    if t < ADOPT_MIN_T:
+        return prior, f"prior {prior:.4g} kept (estimate {estimate:.4g}, t = {t:.1f})"
+    if not lo <= estimate <= hi:
+        return prior, (
+            f"prior {prior:.4g} kept (estimate {estimate:.4g} outside plausible [{lo}, {hi}])"
+        )
+    return estimate, f"calibrated {estimate:.4g} (s.e. {se:.2g}, t = {t:.1f})"
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Calibrated rent, SOFR and regime parameters as of a date.
+
+    Utilisation and the shock correlations have no shipped data: :meth:`to_params` keeps the
+    sourced defaults of ``factors/defaults.py`` for them and says so in ``sources``.
+    """
+
+    as_of: dt.date
+    rent: RentCalibration
+    sofr: SofrCalibration
+    regime: RegimeCalibration
+
+    def to_params(self, generations: tuple[str, ...], as_of: dt.date) -> FactorParams:
+        """The engine's factor parameters with the calibrated numbers the data identify.
+
+        Each estimate replaces its sourced prior (``factors/defaults.py``) only when the fit
+        identifies it: finite, not on an optimiser bound, at least ``ADOPT_MIN_T`` standard
+        errors from zero and inside the plausible range in ``PLAUSIBLE``; otherwise the prior
+        is kept. ``sources`` says which, parameter by parameter. Rent anchors (the 60-day
+        median before ``as_of``), successor steps, utilisation and correlations come from
+        :func:`~gpucredit.factors.defaults.default_factor_params`.
+        """
+        base = defaults.default_factor_params(generations, as_of)
+        r = self.rent
+        prior = base.rents[0] if base.rents else None
+        sources = dict(base.sources)
+        tag = f"calibrate_factors(as_of={self.as_of.isoformat()})"
+
+        def adopt(name: str, estimate: float, se: float | None, fallback: float) -> float:
+            value, note = _adopt(name, estimate, se, fallback, name in r.at_bound)
+            sources[f"calibration.{name}"] = f"{tag}: {note}"
+            return value
+
+        rse = r.std_errors
+        if prior is not None:
+            decay = adopt(
+                "rent.decay_per_year",
+                r.decay_per_year,
+                rse.get("decay_per_year"),
+                prior.decay_per_year,
+            )
+            kappa = adopt(
+                "rent.kappa_per_year",
+                r.kappa_per_year,
+                rse.get("kappa_per_year"),
+                prior.kappa_per_year,
+            )
+            gap = adopt(
+                "rent.level_tight", r.level_tight, rse.get("level_tight"), prior.level_tight
+            )
+            s_tight = adopt(
+                "rent.sigma_tight", r.sigma_tight, rse.get("sigma_tight"), prior.sigma_tight
+            )
+            s_glut = adopt("rent.sigma_glut", r.sigma_glut, rse.get("sigma_glut"), prior.sigma_glut)
+            rents = tuple(
+                dataclasses.replace(
+                    p,
+                    decay_per_year=decay,
+                    kappa_per_year=kappa,
+                    level_tight=gap,
+                    level_glut=-gap,
+                    sigma_tight=s_tight,
+                    sigma_glut=s_glut,
+                )
+                for p in base.rents
+            )
+        else:
+            rents = base.rents
+        s = self.sofr
+        sse = s.std_errors
+        sofr = dataclasses.replace(
+            base.sofr,
+            long_run=s.long_run,
+            kappa_per_year=adopt(
+                "sofr.kappa_per_year",
+                s.kappa_per_year,
+                sse.get("kappa_per_year"),
+                base.sofr.kappa_per_year,
+            ),
+            sigma=adopt("sofr.sigma", s.sigma, sse.get("sigma"), base.sofr.sigma),
+        )
+        g = self.regime
+        gse = g.std_errors
+        regime = RegimeParams(
+            adopt(
+                "regime.p_tight_to_glut",
+                g.p_tight_to_glut,
+                gse.get("p_tight_to_glut"),
+                base.regime.p_tight_to_glut,
+            ),
+            adopt(
+                "regime.p_glut_to_tight",
+                g.p_glut_to_tight,
+                gse.get("p_glut_to_tight"),
+                base.regime.p_glut_to_tight,
+            ),
+            base.regime.initial,
+        )
+        sources["rent.model"] = (
+            f"{tag}: on-demand rent index MLE, {r.n_obs} monthly values; successor step "
+            f"{r.successor_log_step} over {r.ramp_months} months kept as sourced"
+        )
+        sources["sofr.dynamics"] = f"{tag}: monthly SOFR AR(1) MLE, {s.first_month}..{s.last_month}"
+        sources["sofr.long_run"] = s.long_run_source
+        sources["regime"] = "; ".join(f"{k}: {v}" for k, v in self.regime.source.items())
+        sources["utilisation"] = "sourced defaults (factors/defaults.py): no shipped data"
+        sources["correlation"] = "sourced defaults (factors/defaults.py): no shipped data"
+        return dataclasses.replace(base, regime=regime, rents=rents, sofr=sofr, sources=sources)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form (dates as ISO strings, non-finite numbers as ``None``)."""
+        return {
+            "as_of": self.as_of.isoformat(),
+            "rent": _jsonable(dataclasses.asdict(self.rent)),
+            "sofr": _jsonable(dataclasses.asdict(self.sofr)),
+            "regime": _jsonable(dataclasses.asdict(self.regime)),
+        }
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> Calibration:
+        """Inverse of :meth:`to_dict`."""
+        return cls(
+            as_of=dt.date.fromisoformat(raw["as_of"]),
+            rent=_restore(RentCalibration, raw["rent"]),
+            sofr=_restore(SofrCalibration, raw["sofr"]),
+            regime=_restore(RegimeCalibration, raw["regime"]),
+        )
+
+    def diagnostics(self) -> dict[str, Any]:
+        """Fit diagnostics: log-likelihoods, sample sizes, standard errors, residual quantiles."""
+        q = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
+
+        def quantiles(x: tuple[float, ...]) -> dict[str, float]:
+            arr = np.asarray(x, dtype=np.float64)
+            return {f"q{int(p * 100):02d}": float(np.quantile(arr, p)) for p in q}
+
+        out: dict[str, Any] = _jsonable(
+            {
+                "rent": {
+                    "log_likelihood": self.rent.log_likelihood,
+                    "n_obs": self.rent.n_obs,
+                    "n_obs_by_generation": self.rent.n_obs_by_generation,
+                    "converged": self.rent.converged,
+                    "at_bound": self.rent.at_bound,
+                    "std_errors": self.rent.std_errors,
+                    "residual_quantiles": quantiles(self.rent.residuals),
+                    "residual_sd": float(np.std(self.rent.residuals)),
+                },
+                "sofr": {
+                    "log_likelihood": self.sofr.log_likelihood,
+                    "n_obs": self.sofr.n_obs,
+                    "std_errors": self.sofr.std_errors,
+                    "long_run_source": self.sofr.long_run_source,
+                    "residual_quantiles": quantiles(self.sofr.residuals),
+                    "residual_sd": float(np.std(self.sofr.residuals)),
+                },
+                "regime": {
+                    "std_errors": self.regime.std_errors,
+                    "months_at_risk": self.regime.months_at_risk,
+                    "switches": self.regime.switches,
+                },
+            }
+        )
+        return out
+
+
+def calibrate_factors(as_of: dt.date) -> Calibration:
+    """Calibrate rent, SOFR and regime parameters from the shipped data as of ``as_of``.
+
+    The regime path is :func:`default_regime_path` from the first on-demand index month to
+    ``as_of``.
+    """
+    table = rent_index_table()
+    od = table[(table["rental_type"] == "on_demand") & table["usd_per_gpu_hour"].notna()]
+    start = pd.Timestamp(od["month"].min()).date()
+    path = default_regime_path(start, as_of)
+    rent = calibrate_rent(table, as_of=as_of, regime_path=path)
+    sofr = calibrate_sofr(_rates(), as_of=as_of)
+    return Calibration(as_of, rent, sofr, calibrate_regimes(path))
