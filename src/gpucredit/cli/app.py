@@ -165,7 +165,9 @@ def run(
     console.print(summary_table(results))
     console.print(collateral_table(results))
     console.print(
-        f"[dim]{paths:,} paths per deal, seed {seed}; fair spread = the coupon spread that makes "
+        f"[dim]{paths:,} paths per deal, seed {seed}, factor parameters "
+        f"{results[0].provenance.get('calibration_id', 'default')}; "
+        "fair spread = the coupon spread that makes "
         "expected discounted cash flows worth the price paid; market spread includes OID and "
         "floor; breakeven = flat rent at which the minimum DSCR is 1.0x.[/dim]"
     )
