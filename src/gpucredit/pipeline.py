@@ -73,6 +73,10 @@ Backend = Literal["numba", "numpy"]
 #: path-month for a one-cohort deal: at most ~256 MB); above it the blocks are simulated again,
 #: which gives the same numbers.
 CACHE_LIMIT_PATH_MONTHS = 8_000_000
+#: Units grid of the optimal-liquidation DP: lots of 1/12 of the fleet. A multiple of six, so
+#: every named speed is on the grid and the optimum is never below it; on the canonical deal
+#: its sale PVs are within 0.5% (0.04% on average) of a 1/60 grid, at a fifth of the cost.
+LIQUIDATION_GRID_STEPS = 12
 #: CFADS and collateral value standing in for "never short of cash" in the promised-cash-flow
 #: run (USD; finite so that no infinity enters the arithmetic).
 UNLIMITED_USD = 1e18
@@ -173,6 +177,7 @@ def build_model(
         sale_speed=deal.recovery.sale_speed,
         horizon_months=deal.recovery.horizon_months,
         condition=deal.recovery.condition,
+        grid_steps=LIQUIDATION_GRID_STEPS,
     )
     return DealModel(
         deal=deal,
