@@ -85,6 +85,22 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(EXIT_INPUT)
 
 
+def _wide_console() -> Console:
+    """The terminal, or 170 columns for a pipe or file (tables are not folded to 80)."""
+    console = Console()
+    return console if console.is_terminal else Console(width=170)
+
+
+def _parse_date_option(option: str, value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        issue = SpecIssue(option, value, "an ISO date YYYY-MM-DD")
+        raise SpecError("command line", [issue]) from None
+
+
 def _check_run_options(paths: int, seed: int, block_size: int, keep_paths: int) -> None:
     checks = [
         ("--paths", paths, paths >= 1, "an integer of at least 1"),
@@ -159,9 +175,7 @@ def run(
     if as_json:
         sys.stdout.write(json.dumps(document, allow_nan=False) + "\n")
         return
-    console = Console()
-    if not console.is_terminal:
-        console = Console(width=170)  # a pipe or file: do not fold the table to 80 columns
+    console = _wide_console()
     console.print(summary_table(results))
     console.print(collateral_table(results))
     console.print(
@@ -264,32 +278,18 @@ def calibrate(
 ) -> None:
     """Fit the factor models to the market data and store the parameter set."""
     try:
-        when = _parse_as_of(as_of)
+        when = _parse_date_option("--as-of", as_of)
         with MarketStore(db) as store:
             stored = run_calibration(store, when)
             path = store.path
     except GpuCreditError as exc:
         raise _fail(str(exc)) from None
-    used = engine_use(stored)
-    console = Console()
-    if not console.is_terminal:
-        console = Console(width=170)
-    console.print(calibration_table(stored, used))
+    console = _wide_console()
+    console.print(calibration_table(stored, engine_use(stored)))
     console.print(
         f"stored as [bold]{stored.id}[/] (as of {stored.as_of}, data {stored.data_hash[:12]}) "
         f"in {path}; `gpucredit run --calibration {stored.id}` uses it."
     )
-
-
-def _parse_as_of(text: str | None) -> dt.date | None:
-    if text is None:
-        return None
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise SpecError(
-            "command line", [SpecIssue("--as-of", text, "an ISO date such as 2026-07-31")]
-        ) from None
 
 
 # -- gpucredit data ... ----------------------------------------------------------------------
@@ -305,21 +305,6 @@ app.add_typer(data_app, name="data")
 
 #: ``data show`` prints every row up to this many, else the first and last half of it.
 _SHOW_ROWS = 60
-
-
-def _wide_console() -> Console:
-    console = Console()
-    return console if console.is_terminal else Console(width=170)
-
-
-def _parse_date_option(option: str, value: str | None) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        issue = SpecIssue(option, value, "an ISO date YYYY-MM-DD")
-        raise SpecError("command line", [issue]) from None
 
 
 @data_app.command("list")
