@@ -14,26 +14,9 @@ import pandas as pd
 
 from gpucredit.errors import DataError
 from gpucredit.market.files import data_path
+from gpucredit.market.rent_index import rental_observations
 
 __all__ = ["Observation", "rent_anchor", "rent_observations", "sofr_on"]
-
-# Map of the shipped files' GPU names to generation keys (SXM parts; PCIe/NVL are left out
-# because fleets financed by debt are SXM/HGX servers).
-_OBS_2026 = {
-    "A100_SXM_80GB": "A100",
-    "H100_SXM": "H100",
-    "H200": "H200",
-    "B200": "B200",
-    "B300": "B300",
-    "GB200": "GB200",
-}
-_MARKET_2025 = {
-    "A100_80GB_SXM4": "A100",
-    "H100_80GB_SXM5": "H100",
-    "H200_141GB": "H200",
-    "B200_180GB": "B200",
-}
-_EPOCH = {"NVIDIA A100 SXM4 80 GB": "A100", "NVIDIA H100 SXM5 80GB": "H100"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,55 +50,20 @@ def sofr_on(as_of: dt.date) -> Observation:
     )
 
 
-@cache
 def rent_observations() -> pd.DataFrame:
     """On-demand rental price observations per generation, USD per GPU-hour.
 
     Columns: ``date``, ``generation``, ``usd_per_gpu_hour``, ``source``. One row per provider
     and day (2026 scrape: the provider's median offer), per half-hourly marketplace snapshot
-    (2025: the median across offers), or per Epoch price row (to 2025-03).
+    (2025: the median across offers), or per Epoch price row (to 2025-03); read by
+    ``rent_index.rental_observations``.
     """
-    parts: list[pd.DataFrame] = []
-    obs = pd.read_csv(data_path("gpu_rental_observations_2026.csv"), parse_dates=["date"])
-    obs = obs[(obs["rental_type"] == "on_demand") & obs["gpu_model"].isin(list(_OBS_2026))]
-    parts.append(
-        pd.DataFrame(
-            {
-                "date": obs["date"],
-                "generation": obs["gpu_model"].map(_OBS_2026),
-                "usd_per_gpu_hour": obs["price_median_usd"],
-                "source": "gpu_rental_observations_2026.csv",
-            }
-        )
+    frame = rental_observations()
+    on_demand = frame[frame["rental_type"] == "on_demand"]
+    columns = ["date", "generation", "usd_per_gpu_hour", "source"]
+    return (
+        on_demand[columns].sort_values(["generation", "date"], kind="stable").reset_index(drop=True)
     )
-    market = pd.read_csv(data_path("gpu_rental_marketplace_2025.csv"))
-    market = market[market["series"].isin(list(_MARKET_2025))]
-    parts.append(
-        pd.DataFrame(
-            {
-                "date": pd.to_datetime(market["timestamp_utc"].str[:10]),
-                "generation": market["series"].map(_MARKET_2025),
-                "usd_per_gpu_hour": market["usd_per_gpu_hr_median"],
-                "source": "gpu_rental_marketplace_2025.csv",
-            }
-        )
-    )
-    epoch = pd.read_csv(data_path("gpu_prices_epoch.csv"), parse_dates=["price_date"])
-    epoch = epoch[
-        epoch["hardware_model"].isin(list(_EPOCH)) & epoch["usd_per_chip_hour_on_demand"].notna()
-    ]
-    parts.append(
-        pd.DataFrame(
-            {
-                "date": epoch["price_date"],
-                "generation": epoch["hardware_model"].map(_EPOCH),
-                "usd_per_gpu_hour": epoch["usd_per_chip_hour_on_demand"],
-                "source": "gpu_prices_epoch.csv",
-            }
-        )
-    )
-    frame = pd.concat(parts, ignore_index=True).dropna()
-    return frame.sort_values(["generation", "date"], kind="stable").reset_index(drop=True)
 
 
 def rent_anchor(generation: str, as_of: dt.date, *, window_days: int = 60) -> Observation:

@@ -71,7 +71,16 @@ GENERATIONS: tuple[str, ...] = ("A100", "H100", "H200", "B200")
 
 _RENTAL_TYPES: tuple[str, ...] = get_args(RentalType)
 
-_OBS_2026 = {"A100_SXM_80GB": "A100", "H100_SXM": "H100", "H200": "H200", "B200": "B200"}
+# The raw observations also cover B300 and GB200 (the engine anchors their rent on them);
+# the monthly index is published for GENERATIONS only.
+_OBS_2026 = {
+    "A100_SXM_80GB": "A100",
+    "H100_SXM": "H100",
+    "H200": "H200",
+    "B200": "B200",
+    "B300": "B300",
+    "GB200": "GB200",
+}
 _MARKET_2025 = {
     "A100_80GB_SXM4": "A100",
     "H100_80GB_SXM5": "H100",
@@ -103,7 +112,8 @@ _INDEX_COLUMNS = [
 
 @cache
 def rental_observations() -> pd.DataFrame:
-    """Raw rental price observations of the indexed generations, all rental types.
+    """Raw rental price observations (SXM parts), all rental types: the one reader of the three
+    shipped GPU price files, shared by the index and ``history.rent_anchor``.
 
     Returns
     -------
@@ -235,7 +245,7 @@ def monthly_rent_index(observations: pd.DataFrame) -> pd.DataFrame:
 
 @cache
 def rent_index_table() -> pd.DataFrame:
-    """The monthly rent index of every generation and rental type in the shipped data.
+    """The monthly rent index of every indexed generation (:data:`GENERATIONS`) and rental type.
 
     Returns
     -------
@@ -244,7 +254,8 @@ def rent_index_table() -> pd.DataFrame:
         ``generation``, ``rental_type``, ``usd_per_gpu_hour`` (USD per GPU-hour, NaN in gaps),
         ``n_obs``, ``n_days``, ``sources``.
     """
-    return monthly_rent_index(rental_observations())
+    observations = rental_observations()
+    return monthly_rent_index(observations[observations["generation"].isin(GENERATIONS)])
 
 
 def rent_index(generation: str, rental_type: RentalType = "on_demand") -> pd.Series:
