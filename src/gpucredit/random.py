@@ -28,6 +28,9 @@ class Component(IntEnum):
     FACTOR_NORMALS = 0
     REGIME_UNIFORMS = 1
     TENANT_UNIFORMS = 2
+    ENTITY_FACTOR = 3  # systematic factor of the tenant and guarantor default copula
+    MINER_NORMALS = 4  # bitcoin price, hashrate and fee shocks
+    MINER_MIXING = 5  # chi-square mixing variables of the Student-t copula
 
 
 def granule_generator(seed: int, component: Component, granule: int) -> np.random.Generator:
