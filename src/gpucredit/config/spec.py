@@ -36,6 +36,7 @@ __all__ = [
     "DealSpec",
     "FixedRateSpec",
     "FloatingRateSpec",
+    "GuarantorSpec",
     "LevelPaymentSpec",
     "LoanSpec",
     "MerchantSpec",
@@ -45,6 +46,7 @@ __all__ = [
     "ScheduleSpec",
     "SpecProblem",
     "StraightLineSpec",
+    "check_tenant_risk",
     "evolve",
 ]
 
@@ -146,11 +148,52 @@ class CohortSpec(Spec):
         return preset
 
 
+def _rating_category(value: str | None) -> str | None:
+    """An S&P-style rating reduced to the category of the shipped table (``BB+`` -> ``BB``)."""
+    if value is None:
+        return None
+    found = _RATING_RE.match(value.upper())
+    if not found:
+        raise ValueError("an S&P-style rating such as 'BBB', 'BB+' or 'CCC'")
+    letters = found.group(1)
+    return "CCC" if letters in ("CC", "C") else letters
+
+
+class GuarantorSpec(Spec):
+    """A backstop: a stronger company that pays the rent if the tenant cannot.
+
+    Example: a hyperscaler guaranteeing a hosting lease (REFERENCES.md, leases backstopped by
+    Google). The lease fails only once both the tenant and the guarantor have defaulted. Its
+    risk is given as a ``rating`` or an ``annual_pd_pct``, exactly one, as for a tenant.
+    """
+
+    name: str = Field(min_length=1)
+    rating: str | None = None
+    annual_pd_pct: Annotated[float, Field(ge=0.0, lt=100.0)] | None = None
+
+    @field_validator("rating")
+    @classmethod
+    def _rating(cls, value: str | None) -> str | None:
+        return _rating_category(value)
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if (self.rating is None) == (self.annual_pd_pct is None):
+            raise SpecProblem(
+                "rating", self.rating, "exactly one of 'rating' or 'annual_pd_pct' to be given"
+            )
+        return self
+
+
 class ContractSpec(Spec):
     """A rental contract for part of one cohort.
 
     The tenant's default risk is given either as an S&P-style ``rating`` (mapped to the
-    one-year default rate of the shipped S&P table) or as ``annual_pd_pct``.
+    one-year default rate of the shipped S&P table) or as ``annual_pd_pct``; a tenant named in
+    several contracts must carry the same risk in each (``check_tenant_risk``).
+    ``escalator_pct_per_year``: the rate steps up by this percentage on each anniversary of
+    ``start`` (compounding; negative steps it down). ``guarantor``: an optional backstop of the
+    rent.
     """
 
     tenant: str = Field(min_length=1)
@@ -162,17 +205,13 @@ class ContractSpec(Spec):
     start: dt.date
     end: dt.date
     take_or_pay: bool = True
+    escalator_pct_per_year: Annotated[float, Field(ge=-50.0, le=100.0)] = 0.0
+    guarantor: GuarantorSpec | None = None
 
     @field_validator("rating")
     @classmethod
     def _rating(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        found = _RATING_RE.match(value.upper())
-        if not found:
-            raise ValueError("an S&P-style rating such as 'BBB', 'BB+' or 'CCC'")
-        letters = found.group(1)
-        return "CCC" if letters in ("CC", "C") else letters
+        return _rating_category(value)
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -182,7 +221,50 @@ class ContractSpec(Spec):
             raise SpecProblem(
                 "rating", self.rating, "exactly one of 'rating' or 'annual_pd_pct' to be given"
             )
+        if self.guarantor is not None and self.guarantor.name == self.tenant:
+            raise SpecProblem(
+                "guarantor.name", self.guarantor.name, "a guarantor other than the tenant itself"
+            )
         return self
+
+
+def check_tenant_risk(contracts: list[ContractSpec]) -> None:
+    """Raise ``SpecProblem`` unless every company (tenant or guarantor) named more than once
+    carries the same rating or annual PD each time.
+
+    The field of the problem is relative to the deal (``contracts[2].rating``), so a deal
+    validator can raise it as is.
+    """
+    seen: dict[str, tuple[str | None, float | None, str]] = {}
+    for i, contract in enumerate(contracts):
+        parties: list[tuple[str, str | None, float | None, str]] = [
+            (contract.tenant, contract.rating, contract.annual_pd_pct, f"contracts[{i}]")
+        ]
+        if contract.guarantor is not None:
+            g = contract.guarantor
+            parties.append((g.name, g.rating, g.annual_pd_pct, f"contracts[{i}].guarantor"))
+        for name, rating, pd_pct, where in parties:
+            if name not in seen:
+                seen[name] = (rating, pd_pct, where)
+                continue
+            first_rating, first_pd, first_where = seen[name]
+            if (rating, pd_pct) != (first_rating, first_pd):
+                field, value = (
+                    (f"{where}.rating", rating)
+                    if rating is not None
+                    else (f"{where}.annual_pd_pct", pd_pct)
+                )
+                before = (
+                    f"rating {first_rating}"
+                    if first_rating is not None
+                    else f"annual_pd_pct {first_pd}"
+                )
+                raise SpecProblem(
+                    field,
+                    value,
+                    f"the same risk as '{name}' has at {first_where} ({before}): one company, "
+                    f"one default risk",
+                )
 
 
 class MerchantSpec(Spec):
