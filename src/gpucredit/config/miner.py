@@ -1,0 +1,335 @@
+"""Bitcoin-miner specs: self-mining fleet, treasury, hosting leases and a BTC-backed margin loan.
+
+Same conventions as ``config/spec.py``: frozen pydantic models, unknown fields rejected, units in
+field names, percent and basis points only at this input edge (the engine reads decimals through
+properties). Cross-field problems raise ``SpecProblem`` so the loader reports the exact field,
+its line, the value and what was expected. ``parse_miner`` / ``load_miner`` validate YAML.
+
+Sourced defaults (REFERENCES.md, "Bitcoin miners", unless noted):
+
+* Margin-loan ladder: typical BTC-backed loans start at 50-70% LTV, call margin at ~70-80% and
+  liquidate at 80-85%; Coinbase loans (on Morpho) liquidate at 86% LTV with a 4.38% penalty.
+  Defaults: top up to 60% (middle of 50-70%), margin call at 75% (middle of 70-80%), liquidation
+  at 86% with a 4.38% penalty (the Coinbase/Morpho pair, one real ladder).
+* Pool fee 2.5%: full-pay-per-share pools charge 2-4% (Spiderpool's published fee table: FPPS
+  4%; Antpool PPS ~2.5%); an assumption inside that range.
+* Fleet economic life 5 years: Marathon Digital depreciates mining rigs over 5 years (10-K for
+  2022, note 4), Stronghold Digital its miners over 5 years (10-Q, June 2022); Riot used 2 years
+  (10-K for 2021), so 5 is the long end. The income approach ends the rigs' value earlier when
+  the buyer's projected hashprice no longer covers the power bill.
+* Hosting: the lease discount rate 7.25% is the median coupon of the five miner-to-AI hosting
+  project notes in REFERENCES.md (6.75%, 7.125%, 7.25%, 7.75%, 9.25%). Re-leasing after a tenant
+  failure (6 months idle, then 80% of the contract rate) is an **assumption**: no public figure
+  for re-letting converted AI halls was found.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Self
+
+import yaml
+from pydantic import (
+    Field,
+    NonNegativeFloat,
+    PositiveFloat,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from gpucredit.config.loading import _issues, _line_index, _UniqueKeyLoader, _yaml_issue
+from gpucredit.config.spec import _RATING_RE, RateSpec, Spec, SpecProblem
+from gpucredit.errors import SpecError, SpecIssue
+
+__all__ = [
+    "ConversionSpec",
+    "GuarantorSpec",
+    "HostingSpec",
+    "LeaseSpec",
+    "MarginLoanSpec",
+    "MinerSpec",
+    "MiningSpec",
+    "TreasurySpec",
+    "load_miner",
+    "parse_miner",
+]
+
+Pct = Annotated[float, Field(gt=0.0, le=100.0)]
+
+
+def _normalise_rating(value: str | None) -> str | None:
+    """An S&P-style rating mapped to its category ('BB+' -> 'BB', 'CC' -> 'CCC')."""
+    if value is None:
+        return None
+    found = _RATING_RE.match(value.upper())
+    if not found:
+        raise ValueError("an S&P-style rating such as 'BBB', 'BB+' or 'CCC'")
+    letters = found.group(1)
+    return "CCC" if letters in ("CC", "C") else letters
+
+
+class MiningSpec(Spec):
+    """The self-mining fleet.
+
+    ``efficiency_j_per_th`` is the rigs' energy per terahash at the wall (J/TH = W per TH/s);
+    ``pue`` multiplies it for cooling and site losses. ``curtailment``: switch the fleet off in a
+    month whose hashprice net of the pool fee does not cover the power cost of a TH/s-day.
+    ``fleet_age_years`` is the hash-rate-weighted age of the rigs on ``as_of``.
+    """
+
+    hashrate_eh_s: PositiveFloat
+    efficiency_j_per_th: Annotated[float, Field(gt=0.0, le=500.0)]
+    power_price_usd_per_mwh: NonNegativeFloat
+    pue: Annotated[float, Field(ge=1.0, le=3.0)]
+    pool_fee_pct: Annotated[float, Field(ge=0.0, lt=100.0)] = 2.5
+    curtailment: bool = True
+    fleet_age_years: NonNegativeFloat
+    economic_life_years: Annotated[float, Field(gt=0.0, le=15.0)] = 5.0
+    other_opex_usd_per_month: NonNegativeFloat = 0.0
+
+    @model_validator(mode="after")
+    def _inside_life(self) -> Self:
+        if self.fleet_age_years >= self.economic_life_years:
+            raise SpecProblem(
+                "fleet_age_years",
+                self.fleet_age_years,
+                f"an age below economic_life_years ({self.economic_life_years:g}): a fleet "
+                "past its economic life earns nothing",
+            )
+        return self
+
+    @property
+    def pool_fee(self) -> float:
+        return self.pool_fee_pct / 100.0
+
+
+class TreasurySpec(Spec):
+    """Bitcoin held on balance sheet; the margin loan says how much of it is pledged."""
+
+    btc_held: NonNegativeFloat = 0.0
+
+
+class GuarantorSpec(Spec):
+    """A backstop of a hosting lease (e.g. a hyperscaler guaranteeing a neo-cloud tenant)."""
+
+    name: str = Field(min_length=1)
+    rating: str
+
+    @field_validator("rating")
+    @classmethod
+    def _rating(cls, value: str) -> str:
+        out = _normalise_rating(value)
+        assert out is not None
+        return out
+
+
+class LeaseSpec(Spec):
+    """A colocation lease of converted capacity to an AI tenant, take-or-pay per kW of IT load.
+
+    The rent steps up by ``escalator_pct_per_year`` on each anniversary of ``start`` (0: flat,
+    unless the lease says otherwise). The tenant's default risk is a ``rating`` or an
+    ``annual_pd_pct``; an optional ``guarantor`` backstops the rent.
+    """
+
+    tenant: str = Field(min_length=1)
+    rating: str | None = None
+    annual_pd_pct: Annotated[float, Field(ge=0.0, lt=100.0)] | None = None
+    guarantor: GuarantorSpec | None = None
+    it_mw: PositiveFloat
+    rate_usd_per_kw_month: PositiveFloat
+    start: dt.date
+    end: dt.date
+    escalator_pct_per_year: Annotated[float, Field(ge=0.0, le=25.0)] = 0.0
+
+    @field_validator("rating")
+    @classmethod
+    def _rating(cls, value: str | None) -> str | None:
+        return _normalise_rating(value)
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if self.end <= self.start:
+            raise SpecProblem("end", self.end.isoformat(), f"a date after start ({self.start})")
+        if (self.rating is None) == (self.annual_pd_pct is None):
+            raise SpecProblem(
+                "rating", self.rating, "exactly one of 'rating' or 'annual_pd_pct' to be given"
+            )
+        return self
+
+    @property
+    def it_kw(self) -> float:
+        return self.it_mw * 1000.0
+
+
+class ConversionSpec(Spec):
+    """Turning mining halls into AI hosting: capex spent evenly over the months from ``as_of`` to
+    the first lease start, and the hosting opex per kW of leased IT load once leases run."""
+
+    capex_usd: NonNegativeFloat = 0.0
+    opex_usd_per_kw_month: NonNegativeFloat = 0.0
+
+
+class HostingSpec(Spec):
+    """The hosting segment: leases, their conversion, and what happens when a tenant fails."""
+
+    leases: list[LeaseSpec] = Field(min_length=1)
+    conversion: ConversionSpec = Field(default_factory=ConversionSpec)
+    # assumption: no public re-letting figure for converted AI halls (module docstring)
+    re_lease_downtime_months: Annotated[int, Field(ge=0, le=60)] = 6
+    re_lease_rate_pct_of_contract: Annotated[float, Field(ge=0.0, le=100.0)] = 80.0
+    # median coupon of five hosting-project notes, REFERENCES.md (module docstring)
+    lease_discount_rate_pct: Pct = 7.25
+
+
+class MarginLoanSpec(Spec):
+    """A loan secured by pledged bitcoin, with an LTV ladder tested monthly.
+
+    LTV = balance / (pledged BTC x price). At or above ``margin_call_ltv_pct`` the borrower must
+    bring it back to ``top_up_to_ltv_pct`` (more BTC, then cash); at or above
+    ``liquidation_ltv_pct``, or when a call is not met, the lender sells the pledge and keeps
+    ``liquidation_penalty_pct`` of the debt repaid. Defaults and sources: module docstring.
+    """
+
+    name: str = Field(min_length=1)
+    principal_usd: PositiveFloat
+    rate: RateSpec
+    tenor_months: Annotated[int, Field(ge=1, le=120)]
+    pledged_btc: PositiveFloat
+    top_up_to_ltv_pct: Pct = 60.0
+    margin_call_ltv_pct: Pct = 75.0
+    liquidation_ltv_pct: Pct = 86.0
+    liquidation_penalty_pct: Annotated[float, Field(ge=0.0, le=50.0)] = 4.38
+
+    @model_validator(mode="after")
+    def _ladder(self) -> Self:
+        if not self.top_up_to_ltv_pct < self.margin_call_ltv_pct:
+            raise SpecProblem(
+                "top_up_to_ltv_pct",
+                self.top_up_to_ltv_pct,
+                f"a level below margin_call_ltv_pct ({self.margin_call_ltv_pct:g})",
+            )
+        if not self.margin_call_ltv_pct < self.liquidation_ltv_pct:
+            raise SpecProblem(
+                "margin_call_ltv_pct",
+                self.margin_call_ltv_pct,
+                f"a level below liquidation_ltv_pct ({self.liquidation_ltv_pct:g})",
+            )
+        return self
+
+    @property
+    def top_up_to_ltv(self) -> float:
+        return self.top_up_to_ltv_pct / 100.0
+
+    @property
+    def margin_call_ltv(self) -> float:
+        return self.margin_call_ltv_pct / 100.0
+
+    @property
+    def liquidation_ltv(self) -> float:
+        return self.liquidation_ltv_pct / 100.0
+
+    @property
+    def liquidation_penalty(self) -> float:
+        return self.liquidation_penalty_pct / 100.0
+
+
+class MinerSpec(Spec):
+    """One bitcoin miner: its fleet, treasury, optional hosting segment and margin loan.
+
+    ``btc_price_usd`` is the price on ``as_of`` (USD per BTC); it is needed to test the margin
+    loan's initial LTV, and scenario paths should start from it.
+    """
+
+    name: str = Field(min_length=1)
+    as_of: dt.date
+    mining: MiningSpec
+    treasury: TreasurySpec = Field(default_factory=TreasurySpec)
+    hosting: HostingSpec | None = None
+    margin_loan: MarginLoanSpec | None = None
+    btc_price_usd: PositiveFloat | None = None
+    notes: str = ""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.hosting is not None:
+            self._check_hosting(self.hosting)
+        loan = self.margin_loan
+        if loan is None:
+            return self
+        if loan.pledged_btc > self.treasury.btc_held:
+            raise SpecProblem(
+                "margin_loan.pledged_btc",
+                loan.pledged_btc,
+                f"at most the treasury's btc_held ({self.treasury.btc_held:g})",
+            )
+        if self.btc_price_usd is None:
+            raise SpecProblem(
+                "btc_price_usd", None, "the BTC price on as_of, to test the margin loan's LTV"
+            )
+        initial_ltv_pct = 100.0 * loan.principal_usd / (loan.pledged_btc * self.btc_price_usd)
+        if not initial_ltv_pct < loan.margin_call_ltv_pct:
+            raise SpecProblem(
+                "margin_loan.principal_usd",
+                loan.principal_usd,
+                f"an initial LTV below margin_call_ltv_pct ({loan.margin_call_ltv_pct:g}%); "
+                f"got {initial_ltv_pct:.1f}% of {loan.pledged_btc:g} BTC at "
+                f"{self.btc_price_usd:,.0f} USD",
+            )
+        return self
+
+    def _check_hosting(self, hosting: HostingSpec) -> None:
+        for i, lease in enumerate(hosting.leases):
+            if lease.end <= self.as_of:
+                raise SpecProblem(
+                    f"hosting.leases[{i}].end",
+                    lease.end.isoformat(),
+                    f"a date after as_of ({self.as_of})",
+                )
+        first = min(lease.start for lease in hosting.leases)
+        if hosting.conversion.capex_usd > 0.0 and first <= self.as_of:
+            raise SpecProblem(
+                "hosting.conversion.capex_usd",
+                hosting.conversion.capex_usd,
+                f"0 when the first lease starts on or before as_of ({first}): conversion capex "
+                "is spread over the months before the first lease",
+            )
+
+
+def parse_miner(text: str, *, source: str | Path | None = None) -> MinerSpec:
+    """Validate a miner spec given as YAML text (``source`` only labels the messages).
+
+    Raises
+    ------
+    SpecError
+        Bad YAML or an invalid spec; the message names the field path (with its line), the
+        value found and what was expected.
+    """
+    try:
+        data = yaml.load(text, Loader=_UniqueKeyLoader)
+        lines = _line_index(text)
+    except yaml.YAMLError as exc:
+        raise SpecError(source, [_yaml_issue(exc, text)]) from None
+    if not isinstance(data, dict):
+        raise SpecError(
+            source, [SpecIssue("", type(data).__name__, "a mapping of miner fields at top level")]
+        )
+    try:
+        return MinerSpec.model_validate(data)
+    except ValidationError as exc:
+        raise SpecError(source, _issues(exc, data, lines)) from None
+
+
+def load_miner(path: str | Path) -> MinerSpec:
+    """Load and validate one miner YAML file (errors as in ``parse_miner``)."""
+    file = Path(path)
+    if not file.is_file():
+        raise SpecError(file, [SpecIssue("", str(file), "an existing miner YAML file")])
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(
+            file, [SpecIssue("", type(exc).__name__, "a readable UTF-8 file")]
+        ) from None
+    return parse_miner(text, source=file)
