@@ -9,10 +9,18 @@ Conventions (documented assumptions):
 * A month has 730 hours. Contract revenue = units x rate x hours x share of the month the
   contract is active; a take-or-pay tenant pays for all contracted hours, any other tenant for
   the hours the market would rent (merchant utilisation).
-* A tenant defaults in month ``tau`` drawn from its constant monthly hazard; it pays nothing
-  from that month on, its units sit idle for ``re_lease_downtime_months``, and then join the
-  merchant pool at the path's market rent. Units leave a contract that expires normally
-  straight into the merchant pool.
+* Contract rates step up by ``escalator_pct_per_year`` on each anniversary of the contract's
+  start; a month that holds an anniversary pays the day-weighted mean of the two rates.
+* Tenants and guarantors ("entities") default in month ``tau``, the first month in which
+  their cumulative hazard reaches an exponential threshold. The monthly hazard comes from the
+  rating (or annual PD) and is multiplied by ``stress_hazard_multiplier`` in every glut month
+  of the path. The thresholds are linked across entities by a one-factor Gaussian copula with
+  asset correlation ``asset_correlation`` (``tenant_default_months``).
+* A lease fails in the month its tenant defaults or, when a guarantor backs it, in the later
+  of the tenant's and the guarantor's default months (the guarantor pays from the tenant's
+  default until its own). From the failure month the lease pays nothing, its units sit idle
+  for ``re_lease_downtime_months``, and then join the merchant pool at the path's market
+  rent. Units leave a contract that expires normally straight into the merchant pool.
 * Merchant revenue = units x index x price factor x utilisation x hours. After a cohort's
   economic life its uncontracted units are retired (no revenue, no cost).
 * Power is billed at server-level IT load x PUE for every unit in service (colocation bills
@@ -28,11 +36,19 @@ from dataclasses import dataclass
 
 import numba
 import numpy as np
+from scipy.special import log_ndtr, ndtri
 
-from gpucredit._typing import BoolArray, Float64Array, Int64Array
-from gpucredit.config.spec import DealSpec
-from gpucredit.market.ratings import annual_default_rate
-from gpucredit.scenarios.grid import TimeGrid
+from gpucredit._typing import BoolArray, Float64Array, Int8Array, Int64Array
+from gpucredit.config.spec import DealSpec, SpecProblem, check_tenant_risk
+from gpucredit.errors import SpecError, SpecIssue
+from gpucredit.factors.params import GLUT
+from gpucredit.market.ratings import (
+    DEFAULT_ASSET_CORRELATION,
+    annual_default_rate,
+    monthly_hazard,
+    stress_hazard_multiplier,
+)
+from gpucredit.scenarios.grid import TimeGrid, add_months
 from gpucredit.scenarios.scenario import ScenarioSet
 from gpucredit.units import HOURS_PER_MONTH, MWH_PER_KWH
 
@@ -40,6 +56,7 @@ __all__ = [
     "AssetCashflows",
     "FleetPlan",
     "gpu_value_usd",
+    "lease_failure_months",
     "plan_fleet",
     "project",
     "project_reference",
@@ -51,7 +68,10 @@ DAYS_PER_MONTH = 30.4375
 
 @dataclass(frozen=True, slots=True)
 class FleetPlan:
-    """Deterministic arrays of one deal on one grid (C cohorts, K contracts, J tenants).
+    """Deterministic arrays of one deal on one grid (C cohorts, K contracts, E entities).
+
+    The entities are the companies whose default is drawn: the tenants in order of first
+    appearance, then the guarantors that are not tenants themselves.
 
     Attributes
     ----------
@@ -66,15 +86,30 @@ class FleetPlan:
     opex_per_gpu_usd : ndarray, shape (C,)
         Power + colocation per unit in service per month.
     contract_cohort : ndarray of int, shape (K,)
-    contract_units, contract_rate_usd_per_gpu_hour : ndarray, shape (K,)
+    contract_units : ndarray, shape (K,)
+    contract_rate_usd_per_gpu_hour : ndarray, shape (K,)
+        Rate at the contract's start, before any escalation.
+    contract_rate_by_month : ndarray, shape (K, month)
+        Rate in force each month (escalated; day-weighted in an anniversary month).
     contract_active : ndarray, shape (K, month)
         Share of the month's days inside the contract.
     contract_first_month, contract_last_month : ndarray of int, shape (K,)
         First and last month (1-based) with any activity (0 if none).
     contract_take_or_pay : ndarray of bool, shape (K,)
     contract_tenant : ndarray of int, shape (K,)
-    tenant_names : tuple of str, length J
-    tenant_monthly_hazard : ndarray, shape (J,)
+        Entity index of each contract's tenant.
+    contract_guarantor : ndarray of int, shape (K,)
+        Entity index of each contract's guarantor, -1 for none.
+    tenant_names : tuple of str
+        The tenants (the first entities).
+    entity_names : tuple of str, length E
+        Tenants, then guarantors that are not tenants.
+    entity_monthly_hazard : ndarray, shape (E,)
+        Monthly default hazard of each entity in the tight regime.
+    stress_hazard_multiplier : float
+        Factor on every hazard in glut months (``market.ratings.stress_hazard_multiplier``).
+    asset_correlation : float
+        Asset correlation of the entities' one-factor Gaussian copula, in [0, 1).
     """
 
     n_months: int
@@ -88,13 +123,18 @@ class FleetPlan:
     contract_cohort: Int64Array
     contract_units: Float64Array
     contract_rate_usd_per_gpu_hour: Float64Array
+    contract_rate_by_month: Float64Array
     contract_active: Float64Array
     contract_first_month: Int64Array
     contract_last_month: Int64Array
     contract_take_or_pay: np.ndarray
     contract_tenant: Int64Array
+    contract_guarantor: Int64Array
     tenant_names: tuple[str, ...]
-    tenant_monthly_hazard: Float64Array
+    entity_names: tuple[str, ...]
+    entity_monthly_hazard: Float64Array
+    stress_hazard_multiplier: float
+    asset_correlation: float
     price_factor: float
     sga_share: float
     other_fixed_usd_per_month: float
@@ -102,8 +142,16 @@ class FleetPlan:
     buyer_monthly_discount: float
 
     @property
+    def n_entities(self) -> int:
+        """Tenants and guarantors whose default is drawn."""
+        return len(self.entity_names)
+
+    @property
     def n_tenants(self) -> int:
-        return len(self.tenant_names)
+        """Entities to draw default shocks for (tenants and guarantors): the width of
+        ``ShockSource.draw``'s uniforms. Same as ``n_entities``; the name is the shock
+        sources' argument."""
+        return len(self.entity_names)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,8 +166,12 @@ class AssetCashflows:
         Income-approach value of each cohort at each month's end, USD.
     collateral_value_usd : ndarray, shape (path, month)
         Sum over cohorts.
-    tenant_default_month : ndarray of int, shape (path, tenant)
-        Month (1-based) in which each tenant defaults; ``n_months + 1`` when it does not.
+    tenant_default_month : ndarray of int, shape (path, entity)
+        Month (1-based) in which each entity (tenant, then guarantor) defaults;
+        ``n_months + 1`` when it does not.
+    lease_failure_month : ndarray of int, shape (path, contract)
+        Month in which each contract stops paying: its tenant's default month, or the later of
+        its tenant's and guarantor's; ``n_months + 1`` when it does not fail.
     """
 
     revenue_usd: Float64Array
@@ -130,14 +182,108 @@ class AssetCashflows:
     cohort_value_usd: Float64Array
     collateral_value_usd: Float64Array
     tenant_default_month: Int64Array
+    lease_failure_month: Int64Array
 
 
 def _months_between(earlier: dt.date, later: dt.date) -> float:
     return (later - earlier).days / DAYS_PER_MONTH
 
 
-def plan_fleet(deal: DealSpec, grid: TimeGrid) -> FleetPlan:
-    """Fixed per-deal arrays on ``grid``."""
+def _anniversary_rates(
+    start: dt.date,
+    end: dt.date,
+    rate: float,
+    escalator: float,
+    month_lo: Int64Array,
+    month_hi: Int64Array,
+) -> Float64Array:
+    """Rate in force in each month of a contract escalating by ``escalator`` (decimal) a year.
+
+    Year ``y`` of the contract, ``[start + y years, start + (y + 1) years)``, pays
+    ``rate (1 + escalator)^y``; a month that holds days of two contract years pays their
+    day-weighted mean, a month inside one year exactly that year's rate, a month outside the
+    contract the starting rate (it is multiplied by a zero active share).
+    ``month_lo``, ``month_hi``: the grid's month boundaries as date ordinals.
+    """
+    out = np.full(month_lo.shape, rate)
+    if escalator == 0.0:
+        return out
+    days: list[Int64Array] = []
+    rates: list[float] = []
+    year = 0
+    while True:
+        lo = add_months(start, 12 * year)
+        if lo >= end:
+            break
+        hi = min(add_months(start, 12 * (year + 1)), end)
+        overlap = np.minimum(month_hi, hi.toordinal()) - np.maximum(month_lo, lo.toordinal())
+        days.append(np.maximum(overlap, 0))
+        rates.append(rate * (1.0 + escalator) ** year)
+        year += 1
+    d = np.array(days, dtype=np.float64)
+    total = d.sum(axis=0)
+    weighted = (d * np.array(rates)[:, None]).sum(axis=0)
+    out = np.where(total > 0.0, weighted / np.where(total > 0.0, total, 1.0), rate)
+    for y, r in enumerate(rates):  # one contract year covers the month: its rate, exactly
+        out = np.where((d[y] > 0.0) & (d[y] == total), r, out)
+    return np.asarray(out, dtype=np.float64)
+
+
+def _entities(deal: DealSpec) -> tuple[list[str], list[str], list[float]]:
+    """Tenant names, entity names (tenants then other guarantors) and their annual PDs."""
+    try:
+        check_tenant_risk(deal.contracts)
+    except SpecProblem as problem:
+        raise SpecError(None, [SpecIssue(problem.field, problem.value, problem.expected)]) from None
+
+    def annual(rating: str | None, pd_pct: float | None) -> float:
+        return annual_default_rate(rating) if rating is not None else (pd_pct or 0.0) / 100.0
+
+    names: list[str] = []
+    pds: list[float] = []
+    for contract in deal.contracts:
+        if contract.tenant not in names:
+            names.append(contract.tenant)
+            pds.append(annual(contract.rating, contract.annual_pd_pct))
+    tenants = list(names)
+    for contract in deal.contracts:
+        g = contract.guarantor
+        if g is not None and g.name not in names:
+            names.append(g.name)
+            pds.append(annual(g.rating, g.annual_pd_pct))
+    return tenants, names, pds
+
+
+def plan_fleet(
+    deal: DealSpec,
+    grid: TimeGrid,
+    *,
+    asset_correlation: float = DEFAULT_ASSET_CORRELATION,
+    stress_multiplier: float | None = None,
+) -> FleetPlan:
+    """Fixed per-deal arrays on ``grid``.
+
+    Parameters
+    ----------
+    deal : DealSpec
+    grid : TimeGrid
+    asset_correlation : float
+        Asset correlation of the tenants' and guarantors' default copula, in [0, 1); default
+        ``market.ratings.DEFAULT_ASSET_CORRELATION`` (Basel II corporate, top of range).
+    stress_multiplier : float, optional
+        Factor on default hazards in glut months, > 0; default
+        ``market.ratings.stress_hazard_multiplier()`` (S&P worst year over average).
+
+    Raises
+    ------
+    SpecError
+        A company named more than once with different ratings or PDs.
+    """
+    if not 0.0 <= asset_correlation < 1.0:
+        raise ValueError(f"asset_correlation = {asset_correlation!r}: expected [0, 1)")
+    multiplier = stress_hazard_multiplier() if stress_multiplier is None else stress_multiplier
+    if not multiplier > 0.0:
+        raise ValueError(f"stress_multiplier = {multiplier!r}: expected > 0")
     n = grid.n_months
     month_index = np.arange(1, n + 1, dtype=np.float64)
     opex = deal.opex
@@ -157,25 +303,25 @@ def plan_fleet(deal: DealSpec, grid: TimeGrid) -> FleetPlan:
         power = kw * opex.pue * HOURS_PER_MONTH * opex.power_price_usd_per_mwh * MWH_PER_KWH
         opex_gpu.append(power + kw * opex.colocation_usd_per_kw_month)
 
-    tenants: list[str] = []
-    hazards: list[float] = []
-    for contract in deal.contracts:
-        if contract.tenant in tenants:
-            continue
-        tenants.append(contract.tenant)
-        annual = (
-            annual_default_rate(contract.rating)
-            if contract.rating is not None
-            else (contract.annual_pd_pct or 0.0) / 100.0
-        )
-        hazards.append(-math.log1p(-annual) / 12.0)
+    tenants, entities, pds = _entities(deal)
 
     k = len(deal.contracts)
     active = np.zeros((k, n))
+    rate_by_month = np.zeros((k, n))
     first = np.zeros(k, dtype=np.int64)
     last = np.zeros(k, dtype=np.int64)
+    month_lo = np.array([grid.start(m).toordinal() for m in range(1, n + 1)], dtype=np.int64)
+    month_hi = np.array([grid.end(m).toordinal() for m in range(1, n + 1)], dtype=np.int64)
     for i, contract in enumerate(deal.contracts):
         active[i] = grid.active_fraction(contract.start, contract.end)
+        rate_by_month[i] = _anniversary_rates(
+            contract.start,
+            contract.end,
+            contract.rate_usd_per_gpu_hour,
+            contract.escalator_pct_per_year / 100.0,
+            month_lo,
+            month_hi,
+        )
         on = np.flatnonzero(active[i] > 0)
         if on.size:
             first[i], last[i] = on[0] + 1, on[-1] + 1
@@ -192,13 +338,26 @@ def plan_fleet(deal: DealSpec, grid: TimeGrid) -> FleetPlan:
         contract_cohort=np.array([cohort_index[c.cohort] for c in deal.contracts], dtype=np.int64),
         contract_units=np.array([float(c.units) for c in deal.contracts]),
         contract_rate_usd_per_gpu_hour=np.array([c.rate_usd_per_gpu_hour for c in deal.contracts]),
+        contract_rate_by_month=rate_by_month,
         contract_active=active,
         contract_first_month=first,
         contract_last_month=last,
         contract_take_or_pay=np.array([c.take_or_pay for c in deal.contracts], dtype=bool),
-        contract_tenant=np.array([tenants.index(c.tenant) for c in deal.contracts], dtype=np.int64),
+        contract_tenant=np.array(
+            [entities.index(c.tenant) for c in deal.contracts], dtype=np.int64
+        ),
+        contract_guarantor=np.array(
+            [
+                -1 if c.guarantor is None else entities.index(c.guarantor.name)
+                for c in deal.contracts
+            ],
+            dtype=np.int64,
+        ),
         tenant_names=tuple(tenants),
-        tenant_monthly_hazard=np.array(hazards),
+        entity_names=tuple(entities),
+        entity_monthly_hazard=np.array([monthly_hazard(p) for p in pds], dtype=np.float64),
+        stress_hazard_multiplier=float(multiplier),
+        asset_correlation=float(asset_correlation),
         price_factor=deal.merchant.price_factor,
         sga_share=opex.sga_share_of_revenue,
         other_fixed_usd_per_month=opex.other_fixed_usd_per_month,
@@ -208,20 +367,85 @@ def plan_fleet(deal: DealSpec, grid: TimeGrid) -> FleetPlan:
     )
 
 
-def tenant_default_months(plan: FleetPlan, uniforms: Float64Array) -> Int64Array:
-    """Month (1-based) of each tenant's default, ``n_months + 1`` for none; shape (path, tenant).
+def _exponential_thresholds(
+    plan: FleetPlan, uniforms: Float64Array, entity_factor: Float64Array | None
+) -> Float64Array:
+    """Each entity's unit-exponential default threshold ``E``, shape (path, entity).
 
-    ``tau = ceil(-log(U) / h)``, U in (0, 1], is the month in which an exponential default
-    time with monthly hazard ``h`` falls; U = 1 (and h = 0) never defaults.
+    One-factor Gaussian copula: ``X = sqrt(R) Z + sqrt(1 - R) eps`` with ``Z`` the path's
+    factor and ``eps = Phi^-1(1 - U)`` the entity's own normal; ``E = -log(Phi(-X))`` is
+    unit exponential, and ``E <= H`` exactly when ``X <= Phi^-1(1 - exp(-H))``. With ``R = 0``
+    (or no factor) ``E = -log(U)``. ``U = 1`` gives ``E = inf``: no default.
+    """
+    u = np.asarray(uniforms, dtype=np.float64)
+    r = plan.asset_correlation
+    with np.errstate(divide="ignore"):
+        if entity_factor is None or r == 0.0:
+            e = -np.log(u)
+        else:
+            z = np.asarray(entity_factor, dtype=np.float64)[:, None]
+            x = math.sqrt(r) * z + math.sqrt(1.0 - r) * ndtri(1.0 - u)
+            e = -log_ndtr(-x)
+    return np.asarray(np.where(u >= 1.0, np.inf, e), dtype=np.float64)
+
+
+def tenant_default_months(
+    plan: FleetPlan,
+    uniforms: Float64Array,
+    regime: Int8Array | None = None,
+    entity_factor: Float64Array | None = None,
+) -> Int64Array:
+    """Month (1-based) of each entity's default, ``n_months + 1`` for none; shape (path, entity).
+
+    The default month is the first month ``t`` whose cumulative hazard
+    ``H(t) = h (t + (m - 1) G(t))`` reaches the entity's threshold ``E``
+    (``_exponential_thresholds``), with ``h`` its monthly hazard, ``m`` the plan's stress
+    multiplier and ``G(t)`` the number of glut months among ``1..t`` on the path. With no
+    glut this is ``ceil(E / h)``.
+
+    Parameters
+    ----------
+    uniforms : ndarray, shape (path, entity)
+        Idiosyncratic U(0, 1]; 1.0 never defaults.
+    regime : ndarray of int8, shape (path, month), optional
+        0 tight, 1 glut; ``None``: tight throughout.
+    entity_factor : ndarray, shape (path,), optional
+        The copula's systematic normal; ``None``: entities independent.
     """
     never = plan.n_months + 1
-    if plan.n_tenants == 0:
-        return np.full((uniforms.shape[0], 0), never, dtype=np.int64)
-    hazard = plan.tenant_monthly_hazard[None, :]
-    time = -np.log(uniforms) / np.where(hazard > 0.0, hazard, 1.0)
-    defaults = (hazard > 0.0) & (time > 0.0)
-    tau = np.where(defaults, np.ceil(np.minimum(time, never)), never)
-    return tau.astype(np.int64)
+    n_paths = uniforms.shape[0]
+    if plan.n_entities == 0:
+        return np.full((n_paths, 0), never, dtype=np.int64)
+    threshold = _exponential_thresholds(plan, uniforms, entity_factor)
+    clock = np.arange(1, plan.n_months + 1, dtype=np.float64)[None, :]
+    if regime is not None and plan.stress_hazard_multiplier != 1.0:
+        glut_months = np.cumsum(np.asarray(regime) == GLUT, axis=1, dtype=np.float64)
+        clock = clock + (plan.stress_hazard_multiplier - 1.0) * glut_months
+    clock = np.broadcast_to(clock, (n_paths, plan.n_months))
+    tau = np.full((n_paths, plan.n_entities), never, dtype=np.int64)
+    for j in range(plan.n_entities):
+        h = float(plan.entity_monthly_hazard[j])
+        if h <= 0.0:
+            continue
+        with np.errstate(over="ignore"):
+            scaled = threshold[:, j] / h
+        tau[:, j] = (clock < scaled[:, None]).sum(axis=1) + 1
+    return tau
+
+
+def lease_failure_months(plan: FleetPlan, tenant_default_month: Int64Array) -> Int64Array:
+    """Month each contract stops paying, shape (path, contract).
+
+    The tenant's default month; for a guaranteed contract the later of the tenant's and the
+    guarantor's (the guarantor pays from the tenant's default until its own).
+    """
+    tau = np.asarray(tenant_default_month, dtype=np.int64)
+    fail = tau[:, plan.contract_tenant]
+    guarantor = plan.contract_guarantor
+    if guarantor.size and (guarantor >= 0).any():
+        backed = tau[:, np.maximum(guarantor, 0)]
+        fail = np.where(guarantor[None, :] >= 0, np.maximum(fail, backed), fail)
+    return np.ascontiguousarray(fail, dtype=np.int64)
 
 
 def gpu_value_usd(
@@ -328,7 +552,7 @@ def _log_skip_thresholds(
 
 @numba.njit(cache=True, nogil=True)
 def _project_kernel(
-    tau: Int64Array,
+    fail: Int64Array,
     util: Float64Array,
     rent_index: Float64Array,
     cohort_gen: Int64Array,
@@ -341,7 +565,6 @@ def _project_kernel(
     s_cost: Float64Array,
     no_log_above: Float64Array,
     contract_cohort: Int64Array,
-    contract_tenant: Int64Array,
     contract_units: Float64Array,
     contract_rate: Float64Array,
     contract_active: Float64Array,
@@ -376,14 +599,14 @@ def _project_kernel(
             busy[:] = 0.0
             contracted = 0.0
             for k in range(n_contracts):
-                t_def = tau[p, contract_tenant[k]]
+                t_def = fail[p, k]
                 paying = contract_active[k, t] * (1.0 if month < t_def else 0.0)
                 hit = contract_first[k] <= t_def <= contract_last[k]
                 down = hit and t_def <= month < t_def + downtime
                 units = contract_units[k]
                 busy[contract_cohort[k]] += units * (paying + (1.0 if down else 0.0))
                 hours_paid = hours_top if take_or_pay[k] else hours * u
-                contracted += units * contract_rate[k] * hours_paid * paying
+                contracted += units * contract_rate[k, t] * hours_paid * paying
             merchant = 0.0
             opex = other_fixed
             for c in range(n_cohorts):
@@ -425,7 +648,8 @@ def project(
     ``project_reference``, the vectorised NumPy version that the oracle tests hold it to.
     """
     n_paths, n = scen.n_paths, plan.n_months
-    tau = tenant_default_months(plan, scen.tenant_uniforms)
+    tau = tenant_default_months(plan, scen.tenant_uniforms, scen.regime, scen.entity_factor)
+    fail = lease_failure_months(plan, tau)
     n_cohorts = len(plan.cohort_names)
     decay = np.array([buyer_decay_per_year[g] / 12.0 for g in plan.cohort_generation])
     remaining = np.ascontiguousarray(plan.cohort_remaining_life_months, dtype=np.float64)
@@ -441,7 +665,7 @@ def project(
     value = np.empty((n_paths, n, n_cohorts))
     collateral = np.zeros((n_paths, n)) if n_cohorts == 0 else np.empty((n_paths, n))
     _project_kernel(
-        np.ascontiguousarray(tau),
+        fail,
         np.ascontiguousarray(scen.utilisation, dtype=np.float64),
         np.ascontiguousarray(scen.rent, dtype=np.float64),
         np.array([scen.generations.index(g) for g in plan.cohort_generation], dtype=np.int64),
@@ -460,9 +684,8 @@ def project(
             dtype=np.float64,
         ).reshape(n_cohorts, n),
         np.ascontiguousarray(plan.contract_cohort, dtype=np.int64),
-        np.ascontiguousarray(plan.contract_tenant, dtype=np.int64),
         np.ascontiguousarray(plan.contract_units, dtype=np.float64),
-        np.ascontiguousarray(plan.contract_rate_usd_per_gpu_hour, dtype=np.float64),
+        np.ascontiguousarray(plan.contract_rate_by_month, dtype=np.float64).reshape(-1, n),
         np.ascontiguousarray(plan.contract_active, dtype=np.float64).reshape(-1, n),
         np.ascontiguousarray(plan.contract_first_month, dtype=np.int64),
         np.ascontiguousarray(plan.contract_last_month, dtype=np.int64),
@@ -491,6 +714,7 @@ def project(
         cohort_value_usd=value,
         collateral_value_usd=collateral,
         tenant_default_month=tau,
+        lease_failure_month=fail,
     )
 
 
@@ -500,7 +724,8 @@ def project_reference(
     """``project`` vectorised over paths in plain NumPy (the reference for the oracle tests)."""
     n_paths, n = scen.n_paths, plan.n_months
     month = np.arange(1, n + 1, dtype=np.int64)[None, :]
-    tau = tenant_default_months(plan, scen.tenant_uniforms)
+    tau = tenant_default_months(plan, scen.tenant_uniforms, scen.regime, scen.entity_factor)
+    fail = lease_failure_months(plan, tau)
     util = scen.utilisation
 
     n_cohorts = len(plan.cohort_names)
@@ -508,14 +733,15 @@ def project_reference(
     contracted = np.zeros((n_paths, n))
     for k in range(len(plan.contract_units)):
         c = plan.contract_cohort[k]
-        t_def = tau[:, plan.contract_tenant[k]][:, None]
+        t_def = fail[:, k][:, None]
         paying = plan.contract_active[k][None, :] * (month < t_def)
         hit = (t_def >= plan.contract_first_month[k]) & (t_def <= plan.contract_last_month[k])
         down = hit & (month >= t_def) & (month < t_def + plan.re_lease_downtime_months)
         units = plan.contract_units[k]
         busy[c] += units * (paying + down)
         hours_paid = HOURS_PER_MONTH * (1.0 if plan.contract_take_or_pay[k] else util)
-        contracted += units * plan.contract_rate_usd_per_gpu_hour[k] * hours_paid * paying
+        rate = plan.contract_rate_by_month[k][None, :]
+        contracted += units * rate * hours_paid * paying
 
     merchant = np.zeros((n_paths, n))
     opex = np.full((n_paths, n), plan.other_fixed_usd_per_month)
@@ -548,4 +774,5 @@ def project_reference(
         cohort_value_usd=value,
         collateral_value_usd=value.sum(axis=2),
         tenant_default_month=tau,
+        lease_failure_month=fail,
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from gpucredit._typing import Float64Array, Int64Array
-from gpucredit.assets.fleet import FleetPlan
+from gpucredit.assets.fleet import FleetPlan, lease_failure_months
 from gpucredit.units import HOURS_PER_MONTH
 
 __all__ = ["assigned_contract_uplift"]
@@ -27,24 +27,31 @@ def assigned_contract_uplift(
 ) -> Float64Array:
     """Going-concern value of the surviving contracts less their hardware's value, per path.
 
-    For each take-or-pay contract active after the default month ``tau`` whose tenant has not
-    defaulted by then:
+    For each take-or-pay contract active after the default month ``tau`` whose lease has not
+    failed by then (its tenant, or for a guaranteed lease its tenant or its guarantor, still
+    pays):
 
-    ``GC = sum_{m > tau} S(m) a_m u (rate x 730 (1 - SG&A) - opex) v^(m - tau)
+    ``GC = sum_{m > tau} S(m) a_m u (rate_m x 730 (1 - SG&A) - opex) v^(m - tau)
     + u P exp(-d M) v^M``
 
-    with ``S(m) = exp(-h (m - tau))`` the tenant's survival (its rating hazard), ``a_m`` the
-    share of month ``m`` in the contract, ``u`` its units, ``opex`` power and colocation per
-    unit, ``v = 1 / (1 + r)`` at the lender's monthly rate ``r``, ``M`` the months left in the
-    contract and ``P`` the per-unit income-approach value at default (the hardware comes back at
-    the end, decayed at the buyer's trend ``d``). The uplift is ``max(GC - u P, 0)``: a lender
-    never assigns a contract worth less than its GPUs. Contracts that are not take-or-pay add
-    nothing (their rent follows the market's utilisation, so the hardware value covers them).
+    with ``S(m)`` the lease's survival, ``a_m`` the share of month ``m`` in the contract,
+    ``rate_m`` its (escalated) rate that month, ``u`` its units, ``opex`` power and
+    colocation per unit, ``v = 1 / (1 + r)`` at the lender's monthly rate ``r``, ``M`` the
+    months left in the contract and ``P`` the per-unit income-approach value at default (the
+    hardware comes back at the end, decayed at the buyer's trend ``d``). A buyer prices the
+    survival at the rating hazards of the tight regime and treats the two companies as
+    independent (assumption): ``S_T(m) = exp(-h_T (m - tau))`` for a tenant still paying,
+    and for a guaranteed lease ``S(m) = 1 - (1 - s_T S_T(m)) (1 - s_G S_G(m))`` with
+    ``s_T``, ``s_G`` 1 for a company still alive at ``tau`` and 0 otherwise. The uplift is
+    ``max(GC - u P, 0)``: a lender never assigns a contract worth less than its GPUs.
+    Contracts that are not take-or-pay add nothing (their rent follows the market's
+    utilisation, so the hardware value covers them).
 
     Parameters
     ----------
-    tenant_default_month : int (n, tenant)
-        Month each tenant defaults on each defaulted path (``n_months + 1``: never).
+    tenant_default_month : int (n, entity)
+        Month each entity (tenant, then guarantor; ``FleetPlan.entity_names``) defaults on
+        each defaulted path (``n_months + 1``: never).
     default_month : int (n,)
         The borrower's default month, 1-based.
     cohort_value_usd : (n, cohort)
@@ -65,23 +72,31 @@ def assigned_contract_uplift(
     months = np.arange(1, plan.n_months + 1)[None, :]
     tau = default_month[:, None]
     v = 1.0 / (1.0 + monthly_discount[:, None])
+    fail = lease_failure_months(plan, tenant_default_month)
+    ahead = (months - tau).astype(np.float64)
     for k in range(plan.contract_units.size):
         if not plan.contract_take_or_pay[k]:
             continue
         c = int(plan.contract_cohort[k])
         tenant = int(plan.contract_tenant[k])
-        alive = tenant_default_month[:, tenant] > default_month
+        alive = fail[:, k] > default_month
         after = (months > tau) & (plan.contract_active[k][None, :] > 0.0)
         if not np.any(alive[:, None] & after):
             continue
         units = plan.contract_units[k]
-        rate = plan.contract_rate_usd_per_gpu_hour[k]
+        rate = plan.contract_rate_by_month[k][None, :]
         net = rate * HOURS_PER_MONTH * (1.0 - plan.sga_share) - plan.opex_per_gpu_usd[c]
-        hazard = plan.tenant_monthly_hazard[tenant]
-        ahead = (months - tau).astype(np.float64)
-        survival = np.exp(-hazard * ahead)
+        tenant_alive = (tenant_default_month[:, tenant] > default_month)[:, None]
+        survival = np.where(tenant_alive, np.exp(-plan.entity_monthly_hazard[tenant] * ahead), 0.0)
+        guarantor = int(plan.contract_guarantor[k])
+        if guarantor >= 0:
+            backer_alive = (tenant_default_month[:, guarantor] > default_month)[:, None]
+            backer = np.where(
+                backer_alive, np.exp(-plan.entity_monthly_hazard[guarantor] * ahead), 0.0
+            )
+            survival = 1.0 - (1.0 - survival) * (1.0 - backer)
         weight = np.where(after, plan.contract_active[k][None, :], 0.0)
-        income = (weight * survival * v**ahead).sum(axis=1) * units * net
+        income = (weight * survival * v**ahead * net).sum(axis=1) * units
         left = (weight).sum(axis=1)
         per_unit = cohort_value_usd[:, c] / plan.cohort_units[c]
         residual = units * per_unit * np.exp(-monthly_drift[c] * left) * v[:, 0] ** left

@@ -49,8 +49,11 @@ class ScenarioSet:
         Merchant utilisation, share of hours rented, in [0, 1].
     sofr : ndarray, shape (path, month)
         SOFR, decimal per year, >= 0.
-    tenant_uniforms : ndarray, shape (path, tenant)
-        Uniform draws behind each tenant's default time.
+    tenant_uniforms : ndarray, shape (path, entity)
+        Idiosyncratic uniform draws behind each entity's (tenant's, then guarantor's) default
+        time (``Shocks.tenant_uniforms``).
+    entity_factor : ndarray, shape (path,), optional
+        The systematic normal factor of the entities' default copula; ``None``: independent.
     """
 
     generations: tuple[str, ...]
@@ -59,6 +62,7 @@ class ScenarioSet:
     utilisation: Float64Array
     sofr: Float64Array
     tenant_uniforms: Float64Array
+    entity_factor: Float64Array | None = None
 
     @property
     def n_paths(self) -> int:
@@ -233,6 +237,7 @@ def simulate_scenarios(params: FactorParams, grid: TimeGrid, shocks: Shocks) -> 
         utilisation=util,
         sofr=sofr,
         tenant_uniforms=shocks.tenant_uniforms,
+        entity_factor=shocks.entity_factor,
     )
 
 
@@ -286,4 +291,5 @@ def simulate_scenarios_reference(
         utilisation=util,
         sofr=sofr,
         tenant_uniforms=shocks.tenant_uniforms,
+        entity_factor=shocks.entity_factor,
     )

@@ -27,16 +27,21 @@ class Shocks:
         Independent standard normals; the scenario builder correlates them by regime.
     regime_uniforms : ndarray, shape (path, month)
         U(0, 1) draws for the regime chain (ignored when ``regime`` is given).
-    tenant_uniforms : ndarray, shape (path, tenant)
-        U(0, 1) draws for each tenant's default time (1.0 means it never defaults).
+    tenant_uniforms : ndarray, shape (path, entity)
+        U(0, 1] draws, one per entity (the deal's tenants, then its guarantors): each
+        entity's own (idiosyncratic) part of its default time; 1.0 means it never defaults.
     regime : ndarray of int8, shape (month,), optional
         A forced regime path (stress scenarios).
+    entity_factor : ndarray, shape (path,), optional
+        Standard normal systematic factor shared by every entity of a path (the one-factor
+        copula of ``assets.fleet.tenant_default_months``); ``None``: entities independent.
     """
 
     normals: Float64Array
     regime_uniforms: Float64Array
     tenant_uniforms: Float64Array
     regime: Int8Array | None = None
+    entity_factor: Float64Array | None = None
 
     @property
     def n_paths(self) -> int:
@@ -45,13 +50,18 @@ class Shocks:
 
 class ShockSource(Protocol):
     def draw(self, start: int, stop: int, n_months: int, n_factors: int, n_tenants: int) -> Shocks:
-        """Shocks for paths ``[start, stop)``."""
+        """Shocks for paths ``[start, stop)``; ``n_tenants`` counts every entity whose default
+        is drawn (tenants and guarantors, ``FleetPlan.n_tenants``)."""
         ...
 
 
 @dataclass(frozen=True, slots=True)
 class MonteCarloShocks:
-    """Pseudo-random shocks; path ``i`` gets the same numbers whatever the block split."""
+    """Pseudo-random shocks; path ``i`` gets the same numbers whatever the block split.
+
+    The entities' idiosyncratic uniforms come from ``Component.TENANT_UNIFORMS`` and their
+    common factor from ``Component.ENTITY_FACTOR``, each stream granule by granule.
+    """
 
     seed: int
 
@@ -79,14 +89,22 @@ class MonteCarloShocks:
                 stop,
                 lambda rng, n: 1.0 - rng.random((n, n_tenants)),
             )
+            factor = draw_paths(
+                self.seed,
+                Component.ENTITY_FACTOR,
+                start,
+                stop,
+                lambda rng, n: rng.standard_normal(n),
+            )
         else:
             tenant_u = np.ones((stop - start, 0))
-        return Shocks(normals, regime_u, tenant_u)
+            factor = np.zeros(stop - start)
+        return Shocks(normals, regime_u, tenant_u, entity_factor=factor)
 
 
 @dataclass(frozen=True, slots=True)
 class StressPath:
-    """One deterministic path: zero shocks, a forced regime, no tenant default.
+    """One deterministic path: zero shocks, a forced regime, no tenant or guarantor default.
 
     ``regime`` gives the regime of each month (0 tight, 1 glut); a shorter list is extended
     with its last value. ``None`` keeps the initial regime throughout.
@@ -106,4 +124,5 @@ class StressPath:
             regime_uniforms=np.ones((n, n_months)),
             tenant_uniforms=np.ones((n, n_tenants)),
             regime=regime,
+            entity_factor=np.zeros(n),
         )
