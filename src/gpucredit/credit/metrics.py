@@ -9,7 +9,7 @@ import numpy as np
 from gpucredit._typing import Float64Array, Int64Array
 from gpucredit.credit.outcomes import CreditOutcomes
 from gpucredit.credit.ratings import implied_rating
-from gpucredit.debt.ledger import DebtLedger
+from gpucredit.debt.ledger import DEFAULT_KINDS, DebtLedger
 from gpucredit.stats import ExactSum, Histogram, MonthlyHistogram
 
 __all__ = [
@@ -57,7 +57,7 @@ class CreditAccumulator:
 
     def __post_init__(self) -> None:
         self.defaults_by_month = np.zeros(self.n_months + 1, dtype=np.int64)
-        self.defaults_by_kind = np.zeros(4, dtype=np.int64)
+        self.defaults_by_kind = np.zeros(len(DEFAULT_KINDS), dtype=np.int64)
         self.dscr_fan = MonthlyHistogram(DSCR_EDGES, self.n_months)
         self.ltv_fan = MonthlyHistogram(LTV_EDGES, self.n_months)
 
@@ -65,7 +65,7 @@ class CreditAccumulator:
         n = outcomes.default_month.shape[0]
         self.n_paths += n
         self.defaults_by_month += np.bincount(outcomes.default_month, minlength=self.n_months + 1)
-        self.defaults_by_kind += np.bincount(ledger.default_kind, minlength=4)
+        self.defaults_by_kind += np.bincount(ledger.default_kind, minlength=len(DEFAULT_KINDS))
         self.breaches += int(outcomes.breached.sum())
         d = outcomes.defaulted
         self.loss.add(outcomes.loss_usd)
@@ -160,8 +160,7 @@ def summarise(
     pd = n_def / n
     years = tenor_months / 12.0
     pd_annual = 1.0 - (1.0 - pd) ** (1.0 / years) if pd < 1.0 else 1.0
-    kinds = ("none", "payment", "covenant", "maturity")
-    share = {k: float(acc.defaults_by_kind[i]) / n for i, k in enumerate(kinds) if i > 0}
+    share = {k: float(acc.defaults_by_kind[i]) / n for i, k in DEFAULT_KINDS.items() if i > 0}
     alive_counts = acc.dscr_fan.counts.sum(axis=1)
     return FacilityMetrics(
         deal=deal,

@@ -11,7 +11,14 @@ from gpucredit._typing import BoolArray, Float64Array, Int64Array
 __all__ = ["DEFAULT_KINDS", "DebtLedger"]
 
 #: Codes of ``DebtLedger.default_kind``.
-DEFAULT_KINDS = {0: "none", 1: "payment", 2: "covenant", 3: "maturity"}
+DEFAULT_KINDS = {
+    0: "none",
+    1: "payment",
+    2: "covenant",
+    3: "maturity",
+    4: "borrowing_base",
+    5: "cross_default",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +48,8 @@ class DebtLedger:
     default_kind : int (path,) code in ``DEFAULT_KINDS``.
     ead : (path,) exposure at default: principal + unpaid interest.
     pledged_cash : (path,) DSRA, lock-up and trapped cash handed to the lender at default.
+    extra_received : (path, month) or None
+        Call premiums and the value of shares received on conversion (structures only).
     """
 
     alive: BoolArray
@@ -70,11 +79,14 @@ class DebtLedger:
     ead: Float64Array
     pledged_cash: Float64Array
     initial_dsra: Float64Array
+    extra_received: Float64Array | None = None
 
     @property
     def lender_cashflow(self) -> Float64Array:
-        """Cash received by the lender each month (before any recovery), (path, month)."""
-        return self.interest_paid + self.principal_paid + self.prepaid
+        """What the lender receives each month before any recovery, (path, month): cash, plus
+        call premiums and the value of shares taken on conversion (``extra_received``)."""
+        paid = self.interest_paid + self.principal_paid + self.prepaid
+        return paid if self.extra_received is None else paid + self.extra_received
 
     @property
     def defaulted(self) -> BoolArray:

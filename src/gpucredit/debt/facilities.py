@@ -1,0 +1,207 @@
+"""Facilities and the intercreditor waterfall in engine units (decimals, 1-based months).
+
+A ``StructureTerms`` is what ``debt.structure.run_structure`` executes: the facilities of one
+borrower, the ordered waterfall steps that pay them from the month's CFADS, and the borrower's
+equity (for convertibles). Specs become terms in ``pipeline``; nothing here reads a spec.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+import numpy as np
+
+from gpucredit._typing import Float64Array, Int64Array
+from gpucredit.debt.terms import LoanTerms
+
+__all__ = [
+    "FACILITY_KINDS",
+    "STEP_KINDS",
+    "EquityTerms",
+    "FacilityTerms",
+    "RefinancingTerms",
+    "StepTerms",
+    "StructureTerms",
+]
+
+FacilityKind = Literal[
+    "term_loan", "ddtl", "abl", "project_finance", "notes", "convertible", "vendor"
+]
+FACILITY_KINDS: tuple[str, ...] = (
+    "term_loan",
+    "ddtl",
+    "abl",
+    "project_finance",
+    "notes",
+    "convertible",
+    "vendor",
+)
+StepKind = Literal["interest", "principal", "reserve", "maintenance_reserve", "sweep", "distribute"]
+STEP_KINDS: tuple[str, ...] = (
+    "interest",
+    "principal",
+    "reserve",
+    "maintenance_reserve",
+    "sweep",
+    "distribute",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RefinancingTerms:
+    """When a balance left at maturity (or called) can be refinanced, and at what spread.
+
+    The test passes on a path and month when the claim is at most ``max_ltv`` of the
+    facility's collateral value, the trailing-12-month deal DSCR is at least ``min_dscr`` (if
+    set), and, if ``needs_open_market``, the credit market is open (the tight regime; the
+    glut regime shuts it: an assumption, see docs/capital_structures.md). A refinanced balance
+    stays owed by the borrower at SOFR + ``spread[regime at refinancing]``.
+    """
+
+    max_ltv: float
+    min_dscr: float | None = None
+    needs_open_market: bool = False
+    spread: tuple[float, float] = (0.0, 0.0)
+
+
+@dataclass(frozen=True, slots=True)
+class FacilityTerms:
+    """One facility in engine units.
+
+    ``loan`` holds what every facility has (opening balance, tenor, coupon, amortisation,
+    DSRA, covenants, issue price, the solver's add-on). The rest is kind-specific:
+
+    * ``ddtl``: ``draw_month``/``draw_usd`` are draws after close; ``draw_due`` (month,) the
+      contractual principal of every draw (each amortises over its own term);
+      ``undrawn_usd`` (month,) the commitment still available, on which
+      ``commitment_fee`` (decimal a year) is paid.
+    * ``abl``: ``advance_rate`` x the value of ``pool`` is the borrowing base, redetermined
+      monthly; a balance above it must be repaid within ``cure_months`` or it is an event
+      of default.
+    * ``notes``/``convertible``: interest accrues monthly and is paid every
+      ``coupon_every_months``; ``call_month``/``call_price`` the call schedule (decimal of
+      par); ``conversion_price_usd`` converts at maturity when the share price is above it.
+    """
+
+    loan: LoanTerms
+    kind: FacilityKind = "term_loan"
+    seniority: int = 1
+    pool: tuple[int, ...] = ()
+    secured: bool = True
+    refinancing: RefinancingTerms = field(default_factory=lambda: RefinancingTerms(0.6))
+    draw_month: Int64Array = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    draw_usd: Float64Array = field(default_factory=lambda: np.zeros(0))
+    draw_due: Float64Array | None = None
+    undrawn_usd: Float64Array | None = None
+    commitment_fee: float = 0.0
+    advance_rate: float | None = None
+    cure_months: int = 0
+    coupon_every_months: int = 1
+    call_month: Int64Array = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    call_price: Float64Array = field(default_factory=lambda: np.zeros(0))
+    conversion_price_usd: float | None = None
+
+    @property
+    def name(self) -> str:
+        return self.loan.name
+
+    @property
+    def tenor_months(self) -> int:
+        return self.loan.tenor_months
+
+    @property
+    def last_draw_month(self) -> int:
+        """Month of the last draw after close (0 without any)."""
+        return int(self.draw_month.max()) if self.draw_month.size else 0
+
+    @property
+    def committed_usd(self) -> float:
+        """Opening balance plus every later draw: the par the lender funds."""
+        return self.loan.principal_usd + float(self.draw_usd.sum())
+
+    def with_add_on(self, add_on: float) -> FacilityTerms:
+        return replace(self, loan=self.loan.with_add_on(add_on))
+
+
+@dataclass(frozen=True, slots=True)
+class StepTerms:
+    """One step of the waterfall: what it pays and to which facility (index)."""
+
+    kind: StepKind
+    facility: int = -1
+    share: float = 1.0
+    usd_per_month: float = 0.0
+    target_usd: float = 0.0
+
+    @property
+    def label(self) -> str:
+        return self.kind if self.facility < 0 else f"{self.kind}:{self.facility}"
+
+
+@dataclass(frozen=True, slots=True)
+class EquityTerms:
+    """The borrower's equity on the as-of date, for convertibles.
+
+    The path's equity value is ``EV_0 x V_t / V_0 - D_t`` (floored at 0), with ``EV_0`` the
+    market value of equity plus the structure's debt at close, ``V`` the fleet's
+    income-approach value on the path and ``D_t`` the debt then (ASSUMPTION: enterprise
+    value moves with the value of the fleet).
+    """
+
+    share_price_usd: float
+    shares_outstanding: float
+
+    @property
+    def market_cap_usd(self) -> float:
+        return self.share_price_usd * self.shares_outstanding
+
+
+@dataclass(frozen=True, slots=True)
+class StructureTerms:
+    """All facilities of one borrower and the waterfall that pays them.
+
+    Every facility cross-defaults: a payment, covenant, borrowing-base or maturity default of
+    any of them accelerates all (the borrower's event of default).
+    """
+
+    facilities: tuple[FacilityTerms, ...]
+    steps: tuple[StepTerms, ...]
+    equity: EquityTerms | None = None
+
+    def __post_init__(self) -> None:
+        n = len(self.facilities)
+        for step in self.steps:
+            if step.kind in ("interest", "principal", "reserve", "sweep") and not (
+                0 <= step.facility < n
+            ):
+                raise ValueError(f"step {step.kind} names facility {step.facility} of {n}")
+        if not self.steps or self.steps[-1].kind != "distribute":
+            raise ValueError("the last waterfall step must be 'distribute'")
+
+    @property
+    def n_months(self) -> int:
+        return max(f.tenor_months for f in self.facilities)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.facilities)
+
+    def with_add_on(self, index: int, add_on: float) -> StructureTerms:
+        """The structure with facility ``index``'s coupon moved by ``add_on``."""
+        facilities = list(self.facilities)
+        facilities[index] = facilities[index].with_add_on(add_on)
+        return replace(self, facilities=tuple(facilities))
+
+
+def default_steps(facilities: tuple[FacilityTerms, ...]) -> tuple[StepTerms, ...]:
+    """The usual order when a deal gives none: by seniority, interest before principal of each
+    rank, each facility's reserve after its rank's debt service, then distribution."""
+    steps: list[StepTerms] = []
+    for rank in sorted({f.seniority for f in facilities}):
+        members = [i for i, f in enumerate(facilities) if f.seniority == rank]
+        steps += [StepTerms("interest", i) for i in members]
+        steps += [StepTerms("principal", i) for i in members]
+        steps += [StepTerms("reserve", i) for i in members if facilities[i].loan.dsra_months > 0]
+    steps.append(StepTerms("distribute"))
+    return tuple(steps)

@@ -1,0 +1,683 @@
+"""The intercreditor waterfall of several facilities, vectorised over paths (loop over months).
+
+Each month, on every path where the borrower has not defaulted:
+
+1. Draws of delayed-draw facilities fund GPU deliveries (the cash passes through to the
+   vendor); each facility's interest accrues (coupons of notes are paid every
+   ``coupon_every_months``), its scheduled principal falls due (the whole balance at its
+   maturity), an asset-based loan's borrowing base is redetermined and a shortfall that has
+   outlasted its cure period falls due too; a callable note is called when refinancing it is
+   cheaper and the refinancing test passes; a convertible converts at maturity when the share
+   price is above the conversion price.
+2. An operating deficit (negative CFADS) is met from the lock-up account, then from the
+   facilities' reserves in waterfall order.
+3. The steps run in their order (``StepTerms``): ``interest`` and ``principal`` pay a facility
+   from the cash left, then from the lock-up account, then from its own DSRA; what is still
+   short is a payment default, or at maturity a refinancing if the test passes; ``reserve``
+   tops a facility's DSRA up to its target; ``maintenance_reserve`` funds the maintenance
+   reserve; ``sweep`` prepays a facility with a share of the cash left; ``distribute`` ends.
+   Once a facility is short on a path, later steps pay nothing there that month.
+4. Covenants are tested on the paths still paying; a breach beyond its cure period triggers an
+   event of default, a sweep of the cash left into the facility, or a lock-up.
+5. Any default accelerates every facility (cross-default). What is left is distributed, with
+   lock-up cash released when no lock-up is in force and a repaid facility's reserve.
+
+With one term loan and the default steps this is exactly ``waterfall.run_waterfall`` (an oracle
+test holds the two to the same ledger).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from gpucredit._typing import BoolArray, Float64Array, Int64Array
+from gpucredit.debt.facilities import FacilityTerms, StructureTerms
+from gpucredit.debt.ledger import DebtLedger
+from gpucredit.debt.schedule import scheduled_principal
+
+__all__ = ["StructureLedger", "run_structure"]
+
+CENT = 1e-6
+#: Default kinds beyond ``ledger.DEFAULT_KINDS``' first four.
+BORROWING_BASE = 4
+CROSS_DEFAULT = 5
+
+
+@dataclass(frozen=True, slots=True)
+class StructureLedger:
+    """What the structure's waterfall did, (path, month) unless stated.
+
+    Attributes
+    ----------
+    facilities : tuple of DebtLedger
+        One per facility, in the structure's order (``converted`` holds the value of shares
+        a converting lender received).
+    step_paid : (path, month, step) USD paid by each waterfall step.
+    cfads, debt_service : deal CFADS and the scheduled debt service of all facilities.
+    dscr : deal DSCR (CFADS / scheduled debt service; +inf with none; 0 once defaulted).
+    lockup_balance, maintenance_balance : deal accounts at month end.
+    distribution, unfunded_opex, trapped : as in ``DebtLedger``, for the deal.
+    refinanced_debt : debt raised to refinance facilities, owed by the borrower.
+    default_month : int (path,) the borrower's default month (0: none).
+    estate_cash : (path,) lock-up, maintenance reserve and trapped cash at default.
+    refinanced_claim : (path,) refinancing debt outstanding at default.
+    share_price : (path, month) the path's share price (NaN without equity terms).
+    """
+
+    facilities: tuple[DebtLedger, ...]
+    step_paid: Float64Array
+    cfads: Float64Array
+    debt_service: Float64Array
+    dscr: Float64Array
+    lockup_balance: Float64Array
+    maintenance_balance: Float64Array
+    distribution: Float64Array
+    unfunded_opex: Float64Array
+    trapped: Float64Array
+    refinanced_debt: Float64Array
+    default_month: Int64Array
+    estate_cash: Float64Array
+    refinanced_claim: Float64Array
+    share_price: Float64Array
+
+
+@dataclass(slots=True)
+class _State:
+    """Running state of one facility, arrays of shape (path,)."""
+
+    terms: FacilityTerms
+    balance: Float64Array
+    live: BoolArray
+    dsra: Float64Array
+    accrued: Float64Array
+    refi: Float64Array  # debt raised to refinance or call this facility, owed by the borrower
+    refi_spread: Float64Array
+    last_regular: Float64Array
+    counters: list[Int64Array]
+    bb_counter: Int64Array
+
+
+@dataclass(slots=True)
+class _Due:
+    """What one facility asks for this month, arrays of shape (path,)."""
+
+    live: BoolArray
+    open_balance: Float64Array
+    interest: Float64Array  # the lender's: accrued interest paid this month, and fees
+    accrued_part: Float64Array
+    refi_interest: Float64Array  # on the refinancing debt, not the lender's
+    principal: Float64Array
+    regular: Float64Array  # interest + regular principal: the DSCR denominator
+    mandatory: Float64Array  # borrowing-base prepayment within ``principal``
+    final: bool
+    called: BoolArray
+    converted: Float64Array  # value of shares received on conversion
+    premium: Float64Array  # call premium
+
+
+_MONTHLY = (
+    "balance",
+    "interest_due",
+    "interest_paid",
+    "principal_paid",
+    "prepaid",
+    "refinanced",
+    "ds_scheduled",
+    "dsra_balance",
+    "dsra_draw",
+    "dsra_topup",
+    "lockup_draw",
+    "lockup_in",
+    "reserve_release",
+    "trapped",
+    "dscr",
+    "dscr_trailing",
+    "ltv",
+    "extra_received",
+)
+
+
+def _pool_value(terms: FacilityTerms, cohort_value: Float64Array, t: int) -> Float64Array:
+    """Value of the facility's collateral at month ``t`` (all cohorts when unsecured)."""
+    cols = list(terms.pool) if terms.pool else slice(None)
+    return np.asarray(cohort_value[:, t, cols].sum(axis=1), dtype=np.float64)
+
+
+def _scheduled(
+    f: FacilityTerms, month: int, balance: Float64Array, i: Float64Array
+) -> Float64Array:
+    """Contractual principal of ``month``: per-draw schedules for a DDTL, else the loan's."""
+    if f.draw_due is not None:
+        if month >= f.tenor_months:
+            return np.asarray(balance, dtype=np.float64)
+        return np.asarray(np.minimum(f.draw_due[month - 1], balance), dtype=np.float64)
+    return scheduled_principal(f.loan, month, balance, i)
+
+
+def _ratio(num: Float64Array, den: Float64Array, empty: float) -> Float64Array:
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return np.asarray(np.where(den > 0.0, num / np.where(den > 0.0, den, 1.0), empty))
+
+
+def _trailing(cum_cf: Float64Array, cum_ds: Float64Array, month: int, window: int) -> Float64Array:
+    lo = max(month - window, 0)
+    return _ratio(cum_cf[:, month] - cum_cf[:, lo], cum_ds[:, month] - cum_ds[:, lo], np.inf)
+
+
+def _refinancing_ok(
+    f: FacilityTerms,
+    claim: Float64Array,
+    pool_value: Float64Array,
+    trailing_dscr: Float64Array,
+    open_market: BoolArray,
+) -> BoolArray:
+    """The refinancing test of ``f`` on each path (``RefinancingTerms``)."""
+    r = f.refinancing
+    ok = claim <= r.max_ltv * pool_value + CENT
+    if r.min_dscr is not None:
+        ok &= trailing_dscr >= r.min_dscr
+    if r.needs_open_market:
+        ok &= open_market
+    return np.asarray(ok)
+
+
+def _spread_now(f: FacilityTerms, open_market: BoolArray) -> Float64Array:
+    tight, glut = f.refinancing.spread
+    return np.where(open_market, tight, glut)
+
+
+def _month_due(
+    s: _State,
+    month: int,
+    ok: BoolArray,
+    i: Float64Array,
+    sofr_t: Float64Array,
+    pool_value: Float64Array,
+    trailing_dscr: Float64Array,
+    open_market: BoolArray,
+    share_price: Float64Array | None,
+) -> _Due:
+    f = s.terms
+    n_paths = ok.shape[0]
+    t = month - 1
+    hit = f.draw_month == month
+    if hit.any():
+        drawn = float(f.draw_usd[hit].sum())
+        s.balance = np.where(ok & s.live, s.balance + drawn, s.balance)
+    live = s.live & ok
+    open_balance = np.where(live, s.balance, 0.0)
+    s.accrued = s.accrued + open_balance * i
+    final = month == f.tenor_months
+    fee = np.zeros(n_paths)
+    if f.undrawn_usd is not None and f.commitment_fee > 0.0:
+        fee = np.where(live, f.undrawn_usd[t] * f.commitment_fee / 12.0, 0.0)
+
+    called = np.zeros(n_paths, dtype=bool)
+    premium = np.zeros(n_paths)
+    if f.call_month.size and not final:
+        on = f.call_month <= month
+        if on.any():
+            price = float(f.call_price[on][-1])
+            coupon = f.loan.annual_rate(sofr_t)
+            refi_rate = np.maximum(sofr_t, 0.0) + _spread_now(f, open_market)
+            years_left = (f.tenor_months - month) / 12.0
+            saving = (coupon - refi_rate) * years_left
+            called = (
+                live
+                & (saving > price - 1.0)
+                & _refinancing_ok(f, open_balance * price, pool_value, trailing_dscr, open_market)
+            )
+            premium = np.where(called, open_balance * (price - 1.0), 0.0)
+
+    pay_now = final or month % f.coupon_every_months == 0
+    accrued_part = np.where(live & (pay_now | called), s.accrued, 0.0)
+    principal = np.where(live & ~called, _scheduled(f, month, open_balance, i), 0.0)
+    if final and (f.loan.amortisation in ("bullet", "schedule") or f.draw_due is not None):
+        regular_principal = np.minimum(principal, s.last_regular)  # a balloon is not regular
+    else:
+        regular_principal = principal
+    mandatory = np.zeros(n_paths)
+    if f.advance_rate is not None:
+        gap = np.maximum(open_balance - principal - f.advance_rate * pool_value, 0.0)
+        s.bb_counter = np.where(live & (gap > CENT), s.bb_counter + 1, 0)
+        mandatory = np.where(s.bb_counter > f.cure_months, gap, 0.0)
+        principal = principal + mandatory
+    converted = np.zeros(n_paths)
+    if final and f.conversion_price_usd is not None and share_price is not None:
+        converts = live & (share_price > f.conversion_price_usd)
+        converted = np.where(converts, open_balance * share_price / f.conversion_price_usd, 0.0)
+        principal = np.where(converts, 0.0, principal)
+        regular_principal = np.where(converts, 0.0, regular_principal)
+    s.last_regular = np.where(live, regular_principal, s.last_regular)
+    refi_interest = np.where(ok, s.refi * (np.maximum(sofr_t, 0.0) + s.refi_spread) / 12.0, 0.0)
+    return _Due(
+        live=live,
+        open_balance=open_balance,
+        interest=accrued_part + fee,
+        accrued_part=accrued_part,
+        refi_interest=refi_interest,
+        principal=principal,
+        regular=np.where(live, accrued_part + fee + regular_principal, 0.0),
+        mandatory=mandatory,
+        final=final,
+        called=called,
+        converted=converted,
+        premium=premium,
+    )
+
+
+def _any(masks: Iterable[BoolArray]) -> BoolArray:
+    out: BoolArray | None = None
+    for m in masks:
+        out = m.copy() if out is None else out | m
+    assert out is not None
+    return out
+
+
+def _total(arrays: Iterable[Float64Array]) -> Float64Array:
+    out: Float64Array | None = None
+    for a in arrays:
+        out = np.array(a, dtype=np.float64) if out is None else out + a
+    assert out is not None
+    return out
+
+
+def _facility_order(structure: StructureTerms) -> list[int]:
+    """Facilities in the order the waterfall first names them (then any unnamed)."""
+    order: list[int] = []
+    for step in structure.steps:
+        if step.facility >= 0 and step.facility not in order:
+            order.append(step.facility)
+    return order + [k for k in range(len(structure.facilities)) if k not in order]
+
+
+def run_structure(
+    structure: StructureTerms,
+    cfads: Float64Array,
+    cohort_value: Float64Array,
+    sofr: Float64Array,
+    regime: np.ndarray | None = None,
+) -> StructureLedger:
+    """Run the structure's waterfall on one block of paths.
+
+    Parameters
+    ----------
+    structure : StructureTerms
+    cfads : ndarray, shape (path, month), USD per month
+    cohort_value : ndarray, shape (path, month, cohort), USD at each month's end
+    sofr : ndarray, shape (path, month), decimal per year
+    regime : ndarray of int, shape (path, month), optional
+        0 tight (credit market open), 1 glut (shut); open throughout when omitted.
+
+    Returns
+    -------
+    StructureLedger
+    """
+    n_paths, n_all = cfads.shape
+    facs = structure.facilities
+    n_fac = len(facs)
+    n = min(structure.n_months, n_all)
+    shape = (n_paths, n_all)
+    reg = np.zeros(shape, dtype=np.int64) if regime is None else np.asarray(regime, np.int64)
+    collateral = np.asarray(cohort_value.sum(axis=2), dtype=np.float64)
+    ranks = [f.seniority for f in facs]
+    order = _facility_order(structure)
+
+    rec: list[dict[str, Float64Array]] = [{k: np.zeros(shape) for k in _MONTHLY} for _ in facs]
+    alive_out = [np.zeros(shape, dtype=bool) for _ in facs]
+    breach_out = [np.zeros(shape, dtype=bool) for _ in facs]
+    step_paid = np.zeros((n_paths, n_all, len(structure.steps)))
+    deal_ds, deal_dscr, lk_out, mra_out = (np.zeros(shape) for _ in range(4))
+    dist_out, unfunded_out, trapped_out, refi_out = (np.zeros(shape) for _ in range(4))
+    share_out = np.full(shape, np.nan)
+
+    cum_cf = np.concatenate([np.zeros((n_paths, 1)), np.cumsum(cfads, axis=1)], axis=1)
+    cum_deal_ds = np.zeros((n_paths, n_all + 1))
+    cum_rank_ds = [np.zeros((n_paths, n_all + 1)) for _ in facs]  # senior and pari service
+    monthly = [f.loan.annual_rate(sofr) / 12.0 for f in facs]
+
+    states: list[_State] = []
+    for k, f in enumerate(facs):
+        bal = np.full(n_paths, f.loan.principal_usd)
+        i0 = monthly[k][:, 0]
+        first = bal * i0 + (_scheduled(f, 1, bal, i0) if f.tenor_months > 1 else 0.0)
+        states.append(
+            _State(
+                terms=f,
+                balance=bal,
+                live=np.ones(n_paths, dtype=bool),
+                dsra=np.asarray(f.loan.dsra_months * first, dtype=np.float64),
+                accrued=np.zeros(n_paths),
+                refi=np.zeros(n_paths),
+                refi_spread=np.zeros(n_paths),
+                last_regular=np.zeros(n_paths),
+                counters=[np.zeros(n_paths, dtype=np.int64) for _ in f.loan.covenants],
+                bb_counter=np.zeros(n_paths, dtype=np.int64),
+            )
+        )
+    initial_dsra = [s.dsra.copy() for s in states]
+    lockup, mra = np.zeros(n_paths), np.zeros(n_paths)
+    ok = np.ones(n_paths, dtype=bool)  # the borrower has not defaulted
+    default_month = np.zeros(n_paths, dtype=np.int64)
+    f_month = [np.zeros(n_paths, dtype=np.int64) for _ in facs]
+    f_kind = [np.zeros(n_paths, dtype=np.int64) for _ in facs]
+    f_ead = [np.zeros(n_paths) for _ in facs]
+    f_pledged = [np.zeros(n_paths) for _ in facs]
+    estate_cash, refi_claim = np.zeros(n_paths), np.zeros(n_paths)
+    equity = structure.equity
+    debt0 = sum(f.loan.principal_usd for f in facs)
+    v0 = collateral[:, 0].copy()
+
+    for t in range(n):
+        month = t + 1
+        open_market = reg[:, t] == 0
+        share_price: Float64Array | None = None
+        if equity is not None:
+            debt_now = sum((s.balance * s.live + s.refi for s in states), np.zeros(n_paths))
+            ev = (equity.market_cap_usd + debt0) * _ratio(collateral[:, t], v0, 0.0)
+            share_price = np.maximum(ev - debt_now, 0.0) / equity.shares_outstanding
+            share_out[:, t] = share_price
+        trailing_deal = (
+            _trailing(cum_cf, cum_deal_ds, month - 1, 12) if month > 1 else np.full(n_paths, np.inf)
+        )
+        pools = [_pool_value(f, cohort_value, t) for f in facs]
+        due = [
+            _month_due(
+                s,
+                month,
+                ok,
+                monthly[k][:, t],
+                sofr[:, t],
+                pools[k],
+                trailing_deal,
+                open_market,
+                share_price,
+            )
+            for k, s in enumerate(states)
+        ]
+        for k, d in enumerate(due):
+            alive_out[k][:, t] = d.live
+            rec[k]["interest_due"][:, t] = d.open_balance * monthly[k][:, t]
+            rec[k]["ds_scheduled"][:, t] = d.regular
+            rec[k]["extra_received"][:, t] = d.converted + d.premium
+
+        # Operating deficit: the lock-up account, then the reserves in waterfall order.
+        active = ok & _any(d.live for d in due) | ok & (_total(s.refi for s in states) > 0.0)
+        cash = np.where(active, cfads[:, t], 0.0)
+        deficit = np.maximum(-cash, 0.0)
+        avail = np.maximum(cash, 0.0)
+        lk_draw = [np.zeros(n_paths) for _ in facs]
+        ds_draw = [np.zeros(n_paths) for _ in facs]
+        take = np.minimum(deficit, lockup)
+        lockup, deficit = lockup - take, deficit - take
+        if n_fac:
+            lk_draw[order[0]] += take
+        for k in order:
+            take = np.minimum(deficit, states[k].dsra)
+            states[k].dsra, deficit = states[k].dsra - take, deficit - take
+            ds_draw[k] += take
+        unfunded_out[:, t] = np.where(active, deficit, 0.0)
+
+        # The steps.
+        stop = np.zeros(n_paths, dtype=bool)  # a facility was short: nothing more is paid
+        got_int = [np.zeros(n_paths) for _ in facs]
+        got_prin = [np.zeros(n_paths) for _ in facs]
+        refinanced = [np.zeros(n_paths) for _ in facs]
+        kind = [np.zeros(n_paths, dtype=np.int64) for _ in facs]
+        swept = [np.zeros(n_paths) for _ in facs]
+        for j, step in enumerate(structure.steps):
+            k = step.facility
+            if step.kind in ("interest", "principal"):
+                s, d = states[k], due[k]
+                ask = d.interest + d.refi_interest if step.kind == "interest" else d.principal
+                ask = np.where(ok & ~stop, ask, 0.0)
+                pay = np.minimum(avail, ask)
+                avail = avail - pay
+                gap = ask - pay
+                take = np.minimum(gap, lockup)
+                lockup, gap, lk_draw[k] = lockup - take, gap - take, lk_draw[k] + take
+                take = np.minimum(gap, s.dsra)
+                s.dsra, gap, ds_draw[k] = s.dsra - take, gap - take, ds_draw[k] + take
+                short = gap > CENT
+                got = ask - np.where(short, gap, 0.0)
+                if step.kind == "interest":
+                    got_int[k] += got
+                    code = np.ones(n_paths, dtype=np.int64)
+                elif d.final:
+                    can = short & (gap <= d.principal + CENT)
+                    can &= _refinancing_ok(s.terms, gap, pools[k], trailing_deal, open_market)
+                    refinanced[k] = np.where(can, gap, 0.0)
+                    s.refi = s.refi + refinanced[k]
+                    s.refi_spread = np.where(can, _spread_now(s.terms, open_market), s.refi_spread)
+                    got = got + refinanced[k]
+                    short &= ~can
+                    got_prin[k] += got
+                    code = np.full(n_paths, 3, dtype=np.int64)
+                else:
+                    got_prin[k] += got
+                    bb = (d.mandatory > 0.0) & (gap > d.principal - d.mandatory + CENT)
+                    code = np.where(bb, BORROWING_BASE, 1)
+                kind[k] = np.where(short & (kind[k] == 0), code, kind[k])
+                stop |= short
+                step_paid[:, t, j] = got
+            elif step.kind == "reserve":
+                s, d = states[k], due[k]
+                if d.final:
+                    continue
+                room = np.maximum(s.terms.loan.dsra_months * d.regular - s.dsra, 0.0)
+                top = np.where(d.live & ~stop, np.minimum(avail, room), 0.0)
+                s.dsra, avail = s.dsra + top, avail - top
+                rec[k]["dsra_topup"][:, t] += top
+                step_paid[:, t, j] = top
+            elif step.kind == "maintenance_reserve":
+                room = np.maximum(step.target_usd - mra, 0.0)
+                top = np.where(
+                    ok & ~stop, np.minimum(np.minimum(avail, step.usd_per_month), room), 0.0
+                )
+                mra, avail = mra + top, avail - top
+                step_paid[:, t, j] = top
+            elif step.kind == "sweep":
+                d = due[k]
+                left = np.maximum(d.open_balance - got_prin[k] - swept[k], 0.0)
+                sweep = np.where(d.live & ~stop, np.minimum(avail * step.share, left), 0.0)
+                swept[k] += sweep
+                avail = avail - sweep
+                step_paid[:, t, j] = sweep
+
+        # Balances after payment; lender interest vs refinancing-debt interest.
+        for k, (s, d) in enumerate(zip(states, due, strict=True)):
+            lender_int = np.minimum(got_int[k], d.interest)
+            s.accrued = np.where(
+                d.live,
+                np.maximum(s.accrued - np.minimum(lender_int, d.accrued_part), 0.0),
+                s.accrued,
+            )
+            paid_prin = np.where(d.called, d.open_balance, got_prin[k])
+            s.balance = np.where(d.live, d.open_balance - paid_prin - swept[k], s.balance)
+            s.refi = s.refi + np.where(d.called, d.open_balance + d.premium, 0.0)
+            s.refi_spread = np.where(d.called, _spread_now(s.terms, open_market), s.refi_spread)
+            rec[k]["interest_paid"][:, t] = lender_int
+            rec[k]["principal_paid"][:, t] = paid_prin
+            rec[k]["prepaid"][:, t] = swept[k]
+            rec[k]["refinanced"][:, t] = refinanced[k] + np.where(d.called, d.open_balance, 0.0)
+            rec[k]["dsra_draw"][:, t] = ds_draw[k]
+            rec[k]["lockup_draw"][:, t] = lk_draw[k]
+            if d.converted.any():
+                s.balance = np.where(d.converted > 0.0, 0.0, s.balance)
+
+        # Covenants, on the paths where nothing was short.
+        month_ds = sum((d.regular for d in due), np.zeros(n_paths))
+        deal_ds[:, t] = np.where(ok, month_ds, 0.0)
+        cum_deal_ds[:, month] = cum_deal_ds[:, month - 1] + deal_ds[:, t]
+        paying = ok & ~stop
+        sweep_on = [np.zeros(n_paths, dtype=bool) for _ in facs]
+        lock_on = np.zeros(n_paths, dtype=bool)
+        for k, (s, d) in enumerate(zip(states, due, strict=True)):
+            rank_ds = sum(
+                (due[j].regular for j in range(n_fac) if ranks[j] <= ranks[k]), np.zeros(n_paths)
+            )
+            cum_rank_ds[k][:, month] = cum_rank_ds[k][:, month - 1] + rank_ds
+            claims = sum(
+                (due[j].open_balance for j in range(n_fac) if ranks[j] <= ranks[k]),
+                np.zeros(n_paths),
+            )
+            ltv = _ratio(claims, pools[k], np.inf)
+            dscr = _ratio(cash, rank_ds, np.inf)
+            cov_dscr = next((c for c in s.terms.loan.covenants if c.kind == "min_dscr"), None)
+            trailing = (
+                _trailing(cum_cf, cum_rank_ds[k], month, cov_dscr.window_months)
+                if cov_dscr is not None
+                else dscr
+            )
+            rec[k]["dscr"][:, t] = np.where(d.live, dscr, 0.0)
+            rec[k]["dscr_trailing"][:, t] = np.where(d.live, trailing, 0.0)
+            rec[k]["ltv"][:, t] = np.where(d.live, ltv, 0.0)
+            testable = paying & d.live & (not d.final)
+            any_breach = np.zeros(n_paths, dtype=bool)
+            for cov, counter in zip(s.terms.loan.covenants, s.counters, strict=True):
+                if cov.kind == "min_dscr":
+                    if month < cov.window_months:
+                        breach = np.zeros(n_paths, dtype=bool)
+                    else:
+                        lo = month - cov.window_months
+                        tr_cf = cum_cf[:, month] - cum_cf[:, lo]
+                        tr_ds = cum_rank_ds[k][:, month] - cum_rank_ds[k][:, lo]
+                        breach = testable & (tr_cf < cov.threshold * tr_ds)
+                else:
+                    breach = testable & (ltv > cov.threshold)
+                counter[:] = np.where(breach, counter + 1, 0)
+                any_breach |= breach
+                hit = breach & (counter > cov.cure_period_months)
+                if cov.consequence == "event_of_default":
+                    kind[k] = np.where(hit & (kind[k] == 0), 2, kind[k])
+                elif cov.consequence == "cash_sweep":
+                    sweep_on[k] |= hit
+                else:
+                    lock_on |= hit
+            breach_out[k][:, t] = any_breach
+        deal_dscr[:, t] = np.where(ok, _ratio(cash, month_ds, np.inf), 0.0)
+
+        # Cross-default: any facility's default is the borrower's.
+        now = np.zeros(n_paths, dtype=bool)
+        for k in range(n_fac):
+            now |= kind[k] > 0
+        now &= ok
+        trapped = np.where(now, avail, 0.0)
+        avail = np.where(now, 0.0, avail)
+        for k, (s, d) in enumerate(zip(states, due, strict=True)):
+            hit = now & s.live
+            code = np.where(kind[k] > 0, kind[k], CROSS_DEFAULT)
+            f_month[k] = np.where(hit, month, f_month[k])
+            f_kind[k] = np.where(hit, code, f_kind[k])
+            unpaid = np.maximum(d.interest - np.minimum(got_int[k], d.interest), 0.0)
+            f_ead[k] = np.where(hit, np.maximum(s.balance, 0.0) + unpaid, f_ead[k])
+            f_pledged[k] = np.where(hit, s.dsra, f_pledged[k])
+            rec[k]["trapped"][:, t] = np.where(hit, trapped, 0.0) if k == order[0] else 0.0
+        estate_cash = np.where(now, lockup + mra + trapped, estate_cash)
+        refi_claim = np.where(now, sum((s.refi for s in states), np.zeros(n_paths)), refi_claim)
+        default_month = np.where(now, month, default_month)
+        trapped_out[:, t] = trapped
+
+        # Covenant sweeps (senior first), lock-up, releases, distribution.
+        going = ok & ~now
+        for k in sorted(range(n_fac), key=lambda j: ranks[j]):
+            s = states[k]
+            sweep = np.where(
+                going & sweep_on[k] & due[k].live,
+                np.minimum(avail, np.maximum(s.balance, 0.0)),
+                0.0,
+            )
+            s.balance, avail = s.balance - sweep, avail - sweep
+            rec[k]["prepaid"][:, t] += sweep
+        any_sweep = np.zeros(n_paths, dtype=bool)
+        for k in range(n_fac):
+            any_sweep |= sweep_on[k]
+        to_lock = np.where(going & lock_on & ~any_sweep, avail, 0.0)
+        avail, lockup = avail - to_lock, lockup + to_lock
+        release_lockup = np.where(going & ~lock_on, lockup, 0.0)
+        release = release_lockup.copy()
+        lockup = lockup - release
+        if n_fac:
+            rec[order[0]]["lockup_in"][:, t] = to_lock
+        still = np.zeros(n_paths, dtype=bool)
+        for k, (s, d) in enumerate(zip(states, due, strict=True)):
+            drawn = month >= s.terms.last_draw_month
+            repaid = going & d.live & (d.final | (s.balance <= CENT) & drawn | d.called)
+            gone = repaid | (now & s.live)
+            release_k = np.where(repaid, s.dsra, 0.0)
+            rec[k]["reserve_release"][:, t] = release_k
+            release = release + release_k
+            s.dsra = np.where(gone, 0.0, s.dsra)
+            s.balance = np.where(gone, 0.0, s.balance)
+            s.live = s.live & ~gone
+            still |= s.live
+            rec[k]["balance"][:, t] = s.balance
+            rec[k]["dsra_balance"][:, t] = s.dsra
+        last = going & ~still
+        deal_release = release_lockup + np.where(last, lockup + mra, 0.0)
+        release = release + np.where(last, lockup + mra, 0.0)
+        if n_fac:  # the deal accounts' releases are shown with the first facility paid
+            rec[order[0]]["reserve_release"][:, t] += deal_release
+        lockup = np.where(last | now, 0.0, lockup)
+        mra = np.where(last | now, 0.0, mra)
+        dist_out[:, t] = np.where(going & active, avail + release, 0.0)
+        lk_out[:, t] = lockup
+        mra_out[:, t] = mra
+        refi_out[:, t] = sum((s.refi for s in states), np.zeros(n_paths)) * ok
+        ok = ok & ~now
+        for s in states:
+            s.refi = np.where(ok, s.refi, 0.0)
+
+    ledgers = tuple(
+        DebtLedger(
+            alive=alive_out[k],
+            balance=rec[k]["balance"],
+            interest_due=rec[k]["interest_due"],
+            interest_paid=rec[k]["interest_paid"],
+            principal_paid=rec[k]["principal_paid"],
+            prepaid=rec[k]["prepaid"],
+            refinanced=rec[k]["refinanced"],
+            ds_scheduled=rec[k]["ds_scheduled"],
+            dsra_balance=rec[k]["dsra_balance"],
+            dsra_draw=rec[k]["dsra_draw"],
+            dsra_topup=rec[k]["dsra_topup"],
+            lockup_balance=lk_out,
+            lockup_draw=rec[k]["lockup_draw"],
+            lockup_in=rec[k]["lockup_in"],
+            reserve_release=rec[k]["reserve_release"],
+            distribution=dist_out,
+            trapped=rec[k]["trapped"],
+            unfunded_opex=unfunded_out,
+            dscr=rec[k]["dscr"],
+            dscr_trailing=rec[k]["dscr_trailing"],
+            ltv=rec[k]["ltv"],
+            breach=breach_out[k],
+            default_month=f_month[k],
+            default_kind=f_kind[k],
+            ead=f_ead[k],
+            pledged_cash=f_pledged[k],
+            initial_dsra=initial_dsra[k],
+            extra_received=rec[k]["extra_received"],
+        )
+        for k in range(n_fac)
+    )
+    return StructureLedger(
+        facilities=ledgers,
+        step_paid=step_paid,
+        cfads=np.asarray(cfads, dtype=np.float64),
+        debt_service=deal_ds,
+        dscr=deal_dscr,
+        lockup_balance=lk_out,
+        maintenance_balance=mra_out,
+        distribution=dist_out,
+        unfunded_opex=unfunded_out,
+        trapped=trapped_out,
+        refinanced_debt=refi_out,
+        default_month=default_month,
+        estate_cash=estate_cash,
+        refinanced_claim=refi_claim,
+        share_price=share_out,
+    )
