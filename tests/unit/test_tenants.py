@@ -19,7 +19,7 @@ from gpucredit.assets.fleet import (
     tenant_default_months,
 )
 from gpucredit.config.loading import parse_deal
-from gpucredit.config.spec import DealSpec, SpecProblem, check_tenant_risk
+from gpucredit.config.spec import ContractSpec, DealSpec, SpecProblem, check_tenant_risk
 from gpucredit.credit.contracts import assigned_contract_uplift
 from gpucredit.errors import SpecError
 from gpucredit.market.ratings import (
@@ -292,33 +292,48 @@ def test_loader_reports_the_guarantor_field_path() -> None:
     assert "deal.yaml" in str(info.value)
 
 
+def _contracts(*data: dict[str, Any]) -> list[ContractSpec]:
+    return [ContractSpec.model_validate(d) for d in data]
+
+
 def test_one_company_one_risk() -> None:
     a = _contract(tenant="Lab", rating="B", annual_pd_pct=None, units=10)
     b = _contract(tenant="Lab", rating="BB", annual_pd_pct=None, units=10)
-    deal = _deal([a, b])  # the deal itself does not (yet) check this; the engine does
     with pytest.raises(SpecProblem) as info:
-        check_tenant_risk(deal.contracts)
+        check_tenant_risk(_contracts(a, b))
     assert info.value.field == "contracts[1].rating"
     assert info.value.value == "BB"
     assert "contracts[0]" in info.value.expected and "rating B" in info.value.expected
-    with pytest.raises(SpecError, match=r"contracts\[1\].rating"):
-        plan_fleet(deal, TimeGrid(deal.as_of, 12))
 
     # a guarantor named elsewhere as a tenant must carry the tenant's risk too
     c = _contract(
         tenant="Neo", annual_pd_pct=5.0, units=10, guarantor={"name": "Lab", "rating": "A"}
     )
     with pytest.raises(SpecProblem) as info:
-        check_tenant_risk(_deal([a, c]).contracts)
+        check_tenant_risk(_contracts(a, c))
     assert info.value.field == "contracts[1].guarantor.rating"
     d = _contract(
         tenant="Neo", annual_pd_pct=5.0, units=10, guarantor={"name": "Lab", "rating": "B"}
     )
-    check_tenant_risk(_deal([a, d]).contracts)  # consistent: no error
+    check_tenant_risk(_contracts(a, d))  # consistent: no error
     e = _contract(tenant="Lab", annual_pd_pct=2.93, rating=None, units=10)
     with pytest.raises(SpecProblem, match="one company, one default risk") as info:
-        check_tenant_risk(_deal([a, e]).contracts)
+        check_tenant_risk(_contracts(a, e))
     assert info.value.field == "contracts[1].annual_pd_pct"
+
+
+def test_engine_refuses_a_company_with_two_risks() -> None:
+    # a deal built without validation (the deal validator may also refuse it): the plan
+    # still names the field
+    valid = _deal([_contract()])
+    fields = {name: getattr(valid, name) for name in type(valid).model_fields}
+    bad = _contracts(
+        _contract(tenant="Lab", rating="B", annual_pd_pct=None, units=10),
+        _contract(tenant="Lab", rating="BB", annual_pd_pct=None, units=10),
+    )
+    deal = DealSpec.model_construct(**(fields | {"contracts": bad}))
+    with pytest.raises(SpecError, match=r"contracts\[1\].rating"):
+        plan_fleet(deal, TimeGrid(deal.as_of, 12))
 
 
 def test_plan_rejects_bad_copula_parameters() -> None:
