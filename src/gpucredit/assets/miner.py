@@ -382,7 +382,7 @@ def plan_miner(spec: MinerSpec, grid: TimeGrid, buyer: AsicBuyerParams | None = 
             [(grid.end(m) - grid.start(m)).days for m in range(1, n + 1)], dtype=np.float64
         ),
         hashrate_th_s=mining.hashrate_eh_s * TH_PER_EH,
-        in_service=remaining > 0.0,
+        in_service=age <= life + 1e-9,
         remaining_life_months=remaining,
         pool_fee=mining.pool_fee,
         power_cost_usd_per_th_day=cost,
