@@ -7,6 +7,7 @@ import datetime as dt
 from typing import Any
 
 import numpy as np
+import pydantic
 import pytest
 
 from gpucredit.assets.miner import (
@@ -309,17 +310,17 @@ def test_lease_errors() -> None:
     data = miner_data()
     bad = copy.deepcopy(data)
     bad["hosting"]["leases"][0]["annual_pd_pct"] = 2.0
-    with pytest.raises(Exception, match="exactly one of 'rating' or 'annual_pd_pct'"):
+    with pytest.raises(pydantic.ValidationError, match="exactly one of 'rating'"):
         MinerSpec.model_validate(bad)
     bad = copy.deepcopy(data)
     bad["hosting"]["leases"][0]["end"] = "2026-08-01"
-    with pytest.raises(Exception, match="a date after start"):
+    with pytest.raises(pydantic.ValidationError, match="a date after start"):
         MinerSpec.model_validate(bad)
     bad = copy.deepcopy(data)
     bad["hosting"]["leases"][0]["start"] = "2026-05-01"
-    with pytest.raises(Exception, match="conversion capex is spread"):
+    with pytest.raises(pydantic.ValidationError, match="conversion capex is spread"):
         MinerSpec.model_validate(bad)
     bad = copy.deepcopy(data)
     bad["hosting"]["leases"][0]["guarantor"]["rating"] = "ZZ"
-    with pytest.raises(Exception, match="S&P-style rating"):
+    with pytest.raises(pydantic.ValidationError, match="S&P-style rating"):
         MinerSpec.model_validate(bad)
