@@ -14,7 +14,11 @@ import pytest
 from scipy import stats
 
 from gpucredit._typing import BoolArray, Float64Array
-from gpucredit.factors.miner_params import ConvergenceParams, credit_btc_params
+from gpucredit.factors.miner_params import (
+    ConvergenceParams,
+    MinerMarketParams,
+    credit_btc_params,
+)
 from gpucredit.scenarios.grid import TimeGrid
 from gpucredit.scenarios.miner import MinerMarketPaths, simulate_miner_market
 from tests.unit.test_miner_market import AS_OF, gpu_block, hand_convergence, hand_params
@@ -22,7 +26,7 @@ from tests.unit.test_miner_market import AS_OF, gpu_block, hand_convergence, han
 K_SE = 4.0
 
 
-def _params_zero_drift():  # type: ignore[no-untyped-def]
+def _params_zero_drift() -> MinerMarketParams:
     p = hand_params()
     return dataclasses.replace(p, btc=credit_btc_params(p.btc, "zero"))
 

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gpucredit._typing import Float64Array
 from gpucredit.scenarios.grid import TimeGrid
 from gpucredit.scenarios.miner import MinerMarketPaths, simulate_miner_market
 from tests.oracle.test_convergence import _barrier_loans
@@ -39,21 +40,22 @@ def test_raising_the_stress_correlation_never_lowers_the_joint_default(
     assert joint[1] >= joint[0]
 
 
-def _run_in_blocks(copula: str, bounds: list[int], n_months: int = 7) -> MinerMarketPaths:
+FIELDS = ("btc_usd", "hashrate_eh_s", "fees_btc_per_block", "hashprice_usd_per_ph_day")
+
+
+def _run_in_blocks(copula: str, bounds: list[int], n_months: int = 7) -> dict[str, Float64Array]:
     params, grid = hand_params(), TimeGrid(AS_OF, n_months)
     conv = hand_convergence(stress_correlation=0.7, copula=copula)
-    parts = []
+    parts: list[MinerMarketPaths] = []
     for start, stop in itertools.pairwise(bounds):
         scen, normals = gpu_block(5, start, stop, n_months)  # random regimes
         parts.append(simulate_miner_market(params, conv, grid, scen, normals, 5, start, stop))
-    fields = ("btc_usd", "hashrate_eh_s", "fees_btc_per_block", "hashprice_usd_per_ph_day")
-    joined = {f: np.concatenate([getattr(p, f) for p in parts]) for f in fields}
-    return dataclasses.replace(parts[0], **joined)
+    return {f: np.concatenate([getattr(p, f) for p in parts]) for f in FIELDS}
 
 
 @pytest.mark.parametrize("copula", ["gaussian", "student_t"])
 def test_paths_are_identical_whatever_the_block_split(copula: str) -> None:
     by_100 = _run_in_blocks(copula, [0, 100, 200, 293])
     by_256 = _run_in_blocks(copula, [0, 256, 293])
-    for field in ("btc_usd", "hashrate_eh_s", "fees_btc_per_block", "hashprice_usd_per_ph_day"):
-        np.testing.assert_array_equal(getattr(by_100, field), getattr(by_256, field))
+    for field in FIELDS:
+        np.testing.assert_array_equal(by_100[field], by_256[field])

@@ -509,8 +509,16 @@ def _monthly_market_changes(as_of: dt.date, window_years: float) -> pd.DataFrame
     """Monthly BTC log return, hash-rate log growth and SOFR change, complete months to as_of."""
     end = pd.Timestamp(as_of)
     prices = btc_daily_prices(as_of, window_years + 1.0)
-    month_end_price = prices.groupby(pd.DatetimeIndex(prices.index).to_period("M")).last()
+    days = pd.DatetimeIndex(prices.index)
+    by_month = prices.groupby(days.to_period("M"))
+    month_end_price = by_month.last()
+    # a month whose last price is not on its last day (the end of the file) has no return
+    last_day = pd.Series(days, index=days).groupby(days.to_period("M")).max()
+    complete = (last_day + pd.offsets.MonthEnd(0) == last_day).to_numpy()
+    month_end_price = month_end_price[complete]
     btc = np.log(month_end_price).diff()
+    gap_btc = pd.Series(pd.PeriodIndex(month_end_price.index, freq="M").asi8, index=btc.index)
+    btc = btc[gap_btc.diff() == 1]
     hashrate = btc_monthly_hashrate()
     hr = pd.Series(np.log(hashrate.to_numpy()), index=pd.PeriodIndex(hashrate.index, freq="M"))
     hr = hr.diff()
