@@ -20,9 +20,11 @@ from scipy.optimize import brentq
 
 from gpucredit._typing import Float64Array, Int64Array
 from gpucredit._version import __version__
+from gpucredit.assets.concentration import customer_concentration
 from gpucredit.assets.fleet import AssetCashflows, FleetPlan, plan_fleet, project
 from gpucredit.config.loading import spec_hash
 from gpucredit.config.spec import DealSpec
+from gpucredit.credit.allocation import evaluate_structure
 from gpucredit.credit.collateral import (
     CollateralAccumulator,
     CollateralReport,
@@ -37,15 +39,21 @@ from gpucredit.credit.liquidation import (
 )
 from gpucredit.credit.metrics import (
     CREDIT_LEDGER_FIELDS,
+    DSCR_EDGES,
+    USD_RESOLUTION,
     CreditAccumulator,
     FacilityMetrics,
     summarise,
 )
-from gpucredit.credit.outcomes import ExtraCollateral, evaluate
+from gpucredit.credit.outcomes import CreditOutcomes, ExtraCollateral, evaluate
 from gpucredit.credit.recovery import RecoveryModel
 from gpucredit.credit.spread import SpreadSolution, solve_spreads
+from gpucredit.debt.capital import BaseCase, sculpted, structure_terms
+from gpucredit.debt.facilities import StructureTerms
 from gpucredit.debt.kernel import run_waterfall_loop
 from gpucredit.debt.ledger import DEFAULT_KINDS, DebtLedger
+from gpucredit.debt.sculpting import cover_ratio
+from gpucredit.debt.structure import StructureLedger, run_structure
 from gpucredit.debt.terms import LoanTerms, loan_terms
 from gpucredit.debt.waterfall import run_waterfall
 from gpucredit.engine.runner import block_ranges, default_workers, run_blocks
@@ -54,18 +62,20 @@ from gpucredit.factors.params import GLUT, FactorParams, UtilisationParams
 from gpucredit.scenarios.grid import TimeGrid
 from gpucredit.scenarios.scenario import ScenarioSet, n_factors, simulate_scenarios
 from gpucredit.scenarios.shocks import MonteCarloShocks, ShockSource, StressPath
-from gpucredit.stats import ExactSum
+from gpucredit.stats import ExactSum, MonthlyHistogram
 
 __all__ = [
     "DealModel",
     "RunConfig",
     "SimulationResult",
     "StressOutcome",
+    "StructureReport",
     "breakeven_rent",
     "build_model",
     "glut_stress",
     "run_deterministic",
     "simulate",
+    "simulate_structure",
 ]
 
 Backend = Literal["numba", "numpy"]
@@ -125,6 +135,7 @@ class DealModel:
     recovery: RecoveryModel
     buyer_decay_per_year: dict[str, float]
     spec_hash: str
+    structure: StructureTerms | None = None
 
     @property
     def monthly_drift(self) -> Float64Array:
@@ -165,7 +176,7 @@ def build_model(
             sigma=util.sigma,
         ),
     )
-    grid = TimeGrid(deal.as_of, deal.loan.tenor_months)
+    grid = TimeGrid(deal.as_of, deal.horizon_months)
     plan = plan_fleet(deal, grid)
     decay = {r.generation: r.buyer_decay_per_year for r in params.rents}
     market = SecondaryMarketRecovery.for_cohorts(
@@ -179,12 +190,22 @@ def build_model(
         condition=deal.recovery.condition,
         grid_steps=LIQUIDATION_GRID_STEPS,
     )
+    structure: StructureTerms | None = None
+    if deal.loan is not None:
+        terms = loan_terms(deal.loan)
+    else:
+        base_shocks = StressPath().draw(0, 1, grid.n_months, n_factors(params), plan.n_tenants)
+        base_scen = simulate_scenarios(params, grid, base_shocks)
+        base_cash = project(plan, base_scen, buyer_decay_per_year=decay)
+        structure = structure_terms(deal, grid, BaseCase(base_cash.cfads_usd[0], base_scen.sofr[0]))
+        terms = structure.facilities[0].loan
     return DealModel(
         deal=deal,
         grid=grid,
         params=params,
         plan=plan,
-        terms=loan_terms(deal.loan),
+        terms=terms,
+        structure=structure,
         market=market,
         recovery=market if recovery is None else recovery,
         buyer_decay_per_year=decay,
@@ -291,14 +312,13 @@ def breakeven_rent(model: DealModel) -> tuple[float | None, str]:
     anchors = {r.generation: r.anchor_usd_per_gpu_hour for r in model.params.rents}
     inputs = _inputs(model, StressPath(), 0, 1)
     scen = inputs.scenarios
-    promised = _waterfall(
-        model.terms,
-        np.full_like(inputs.cash.cfads_usd, UNLIMITED_USD),
-        np.full_like(inputs.cash.cfads_usd, UNLIMITED_USD),
-        scen.sofr,
-        "numpy",
-    )
-    ds = promised.ds_scheduled[0]
+    unlimited = np.full_like(inputs.cash.cfads_usd, UNLIMITED_USD)
+    if model.structure is not None:
+        values = np.full_like(inputs.cash.cohort_value_usd, UNLIMITED_USD)
+        ds = run_structure(model.structure, unlimited, values, scen.sofr).debt_service[0]
+    else:
+        promised = _waterfall(model.terms, unlimited, unlimited, scen.sofr, "numpy")
+        ds = promised.ds_scheduled[0]
     scheduled = ds > 0.0
 
     def min_dscr_minus_one(rent: float) -> float:
@@ -343,9 +363,14 @@ def origination_collateral(model: DealModel, acc: CollateralAccumulator) -> Coll
         monthly_discount=inputs.scenarios.sofr[:, 0] / 12.0,
     )
     realisable = float(model.market.summarise(state).pv_usd[0])
+    principal = (
+        model.terms.principal_usd
+        if model.structure is None
+        else sum(f.committed_usd for f in model.structure.facilities)
+    )
     return summarise_collateral(
         acc,
-        principal_usd=model.terms.principal_usd,
+        principal_usd=principal,
         sale_speed=model.deal.recovery.sale_speed,
         book_value=book_value_usd(model.deal, model.deal.as_of),
         appraised_value=appraised,
@@ -356,6 +381,18 @@ def origination_collateral(model: DealModel, acc: CollateralAccumulator) -> Coll
 def glut_stress(model: DealModel) -> StressOutcome:
     """The market turns to glut in month 1 and stays there: rents and utilisation revert to the
     glut levels with no shocks; tenants do not default. Same code as the Monte Carlo paths."""
+    if model.structure is not None:
+        _, deal_ledger = _run_structure_deterministic(model, StressPath(regime=(GLUT,)))
+        owing = deal_ledger.debt_service[0] > 0.0
+        month = int(deal_ledger.default_month[0])
+        kinds = [int(fl.default_kind[0]) for fl in deal_ledger.facilities]
+        first = next((k for k in kinds if k not in (0, 5)), 0)
+        return StressOutcome(
+            name="glut from month 1",
+            min_dscr=float(deal_ledger.dscr[0][owing].min()) if owing.any() else float("inf"),
+            default_month=month or None,
+            default_kind=DEFAULT_KINDS[first],
+        )
     _, ledger = run_deterministic(model, StressPath(regime=(GLUT,)))
     alive = ledger.alive[0]
     month = int(ledger.default_month[0])
@@ -406,10 +443,21 @@ class SimulationResult:
     stress: StressOutcome
     collateral: CollateralReport
     provenance: dict[str, Any]
+    facilities: tuple[FacilityMetrics, ...] = ()
+    facility_spreads: tuple[SpreadSolution | None, ...] = ()
+    structure: StructureReport | None = None
+
+    @property
+    def all_facilities(self) -> tuple[FacilityMetrics, ...]:
+        """Every facility's metrics (the one loan's for a single-loan deal)."""
+        return self.facilities or (self.metrics,)
 
     def summary(self) -> pd.DataFrame:
-        """One row per facility (one facility per deal for now)."""
-        m = self.metrics
+        """One row per facility."""
+        rows = [self._row(m) for m in self.all_facilities]
+        return pd.DataFrame(rows).set_index(["deal", "facility"])
+
+    def _row(self, m: FacilityMetrics) -> dict[str, Any]:
         c = self.collateral
         row = {
             "deal": m.deal,
@@ -443,10 +491,26 @@ class SimulationResult:
             "time_to_recover_months_mean": c.time_to_recover_months_mean,
             "pd_lgd_correlation": c.pd_lgd_correlation,
         }
-        return pd.DataFrame([row]).set_index(["deal", "facility"])
+        return row
 
     def dscr_fan(self) -> pd.DataFrame:
-        """DSCR p5/p50/p95 and LTV p50 by month (over paths alive that month)."""
+        """DSCR p5/p50/p95 and LTV p50 by month (over paths alive that month); for a capital
+        structure the deal DSCR (all facilities' service) and the deal LLCR p50."""
+        if self.structure is not None:
+            s = self.structure
+            n = s.dscr_p50.shape[0]
+            grid = TimeGrid(self.deal.as_of, n)
+            return pd.DataFrame(
+                {
+                    "date": grid.month_ends,
+                    "dscr_p5": s.dscr_p5,
+                    "dscr_p50": s.dscr_p50,
+                    "dscr_p95": s.dscr_p95,
+                    "llcr_p50": s.llcr_p50[1:],
+                    "plcr_p50": s.plcr_p50[1:],
+                },
+                index=pd.RangeIndex(1, n + 1, name="month"),
+            )
         m = self.metrics
         grid = TimeGrid(self.deal.as_of, m.tenor_months)
         return pd.DataFrame(
@@ -505,6 +569,8 @@ def simulate(
         solve_fair_spread=solve_fair_spread,
     )
     model = build_model(deal, params, recovery)
+    if model.structure is not None:
+        return simulate_structure(model, config, provenance=provenance, progress=progress)
     source = MonteCarloShocks(seed)
     ranges = block_ranges(n_paths, block_size)
     n_months = model.grid.n_months
@@ -578,9 +644,9 @@ def simulate(
     metrics = summarise(
         total,
         deal=deal.name,
-        name=deal.loan.name,
-        principal_usd=deal.loan.principal_usd,
-        tenor_months=deal.loan.tenor_months,
+        name=model.terms.name,
+        principal_usd=model.terms.principal_usd,
+        tenor_months=model.terms.tenor_months,
         issue_price=model.terms.issue_price,
         market_spread=spreads.market_spread if spreads else _nominal_spread(model.terms),
         fair_spread=spreads.fair_spread if spreads else None,
@@ -727,6 +793,474 @@ def _paths_dataset(
             "month": np.arange(1, model.grid.n_months + 1),
             "date": ("month", np.array(model.grid.month_ends, dtype="datetime64[D]")),
             "generation": list(model.params.generations),
+        },
+        attrs=attrs,
+    )
+
+
+# --- capital structures -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StructureReport:
+    """Deal-level results of a capital structure.
+
+    Attributes
+    ----------
+    borrower_pd : probability that the borrower defaults (any facility, cross-default).
+    dscr_p5, dscr_p50, dscr_p95 : (month,) deal DSCR (CFADS / all scheduled debt service)
+        over the paths where the borrower is alive and owes service.
+    llcr_p5, llcr_p50, llcr_p95, plcr_p50 : (month + 1,) cover ratios from close (column 0):
+        PV of CFADS to the last maturity (PLCR: plus the fleet's income-approach value then)
+        at the debt's balance-weighted rate, over all debt outstanding.
+    llcr_at_close, plcr_at_close : the base-case ratios at close (no shocks).
+    steps : labels of the waterfall steps; ``step_paid_mean_usd`` the mean paid by each over
+        the life (per path).
+    sculpted : facility -> (debt sized, base-case DSCR) for project-finance facilities.
+    concentration : customer concentration (tenant shares, HHI) as a dict.
+    """
+
+    borrower_pd: float
+    dscr_p5: Float64Array
+    dscr_p50: Float64Array
+    dscr_p95: Float64Array
+    llcr_p5: Float64Array
+    llcr_p50: Float64Array
+    llcr_p95: Float64Array
+    plcr_p50: Float64Array
+    llcr_at_close: float
+    plcr_at_close: float
+    steps: tuple[str, ...]
+    step_paid_mean_usd: tuple[float, ...]
+    sculpted: dict[str, tuple[float, float]]
+    concentration: dict[str, Any]
+
+
+#: Cover-ratio histogram (LLCR, PLCR): 0 to 10 in steps of 0.005.
+COVER_EDGES = np.linspace(0.0, 10.0, 2001)
+
+
+def step_labels(model: DealModel) -> tuple[str, ...]:
+    """Readable labels of the structure's steps (``interest:DDTL``)."""
+    assert model.structure is not None
+    names = model.structure.names
+    return tuple(
+        s.kind if s.facility < 0 else f"{s.kind}:{names[s.facility]}" for s in model.structure.steps
+    )
+
+
+def _cover_ratios(
+    structure: StructureTerms,
+    ledger: StructureLedger,
+    sofr: Float64Array,
+    collateral_value: Float64Array,
+) -> tuple[Float64Array, Float64Array]:
+    """Deal LLCR and PLCR at close and after each month, (path, month + 1)."""
+    n_paths, n = ledger.cfads.shape
+    opening = np.zeros((n_paths, n + 1))
+    weighted = np.zeros((n_paths, n))
+    for f, fl in zip(structure.facilities, ledger.facilities, strict=True):
+        bal = np.concatenate([np.full((n_paths, 1), f.loan.principal_usd), fl.balance], axis=1)
+        opening += bal
+        weighted += bal[:, :-1] * f.loan.annual_rate(sofr) / 12.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = np.where(
+            opening[:, :-1] > 0,
+            weighted / np.where(opening[:, :-1] > 0, opening[:, :-1], 1.0),
+            sofr / 12.0,
+        )
+    last = structure.n_months
+    llcr = cover_ratio(ledger.cfads, rate, opening, last)
+    plcr = cover_ratio(ledger.cfads, rate, opening, last, collateral_value[:, min(last, n) - 1])
+    return llcr, plcr
+
+
+@dataclass(slots=True)
+class _DealAccumulator:
+    n_months: int
+    paths: int = 0
+    defaults: int = 0
+    dscr: MonthlyHistogram = field(init=False)
+    llcr: MonthlyHistogram = field(init=False)
+    plcr: MonthlyHistogram = field(init=False)
+    steps: list[ExactSum] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.dscr = MonthlyHistogram(DSCR_EDGES, self.n_months)
+        self.llcr = MonthlyHistogram(COVER_EDGES, self.n_months + 1)
+        self.plcr = MonthlyHistogram(COVER_EDGES, self.n_months + 1)
+
+    def add(
+        self, ledger: StructureLedger, llcr: Float64Array, plcr: Float64Array, n_steps: int
+    ) -> None:
+        n = self.n_months
+        self.paths += ledger.default_month.shape[0]
+        self.defaults += int((ledger.default_month > 0).sum())
+        owing = ledger.debt_service[:, :n] > 0.0
+        self.dscr.add(ledger.dscr[:, :n], owing, clip=(-1e6, 1e6))
+        self.llcr.add(llcr, ~np.isnan(llcr), clip=(0.0, 1e6))
+        self.plcr.add(plcr, ~np.isnan(plcr), clip=(0.0, 1e6))
+        if not self.steps:
+            self.steps = [ExactSum(USD_RESOLUTION) for _ in range(n_steps)]
+        for j in range(n_steps):
+            self.steps[j].add(ledger.step_paid[:, :, j].sum(axis=1))
+
+    def merge(self, other: _DealAccumulator) -> None:
+        self.paths += other.paths
+        self.defaults += other.defaults
+        self.dscr.merge(other.dscr)
+        self.llcr.merge(other.llcr)
+        self.plcr.merge(other.plcr)
+        if not self.steps:
+            self.steps = [ExactSum(USD_RESOLUTION) for _ in other.steps]
+        for mine, theirs in zip(self.steps, other.steps, strict=True):
+            mine.merge(theirs)
+
+
+def _combined(outs: tuple[CreditOutcomes, ...], ledger: StructureLedger) -> CreditOutcomes:
+    """The borrower's outcomes: all facilities' exposures and recoveries together."""
+    ead = sum((o.ead_usd for o in outs), np.zeros_like(outs[0].ead_usd))
+    rec = sum((o.recovery_usd for o in outs), np.zeros_like(ead))
+    loss = ead - rec
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lgd = np.where(ead > 0, loss / np.where(ead > 0, ead, 1.0), 0.0)
+    return CreditOutcomes(
+        default_month=ledger.default_month,
+        ead_usd=ead,
+        recovery_usd=rec,
+        loss_usd=loss,
+        lgd=lgd,
+        pv_per_par=outs[0].pv_per_par,
+        min_dscr=outs[0].min_dscr,
+        breached=outs[0].breached,
+        time_to_recover_months=np.max([o.time_to_recover_months for o in outs], axis=0),
+        appraised_value_usd=np.max([o.appraised_value_usd for o in outs], axis=0),
+    )
+
+
+def _run_structure_block(
+    model: DealModel,
+    structure: StructureTerms,
+    x: SpreadInputs,
+    recovery: RecoveryModel,
+    regime: np.ndarray,
+    riskless: bool = False,
+) -> tuple[StructureLedger, tuple[CreditOutcomes, ...]]:
+    ledger = run_structure(
+        structure, x.cfads_usd, x.cohort_value_usd, x.sofr, regime, default_free=riskless
+    )
+    outs = evaluate_structure(
+        structure,
+        ledger,
+        x.cohort_value_usd,
+        recovery,
+        x.sofr,
+        extra_collateral=_contracts_uplift(model, x.tenant_default_month),
+    )
+    return ledger, outs
+
+
+def simulate_structure(
+    model: DealModel,
+    config: RunConfig,
+    *,
+    provenance: Mapping[str, Any] | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> SimulationResult:
+    """``simulate`` for a deal with several facilities (``DealSpec.facilities``).
+
+    The asset side is the single-loan run's; the waterfall is ``debt.structure``, the recovery
+    is shared out by ``credit.allocation``. Each facility's fair spread is solved with the
+    others at their written terms. Same numbers whatever the block size or workers.
+    """
+    structure = model.structure
+    assert structure is not None
+    deal = model.deal
+    source = MonteCarloShocks(config.seed)
+    ranges = block_ranges(config.n_paths, config.block_size)
+    n_months = model.grid.n_months
+    n_fac = len(structure.facilities)
+    n_steps = len(structure.steps)
+    keep = min(config.keep_paths, config.n_paths)
+    cache: dict[int, tuple[SpreadInputs, np.ndarray]] = {}
+    cache_inputs = config.n_paths * n_months <= CACHE_LIMIT_PATH_MONTHS
+    recoverer: RecoveryModel = (
+        MemoisedRecovery(model.market) if model.recovery is model.market else model.recovery
+    )
+
+    def main_block(start: int, stop: int) -> tuple[Any, ...]:
+        inputs = _inputs(model, source, start, stop)
+        x = SpreadInputs.of(inputs)
+        regime = inputs.scenarios.regime
+        if cache_inputs and config.solve_fair_spread:
+            cache[start] = (x, regime)
+        ledger, outs = _run_structure_block(model, structure, x, recoverer, regime)
+        accs = []
+        for out, fl in zip(outs, ledger.facilities, strict=True):
+            acc = CreditAccumulator(n_months)
+            acc.add(out, fl)
+            accs.append(acc)
+        coll = CollateralAccumulator()
+        coll.add(_combined(outs, ledger), _market_level(model, inputs.scenarios))
+        llcr, plcr = _cover_ratios(structure, ledger, x.sofr, x.collateral_value_usd)
+        deal_acc = _DealAccumulator(n_months)
+        deal_acc.add(ledger, llcr, plcr, n_steps)
+        kept = None
+        if start < keep:
+            kept = _structure_slice(inputs, ledger, llcr, min(stop, keep) - start)
+        return accs, coll, deal_acc, kept
+
+    totals = [CreditAccumulator(n_months) for _ in range(n_fac)]
+    collateral = CollateralAccumulator()
+    deal_total = _DealAccumulator(n_months)
+    kept = _KeptPaths()
+    done = 0
+
+    def tick(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress is not None:
+            progress("simulate", done, config.n_paths)
+
+    for accs, coll, deal_acc, part in run_blocks(
+        main_block, ranges, n_workers=config.workers, on_block=tick
+    ):
+        for total, acc in zip(totals, accs, strict=True):
+            total.merge(acc)
+        collateral.merge(coll)
+        deal_total.merge(deal_acc)
+        if part is not None:
+            for name, value in part.items():
+                kept.add(name, value)
+
+    solutions: list[SpreadSolution | None] = [None] * n_fac
+    if config.solve_fair_spread:
+        for k in range(n_fac):
+            solutions[k] = _solve_structure_spread(
+                model, k, source, ranges, cache, config, recoverer, progress
+            )
+    cache.clear()
+    rent, generation = breakeven_rent(model)
+    stress = glut_stress(model)
+    collateral_report = origination_collateral(model, collateral)
+    facilities = tuple(
+        summarise(
+            totals[k],
+            deal=deal.name,
+            name=f.name,
+            principal_usd=f.committed_usd,
+            tenor_months=f.tenor_months,
+            issue_price=f.loan.issue_price,
+            market_spread=solutions[k].market_spread  # type: ignore[union-attr]
+            if solutions[k] is not None
+            else _nominal_spread(f.loan),
+            fair_spread=solutions[k].fair_spread if solutions[k] is not None else None,  # type: ignore[union-attr]
+            breakeven_rent=rent,
+            breakeven_generation=generation,
+        )
+        for k, f in enumerate(structure.facilities)
+    )
+    report = _structure_report(model, deal_total)
+    prov = {
+        "seed": config.seed,
+        "n_paths": config.n_paths,
+        "spec_hash": model.spec_hash,
+        "version": __version__,
+        "as_of": deal.as_of.isoformat(),
+        "backend": "numpy (capital structure)",
+        "factor_sources": dict(model.params.sources),
+        "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        **(provenance or {}),
+    }
+    paths = _structure_dataset(model, kept.stacked(), prov) if keep else xr.Dataset()
+    return SimulationResult(
+        deal,
+        config,
+        facilities[0],
+        paths,
+        solutions[0],
+        stress,
+        collateral_report,
+        prov,
+        facilities=facilities,
+        facility_spreads=tuple(solutions),
+        structure=report,
+    )
+
+
+def _solve_structure_spread(
+    model: DealModel,
+    k: int,
+    source: ShockSource,
+    ranges: list[tuple[int, int]],
+    cache: dict[int, tuple[SpreadInputs, np.ndarray]],
+    config: RunConfig,
+    recovery: RecoveryModel,
+    progress: Callable[[str, int, int], None] | None,
+) -> SpreadSolution:
+    """Facility ``k``'s riskless and risky add-ons, the other facilities as written."""
+    assert model.structure is not None
+    base = model.structure
+    name = base.names[k]
+
+    def inputs_of(start: int, stop: int) -> tuple[SpreadInputs, np.ndarray]:
+        if start in cache:
+            return cache[start]
+        inputs = _inputs(model, source, start, stop)
+        return SpreadInputs.of(inputs), inputs.scenarios.regime
+
+    def mean_pv(add_on: float, riskless: bool) -> float:
+        structure = base.with_add_on(k, add_on)
+
+        def block(start: int, stop: int) -> ExactSum:
+            x, regime = inputs_of(start, stop)
+            _, outs = _run_structure_block(model, structure, x, recovery, regime, riskless)
+            acc = ExactSum(RATIO_RESOLUTION)
+            acc.add(outs[k].pv_per_par)
+            return acc
+
+        total = ExactSum(RATIO_RESOLUTION)
+        for part in run_blocks(block, ranges, n_workers=config.workers):
+            total.merge(part)
+        if progress is not None:
+            progress(f"fair spread {name}", k + 1, len(base.facilities))
+        return total.mean()
+
+    return solve_spreads(
+        lambda x: mean_pv(x, True),
+        lambda x: mean_pv(x, False),
+        base.facilities[k].loan.issue_price,
+    )
+
+
+def _structure_report(model: DealModel, acc: _DealAccumulator) -> StructureReport:
+    assert model.structure is not None
+    inputs, ledger = _run_structure_deterministic(model)
+    llcr, plcr = _cover_ratios(
+        model.structure, ledger, inputs.scenarios.sofr, inputs.cash.collateral_value_usd
+    )
+    sculpted = {}
+    for f, spec in zip(model.structure.facilities, model.deal.facilities, strict=True):
+        if f.kind == "project_finance":
+            sculpted[f.name] = (f.loan.principal_usd, _sculpted_dscr(model, spec))
+    return StructureReport(
+        borrower_pd=acc.defaults / acc.paths,
+        dscr_p5=acc.dscr.quantiles(0.05),
+        dscr_p50=acc.dscr.quantiles(0.50),
+        dscr_p95=acc.dscr.quantiles(0.95),
+        llcr_p5=acc.llcr.quantiles(0.05),
+        llcr_p50=acc.llcr.quantiles(0.50),
+        llcr_p95=acc.llcr.quantiles(0.95),
+        plcr_p50=acc.plcr.quantiles(0.50),
+        llcr_at_close=float(llcr[0, 0]),
+        plcr_at_close=float(plcr[0, 0]),
+        steps=step_labels(model),
+        step_paid_mean_usd=tuple(s.mean() for s in acc.steps),
+        sculpted=sculpted,
+        concentration=customer_concentration(model.deal).to_dict(),
+    )
+
+
+def _sculpted_dscr(model: DealModel, spec: Any) -> float:
+    inputs = _inputs(model, StressPath(), 0, 1)
+    base = BaseCase(inputs.cash.cfads_usd[0], inputs.scenarios.sofr[0])
+    return sculpted(spec, model.deal, base).dscr
+
+
+def _run_structure_deterministic(
+    model: DealModel, source: ShockSource | None = None
+) -> tuple[BlockInputs, StructureLedger]:
+    assert model.structure is not None
+    inputs = _inputs(model, source or StressPath(), 0, 1)
+    ledger = run_structure(
+        model.structure,
+        inputs.cash.cfads_usd,
+        inputs.cash.cohort_value_usd,
+        inputs.scenarios.sofr,
+        inputs.scenarios.regime,
+    )
+    return inputs, ledger
+
+
+def _structure_slice(
+    inputs: BlockInputs, ledger: StructureLedger, llcr: Float64Array, cut: int
+) -> dict[str, np.ndarray]:
+    scen, cash = inputs.scenarios, inputs.cash
+    month = np.arange(1, ledger.cfads.shape[1] + 1)[None, :]
+    per = ledger.facilities
+
+    def stack(values: list[np.ndarray]) -> np.ndarray:
+        return np.stack([v[:cut] for v in values], axis=2)
+
+    alive = stack([fl.alive for fl in per])
+    return {
+        "balance": stack([fl.balance for fl in per]),
+        "facility_dscr": np.where(alive, stack([fl.dscr for fl in per]), np.nan),
+        "interest_paid": stack([fl.interest_paid for fl in per]),
+        "principal_paid": stack([fl.principal_paid + fl.prepaid for fl in per]),
+        "dsra": stack([fl.dsra_balance for fl in per]),
+        "defaulted": stack(
+            [(fl.default_month[:, None] > 0) & (month >= fl.default_month[:, None]) for fl in per]
+        ),
+        "step_paid": ledger.step_paid[:cut],
+        "dscr": np.where(ledger.debt_service[:cut] > 0, ledger.dscr[:cut], np.nan),
+        "llcr": llcr[:cut, 1:],
+        "cfads": cash.cfads_usd[:cut],
+        "revenue": cash.revenue_usd[:cut],
+        "collateral_value": cash.collateral_value_usd[:cut],
+        "lockup": ledger.lockup_balance[:cut],
+        "utilisation": scen.utilisation[:cut],
+        "sofr": scen.sofr[:cut],
+        "regime": scen.regime[:cut],
+        "rent": scen.rent[:cut],
+    }
+
+
+_STRUCTURE_VARS = {
+    "balance": (("path", "month", "facility"), "USD, end of month"),
+    "facility_dscr": (
+        ("path", "month", "facility"),
+        "ratio: CFADS / debt service of the facility and those senior to it",
+    ),
+    "interest_paid": (("path", "month", "facility"), "USD per month"),
+    "principal_paid": (("path", "month", "facility"), "USD per month, incl. prepayments"),
+    "dsra": (("path", "month", "facility"), "USD, end of month"),
+    "defaulted": (("path", "month", "facility"), "bool: defaulted in or before this month"),
+    "step_paid": (("path", "month", "step"), "USD paid by each waterfall step"),
+    "dscr": (("path", "month"), "deal DSCR (NaN where no service is due)"),
+    "llcr": (("path", "month"), "deal LLCR after the month's payment"),
+    "cfads": (("path", "month"), "USD per month"),
+    "revenue": (("path", "month"), "USD per month"),
+    "collateral_value": (("path", "month"), "USD, income approach"),
+    "lockup": (("path", "month"), "USD, end of month"),
+    "utilisation": (("path", "month"), "share of hours rented (merchant)"),
+    "sofr": (("path", "month"), "decimal per year"),
+    "regime": (("path", "month"), "0 tight, 1 glut"),
+    "rent": (("path", "month", "generation"), "USD per GPU-hour (market index)"),
+}
+
+
+def _structure_dataset(
+    model: DealModel, arrays: dict[str, np.ndarray], provenance: dict[str, Any]
+) -> xr.Dataset:
+    assert model.structure is not None
+    n_paths = next(iter(arrays.values())).shape[0]
+    data_vars = {
+        name: xr.Variable(
+            _STRUCTURE_VARS[name][0], value, attrs={"units": _STRUCTURE_VARS[name][1]}
+        )
+        for name, value in arrays.items()
+    }
+    attrs = {k: v for k, v in provenance.items() if k != "factor_sources"}
+    return xr.Dataset(
+        data_vars,
+        coords={
+            "path": np.arange(n_paths),
+            "month": np.arange(1, model.grid.n_months + 1),
+            "date": ("month", np.array(model.grid.month_ends, dtype="datetime64[D]")),
+            "generation": list(model.params.generations),
+            "facility": list(model.structure.names),
+            "step": list(step_labels(model)),
         },
         attrs=attrs,
     )

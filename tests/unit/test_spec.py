@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pydantic
 import pytest
+import yaml
 
 from gpucredit.config import evolve
 from gpucredit.config.spec import CohortSpec, ContractSpec
 from gpucredit.errors import SpecError
-from tests.conftest import hand_deal_data, make_deal
+from tests.conftest import hand_deal_data, load_example_data, make_deal
 
 
 def test_hand_deal_is_valid() -> None:
@@ -91,4 +92,15 @@ def test_spec_error_lists_every_issue() -> None:
         parse_deal(text, source="deal.yaml")
     message = str(info.value)
     assert message.startswith("deal.yaml: ")
-    assert "fleet" in message and "loan" in message and "power_price_usd_per_mwh" in message
+    assert "fleet" in message and "power_price_usd_per_mwh" in message
+    assert "colocation_usd_per_kw_month" in message  # every field problem, not the first only
+
+
+def test_deal_needs_a_loan_or_facilities() -> None:
+    from gpucredit.config.loading import parse_deal
+
+    data = load_example_data("merchant_h100")
+    data.pop("loan")
+    with pytest.raises(SpecError) as info:
+        parse_deal(yaml.safe_dump(data, sort_keys=False), source="deal.yaml")
+    assert "exactly one of 'loan' (one term loan) or 'facilities'" in str(info.value)

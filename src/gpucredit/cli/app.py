@@ -41,6 +41,7 @@ from gpucredit.reports.tables import (
     collateral_table,
     facility_record,
     run_document,
+    structure_table,
     summary_table,
 )
 
@@ -178,6 +179,9 @@ def run(
     console = _wide_console()
     console.print(summary_table(results))
     console.print(collateral_table(results))
+    structures = structure_table(results)
+    if structures is not None:
+        console.print(structures)
     console.print(
         f"[dim]{paths:,} paths per deal, seed {seed}, factor parameters "
         f"{results[0].provenance.get('calibration_id', 'default')}; "

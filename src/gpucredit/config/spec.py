@@ -27,25 +27,41 @@ from gpucredit.config.presets import generation_presets
 
 __all__ = [
     "RATINGS",
+    "AblSpec",
     "AmortisationSpec",
     "BorrowerSpec",
     "BulletSpec",
+    "CallSpec",
     "CohortSpec",
     "ContractSpec",
+    "ConvertibleSpec",
     "CovenantSpec",
+    "DdtlSpec",
     "DealSpec",
+    "DistributeStep",
+    "DrawSpec",
+    "FacilitySpec",
     "FixedRateSpec",
     "FloatingRateSpec",
     "GuarantorSpec",
+    "InterestStep",
     "LevelPaymentSpec",
     "LoanSpec",
+    "MaintenanceReserveStep",
     "MerchantSpec",
+    "NotesSpec",
     "OpexSpec",
+    "PrincipalStep",
+    "ProjectFinanceSpec",
     "RecoverySpec",
     "RefinancingSpec",
+    "ReserveStep",
     "ScheduleSpec",
     "SpecProblem",
+    "StepSpec",
     "StraightLineSpec",
+    "SweepStep",
+    "TermLoanSpec",
     "check_tenant_risk",
     "evolve",
 ]
@@ -92,6 +108,8 @@ class BorrowerSpec(Spec):
 
     name: str = Field(min_length=1)
     description: str = ""
+    share_price_usd: PositiveFloat | None = None
+    shares_outstanding: PositiveFloat | None = None
 
 
 class CohortSpec(Spec):
@@ -381,9 +399,21 @@ class RefinancingSpec(Spec):
     path's collateral value; otherwise the loan defaults at maturity. Default 0.60: the middle
     of the origination LTVs quoted for banks (50-55%) and private credit (55-65%)
     (REFERENCES.md, vendor survey of 40+ transactions; an assumption to test, not a fact).
+
+    In a multi-facility deal (``facilities``) the test can also ask for a trailing-12-month
+    deal DSCR of at least ``min_dscr`` (DBRS uses a refinance DSCR of 1.19x on a data-centre
+    issuer, REFERENCES.md) and for an open credit market (``needs_open_market``: refinancing
+    fails in the glut regime, an assumption). The refinanced balance stays owed by the borrower
+    at SOFR plus the spread of the regime it was refinanced in; defaults: CoreWeave's 5-year
+    CDS, 368 bp on 2025-10-06 (calm) and 643 bp in early December 2025 (stressed)
+    (REFERENCES.md).
     """
 
     max_ltv: Annotated[float, Field(gt=0.0, le=1.0)] = 0.60
+    min_dscr: PositiveFloat | None = None
+    needs_open_market: bool = False
+    spread_tight_bps: Annotated[float, Field(ge=0.0, le=5000.0)] = 368.0
+    spread_glut_bps: Annotated[float, Field(ge=0.0, le=5000.0)] = 643.0
 
 
 class LoanSpec(Spec):
@@ -432,8 +462,229 @@ class RecoverySpec(Spec):
     buyer_discount_rate_pct: Annotated[float, Field(gt=0.0, le=100.0)] = 15.0
 
 
+# --- capital structures (several facilities and their waterfall) ---------------------------
+
+
+class DrawSpec(Spec):
+    """One draw of a delayed-draw term loan after close, often tied to a GPU delivery."""
+
+    date: dt.date
+    amount_usd: PositiveFloat
+    cohort: str | None = None
+
+
+class _FacilityBase(Spec):
+    """What every facility has. ``secured_by`` lists the fleet cohorts pledged to it (all when
+    omitted, none for ``[]``: unsecured); ``seniority`` ranks its claim on them (1 first);
+    covenants test the deal's cash flow against this facility's and more senior debt service,
+    and its and more senior debt against the value of its collateral."""
+
+    name: str = Field(min_length=1)
+    seniority: Annotated[int, Field(ge=1, le=9)] = 1
+    secured_by: list[str] | None = None
+    rate: RateSpec
+    issue_price_pct: Annotated[float, Field(gt=0.0, le=150.0)] = 100.0
+    dsra_months: Annotated[float, Field(ge=0.0, le=24.0)] = 0.0
+    covenants: list[CovenantSpec] = Field(default_factory=list)
+    refinancing: RefinancingSpec = Field(default_factory=RefinancingSpec)
+
+
+class TermLoanSpec(_FacilityBase):
+    """An amortising term loan funded at close; ``vendor`` is the same loan from a GPU vendor
+    or OEM, usually secured by the equipment it financed."""
+
+    kind: Literal["term_loan", "vendor"]
+    principal_usd: PositiveFloat
+    tenor_months: Annotated[int, Field(ge=1, le=360)]
+    amortisation: AmortisationSpec
+
+
+class DdtlSpec(_FacilityBase):
+    """Delayed-draw term loan: draws within the availability period, each amortising over
+    ``draw_tenor_months`` from its date (CoreWeave's DDTL 2.0: each draw matures five years
+    after drawing, REFERENCES.md); a commitment fee on the undrawn amount until
+    ``availability_end``; ``tenor_months`` is the final maturity from the as-of date."""
+
+    kind: Literal["ddtl"]
+    commitment_usd: PositiveFloat
+    drawn_at_close_usd: NonNegativeFloat = 0.0
+    draws: list[DrawSpec] = Field(default_factory=list)
+    availability_end: dt.date
+    draw_tenor_months: Annotated[int, Field(ge=1, le=360)]
+    draw_amortisation: Literal["straight_line", "bullet"] = "straight_line"
+    commitment_fee_bps: Annotated[float, Field(ge=0.0, le=1000.0)] = 0.0
+    tenor_months: Annotated[int, Field(ge=1, le=360)]
+
+    @model_validator(mode="after")
+    def _draws(self) -> Self:
+        total = self.drawn_at_close_usd
+        for j, draw in enumerate(self.draws):
+            if draw.date > self.availability_end:
+                raise SpecProblem(
+                    f"draws[{j}].date",
+                    draw.date.isoformat(),
+                    f"a date within the availability period (on or before availability_end, "
+                    f"{self.availability_end})",
+                )
+            if j and draw.date < self.draws[j - 1].date:
+                raise SpecProblem(
+                    f"draws[{j}].date",
+                    draw.date.isoformat(),
+                    f"draws in date order (on or after {self.draws[j - 1].date})",
+                )
+            total += draw.amount_usd
+        if total > self.commitment_usd * (1 + 1e-9):
+            raise SpecProblem(
+                "draws",
+                f"{total:,.0f} USD drawn in all",
+                f"at most commitment_usd ({self.commitment_usd:,.0f})",
+            )
+        if self.drawn_at_close_usd == 0.0 and not self.draws:
+            raise SpecProblem("draws", [], "at least one draw, or drawn_at_close_usd above 0")
+        return self
+
+
+class AblSpec(_FacilityBase):
+    """Asset-based loan: the balance may not exceed ``advance_rate_pct`` of the appraised value
+    of the collateral (``secured_by``), redetermined monthly; a shortfall must be repaid within
+    ``cure_months`` or it is an event of default. ABL advance rates of 60-70% (REFERENCES.md,
+    origination LTVs)."""
+
+    kind: Literal["abl"]
+    principal_usd: PositiveFloat
+    tenor_months: Annotated[int, Field(ge=1, le=360)]
+    amortisation: AmortisationSpec = Field(default_factory=lambda: BulletSpec(kind="bullet"))
+    advance_rate_pct: float
+    cure_months: Annotated[int, Field(ge=0, le=12)] = 1
+
+    @field_validator("advance_rate_pct")
+    @classmethod
+    def _advance(cls, value: float) -> float:
+        if not 0.0 < value <= 100.0:
+            raise ValueError(
+                "an advance rate above 0 and at most 100 percent of the collateral value "
+                "(an advance rate of at most 1)"
+            )
+        return value
+
+
+class ProjectFinanceSpec(_FacilityBase):
+    """Project finance sized by sculpting: debt service in each month is the base-case CFADS
+    (no shocks, today's regime, no tenant default) over ``target_dscr``; the debt is the
+    present value of that service at the loan's base-case rate, capped at
+    ``max_gearing_pct`` of ``project_cost_usd`` (the fleet's cost when omitted), in which case
+    every month's service is scaled down alike."""
+
+    kind: Literal["project_finance"]
+    tenor_months: Annotated[int, Field(ge=1, le=360)]
+    target_dscr: Annotated[float, Field(gt=1.0, le=5.0)]
+    max_gearing_pct: Annotated[float, Field(gt=0.0, le=100.0)] = 80.0
+    project_cost_usd: PositiveFloat | None = None
+
+
+class CallSpec(Spec):
+    """From ``date`` on the issuer may call the notes at ``price_pct`` of par."""
+
+    date: dt.date = Field(alias="from")
+    price_pct: Annotated[float, Field(ge=100.0, le=150.0)]
+
+
+class NotesSpec(_FacilityBase):
+    """Senior secured or unsecured notes: fixed coupons paid ``coupon_frequency``; a bullet
+    (or an amortisation after construction for project notes); a call schedule, make-whole
+    before the first call date (never exercised in the model: a make-whole call pays the
+    holders the value of what they give up)."""
+
+    kind: Literal["notes"]
+    principal_usd: PositiveFloat
+    tenor_months: Annotated[int, Field(ge=1, le=360)]
+    amortisation: AmortisationSpec = Field(default_factory=lambda: BulletSpec(kind="bullet"))
+    coupon_frequency: Literal["monthly", "quarterly", "semi_annual"] = "semi_annual"
+    call_schedule: list[CallSpec] = Field(default_factory=list)
+    make_whole_spread_bps: Annotated[float, Field(ge=0.0, le=1000.0)] = 50.0
+
+    @model_validator(mode="after")
+    def _calls(self) -> Self:
+        for j in range(1, len(self.call_schedule)):
+            if self.call_schedule[j].date <= self.call_schedule[j - 1].date:
+                raise SpecProblem(
+                    f"call_schedule[{j}].from",
+                    self.call_schedule[j].date.isoformat(),
+                    f"a date after call_schedule[{j - 1}].from",
+                )
+        return self
+
+
+class ConvertibleSpec(_FacilityBase):
+    """Convertible notes: the holder converts at maturity when the path's share price is above
+    ``conversion_price_usd`` (shares per USD of par = 1 / conversion price); otherwise repaid
+    or refinanced. Needs ``borrower.share_price_usd`` and ``borrower.shares_outstanding``."""
+
+    kind: Literal["convertible"]
+    principal_usd: PositiveFloat
+    tenor_months: Annotated[int, Field(ge=1, le=360)]
+    conversion_price_usd: PositiveFloat
+    coupon_frequency: Literal["monthly", "quarterly", "semi_annual"] = "semi_annual"
+    amortisation: BulletSpec = Field(default_factory=lambda: BulletSpec(kind="bullet"))
+
+
+FacilitySpec = Annotated[
+    TermLoanSpec | DdtlSpec | AblSpec | ProjectFinanceSpec | NotesSpec | ConvertibleSpec,
+    Field(discriminator="kind"),
+]
+
+
+class InterestStep(Spec):
+    step: Literal["interest"]
+    facility: str
+
+
+class PrincipalStep(Spec):
+    step: Literal["principal"]
+    facility: str
+
+
+class ReserveStep(Spec):
+    """Top the facility's DSRA up to ``dsra_months`` of its debt service."""
+
+    step: Literal["reserve"]
+    facility: str
+
+
+class MaintenanceReserveStep(Spec):
+    """Fund the maintenance reserve: ``usd_per_month`` until it holds ``target_usd``."""
+
+    step: Literal["maintenance_reserve"]
+    usd_per_month: PositiveFloat
+    target_usd: PositiveFloat
+
+
+class SweepStep(Spec):
+    """Prepay the facility with ``share_pct`` of the cash left."""
+
+    step: Literal["sweep"]
+    facility: str
+    share_pct: Annotated[float, Field(gt=0.0, le=100.0)] = 100.0
+
+
+class DistributeStep(Spec):
+    step: Literal["distribute"]
+
+
+StepSpec = Annotated[
+    InterestStep
+    | PrincipalStep
+    | ReserveStep
+    | MaintenanceReserveStep
+    | SweepStep
+    | DistributeStep,
+    Field(discriminator="step"),
+]
+
+
 class DealSpec(Spec):
-    """One deal: a fleet, its contracts and costs, and one term loan."""
+    """One deal: a fleet, its contracts and costs, and its debt: one term ``loan``, or several
+    ``facilities`` paid by the ``waterfall`` (by seniority when it is omitted)."""
 
     name: str = Field(min_length=1)
     as_of: dt.date
@@ -442,10 +693,25 @@ class DealSpec(Spec):
     contracts: list[ContractSpec] = Field(default_factory=list)
     merchant: MerchantSpec = Field(default_factory=MerchantSpec)
     opex: OpexSpec
-    loan: LoanSpec
+    loan: LoanSpec | None = None
+    facilities: list[FacilitySpec] = Field(default_factory=list)
+    waterfall: list[StepSpec] | None = None
     recovery: RecoverySpec = Field(default_factory=RecoverySpec)
     re_lease_downtime_months: Annotated[int, Field(ge=0, le=36)] = 3
     notes: str = ""
+
+    @property
+    def horizon_months(self) -> int:
+        """Months simulated: the loan's tenor, or the longest facility's."""
+        if self.loan is not None:
+            return self.loan.tenor_months
+        return max(f.tenor_months for f in self.facilities)
+
+    @property
+    def facility_names(self) -> tuple[str, ...]:
+        if self.loan is not None:
+            return (self.loan.name,)
+        return tuple(f.name for f in self.facilities)
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -475,6 +741,8 @@ class DealSpec(Spec):
                     contract.end.isoformat(),
                     f"a date after as_of ({self.as_of})",
                 )
+        check_tenant_risk(self.contracts)
+        self._check_debt(names)
         for i, cohort in enumerate(self.fleet):
             peak = _peak_contracted_units(
                 [c for c in self.contracts if c.cohort == cohort.name], self.as_of
@@ -486,6 +754,107 @@ class DealSpec(Spec):
                     f"at most the cohort's {cohort.units} units (fleet[{i}].units)",
                 )
         return self
+
+    def _check_debt(self, cohorts: list[str]) -> None:
+        if (self.loan is None) == (not self.facilities):
+            raise SpecProblem(
+                "loan",
+                "both" if self.loan is not None else None,
+                "exactly one of 'loan' (one term loan) or 'facilities' (a capital structure)",
+            )
+        if self.loan is not None:
+            if self.waterfall is not None:
+                raise SpecProblem(
+                    "waterfall", "a list of steps", "no waterfall with a single 'loan'"
+                )
+            return
+        names = [f.name for f in self.facilities]
+        for i, f in enumerate(self.facilities):
+            if names.index(f.name) != i:
+                raise SpecProblem(f"facilities[{i}].name", f.name, "a facility name used once")
+            for j, cohort in enumerate(f.secured_by or []):
+                if cohort not in cohorts:
+                    raise SpecProblem(
+                        f"facilities[{i}].secured_by[{j}]",
+                        cohort,
+                        f"the name of a fleet cohort ({', '.join(cohorts)})",
+                    )
+            if isinstance(f, DdtlSpec):
+                if f.availability_end <= self.as_of:
+                    raise SpecProblem(
+                        f"facilities[{i}].availability_end",
+                        f.availability_end.isoformat(),
+                        f"a date after as_of ({self.as_of})",
+                    )
+                for j, draw in enumerate(f.draws):
+                    if draw.date <= self.as_of:
+                        raise SpecProblem(
+                            f"facilities[{i}].draws[{j}].date",
+                            draw.date.isoformat(),
+                            f"a date after as_of ({self.as_of}); "
+                            "earlier draws belong in drawn_at_close_usd",
+                        )
+                    if draw.cohort is not None and draw.cohort not in cohorts:
+                        raise SpecProblem(
+                            f"facilities[{i}].draws[{j}].cohort",
+                            draw.cohort,
+                            f"the name of a fleet cohort ({', '.join(cohorts)})",
+                        )
+            if isinstance(f, ConvertibleSpec) and (
+                self.borrower.share_price_usd is None or self.borrower.shares_outstanding is None
+            ):
+                raise SpecProblem(
+                    f"facilities[{i}].kind",
+                    "convertible",
+                    "borrower.share_price_usd and borrower.shares_outstanding to be given "
+                    "(a convertible converts on the share price)",
+                )
+        if self.waterfall is not None:
+            _check_waterfall(self.waterfall, self.facilities)
+
+
+def _check_waterfall(steps: list[Any], facilities: list[Any]) -> None:
+    """Every step names a known facility; each facility's interest and principal are paid
+    once; reserves only for facilities with one; ``distribute`` last and only there."""
+    names = [f.name for f in facilities]
+    seen: dict[tuple[str, str], int] = {}
+    for j, step in enumerate(steps):
+        facility = getattr(step, "facility", None)
+        if facility is not None and facility not in names:
+            raise SpecProblem(
+                f"waterfall[{j}].facility",
+                facility,
+                f"the name of one of the deal's facilities ({', '.join(names)})",
+            )
+        if step.step == "distribute" and j != len(steps) - 1:
+            raise SpecProblem(f"waterfall[{j}].step", "distribute", "distribute as the last step")
+        if facility is not None and step.step in ("interest", "principal", "reserve"):
+            key = (step.step, facility)
+            if key in seen:
+                raise SpecProblem(
+                    f"waterfall[{j}]",
+                    f"{step.step} of {facility}",
+                    f"each facility's {step.step} once (already at waterfall[{seen[key]}])",
+                )
+            seen[key] = j
+        if step.step == "reserve":
+            f = facilities[names.index(facility)]
+            if f.dsra_months == 0:
+                raise SpecProblem(
+                    f"waterfall[{j}].facility",
+                    facility,
+                    "a facility with a DSRA (its dsra_months is 0)",
+                )
+    if not steps or steps[-1].step != "distribute":
+        raise SpecProblem("waterfall", "no final distribute step", "distribute as the last step")
+    for name in names:
+        for kind in ("interest", "principal"):
+            if (kind, name) not in seen:
+                raise SpecProblem(
+                    "waterfall",
+                    f"no {kind} step for {name}",
+                    f"a {kind} step for every facility",
+                )
 
 
 def _peak_contracted_units(contracts: list[ContractSpec], as_of: dt.date) -> int:

@@ -300,6 +300,9 @@ def run_structure(
     cohort_value: Float64Array,
     sofr: Float64Array,
     regime: np.ndarray | None = None,
+    *,
+    enterprise_value_usd: Float64Array | None = None,
+    default_free: bool = False,
 ) -> StructureLedger:
     """Run the structure's waterfall on one block of paths.
 
@@ -311,6 +314,13 @@ def run_structure(
     sofr : ndarray, shape (path, month), decimal per year
     regime : ndarray of int, shape (path, month), optional
         0 tight (credit market open), 1 glut (shut); open throughout when omitted.
+    enterprise_value_usd : ndarray, shape (path, month), optional
+        The fleet value the share price follows (``EquityTerms``); the sum of
+        ``cohort_value`` when omitted (the promised-cash-flow run passes the real one).
+    default_free : bool
+        The promised cash flows on the same path: every shortfall is met from outside (the
+        lenders are paid in full; nothing defaults), covenants never accelerate, sweeps and
+        lock-ups follow the path's cash. The fair-spread solver's riskless benchmark.
 
     Returns
     -------
@@ -369,7 +379,8 @@ def run_structure(
     estate_cash, refi_claim = np.zeros(n_paths), np.zeros(n_paths)
     equity = structure.equity
     debt0 = sum(f.loan.principal_usd for f in facs)
-    v0 = collateral[:, 0].copy()
+    basis = collateral if enterprise_value_usd is None else enterprise_value_usd
+    v0 = basis[:, 0].copy()
 
     for t in range(n):
         month = t + 1
@@ -377,7 +388,7 @@ def run_structure(
         share_price: Float64Array | None = None
         if equity is not None:
             debt_now = sum((s.balance * s.live + s.refi for s in states), np.zeros(n_paths))
-            ev = (equity.market_cap_usd + debt0) * _ratio(collateral[:, t], v0, 0.0)
+            ev = (equity.market_cap_usd + debt0) * _ratio(basis[:, t], v0, 0.0)
             share_price = np.maximum(ev - debt_now, 0.0) / equity.shares_outstanding
             share_out[:, t] = share_price
         trailing_deal = (
@@ -442,6 +453,8 @@ def run_structure(
                 take = np.minimum(gap, s.dsra)
                 s.dsra, gap, ds_draw[k] = s.dsra - take, gap - take, ds_draw[k] + take
                 short = gap > CENT
+                if default_free:
+                    short = np.zeros(n_paths, dtype=bool)
                 got = ask - np.where(short, gap, 0.0)
                 if step.kind == "interest":
                     got_int[k] += got
@@ -551,7 +564,7 @@ def run_structure(
                 counter[:] = np.where(breach, counter + 1, 0)
                 any_breach |= breach
                 hit = breach & (counter > cov.cure_period_months)
-                if cov.consequence == "event_of_default":
+                if cov.consequence == "event_of_default" and not default_free:
                     kind[k] = np.where(hit & (kind[k] == 0), 2, kind[k])
                 elif cov.consequence == "cash_sweep":
                     sweep_on[k] |= hit

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -9,15 +10,17 @@ import numpy as np
 
 from gpucredit._typing import Float64Array
 from gpucredit.config.spec import (
-    BulletSpec,
+    AmortisationSpec,
+    CovenantSpec,
     FixedRateSpec,
+    FloatingRateSpec,
     LevelPaymentSpec,
     LoanSpec,
     ScheduleSpec,
     StraightLineSpec,
 )
 
-__all__ = ["CovenantTerms", "LoanTerms", "loan_terms"]
+__all__ = ["CovenantTerms", "LoanTerms", "facility_loan_terms", "loan_terms"]
 
 AmortKind = Literal["level_payment", "straight_line", "bullet", "schedule"]
 Consequence = Literal["event_of_default", "cash_sweep", "lock_up"]
@@ -66,39 +69,65 @@ class LoanTerms:
 
 
 def loan_terms(spec: LoanSpec) -> LoanTerms:
-    rate = spec.rate
-    amort = spec.amortisation
-    kind: AmortKind
-    if isinstance(amort, LevelPaymentSpec):
-        kind = "level_payment"
-    elif isinstance(amort, StraightLineSpec):
-        kind = "straight_line"
-    elif isinstance(amort, BulletSpec):
-        kind = "bullet"
-    else:
-        assert isinstance(amort, ScheduleSpec)
-        kind = "schedule"
-    share = (
-        np.asarray(amort.principal_pct_by_month, dtype=np.float64) / 100.0
-        if isinstance(amort, ScheduleSpec)
-        else np.zeros(spec.tenor_months)
-    )
-    fixed = isinstance(rate, FixedRateSpec)
-    return LoanTerms(
+    return facility_loan_terms(
         name=spec.name,
         principal_usd=spec.principal_usd,
         tenor_months=spec.tenor_months,
+        rate=spec.rate,
+        amortisation=spec.amortisation,
+        issue_price_pct=spec.issue_price_pct,
+        dsra_months=spec.dsra_months,
+        covenants=spec.covenants,
+        refinancing_max_ltv=spec.refinancing.max_ltv,
+    )
+
+
+def facility_loan_terms(
+    *,
+    name: str,
+    principal_usd: float,
+    tenor_months: int,
+    rate: FixedRateSpec | FloatingRateSpec,
+    amortisation: AmortisationSpec | None,
+    issue_price_pct: float,
+    dsra_months: float,
+    covenants: Sequence[CovenantSpec],
+    refinancing_max_ltv: float,
+    schedule_share: Float64Array | None = None,
+) -> LoanTerms:
+    """The common terms of any facility; ``schedule_share`` (month,) replaces the
+    amortisation with an explicit schedule (sculpted debt, per-draw schedules)."""
+    kind: AmortKind
+    if schedule_share is not None or isinstance(amortisation, ScheduleSpec):
+        kind = "schedule"
+    elif isinstance(amortisation, LevelPaymentSpec):
+        kind = "level_payment"
+    elif isinstance(amortisation, StraightLineSpec):
+        kind = "straight_line"
+    else:
+        kind = "bullet"
+    if schedule_share is not None:
+        share = np.asarray(schedule_share, dtype=np.float64)
+    elif isinstance(amortisation, ScheduleSpec):
+        share = np.asarray(amortisation.principal_pct_by_month, dtype=np.float64) / 100.0
+    else:
+        share = np.zeros(tenor_months)
+    fixed = isinstance(rate, FixedRateSpec)
+    return LoanTerms(
+        name=name,
+        principal_usd=principal_usd,
+        tenor_months=tenor_months,
         floating=not fixed,
         fixed_coupon=rate.coupon if isinstance(rate, FixedRateSpec) else 0.0,
         margin=0.0 if isinstance(rate, FixedRateSpec) else rate.margin,
         floor=0.0 if isinstance(rate, FixedRateSpec) else rate.floor,
         amortisation=kind,
         schedule_share=share,
-        issue_price=spec.issue_price_pct / 100.0,
-        dsra_months=spec.dsra_months,
+        issue_price=issue_price_pct / 100.0,
+        dsra_months=dsra_months,
         covenants=tuple(
             CovenantTerms(c.kind, c.threshold, c.window_months, c.cure_period_months, c.consequence)
-            for c in spec.covenants
+            for c in covenants
         ),
-        refinancing_max_ltv=spec.refinancing.max_ltv,
+        refinancing_max_ltv=refinancing_max_ltv,
     )

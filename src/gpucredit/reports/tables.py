@@ -9,6 +9,7 @@ from typing import Any
 from rich.table import Table
 
 from gpucredit._version import __version__
+from gpucredit.credit.metrics import FacilityMetrics
 from gpucredit.market.store import StoredCalibration
 from gpucredit.pipeline import SimulationResult
 
@@ -30,10 +31,12 @@ def _num(value: float | None, digits: int = 6) -> float | None:
     return round(float(value), digits)
 
 
-def facility_record(result: SimulationResult) -> dict[str, Any]:
-    """One facility as a JSON-ready dict (the keys of the CLI's ``--json`` output)."""
-    m = result.metrics
-    return {
+def facility_record(result: SimulationResult, m: FacilityMetrics | None = None) -> dict[str, Any]:
+    """One facility as a JSON-ready dict (the keys of the CLI's ``--json`` output); the deal's
+    first facility unless ``m`` is given. A facility of a capital structure also carries the
+    deal-level figures under ``structure``."""
+    m = m or result.metrics
+    record = {
         "deal": m.deal,
         "name": m.name,
         "pd": _num(m.pd),
@@ -58,6 +61,37 @@ def facility_record(result: SimulationResult) -> dict[str, Any]:
         "glut_stress_min_dscr": _num(result.stress.min_dscr, 4),
         "glut_stress_default_month": result.stress.default_month,
         "spec_hash": result.provenance["spec_hash"],
+    }
+    if result.structure is not None:
+        record["structure"] = structure_record(result)
+    return record
+
+
+def structure_record(result: SimulationResult) -> dict[str, Any]:
+    """Deal-level figures of a capital structure (JSON-ready)."""
+    s = result.structure
+    assert s is not None
+
+    def finite(values: Any) -> list[float | None]:
+        return [_num(float(v), 4) if math.isfinite(float(v)) else None for v in values]
+
+    return {
+        "borrower_pd": _num(s.borrower_pd),
+        "llcr_at_close_base_case": _num(s.llcr_at_close, 4),
+        "plcr_at_close_base_case": _num(s.plcr_at_close, 4),
+        "llcr_at_close_p5": finite(s.llcr_p5[:1])[0],
+        "llcr_at_close_p50": finite(s.llcr_p50[:1])[0],
+        "plcr_at_close_p50": finite(s.plcr_p50[:1])[0],
+        "deal_dscr_p5_by_month": finite(s.dscr_p5),
+        "deal_dscr_p50_by_month": finite(s.dscr_p50),
+        "llcr_p50_by_month": finite(s.llcr_p50),
+        "waterfall_mean_paid_usd": {
+            label: _num(v, 2) for label, v in zip(s.steps, s.step_paid_mean_usd, strict=True)
+        },
+        "sculpted": {
+            k: {"debt_usd": _num(d, 2), "dscr": _num(r, 4)} for k, (d, r) in s.sculpted.items()
+        },
+        "concentration": s.concentration,
     }
 
 
@@ -126,7 +160,7 @@ def run_document(results: list[SimulationResult], seed: int, n_paths: int) -> di
             "calibration_id": first.get("calibration_id"),
             "data_hash": first.get("data_hash"),
         },
-        "facilities": [facility_record(r) for r in results],
+        "facilities": [facility_record(r, m) for r in results for m in r.all_facilities],
     }
 
 
@@ -158,8 +192,7 @@ def summary_table(results: list[SimulationResult]) -> Table:
         ("Breakeven USD/h", "right"),
     ]:
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
-    for r in results:
-        m = r.metrics
+    for m in (m for r in results for m in r.all_facilities):
         gap = "n/a" if m.spread_gap_bps is None else f"{m.spread_gap_bps:,.0f}"
         be = m.breakeven_rent_usd_per_gpu_hour
         table.add_row(
@@ -222,5 +255,43 @@ def collateral_table(results: list[SimulationResult]) -> Table:
             _pct(c.recovery_rate_p95),
             "n/a" if months is None else f"{months:.1f}",
             _ratio(c.pd_lgd_correlation),
+        )
+    return table
+
+
+def structure_table(results: list[SimulationResult]) -> Table | None:
+    """Deal-level figures of the capital structures among ``results`` (None if there are none)."""
+    rows = [r for r in results if r.structure is not None]
+    if not rows:
+        return None
+    table = Table(title="gpucredit: capital structures (deal level)", title_justify="left")
+    for name in (
+        "Deal",
+        "Borrower PD",
+        "LLCR base",
+        "LLCR p50",
+        "PLCR base",
+        "DSCR p5 yr1",
+        "Largest tenant",
+        "HHI",
+    ):
+        table.add_column(name, justify="left" if name in ("Deal", "Largest tenant") else "right")
+    for r in rows:
+        s = r.structure
+        assert s is not None
+        conc = s.concentration.get("remaining_term", {})
+        share = conc.get("largest_tenant_share")
+        largest = conc.get("largest_tenant") or "none"
+        year1 = s.dscr_p5[:12]
+        year1 = year1[year1 == year1]  # drop NaN months
+        table.add_row(
+            r.deal.name,
+            _pct(s.borrower_pd),
+            _ratio(s.llcr_at_close),
+            _ratio(float(s.llcr_p50[0])),
+            _ratio(s.plcr_at_close),
+            _ratio(float(year1.min())) if year1.size else "n/a",
+            f"{largest} ({_pct(share)})" if share is not None else largest,
+            f"{conc.get('hhi_points', 0):,.0f}",
         )
     return table
