@@ -1,0 +1,67 @@
+"""Bad capital-structure input: clear errors naming the field, the value and the expectation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+
+from gpucredit.config.loading import parse_deal
+from gpucredit.errors import SpecError
+from tests.conftest import load_example_data
+
+
+def _error(data: dict[str, Any]) -> str:
+    with pytest.raises(SpecError) as info:
+        parse_deal(yaml.safe_dump(data, sort_keys=False), source="deal.yaml")
+    return str(info.value)
+
+
+def test_waterfall_step_naming_an_unknown_facility() -> None:
+    data = load_example_data("hosting_secured_notes_backstop")
+    data["waterfall"][0]["facility"] = "no-such-notes"
+    message = _error(data)
+    assert "waterfall[0].facility" in message and "no-such-notes" in message
+    assert "one of the deal's facilities" in message
+
+
+def test_draw_after_the_availability_period() -> None:
+    data = load_example_data("ddtl2_tiered_structure")
+    data["facilities"][0]["draws"][0]["date"] = "2027-06-30"
+    message = _error(data)
+    assert "facilities[0].ddtl.draws[0].date" in message and "2027-06-30" in message
+    assert "availability period" in message
+
+
+def test_advance_rate_above_one() -> None:
+    data = load_example_data("ddtl2_tiered_structure")
+    data["facilities"].append(
+        {
+            "name": "abl",
+            "kind": "abl",
+            "rate": {"kind": "fixed", "coupon_pct": 9.0},
+            "principal_usd": 1e8,
+            "tenor_months": 24,
+            "advance_rate_pct": 120,
+        }
+    )
+    message = _error(data)
+    assert "facilities[3].abl.advance_rate_pct" in message and "120" in message
+    assert "at most 100" in message
+
+
+def test_every_facility_needs_its_interest_and_principal_step() -> None:
+    data = load_example_data("hosting_secured_notes_backstop")
+    data["waterfall"] = [s for s in data["waterfall"] if s["step"] != "principal"]
+    assert "a principal step for every facility" in _error(data)
+
+
+def test_the_examples_load_with_their_structures() -> None:
+    for stem in (
+        "ddtl2_tiered_structure",
+        "hosting_secured_notes_backstop",
+        "parent_unsecured_notes",
+    ):
+        deal = parse_deal(yaml.safe_dump(load_example_data(stem), sort_keys=False))
+        assert deal.loan is None and len(deal.facilities) >= 1
