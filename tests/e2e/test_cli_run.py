@@ -196,17 +196,22 @@ def test_table_names_each_deal(
 
 
 def test_no_deal_argument_runs_the_shipped_examples(
-    run_cli: RunCli,
-    stdout_json: StdoutJson,
-    examples: list[Path],
-    deal_names: Callable[[list[Path]], list[str]],
+    run_cli: RunCli, stdout_json: StdoutJson, examples: list[Path]
 ) -> None:
     assert len(examples) >= 3
     document = stdout_json(run_cli("run", *QUICK, "--json"))
-    assert [f["deal"] for f in document["facilities"]] == deal_names(examples)
-    for f, path in zip(document["facilities"], examples, strict=True):
-        principal = gpucredit.load_deal(path).loan.principal_usd
-        _check_facility(f, principal)
+    deals = [gpucredit.load_deal(path) for path in examples]
+    expected = [(d.name, name) for d in deals for name in d.facility_names]
+    assert [(f["deal"], f["name"]) for f in document["facilities"]] == expected
+    by_name = {d.name: d for d in deals}
+    for f in document["facilities"]:
+        deal = by_name[f["deal"]]
+        if deal.loan is not None:
+            assert f["principal_usd"] == pytest.approx(deal.loan.principal_usd)
+        else:
+            assert "structure" in f and 0.0 <= f["structure"]["borrower_pd"] <= 1.0
+            assert f["pd"] <= f["structure"]["borrower_pd"] + 1e-12  # cross-default
+        _check_facility(f, f["principal_usd"])
 
 
 def test_version() -> None:
