@@ -30,7 +30,7 @@ def test_draw_after_the_availability_period() -> None:
     data = load_example_data("ddtl2_tiered_structure")
     data["facilities"][0]["draws"][0]["date"] = "2027-06-30"
     message = _error(data)
-    assert "facilities[0].ddtl.draws[0].date" in message and "2027-06-30" in message
+    assert "facilities[0].draws[0].date" in message and "2027-06-30" in message
     assert "availability period" in message
 
 
@@ -47,7 +47,7 @@ def test_advance_rate_above_one() -> None:
         }
     )
     message = _error(data)
-    assert "facilities[3].abl.advance_rate_pct" in message and "120" in message
+    assert "facilities[3].advance_rate_pct" in message and "120" in message
     assert "at most 100" in message
 
 

@@ -170,19 +170,27 @@ def _split_field(field: str) -> tuple[Any, ...]:
     return tuple(out)
 
 
-_UNION_TAGS = frozenset(
-    {"fixed", "floating", "level_payment", "straight_line", "bullet", "schedule"}
-)
+#: The fields that discriminate the spec's tagged unions: ``kind`` (rate, amortisation,
+#: facility) and ``step`` (waterfall step).
+_DISCRIMINATORS = ("kind", "step")
 
 
 def _drop_union_tags(loc: tuple[Any, ...], data: Any) -> tuple[Any, ...]:
-    """Remove the discriminator tags pydantic inserts (``rate.fixed.coupon_pct``)."""
+    """Remove the tags pydantic inserts for discriminated unions, so that
+    ``facilities[0].ddtl.draws[0].date`` reads ``facilities[0].draws[0].date`` and
+    ``loan.rate.fixed.coupon_pct`` reads ``loan.rate.coupon_pct``.
+
+    A part of the path is such a tag when the mapping it would index has no key of that name
+    but carries it as the value of its discriminator (``kind: ddtl``). The path then walks on
+    in the same mapping, so the field path (and its YAML line) is the one the user wrote.
+    """
     out: list[Any] = []
     node = data
     for part in loc:
-        is_tag = isinstance(node, dict) and part not in node and part in _UNION_TAGS
-        if is_tag and out:
-            continue  # a tag such as 'fixed' that is not a key of the mapping
+        if isinstance(node, dict) and isinstance(part, str) and part not in node:
+            tags = {str(node[key]).strip() for key in _DISCRIMINATORS if key in node}
+            if part in tags and out:
+                continue
         out.append(part)
         if isinstance(node, dict):
             node = node.get(part)
