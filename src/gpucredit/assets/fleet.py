@@ -26,6 +26,16 @@ Conventions (documented assumptions):
 * Power is billed at server-level IT load x PUE for every unit in service (colocation bills
   reserved capacity; idle GPUs still draw power), colocation per kW of IT load, SG&A as a share
   of revenue. No taxes or maintenance capex: CFADS here is pre-tax.
+* A cohort whose ``purchase_date`` is after the as-of date is a delivery. Its delivery month
+  is the first grid month whose end is on or after the date (the rule of
+  ``debt.capital.month_of``). Before that month it is not owned: no revenue, no cost, not in
+  service, zero income-approach and book value. In the delivery month it earns and costs for
+  the share of the month's days from the delivery date on (the day count of contracts, so a
+  contract starting on the delivery day covers exactly the delivered unit-days), and is owned,
+  at full value, at the month's end. Its age is counted from delivery in grid months: that
+  share in the delivery month, one more each month after, so a cohort delivered on a month's
+  end behaves from the next month exactly as one bought on the as-of date of a grid starting
+  then. Its capex is paid by a DDTL draw and the sponsor's equity, never out of CFADS.
 """
 
 from __future__ import annotations
@@ -77,12 +87,18 @@ class FleetPlan:
     ----------
     cohort_generation : tuple of str, length C
     cohort_units : ndarray, shape (C,)
+    cohort_owned_share : ndarray, shape (C, month)
+        Share of each month's days the cohort is owned: 1.0 for a cohort bought by the as-of
+        date; for a delivery 0.0 before its delivery month, the days from delivery over the
+        month's days in it, 1.0 after.
     cohort_in_service : ndarray, shape (C, month)
-        1.0 while the cohort is inside its economic life at the month's end, else 0.0.
+        1.0 while the cohort is owned and inside its economic life at the month's end, else
+        0.0 (0.0 before a delivery month).
     cohort_remaining_life_months : ndarray, shape (C, month)
-        Economic life left at each month's end, months, >= 0.
+        Economic life left at each month's end, months, >= 0 (0.0 before a delivery month).
     cohort_book_value_usd : ndarray, shape (C, month)
-        Straight-line book value over the borrower's useful life.
+        Straight-line book value over the borrower's useful life (0.0 before a delivery month:
+        not yet owned).
     opex_per_gpu_usd : ndarray, shape (C,)
         Power + colocation per unit in service per month.
     contract_cohort : ndarray of int, shape (K,)
@@ -116,6 +132,7 @@ class FleetPlan:
     cohort_names: tuple[str, ...]
     cohort_generation: tuple[str, ...]
     cohort_units: Float64Array
+    cohort_owned_share: Float64Array
     cohort_in_service: Float64Array
     cohort_remaining_life_months: Float64Array
     cohort_book_value_usd: Float64Array
@@ -229,6 +246,31 @@ def _anniversary_rates(
     return np.asarray(out, dtype=np.float64)
 
 
+def _cohort_calendar(
+    purchase_date: dt.date, as_of: dt.date, grid: TimeGrid, month_index: Float64Array
+) -> tuple[Float64Array, Float64Array, Float64Array]:
+    """Owned share, ownership mask (1.0 from the delivery month) and age at each month's end.
+
+    A cohort bought on or before ``as_of`` is owned throughout; its age, months, is the
+    30.4375-day months since purchase plus the months elapsed. A delivery (bought after
+    ``as_of``) is owned from its delivery month ``d``, the first month whose end is on or after
+    the date: there the owned share ``s`` is the month's days from the date on over its days,
+    and the age at the end of month ``m >= d`` is ``(m - d) + s``; before ``d`` all three are 0.
+    """
+    n = month_index.size
+    if purchase_date <= as_of:
+        age = _months_between(purchase_date, as_of) + month_index
+        return np.ones(n), np.ones(n), age
+    owned = grid.active_fraction(purchase_date, max(purchase_date, grid.end(n)))
+    ends = np.array([grid.end(m) >= purchase_date for m in range(1, n + 1)])
+    mask = ends.astype(np.float64)
+    if not ends.any():  # delivered after the horizon (the spec refuses it)
+        return owned, mask, np.zeros(n)
+    first = int(np.argmax(ends))  # 0-based delivery month
+    age = np.where(ends, (month_index - (first + 1)) + owned[first], 0.0)
+    return owned, mask, np.asarray(age, dtype=np.float64)
+
+
 def _entities(deal: DealSpec) -> tuple[list[str], list[str], list[float]]:
     """Tenant names, entity names (tenants then other guarantors) and their annual PDs."""
     try:
@@ -288,17 +330,19 @@ def plan_fleet(
     month_index = np.arange(1, n + 1, dtype=np.float64)
     opex = deal.opex
     names, gens, units, in_service, remaining, book, opex_gpu = [], [], [], [], [], [], []
+    owned_share = []
     for cohort in deal.fleet:
-        age_now = _months_between(cohort.purchase_date, deal.as_of)
-        age = age_now + month_index
+        owned, mask, age = _cohort_calendar(cohort.purchase_date, deal.as_of, grid, month_index)
         life = cohort.economic_life_years * 12.0
         book_life = cohort.book_useful_life_years * 12.0
         names.append(cohort.name)
         gens.append(cohort.generation)
         units.append(float(cohort.units))
-        in_service.append((age <= life).astype(np.float64))
-        remaining.append(np.maximum(life - age, 0.0))
-        book.append(cohort.units * cohort.unit_cost_usd * np.clip(1.0 - age / book_life, 0.0, 1.0))
+        owned_share.append(owned)
+        in_service.append((age <= life) * mask)
+        remaining.append(np.maximum(life - age, 0.0) * mask)
+        cost = cohort.units * cohort.unit_cost_usd
+        book.append(cost * np.clip(1.0 - age / book_life, 0.0, 1.0) * mask)
         kw = cohort.it_power_kw
         power = kw * opex.pue * HOURS_PER_MONTH * opex.power_price_usd_per_mwh * MWH_PER_KWH
         opex_gpu.append(power + kw * opex.colocation_usd_per_kw_month)
@@ -331,6 +375,7 @@ def plan_fleet(
         cohort_names=tuple(names),
         cohort_generation=tuple(gens),
         cohort_units=np.array(units),
+        cohort_owned_share=np.array(owned_share, dtype=np.float64).reshape(len(names), n),
         cohort_in_service=np.array(in_service).reshape(len(names), n),
         cohort_remaining_life_months=np.array(remaining).reshape(len(names), n),
         cohort_book_value_usd=np.array(book).reshape(len(names), n),
@@ -557,6 +602,7 @@ def _project_kernel(
     rent_index: Float64Array,
     cohort_gen: Int64Array,
     cohort_units: Float64Array,
+    owned: Float64Array,
     in_service: Float64Array,
     remaining: Float64Array,
     opex_per_gpu: Float64Array,
@@ -611,7 +657,8 @@ def _project_kernel(
             opex = other_fixed
             for c in range(n_cohorts):
                 rent = rent_index[p, t, cohort_gen[c]] * price_factor
-                merchant_units = max(cohort_units[c] - busy[c], 0.0) * in_service[c, t]
+                owned_units = cohort_units[c] * owned[c, t]
+                merchant_units = max(owned_units - busy[c], 0.0) * in_service[c, t]
                 merchant += merchant_units * rent * u * hours
                 opex += (merchant_units + busy[c]) * opex_per_gpu[c]
                 net_rent = rent * u * hours * one_minus_sga
@@ -670,6 +717,7 @@ def project(
         np.ascontiguousarray(scen.rent, dtype=np.float64),
         np.array([scen.generations.index(g) for g in plan.cohort_generation], dtype=np.int64),
         np.ascontiguousarray(plan.cohort_units, dtype=np.float64),
+        np.ascontiguousarray(plan.cohort_owned_share, dtype=np.float64).reshape(n_cohorts, n),
         np.ascontiguousarray(plan.cohort_in_service, dtype=np.float64),
         remaining,
         np.ascontiguousarray(plan.opex_per_gpu_usd, dtype=np.float64),
@@ -750,7 +798,8 @@ def project_reference(
         gen = plan.cohort_generation[c]
         rent = scen.rent_of(gen) * plan.price_factor
         in_service = plan.cohort_in_service[c][None, :]
-        merchant_units = np.maximum(plan.cohort_units[c] - busy[c], 0.0) * in_service
+        owned_units = plan.cohort_units[c] * plan.cohort_owned_share[c][None, :]
+        merchant_units = np.maximum(owned_units - busy[c], 0.0) * in_service
         merchant += merchant_units * rent * util * HOURS_PER_MONTH
         opex += (merchant_units + busy[c]) * plan.opex_per_gpu_usd[c]
         net_rent = rent * util * HOURS_PER_MONTH * (1.0 - plan.sga_share)

@@ -720,13 +720,6 @@ class DealSpec(Spec):
         if dupes:
             i = names.index(dupes[0], names.index(dupes[0]) + 1)
             raise SpecProblem(f"fleet[{i}].name", dupes[0], "a cohort name used only once")
-        for i, cohort in enumerate(self.fleet):
-            if cohort.purchase_date > self.as_of:
-                raise SpecProblem(
-                    f"fleet[{i}].purchase_date",
-                    cohort.purchase_date.isoformat(),
-                    f"a date on or before as_of ({self.as_of})",
-                )
         by_name = {c.name: c for c in self.fleet}
         for i, contract in enumerate(self.contracts):
             if contract.cohort not in by_name:
@@ -741,8 +734,33 @@ class DealSpec(Spec):
                     contract.end.isoformat(),
                     f"a date after as_of ({self.as_of})",
                 )
+            cohort = by_name[contract.cohort]
+            if cohort.purchase_date > self.as_of and contract.start < cohort.purchase_date:
+                raise SpecProblem(
+                    f"contracts[{i}].start",
+                    contract.start.isoformat(),
+                    f"a date on or after the delivery of cohort '{cohort.name}' "
+                    f"({cohort.purchase_date}, fleet[{names.index(cohort.name)}].purchase_date): "
+                    "a GPU is let once it is delivered",
+                )
         check_tenant_risk(self.contracts)
         self._check_debt(names)
+        # A cohort bought after as_of is a delivery; it must arrive within the horizon, before
+        # the end of its last month (as_of moved by horizon_months, clamped to a month's end).
+        index = self.as_of.year * 12 + self.as_of.month - 1 + self.horizon_months
+        year, month = divmod(index, 12)
+        month += 1
+        last_day = (dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)).day
+        horizon_end = dt.date(year, month, min(self.as_of.day, last_day))
+        for i, cohort in enumerate(self.fleet):
+            if cohort.purchase_date >= horizon_end:
+                raise SpecProblem(
+                    f"fleet[{i}].purchase_date",
+                    cohort.purchase_date.isoformat(),
+                    f"a date before the end of the deal's horizon ({horizon_end}, "
+                    f"{self.horizon_months} months after as_of): a delivery must arrive "
+                    "while the debt is outstanding",
+                )
         for i, cohort in enumerate(self.fleet):
             peak = _peak_contracted_units(
                 [c for c in self.contracts if c.cohort == cohort.name], self.as_of
@@ -794,11 +812,23 @@ class DealSpec(Spec):
                             f"a date after as_of ({self.as_of}); "
                             "earlier draws belong in drawn_at_close_usd",
                         )
-                    if draw.cohort is not None and draw.cohort not in cohorts:
+                    if draw.cohort is None:
+                        continue
+                    if draw.cohort not in cohorts:
                         raise SpecProblem(
                             f"facilities[{i}].draws[{j}].cohort",
                             draw.cohort,
                             f"the name of a fleet cohort ({', '.join(cohorts)})",
+                        )
+                    k = cohorts.index(draw.cohort)
+                    delivered = self.fleet[k].purchase_date
+                    if draw.date < delivered:
+                        raise SpecProblem(
+                            f"facilities[{i}].draws[{j}].date",
+                            draw.date.isoformat(),
+                            f"a date on or after the delivery of cohort '{draw.cohort}' "
+                            f"({delivered}, fleet[{k}].purchase_date): a draw funds a "
+                            "delivered GPU",
                         )
             if isinstance(f, ConvertibleSpec) and (
                 self.borrower.share_price_usd is None or self.borrower.shares_outstanding is None
