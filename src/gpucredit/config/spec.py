@@ -797,6 +797,15 @@ class DealSpec(Spec):
                         cohort,
                         f"the name of a fleet cohort ({', '.join(cohorts)})",
                     )
+            schedule = getattr(f, "amortisation", None)
+            if isinstance(schedule, ScheduleSpec):
+                n = len(schedule.principal_pct_by_month)
+                if n != f.tenor_months:
+                    raise SpecProblem(
+                        f"facilities[{i}].amortisation.principal_pct_by_month",
+                        f"a list of {n} entries",
+                        f"one entry per month of tenor_months={f.tenor_months}",
+                    )
             if isinstance(f, DdtlSpec):
                 if f.availability_end <= self.as_of:
                     raise SpecProblem(
