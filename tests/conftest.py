@@ -17,7 +17,15 @@ from gpucredit.config.spec import DealSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "src" / "gpucredit" / "examples"
-EXAMPLE_FILES = sorted(EXAMPLES.glob("*.yaml"))
+
+
+def _is_miner(path: Path) -> bool:
+    return "mining" in yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+#: The GPU deal examples (``DealSpec``); the miner examples (``MinerSpec``) apart.
+EXAMPLE_FILES = sorted(p for p in EXAMPLES.glob("*.yaml") if not _is_miner(p))
+MINER_FILES = sorted(p for p in EXAMPLES.glob("*.yaml") if _is_miner(p))
 
 
 @pytest.fixture(params=EXAMPLE_FILES, ids=[p.stem for p in EXAMPLE_FILES])

@@ -855,20 +855,19 @@ def _cover_ratios(
     sofr: Float64Array,
     collateral_value: Float64Array,
 ) -> tuple[Float64Array, Float64Array]:
-    """Deal LLCR and PLCR at close and after each month, (path, month + 1)."""
+    """Deal LLCR and PLCR at close and after each month, (path, month + 1), discounted at the
+    facilities' all-in rates weighted by commitment."""
     n_paths, n = ledger.cfads.shape
     opening = np.zeros((n_paths, n + 1))
     weighted = np.zeros((n_paths, n))
+    committed = sum(f.committed_usd for f in structure.facilities)
     for f, fl in zip(structure.facilities, ledger.facilities, strict=True):
         bal = np.concatenate([np.full((n_paths, 1), f.loan.principal_usd), fl.balance], axis=1)
         opening += bal
-        weighted += bal[:, :-1] * f.loan.annual_rate(sofr) / 12.0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rate = np.where(
-            opening[:, :-1] > 0,
-            weighted / np.where(opening[:, :-1] > 0, opening[:, :-1], 1.0),
-            sofr / 12.0,
-        )
+        weighted += f.committed_usd * f.loan.annual_rate(sofr) / 12.0
+    # the debt's cost as written, weighted by commitment: a sweep that repays early does not
+    # change the rate the remaining cash flows are discounted at
+    rate = weighted / committed if committed > 0 else sofr / 12.0
     last = structure.n_months
     llcr = cover_ratio(ledger.cfads, rate, opening, last)
     plcr = cover_ratio(ledger.cfads, rate, opening, last, collateral_value[:, min(last, n) - 1])
@@ -1164,7 +1163,7 @@ def _structure_report(model: DealModel, acc: _DealAccumulator) -> StructureRepor
 def _sculpted_dscr(model: DealModel, spec: Any) -> float:
     inputs = _inputs(model, StressPath(), 0, 1)
     base = BaseCase(inputs.cash.cfads_usd[0], inputs.scenarios.sofr[0])
-    return sculpted(spec, model.deal, base).dscr
+    return sculpted(spec, sum(c.units * c.unit_cost_usd for c in model.deal.fleet), base).dscr
 
 
 def _run_structure_deterministic(

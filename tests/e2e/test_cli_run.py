@@ -16,7 +16,9 @@ import xarray as xr
 from typer.testing import CliRunner
 
 import gpucredit
-from gpucredit.cli.app import app
+from gpucredit.cli.app import app, load_spec
+from gpucredit.config.miner import MinerSpec
+from gpucredit.config.spec import DealSpec
 
 RunCli = Callable[..., subprocess.CompletedProcess[str]]
 StdoutJson = Callable[[subprocess.CompletedProcess[str]], dict[str, Any]]
@@ -200,7 +202,18 @@ def test_no_deal_argument_runs_the_shipped_examples(
 ) -> None:
     assert len(examples) >= 3
     document = stdout_json(run_cli("run", *QUICK, "--json"))
-    deals = [gpucredit.load_deal(path) for path in examples]
+    loaded = [load_spec(path) for path in examples]
+    deals = [d for d in loaded if isinstance(d, DealSpec)]
+    miners = [m for m in loaded if isinstance(m, MinerSpec)]
+    assert miners, "a miner example ships with the package"
+    assert [m["deal"] for m in document["miners"]] == [m.name for m in miners]
+    for record, spec in zip(document["miners"], miners, strict=True):
+        assert [f["name"] for f in record["facilities"]] == list(spec.facility_names)
+        assert 0.0 <= record["borrower_pd"] <= 1.0
+        assert set(record["attribution"]["groups"]) == {"bitcoin", "network", "gpu_rent", "rates"}
+        for f in record["facilities"]:
+            assert f["pd"] <= record["borrower_pd"] + 1e-12  # cross-default
+            assert set(f["double_leverage_premium"]) >= {"fair_spread_bps", "expected_loss_usd"}
     expected = [(d.name, name) for d in deals for name in d.facility_names]
     assert [(f["deal"], f["name"]) for f in document["facilities"]] == expected
     by_name = {d.name: d for d in deals}

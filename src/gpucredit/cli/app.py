@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 import pandas as pd
 import typer
+import yaml
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
@@ -31,15 +32,19 @@ from gpucredit._version import __version__
 from gpucredit.cli.params import ParameterSource, engine_use, run_calibration
 from gpucredit.cli.params import resolve as resolve_parameters
 from gpucredit.config.loading import load_deal
+from gpucredit.config.miner import MinerSpec, load_miner
 from gpucredit.config.spec import DealSpec
 from gpucredit.errors import GpuCreditError, SpecError, SpecIssue
 from gpucredit.io.outputs import write_run
 from gpucredit.market.store import MarketStore, SeriesInfo
+from gpucredit.miners import MinerResult, simulate_miner
 from gpucredit.pipeline import SimulationResult, simulate
 from gpucredit.reports.tables import (
+    attribution_table,
     calibration_table,
     collateral_table,
     facility_record,
+    miner_table,
     run_document,
     structure_table,
     summary_table,
@@ -157,19 +162,35 @@ def run(
     ] = None,
     calibration: CalibrationOption = "latest",
     db: DbOption = None,
+    attribution_paths: Annotated[
+        int,
+        typer.Option(
+            "--attribution-paths",
+            help="Paths of each of the 16 runs of a miner's Shapley attribution (at most --paths).",
+        ),
+    ] = 2_000,
 ) -> None:
     """Simulate deals and report PD, LGD, expected loss and fair versus market spread."""
     try:
         _check_run_options(paths, seed, block_size, keep_paths)
+        if attribution_paths < 1:
+            issue = SpecIssue("--attribution-paths", attribution_paths, "an integer of at least 1")
+            raise SpecError("command line", [issue])
         files = deals or shipped_examples()
-        specs: list[DealSpec] = [load_deal(f) for f in files]  # validate all before running
+        loaded = [load_spec(f) for f in files]  # validate all before running
+        specs = [x for x in loaded if isinstance(x, DealSpec)]
+        miner_specs = [x for x in loaded if isinstance(x, MinerSpec)]
         source = resolve_parameters(calibration, db)
         results = _simulate_all(
             specs, paths, seed, block_size, keep_paths, workers, as_json, source
         )
-        document = run_document(results, seed, paths)
+        miners = [
+            _simulate_miner(m, paths, seed, block_size, workers, source, attribution_paths)
+            for m in miner_specs
+        ]
+        document = run_document(results, seed, paths, miners)
         if out is not None:
-            _write(out, results, document)
+            _write(out, results, document, miners)
         _record(results, source)
     except GpuCreditError as exc:
         raise _fail(str(exc)) from None
@@ -177,14 +198,20 @@ def run(
         sys.stdout.write(json.dumps(document, allow_nan=False) + "\n")
         return
     console = _wide_console()
-    console.print(summary_table(results))
-    console.print(collateral_table(results))
+    if results:
+        console.print(summary_table(results))
+        console.print(collateral_table(results))
     structures = structure_table(results)
     if structures is not None:
         console.print(structures)
+    if miners:
+        console.print(miner_table(miners))
+        attribution = attribution_table(miners)
+        if attribution is not None:
+            console.print(attribution)
     console.print(
         f"[dim]{paths:,} paths per deal, seed {seed}, factor parameters "
-        f"{results[0].provenance.get('calibration_id', 'default')}; "
+        f"{source.calibration_id or 'default (sourced)'}; "
         "fair spread = the coupon spread that makes "
         "expected discounted cash flows worth the price paid; market spread includes OID and "
         "floor; breakeven = flat rent at which the minimum DSCR is 1.0x.[/dim]"
@@ -193,9 +220,14 @@ def run(
         console.print(f"results written to {out}")
 
 
-def _write(out: Path, results: list[SimulationResult], document: dict[str, object]) -> None:
+def _write(
+    out: Path,
+    results: list[SimulationResult],
+    document: dict[str, object],
+    miners: list[MinerResult],
+) -> None:
     try:
-        write_run(out, results, document)
+        write_run(out, results, document, miners)
     except OSError as exc:  # e.g. --out below a file, or no permission
         reason = exc.strerror or type(exc).__name__
         if exc.filename is not None:
@@ -254,6 +286,54 @@ def _simulate_all(
             )
             bar.update(task, completed=n_paths)
     return results
+
+
+def load_spec(path: Path) -> DealSpec | MinerSpec:
+    """A deal or a miner YAML file: a miner spec has a ``mining`` section."""
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError, ValueError):  # ValueError: an impossible date, bad UTF-8
+        data = None  # load_deal reports the problem with its file, line and expectation
+    if isinstance(data, dict) and "mining" in data:
+        return load_miner(path)
+    return load_deal(path)
+
+
+def _simulate_miner(
+    spec: MinerSpec,
+    n_paths: int,
+    seed: int,
+    block_size: int,
+    workers: int | None,
+    source: ParameterSource,
+    attribution_paths: int,
+) -> MinerResult:
+    console = Console(stderr=True)
+    columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+    with Progress(
+        *columns, console=console, transient=True, disable=not console.is_terminal
+    ) as bar:
+        task = bar.add_task(f"{spec.name}: simulate", total=None)
+
+        def report(phase: str, done: int, total: int) -> None:
+            bar.update(task, description=f"{spec.name}: {phase} ({done}/{total})")
+
+        gpu, market = source.miner_params_for(spec)
+        return simulate_miner(
+            spec,
+            n_paths=n_paths,
+            seed=seed,
+            block_size=block_size,
+            n_workers=workers,
+            attribution_paths=attribution_paths,
+            params=gpu,
+            market=market,
+            provenance={
+                "calibration_id": source.calibration_id or "default (sourced)",
+                "data_hash": source.data_hash,
+            },
+            progress=report,
+        )
 
 
 def _record(results: list[SimulationResult], source: ParameterSource) -> None:

@@ -12,7 +12,9 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from gpucredit.config.miner import MinerSpec
 from gpucredit.config.spec import DealSpec
 from gpucredit.factors.bitcoin import (
     fit_btc_jump_diffusion,
@@ -21,9 +23,11 @@ from gpucredit.factors.bitcoin import (
     monthly_return_quantile_check,
 )
 from gpucredit.factors.calibrate import Calibration, calibrate_factors
+from gpucredit.factors.miner_params import MinerMarketParams, miner_market_params
 from gpucredit.factors.params import FactorParams
 from gpucredit.market.history import sofr_on
 from gpucredit.market.store import MarketStore, StoredCalibration, shipped_data_hash
+from gpucredit.miners import MINER_GPU_GENERATION
 
 __all__ = [
     "ParameterSource",
@@ -42,12 +46,26 @@ class ParameterSource:
     calibration_id: str | None
     data_hash: str
     db_path: Path | None
+    stored_params: dict[str, Any] | None = None
 
     def params_for(self, deal: DealSpec) -> FactorParams | None:
         if self.calibration is None:
             return None
         generations = tuple(dict.fromkeys(c.generation for c in deal.fleet))
         return self.calibration.to_params(generations, deal.as_of)
+
+    def miner_params_for(self, miner: MinerSpec) -> tuple[FactorParams | None, MinerMarketParams]:
+        """The GPU factor parameters and the miner market (the stored bitcoin and hash-rate
+        fits when the calibration has them; fitted on the shipped data otherwise)."""
+        gpu = (
+            None
+            if self.calibration is None
+            else self.calibration.to_params((MINER_GPU_GENERATION,), miner.as_of)
+        )
+        stored = (
+            self.stored_params if self.stored_params and "bitcoin" in self.stored_params else None
+        )
+        return gpu, miner_market_params(miner.as_of, stored)
 
 
 def default_calibration_as_of() -> dt.date:
@@ -99,5 +117,9 @@ def resolve(choice: str, db: Path | None) -> ParameterSource:
         else:
             stored = store.load_calibration(choice)
         return ParameterSource(
-            Calibration.from_dict(stored.params), stored.id, stored.data_hash, store.path
+            Calibration.from_dict(stored.params),
+            stored.id,
+            stored.data_hash,
+            store.path,
+            stored_params=dict(stored.params),
         )

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from gpucredit.config.spec import DealSpec, SpecProblem
 from gpucredit.errors import SpecError, SpecIssue
@@ -105,7 +105,7 @@ def _yaml_issue(exc: yaml.YAMLError, text: str) -> SpecIssue:
     return SpecIssue("", found, where, line=mark.line + 1)
 
 
-def spec_hash(spec: DealSpec) -> str:
+def spec_hash(spec: BaseModel) -> str:
     """A stable 16-hex-digit hash of the validated spec (defaults included)."""
     canonical = json.dumps(spec.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]

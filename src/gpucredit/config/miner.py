@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 import yaml
 from pydantic import (
@@ -40,7 +40,18 @@ from pydantic import (
 )
 
 from gpucredit.config.loading import _issues, _line_index, _UniqueKeyLoader, _yaml_issue
-from gpucredit.config.spec import _RATING_RE, RateSpec, Spec, SpecProblem
+from gpucredit.config.spec import (
+    _RATING_RE,
+    BorrowerSpec,
+    ConvertibleSpec,
+    FacilitySpec,
+    RateSpec,
+    RecoverySpec,
+    Spec,
+    SpecProblem,
+    StepSpec,
+    check_waterfall,
+)
 from gpucredit.errors import SpecError, SpecIssue
 
 __all__ = [
@@ -106,9 +117,12 @@ class MiningSpec(Spec):
 
 
 class TreasurySpec(Spec):
-    """Bitcoin held on balance sheet; the margin loan says how much of it is pledged."""
+    """Bitcoin held on balance sheet (the margin loan says how much of it is pledged) and the
+    cash on hand on ``as_of``, which meets debt-service shortfalls before any reserve (the
+    free BTC is not sold to pay debt: it tops up the margin loan only, an assumption)."""
 
     btc_held: NonNegativeFloat = 0.0
+    cash_usd: NonNegativeFloat = 0.0
 
 
 class GuarantorSpec(Spec):
@@ -235,26 +249,68 @@ class MarginLoanSpec(Spec):
         return self.liquidation_penalty_pct / 100.0
 
 
+class ConvergenceSpec(Spec):
+    """How bitcoin, hashprice, GPU rents and rates move together (docs/model.md, "Miner market
+    and correlation convergence"). ``enabled: false`` keeps the calm correlations in stress;
+    ``stress_correlation`` is what the correlations converge to in the glut regime (default
+    0.36: bitcoin's daily correlation with the S&P 500 in 2020-21, IMF Blog 2022-01-11, a floor
+    rather than a worst case); ``copula: student_t`` adds tail dependence with ``dof`` degrees
+    of freedom (an assumption: 4)."""
+
+    enabled: bool = True
+    stress_correlation: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.36
+    copula: Literal["gaussian", "student_t"] = "gaussian"
+    dof: Annotated[float, Field(gt=2.0, le=100.0)] = 4.0
+
+
+#: Collateral pools of a miner a facility can be secured by (``secured_by``).
+MINER_POOLS = ("asics", "hosting")
+
+
 class MinerSpec(Spec):
-    """One bitcoin miner: its fleet, treasury, optional hosting segment and margin loan.
+    """One bitcoin miner: its fleet, treasury, optional hosting segment and its debt.
 
     ``btc_price_usd`` is the price on ``as_of`` (USD per BTC); it is needed to test the margin
-    loan's initial LTV, and scenario paths should start from it.
+    loan's initial LTV, and scenario paths should start from it. Debt: a BTC-backed
+    ``margin_loan`` and ``facilities`` (equipment loans ``secured_by: [asics]``, hosting-project
+    notes ``secured_by: [hosting]``, convertibles, ...) paid by the ``waterfall`` (by seniority
+    when omitted), exactly as in a GPU deal (docs/capital_structures.md).
     """
 
     name: str = Field(min_length=1)
     as_of: dt.date
+    borrower: BorrowerSpec | None = None
     mining: MiningSpec
     treasury: TreasurySpec = Field(default_factory=TreasurySpec)
     hosting: HostingSpec | None = None
     margin_loan: MarginLoanSpec | None = None
+    facilities: list[FacilitySpec] = Field(default_factory=list)
+    waterfall: list[StepSpec] | None = None
+    convergence: ConvergenceSpec = Field(default_factory=ConvergenceSpec)
+    recovery: RecoverySpec = Field(default_factory=RecoverySpec)
     btc_price_usd: PositiveFloat | None = None
     notes: str = ""
+
+    @property
+    def horizon_months(self) -> int:
+        """Months simulated: the longest of the margin loan and the facilities."""
+        tenors = [f.tenor_months for f in self.facilities]
+        if self.margin_loan is not None:
+            tenors.append(self.margin_loan.tenor_months)
+        return max(tenors)
+
+    @property
+    def facility_names(self) -> tuple[str, ...]:
+        names = [f.name for f in self.facilities]
+        if self.margin_loan is not None:
+            names.append(self.margin_loan.name)
+        return tuple(names)
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
         if self.hosting is not None:
             self._check_hosting(self.hosting)
+        self._check_debt()
         loan = self.margin_loan
         if loan is None:
             return self
@@ -278,6 +334,44 @@ class MinerSpec(Spec):
                 f"{self.btc_price_usd:,.0f} USD",
             )
         return self
+
+    def _check_debt(self) -> None:
+        if self.margin_loan is None and not self.facilities:
+            raise SpecProblem("facilities", [], "a margin_loan or at least one facility to assess")
+        names = list(self.facility_names)
+        for i, f in enumerate(self.facilities):
+            if names.index(f.name) != i:
+                raise SpecProblem(f"facilities[{i}].name", f.name, "a facility name used once")
+            for j, pool in enumerate(f.secured_by or []):
+                if pool not in MINER_POOLS:
+                    raise SpecProblem(
+                        f"facilities[{i}].secured_by[{j}]",
+                        pool,
+                        f"one of the miner's collateral pools ({', '.join(MINER_POOLS)})",
+                    )
+                if pool == "hosting" and self.hosting is None:
+                    raise SpecProblem(
+                        f"facilities[{i}].secured_by[{j}]", pool, "a hosting segment to secure"
+                    )
+            if f.kind in ("ddtl", "project_finance", "abl"):
+                raise SpecProblem(
+                    f"facilities[{i}].kind",
+                    f.kind,
+                    "term_loan, vendor, notes or convertible for a miner (equipment loans, "
+                    "hosting notes, convertibles)",
+                )
+            if isinstance(f, ConvertibleSpec) and (
+                self.borrower is None
+                or self.borrower.share_price_usd is None
+                or self.borrower.shares_outstanding is None
+            ):
+                raise SpecProblem(
+                    f"facilities[{i}].kind",
+                    "convertible",
+                    "borrower.share_price_usd and borrower.shares_outstanding to be given",
+                )
+        if self.waterfall is not None:
+            check_waterfall(self.waterfall, self.facilities)
 
     def _check_hosting(self, hosting: HostingSpec) -> None:
         for i, lease in enumerate(hosting.leases):

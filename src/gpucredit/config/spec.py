@@ -63,6 +63,7 @@ __all__ = [
     "SweepStep",
     "TermLoanSpec",
     "check_tenant_risk",
+    "check_waterfall",
     "evolve",
 ]
 
@@ -849,10 +850,10 @@ class DealSpec(Spec):
                     "(a convertible converts on the share price)",
                 )
         if self.waterfall is not None:
-            _check_waterfall(self.waterfall, self.facilities)
+            check_waterfall(self.waterfall, self.facilities)
 
 
-def _check_waterfall(steps: list[Any], facilities: list[Any]) -> None:
+def check_waterfall(steps: list[Any], facilities: list[Any]) -> None:
     """Every step names a known facility; each facility's interest and principal are paid
     once; reserves only for facilities with one; ``distribute`` last and only there."""
     names = [f.name for f in facilities]

@@ -45,9 +45,12 @@ _LGD_SCALE = 1e9  # LGD summed per bucket in units of 1e-9 (exact integer merges
 
 
 def book_value_usd(deal: DealSpec, on: dt.date) -> float:
-    """Book value of the fleet on ``on``: cost x (1 - age / useful life), floored at 0."""
+    """Book value of the fleet on ``on``: cost x (1 - age / useful life), floored at 0; a
+    cohort delivered after ``on`` is not owned yet (0)."""
     total = 0.0
     for c in deal.fleet:
+        if c.purchase_date > on:
+            continue
         age_years = (on - c.purchase_date).days / 365.25
         share = min(max(1.0 - age_years / c.book_useful_life_years, 0.0), 1.0)
         total += c.units * c.unit_cost_usd * share

@@ -78,6 +78,7 @@ from gpucredit.market.shipments import asic_installed_base, installed_base, mark
 __all__ = [
     "ASA_FORCED_TO_ORDERLY",
     "ASIC_2022_MONTHLY_DRIFT",
+    "ASIC_GENERATION",
     "ASIC_MONTHLY_TURNOVER",
     "CORE_SCIENTIFIC_NYDIG",
     "DAYS_PER_MONTH",
@@ -1105,6 +1106,16 @@ class SecondaryMarket:
 # --- Recovery model --------------------------------------------------------------------------
 
 
+#: The collateral "generation" of mining rigs: they sell in the one ASIC market
+#: (``SecondaryMarket.for_asic``), not in a GPU pool.
+ASIC_GENERATION = "ASIC"
+
+
+def _pool_of(generation: str) -> str:
+    """The market pool a cohort sells into: its GPU pool, or the ASIC market."""
+    return "ASIC" if generation == ASIC_GENERATION else market_pool(generation)[0]
+
+
 @dataclass(frozen=True, slots=True)
 class CohortCollateral:
     """What the lender repossesses of one cohort, fixed for the deal.
@@ -1217,7 +1228,7 @@ class SecondaryMarketRecovery:
     _pools: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        pools = tuple(dict.fromkeys(market_pool(c.generation)[0] for c in self.cohorts))
+        pools = tuple(dict.fromkeys(_pool_of(c.generation) for c in self.cohorts))
         have = [m.pool for m in self.markets]
         if len(set(have)) != len(have):
             raise ValueError(f"SecondaryMarketRecovery.markets: pools {have} repeat")
@@ -1320,7 +1331,7 @@ class SecondaryMarketRecovery:
             cost = np.array([c.unit_cost_usd or 0.0 for c in self.cohorts])
             age0 = np.array([c.age_years_at_as_of or 0.0 for c in self.cohorts])
             for j, c in enumerate(self.cohorts):
-                factors = self.market(market_pool(c.generation)[0]).params.vintage_factors
+                factors = self.market(_pool_of(c.generation)).params.vintage_factors
                 if not factors:
                     raise ModelError(f"market of {c.generation} has no vintage curve")
                 cap = cost[j] * vintage_factor(age0[j] + month[:, 0] / 12.0, factors)
@@ -1353,7 +1364,7 @@ class SecondaryMarketRecovery:
         gross = np.zeros(n)
         net = np.zeros(n)
         pv = np.zeros(n)
-        cohort_pool = [market_pool(c.generation)[0] for c in self.cohorts]
+        cohort_pool = [_pool_of(c.generation) for c in self.cohorts]
         for p, pool in enumerate(self._pools):
             cols = [j for j, cp in enumerate(cohort_pool) if cp == pool]
             lot_units = float(units[cols].sum())

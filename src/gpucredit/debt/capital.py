@@ -8,6 +8,7 @@ gives (``pipeline`` runs the deterministic path for it).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -16,11 +17,14 @@ from gpucredit._typing import Float64Array
 from gpucredit.config.spec import (
     AblSpec,
     AmortisationSpec,
+    BorrowerSpec,
     ConvertibleSpec,
     DdtlSpec,
     DealSpec,
+    FacilitySpec,
     NotesSpec,
     ProjectFinanceSpec,
+    StepSpec,
     TermLoanSpec,
 )
 from gpucredit.debt.facilities import (
@@ -36,7 +40,7 @@ from gpucredit.debt.sculpting import SculptedDebt, sculpt
 from gpucredit.debt.terms import LoanTerms, facility_loan_terms
 from gpucredit.scenarios.grid import TimeGrid
 
-__all__ = ["BaseCase", "month_of", "structure_terms"]
+__all__ = ["BaseCase", "build_structure", "month_of", "sculpted", "structure_terms"]
 
 COUPON_EVERY = {"monthly": 1, "quarterly": 3, "semi_annual": 6}
 
@@ -57,8 +61,7 @@ class BaseCase:
         self.sofr = np.asarray(sofr, dtype=np.float64)
 
 
-def _pool(deal: DealSpec, secured_by: list[str] | None) -> tuple[tuple[int, ...], bool]:
-    names = [c.name for c in deal.fleet]
+def _pool(names: Sequence[str], secured_by: list[str] | None) -> tuple[tuple[int, ...], bool]:
     if secured_by is None:
         return tuple(range(len(names))), True
     if not secured_by:
@@ -92,7 +95,7 @@ def _ddtl_schedule(
     return months, amounts, due, undrawn
 
 
-def sculpted(f: ProjectFinanceSpec, deal: DealSpec, base: BaseCase) -> SculptedDebt:
+def sculpted(f: ProjectFinanceSpec, project_cost_usd: float, base: BaseCase) -> SculptedDebt:
     """The sculpted size and schedule of a project-finance facility on ``base``."""
     n = f.tenor_months
     probe = facility_loan_terms(
@@ -107,18 +110,42 @@ def sculpted(f: ProjectFinanceSpec, deal: DealSpec, base: BaseCase) -> SculptedD
         refinancing_max_ltv=f.refinancing.max_ltv,
     )
     rate = probe.annual_rate(base.sofr[:n]) / 12.0
-    cost = f.project_cost_usd or sum(c.units * c.unit_cost_usd for c in deal.fleet)
+    cost = f.project_cost_usd or project_cost_usd
     return sculpt(base.cfads_usd[:n], rate, f.target_dscr, f.max_gearing_pct / 100.0 * cost)
 
 
 def structure_terms(deal: DealSpec, grid: TimeGrid, base: BaseCase | None = None) -> StructureTerms:
-    """The deal's facilities and waterfall in engine units.
+    """The deal's facilities and waterfall in engine units; pools are the fleet's cohorts.
 
     ``base`` is needed when a facility is project finance (it is sculpted on it).
     """
+    return build_structure(
+        deal.facilities,
+        deal.waterfall,
+        deal.borrower,
+        pool_names=[c.name for c in deal.fleet],
+        grid=grid,
+        base=base,
+        project_cost_usd=sum(c.units * c.unit_cost_usd for c in deal.fleet),
+    )
+
+
+def build_structure(
+    specs: Sequence[FacilitySpec],
+    waterfall: Sequence[StepSpec] | None,
+    borrower: BorrowerSpec | None,
+    *,
+    pool_names: Sequence[str],
+    grid: TimeGrid,
+    base: BaseCase | None = None,
+    project_cost_usd: float = 0.0,
+) -> StructureTerms:
+    """Facilities and waterfall in engine units; ``secured_by`` names ``pool_names`` (the
+    collateral axis of the values the engine is given: a GPU deal's cohorts, a miner's
+    ``asics`` and ``hosting``)."""
     facilities: list[FacilityTerms] = []
-    for f in deal.facilities:
-        pool, secured = _pool(deal, f.secured_by)
+    for f in specs:
+        pool, secured = _pool(pool_names, f.secured_by)
         refi = RefinancingTerms(
             max_ltv=f.refinancing.max_ltv,
             min_dscr=f.refinancing.min_dscr,
@@ -166,7 +193,7 @@ def structure_terms(deal: DealSpec, grid: TimeGrid, base: BaseCase | None = None
         elif isinstance(f, ProjectFinanceSpec):
             if base is None:
                 raise ValueError(f"facility {f.name!r} is project finance: a base case is needed")
-            debt = sculpted(f, deal, base)
+            debt = sculpted(f, project_cost_usd, base)
             facilities.append(
                 replace(
                     proto,
@@ -215,13 +242,13 @@ def structure_terms(deal: DealSpec, grid: TimeGrid, base: BaseCase | None = None
             facilities.append(
                 replace(proto, loan=loan(f.principal_usd, f.amortisation, None), kind=kind)
             )
-    names = [f.name for f in deal.facilities]
+    names = [f.name for f in specs]
     steps: tuple[StepTerms, ...]
-    if deal.waterfall is None:
+    if waterfall is None:
         steps = default_steps(tuple(facilities))
     else:
         built: list[StepTerms] = []
-        for step in deal.waterfall:
+        for step in waterfall:
             index = names.index(step.facility) if hasattr(step, "facility") else -1
             if step.step == "sweep":
                 built.append(StepTerms("sweep", index, share=step.share_pct / 100.0))
@@ -236,10 +263,10 @@ def structure_terms(deal: DealSpec, grid: TimeGrid, base: BaseCase | None = None
             else:
                 built.append(StepTerms(step.step, index))
         steps = tuple(built)
-    b = deal.borrower
+    b = borrower
     equity = (
         EquityTerms(b.share_price_usd, b.shares_outstanding)
-        if b.share_price_usd is not None and b.shares_outstanding is not None
+        if b is not None and b.share_price_usd is not None and b.shares_outstanding is not None
         else None
     )
     return StructureTerms(tuple(facilities), steps, equity)

@@ -18,6 +18,7 @@ DEFAULT_KINDS = {
     3: "maturity",
     4: "borrowing_base",
     5: "cross_default",
+    6: "margin_liquidation",
 }
 
 

@@ -111,6 +111,7 @@ class _Due:
     refi_interest: Float64Array  # on the refinancing debt, not the lender's
     principal: Float64Array
     regular: Float64Array  # interest + regular principal: the DSCR denominator
+    reserve_basis: Float64Array  # the month's accrued interest + regular principal (DSRA target)
     mandatory: Float64Array  # borrowing-base prepayment within ``principal``
     final: bool
     called: BoolArray
@@ -140,12 +141,6 @@ _MONTHLY = (
 )
 
 
-def _pool_value(terms: FacilityTerms, cohort_value: Float64Array, t: int) -> Float64Array:
-    """Value of the facility's collateral at month ``t`` (all cohorts when unsecured)."""
-    cols = list(terms.pool) if terms.pool else slice(None)
-    return np.asarray(cohort_value[:, t, cols].sum(axis=1), dtype=np.float64)
-
-
 def _scheduled(
     f: FacilityTerms, month: int, balance: Float64Array, i: Float64Array
 ) -> Float64Array:
@@ -163,8 +158,9 @@ def _ratio(num: Float64Array, den: Float64Array, empty: float) -> Float64Array:
 
 
 def _trailing(cum_cf: Float64Array, cum_ds: Float64Array, month: int, window: int) -> Float64Array:
+    """Trailing-``window`` ratio of cumulative sums laid out (month + 1, path)."""
     lo = max(month - window, 0)
-    return _ratio(cum_cf[:, month] - cum_cf[:, lo], cum_ds[:, month] - cum_ds[:, lo], np.inf)
+    return _ratio(cum_cf[month] - cum_cf[lo], cum_ds[month] - cum_ds[lo], np.inf)
 
 
 def _refinancing_ok(
@@ -261,6 +257,7 @@ def _month_due(
         refi_interest=refi_interest,
         principal=principal,
         regular=np.where(live, accrued_part + fee + regular_principal, 0.0),
+        reserve_basis=np.where(live, open_balance * i + fee + regular_principal, 0.0),
         mandatory=mandatory,
         final=final,
         called=called,
@@ -303,6 +300,8 @@ def run_structure(
     *,
     enterprise_value_usd: Float64Array | None = None,
     default_free: bool = False,
+    external_default_month: Int64Array | None = None,
+    opening_cash_usd: float = 0.0,
 ) -> StructureLedger:
     """Run the structure's waterfall on one block of paths.
 
@@ -321,6 +320,13 @@ def run_structure(
         The promised cash flows on the same path: every shortfall is met from outside (the
         lenders are paid in full; nothing defaults), covenants never accelerate, sweeps and
         lock-ups follow the path's cash. The fair-spread solver's riskless benchmark.
+    external_default_month : ndarray of int, shape (path,), optional
+        The borrower defaults on debt outside the structure in this month (a miner's margin
+        loan): every facility still outstanding is accelerated then (cross-default).
+    opening_cash_usd : float
+        The borrower's cash on the as-of date: it meets shortfalls after the lock-up account
+        and before the reserves, is never distributed while debt is outstanding, and goes to
+        the estate at default (its draws are counted in ``lockup_draw``).
 
     Returns
     -------
@@ -330,29 +336,45 @@ def run_structure(
     facs = structure.facilities
     n_fac = len(facs)
     n = min(structure.n_months, n_all)
-    shape = (n_paths, n_all)
-    reg = np.zeros(shape, dtype=np.int64) if regime is None else np.asarray(regime, np.int64)
-    collateral = np.asarray(cohort_value.sum(axis=2), dtype=np.float64)
+    # Month-major inside (month, path): each month reads and writes contiguous rows; the
+    # ledger is transposed back to (path, month) at the end.
+    shape = (n_all, n_paths)
+    reg = (
+        np.zeros(shape, dtype=np.int64)
+        if regime is None
+        else np.ascontiguousarray(np.asarray(regime, np.int64).T)
+    )
+    collateral = np.ascontiguousarray(cohort_value.sum(axis=2).T, dtype=np.float64)
+    pool_values = [
+        np.ascontiguousarray(
+            cohort_value[:, :, list(f.pool) if f.pool else slice(None)].sum(axis=2).T,
+            dtype=np.float64,
+        )
+        for f in facs
+    ]
+    cfads_in = cfads
+    cfads = np.ascontiguousarray(cfads.T, dtype=np.float64)
+    sofr = np.ascontiguousarray(sofr.T, dtype=np.float64)
     ranks = [f.seniority for f in facs]
     order = _facility_order(structure)
 
     rec: list[dict[str, Float64Array]] = [{k: np.zeros(shape) for k in _MONTHLY} for _ in facs]
     alive_out = [np.zeros(shape, dtype=bool) for _ in facs]
     breach_out = [np.zeros(shape, dtype=bool) for _ in facs]
-    step_paid = np.zeros((n_paths, n_all, len(structure.steps)))
+    step_paid = np.zeros((n_all, len(structure.steps), n_paths))
     deal_ds, deal_dscr, lk_out, mra_out = (np.zeros(shape) for _ in range(4))
     dist_out, unfunded_out, trapped_out, refi_out = (np.zeros(shape) for _ in range(4))
     share_out = np.full(shape, np.nan)
 
-    cum_cf = np.concatenate([np.zeros((n_paths, 1)), np.cumsum(cfads, axis=1)], axis=1)
-    cum_deal_ds = np.zeros((n_paths, n_all + 1))
-    cum_rank_ds = [np.zeros((n_paths, n_all + 1)) for _ in facs]  # senior and pari service
+    cum_cf = np.concatenate([np.zeros((1, n_paths)), np.cumsum(cfads, axis=0)], axis=0)
+    cum_deal_ds = np.zeros((n_all + 1, n_paths))
+    cum_rank_ds = [np.zeros((n_all + 1, n_paths)) for _ in facs]  # senior and pari service
     monthly = [f.loan.annual_rate(sofr) / 12.0 for f in facs]
 
     states: list[_State] = []
     for k, f in enumerate(facs):
         bal = np.full(n_paths, f.loan.principal_usd)
-        i0 = monthly[k][:, 0]
+        i0 = monthly[k][0]
         first = bal * i0 + (_scheduled(f, 1, bal, i0) if f.tenor_months > 1 else 0.0)
         states.append(
             _State(
@@ -370,6 +392,7 @@ def run_structure(
         )
     initial_dsra = [s.dsra.copy() for s in states]
     lockup, mra = np.zeros(n_paths), np.zeros(n_paths)
+    liquidity = np.full(n_paths, float(opening_cash_usd))
     ok = np.ones(n_paths, dtype=bool)  # the borrower has not defaulted
     default_month = np.zeros(n_paths, dtype=np.int64)
     f_month = [np.zeros(n_paths, dtype=np.int64) for _ in facs]
@@ -379,29 +402,33 @@ def run_structure(
     estate_cash, refi_claim = np.zeros(n_paths), np.zeros(n_paths)
     equity = structure.equity
     debt0 = sum(f.loan.principal_usd for f in facs)
-    basis = collateral if enterprise_value_usd is None else enterprise_value_usd
-    v0 = basis[:, 0].copy()
+    basis = (
+        collateral
+        if enterprise_value_usd is None
+        else np.ascontiguousarray(np.asarray(enterprise_value_usd, dtype=np.float64).T)
+    )
+    v0 = basis[0].copy()
 
     for t in range(n):
         month = t + 1
-        open_market = reg[:, t] == 0
+        open_market = reg[t] == 0
         share_price: Float64Array | None = None
         if equity is not None:
             debt_now = sum((s.balance * s.live + s.refi for s in states), np.zeros(n_paths))
-            ev = (equity.market_cap_usd + debt0) * _ratio(basis[:, t], v0, 0.0)
+            ev = (equity.market_cap_usd + debt0) * _ratio(basis[t], v0, 0.0)
             share_price = np.maximum(ev - debt_now, 0.0) / equity.shares_outstanding
-            share_out[:, t] = share_price
+            share_out[t] = share_price
         trailing_deal = (
             _trailing(cum_cf, cum_deal_ds, month - 1, 12) if month > 1 else np.full(n_paths, np.inf)
         )
-        pools = [_pool_value(f, cohort_value, t) for f in facs]
+        pools = [pool_values[k][t] for k in range(n_fac)]
         due = [
             _month_due(
                 s,
                 month,
                 ok,
-                monthly[k][:, t],
-                sofr[:, t],
+                monthly[k][t],
+                sofr[t],
                 pools[k],
                 trailing_deal,
                 open_market,
@@ -410,27 +437,29 @@ def run_structure(
             for k, s in enumerate(states)
         ]
         for k, d in enumerate(due):
-            alive_out[k][:, t] = d.live
-            rec[k]["interest_due"][:, t] = d.open_balance * monthly[k][:, t]
-            rec[k]["ds_scheduled"][:, t] = d.regular
-            rec[k]["extra_received"][:, t] = d.converted + d.premium
+            alive_out[k][t] = d.live
+            rec[k]["interest_due"][t] = d.open_balance * monthly[k][t]
+            rec[k]["ds_scheduled"][t] = d.regular
+            rec[k]["extra_received"][t] = d.converted + d.premium
 
         # Operating deficit: the lock-up account, then the reserves in waterfall order.
         active = ok & _any(d.live for d in due) | ok & (_total(s.refi for s in states) > 0.0)
-        cash = np.where(active, cfads[:, t], 0.0)
+        cash = np.where(active, cfads[t], 0.0)
         deficit = np.maximum(-cash, 0.0)
         avail = np.maximum(cash, 0.0)
         lk_draw = [np.zeros(n_paths) for _ in facs]
         ds_draw = [np.zeros(n_paths) for _ in facs]
         take = np.minimum(deficit, lockup)
         lockup, deficit = lockup - take, deficit - take
+        more = np.where(active, np.minimum(deficit, liquidity), 0.0)
+        liquidity, deficit = liquidity - more, deficit - more
         if n_fac:
-            lk_draw[order[0]] += take
+            lk_draw[order[0]] += take + more
         for k in order:
             take = np.minimum(deficit, states[k].dsra)
             states[k].dsra, deficit = states[k].dsra - take, deficit - take
             ds_draw[k] += take
-        unfunded_out[:, t] = np.where(active, deficit, 0.0)
+        unfunded_out[t] = np.where(active, deficit, 0.0)
 
         # The steps.
         stop = np.zeros(n_paths, dtype=bool)  # a facility was short: nothing more is paid
@@ -450,6 +479,8 @@ def run_structure(
                 gap = ask - pay
                 take = np.minimum(gap, lockup)
                 lockup, gap, lk_draw[k] = lockup - take, gap - take, lk_draw[k] + take
+                take = np.minimum(gap, liquidity)
+                liquidity, gap, lk_draw[k] = liquidity - take, gap - take, lk_draw[k] + take
                 take = np.minimum(gap, s.dsra)
                 s.dsra, gap, ds_draw[k] = s.dsra - take, gap - take, ds_draw[k] + take
                 short = gap > CENT
@@ -475,30 +506,31 @@ def run_structure(
                     code = np.where(bb, BORROWING_BASE, 1)
                 kind[k] = np.where(short & (kind[k] == 0), code, kind[k])
                 stop |= short
-                step_paid[:, t, j] = got
+                step_paid[t, j] = got
             elif step.kind == "reserve":
                 s, d = states[k], due[k]
                 if d.final:
                     continue
-                room = np.maximum(s.terms.loan.dsra_months * d.regular - s.dsra, 0.0)
+                # on accrual: a semi-annual coupon month does not raise the target six-fold
+                room = np.maximum(s.terms.loan.dsra_months * d.reserve_basis - s.dsra, 0.0)
                 top = np.where(d.live & ~stop, np.minimum(avail, room), 0.0)
                 s.dsra, avail = s.dsra + top, avail - top
-                rec[k]["dsra_topup"][:, t] += top
-                step_paid[:, t, j] = top
+                rec[k]["dsra_topup"][t] += top
+                step_paid[t, j] = top
             elif step.kind == "maintenance_reserve":
                 room = np.maximum(step.target_usd - mra, 0.0)
                 top = np.where(
                     ok & ~stop, np.minimum(np.minimum(avail, step.usd_per_month), room), 0.0
                 )
                 mra, avail = mra + top, avail - top
-                step_paid[:, t, j] = top
+                step_paid[t, j] = top
             elif step.kind == "sweep":
                 d = due[k]
                 left = np.maximum(d.open_balance - got_prin[k] - swept[k], 0.0)
                 sweep = np.where(d.live & ~stop, np.minimum(avail * step.share, left), 0.0)
                 swept[k] += sweep
                 avail = avail - sweep
-                step_paid[:, t, j] = sweep
+                step_paid[t, j] = sweep
 
         # Balances after payment; lender interest vs refinancing-debt interest.
         for k, (s, d) in enumerate(zip(states, due, strict=True)):
@@ -512,19 +544,19 @@ def run_structure(
             s.balance = np.where(d.live, d.open_balance - paid_prin - swept[k], s.balance)
             s.refi = s.refi + np.where(d.called, d.open_balance + d.premium, 0.0)
             s.refi_spread = np.where(d.called, _spread_now(s.terms, open_market), s.refi_spread)
-            rec[k]["interest_paid"][:, t] = lender_int
-            rec[k]["principal_paid"][:, t] = paid_prin
-            rec[k]["prepaid"][:, t] = swept[k]
-            rec[k]["refinanced"][:, t] = refinanced[k] + np.where(d.called, d.open_balance, 0.0)
-            rec[k]["dsra_draw"][:, t] = ds_draw[k]
-            rec[k]["lockup_draw"][:, t] = lk_draw[k]
+            rec[k]["interest_paid"][t] = lender_int
+            rec[k]["principal_paid"][t] = paid_prin
+            rec[k]["prepaid"][t] = swept[k]
+            rec[k]["refinanced"][t] = refinanced[k] + np.where(d.called, d.open_balance, 0.0)
+            rec[k]["dsra_draw"][t] = ds_draw[k]
+            rec[k]["lockup_draw"][t] = lk_draw[k]
             if d.converted.any():
                 s.balance = np.where(d.converted > 0.0, 0.0, s.balance)
 
         # Covenants, on the paths where nothing was short.
         month_ds = sum((d.regular for d in due), np.zeros(n_paths))
-        deal_ds[:, t] = np.where(ok, month_ds, 0.0)
-        cum_deal_ds[:, month] = cum_deal_ds[:, month - 1] + deal_ds[:, t]
+        deal_ds[t] = np.where(ok, month_ds, 0.0)
+        cum_deal_ds[month] = cum_deal_ds[month - 1] + deal_ds[t]
         paying = ok & ~stop
         sweep_on = [np.zeros(n_paths, dtype=bool) for _ in facs]
         lock_on = np.zeros(n_paths, dtype=bool)
@@ -532,7 +564,7 @@ def run_structure(
             rank_ds = sum(
                 (due[j].regular for j in range(n_fac) if ranks[j] <= ranks[k]), np.zeros(n_paths)
             )
-            cum_rank_ds[k][:, month] = cum_rank_ds[k][:, month - 1] + rank_ds
+            cum_rank_ds[k][month] = cum_rank_ds[k][month - 1] + rank_ds
             claims = sum(
                 (due[j].open_balance for j in range(n_fac) if ranks[j] <= ranks[k]),
                 np.zeros(n_paths),
@@ -545,9 +577,9 @@ def run_structure(
                 if cov_dscr is not None
                 else dscr
             )
-            rec[k]["dscr"][:, t] = np.where(d.live, dscr, 0.0)
-            rec[k]["dscr_trailing"][:, t] = np.where(d.live, trailing, 0.0)
-            rec[k]["ltv"][:, t] = np.where(d.live, ltv, 0.0)
+            rec[k]["dscr"][t] = np.where(d.live, dscr, 0.0)
+            rec[k]["dscr_trailing"][t] = np.where(d.live, trailing, 0.0)
+            rec[k]["ltv"][t] = np.where(d.live, ltv, 0.0)
             testable = paying & d.live & (not d.final)
             any_breach = np.zeros(n_paths, dtype=bool)
             for cov, counter in zip(s.terms.loan.covenants, s.counters, strict=True):
@@ -556,8 +588,8 @@ def run_structure(
                         breach = np.zeros(n_paths, dtype=bool)
                     else:
                         lo = month - cov.window_months
-                        tr_cf = cum_cf[:, month] - cum_cf[:, lo]
-                        tr_ds = cum_rank_ds[k][:, month] - cum_rank_ds[k][:, lo]
+                        tr_cf = cum_cf[month] - cum_cf[lo]
+                        tr_ds = cum_rank_ds[k][month] - cum_rank_ds[k][lo]
                         breach = testable & (tr_cf < cov.threshold * tr_ds)
                 else:
                     breach = testable & (ltv > cov.threshold)
@@ -570,13 +602,15 @@ def run_structure(
                     sweep_on[k] |= hit
                 else:
                     lock_on |= hit
-            breach_out[k][:, t] = any_breach
-        deal_dscr[:, t] = np.where(ok, _ratio(cash, month_ds, np.inf), 0.0)
+            breach_out[k][t] = any_breach
+        deal_dscr[t] = np.where(ok, _ratio(cash, month_ds, np.inf), 0.0)
 
         # Cross-default: any facility's default is the borrower's.
         now = np.zeros(n_paths, dtype=bool)
         for k in range(n_fac):
             now |= kind[k] > 0
+        if external_default_month is not None and not default_free:
+            now |= external_default_month == month
         now &= ok
         trapped = np.where(now, avail, 0.0)
         avail = np.where(now, 0.0, avail)
@@ -588,11 +622,11 @@ def run_structure(
             unpaid = np.maximum(d.interest - np.minimum(got_int[k], d.interest), 0.0)
             f_ead[k] = np.where(hit, np.maximum(s.balance, 0.0) + unpaid, f_ead[k])
             f_pledged[k] = np.where(hit, s.dsra, f_pledged[k])
-            rec[k]["trapped"][:, t] = np.where(hit, trapped, 0.0) if k == order[0] else 0.0
-        estate_cash = np.where(now, lockup + mra + trapped, estate_cash)
+            rec[k]["trapped"][t] = np.where(hit, trapped, 0.0) if k == order[0] else 0.0
+        estate_cash = np.where(now, lockup + mra + liquidity + trapped, estate_cash)
         refi_claim = np.where(now, sum((s.refi for s in states), np.zeros(n_paths)), refi_claim)
         default_month = np.where(now, month, default_month)
-        trapped_out[:, t] = trapped
+        trapped_out[t] = trapped
 
         # Covenant sweeps (senior first), lock-up, releases, distribution.
         going = ok & ~now
@@ -604,7 +638,7 @@ def run_structure(
                 0.0,
             )
             s.balance, avail = s.balance - sweep, avail - sweep
-            rec[k]["prepaid"][:, t] += sweep
+            rec[k]["prepaid"][t] += sweep
         any_sweep = np.zeros(n_paths, dtype=bool)
         for k in range(n_fac):
             any_sweep |= sweep_on[k]
@@ -614,36 +648,44 @@ def run_structure(
         release = release_lockup.copy()
         lockup = lockup - release
         if n_fac:
-            rec[order[0]]["lockup_in"][:, t] = to_lock
+            rec[order[0]]["lockup_in"][t] = to_lock
         still = np.zeros(n_paths, dtype=bool)
         for k, (s, d) in enumerate(zip(states, due, strict=True)):
             drawn = month >= s.terms.last_draw_month
             repaid = going & d.live & (d.final | (s.balance <= CENT) & drawn | d.called)
             gone = repaid | (now & s.live)
             release_k = np.where(repaid, s.dsra, 0.0)
-            rec[k]["reserve_release"][:, t] = release_k
+            rec[k]["reserve_release"][t] = release_k
             release = release + release_k
             s.dsra = np.where(gone, 0.0, s.dsra)
             s.balance = np.where(gone, 0.0, s.balance)
             s.live = s.live & ~gone
             still |= s.live
-            rec[k]["balance"][:, t] = s.balance
-            rec[k]["dsra_balance"][:, t] = s.dsra
+            rec[k]["balance"][t] = s.balance
+            rec[k]["dsra_balance"][t] = s.dsra
         last = going & ~still
-        deal_release = release_lockup + np.where(last, lockup + mra, 0.0)
-        release = release + np.where(last, lockup + mra, 0.0)
+        deal_release = release_lockup + np.where(last, lockup + mra + liquidity, 0.0)
+        release = release + np.where(last, lockup + mra + liquidity, 0.0)
         if n_fac:  # the deal accounts' releases are shown with the first facility paid
-            rec[order[0]]["reserve_release"][:, t] += deal_release
+            rec[order[0]]["reserve_release"][t] += deal_release
         lockup = np.where(last | now, 0.0, lockup)
         mra = np.where(last | now, 0.0, mra)
-        dist_out[:, t] = np.where(going & active, avail + release, 0.0)
-        lk_out[:, t] = lockup
-        mra_out[:, t] = mra
-        refi_out[:, t] = sum((s.refi for s in states), np.zeros(n_paths)) * ok
+        liquidity = np.where(last | now, 0.0, liquidity)
+        dist_out[t] = np.where(going & active, avail + release, 0.0)
+        lk_out[t] = lockup
+        mra_out[t] = mra
+        refi_out[t] = sum((s.refi for s in states), np.zeros(n_paths)) * ok
         ok = ok & ~now
         for s in states:
             s.refi = np.where(ok, s.refi, 0.0)
 
+    def back(a: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(a.T)
+
+    rec = [{name: back(a) for name, a in r.items()} for r in rec]
+    alive_out = [back(a) for a in alive_out]
+    breach_out = [back(a) for a in breach_out]
+    lk_out, dist_out, unfunded_out = back(lk_out), back(dist_out), back(unfunded_out)
     ledgers = tuple(
         DebtLedger(
             alive=alive_out[k],
@@ -679,18 +721,18 @@ def run_structure(
     )
     return StructureLedger(
         facilities=ledgers,
-        step_paid=step_paid,
-        cfads=np.asarray(cfads, dtype=np.float64),
-        debt_service=deal_ds,
-        dscr=deal_dscr,
+        step_paid=np.ascontiguousarray(np.transpose(step_paid, (2, 0, 1))),
+        cfads=np.asarray(cfads_in, dtype=np.float64),
+        debt_service=back(deal_ds),
+        dscr=back(deal_dscr),
         lockup_balance=lk_out,
-        maintenance_balance=mra_out,
+        maintenance_balance=back(mra_out),
         distribution=dist_out,
         unfunded_opex=unfunded_out,
-        trapped=trapped_out,
-        refinanced_debt=refi_out,
+        trapped=back(trapped_out),
+        refinanced_debt=back(refi_out),
         default_month=default_month,
         estate_cash=estate_cash,
         refinanced_claim=refi_claim,
-        share_price=share_out,
+        share_price=back(share_out),
     )

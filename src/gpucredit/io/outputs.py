@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from gpucredit.miners import MinerResult
 from gpucredit.pipeline import SimulationResult
 
 __all__ = ["write_run"]
@@ -25,7 +26,12 @@ def _safe_name(text: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in text) or "deal"
 
 
-def write_run(out_dir: Path, results: list[SimulationResult], document: dict[str, Any]) -> Path:
+def write_run(
+    out_dir: Path,
+    results: list[SimulationResult],
+    document: dict[str, Any],
+    miners: list[MinerResult] | None = None,
+) -> Path:
     """Write ``summary.json``, ``summary.csv`` and, per deal, the DSCR fan, the PD term
     structure, the path cube (netCDF) and the run manifest into ``out_dir``.
 
@@ -40,7 +46,10 @@ def write_run(out_dir: Path, results: list[SimulationResult], document: dict[str
             json.dumps(document, indent=2, allow_nan=False) + "\n", encoding="utf-8"
         )
         frames = [r.summary() for r in results]
-        pd.concat(frames).to_csv(staging / "summary.csv")
+        if frames:
+            pd.concat(frames).to_csv(staging / "summary.csv")
+        if miners:
+            pd.concat([m.summary() for m in miners]).to_csv(staging / "miners.csv")
         for r in results:
             folder = staging / _safe_name(r.deal.name)
             folder.mkdir(exist_ok=True)

@@ -11,6 +11,7 @@ from rich.table import Table
 from gpucredit._version import __version__
 from gpucredit.credit.metrics import FacilityMetrics
 from gpucredit.market.store import StoredCalibration
+from gpucredit.miners import MinerResult
 from gpucredit.pipeline import SimulationResult
 
 __all__ = [
@@ -142,15 +143,23 @@ def calibration_table(stored: StoredCalibration, used: dict[str, str] | None = N
     return table
 
 
-def run_document(results: list[SimulationResult], seed: int, n_paths: int) -> dict[str, Any]:
-    """The single JSON object the CLI prints with ``--json``."""
+def run_document(
+    results: list[SimulationResult],
+    seed: int,
+    n_paths: int,
+    miners: list[MinerResult] | None = None,
+) -> dict[str, Any]:
+    """The single JSON object the CLI prints with ``--json``: ``facilities`` of the GPU deals,
+    ``miners`` with their facilities, premium and attribution."""
+    miners = miners or []
     hashes = [r.provenance["spec_hash"] for r in results]
+    hashes += [str(m.provenance["spec_hash"]) for m in miners]
     combined = (
         hashes[0]
         if len(hashes) == 1
         else hashlib.sha256("".join(sorted(hashes)).encode()).hexdigest()[:16]
     )
-    first = results[0].provenance if results else {}
+    first = results[0].provenance if results else (miners[0].provenance if miners else {})
     return {
         "run": {
             "seed": seed,
@@ -161,6 +170,7 @@ def run_document(results: list[SimulationResult], seed: int, n_paths: int) -> di
             "data_hash": first.get("data_hash"),
         },
         "facilities": [facility_record(r, m) for r in results for m in r.all_facilities],
+        "miners": [miner_record(m) for m in miners],
     }
 
 
@@ -294,4 +304,116 @@ def structure_table(results: list[SimulationResult]) -> Table | None:
             f"{largest} ({_pct(share)})" if share is not None else largest,
             f"{conc.get('hhi_points', 0):,.0f}",
         )
+    return table
+
+
+def miner_record(result: MinerResult) -> dict[str, Any]:
+    """One miner as a JSON-ready dict: its facilities, the borrower's PD and EL, the
+    double-leverage premium and the attribution."""
+    facilities = []
+    for m in result.facilities:
+        premium = (result.premium or {}).get(m.name, {})
+        facilities.append(
+            {
+                "deal": m.deal,
+                "name": m.name,
+                "principal_usd": _num(m.principal_usd, 2),
+                "tenor_months": m.tenor_months,
+                "pd": _num(m.pd),
+                "pd_annual": _num(m.pd_annual),
+                "lgd": _num(m.lgd),
+                "expected_loss_usd": _num(m.expected_loss_usd, 2),
+                "fair_spread_bps": _num(m.fair_spread_bps, 3),
+                "market_spread_bps": _num(m.market_spread_bps, 3),
+                "spread_gap_bps": _num(m.spread_gap_bps, 3),
+                "implied_rating": m.implied_rating,
+                "pd_by_year": [_num(p) for p in m.pd_by_year],
+                "default_kind_share": {k: _num(v) for k, v in m.default_kind_share.items()},
+                "double_leverage_premium": {k: _num(v, 4) for k, v in premium.items()},
+            }
+        )
+    attribution = result.attribution.to_dict() if result.attribution is not None else None
+    return {
+        "deal": result.spec.name,
+        "borrower_pd": _num(result.borrower_pd),
+        "borrower_expected_loss_usd": _num(result.borrower_el_usd, 2),
+        "double_leverage_premium_borrower": {
+            k: _num(v, 4) for k, v in (result.premium or {}).get("borrower", {}).items()
+        },
+        "attribution": attribution,
+        "attribution_paths": result.provenance.get("attribution_paths"),
+        "convergence": result.provenance.get("convergence"),
+        "spec_hash": result.provenance.get("spec_hash"),
+        "facilities": facilities,
+    }
+
+
+def miner_table(results: list[MinerResult]) -> Table:
+    """Facilities of the miners: PD, LGD, EL, fair vs market spread, double-leverage premium."""
+    table = Table(
+        title="gpucredit: bitcoin miners (premium = convergence on minus off)",
+        title_justify="left",
+    )
+    for name in (
+        "Miner",
+        "Facility",
+        "PD (life)",
+        "LGD",
+        "EL USD m",
+        "Fair bp",
+        "Market bp",
+        "Rating",
+        "Premium bp",
+        "Premium EL USD m",
+    ):
+        table.add_column(name, justify="left" if name in ("Miner", "Facility") else "right")
+    for r in results:
+        for m in r.facilities:
+            premium = (r.premium or {}).get(m.name, {})
+            p_bp = premium.get("fair_spread_bps")
+            p_el = premium.get("expected_loss_usd")
+            table.add_row(
+                m.deal,
+                m.name,
+                _pct(m.pd),
+                _pct(m.lgd),
+                f"{m.expected_loss_usd / 1e6:,.2f}",
+                _bps(m.fair_spread_bps),
+                f"{m.market_spread_bps:,.0f}",
+                m.implied_rating,
+                "n/a" if p_bp is None else f"{p_bp:+,.1f}",
+                "n/a" if p_el is None else f"{p_el / 1e6:+,.2f}",
+            )
+    return table
+
+
+def attribution_table(results: list[MinerResult]) -> Table | None:
+    """Shapley attribution of each miner's EL and PD to the factor groups."""
+    rows = [r for r in results if r.attribution is not None]
+    if not rows:
+        return None
+    table = Table(
+        title="gpucredit: which leg breaks the miner (Shapley attribution of EL and PD)",
+        title_justify="left",
+    )
+    first = rows[0].attribution
+    assert first is not None
+    groups = list(first.groups)
+    for name in ["Miner", "Metric", "Total", *groups, "Joint (interaction)"]:
+        table.add_column(name, justify="left" if name in ("Miner", "Metric") else "right")
+    for r in rows:
+        a = r.attribution
+        assert a is not None
+        for key, label, scale, unit in (
+            ("expected_loss_usd", "EL USD m", 1e-6, ""),
+            ("pd", "PD", 100.0, "%"),
+        ):
+            m = a.metrics[key]
+            table.add_row(
+                r.spec.name,
+                label,
+                f"{m.total * scale:,.2f}{unit}",
+                *[f"{m.shapley[g] * scale:,.2f}{unit}" for g in groups],
+                f"{m.joint * scale:,.2f}{unit}",
+            )
     return table

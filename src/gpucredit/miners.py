@@ -1,0 +1,798 @@
+"""Bitcoin miners end to end: the double-leveraged balance sheet under correlation convergence.
+
+``miner spec -> GPU factor paths (regime, rents, SOFR) -> miner market (BTC, hash rate, fees,
+hashprice; correlated with the GPU shocks, converging in stress) -> miner cash flows and
+collateral (mining with curtailment, hosting leases, ASIC and lease values, treasury) -> the
+BTC margin loan's LTV ladder -> the other facilities' waterfall (equipment loans, hosting
+notes, convertibles; cross-default with the margin loan) -> recovery and metrics``.
+
+On top of the Monte Carlo run: each facility's fair spread; the *double-leverage premium*
+(fair spread and EL with convergence on minus off, same paths); and the Shapley attribution
+of the borrower's EL and PD to the factor groups ``bitcoin``, ``network`` (hash rate and fees),
+``gpu_rent`` (GPU rents, utilisation, the market regime and the hosting tenants' defaults) and
+``rates`` (SOFR), each frozen at its median path in turn.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, cast
+
+import numpy as np
+import pandas as pd
+
+from gpucredit._typing import Float64Array, Int64Array
+from gpucredit._version import __version__
+from gpucredit.assets.fleet import FleetPlan, tenant_default_months
+from gpucredit.assets.miner import (
+    MinerCashflows,
+    MinerPlan,
+    calibrate_asic_buyer,
+    plan_miner,
+    project_miner,
+)
+from gpucredit.config.loading import spec_hash
+from gpucredit.config.miner import MinerSpec
+from gpucredit.credit.allocation import evaluate_structure
+from gpucredit.credit.attribution import Attribution, attribute
+from gpucredit.credit.liquidation import (
+    ASIC_GENERATION,
+    CohortCollateral,
+    SecondaryMarket,
+    SecondaryMarketRecovery,
+    asic_market_params,
+)
+from gpucredit.credit.metrics import CreditAccumulator, FacilityMetrics, summarise
+from gpucredit.credit.outcomes import CreditOutcomes, discount_factors
+from gpucredit.credit.recovery import DefaultState, RecoveryResult
+from gpucredit.credit.spread import SpreadSolution, solve_spreads
+from gpucredit.debt.capital import build_structure
+from gpucredit.debt.facilities import StructureTerms
+from gpucredit.debt.ledger import DebtLedger
+from gpucredit.debt.margin_loan import (
+    MarginLoanLedger,
+    MarginLoanTerms,
+    margin_loan_terms,
+    run_margin_loan,
+)
+from gpucredit.debt.structure import StructureLedger, run_structure
+from gpucredit.engine.runner import block_ranges, default_workers, run_blocks
+from gpucredit.factors.defaults import default_factor_params
+from gpucredit.factors.miner_params import (
+    ConvergenceParams,
+    MinerMarketParams,
+    convergence_params,
+    miner_market_params,
+)
+from gpucredit.factors.params import FactorParams
+from gpucredit.market.ratings import (
+    DEFAULT_ASSET_CORRELATION,
+    monthly_hazard,
+    stress_hazard_multiplier,
+)
+from gpucredit.scenarios.grid import TimeGrid
+from gpucredit.scenarios.miner import MinerMarketPaths, freeze_gpu_normals, simulate_miner_market
+from gpucredit.scenarios.scenario import ScenarioSet, n_factors, simulate_scenarios
+from gpucredit.scenarios.shocks import MonteCarloShocks, Shocks
+from gpucredit.stats import ExactSum
+
+__all__ = [
+    "FACTOR_GROUPS",
+    "MinerModel",
+    "MinerResult",
+    "build_miner_model",
+    "simulate_miner",
+]
+
+#: The GPU market a miner's hosting tenants live in and its correlations refer to.
+MINER_GPU_GENERATION = "H100"
+#: Factor groups of the attribution, each frozen at its median path in turn.
+FACTOR_GROUPS = ("bitcoin", "network", "gpu_rent", "rates")
+#: Units of one rig for the ASIC market (the liquidation module's S21, 200 TH/s).
+RIG_TH_S = 200.0
+#: ASSUMPTION: cost of assigning a hosting lease to a new owner at default (legal, transfer),
+#: share of the lease's value; the lease itself is not sold into a market.
+LEASE_ASSIGNMENT_COST = 0.05
+RATIO_RESOLUTION = 1e-12
+USD_RESOLUTION = 1e-4
+
+
+@dataclass(frozen=True, slots=True)
+class _EntityRisk:
+    """The hosting tenants and guarantors as ``assets.fleet.tenant_default_months`` needs them."""
+
+    n_months: int
+    entity_monthly_hazard: Float64Array
+    stress_hazard_multiplier: float
+    asset_correlation: float
+
+    @property
+    def n_entities(self) -> int:
+        return int(self.entity_monthly_hazard.size)
+
+
+@dataclass(frozen=True, slots=True)
+class MinerRecovery:
+    """Recovery of a miner's collateral: the rigs sold into the ASIC market (price impact
+    against its absorption, ``credit.liquidation``), hosting leases assigned at their value
+    less ``LEASE_ASSIGNMENT_COST``, plus pledged cash. Collateral axis: (asics, hosting)."""
+
+    asics: SecondaryMarketRecovery
+
+    def recover(self, state: DefaultState) -> RecoveryResult:
+        values = np.asarray(state.cohort_value_usd, dtype=np.float64)
+        asic_state = dataclasses.replace(state, cohort_value_usd=values[:, :1])
+        rec = self.asics.recover(asic_state)
+        lease = values[:, 1] * (1.0 - LEASE_ASSIGNMENT_COST) if values.shape[1] > 1 else 0.0
+        proceeds = np.minimum(rec.proceeds_usd + lease, np.asarray(state.ead_usd, dtype=np.float64))
+        return dataclasses.replace(rec, proceeds_usd=np.asarray(proceeds, dtype=np.float64))
+
+
+@dataclass(frozen=True, slots=True)
+class MinerModel:
+    """A miner made ready for simulation."""
+
+    spec: MinerSpec
+    grid: TimeGrid
+    params: FactorParams
+    plan: MinerPlan
+    market: MinerMarketParams
+    convergence: ConvergenceParams
+    structure: StructureTerms | None
+    margin: MarginLoanTerms | None
+    recovery: MinerRecovery
+    entities: _EntityRisk
+    lease_entities: tuple[tuple[int, int], ...]  # (tenant, guarantor or -1) per lease
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        out = list(self.structure.names) if self.structure is not None else []
+        if self.margin is not None:
+            out.append(self.margin.name)
+        return tuple(out)
+
+    def with_convergence(self, enabled: bool) -> MinerModel:
+        conv = self.convergence if enabled else self.convergence.switched_off()
+        return dataclasses.replace(self, convergence=conv)
+
+
+def build_miner_model(
+    spec: MinerSpec,
+    params: FactorParams | None = None,
+    market: MinerMarketParams | None = None,
+) -> MinerModel:
+    """Prepare ``spec``: grid, GPU and miner-market parameters, collateral and debt terms."""
+    grid = TimeGrid(spec.as_of, spec.horizon_months)
+    if params is None:
+        params = default_factor_params((MINER_GPU_GENERATION,), spec.as_of)
+    plan = plan_miner(spec, grid)
+    market = market or miner_market_params(spec.as_of)
+    conv = spec.convergence
+    convergence = convergence_params(
+        spec.as_of,
+        stress_correlation=conv.stress_correlation,
+        enabled=conv.enabled,
+        copula=conv.copula,
+        dof=conv.dof,
+        gpu_correlation=params.correlation,
+    )
+    structure = (
+        build_structure(
+            spec.facilities,
+            spec.waterfall,
+            spec.borrower,
+            pool_names=("asics", "hosting"),
+            grid=grid,
+        )
+        if spec.facilities
+        else None
+    )
+    margin = margin_loan_terms(spec.margin_loan) if spec.margin_loan is not None else None
+    th = spec.mining.hashrate_eh_s * 1e6
+    rigs = th / RIG_TH_S
+    carry = plan.power_cost_usd_per_th_day * 30.4375 * RIG_TH_S
+    drift = calibrate_asic_buyer(spec.as_of).hashrate_drift_per_month  # hashprice per TH falls
+    asics = SecondaryMarketRecovery(
+        cohorts=(CohortCollateral(ASIC_GENERATION, rigs, carry, drift),),
+        markets=(SecondaryMarket.for_asic(spec.as_of, asic_market_params()),),
+        sale_speed=spec.recovery.sale_speed,
+        horizon_months=spec.recovery.horizon_months,
+        grid_steps=12,
+    )
+    hazards: list[float] = []
+    links: list[tuple[int, int]] = []
+    for tenant_pd, guarantor_pd in zip(
+        plan.lease_tenant_annual_pd.tolist(), plan.lease_guarantor_annual_pd.tolist(), strict=True
+    ):
+        hazards.append(monthly_hazard(tenant_pd))
+        t = len(hazards) - 1
+        g = -1
+        if not np.isnan(guarantor_pd):
+            hazards.append(monthly_hazard(guarantor_pd))
+            g = len(hazards) - 1
+        links.append((t, g))
+    entities = _EntityRisk(
+        n_months=grid.n_months,
+        entity_monthly_hazard=np.array(hazards, dtype=np.float64),
+        stress_hazard_multiplier=stress_hazard_multiplier(),
+        asset_correlation=DEFAULT_ASSET_CORRELATION,
+    )
+    return MinerModel(
+        spec=spec,
+        grid=grid,
+        params=params,
+        plan=plan,
+        market=market,
+        convergence=convergence,
+        structure=structure,
+        margin=margin,
+        recovery=MinerRecovery(asics),
+        entities=entities,
+        lease_entities=tuple(links),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class MinerInputs:
+    """The asset side of one block (independent of every coupon)."""
+
+    scen: ScenarioSet
+    market: MinerMarketPaths
+    cash: MinerCashflows
+    lease_failure_month: Int64Array
+
+
+def miner_inputs(
+    model: MinerModel, seed: int, start: int, stop: int, frozen: frozenset[str] = frozenset()
+) -> MinerInputs:
+    """GPU scenario, miner market and miner cash flows of paths ``[start, stop)``.
+
+    Frozen groups are at their median path: ``gpu_rent`` also holds the regime at its
+    initial state and lets no hosting tenant default; the miner market always sees the
+    unfrozen GPU normals so that freezing one leg leaves the others' laws unchanged.
+    """
+    n = model.grid.n_months
+    shocks = MonteCarloShocks(seed).draw(
+        start, stop, n, n_factors(model.params), model.entities.n_entities
+    )
+    n_gen = len(model.params.generations)
+    used = shocks
+    if frozen & {"gpu_rent", "rates"}:
+        used = dataclasses.replace(used, normals=freeze_gpu_normals(shocks.normals, frozen, n_gen))
+    if "gpu_rent" in frozen:
+        used = dataclasses.replace(
+            used,
+            regime=np.full(n, model.params.regime.initial, dtype=np.int8),
+            tenant_uniforms=np.ones_like(shocks.tenant_uniforms),
+        )
+    scen = simulate_scenarios(model.params, model.grid, used)
+    market = simulate_miner_market(
+        model.market,
+        model.convergence,
+        model.grid,
+        scen,
+        shocks.normals,
+        seed,
+        start,
+        stop,
+        gpu_correlation=model.params.correlation,
+        frozen=frozen,
+    )
+    tau = tenant_default_months(
+        cast(FleetPlan, model.entities), used.tenant_uniforms, scen.regime, gpu_market_factor(used)
+    )
+    never = n + 1
+    failure = np.full((stop - start, len(model.lease_entities)), never, dtype=np.int64)
+    for j, (t, g) in enumerate(model.lease_entities):
+        failure[:, j] = tau[:, t] if g < 0 else np.maximum(tau[:, t], tau[:, g])
+    cash = project_miner(model.plan, market.btc_usd, market.hashprice_usd_per_ph_day, failure)
+    return MinerInputs(scen, market, cash, failure)
+
+
+def gpu_market_factor(shocks: Shocks) -> Float64Array:
+    """The hosting tenants' systematic factor: the path's GPU rent shocks, standardised.
+
+    ``Z = sum_t z_t / sqrt(T)`` over the first generation's rent shocks (N(0, 1) when they are
+    independent draws): a neo-cloud tenant's solvency follows the GPU rental market, so its
+    copula factor (``assets.fleet.tenant_default_months``, weight sqrt(R)) is the rent path it
+    lives on rather than an independent draw. This is the channel through which bitcoin's
+    convergence with GPU rents in stress reaches the hosting leases (an assumption; the GPU
+    deals keep their independent factor). Like any static copula it ties the default time to
+    the whole path.
+    """
+    z = np.asarray(shocks.normals[:, :, 0], dtype=np.float64)
+    return np.asarray(z.sum(axis=1) / np.sqrt(z.shape[1]), dtype=np.float64)
+
+
+@dataclass(frozen=True, slots=True)
+class _BlockOutcome:
+    """Every facility's outcomes and ledgers on one block (margin loan last)."""
+
+    outcomes: tuple[CreditOutcomes, ...]
+    ledgers: tuple[DebtLedger, ...]
+    borrower_default_month: Int64Array
+    structure: StructureLedger | None
+
+
+def _margin_lender(
+    terms: MarginLoanTerms,
+    ml: MarginLoanLedger,
+    btc: Float64Array,
+    sofr: Float64Array,
+    borrower_default: Int64Array,
+    riskless: bool,
+) -> tuple[CreditOutcomes, DebtLedger]:
+    """The margin lender's outcomes: its own ladder, or acceleration when the borrower
+    defaults on another facility first (the pledge is sold then, with the penalty)."""
+    n_paths, n = btc.shape
+    df = discount_factors(sofr)
+    if riskless:  # promised: capitalised interest repaid with the principal at maturity
+        rate = terms.annual_rate(sofr)[:, : terms.tenor_months] / 12.0
+        owed = terms.principal_usd * np.prod(1.0 + rate, axis=1)
+        pv = owed * df[:, terms.tenor_months - 1]
+        zeros = np.zeros(n_paths)
+        return _outcomes(
+            pv / terms.principal_usd, np.zeros(n_paths, np.int64), zeros, zeros
+        ), _ledger(ml, np.zeros(n_paths, np.int64), np.zeros(n_paths, np.int64), zeros, n)
+    own = np.where(ml.default_month <= n, ml.default_month, 0)
+    first_other = np.where(
+        (borrower_default > 0) & ((own == 0) | (borrower_default < own)), borrower_default, 0
+    )
+    months = np.arange(1, n + 1)[None, :]
+    live_then = np.zeros(n_paths, dtype=bool)
+    idx = np.flatnonzero(first_other > 0)
+    if idx.size:
+        m = first_other[idx] - 1
+        before = np.where(m > 0, ml.balance_usd[idx, np.maximum(m - 1, 0)], terms.principal_usd)
+        live_then[idx] = before > 0.0
+    accelerated = np.where(live_then, first_other, 0)
+    default_month = np.where(accelerated > 0, accelerated, own)
+    cut = np.where(default_month > 0, default_month, n + 1)[:, None]
+    # cash paid in an own-default month (a partial repayment at maturity) reaches the lender;
+    # in an acceleration month the ladder's actions are replaced by the sale of the pledge
+    pay_until = np.where(accelerated > 0, accelerated - 1, np.where(own > 0, own, n))[:, None]
+    received = np.where(months <= pay_until, ml.cash_paydown_usd, 0.0) + np.where(
+        ml.liquidated & (months < cut), ml.liquidation_proceeds_usd - ml.penalty_usd, 0.0
+    )
+    ead = np.zeros(n_paths)
+    recovery = np.zeros(n_paths)
+    at = np.clip(default_month - 1, 0, n - 1)
+    rows = np.arange(n_paths)
+    # own default: the liquidation month's proceeds are the recovery, the shortfall the loss
+    own_hit = (own > 0) & (accelerated == 0)
+    rec_own = ml.liquidation_proceeds_usd[rows, at] - ml.penalty_usd[rows, at]
+    ead = np.where(own_hit, rec_own + ml.shortfall_usd[rows, at], ead)
+    recovery = np.where(own_hit, rec_own, recovery)
+    # accelerated: sell the pledge at that month's price, penalty as in the ladder
+    pen = terms.liquidation_penalty
+    bal = ml.balance_usd[rows, at]
+    sale = ml.pledged_btc[rows, at] * btc[rows, at] / (1.0 + pen)
+    ead = np.where(accelerated > 0, bal, ead)
+    recovery = np.where(accelerated > 0, np.minimum(bal, sale), recovery)
+    pv = (received * df).sum(axis=1) + recovery * df[rows, at] * (default_month > 0)
+    loss = ead - recovery
+    out = _outcomes(pv / terms.principal_usd, default_month.astype(np.int64), ead, recovery)
+    out = dataclasses.replace(
+        out, loss_usd=loss, lgd=np.where(ead > 0, loss / np.where(ead > 0, ead, 1.0), 0.0)
+    )
+    kind = np.where(accelerated > 0, 5, np.where(own > 0, 6, 0)).astype(np.int64)
+    return out, _ledger(ml, default_month.astype(np.int64), kind, ead, n)
+
+
+def _outcomes(
+    pv_per_par: Float64Array, default_month: Int64Array, ead: Float64Array, recovery: Float64Array
+) -> CreditOutcomes:
+    n = pv_per_par.shape[0]
+    loss = ead - recovery
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lgd = np.where(ead > 0, loss / np.where(ead > 0, ead, 1.0), 0.0)
+    return CreditOutcomes(
+        default_month=default_month,
+        ead_usd=ead,
+        recovery_usd=recovery,
+        loss_usd=loss,
+        lgd=lgd,
+        pv_per_par=pv_per_par,
+        min_dscr=np.full(n, np.inf),
+        breached=np.zeros(n, dtype=bool),
+        time_to_recover_months=np.zeros(n),
+        appraised_value_usd=np.zeros(n),
+    )
+
+
+def _ledger(
+    ml: MarginLoanLedger, default_month: Int64Array, kind: Int64Array, ead: Float64Array, n: int
+) -> DebtLedger:
+    """The margin loan as a ``DebtLedger`` for the metrics (LTV fans; no DSCR of its own)."""
+    p = default_month.shape[0]
+    months = np.arange(1, n + 1)[None, :]
+    cut = np.where(default_month > 0, default_month, n + 1)[:, None]
+    opened = np.concatenate([np.ones((p, 1), dtype=bool), ml.balance_usd[:, :-1] > 0.0], axis=1)
+    alive = opened & (months <= cut)
+    z = np.zeros((p, n))
+    return DebtLedger(
+        alive=alive,
+        balance=ml.balance_usd,
+        interest_due=ml.interest_usd,
+        interest_paid=z,
+        principal_paid=ml.cash_paydown_usd,
+        prepaid=z,
+        refinanced=z,
+        ds_scheduled=z,
+        dsra_balance=z,
+        dsra_draw=z,
+        dsra_topup=z,
+        lockup_balance=z,
+        lockup_draw=z,
+        lockup_in=z,
+        reserve_release=z,
+        distribution=z,
+        trapped=z,
+        unfunded_opex=z,
+        dscr=np.full((p, n), 1e6),
+        dscr_trailing=z,
+        ltv=np.where(alive, ml.ltv_before, 0.0),
+        breach=ml.margin_call,
+        default_month=default_month,
+        default_kind=kind,
+        ead=ead,
+        pledged_cash=np.zeros(p),
+        initial_dsra=np.zeros(p),
+    )
+
+
+def _run_debt(
+    model: MinerModel,
+    x: MinerInputs,
+    structure: StructureTerms | None,
+    margin: MarginLoanTerms | None,
+    riskless: bool = False,
+) -> _BlockOutcome:
+    cash, market, scen = x.cash, x.market, x.scen
+    n_paths, n = cash.cfads_usd.shape
+    never = np.zeros(n_paths, dtype=np.int64)
+    available = np.maximum(cash.net_cash_usd, 0.0)
+    ml: MarginLoanLedger | None = None
+    margin_default = never
+    paydown = np.zeros_like(available)
+    if margin is not None:
+        free = np.full(n_paths, model.spec.treasury.btc_held - margin.pledged_btc)
+        ml = run_margin_loan(margin, market.btc_usd, free, available, scen.sofr)
+        margin_default = np.where(ml.default_month <= n, ml.default_month, 0).astype(np.int64)
+        paydown = ml.cash_paydown_usd
+    outs: list[CreditOutcomes] = []
+    ledgers: list[DebtLedger] = []
+    sl: StructureLedger | None = None
+    borrower = margin_default.copy()
+    if structure is not None:
+        values = np.stack([cash.asic_value_usd, cash.lease_value_usd], axis=2)
+        sl = run_structure(
+            structure,
+            cash.net_cash_usd - paydown,
+            values,
+            scen.sofr,
+            scen.regime,
+            default_free=riskless,
+            external_default_month=np.where(margin_default > 0, margin_default, -1),
+            enterprise_value_usd=values.sum(axis=2) + cash.treasury_value_usd,
+            opening_cash_usd=model.spec.treasury.cash_usd,
+        )
+        facility_outs = evaluate_structure(structure, sl, values, model.recovery, scen.sofr)
+        outs.extend(facility_outs)
+        ledgers.extend(sl.facilities)
+        if not riskless:
+            borrower = np.where(
+                (borrower == 0) | ((sl.default_month > 0) & (sl.default_month < borrower)),
+                sl.default_month,
+                borrower,
+            ).astype(np.int64)
+    if margin is not None and ml is not None:
+        out, ledger = _margin_lender(
+            margin, ml, market.btc_usd, scen.sofr, borrower if not riskless else never, riskless
+        )
+        outs.append(out)
+        ledgers.append(ledger)
+    return _BlockOutcome(tuple(outs), tuple(ledgers), borrower, sl)
+
+
+@dataclass(frozen=True, slots=True)
+class MinerResult:
+    """What ``simulate_miner`` returns.
+
+    Attributes
+    ----------
+    facilities : FacilityMetrics per facility (the margin loan last).
+    borrower_pd, borrower_el_usd : the miner's default probability (any facility) and the
+        expected loss summed over its facilities.
+    premium : facility -> {"fair_spread_bps", "expected_loss_usd", "pd"} with convergence on
+        minus off (the double-leverage premium), and "borrower" for the borrower's PD and EL.
+    attribution : Shapley attribution of the borrower's EL (USD) and PD, or None.
+    provenance : seed, paths, version, as-of, convergence settings, parameter sources.
+    """
+
+    spec: MinerSpec
+    facilities: tuple[FacilityMetrics, ...]
+    spreads: tuple[SpreadSolution | None, ...]
+    borrower_pd: float
+    borrower_el_usd: float
+    premium: dict[str, dict[str, float | None]] | None
+    attribution: Attribution | None
+    provenance: dict[str, Any]
+
+    def summary(self) -> pd.DataFrame:
+        rows = []
+        for m in self.facilities:
+            prem = (self.premium or {}).get(m.name, {})
+            rows.append(
+                {
+                    "deal": m.deal,
+                    "facility": m.name,
+                    "principal_usd": m.principal_usd,
+                    "pd": m.pd,
+                    "lgd": m.lgd,
+                    "expected_loss_usd": m.expected_loss_usd,
+                    "fair_spread_bps": m.fair_spread_bps,
+                    "market_spread_bps": m.market_spread_bps,
+                    "spread_gap_bps": m.spread_gap_bps,
+                    "implied_rating": m.implied_rating,
+                    "premium_fair_spread_bps": prem.get("fair_spread_bps"),
+                    "premium_expected_loss_usd": prem.get("expected_loss_usd"),
+                }
+            )
+        return pd.DataFrame(rows).set_index(["deal", "facility"])
+
+
+@dataclass(slots=True)
+class _Totals:
+    n_months: int
+    accs: list[CreditAccumulator]
+    borrower_defaults: int = 0
+    paths: int = 0
+    borrower_loss: ExactSum = dataclasses.field(default_factory=lambda: ExactSum(USD_RESOLUTION))
+
+    def merge(self, other: _Totals) -> None:
+        for a, b in zip(self.accs, other.accs, strict=True):
+            a.merge(b)
+        self.borrower_defaults += other.borrower_defaults
+        self.paths += other.paths
+        self.borrower_loss.merge(other.borrower_loss)
+
+
+def _main_pass(
+    model: MinerModel,
+    seed: int,
+    ranges: list[tuple[int, int]],
+    workers: int,
+    frozen: frozenset[str] = frozenset(),
+    cache: dict[tuple[int, frozenset[str], bool], MinerInputs] | None = None,
+) -> _Totals:
+    n = model.grid.n_months
+    n_fac = len(model.names)
+    enabled = model.convergence.enabled
+
+    def block(start: int, stop: int) -> _Totals:
+        x = miner_inputs(model, seed, start, stop, frozen)
+        if cache is not None:
+            cache[(start, frozen, enabled)] = x
+        out = _run_debt(model, x, model.structure, model.margin)
+        totals = _Totals(n, [CreditAccumulator(n) for _ in range(n_fac)])
+        for acc, o, ledger in zip(totals.accs, out.outcomes, out.ledgers, strict=True):
+            acc.add(o, ledger)
+        totals.paths = stop - start
+        totals.borrower_defaults = int((out.borrower_default_month > 0).sum())
+        loss = sum((o.loss_usd for o in out.outcomes), np.zeros(stop - start))
+        totals.borrower_loss.add(loss)
+        return totals
+
+    total = _Totals(n, [CreditAccumulator(n) for _ in range(n_fac)])
+    for part in run_blocks(block, ranges, n_workers=workers):
+        total.merge(part)
+    return total
+
+
+def _solve(
+    model: MinerModel,
+    k: int,
+    seed: int,
+    ranges: list[tuple[int, int]],
+    workers: int,
+    cache: dict[tuple[int, frozenset[str], bool], MinerInputs],
+) -> SpreadSolution:
+    """Facility ``k``'s fair spread (the margin loan is the last index), others as written."""
+    n_struct = len(model.structure.facilities) if model.structure is not None else 0
+    enabled = model.convergence.enabled
+
+    def mean_pv(add_on: float, riskless: bool) -> float:
+        structure, margin = model.structure, model.margin
+        if k < n_struct:
+            assert structure is not None
+            structure = structure.with_add_on(k, add_on)
+        else:
+            assert margin is not None
+            margin = _with_add_on(margin, add_on)
+
+        def block(start: int, stop: int) -> ExactSum:
+            key = (start, frozenset[str](), enabled)
+            x = cache[key] if key in cache else miner_inputs(model, seed, start, stop)
+            out = _run_debt(model, x, structure, margin, riskless)
+            acc = ExactSum(RATIO_RESOLUTION)
+            acc.add(out.outcomes[k].pv_per_par)
+            return acc
+
+        total = ExactSum(RATIO_RESOLUTION)
+        for part in run_blocks(block, ranges, n_workers=workers):
+            total.merge(part)
+        return total.mean()
+
+    price = (
+        model.structure.facilities[k].loan.issue_price  # type: ignore[union-attr]
+        if k < n_struct
+        else 1.0
+    )
+    return solve_spreads(lambda x: mean_pv(x, True), lambda x: mean_pv(x, False), price)
+
+
+def _with_add_on(terms: MarginLoanTerms, add_on: float) -> MarginLoanTerms:
+    if terms.floating:
+        return dataclasses.replace(terms, margin=terms.margin + add_on)
+    return dataclasses.replace(terms, fixed_coupon=terms.fixed_coupon + add_on)
+
+
+def _nominal(model: MinerModel, k: int) -> float:
+    n_struct = len(model.structure.facilities) if model.structure is not None else 0
+    if k < n_struct:
+        loan = model.structure.facilities[k].loan  # type: ignore[union-attr]
+        return loan.margin if loan.floating else loan.fixed_coupon
+    assert model.margin is not None
+    return model.margin.margin if model.margin.floating else model.margin.fixed_coupon
+
+
+def _principal(model: MinerModel, k: int) -> tuple[float, int, float]:
+    n_struct = len(model.structure.facilities) if model.structure is not None else 0
+    if k < n_struct:
+        f = model.structure.facilities[k]  # type: ignore[union-attr]
+        return f.committed_usd, f.tenor_months, f.loan.issue_price
+    assert model.margin is not None
+    return model.margin.principal_usd, model.margin.tenor_months, 1.0
+
+
+def _metrics(
+    model: MinerModel, totals: _Totals, spreads: list[SpreadSolution | None]
+) -> tuple[FacilityMetrics, ...]:
+    out = []
+    for k, name in enumerate(model.names):
+        principal, tenor, price = _principal(model, k)
+        s = spreads[k]
+        out.append(
+            summarise(
+                totals.accs[k],
+                deal=model.spec.name,
+                name=name,
+                principal_usd=principal,
+                tenor_months=tenor,
+                issue_price=price,
+                market_spread=s.market_spread if s is not None else _nominal(model, k),
+                fair_spread=s.fair_spread if s is not None else None,
+                breakeven_rent=None,
+                breakeven_generation=MINER_GPU_GENERATION,
+            )
+        )
+    return tuple(out)
+
+
+def simulate_miner(
+    spec: MinerSpec,
+    n_paths: int = 10_000,
+    seed: int = 0,
+    block_size: int = 4096,
+    *,
+    n_workers: int | None = None,
+    solve_fair_spread: bool = True,
+    premium: bool = True,
+    attribution: bool = True,
+    attribution_paths: int | None = None,
+    params: FactorParams | None = None,
+    market: MinerMarketParams | None = None,
+    provenance: Mapping[str, Any] | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> MinerResult:
+    """Simulate one miner: every facility's PD, LGD, EL and fair spread; the double-leverage
+    premium (convergence on minus off, same paths and seed); the Shapley attribution of the
+    borrower's EL and PD to ``FACTOR_GROUPS`` (16 runs of the main pass without spreads, on
+    the first ``attribution_paths`` paths: all when None).
+
+    The numbers depend only on ``seed`` and ``n_paths``, not on ``block_size`` or workers.
+    """
+    if n_paths < 1 or block_size < 1 or seed < 0:
+        raise ValueError("simulate_miner: n_paths and block_size >= 1, seed >= 0 expected")
+    model = build_miner_model(spec, params, market)
+    workers = n_workers if n_workers is not None else default_workers()
+    ranges = block_ranges(n_paths, block_size)
+    cache: dict[tuple[int, frozenset[str], bool], MinerInputs] = {}
+
+    def step(phase: str, done: int, total: int) -> None:
+        if progress is not None:
+            progress(phase, done, total)
+
+    def run(
+        m: MinerModel,
+    ) -> tuple[tuple[FacilityMetrics, ...], list[SpreadSolution | None], _Totals]:
+        totals = _main_pass(m, seed, ranges, workers, cache=cache)
+        spreads: list[SpreadSolution | None] = [None] * len(m.names)
+        if solve_fair_spread:
+            for k in range(len(m.names)):
+                spreads[k] = _solve(m, k, seed, ranges, workers, cache)
+                step("fair spread", k + 1, len(m.names))
+        return _metrics(m, totals, spreads), spreads, totals
+
+    step("simulate", 0, n_paths)
+    facilities, spreads, totals = run(model)
+    step("simulate", n_paths, n_paths)
+    prem: dict[str, dict[str, float | None]] | None = None
+    if premium:
+        off_facilities, _, off_totals = run(model.with_convergence(False))
+        prem = {}
+        for on, off in zip(facilities, off_facilities, strict=True):
+            fair = (
+                None
+                if on.fair_spread_bps is None or off.fair_spread_bps is None
+                else on.fair_spread_bps - off.fair_spread_bps
+            )
+            prem[on.name] = {
+                "fair_spread_bps": fair,
+                "expected_loss_usd": on.expected_loss_usd - off.expected_loss_usd,
+                "pd": on.pd - off.pd,
+            }
+        prem["borrower"] = {
+            "pd": (totals.borrower_defaults - off_totals.borrower_defaults) / n_paths,
+            "expected_loss_usd": (totals.borrower_loss.total - off_totals.borrower_loss.total)
+            / n_paths,
+            "fair_spread_bps": None,
+        }
+        step("double-leverage premium", 1, 1)
+    cache.clear()
+    attr: Attribution | None = None
+    if attribution:
+        n_attr = min(n_paths, attribution_paths or n_paths)
+        attr_ranges = block_ranges(n_attr, block_size)
+
+        def evaluate(active: frozenset[str]) -> dict[str, float]:
+            frozen = frozenset(FACTOR_GROUPS) - active
+            t = _main_pass(model, seed, attr_ranges, workers, frozen)
+            return {
+                "expected_loss_usd": t.borrower_loss.total / n_attr,
+                "pd": t.borrower_defaults / n_attr,
+            }
+
+        attr = attribute(FACTOR_GROUPS, evaluate)
+        step("attribution", 1, 1)
+    prov = {
+        "seed": seed,
+        "n_paths": n_paths,
+        "version": __version__,
+        "as_of": spec.as_of.isoformat(),
+        "attribution_paths": min(n_paths, attribution_paths or n_paths) if attribution else 0,
+        "spec_hash": spec_hash(spec),
+        "convergence": {
+            "enabled": spec.convergence.enabled,
+            "stress_correlation": spec.convergence.stress_correlation,
+            "copula": spec.convergence.copula,
+        },
+        "miner_market_sources": dict(model.market.sources),
+        "convergence_sources": dict(model.convergence.sources),
+        "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        **(provenance or {}),
+    }
+    return MinerResult(
+        spec=spec,
+        facilities=facilities,
+        spreads=tuple(spreads),
+        borrower_pd=totals.borrower_defaults / n_paths,
+        borrower_el_usd=totals.borrower_loss.total / n_paths,
+        premium=prem,
+        attribution=attr,
+        provenance=prov,
+    )
