@@ -735,7 +735,6 @@ def _solve_spreads(
 
 
 def _path_slice(inputs: BlockInputs, ledger: DebtLedger, cut: int) -> dict[str, np.ndarray]:
-    scen, cash = inputs.scenarios, inputs.cash
     alive = ledger.alive[:cut]
     month = np.arange(1, alive.shape[1] + 1)[None, :]
     dm = ledger.default_month[:cut, None]
@@ -744,13 +743,21 @@ def _path_slice(inputs: BlockInputs, ledger: DebtLedger, cut: int) -> dict[str, 
         "dscr_trailing": np.where(alive, ledger.dscr_trailing[:cut], np.nan),
         "ltv": np.where(alive, ledger.ltv[:cut], np.nan),
         "balance": ledger.balance[:cut],
-        "cfads": cash.cfads_usd[:cut],
-        "revenue": cash.revenue_usd[:cut],
-        "opex": cash.opex_usd[:cut],
-        "collateral_value": cash.collateral_value_usd[:cut],
+        "opex": inputs.cash.opex_usd[:cut],
         "dsra": ledger.dsra_balance[:cut],
         "defaulted": (dm > 0) & (month >= dm),
         "breach": ledger.breach[:cut],
+        **_market_slice(inputs, cut),
+    }
+
+
+def _market_slice(inputs: BlockInputs, cut: int) -> dict[str, np.ndarray]:
+    """The first ``cut`` paths of the asset side and the market, for the path cube."""
+    scen, cash = inputs.scenarios, inputs.cash
+    return {
+        "cfads": cash.cfads_usd[:cut],
+        "revenue": cash.revenue_usd[:cut],
+        "collateral_value": cash.collateral_value_usd[:cut],
         "utilisation": scen.utilisation[:cut],
         "sofr": scen.sofr[:cut],
         "regime": scen.regime[:cut],
@@ -778,13 +785,23 @@ _UNITS = {
 
 
 def _paths_dataset(
-    model: DealModel, arrays: dict[str, np.ndarray], provenance: dict[str, Any]
+    model: DealModel,
+    arrays: dict[str, np.ndarray],
+    provenance: dict[str, Any],
+    variables: Mapping[str, tuple[tuple[str, ...], str]] | None = None,
+    coords: Mapping[str, Any] | None = None,
 ) -> xr.Dataset:
+    """The path cube: ``variables`` gives each array's dims and units (single loans: by
+    ``_UNITS``, dims (path, month[, generation]))."""
     n_paths = next(iter(arrays.values())).shape[0]
     data_vars: dict[str, Any] = {}
     for name, value in arrays.items():
-        dims = ("path", "month", "generation") if value.ndim == 3 else ("path", "month")
-        data_vars[name] = xr.Variable(dims, value, attrs={"units": _UNITS[name]})
+        if variables is not None:
+            dims, units = variables[name]
+        else:
+            dims = ("path", "month", "generation") if value.ndim == 3 else ("path", "month")
+            units = _UNITS[name]
+        data_vars[name] = xr.Variable(dims, value, attrs={"units": units})
     attrs = {k: v for k, v in provenance.items() if k != "factor_sources"}
     return xr.Dataset(
         data_vars,
@@ -793,6 +810,7 @@ def _paths_dataset(
             "month": np.arange(1, model.grid.n_months + 1),
             "date": ("month", np.array(model.grid.month_ends, dtype="datetime64[D]")),
             "generation": list(model.params.generations),
+            **(coords or {}),
         },
         attrs=attrs,
     )
@@ -1184,7 +1202,6 @@ def _run_structure_deterministic(
 def _structure_slice(
     inputs: BlockInputs, ledger: StructureLedger, llcr: Float64Array, cut: int
 ) -> dict[str, np.ndarray]:
-    scen, cash = inputs.scenarios, inputs.cash
     month = np.arange(1, ledger.cfads.shape[1] + 1)[None, :]
     per = ledger.facilities
 
@@ -1204,14 +1221,8 @@ def _structure_slice(
         "step_paid": ledger.step_paid[:cut],
         "dscr": np.where(ledger.debt_service[:cut] > 0, ledger.dscr[:cut], np.nan),
         "llcr": llcr[:cut, 1:],
-        "cfads": cash.cfads_usd[:cut],
-        "revenue": cash.revenue_usd[:cut],
-        "collateral_value": cash.collateral_value_usd[:cut],
         "lockup": ledger.lockup_balance[:cut],
-        "utilisation": scen.utilisation[:cut],
-        "sofr": scen.sofr[:cut],
-        "regime": scen.regime[:cut],
-        "rent": scen.rent[:cut],
+        **_market_slice(inputs, cut),
     }
 
 
@@ -1228,14 +1239,12 @@ _STRUCTURE_VARS = {
     "step_paid": (("path", "month", "step"), "USD paid by each waterfall step"),
     "dscr": (("path", "month"), "deal DSCR (NaN where no service is due)"),
     "llcr": (("path", "month"), "deal LLCR after the month's payment"),
-    "cfads": (("path", "month"), "USD per month"),
-    "revenue": (("path", "month"), "USD per month"),
-    "collateral_value": (("path", "month"), "USD, income approach"),
     "lockup": (("path", "month"), "USD, end of month"),
-    "utilisation": (("path", "month"), "share of hours rented (merchant)"),
-    "sofr": (("path", "month"), "decimal per year"),
-    "regime": (("path", "month"), "0 tight, 1 glut"),
-    "rent": (("path", "month", "generation"), "USD per GPU-hour (market index)"),
+    "rent": (("path", "month", "generation"), _UNITS["rent"]),
+    **{
+        name: (("path", "month"), _UNITS[name])
+        for name in ("cfads", "revenue", "collateral_value", "utilisation", "sofr", "regime")
+    },
 }
 
 
@@ -1243,23 +1252,5 @@ def _structure_dataset(
     model: DealModel, arrays: dict[str, np.ndarray], provenance: dict[str, Any]
 ) -> xr.Dataset:
     assert model.structure is not None
-    n_paths = next(iter(arrays.values())).shape[0]
-    data_vars = {
-        name: xr.Variable(
-            _STRUCTURE_VARS[name][0], value, attrs={"units": _STRUCTURE_VARS[name][1]}
-        )
-        for name, value in arrays.items()
-    }
-    attrs = {k: v for k, v in provenance.items() if k != "factor_sources"}
-    return xr.Dataset(
-        data_vars,
-        coords={
-            "path": np.arange(n_paths),
-            "month": np.arange(1, model.grid.n_months + 1),
-            "date": ("month", np.array(model.grid.month_ends, dtype="datetime64[D]")),
-            "generation": list(model.params.generations),
-            "facility": list(model.structure.names),
-            "step": list(step_labels(model)),
-        },
-        attrs=attrs,
-    )
+    extra = {"facility": list(model.structure.names), "step": list(step_labels(model))}
+    return _paths_dataset(model, arrays, provenance, _STRUCTURE_VARS, extra)

@@ -54,8 +54,8 @@ from gpucredit.errors import SpecError, SpecIssue
 from gpucredit.factors.params import GLUT
 from gpucredit.market.ratings import (
     DEFAULT_ASSET_CORRELATION,
-    annual_default_rate,
     monthly_hazard,
+    party_annual_pd,
     stress_hazard_multiplier,
 )
 from gpucredit.scenarios.grid import TimeGrid, add_months
@@ -278,21 +278,18 @@ def _entities(deal: DealSpec) -> tuple[list[str], list[str], list[float]]:
     except SpecProblem as problem:
         raise SpecError(None, [SpecIssue(problem.field, problem.value, problem.expected)]) from None
 
-    def annual(rating: str | None, pd_pct: float | None) -> float:
-        return annual_default_rate(rating) if rating is not None else (pd_pct or 0.0) / 100.0
-
     names: list[str] = []
     pds: list[float] = []
     for contract in deal.contracts:
         if contract.tenant not in names:
             names.append(contract.tenant)
-            pds.append(annual(contract.rating, contract.annual_pd_pct))
+            pds.append(party_annual_pd(contract.rating, contract.annual_pd_pct))
     tenants = list(names)
     for contract in deal.contracts:
         g = contract.guarantor
         if g is not None and g.name not in names:
             names.append(g.name)
-            pds.append(annual(g.rating, g.annual_pd_pct))
+            pds.append(party_annual_pd(g.rating, g.annual_pd_pct))
     return tenants, names, pds
 
 

@@ -56,7 +56,7 @@ from gpucredit.market.bitcoin import (
     hashprice_series,
     next_halving_estimate,
 )
-from gpucredit.market.ratings import annual_default_rate
+from gpucredit.market.ratings import party_annual_pd
 from gpucredit.scenarios.grid import TimeGrid
 
 __all__ = [
@@ -394,17 +394,14 @@ def plan_miner(spec: MinerSpec, grid: TimeGrid, buyer: AsicBuyerParams | None = 
         asic_sigma=sig,
         lease_tenants=tuple(lease.tenant for lease in leases),
         lease_tenant_annual_pd=np.array(
-            [
-                annual_default_rate(lease.rating)
-                if lease.rating is not None
-                else (lease.annual_pd_pct or 0.0) / 100.0
-                for lease in leases
-            ],
+            [party_annual_pd(lease.rating, lease.annual_pd_pct) for lease in leases],
             dtype=np.float64,
         ),
         lease_guarantor_annual_pd=np.array(
             [
-                annual_default_rate(lease.guarantor.rating) if lease.guarantor else np.nan
+                party_annual_pd(lease.guarantor.rating, lease.guarantor.annual_pd_pct)
+                if lease.guarantor
+                else np.nan
                 for lease in leases
             ],
             dtype=np.float64,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -13,7 +13,7 @@ from pydantic import BaseModel, ValidationError
 from gpucredit.config.spec import DealSpec, SpecProblem
 from gpucredit.errors import SpecError, SpecIssue
 
-__all__ = ["load_deal", "parse_deal", "spec_hash"]
+__all__ = ["load_deal", "parse_deal", "parse_spec", "read_spec_text", "spec_hash"]
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -48,6 +48,9 @@ def _construct_timestamp(loader: _UniqueKeyLoader, node: yaml.ScalarNode) -> Any
 _UniqueKeyLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 
 
+M = TypeVar("M", bound=BaseModel)
+
+
 def load_deal(path: str | Path) -> DealSpec:
     """Load and validate one deal YAML file.
 
@@ -58,22 +61,33 @@ def load_deal(path: str | Path) -> DealSpec:
         deal. The message names the file, the field path (with its line), the value found
         and what was expected.
     """
+    return parse_deal(read_spec_text(path, what="deal"), source=Path(path))
+
+
+def read_spec_text(path: str | Path, *, what: str) -> str:
+    """The text of a ``what`` (deal, miner) YAML file; a clear ``SpecError`` when it is
+    missing, a directory or not UTF-8."""
     file = Path(path)
     if not file.exists():
-        raise SpecError(file, [SpecIssue("", str(file), "an existing deal YAML file")])
+        raise SpecError(file, [SpecIssue("", str(file), f"an existing {what} YAML file")])
     if file.is_dir():
-        raise SpecError(file, [SpecIssue("", str(file), "a deal YAML file, not a directory")])
+        raise SpecError(file, [SpecIssue("", str(file), f"a {what} YAML file, not a directory")])
     try:
-        text = file.read_text(encoding="utf-8")
+        return file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError(
             file, [SpecIssue("", type(exc).__name__, "a readable UTF-8 file")]
         ) from None
-    return parse_deal(text, source=file)
 
 
 def parse_deal(text: str, *, source: str | Path | None = None) -> DealSpec:
     """Validate a deal given as YAML text (``source`` only labels the messages)."""
+    return parse_spec(DealSpec, text, source=source, what="deal")
+
+
+def parse_spec(model: type[M], text: str, *, source: str | Path | None, what: str) -> M:
+    """Validate YAML ``text`` as ``model``: every problem with its field path, YAML line,
+    value and expectation in one ``SpecError``."""
     try:
         data = yaml.load(text, Loader=_UniqueKeyLoader)
         lines = _line_index(text)
@@ -81,10 +95,10 @@ def parse_deal(text: str, *, source: str | Path | None = None) -> DealSpec:
         raise SpecError(source, [_yaml_issue(exc, text)]) from None
     if not isinstance(data, dict):
         raise SpecError(
-            source, [SpecIssue("", type(data).__name__, "a mapping of deal fields at top level")]
+            source, [SpecIssue("", type(data).__name__, f"a mapping of {what} fields at top level")]
         )
     try:
-        return DealSpec.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         raise SpecError(source, _issues(exc, data, lines)) from None
 

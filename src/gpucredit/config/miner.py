@@ -29,22 +29,20 @@ import datetime as dt
 from pathlib import Path
 from typing import Annotated, Literal, Self
 
-import yaml
 from pydantic import (
     Field,
     NonNegativeFloat,
     PositiveFloat,
-    ValidationError,
-    field_validator,
     model_validator,
 )
 
-from gpucredit.config.loading import _issues, _line_index, _UniqueKeyLoader, _yaml_issue
+from gpucredit.config.loading import parse_spec, read_spec_text
 from gpucredit.config.spec import (
-    _RATING_RE,
     BorrowerSpec,
     ConvertibleSpec,
     FacilitySpec,
+    GuarantorSpec,
+    RatedSpec,
     RateSpec,
     RecoverySpec,
     Spec,
@@ -52,7 +50,6 @@ from gpucredit.config.spec import (
     StepSpec,
     check_waterfall,
 )
-from gpucredit.errors import SpecError, SpecIssue
 
 __all__ = [
     "ConversionSpec",
@@ -68,17 +65,6 @@ __all__ = [
 ]
 
 Pct = Annotated[float, Field(gt=0.0, le=100.0)]
-
-
-def _normalise_rating(value: str | None) -> str | None:
-    """An S&P-style rating mapped to its category ('BB+' -> 'BB', 'CC' -> 'CCC')."""
-    if value is None:
-        return None
-    found = _RATING_RE.match(value.upper())
-    if not found:
-        raise ValueError("an S&P-style rating such as 'BBB', 'BB+' or 'CCC'")
-    letters = found.group(1)
-    return "CCC" if letters in ("CC", "C") else letters
 
 
 class MiningSpec(Spec):
@@ -125,21 +111,7 @@ class TreasurySpec(Spec):
     cash_usd: NonNegativeFloat = 0.0
 
 
-class GuarantorSpec(Spec):
-    """A backstop of a hosting lease (e.g. a hyperscaler guaranteeing a neo-cloud tenant)."""
-
-    name: str = Field(min_length=1)
-    rating: str
-
-    @field_validator("rating")
-    @classmethod
-    def _rating(cls, value: str) -> str:
-        out = _normalise_rating(value)
-        assert out is not None
-        return out
-
-
-class LeaseSpec(Spec):
+class LeaseSpec(RatedSpec):
     """A colocation lease of converted capacity to an AI tenant, take-or-pay per kW of IT load.
 
     The rent steps up by ``escalator_pct_per_year`` on each anniversary of ``start`` (0: flat,
@@ -148,8 +120,6 @@ class LeaseSpec(Spec):
     """
 
     tenant: str = Field(min_length=1)
-    rating: str | None = None
-    annual_pd_pct: Annotated[float, Field(ge=0.0, lt=100.0)] | None = None
     guarantor: GuarantorSpec | None = None
     it_mw: PositiveFloat
     rate_usd_per_kw_month: PositiveFloat
@@ -157,19 +127,10 @@ class LeaseSpec(Spec):
     end: dt.date
     escalator_pct_per_year: Annotated[float, Field(ge=0.0, le=25.0)] = 0.0
 
-    @field_validator("rating")
-    @classmethod
-    def _rating(cls, value: str | None) -> str | None:
-        return _normalise_rating(value)
-
     @model_validator(mode="after")
     def _check(self) -> Self:
         if self.end <= self.start:
             raise SpecProblem("end", self.end.isoformat(), f"a date after start ({self.start})")
-        if (self.rating is None) == (self.annual_pd_pct is None):
-            raise SpecProblem(
-                "rating", self.rating, "exactly one of 'rating' or 'annual_pd_pct' to be given"
-            )
         return self
 
     @property
@@ -392,38 +353,11 @@ class MinerSpec(Spec):
 
 
 def parse_miner(text: str, *, source: str | Path | None = None) -> MinerSpec:
-    """Validate a miner spec given as YAML text (``source`` only labels the messages).
-
-    Raises
-    ------
-    SpecError
-        Bad YAML or an invalid spec; the message names the field path (with its line), the
-        value found and what was expected.
-    """
-    try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)
-        lines = _line_index(text)
-    except yaml.YAMLError as exc:
-        raise SpecError(source, [_yaml_issue(exc, text)]) from None
-    if not isinstance(data, dict):
-        raise SpecError(
-            source, [SpecIssue("", type(data).__name__, "a mapping of miner fields at top level")]
-        )
-    try:
-        return MinerSpec.model_validate(data)
-    except ValidationError as exc:
-        raise SpecError(source, _issues(exc, data, lines)) from None
+    """Validate a miner spec given as YAML text (``source`` only labels the messages); errors
+    as in ``config.loading.parse_deal``."""
+    return parse_spec(MinerSpec, text, source=source, what="miner")
 
 
 def load_miner(path: str | Path) -> MinerSpec:
     """Load and validate one miner YAML file (errors as in ``parse_miner``)."""
-    file = Path(path)
-    if not file.is_file():
-        raise SpecError(file, [SpecIssue("", str(file), "an existing miner YAML file")])
-    try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(
-            file, [SpecIssue("", type(exc).__name__, "a readable UTF-8 file")]
-        ) from None
-    return parse_miner(text, source=file)
+    return parse_miner(read_spec_text(path, what="miner"), source=Path(path))

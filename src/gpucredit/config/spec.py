@@ -53,6 +53,7 @@ __all__ = [
     "OpexSpec",
     "PrincipalStep",
     "ProjectFinanceSpec",
+    "RatedSpec",
     "RecoverySpec",
     "RefinancingSpec",
     "ReserveStep",
@@ -178,15 +179,10 @@ def _rating_category(value: str | None) -> str | None:
     return "CCC" if letters in ("CC", "C") else letters
 
 
-class GuarantorSpec(Spec):
-    """A backstop: a stronger company that pays the rent if the tenant cannot.
+class RatedSpec(Spec):
+    """A company whose default risk is a ``rating`` (S&P style, mapped to the one-year rate of
+    the shipped S&P table) or an ``annual_pd_pct``: exactly one of the two."""
 
-    Example: a hyperscaler guaranteeing a hosting lease (REFERENCES.md, leases backstopped by
-    Google). The lease fails only once both the tenant and the guarantor have defaulted. Its
-    risk is given as a ``rating`` or an ``annual_pd_pct``, exactly one, as for a tenant.
-    """
-
-    name: str = Field(min_length=1)
     rating: str | None = None
     annual_pd_pct: Annotated[float, Field(ge=0.0, lt=100.0)] | None = None
 
@@ -196,7 +192,7 @@ class GuarantorSpec(Spec):
         return _rating_category(value)
 
     @model_validator(mode="after")
-    def _check(self) -> Self:
+    def _one_risk(self) -> Self:
         if (self.rating is None) == (self.annual_pd_pct is None):
             raise SpecProblem(
                 "rating", self.rating, "exactly one of 'rating' or 'annual_pd_pct' to be given"
@@ -204,7 +200,18 @@ class GuarantorSpec(Spec):
         return self
 
 
-class ContractSpec(Spec):
+class GuarantorSpec(RatedSpec):
+    """A backstop: a stronger company that pays the rent if the tenant cannot.
+
+    Example: a hyperscaler guaranteeing a hosting lease (REFERENCES.md, leases backstopped by
+    Google). The lease fails only once both the tenant and the guarantor have defaulted. Its
+    risk is given as a ``rating`` or an ``annual_pd_pct``, exactly one, as for a tenant.
+    """
+
+    name: str = Field(min_length=1)
+
+
+class ContractSpec(RatedSpec):
     """A rental contract for part of one cohort.
 
     The tenant's default risk is given either as an S&P-style ``rating`` (mapped to the
@@ -216,8 +223,6 @@ class ContractSpec(Spec):
     """
 
     tenant: str = Field(min_length=1)
-    rating: str | None = None
-    annual_pd_pct: Annotated[float, Field(ge=0.0, lt=100.0)] | None = None
     cohort: str
     units: PositiveInt
     rate_usd_per_gpu_hour: PositiveFloat
@@ -227,19 +232,10 @@ class ContractSpec(Spec):
     escalator_pct_per_year: Annotated[float, Field(ge=-50.0, le=100.0)] = 0.0
     guarantor: GuarantorSpec | None = None
 
-    @field_validator("rating")
-    @classmethod
-    def _rating(cls, value: str | None) -> str | None:
-        return _rating_category(value)
-
     @model_validator(mode="after")
     def _check(self) -> Self:
         if self.end <= self.start:
             raise SpecProblem("end", self.end.isoformat(), f"a date after start ({self.start})")
-        if (self.rating is None) == (self.annual_pd_pct is None):
-            raise SpecProblem(
-                "rating", self.rating, "exactly one of 'rating' or 'annual_pd_pct' to be given"
-            )
         if self.guarantor is not None and self.guarantor.name == self.tenant:
             raise SpecProblem(
                 "guarantor.name", self.guarantor.name, "a guarantor other than the tenant itself"

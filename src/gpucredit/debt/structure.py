@@ -35,6 +35,7 @@ import numpy as np
 
 from gpucredit._typing import BoolArray, Float64Array, Int64Array
 from gpucredit.debt.facilities import FacilityTerms, StructureTerms
+from gpucredit.debt.kernel import LEDGER_MONTHLY_FIELDS
 from gpucredit.debt.ledger import DebtLedger
 from gpucredit.debt.schedule import scheduled_principal
 
@@ -119,24 +120,11 @@ class _Due:
     premium: Float64Array  # call premium
 
 
+#: Per-facility monthly ledger fields (the deal's lock-up, distribution and operating deficit
+#: are shared and kept once), plus what a facility of a structure adds.
+_DEAL_FIELDS = ("lockup_balance", "distribution", "unfunded_opex")
 _MONTHLY = (
-    "balance",
-    "interest_due",
-    "interest_paid",
-    "principal_paid",
-    "prepaid",
-    "refinanced",
-    "ds_scheduled",
-    "dsra_balance",
-    "dsra_draw",
-    "dsra_topup",
-    "lockup_draw",
-    "lockup_in",
-    "reserve_release",
-    "trapped",
-    "dscr",
-    "dscr_trailing",
-    "ltv",
+    *(f for f in LEDGER_MONTHLY_FIELDS if f not in _DEAL_FIELDS),
     "extra_received",
 )
 

@@ -33,6 +33,7 @@ __all__ = [
     "cumulative_default_table",
     "is_investment_grade",
     "monthly_hazard",
+    "party_annual_pd",
     "stress_hazard_multiplier",
 ]
 
@@ -65,6 +66,12 @@ def annual_default_rate(rating: str) -> float:
     """One-year average default rate of a rating category, decimal."""
     ratings, table = cumulative_default_table()
     return float(table[ratings.index(rating), 0])
+
+
+def party_annual_pd(rating: str | None, annual_pd_pct: float | None) -> float:
+    """One-year PD of a company given by its ``rating`` or its ``annual_pd_pct`` (a
+    ``config.spec.RatedSpec``), decimal."""
+    return annual_default_rate(rating) if rating is not None else (annual_pd_pct or 0.0) / 100.0
 
 
 def monthly_hazard(annual_pd: float) -> float:

@@ -38,26 +38,11 @@ def facility_record(result: SimulationResult, m: FacilityMetrics | None = None) 
     deal-level figures under ``structure``."""
     m = m or result.metrics
     record = {
-        "deal": m.deal,
-        "name": m.name,
-        "pd": _num(m.pd),
-        "pd_annual": _num(m.pd_annual),
-        "lgd": _num(m.lgd),
-        "expected_loss_usd": _num(m.expected_loss_usd, 2),
-        "fair_spread_bps": _num(m.fair_spread_bps, 3),
-        "market_spread_bps": _num(m.market_spread_bps, 3),
-        "spread_gap_bps": _num(m.spread_gap_bps, 3),
-        "implied_rating": m.implied_rating,
+        **credit_record(m),
         "breach_probability": _num(m.breach_probability),
         "min_dscr_p50": _num(m.min_dscr_p50, 4),
         "breakeven_rent_usd_per_gpu_hour": _num(m.breakeven_rent_usd_per_gpu_hour, 4),
         "breakeven_generation": m.breakeven_generation,
-        "lgd_p95": _num(m.lgd_p95),
-        "expected_loss_pct": _num(m.expected_loss_pct),
-        "pd_by_year": [_num(p) for p in m.pd_by_year],
-        "default_kind_share": {k: _num(v) for k, v in m.default_kind_share.items()},
-        "principal_usd": _num(m.principal_usd, 2),
-        "tenor_months": m.tenor_months,
         **collateral_record(result),
         "glut_stress_min_dscr": _num(result.stress.min_dscr, 4),
         "glut_stress_default_month": result.stress.default_month,
@@ -66,6 +51,28 @@ def facility_record(result: SimulationResult, m: FacilityMetrics | None = None) 
     if result.structure is not None:
         record["structure"] = structure_record(result)
     return record
+
+
+def credit_record(m: FacilityMetrics) -> dict[str, Any]:
+    """What every facility reports, GPU deal or miner (JSON-ready)."""
+    return {
+        "deal": m.deal,
+        "name": m.name,
+        "principal_usd": _num(m.principal_usd, 2),
+        "tenor_months": m.tenor_months,
+        "pd": _num(m.pd),
+        "pd_annual": _num(m.pd_annual),
+        "pd_by_year": [_num(p) for p in m.pd_by_year],
+        "default_kind_share": {k: _num(v) for k, v in m.default_kind_share.items()},
+        "lgd": _num(m.lgd),
+        "lgd_p95": _num(m.lgd_p95),
+        "expected_loss_usd": _num(m.expected_loss_usd, 2),
+        "expected_loss_pct": _num(m.expected_loss_pct),
+        "fair_spread_bps": _num(m.fair_spread_bps, 3),
+        "market_spread_bps": _num(m.market_spread_bps, 3),
+        "spread_gap_bps": _num(m.spread_gap_bps, 3),
+        "implied_rating": m.implied_rating,
+    }
 
 
 def structure_record(result: SimulationResult) -> dict[str, Any]:
@@ -315,20 +322,7 @@ def miner_record(result: MinerResult) -> dict[str, Any]:
         premium = (result.premium or {}).get(m.name, {})
         facilities.append(
             {
-                "deal": m.deal,
-                "name": m.name,
-                "principal_usd": _num(m.principal_usd, 2),
-                "tenor_months": m.tenor_months,
-                "pd": _num(m.pd),
-                "pd_annual": _num(m.pd_annual),
-                "lgd": _num(m.lgd),
-                "expected_loss_usd": _num(m.expected_loss_usd, 2),
-                "fair_spread_bps": _num(m.fair_spread_bps, 3),
-                "market_spread_bps": _num(m.market_spread_bps, 3),
-                "spread_gap_bps": _num(m.spread_gap_bps, 3),
-                "implied_rating": m.implied_rating,
-                "pd_by_year": [_num(p) for p in m.pd_by_year],
-                "default_kind_share": {k: _num(v) for k, v in m.default_kind_share.items()},
+                **credit_record(m),
                 "double_leverage_premium": {k: _num(v, 4) for k, v in premium.items()},
             }
         )
