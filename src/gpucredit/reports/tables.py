@@ -85,8 +85,8 @@ def structure_record(result: SimulationResult) -> dict[str, Any]:
 
     return {
         "borrower_pd": _num(s.borrower_pd),
-        "llcr_at_close_base_case": _num(s.llcr_at_close, 4),
-        "plcr_at_close_base_case": _num(s.plcr_at_close, 4),
+        "llcr_at_close_base_case": finite([s.llcr_at_close])[0],
+        "plcr_at_close_base_case": finite([s.plcr_at_close])[0],
         "llcr_at_close_p5": finite(s.llcr_p5[:1])[0],
         "llcr_at_close_p50": finite(s.llcr_p50[:1])[0],
         "plcr_at_close_p50": finite(s.plcr_p50[:1])[0],
@@ -232,7 +232,7 @@ def summary_table(results: list[SimulationResult]) -> Table:
 
 
 def _ratio(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.2f}"
+    return "n/a" if value is None or not math.isfinite(value) else f"{value:.2f}"
 
 
 def collateral_table(results: list[SimulationResult]) -> Table:
