@@ -1,0 +1,47 @@
+"""The miner example from the command line: tables, JSON and written results."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+from tests.e2e.conftest import RunCli, example_file
+
+MINER_RUN = ("--paths", "200", "--attribution-paths", "100", "--workers", "1", "--seed", "4")
+
+
+def test_the_miner_example_runs_from_the_cli_with_its_premium_and_attribution(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    path = example_file("miner_hosting_pivot")
+    out = tmp_path / "results"
+    table = run_cli("run", str(path), *MINER_RUN, "--out", str(out))
+    assert table.returncode == 0, table.stderr
+    for title in ("bitcoin miners", "which leg breaks the miner", "Premium bp", "gpu_rent"):
+        assert title in table.stdout
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    (miner,) = summary["miners"]
+    assert miner["attribution_paths"] == 100
+    el = miner["attribution"]["metrics"]["expected_loss_usd"]
+    parts = el["baseline"] + sum(el["shapley"].values())
+    assert abs(parts - el["total"]) <= 1e-6 * max(1.0, abs(el["total"]))  # Shapley adds up
+    frame = pd.read_csv(out / "miners.csv")
+    assert list(frame["facility"]) == [f["name"] for f in miner["facilities"]]
+
+
+def test_a_bad_miner_file_is_a_clear_error(
+    run_cli: RunCli, tmp_path: Path, stdout_json: Callable[..., Any]
+) -> None:
+    data = yaml.safe_load(example_file("miner_hosting_pivot").read_text(encoding="utf-8"))
+    data["margin_loan"]["liquidation_ltv_pct"] = 70
+    bad = tmp_path / "miner.yaml"
+    bad.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    result = run_cli("run", str(bad), *MINER_RUN, "--out", str(tmp_path / "never"))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "miner.yaml" in result.stderr and "margin_call_ltv_pct" in result.stderr
+    assert not (tmp_path / "never").exists()
