@@ -56,7 +56,7 @@ def solve_spreads(
         return pv_risky(x) - price
 
     lo, hi = -0.5, 0.5
-    x0 = float(brentq(f0, lo, hi, xtol=XTOL))
+    x0 = _secant_root(f0, lo, hi)
     at_x0 = f1(x0)
     if at_x0 >= 0.0:
         # No expected loss at the benchmark coupon: no default risk to pay for.
@@ -66,3 +66,45 @@ def solve_spreads(
         return SpreadSolution(x0, None, -x0, None, None, calls)
     x1 = float(brentq(f1, x0, top, xtol=XTOL))
     return SpreadSolution(x0, x1, -x0, x1 - x0, -x1, calls)
+
+
+#: Secant steps tried before falling back to Brent's method.
+SECANT_STEPS = 3
+
+
+def _secant_root(f: Callable[[float], float], lo: float, hi: float) -> float:
+    """Root of the increasing ``f`` in ``[lo, hi]`` to ``XTOL``: secant steps from 0 and 1%,
+    then Brent's method on the tightest bracket the steps found.
+
+    The promised cash flows' value is close to linear in the add-on (coupons scale with it;
+    only calls and sweeps bend it), so the secant lands on the root in three or four
+    evaluations where Brent's method on ``[lo, hi]`` takes about nine; where calls bend it,
+    Brent's method starts from a bracket already narrowed by the secant's points.
+    """
+    below, above = lo, hi  # f(below) < 0 < f(above) for an increasing f with a root inside
+    points: list[tuple[float, float]] = []
+
+    def value(x: float) -> float:
+        nonlocal below, above
+        fx = f(x)
+        points.append((x, fx))
+        if fx < 0.0:
+            below = max(below, x)
+        elif fx > 0.0:
+            above = min(above, x)
+        return fx
+
+    x_a, x_b = 0.0, 0.01
+    f_a, f_b = value(x_a), value(x_b)
+    for _ in range(SECANT_STEPS):
+        if f_b == f_a:
+            break
+        x_c = x_b - f_b * (x_b - x_a) / (f_b - f_a)
+        if not lo <= x_c <= hi:
+            break
+        if abs(x_c - x_b) < XTOL or f_b == 0.0:
+            return float(x_c if f_b != 0.0 else x_b)
+        x_a, f_a, x_b, f_b = x_b, f_b, x_c, value(x_c)
+    if below < above:
+        return float(brentq(f, below, above, xtol=XTOL))
+    return float(brentq(f, lo, hi, xtol=XTOL))
