@@ -366,10 +366,15 @@ def _margin_lender(
     rec_own = ml.liquidation_proceeds_usd[rows, at] - ml.penalty_usd[rows, at]
     ead = np.where(own_hit, rec_own + ml.shortfall_usd[rows, at], ead)
     recovery = np.where(own_hit, rec_own, recovery)
-    # accelerated: sell the pledge at that month's price, penalty as in the ladder
+    # accelerated: the month's ladder actions do not happen; the lender sells the pledge as
+    # it stood at the month's start at that month's price, penalty as in the ladder
     pen = terms.liquidation_penalty
-    bal = ml.balance_usd[rows, at]
-    sale = ml.pledged_btc[rows, at] * btc[rows, at] / (1.0 + pen)
+    before = np.maximum(at - 1, 0)
+    started = at > 0
+    bal = np.where(started, ml.balance_usd[rows, before], terms.principal_usd)
+    bal = bal + ml.interest_usd[rows, at]
+    pledge = np.where(started, ml.pledged_btc[rows, before], terms.pledged_btc)
+    sale = pledge * btc[rows, at] / (1.0 + pen)
     ead = np.where(accelerated > 0, bal, ead)
     recovery = np.where(accelerated > 0, np.minimum(bal, sale), recovery)
     pv = (received * df).sum(axis=1) + recovery * df[rows, at] * (default_month > 0)
