@@ -135,6 +135,8 @@ class DealModel:
     recovery: RecoveryModel
     buyer_decay_per_year: dict[str, float]
     spec_hash: str
+    #: A deal with ``facilities``: all of them and their waterfall (``terms`` is then the first
+    #: facility's loan, kept for the stages every deal shares); None for a single ``loan``.
     structure: StructureTerms | None = None
 
     @property
