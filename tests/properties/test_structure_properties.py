@@ -87,3 +87,9 @@ def test_cross_default_makes_all_live_facilities_default_together(stem: str) -> 
         np.testing.assert_array_equal(fl.default_month[live_then], month[live_then])
         assert (fl.default_month[month == 0] == 0).all()
     assert (month > 0).any() or stem != "parent_unsecured_notes"
+    # a borrower default is always some facility's (refinancing debt left after every facility
+    # is repaid is another lender's)
+    any_facility = np.zeros_like(month, dtype=bool)
+    for fl in ledger.facilities:
+        any_facility |= fl.default_month > 0
+    np.testing.assert_array_equal(month > 0, any_facility)

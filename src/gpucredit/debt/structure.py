@@ -599,7 +599,9 @@ def run_structure(
             now |= kind[k] > 0
         if external_default_month is not None and not default_free:
             now |= external_default_month == month
-        now &= ok
+        # once every facility is repaid, debt raised to refinance them is another lender's:
+        # a default on it is not the deal's
+        now &= ok & _any(s.live for s in states)
         trapped = np.where(now, avail, 0.0)
         avail = np.where(now, 0.0, avail)
         for k, (s, d) in enumerate(zip(states, due, strict=True)):
