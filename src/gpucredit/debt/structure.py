@@ -160,7 +160,7 @@ def _refinancing_ok(
 ) -> BoolArray:
     """The refinancing test of ``f`` on each path (``RefinancingTerms``)."""
     r = f.refinancing
-    ok = claim <= r.max_ltv * pool_value + CENT
+    ok = claim <= r.max_ltv * pool_value + CENT  # the claim includes the debt ranking ahead
     if r.min_dscr is not None:
         ok &= trailing_dscr >= r.min_dscr
     if r.needs_open_market:
@@ -183,6 +183,7 @@ def _month_due(
     trailing_dscr: Float64Array,
     open_market: BoolArray,
     share_price: Float64Array | None,
+    ahead: Float64Array,
 ) -> _Due:
     f = s.terms
     n_paths = ok.shape[0]
@@ -212,7 +213,9 @@ def _month_due(
             called = (
                 live
                 & (saving > price - 1.0)
-                & _refinancing_ok(f, open_balance * price, pool_value, trailing_dscr, open_market)
+                & _refinancing_ok(
+                    f, ahead + open_balance * price, pool_value, trailing_dscr, open_market
+                )
             )
             premium = np.where(called, open_balance * (price - 1.0), 0.0)
 
@@ -410,6 +413,12 @@ def run_structure(
             _trailing(cum_cf, cum_deal_ds, month - 1, 12) if month > 1 else np.full(n_paths, np.inf)
         )
         pools = [pool_values[k][t] for k in range(n_fac)]
+        # debt ranking strictly ahead of each facility at the month's start (refinancing tests)
+        start_balance = [np.where(st.live & ok, st.balance, 0.0) for st in states]
+        ahead = [
+            _total([np.zeros(n_paths)] + [b for j, b in enumerate(start_balance) if ranks[j] < r])
+            for r in ranks
+        ]
         due = [
             _month_due(
                 s,
@@ -421,6 +430,7 @@ def run_structure(
                 trailing_deal,
                 open_market,
                 share_price,
+                ahead[k],
             )
             for k, s in enumerate(states)
         ]
@@ -480,7 +490,9 @@ def run_structure(
                     code = np.ones(n_paths, dtype=np.int64)
                 elif d.final:
                     can = short & (gap <= d.principal + CENT)
-                    can &= _refinancing_ok(s.terms, gap, pools[k], trailing_deal, open_market)
+                    can &= _refinancing_ok(
+                        s.terms, ahead[k] + gap, pools[k], trailing_deal, open_market
+                    )
                     refinanced[k] = np.where(can, gap, 0.0)
                     s.refi = s.refi + refinanced[k]
                     s.refi_spread = np.where(can, _spread_now(s.terms, open_market), s.refi_spread)
