@@ -20,6 +20,8 @@ INTENDED_EXPORTS = [
     "DataError",
     "DealSpec",
     "GpuCreditError",
+    "MinerResult",
+    "MinerSpec",
     "ModelError",
     "RunConfig",
     "SimulationResult",
@@ -27,8 +29,11 @@ INTENDED_EXPORTS = [
     "__version__",
     "evolve",
     "load_deal",
+    "load_miner",
     "parse_deal",
+    "parse_miner",
     "simulate",
+    "simulate_miner",
 ]
 METRIC_COLUMNS = {
     "principal_usd",
