@@ -8,12 +8,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import yaml
 from hypothesis import settings
 
 import gpucredit
 from gpucredit.config.spec import DealSpec
+from gpucredit.debt.terms import AmortKind, LoanTerms
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "src" / "gpucredit" / "examples"
@@ -110,3 +112,24 @@ def _private_market_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 # Hypothesis draws the same examples on every run and machine: a red test is reproducible.
 settings.register_profile("repeatable", derandomize=True, deadline=None)
 settings.load_profile("repeatable")
+
+
+def plain_loan_terms(
+    name: str, principal: float, tenor: int, coupon: float, kind: AmortKind = "bullet"
+) -> LoanTerms:
+    """Engine terms of a plain fixed-rate loan (no DSRA, no covenants), for hand-made cases."""
+    return LoanTerms(
+        name=name,
+        principal_usd=principal,
+        tenor_months=tenor,
+        floating=False,
+        fixed_coupon=coupon,
+        margin=0.0,
+        floor=0.0,
+        amortisation=kind,
+        schedule_share=np.zeros(tenor),
+        issue_price=1.0,
+        dsra_months=0.0,
+        covenants=(),
+        refinancing_max_ltv=0.6,
+    )

@@ -8,27 +8,7 @@ import pytest
 from gpucredit.debt.facilities import FacilityTerms, StructureTerms, default_steps
 from gpucredit.debt.sculpting import cover_ratio, sculpt
 from gpucredit.debt.structure import BORROWING_BASE, run_structure
-from gpucredit.debt.terms import LoanTerms
-
-
-def _loan(
-    name: str, principal: float, tenor: int, coupon: float, kind: str = "bullet"
-) -> LoanTerms:
-    return LoanTerms(
-        name=name,
-        principal_usd=principal,
-        tenor_months=tenor,
-        floating=False,
-        fixed_coupon=coupon,
-        margin=0.0,
-        floor=0.0,
-        amortisation=kind,  # type: ignore[arg-type]
-        schedule_share=np.zeros(tenor),
-        issue_price=1.0,
-        dsra_months=0.0,
-        covenants=(),
-        refinancing_max_ltv=0.6,
-    )
+from tests.conftest import plain_loan_terms
 
 
 def test_sculpted_debt_size_by_hand() -> None:
@@ -67,7 +47,7 @@ def test_borrowing_base_walk_by_hand() -> None:
     # Month 4: still 6 short and the cure has run: 6 is due and paid from CFADS (10 a month,
     # interest 0): balance 64. Month 5: 64 <= 64. Month 6: CFADS 100 repays the 64.
     terms = FacilityTerms(
-        loan=_loan("abl", 70.0, 6, 0.0), kind="abl", advance_rate=0.8, cure_months=1
+        loan=plain_loan_terms("abl", 70.0, 6, 0.0), kind="abl", advance_rate=0.8, cure_months=1
     )
     structure = StructureTerms((terms,), default_steps((terms,)))
     value = np.array([100.0, 90.0, 80.0, 80.0, 80.0, 80.0])[None, :, None]

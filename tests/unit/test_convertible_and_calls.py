@@ -13,32 +13,14 @@ from gpucredit.debt.facilities import (
     default_steps,
 )
 from gpucredit.debt.structure import run_structure
-from gpucredit.debt.terms import LoanTerms
-
-
-def _bullet(name: str, principal: float, tenor: int, coupon: float) -> LoanTerms:
-    return LoanTerms(
-        name=name,
-        principal_usd=principal,
-        tenor_months=tenor,
-        floating=False,
-        fixed_coupon=coupon,
-        margin=0.0,
-        floor=0.0,
-        amortisation="bullet",
-        schedule_share=np.zeros(tenor),
-        issue_price=1.0,
-        dsra_months=0.0,
-        covenants=(),
-        refinancing_max_ltv=0.6,
-    )
+from tests.conftest import plain_loan_terms
 
 
 def _convertible() -> StructureTerms:
     # 100 of par, 0% coupon, 3 months, converts at 10 USD a share. Equity: 10 shares at 10 USD
     # (market cap 100) + debt 100 = EV 200 on a fleet worth 200 at close.
     conv = FacilityTerms(
-        loan=_bullet("conv", 100.0, 3, 0.0), kind="convertible", conversion_price_usd=10.0
+        loan=plain_loan_terms("conv", 100.0, 3, 0.0), kind="convertible", conversion_price_usd=10.0
     )
     return StructureTerms((conv,), default_steps((conv,)), EquityTerms(10.0, 10.0))
 
@@ -76,7 +58,7 @@ def test_a_callable_note_is_called_when_refinancing_is_cheaper() -> None:
     # saving (12% - 3.68%) x 10/12 years = 6.9% > 1% premium: called in month 2. The holder gets
     # 100 + 1 of premium; the borrower owes 101 of refinancing debt.
     note = FacilityTerms(
-        loan=_bullet("note", 100.0, 12, 0.12),
+        loan=plain_loan_terms("note", 100.0, 12, 0.12),
         kind="notes",
         call_month=np.array([2]),
         call_price=np.array([1.01]),
