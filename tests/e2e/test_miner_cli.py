@@ -29,6 +29,8 @@ def test_the_miner_example_runs_from_the_cli_with_its_premium_and_attribution(
     el = miner["attribution"]["metrics"]["expected_loss_usd"]
     parts = el["baseline"] + sum(el["shapley"].values())
     assert abs(parts - el["total"]) <= 1e-6 * max(1.0, abs(el["total"]))  # Shapley adds up
+    manifest = json.loads((out / "miner-hosting-pivot" / "manifest.json").read_text())
+    assert manifest["provenance"]["seed"] == 4 and manifest["spec"]["name"] == "miner-hosting-pivot"
     frame = pd.read_csv(out / "miners.csv")
     assert list(frame["facility"]) == [f["name"] for f in miner["facilities"]]
 

@@ -33,7 +33,8 @@ def write_run(
     miners: list[MinerResult] | None = None,
 ) -> Path:
     """Write ``summary.json``, ``summary.csv`` and, per deal, the DSCR fan, the PD term
-    structure, the path cube (netCDF) and the run manifest into ``out_dir``.
+    structure, the path cube (netCDF) and the run manifest into ``out_dir``; for miners,
+    ``miners.csv`` and a manifest each (provenance and the validated spec).
 
     An existing ``out_dir`` is replaced only once everything has been written.
     """
@@ -50,6 +51,16 @@ def write_run(
             pd.concat(frames).to_csv(staging / "summary.csv")
         if miners:
             pd.concat([m.summary() for m in miners]).to_csv(staging / "miners.csv")
+        for miner in miners or []:
+            folder = staging / _safe_name(miner.spec.name)
+            folder.mkdir(exist_ok=True)
+            miner_manifest = {
+                "provenance": miner.provenance,
+                "spec": miner.spec.model_dump(mode="json"),
+            }
+            (folder / "manifest.json").write_text(
+                json.dumps(miner_manifest, indent=2, allow_nan=False) + "\n", encoding="utf-8"
+            )
         for r in results:
             folder = staging / _safe_name(r.deal.name)
             folder.mkdir(exist_ok=True)
