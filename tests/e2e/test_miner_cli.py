@@ -11,6 +11,8 @@ import pandas as pd
 import yaml
 from tests.e2e.conftest import RunCli, example_file
 
+from gpucredit.market.store import MarketStore
+
 MINER_RUN = ("--paths", "200", "--attribution-paths", "100", "--workers", "1", "--seed", "4")
 
 
@@ -19,8 +21,12 @@ def test_the_miner_example_runs_from_the_cli_with_its_premium_and_attribution(
 ) -> None:
     path = example_file("miner_hosting_pivot")
     out = tmp_path / "results"
-    table = run_cli("run", str(path), *MINER_RUN, "--out", str(out))
+    db = tmp_path / "store.duckdb"
+    table = run_cli("run", str(path), *MINER_RUN, "--out", str(out), "--db", str(db))
     assert table.returncode == 0, table.stderr
+    with MarketStore(db) as store:
+        runs = store.query("SELECT spec_hash, seed, n_paths FROM runs")
+    assert list(runs["n_paths"]) == [200] and list(runs["seed"]) == [4]  # the run is recorded
     for title in ("bitcoin miners", "which leg breaks the miner", "Premium bp", "gpu_rent"):
         assert title in table.stdout
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))

@@ -44,6 +44,7 @@ from gpucredit.reports.tables import (
     calibration_table,
     collateral_table,
     facility_record,
+    miner_record,
     miner_table,
     run_document,
     structure_table,
@@ -191,7 +192,7 @@ def run(
         document = run_document(results, seed, paths, miners)
         if out is not None:
             _write(out, results, document, miners)
-        _record(results, source)
+        _record(results, miners, source)
     except GpuCreditError as exc:
         raise _fail(str(exc)) from None
     if as_json:
@@ -336,11 +337,22 @@ def _simulate_miner(
         )
 
 
-def _record(results: list[SimulationResult], source: ParameterSource) -> None:
-    """Record each deal's run in the store it took its calibration from."""
+def _record(
+    results: list[SimulationResult], miners: list[MinerResult], source: ParameterSource
+) -> None:
+    """Record each deal's and miner's run in the store it took its calibration from."""
     if source.db_path is None:
         return
     with MarketStore(source.db_path) as store:
+        for m in miners:
+            store.record_run(
+                spec_hash=str(m.provenance["spec_hash"]),
+                seed=int(m.provenance["seed"]),
+                n_paths=int(m.provenance["n_paths"]),
+                calibration_id=source.calibration_id,
+                version=__version__,
+                summary=miner_record(m),
+            )
         for r in results:
             store.record_run(
                 spec_hash=r.provenance["spec_hash"],
