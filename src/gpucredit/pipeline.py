@@ -621,14 +621,7 @@ def simulate(
     total = CreditAccumulator(n_months)
     collateral = CollateralAccumulator()
     kept = _KeptPaths()
-    done = 0
-
-    def tick(n: int) -> None:
-        nonlocal done
-        done += n
-        if progress is not None:
-            progress("simulate", done, n_paths)
-
+    tick = _ticker(progress, n_paths)
     for acc, coll, part in run_blocks(main_block, ranges, n_workers=config.workers, on_block=tick):
         total.merge(acc)
         collateral.merge(coll)
@@ -655,21 +648,41 @@ def simulate(
         breakeven_rent=rent,
         breakeven_generation=generation,
     )
-    provenance = {
-        "seed": seed,
-        "n_paths": n_paths,
-        "spec_hash": model.spec_hash,
-        "version": __version__,
-        "as_of": deal.as_of.isoformat(),
-        "backend": backend,
-        "factor_sources": dict(model.params.sources),
-        "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        **(provenance or {}),
-    }
+    provenance = _provenance(model, config, backend, provenance)
     paths = _paths_dataset(model, kept.stacked(), provenance) if keep else xr.Dataset()
     return SimulationResult(
         deal, config, metrics, paths, spreads, stress, collateral_report, provenance
     )
+
+
+def _provenance(
+    model: DealModel, config: RunConfig, backend: str, extra: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """What a result records of how it was made (``SimulationResult.provenance``)."""
+    return {
+        "seed": config.seed,
+        "n_paths": config.n_paths,
+        "spec_hash": model.spec_hash,
+        "version": __version__,
+        "as_of": model.deal.as_of.isoformat(),
+        "backend": backend,
+        "factor_sources": dict(model.params.sources),
+        "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        **(extra or {}),
+    }
+
+
+def _ticker(progress: Callable[[str, int, int], None] | None, total: int) -> Callable[[int], None]:
+    """``on_block`` for ``run_blocks``: reports the paths done so far as ``simulate``."""
+    done = 0
+
+    def tick(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress is not None:
+            progress("simulate", done, total)
+
+    return tick
 
 
 def _nominal_spread(terms: LoanTerms) -> float:
@@ -1033,16 +1046,8 @@ def simulate_structure(
     collateral = CollateralAccumulator()
     deal_total = _DealAccumulator(n_months)
     kept = _KeptPaths()
-    done = 0
-
-    def tick(n: int) -> None:
-        nonlocal done
-        done += n
-        if progress is not None:
-            progress("simulate", done, config.n_paths)
-
     for accs, coll, deal_acc, part in run_blocks(
-        main_block, ranges, n_workers=config.workers, on_block=tick
+        main_block, ranges, n_workers=config.workers, on_block=_ticker(progress, config.n_paths)
     ):
         for total, acc in zip(totals, accs, strict=True):
             total.merge(acc)
@@ -1080,17 +1085,7 @@ def simulate_structure(
         for k, f in enumerate(structure.facilities)
     )
     report = _structure_report(model, deal_total)
-    prov = {
-        "seed": config.seed,
-        "n_paths": config.n_paths,
-        "spec_hash": model.spec_hash,
-        "version": __version__,
-        "as_of": deal.as_of.isoformat(),
-        "backend": "numpy (capital structure)",
-        "factor_sources": dict(model.params.sources),
-        "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        **(provenance or {}),
-    }
+    prov = _provenance(model, config, "numpy (capital structure)", provenance)
     paths = _structure_dataset(model, kept.stacked(), prov) if keep else xr.Dataset()
     return SimulationResult(
         deal,
