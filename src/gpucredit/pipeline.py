@@ -48,7 +48,7 @@ from gpucredit.credit.metrics import (
 from gpucredit.credit.outcomes import CreditOutcomes, ExtraCollateral, evaluate
 from gpucredit.credit.recovery import RecoveryModel
 from gpucredit.credit.spread import SpreadSolution, solve_spreads
-from gpucredit.debt.capital import BaseCase, sculpted, structure_terms
+from gpucredit.debt.capital import BaseCase, structure_terms
 from gpucredit.debt.facilities import StructureTerms
 from gpucredit.debt.kernel import run_waterfall_loop
 from gpucredit.debt.ledger import DEFAULT_KINDS, DebtLedger
@@ -1153,10 +1153,11 @@ def _structure_report(model: DealModel, acc: _DealAccumulator) -> StructureRepor
     llcr, plcr = _cover_ratios(
         model.structure, ledger, inputs.scenarios.sofr, inputs.cash.collateral_value_usd
     )
-    sculpted = {}
-    for f, spec in zip(model.structure.facilities, model.deal.facilities, strict=True):
-        if f.kind == "project_finance":
-            sculpted[f.name] = (f.loan.principal_usd, _sculpted_dscr(model, spec))
+    sculpted = {
+        f.name: (f.loan.principal_usd, f.sculpted_dscr)
+        for f in model.structure.facilities
+        if f.sculpted_dscr is not None
+    }
     return StructureReport(
         borrower_pd=acc.defaults / acc.paths,
         dscr_p5=acc.dscr.quantiles(0.05),
@@ -1173,12 +1174,6 @@ def _structure_report(model: DealModel, acc: _DealAccumulator) -> StructureRepor
         sculpted=sculpted,
         concentration=customer_concentration(model.deal).to_dict(),
     )
-
-
-def _sculpted_dscr(model: DealModel, spec: Any) -> float:
-    inputs = _inputs(model, StressPath(), 0, 1)
-    base = BaseCase(inputs.cash.cfads_usd[0], inputs.scenarios.sofr[0])
-    return sculpted(spec, sum(c.units * c.unit_cost_usd for c in model.deal.fleet), base).dscr
 
 
 def _run_structure_deterministic(

@@ -199,6 +199,7 @@ def build_structure(
                     proto,
                     loan=loan(debt.principal_usd, None, debt.principal_share),
                     kind="project_finance",
+                    sculpted_dscr=debt.dscr,
                 )
             )
         elif isinstance(f, AblSpec):

@@ -101,6 +101,7 @@ class FacilityTerms:
     call_month: Int64Array = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     call_price: Float64Array = field(default_factory=lambda: np.zeros(0))
     conversion_price_usd: float | None = None
+    sculpted_dscr: float | None = None  # project finance: its base-case DSCR as sized
 
     @property
     def name(self) -> str:
