@@ -329,14 +329,11 @@ def _margin_lender(
     defaults on another facility first (the pledge is sold then, with the penalty)."""
     n_paths, n = btc.shape
     df = discount_factors(sofr)
-    if riskless:  # promised: capitalised interest repaid with the principal at maturity
-        rate = terms.annual_rate(sofr)[:, : terms.tenor_months] / 12.0
-        owed = terms.principal_usd * np.prod(1.0 + rate, axis=1)
-        pv = owed * df[:, terms.tenor_months - 1]
+    if riskless:
         zeros = np.zeros(n_paths)
-        return _outcomes(
-            pv / terms.principal_usd, np.zeros(n_paths, np.int64), zeros, zeros
-        ), _ledger(ml, np.zeros(n_paths, np.int64), np.zeros(n_paths, np.int64), zeros, n)
+        none = np.zeros(n_paths, np.int64)
+        promised = _outcomes(_promised_margin_pv(terms, sofr), none, zeros, zeros)
+        return promised, _ledger(ml, none, none, zeros, n)
     own = np.where(ml.default_month <= n, ml.default_month, 0)
     first_other = np.where(
         (borrower_default > 0) & ((own == 0) | (borrower_default < own)), borrower_default, 0
@@ -385,6 +382,15 @@ def _margin_lender(
     )
     kind = np.where(accelerated > 0, 5, np.where(own > 0, 6, 0)).astype(np.int64)
     return out, _ledger(ml, default_month.astype(np.int64), kind, ead, n)
+
+
+def _promised_margin_pv(terms: MarginLoanTerms, sofr: Float64Array) -> Float64Array:
+    """The margin loan's promised value per unit of par on each path: interest capitalised
+    monthly and repaid with the principal at maturity, discounted on the path's SOFR (the
+    fair-spread solver's riskless benchmark; it needs neither the ladder nor the waterfall)."""
+    rate = terms.annual_rate(sofr)[:, : terms.tenor_months] / 12.0
+    df = discount_factors(sofr)[:, terms.tenor_months - 1]
+    return np.asarray(np.prod(1.0 + rate, axis=1) * df, dtype=np.float64)
 
 
 def _outcomes(
@@ -622,8 +628,12 @@ def _solve(
         def block(start: int, stop: int) -> ExactSum:
             key = (start, frozenset[str](), enabled)
             x = cache[key] if key in cache else miner_inputs(model, seed, start, stop)
-            out = _run_debt(model, x, structure, margin, riskless)
             acc = ExactSum(RATIO_RESOLUTION)
+            if riskless and k >= n_struct:  # the margin loan's promise needs only SOFR
+                assert margin is not None
+                acc.add(_promised_margin_pv(margin, x.scen.sofr))
+                return acc
+            out = _run_debt(model, x, structure, margin, riskless)
             acc.add(out.outcomes[k].pv_per_par)
             return acc
 
