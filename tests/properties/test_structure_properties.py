@@ -61,21 +61,38 @@ def test_cash_is_conserved_through_every_step(stem: str) -> None:
     np.testing.assert_allclose(uses[active], sources[active], rtol=1e-9, atol=1e-3)
 
 
-@pytest.mark.parametrize("stem", STEMS)
-def test_junior_never_paid_while_a_senior_is_short(stem: str) -> None:
-    model, _, ledger = _run(stem)
-    facs = model.structure.facilities  # type: ignore[union-attr]
+@pytest.mark.parametrize("cash_share", [0.1, 0.2])
+def test_junior_never_paid_while_a_senior_is_short(cash_share: float) -> None:
+    # The parent example ranks unsecured notes and a convertible behind the DDTL. With its own
+    # cash flow the DDTL is never the first to run short; with a tenth of it, it is on every
+    # path (with a fifth, on one).
+    model = build_model(make_deal(load_example_data("parent_unsecured_notes")))
+    inputs = _inputs(model, MonteCarloShocks(7), 0, 400)
+    assert model.structure is not None
+    ledger = run_structure(
+        model.structure,
+        inputs.cash.cfads_usd * cash_share,
+        inputs.cash.cohort_value_usd,
+        inputs.scenarios.sofr,
+        inputs.scenarios.regime,
+    )
+    facs = model.structure.facilities
+    months = np.arange(1, ledger.cfads.shape[1] + 1)
+    checked = 0
     for j, fj in enumerate(facs):
+        senior = ledger.facilities[j]
+        # short on its own payment (payment, maturity or borrowing base), not cross-defaulted
+        short = (senior.default_month[:, None] == months) & np.isin(senior.default_kind, (1, 3, 4))[
+            :, None
+        ]
         for k, fk in enumerate(facs):
             if fk.seniority <= fj.seniority:
                 continue
-            senior = ledger.facilities[j]
-            short = (senior.default_month[:, None] == np.arange(1, ledger.cfads.shape[1] + 1)) & (
-                senior.default_kind[:, None] == 1
-            )
             junior = ledger.facilities[k]
             paid = junior.interest_paid + junior.principal_paid + junior.prepaid
             assert not (paid[short] > 1e-6).any()
+            checked += int(short.sum())
+    assert checked > 0  # the property was exercised
 
 
 @pytest.mark.parametrize("stem", STEMS)
