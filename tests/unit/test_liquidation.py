@@ -389,3 +389,29 @@ def test_sale_speed_of_the_recovery_model_is_used() -> None:
     assert fast.by_pool[0].units_sold.shape[1] == 1
     assert np.all(fast.by_pool[0].window_days[1:, 0] == 7.0)
     assert DAYS_PER_MONTH * 12 == 365.25
+
+
+def test_mining_rigs_sell_in_their_own_market() -> None:
+    from gpucredit.credit.liquidation import (
+        ASIC_GENERATION,
+        CohortCollateral,
+        MarketDefaultState,
+        SecondaryMarket,
+        SecondaryMarketRecovery,
+    )
+
+    assert market_pool(ASIC_GENERATION) == ("ASIC", False)  # not the GPU fallback pool
+    model = SecondaryMarketRecovery(
+        cohorts=(CohortCollateral(ASIC_GENERATION, 50_000.0, 30.0, 0.03),),
+        markets=(SecondaryMarket.for_asic(AS_OF),),
+        grid_steps=12,
+    )
+    state = MarketDefaultState(
+        month=np.array([3]),
+        ead_usd=np.array([np.inf]),
+        pledged_cash_usd=np.zeros(1),
+        cohort_value_usd=np.array([[50_000 * 1_500.0]]),
+        monthly_discount=np.array([0.003]),
+    )
+    proceeds = float(model.recover(state).proceeds_usd[0])
+    assert 0.0 < proceeds < 50_000 * 1_500.0  # price impact and costs, but a real sale

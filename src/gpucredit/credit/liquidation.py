@@ -73,7 +73,12 @@ from scipy.optimize import least_squares
 from gpucredit._typing import BoolArray, Float64Array, Int64Array
 from gpucredit.credit.recovery import LIQUIDATION_FACTORS, DefaultState, RecoveryResult
 from gpucredit.errors import ModelError
-from gpucredit.market.shipments import asic_installed_base, installed_base, market_pool
+from gpucredit.market.shipments import (
+    ASIC_POOL,
+    asic_installed_base,
+    installed_base,
+    market_pool,
+)
 
 __all__ = [
     "ASA_FORCED_TO_ORDERLY",
@@ -1027,8 +1032,8 @@ class SecondaryMarket:
     ) -> SecondaryMarket:
         """The mining-rig market, absorption from the network hash rate on ``as_of``."""
         p = params if params is not None else asic_market_params()
-        a = absorption_units_per_month("ASIC", as_of, p, rig_hashrate_th_s=rig_hashrate_th_s)
-        return cls("ASIC", (a,), p)
+        a = absorption_units_per_month(ASIC_POOL, as_of, p, rig_hashrate_th_s=rig_hashrate_th_s)
+        return cls(ASIC_POOL, (a,), p)
 
     def absorption(self, month: int | Int64Array) -> Float64Array:
         """Absorption (units per month) of 1-based ``month``, shape of ``month``."""
@@ -1108,12 +1113,7 @@ class SecondaryMarket:
 
 #: The collateral "generation" of mining rigs: they sell in the one ASIC market
 #: (``SecondaryMarket.for_asic``), not in a GPU pool.
-ASIC_GENERATION = "ASIC"
-
-
-def _pool_of(generation: str) -> str:
-    """The market pool a cohort sells into: its GPU pool, or the ASIC market."""
-    return "ASIC" if generation == ASIC_GENERATION else market_pool(generation)[0]
+ASIC_GENERATION = ASIC_POOL
 
 
 @dataclass(frozen=True, slots=True)
@@ -1228,7 +1228,7 @@ class SecondaryMarketRecovery:
     _pools: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        pools = tuple(dict.fromkeys(_pool_of(c.generation) for c in self.cohorts))
+        pools = tuple(dict.fromkeys(market_pool(c.generation)[0] for c in self.cohorts))
         have = [m.pool for m in self.markets]
         if len(set(have)) != len(have):
             raise ValueError(f"SecondaryMarketRecovery.markets: pools {have} repeat")
@@ -1331,7 +1331,7 @@ class SecondaryMarketRecovery:
             cost = np.array([c.unit_cost_usd or 0.0 for c in self.cohorts])
             age0 = np.array([c.age_years_at_as_of or 0.0 for c in self.cohorts])
             for j, c in enumerate(self.cohorts):
-                factors = self.market(_pool_of(c.generation)).params.vintage_factors
+                factors = self.market(market_pool(c.generation)[0]).params.vintage_factors
                 if not factors:
                     raise ModelError(f"market of {c.generation} has no vintage curve")
                 cap = cost[j] * vintage_factor(age0[j] + month[:, 0] / 12.0, factors)
@@ -1364,7 +1364,7 @@ class SecondaryMarketRecovery:
         gross = np.zeros(n)
         net = np.zeros(n)
         pv = np.zeros(n)
-        cohort_pool = [_pool_of(c.generation) for c in self.cohorts]
+        cohort_pool = [market_pool(c.generation)[0] for c in self.cohorts]
         for p, pool in enumerate(self._pools):
             cols = [j for j, cp in enumerate(cohort_pool) if cp == pool]
             lot_units = float(units[cols].sum())

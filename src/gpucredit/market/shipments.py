@@ -58,6 +58,7 @@ from gpucredit.errors import DataError
 from gpucredit.market.files import data_path
 
 __all__ = [
+    "ASIC_POOL",
     "CHIP_TO_POOL",
     "FALLBACK_POOL",
     "GENERATION_TO_POOL",
@@ -99,6 +100,9 @@ GENERATION_TO_POOL: dict[str, str] = {
 }
 #: Pool used for a generation the shipments file does not cover (the newest one in the file).
 FALLBACK_POOL = "B300"
+#: Mining rigs: their own market, sized from the network hash rate (``asic_installed_base``),
+#: not from GPU shipments.
+ASIC_POOL = "ASIC"
 
 Percentile = Literal["median", "p5", "p95"]
 _UNIT_COLUMNS: dict[str, str] = {
@@ -176,9 +180,11 @@ def shipments_quarterly() -> pd.DataFrame:
 def market_pool(generation: str) -> tuple[str, bool]:
     """The market pool of an engine generation or Epoch chip type, and whether it is a fallback.
 
-    A name in ``GENERATION_TO_POOL`` or ``CHIP_TO_POOL`` maps to its pool; any other name maps
-    to ``FALLBACK_POOL`` with ``True``.
+    A name in ``GENERATION_TO_POOL`` or ``CHIP_TO_POOL`` maps to its pool, ``ASIC_POOL`` (mining
+    rigs) to itself; any other name maps to ``FALLBACK_POOL`` with ``True``.
     """
+    if generation == ASIC_POOL:
+        return ASIC_POOL, False
     if generation in GENERATION_TO_POOL:
         return GENERATION_TO_POOL[generation], False
     if generation in CHIP_TO_POOL:
@@ -197,6 +203,8 @@ def installed_base(
     wider band than the percentile of the sum: a bound, not a quantile).
     """
     pool, fallback = market_pool(generation)
+    if pool == ASIC_POOL:
+        raise ValueError("installed_base: mining rigs are counted by asic_installed_base")
     frame = shipments_quarterly()
     rows = frame[frame["pool"] == pool]
     if rows.empty:  # pragma: no cover - every pool in CHIP_TO_POOL has rows in the file
@@ -255,7 +263,7 @@ def asic_installed_base(
     end = min(as_of, last)
     rate, used = network_hashrate_th_s(end, window_days=window_days)
     return InstalledBase(
-        pool="ASIC",
+        pool=ASIC_POOL,
         units=rate / rig_hashrate_th_s,
         as_of=as_of,
         data_end=used,
