@@ -32,6 +32,7 @@ by ``interest - cash paid - (proceeds - penalty) - shortfall``.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -309,19 +310,8 @@ class MarginLoanLedger:
     default_month: Int64Array
 
 
-_STEP_FIELDS = (
-    "interest_usd",
-    "ltv_before",
-    "ltv_after",
-    "margin_call",
-    "top_up_btc",
-    "cash_paydown_usd",
-    "liquidated",
-    "liquidated_btc",
-    "liquidation_proceeds_usd",
-    "penalty_usd",
-    "shortfall_usd",
-)
+#: The ledger's per-month arrays that are one ``LadderStep`` field each.
+_STEP_FIELDS = tuple(f.name for f in dataclasses.fields(LadderStep))
 
 
 def run_margin_loan(
