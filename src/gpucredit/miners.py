@@ -19,14 +19,14 @@ import dataclasses
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from gpucredit._typing import Float64Array, Int64Array
 from gpucredit._version import __version__
-from gpucredit.assets.fleet import FleetPlan, tenant_default_months
+from gpucredit.assets.fleet import tenant_default_months
 from gpucredit.assets.miner import (
     MinerCashflows,
     MinerPlan,
@@ -282,7 +282,7 @@ def miner_inputs(
         frozen=frozen,
     )
     tau = tenant_default_months(
-        cast(FleetPlan, model.entities), used.tenant_uniforms, scen.regime, gpu_market_factor(used)
+        model.entities, used.tenant_uniforms, scen.regime, gpu_market_factor(used)
     )
     never = n + 1
     failure = np.full((stop - start, len(model.lease_entities)), never, dtype=np.int64)

@@ -43,6 +43,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
+from typing import Protocol
 
 import numba
 import numpy as np
@@ -64,6 +65,7 @@ from gpucredit.units import HOURS_PER_MONTH, MWH_PER_KWH
 
 __all__ = [
     "AssetCashflows",
+    "EntityRisk",
     "FleetPlan",
     "gpu_value_usd",
     "lease_failure_months",
@@ -409,8 +411,24 @@ def plan_fleet(
     )
 
 
+class EntityRisk(Protocol):
+    """What drawing the companies' default months needs: a ``FleetPlan``, or a miner's hosting
+    tenants and guarantors (``gpucredit.miners``)."""
+
+    @property
+    def n_months(self) -> int: ...
+    @property
+    def n_entities(self) -> int: ...
+    @property
+    def entity_monthly_hazard(self) -> Float64Array: ...
+    @property
+    def stress_hazard_multiplier(self) -> float: ...
+    @property
+    def asset_correlation(self) -> float: ...
+
+
 def _exponential_thresholds(
-    plan: FleetPlan, uniforms: Float64Array, entity_factor: Float64Array | None
+    plan: EntityRisk, uniforms: Float64Array, entity_factor: Float64Array | None
 ) -> Float64Array:
     """Each entity's unit-exponential default threshold ``E``, shape (path, entity).
 
@@ -432,7 +450,7 @@ def _exponential_thresholds(
 
 
 def tenant_default_months(
-    plan: FleetPlan,
+    plan: EntityRisk,
     uniforms: Float64Array,
     regime: Int8Array | None = None,
     entity_factor: Float64Array | None = None,
