@@ -14,6 +14,7 @@ import yaml
 from hypothesis import settings
 
 import gpucredit
+from gpucredit.config.miner import is_miner_data
 from gpucredit.config.spec import DealSpec
 from gpucredit.debt.terms import AmortKind, LoanTerms
 
@@ -22,7 +23,7 @@ EXAMPLES = ROOT / "src" / "gpucredit" / "examples"
 
 
 def _is_miner(path: Path) -> bool:
-    return "mining" in yaml.safe_load(path.read_text(encoding="utf-8"))
+    return is_miner_data(yaml.safe_load(path.read_text(encoding="utf-8")))
 
 
 #: The GPU deal examples (``DealSpec``); the miner examples (``MinerSpec``) apart.

@@ -32,7 +32,7 @@ from gpucredit._version import __version__
 from gpucredit.cli.params import ParameterSource, engine_use, run_calibration
 from gpucredit.cli.params import resolve as resolve_parameters
 from gpucredit.config.loading import load_deal
-from gpucredit.config.miner import MinerSpec, load_miner
+from gpucredit.config.miner import MinerSpec, is_miner_data, load_miner
 from gpucredit.config.spec import DealSpec
 from gpucredit.errors import GpuCreditError, SpecError, SpecIssue
 from gpucredit.io.outputs import write_run
@@ -295,7 +295,7 @@ def load_spec(path: Path) -> DealSpec | MinerSpec:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError, ValueError):  # ValueError: an impossible date, bad UTF-8
         data = None  # load_deal reports the problem with its file, line and expectation
-    if isinstance(data, dict) and "mining" in data:
+    if is_miner_data(data):
         return load_miner(path)
     return load_deal(path)
 

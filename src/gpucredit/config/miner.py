@@ -60,6 +60,7 @@ __all__ = [
     "MinerSpec",
     "MiningSpec",
     "TreasurySpec",
+    "is_miner_data",
     "load_miner",
     "parse_miner",
 ]
@@ -350,6 +351,11 @@ class MinerSpec(Spec):
                 f"0 when the first lease starts on or before as_of ({first}): conversion capex "
                 "is spread over the months before the first lease",
             )
+
+
+def is_miner_data(data: object) -> bool:
+    """Whether parsed YAML is a miner (it has a ``mining`` section) rather than a GPU deal."""
+    return isinstance(data, dict) and "mining" in data
 
 
 def parse_miner(text: str, *, source: str | Path | None = None) -> MinerSpec:
