@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from gpucredit._progress import ProgressArg, ProgressCallback, accepts_progress_bar, block_ticker
 from gpucredit._typing import Float64Array, Int64Array
 from gpucredit._version import __version__
 from gpucredit.assets.fleet import tenant_default_months
@@ -579,6 +580,7 @@ def _main_pass(
     workers: int,
     frozen: frozenset[str] = frozenset(),
     cache: dict[tuple[int, frozenset[str], bool], MinerInputs] | None = None,
+    on_block: Callable[[int], None] | None = None,
 ) -> _Totals:
     n = model.grid.n_months
     n_fac = len(model.names)
@@ -599,7 +601,7 @@ def _main_pass(
         return totals
 
     total = _Totals(n, [CreditAccumulator(n) for _ in range(n_fac)])
-    for part in run_blocks(block, ranges, n_workers=workers):
+    for part in run_blocks(block, ranges, n_workers=workers, on_block=on_block):
         total.merge(part)
     return total
 
@@ -611,12 +613,18 @@ def _solve(
     ranges: list[tuple[int, int]],
     workers: int,
     cache: dict[tuple[int, frozenset[str], bool], MinerInputs],
+    progress: ProgressCallback | None = None,
+    phase: str = "fair spread",
 ) -> SpreadSolution:
-    """Facility ``k``'s fair spread (the margin loan is the last index), others as written."""
+    """Facility ``k``'s fair spread (the margin loan is the last index), others as written;
+    each full pass over the paths is reported as ``PHASE: NAME, pass N``."""
     n_struct = len(model.structure.facilities) if model.structure is not None else 0
     enabled = model.convergence.enabled
+    evaluations = 0
 
     def mean_pv(add_on: float, riskless: bool) -> float:
+        nonlocal evaluations
+        evaluations += 1
         structure, margin = model.structure, model.margin
         if k < n_struct:
             assert structure is not None
@@ -638,7 +646,9 @@ def _solve(
             return acc
 
         total = ExactSum(RATIO_RESOLUTION)
-        for part in run_blocks(block, ranges, n_workers=workers):
+        n_paths = ranges[-1][1] if ranges else 0
+        tick = block_ticker(progress, n_paths, f"{phase}: {model.names[k]}, pass {evaluations}")
+        for part in run_blocks(block, ranges, n_workers=workers, on_block=tick):
             total.merge(part)
         return total.mean()
 
@@ -698,6 +708,7 @@ def _metrics(
     return tuple(out)
 
 
+@accepts_progress_bar
 def simulate_miner(
     spec: MinerSpec,
     n_paths: int = 10_000,
@@ -712,7 +723,7 @@ def simulate_miner(
     params: FactorParams | None = None,
     market: MinerMarketParams | None = None,
     provenance: Mapping[str, Any] | None = None,
-    progress: Callable[[str, int, int], None] | None = None,
+    progress: ProgressArg = None,
 ) -> MinerResult:
     """Simulate one miner: every facility's PD, LGD, EL and fair spread; the double-leverage
     premium (convergence on minus off, same paths and seed); the Shapley attribution of the
@@ -720,6 +731,9 @@ def simulate_miner(
     the first ``attribution_paths`` paths: all when None).
 
     The numbers depend only on ``seed`` and ``n_paths``, not on ``block_size`` or workers.
+    ``progress(phase, done, total)`` is called as each phase advances: ``simulate``, ``fair
+    spread: NAME, pass N``, the same prefixed ``convergence off: `` for the premium, and
+    ``attribution`` (subsets run); ``progress=True`` shows a bar on standard error.
     """
     if n_paths < 1 or block_size < 1 or seed < 0:
         raise ValueError("simulate_miner: n_paths and block_size >= 1, seed >= 0 expected")
@@ -728,27 +742,25 @@ def simulate_miner(
     ranges = block_ranges(n_paths, block_size)
     cache: dict[tuple[int, frozenset[str], bool], MinerInputs] = {}
 
-    def step(phase: str, done: int, total: int) -> None:
-        if progress is not None:
-            progress(phase, done, total)
+    report = progress if callable(progress) else None
 
     def run(
-        m: MinerModel,
+        m: MinerModel, prefix: str = ""
     ) -> tuple[tuple[FacilityMetrics, ...], list[SpreadSolution | None], _Totals]:
-        totals = _main_pass(m, seed, ranges, workers, cache=cache)
+        tick = block_ticker(report, n_paths, f"{prefix}simulate")
+        totals = _main_pass(m, seed, ranges, workers, cache=cache, on_block=tick)
         spreads: list[SpreadSolution | None] = [None] * len(m.names)
         if solve_fair_spread:
             for k in range(len(m.names)):
-                spreads[k] = _solve(m, k, seed, ranges, workers, cache)
-                step("fair spread", k + 1, len(m.names))
+                spreads[k] = _solve(
+                    m, k, seed, ranges, workers, cache, report, f"{prefix}fair spread"
+                )
         return _metrics(m, totals, spreads), spreads, totals
 
-    step("simulate", 0, n_paths)
     facilities, spreads, totals = run(model)
-    step("simulate", n_paths, n_paths)
     prem: dict[str, dict[str, float | None]] | None = None
     if premium:
-        off_facilities, _, off_totals = run(model.with_convergence(False))
+        off_facilities, _, off_totals = run(model.with_convergence(False), "convergence off: ")
         prem = {}
         for on, off in zip(facilities, off_facilities, strict=True):
             fair = (
@@ -767,23 +779,29 @@ def simulate_miner(
             / n_paths,
             "fair_spread_bps": None,
         }
-        step("double-leverage premium", 1, 1)
     cache.clear()
     attr: Attribution | None = None
     if attribution:
         n_attr = min(n_paths, attribution_paths or n_paths)
         attr_ranges = block_ranges(n_attr, block_size)
+        subsets = 2 ** len(FACTOR_GROUPS)  # attribute() runs each subset once
+        runs = 0
+        if report is not None:
+            report("attribution", 0, subsets)
 
         def evaluate(active: frozenset[str]) -> dict[str, float]:
+            nonlocal runs
             frozen = frozenset(FACTOR_GROUPS) - active
             t = _main_pass(model, seed, attr_ranges, workers, frozen)
+            runs += 1
+            if report is not None:
+                report("attribution", min(runs, subsets), subsets)
             return {
                 "expected_loss_usd": t.borrower_loss.total / n_attr,
                 "pd": t.borrower_defaults / n_attr,
             }
 
         attr = attribute(FACTOR_GROUPS, evaluate)
-        step("attribution", 1, 1)
     prov = {
         "seed": seed,
         "n_paths": n_paths,

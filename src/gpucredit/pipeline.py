@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -18,6 +18,12 @@ import pandas as pd
 import xarray as xr
 from scipy.optimize import brentq
 
+from gpucredit._progress import (
+    ProgressArg,
+    ProgressCallback,
+    accepts_progress_bar,
+    block_ticker,
+)
 from gpucredit._typing import Float64Array, Int64Array
 from gpucredit._version import __version__
 from gpucredit.assets.concentration import customer_concentration
@@ -538,6 +544,7 @@ class SimulationResult:
         )
 
 
+@accepts_progress_bar
 def simulate(
     deal: DealSpec,
     n_paths: int = 10_000,
@@ -551,7 +558,7 @@ def simulate(
     params: FactorParams | None = None,
     recovery: RecoveryModel | None = None,
     provenance: Mapping[str, Any] | None = None,
-    progress: Callable[[str, int, int], None] | None = None,
+    progress: ProgressArg = None,
 ) -> SimulationResult:
     """Simulate one deal: ``n_paths`` Monte Carlo paths in blocks of ``block_size``.
 
@@ -559,8 +566,10 @@ def simulate(
     ``n_workers``. ``params`` and ``recovery`` replace the default factor parameters and the
     secondary-market recovery model; ``provenance`` adds entries to the result's provenance
     (the CLI records the calibration id and data hash). ``progress(phase, done, total)`` is
-    called as work completes.
+    called as each phase advances (``gpucredit._progress`` lists the phases); ``progress=True``
+    shows a bar on standard error. Off by default.
     """
+    report = progress if callable(progress) else None
     config = RunConfig(
         n_paths=n_paths,
         seed=seed,
@@ -572,7 +581,7 @@ def simulate(
     )
     model = build_model(deal, params, recovery)
     if model.structure is not None:
-        return simulate_structure(model, config, provenance=provenance, progress=progress)
+        return simulate_structure(model, config, provenance=provenance, progress=report)
     source = MonteCarloShocks(seed)
     ranges = block_ranges(n_paths, block_size)
     n_months = model.grid.n_months
@@ -621,7 +630,7 @@ def simulate(
     total = CreditAccumulator(n_months)
     collateral = CollateralAccumulator()
     kept = _KeptPaths()
-    tick = _ticker(progress, n_paths)
+    tick = block_ticker(report, n_paths)
     for acc, coll, part in run_blocks(main_block, ranges, n_workers=config.workers, on_block=tick):
         total.merge(acc)
         collateral.merge(coll)
@@ -631,9 +640,9 @@ def simulate(
 
     spreads: SpreadSolution | None = None
     if solve_fair_spread:
-        spreads = _solve_spreads(model, source, ranges, cache, config, progress, recoverer)
+        spreads = _solve_spreads(model, source, ranges, cache, config, report, recoverer)
     cache.clear()
-    rent, generation = breakeven_rent(model)
+    rent, generation = _breakeven_reported(model, report)
     stress = glut_stress(model)
     collateral_report = origination_collateral(model, collateral)
     metrics = summarise(
@@ -672,17 +681,16 @@ def _provenance(
     }
 
 
-def _ticker(progress: Callable[[str, int, int], None] | None, total: int) -> Callable[[int], None]:
-    """``on_block`` for ``run_blocks``: reports the paths done so far as ``simulate``."""
-    done = 0
-
-    def tick(n: int) -> None:
-        nonlocal done
-        done += n
-        if progress is not None:
-            progress("simulate", done, total)
-
-    return tick
+def _breakeven_reported(
+    model: DealModel, progress: ProgressCallback | None
+) -> tuple[float | None, str]:
+    """:func:`breakeven_rent`, reported as the phase ``breakeven`` (one search)."""
+    if progress is not None:
+        progress("breakeven", 0, 1)
+    found = breakeven_rent(model)
+    if progress is not None:
+        progress("breakeven", 1, 1)
+    return found
 
 
 def _nominal_spread(terms: LoanTerms) -> float:
@@ -695,10 +703,11 @@ def _solve_spreads(
     ranges: list[tuple[int, int]],
     cache: dict[int, SpreadInputs],
     config: RunConfig,
-    progress: Callable[[str, int, int], None] | None,
+    progress: ProgressCallback | None,
     recovery: RecoveryModel,
 ) -> SpreadSolution:
-    """Solve the riskless and risky add-ons by full passes over the same paths."""
+    """Solve the riskless and risky add-ons by full passes over the same paths (each pass
+    reported as the phase ``fair spread: pass N``)."""
     evaluations = 0
 
     def inputs_of(start: int, stop: int) -> SpreadInputs:
@@ -738,10 +747,9 @@ def _solve_spreads(
             return acc
 
         total = ExactSum(RATIO_RESOLUTION)
-        for part in run_blocks(block, ranges, n_workers=config.workers):
+        tick = block_ticker(progress, config.n_paths, f"fair spread: pass {evaluations}")
+        for part in run_blocks(block, ranges, n_workers=config.workers, on_block=tick):
             total.merge(part)
-        if progress is not None:
-            progress("fair spread", evaluations, evaluations + 1)
         return total.mean()
 
     return solve_spreads(
@@ -997,7 +1005,7 @@ def simulate_structure(
     config: RunConfig,
     *,
     provenance: Mapping[str, Any] | None = None,
-    progress: Callable[[str, int, int], None] | None = None,
+    progress: ProgressCallback | None = None,
 ) -> SimulationResult:
     """``simulate`` for a deal with several facilities (``DealSpec.facilities``).
 
@@ -1047,7 +1055,10 @@ def simulate_structure(
     deal_total = _DealAccumulator(n_months)
     kept = _KeptPaths()
     for accs, coll, deal_acc, part in run_blocks(
-        main_block, ranges, n_workers=config.workers, on_block=_ticker(progress, config.n_paths)
+        main_block,
+        ranges,
+        n_workers=config.workers,
+        on_block=block_ticker(progress, config.n_paths),
     ):
         for total, acc in zip(totals, accs, strict=True):
             total.merge(acc)
@@ -1064,7 +1075,7 @@ def simulate_structure(
                 model, k, source, ranges, cache, config, recoverer, progress
             )
     cache.clear()
-    rent, generation = breakeven_rent(model)
+    rent, generation = _breakeven_reported(model, progress)
     stress = glut_stress(model)
     collateral_report = origination_collateral(model, collateral)
     facilities = tuple(
@@ -1110,9 +1121,10 @@ def _solve_structure_spread(
     cache: dict[int, tuple[SpreadInputs, np.ndarray]],
     config: RunConfig,
     recovery: RecoveryModel,
-    progress: Callable[[str, int, int], None] | None,
+    progress: ProgressCallback | None,
 ) -> SpreadSolution:
-    """Facility ``k``'s riskless and risky add-ons, the other facilities as written."""
+    """Facility ``k``'s riskless and risky add-ons, the other facilities as written (each pass
+    reported as the phase ``fair spread: NAME, pass N``)."""
     assert model.structure is not None
     base = model.structure
     name = base.names[k]
@@ -1123,7 +1135,11 @@ def _solve_structure_spread(
         inputs = _inputs(model, source, start, stop)
         return SpreadInputs.of(inputs), inputs.scenarios.regime
 
+    evaluations = 0
+
     def mean_pv(add_on: float, riskless: bool) -> float:
+        nonlocal evaluations
+        evaluations += 1
         structure = base.with_add_on(k, add_on)
 
         def block(start: int, stop: int) -> ExactSum:
@@ -1134,10 +1150,9 @@ def _solve_structure_spread(
             return acc
 
         total = ExactSum(RATIO_RESOLUTION)
-        for part in run_blocks(block, ranges, n_workers=config.workers):
+        tick = block_ticker(progress, config.n_paths, f"fair spread: {name}, pass {evaluations}")
+        for part in run_blocks(block, ranges, n_workers=config.workers, on_block=tick):
             total.merge(part)
-        if progress is not None:
-            progress(f"fair spread {name}", k + 1, len(base.facilities))
         return total.mean()
 
     return solve_spreads(

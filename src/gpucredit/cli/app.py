@@ -7,7 +7,9 @@ and exit code 2, with no traceback and nothing written.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import json
+import os
 import sys
 from importlib import resources
 from pathlib import Path
@@ -16,18 +18,11 @@ from typing import Annotated, Any
 import pandas as pd
 import typer
 import yaml
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    Progress,
-    TaskID,
-    TaskProgressColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
+from rich.console import Console, RenderableType
 from rich.table import Table
 
+from gpucredit._progress import ProgressBar
+from gpucredit._terminal import markup_safe, plain, printable
 from gpucredit._version import __version__
 from gpucredit.cli.params import ParameterSource, engine_use, run_calibration
 from gpucredit.cli.params import resolve as resolve_parameters
@@ -39,8 +34,10 @@ from gpucredit.io.outputs import write_run
 from gpucredit.market.store import MarketStore, SeriesInfo
 from gpucredit.miners import MinerResult, simulate_miner
 from gpucredit.pipeline import SimulationResult, simulate
+from gpucredit.reports.layout import fit
 from gpucredit.reports.tables import (
     attribution_table,
+    calibration_rows,
     calibration_table,
     collateral_table,
     facility_record,
@@ -86,16 +83,60 @@ def _root(
 
 
 def _fail(message: str) -> typer.Exit:
-    # escape: a value from the user's file ('[/x]') is text, not Rich markup
+    # a value from the user's file is text: no Rich markup ('[/x]'), no terminal control (ESC)
     console = Console(stderr=True, highlight=False, soft_wrap=True)
-    console.print(f"[bold red]error:[/] {escape(message)}")
+    console.print(f"[bold red]error:[/] {markup_safe(message, keep_newlines=True)}")
     return typer.Exit(EXIT_INPUT)
 
 
 def _wide_console() -> Console:
-    """The terminal, or 170 columns for a pipe or file (tables are not folded to 80)."""
+    """The terminal, or 170 columns for a pipe or file (tables are not folded to 80) unless
+    ``COLUMNS`` says how wide."""
     console = Console()
-    return console if console.is_terminal else Console(width=170)
+    return console if console.is_terminal or "COLUMNS" in os.environ else Console(width=170)
+
+
+def _show(console: Console, table: RenderableType, keys: int = 1) -> None:
+    """Print a table as built if it fits the console, else one block per row (``keys``
+    leading columns name the row)."""
+    console.print(fit(table, console.width, keys) if isinstance(table, Table) else table)
+
+
+class OutputFormat(enum.StrEnum):
+    """What a command prints on stdout: a table for people, or one JSON object or CSV."""
+
+    TABLE = "table"
+    JSON = "json"
+    CSV = "csv"
+
+
+FormatOption = Annotated[
+    OutputFormat,
+    typer.Option(
+        "--format",
+        help="table (for people), json (one JSON object) or csv (the summary rows) on stdout.",
+        case_sensitive=False,
+    ),
+]
+QuietOption = Annotated[
+    bool,
+    typer.Option(
+        "--quiet", "-q", help="No progress bar and no footnotes: only the result and errors."
+    ),
+]
+
+
+def _print_json(document: object) -> None:
+    sys.stdout.write(json.dumps(document, allow_nan=False) + "\n")
+
+
+def _print_csv(frame: pd.DataFrame, index: bool = True) -> None:
+    """``frame`` as CSV on stdout; in a terminal, control characters in it are shown as
+    escapes (as ``ls`` does), in a pipe or file it is written exactly."""
+    text = frame.to_csv(index=index)
+    if sys.stdout.isatty():
+        text = printable(text, keep_newlines=True)
+    sys.stdout.write(text)
 
 
 def _parse_date_option(option: str, value: str | None) -> dt.date | None:
@@ -148,9 +189,9 @@ def run(
     ] = None,
     paths: Annotated[int, typer.Option("--paths", help="Monte Carlo paths per deal.")] = 10_000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print one JSON object on stdout instead of a table.")
-    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
+    output_format: FormatOption = OutputFormat.TABLE,
+    quiet: QuietOption = False,
     out: Annotated[
         Path | None, typer.Option("--out", help="Write results (CSV, JSON, netCDF) here.")
     ] = None,
@@ -177,16 +218,19 @@ def run(
         if attribution_paths < 1:
             issue = SpecIssue("--attribution-paths", attribution_paths, "an integer of at least 1")
             raise SpecError("command line", [issue])
+        if as_json and output_format not in (OutputFormat.TABLE, OutputFormat.JSON):
+            issue = SpecIssue("--json", f"--format {output_format}", "--json or --format alone")
+            raise SpecError("command line", [issue])
+        if as_json:
+            output_format = OutputFormat.JSON
         files = deals or shipped_examples()
         loaded = [load_spec(f) for f in files]  # validate all before running
         specs = [x for x in loaded if isinstance(x, DealSpec)]
         miner_specs = [x for x in loaded if isinstance(x, MinerSpec)]
         source = resolve_parameters(calibration, db)
-        results = _simulate_all(
-            specs, paths, seed, block_size, keep_paths, workers, as_json, source
-        )
+        results = _simulate_all(specs, paths, seed, block_size, keep_paths, workers, quiet, source)
         miners = [
-            _simulate_miner(m, paths, seed, block_size, workers, source, attribution_paths)
+            _simulate_miner(m, paths, seed, block_size, workers, source, attribution_paths, quiet)
             for m in miner_specs
         ]
         document = run_document(results, seed, paths, miners)
@@ -195,30 +239,36 @@ def run(
         _record(results, miners, source)
     except GpuCreditError as exc:
         raise _fail(str(exc)) from None
-    if as_json:
-        sys.stdout.write(json.dumps(document, allow_nan=False) + "\n")
+    if output_format is OutputFormat.JSON:
+        _print_json(document)
+        return
+    if output_format is OutputFormat.CSV:
+        frames = [r.summary() for r in results] + [m.summary() for m in miners]
+        _print_csv(pd.concat(frames))
         return
     console = _wide_console()
     if results:
-        console.print(summary_table(results))
-        console.print(collateral_table(results))
+        _show(console, summary_table(results), keys=2)
+        _show(console, collateral_table(results))
     structures = structure_table(results)
     if structures is not None:
-        console.print(structures)
+        _show(console, structures)
     if miners:
-        console.print(miner_table(miners))
+        _show(console, miner_table(miners), keys=2)
         attribution = attribution_table(miners)
         if attribution is not None:
-            console.print(attribution)
+            _show(console, attribution, keys=2)
+    if quiet:
+        return
     console.print(
         f"[dim]{paths:,} paths per deal, seed {seed}, factor parameters "
-        f"{source.calibration_id or 'default (sourced)'}; "
+        f"{markup_safe(source.calibration_id or 'default (sourced)')}; "
         "fair spread = the coupon spread that makes "
         "expected discounted cash flows worth the price paid; market spread includes OID and "
         "floor; breakeven = flat rent at which the minimum DSCR is 1.0x.[/dim]"
     )
     if out is not None:
-        console.print(f"results written to {out}")
+        console.print(f"results written to {markup_safe(out)}")
 
 
 def _write(
@@ -244,31 +294,12 @@ def _simulate_all(
     block_size: int,
     keep_paths: int,
     workers: int | None,
-    quiet_stdout: bool,
+    quiet: bool,
     source: ParameterSource,
 ) -> list[SimulationResult]:
-    console = Console(stderr=True)
     results: list[SimulationResult] = []
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TaskProgressColumn(),
-        TimeElapsedColumn(),
-    )
-    with Progress(
-        *columns, console=console, transient=True, disable=not console.is_terminal
-    ) as bar:
+    with ProgressBar(Console(stderr=True), disable=quiet) as bar:
         for spec in specs:
-            task = bar.add_task(f"{spec.name}: simulate", total=n_paths)
-
-            def report(
-                phase: str, done: int, total: int, task: TaskID = task, name: str = spec.name
-            ) -> None:
-                if phase == "simulate":
-                    bar.update(task, completed=done, total=total)
-                else:
-                    bar.update(task, description=f"{name}: {phase} (pass {done})")
-
             results.append(
                 simulate(
                     spec,
@@ -277,7 +308,7 @@ def _simulate_all(
                     block_size=block_size,
                     keep_paths=keep_paths,
                     n_workers=workers,
-                    progress=report,
+                    progress=bar.reporter(spec.name),
                     params=source.params_for(spec),
                     provenance={
                         "calibration_id": source.calibration_id or "default (sourced)",
@@ -285,7 +316,6 @@ def _simulate_all(
                     },
                 )
             )
-            bar.update(task, completed=n_paths)
     return results
 
 
@@ -308,17 +338,9 @@ def _simulate_miner(
     workers: int | None,
     source: ParameterSource,
     attribution_paths: int,
+    quiet: bool = False,
 ) -> MinerResult:
-    console = Console(stderr=True)
-    columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
-    with Progress(
-        *columns, console=console, transient=True, disable=not console.is_terminal
-    ) as bar:
-        task = bar.add_task(f"{spec.name}: simulate", total=None)
-
-        def report(phase: str, done: int, total: int) -> None:
-            bar.update(task, description=f"{spec.name}: {phase} ({done}/{total})")
-
+    with ProgressBar(Console(stderr=True), disable=quiet) as bar:
         gpu, market = source.miner_params_for(spec)
         return simulate_miner(
             spec,
@@ -333,7 +355,7 @@ def _simulate_miner(
                 "calibration_id": source.calibration_id or "default (sourced)",
                 "data_hash": source.data_hash,
             },
-            progress=report,
+            progress=bar.reporter(spec.name),
         )
 
 
@@ -371,6 +393,8 @@ def calibrate(
         typer.Option("--as-of", help="Fit on data up to this date (default: the last data date)."),
     ] = None,
     db: DbOption = None,
+    output_format: FormatOption = OutputFormat.TABLE,
+    quiet: QuietOption = False,
 ) -> None:
     """Fit the factor models to the market data and store the parameter set."""
     try:
@@ -380,12 +404,30 @@ def calibrate(
             path = store.path
     except GpuCreditError as exc:
         raise _fail(str(exc)) from None
+    used = engine_use(stored)
+    if output_format is OutputFormat.JSON:
+        _print_json(
+            {
+                "id": stored.id,
+                "as_of": stored.as_of.isoformat(),
+                "data_hash": stored.data_hash,
+                "created_utc": stored.created_utc,
+                "db": str(path),
+                "parameters": calibration_rows(stored, used),
+            }
+        )
+        return
+    if output_format is OutputFormat.CSV:
+        _print_csv(pd.DataFrame(calibration_rows(stored, used)), index=False)
+        return
     console = _wide_console()
-    console.print(calibration_table(stored, engine_use(stored)))
-    console.print(
-        f"stored as [bold]{stored.id}[/] (as of {stored.as_of}, data {stored.data_hash[:12]}) "
-        f"in {path}; `gpucredit run --calibration {stored.id}` uses it."
-    )
+    _show(console, calibration_table(stored, used), keys=2)
+    if not quiet:
+        console.print(
+            f"stored as [bold]{stored.id}[/] (as of {stored.as_of}, data "
+            f"{stored.data_hash[:12]}) in {markup_safe(path)}; "
+            f"`gpucredit run --calibration {stored.id}` uses it."
+        )
 
 
 # -- gpucredit data ... ----------------------------------------------------------------------
@@ -404,7 +446,7 @@ _SHOW_ROWS = 60
 
 
 @data_app.command("list")
-def data_list(db: DbOption = None) -> None:
+def data_list(db: DbOption = None, output_format: FormatOption = OutputFormat.TABLE) -> None:
     """List the series in the store: date range, rows, unit, source and licence."""
     try:
         with MarketStore(db) as store:
@@ -412,21 +454,32 @@ def data_list(db: DbOption = None) -> None:
             where = store.path
     except GpuCreditError as exc:
         raise _fail(str(exc)) from None
-    table = Table(title=f"Market data in {where}")
+    records = [
+        {
+            "series": info.name,
+            "from": _iso(info.first_date) or None,
+            "to": _iso(info.last_date) or None,
+            "rows": info.n_rows,
+            "unit": info.unit,
+            "origin": info.origin,
+            "source": info.source,
+            "licence": info.licence,
+        }
+        for info in infos
+    ]
+    if output_format is OutputFormat.JSON:
+        _print_json({"db": str(where), "series": records})
+        return
+    if output_format is OutputFormat.CSV:
+        columns = ["series", "from", "to", "rows", "unit", "origin", "source", "licence"]
+        _print_csv(pd.DataFrame(records, columns=columns), index=False)
+        return
+    table = Table(title=plain(f"Market data in {where}"))
     for column in ("series", "from", "to", "rows", "unit", "origin", "source", "licence"):
         table.add_column(column, justify="right" if column == "rows" else "left")
-    for info in infos:
-        table.add_row(
-            escape(info.name),
-            _iso(info.first_date),
-            _iso(info.last_date),
-            f"{info.n_rows:,}",
-            escape(info.unit),
-            info.origin,
-            escape(info.source),
-            escape(info.licence),
-        )
-    _wide_console().print(table)
+    for record in records:
+        table.add_row(*(plain(f"{v:,}" if k == "rows" else (v or "")) for k, v in record.items()))
+    _show(_wide_console(), table)
 
 
 def _iso(day: dt.date | None) -> str:
@@ -451,6 +504,8 @@ def data_show(
         bool, typer.Option("--all", help=f"Print every row (default: at most {_SHOW_ROWS}).")
     ] = False,
     db: DbOption = None,
+    output_format: FormatOption = OutputFormat.TABLE,
+    quiet: QuietOption = False,
 ) -> None:
     """Print the values of one series (GPU rent: the daily median and its observations)."""
     try:
@@ -464,7 +519,10 @@ def data_show(
     except GpuCreditError as exc:
         raise _fail(str(exc)) from None
     aggregated = info.table_name == "gpu_rental_observations"
-    table = Table(title=f"{escape(info.name)} ({escape(info.unit)})")
+    if output_format is not OutputFormat.TABLE:
+        _print_series(output_format, info, frame, aggregated)
+        return
+    table = Table(title=plain(f"{info.name} ({info.unit})"))
     table.add_column("date")
     table.add_column("median" if aggregated else "value", justify="right")
     if aggregated:
@@ -484,12 +542,42 @@ def data_show(
             cells.append(str(n_obs))
         table.add_row(*cells)
     console = _wide_console()
-    console.print(table)
+    _show(console, table)
+    if quiet:
+        return
     console.print(
-        f"{len(rows):,} rows; source: {escape(info.source)}; licence: {escape(info.licence)}"
+        f"{len(rows):,} rows; source: {markup_safe(info.source)}; "
+        f"licence: {markup_safe(info.licence)}"
     )
     if plot is not None:
-        console.print(f"plot written to {plot}")
+        console.print(f"plot written to {markup_safe(plot)}")
+
+
+def _print_series(
+    output_format: OutputFormat, info: SeriesInfo, frame: pd.DataFrame, aggregated: bool
+) -> None:
+    """``data show --format json|csv``: every row of the range (``--all`` is for the table)."""
+    columns = ["date", "value", "n_obs"] if aggregated else ["date", "value"]
+    rows = frame[columns].copy()
+    rows["date"] = [day.isoformat() for day in rows["date"]]
+    if output_format is OutputFormat.CSV:
+        _print_csv(rows, index=False)
+        return
+    records = [
+        {k: (int(v) if k == "n_obs" else v) for k, v in row.items()}
+        for row in rows.to_dict(orient="records")
+    ]
+    _print_json(
+        {
+            "series": info.name,
+            "unit": info.unit,
+            "source": info.source,
+            "licence": info.licence,
+            "origin": info.origin,
+            "aggregated": "daily median of observations" if aggregated else None,
+            "rows": records,
+        }
+    )
 
 
 def _plot_series(path: Path, info: SeriesInfo, dates: list[dt.date], values: list[float]) -> None:
@@ -535,8 +623,10 @@ def data_import(
     except GpuCreditError as exc:
         raise _fail(str(exc)) from None
     typer.echo(
-        f"imported {info.name}: {info.n_rows:,} rows, {_iso(info.first_date)} to "
-        f"{_iso(info.last_date)}"
+        printable(
+            f"imported {info.name}: {info.n_rows:,} rows, {_iso(info.first_date)} to "
+            f"{_iso(info.last_date)}"
+        )
     )
 
 
@@ -560,7 +650,7 @@ def data_export(
             n = store.export_series(series, file, lo, hi)
     except GpuCreditError as exc:
         raise _fail(str(exc)) from None
-    typer.echo(f"exported {n:,} rows of {series} to {file}")
+    typer.echo(printable(f"exported {n:,} rows of {series} to {file}"))
 
 
 def main() -> None:
