@@ -8,9 +8,12 @@ and facility), whose values fold rather than cut.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import io
 
 from rich.console import Console, Group, RenderableType
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
@@ -29,7 +32,11 @@ def natural_width(table: Table) -> int:
 
 
 def fit(table: Table, width: int, keys: int = 1) -> RenderableType:
-    """``table`` itself when it fits ``width`` columns, else :func:`transpose` of it.
+    """``table`` as it fits ``width`` columns, never with a cell cut.
+
+    In order: the table itself when its natural width fits; the table with its longer cells
+    wrapped at spaces, when every column still holds its longest word; else
+    :func:`transpose` of it.
 
     Parameters
     ----------
@@ -40,9 +47,41 @@ def fit(table: Table, width: int, keys: int = 1) -> RenderableType:
     keys : int
         Leading columns that name a row (``Deal``, ``Facility``): the title of its block.
     """
-    if natural_width(table) <= width:
+    natural = natural_width(table)
+    if natural <= width:
         return table
-    return transpose(table, keys)
+    widths = _wrapped_widths(table, width, natural)
+    if widths is None:
+        return transpose(table, keys)
+    wrapped = copy.copy(table)
+    wrapped.columns = [
+        dataclasses.replace(column, width=w)
+        for column, w in zip(table.columns, widths, strict=True)
+    ]
+    return wrapped
+
+
+def _wrapped_widths(table: Table, width: int, natural: int) -> list[int] | None:
+    """Content widths of the columns that make ``table`` fit ``width`` by wrapping cells at
+    spaces, taken from the columns with the most room to give; None if even every column
+    at its longest word is too wide."""
+    console = Console(width=_UNBOUNDED, file=io.StringIO(), color_system=None)
+    ranges = []
+    for column in table.columns:
+        cells = [
+            Measurement.get(console, console.options, c) for c in (column.header, *column.cells)
+        ]
+        ranges.append((max(m.minimum for m in cells), max(m.maximum for m in cells)))
+    widths = [hi for _, hi in ranges]
+    overhead = natural - sum(widths)  # borders and padding
+    excess = sum(widths) + overhead - width
+    if sum(lo for lo, _ in ranges) + overhead > width:
+        return None
+    while excess > 0:
+        k = max(range(len(widths)), key=lambda i: widths[i] - ranges[i][0])
+        widths[k] -= 1
+        excess -= 1
+    return widths
 
 
 def _text(cell: RenderableType) -> Text:
