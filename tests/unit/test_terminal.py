@@ -66,17 +66,24 @@ def test_a_table_that_fits_is_kept_wide() -> None:
     assert fit(table, natural_width(table)) is table
 
 
-def test_a_table_too_wide_becomes_one_block_per_row_with_every_cell_whole() -> None:
+def test_a_table_too_wide_turns_sideways_with_every_cell_whole() -> None:
     names = ["merchant-h100", "ddtl2-tiered-structure-with-a-long-name", "[/x]"]
     table = _wide_table(names)
     assert natural_width(table) > 80
     text = _render(fit(table, 80, keys=2), 80)
     assert "…" not in text
     assert max(len(line) for line in text.splitlines()) <= 80
-    for name in names:
-        assert f"{name} / term-loan" in text
-    assert text.count("figure 11") == len(names)
-    assert "11,000.00%" in text
+    for name in [*names, "term-loan", "figure 11"]:
+        assert name in text
+    assert text.count("11,000.00%") == len(names)  # each facility once, none lost
+
+
+def test_a_row_too_wide_even_alone_folds_its_values() -> None:
+    name = "a-name-with-no-space-" * 3
+    table = _wide_table([name])
+    text = _render(transpose(table, 40, keys=1), 40)
+    assert "…" not in text and "term-loan" in text
+    assert max(len(line) for line in text.splitlines()) <= 40
 
 
 def test_a_table_whose_long_cells_can_wrap_is_wrapped_not_cut() -> None:
@@ -95,9 +102,9 @@ def test_a_table_whose_long_cells_can_wrap_is_wrapped_not_cut() -> None:
 
 
 def test_transpose_keeps_the_title_and_row_order() -> None:
-    text = _render(transpose(_wide_table(["a", "b"]), keys=1), 80)
-    assert text.index("facility credit metrics") < text.index("a\n") < text.index("b\n")
-    assert "Facility" in text  # a non-key column is a field of the block
+    text = _render(transpose(_wide_table(["deal-a", "deal-b"]), 80, keys=1), 80)
+    assert text.index("facility credit metrics") < text.index("deal-a") < text.index("deal-b")
+    assert "Facility" in text  # a non-key column is a field
 
 
 def test_progress_reporter_passes_a_callable_through_and_ignores_false() -> None:

@@ -97,8 +97,8 @@ def _wide_console() -> Console:
 
 
 def _show(console: Console, table: RenderableType, keys: int = 1) -> None:
-    """Print a table as built if it fits the console, else one block per row (``keys``
-    leading columns name the row)."""
+    """Print a table so that it fits the console: as built, wrapped, or sideways (``keys``
+    leading columns name a row); see ``reports.layout.fit``."""
     console.print(fit(table, console.width, keys) if isinstance(table, Table) else table)
 
 

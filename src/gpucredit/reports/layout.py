@@ -1,9 +1,10 @@
-"""Tables that fit the terminal: the wide table where there is room, one block per row where not.
+"""Tables that fit the terminal, with no cell cut: wide where there is room, else sideways.
 
-A wide table cut to 80 columns loses the ends of its cells ("merchant_h…"). :func:`fit` keeps
-the table as built when its natural width fits; otherwise it prints the table's title once and
-then one small two-column table (field, value) per row, titled by the row's key cells (deal
-and facility), whose values fold rather than cut.
+A wide table cut to 80 columns loses the ends of its cells ("merchant_h…"). :func:`fit`
+keeps the table as built when its natural width fits, wraps its longer cells at spaces when
+that is enough, and otherwise turns it sideways: one row per field, one column per facility,
+as many facilities side by side as fit, the next ones below. A facility too wide even alone
+is printed as a block of (field, value) lines whose values fold.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import copy
 import dataclasses
 import io
 
+from rich import box
 from rich.console import Console, Group, RenderableType
 from rich.measure import Measurement
 from rich.table import Table
@@ -25,14 +27,17 @@ __all__ = ["fit", "natural_width", "transpose"]
 _UNBOUNDED = 10_000
 
 
+def _measuring_console() -> Console:
+    return Console(width=_UNBOUNDED, file=io.StringIO(), color_system=None)
+
+
 def natural_width(table: Table) -> int:
     """Columns ``table`` takes when no cell is wrapped or cut (borders and padding included)."""
-    console = Console(width=_UNBOUNDED, file=io.StringIO(), color_system=None)
-    return console.measure(table).maximum
+    return _measuring_console().measure(table).maximum
 
 
 def fit(table: Table, width: int, keys: int = 1) -> RenderableType:
-    """``table`` as it fits ``width`` columns, never with a cell cut.
+    """``table`` laid out to ``width`` columns, never with a cell cut.
 
     In order: the table itself when its natural width fits; the table with its longer cells
     wrapped at spaces, when every column still holds its longest word; else
@@ -45,14 +50,20 @@ def fit(table: Table, width: int, keys: int = 1) -> RenderableType:
     width : int
         Columns available (the console's width).
     keys : int
-        Leading columns that name a row (``Deal``, ``Facility``): the title of its block.
+        Leading columns that name a row (``Deal``, ``Facility``): its heading when sideways.
     """
+    fitted = _fitted(table, width)
+    return fitted if fitted is not None else transpose(table, width, keys)
+
+
+def _fitted(table: Table, width: int) -> Table | None:
+    """``table`` if it fits, else a copy whose wrapped columns make it fit, else None."""
     natural = natural_width(table)
     if natural <= width:
         return table
     widths = _wrapped_widths(table, width, natural)
     if widths is None:
-        return transpose(table, keys)
+        return None
     wrapped = copy.copy(table)
     wrapped.columns = [
         dataclasses.replace(column, width=w)
@@ -64,14 +75,16 @@ def fit(table: Table, width: int, keys: int = 1) -> RenderableType:
 def _wrapped_widths(table: Table, width: int, natural: int) -> list[int] | None:
     """Content widths of the columns that make ``table`` fit ``width`` by wrapping cells at
     spaces, taken from the columns with the most room to give; None if even every column
-    at its longest word is too wide."""
-    console = Console(width=_UNBOUNDED, file=io.StringIO(), color_system=None)
+    at its longest word (its longest cell if it does not wrap) is too wide."""
+    console = _measuring_console()
     ranges = []
     for column in table.columns:
         cells = [
             Measurement.get(console, console.options, c) for c in (column.header, *column.cells)
         ]
-        ranges.append((max(m.minimum for m in cells), max(m.maximum for m in cells)))
+        longest = max(m.maximum for m in cells)
+        word = longest if column.no_wrap else max(m.minimum for m in cells)
+        ranges.append((word, longest))
     widths = [hi for _, hi in ranges]
     overhead = natural - sum(widths)  # borders and padding
     excess = sum(widths) + overhead - width
@@ -84,6 +97,73 @@ def _wrapped_widths(table: Table, width: int, natural: int) -> list[int] | None:
     return widths
 
 
+def transpose(table: Table, width: int, keys: int = 1) -> Group:
+    """``table`` sideways: a row per field and a column per row of ``table``, under its title.
+
+    Parameters
+    ----------
+    table : rich.table.Table
+        The wide table.
+    width : int
+        Columns available: as many of ``table``'s rows go side by side as fit, the rest
+        follow in further tables.
+    keys : int
+        Leading columns whose cells, one per line, head each row's column; the other columns
+        become the fields.
+
+    Returns
+    -------
+    rich.console.Group
+        The title, then the sideways tables in row order.
+    """
+    headers = [_text(column.header) for column in table.columns]
+    rows = _rows(table)
+    parts: list[RenderableType] = []
+    if table.title:
+        parts.append(Text.assemble(_text(table.title), style="italic"))
+    start = 0
+    while start < len(rows):
+        best: tuple[int, Table] | None = None
+        for stop in range(start + 1, len(rows) + 1):
+            fitted = _fitted(_sideways(headers, rows[start:stop], keys), width)
+            if fitted is None:
+                break
+            best = (stop, fitted)
+        if best is None:  # this row alone is too wide: its values fold
+            parts += _block(headers, rows[start], keys)
+            start += 1
+        else:
+            if start > 0:
+                parts.append(Text(""))
+            start, sideways = best
+            parts.append(sideways)
+    return Group(*parts)
+
+
+def _sideways(headers: list[Text], rows: list[list[RenderableType]], keys: int) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table.add_column("", style="dim", no_wrap=True)
+    for row in rows:
+        name = Text("\n").join(_text(cell) for cell in row[:keys])
+        name.stylize("bold")
+        table.add_column(name, justify="right")
+    for k, header in enumerate(headers[keys:], start=keys):
+        table.add_row(header, *(_text(row[k]) for row in rows))
+    return table
+
+
+def _block(headers: list[Text], row: list[RenderableType], keys: int) -> list[RenderableType]:
+    """A row as a heading line (as wide as the console, so not wrapped) and its fields."""
+    name = Text(" / ").join(_text(cell) for cell in row[:keys])
+    name.stylize("bold")
+    block = Table(box=None, show_header=False, padding=(0, 1, 0, 2), expand=False)
+    block.add_column("field", style="dim", no_wrap=True)
+    block.add_column("value", overflow="fold")
+    for header, cell in zip(headers[keys:], row[keys:], strict=True):
+        block.add_row(header, _text(cell))
+    return [Text(""), name, block]
+
+
 def _text(cell: RenderableType) -> Text:
     return cell if isinstance(cell, Text) else plain(cell)
 
@@ -91,37 +171,3 @@ def _text(cell: RenderableType) -> Text:
 def _rows(table: Table) -> list[list[RenderableType]]:
     columns = [list(column.cells) for column in table.columns]
     return [list(row) for row in zip(*columns, strict=True)] if columns else []
-
-
-def transpose(table: Table, keys: int = 1) -> Group:
-    """One two-column table (field, value) per row of ``table``, under its title.
-
-    Parameters
-    ----------
-    table : rich.table.Table
-        The wide table.
-    keys : int
-        Leading columns whose cells, joined by " / ", title each row's block; the other
-        columns become its fields.
-
-    Returns
-    -------
-    rich.console.Group
-        The title, then the blocks in row order.
-    """
-    headers = [_text(column.header) for column in table.columns]
-    parts: list[RenderableType] = []
-    if table.title:
-        parts.append(Text.assemble(_text(table.title), style="italic"))
-    for row in _rows(table):
-        # the name on a line of its own, as wide as the console, so that it is not wrapped
-        name = Text(" / ").join(_text(cell) for cell in row[:keys])
-        name.stylize("bold")
-        parts += [Text(""), name]
-        block = Table(box=None, show_header=False, padding=(0, 1, 0, 2), expand=False)
-        block.add_column("field", style="dim", no_wrap=True)
-        block.add_column("value", overflow="fold")
-        for header, cell in zip(headers[keys:], row[keys:], strict=True):
-            block.add_row(header, _text(cell))
-        parts.append(block)
-    return Group(*parts)
