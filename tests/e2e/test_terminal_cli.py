@@ -162,3 +162,20 @@ def test_data_commands_print_json_and_csv(fmt: str, tmp_path: Path) -> None:
         rows = pd.read_csv(io.StringIO(shown.stdout)).to_dict(orient="records")
     assert "SOFR" in [c["series"] for c in catalogue]
     assert rows[0]["date"] == "2026-07-01" and rows[0]["value"] > 0.0
+
+
+def test_calibrate_prints_json_and_csv(tmp_path: Path) -> None:
+    db = tmp_path / "store.duckdb"
+    as_json = _cli_env("calibrate", "--as-of", "2026-06-30", "--db", db, "--format", "json")
+    assert as_json.returncode == 0, as_json.stderr
+    document = json.loads(as_json.stdout)
+    assert document["id"].startswith("cal-") and document["as_of"] == "2026-06-30"
+    as_csv = _cli_env("calibrate", "--as-of", "2026-06-30", "--db", db, "--format", "csv")
+    assert as_csv.returncode == 0, as_csv.stderr
+    frame = pd.read_csv(io.StringIO(as_csv.stdout))
+    assert list(frame.columns) == ["model", "parameter", "estimate", "std_error", "engine_uses"]
+    assert len(frame) == len(document["parameters"]) > 0
+    quiet = _cli_env("calibrate", "--as-of", "2026-06-30", "--db", db, "--quiet", columns=80)
+    assert quiet.returncode == 0, quiet.stderr
+    assert "stored as" not in quiet.stdout and "…" not in quiet.stdout
+    assert max(len(line) for line in quiet.stdout.splitlines()) <= 80

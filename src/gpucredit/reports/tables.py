@@ -130,11 +130,12 @@ def calibration_rows(
     stored: StoredCalibration, used: dict[str, str] | None = None
 ) -> list[dict[str, Any]]:
     """The parameters a calibration stored, one JSON-ready dict each: ``model``,
-    ``parameter``, ``estimate``, ``std_error`` (None where not estimated) and ``engine_uses``
+    ``parameter``, ``estimate`` and ``std_error`` (None where not estimated or not finite),
+    ``engine_uses``
     (whether the engine uses the estimate or keeps its sourced prior; ``used``:
     ``model.parameter`` -> note, from ``Calibration.to_params(...).sources``)."""
     used = used or {}
-    rows = []
+    rows: list[dict[str, Any]] = []
     for model in ("rent", "sofr", "regime"):
         block = stored.params.get(model, {})
         errors = block.get("std_errors", {}) or {}
@@ -146,12 +147,18 @@ def calibration_rows(
                 {
                     "model": model,
                     "parameter": key,
-                    "estimate": float(value),
-                    "std_error": float(se) if isinstance(se, int | float) else None,
+                    "estimate": _finite_or_none(value),
+                    "std_error": _finite_or_none(se),
                     "engine_uses": used.get(f"{model}.{key}", "").split(": ", 1)[-1],
                 }
             )
     return rows
+
+
+def _finite_or_none(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
 
 
 def calibration_table(stored: StoredCalibration, used: dict[str, str] | None = None) -> Table:
@@ -161,12 +168,12 @@ def calibration_table(stored: StoredCalibration, used: dict[str, str] | None = N
     for name in ("model", "parameter", "estimate", "std. error", "engine uses"):
         table.add_column(name, justify="right" if name in ("estimate", "std. error") else "left")
     for row in calibration_rows(stored, used):
-        se = row["std_error"]
+        value, se = row["estimate"], row["std_error"]
         _add_row(
             table,
             row["model"],
             row["parameter"],
-            f"{row['estimate']:.6g}",
+            "n/a" if value is None else f"{value:.6g}",
             "n/a" if se is None else f"{se:.3g}",
             row["engine_uses"],
         )
