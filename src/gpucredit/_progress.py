@@ -82,6 +82,7 @@ class ProgressBar:
         self._lines = lines and not disable and not self._live
         self._stream = stream
         self._last_line = 0.0
+        self._labels: list[str] = []
         self._started = time.monotonic()
         self._bar = Progress(
             TextColumn("{task.description}"),
@@ -99,10 +100,15 @@ class ProgressBar:
 
     def __exit__(self, *exc: object) -> None:
         self._bar.stop()
+        if self._lines and exc[0] is None:
+            for label in self._labels:
+                self._last_line = 0.0  # the last line is always written
+                self._line(label, "done", 1, 1)
 
     def reporter(self, label: str) -> ProgressCallback:
         """The ``progress`` callback of one run, shown as ``label: phase``."""
         task: TaskID = self._bar.add_task(markup_safe(label), total=None)
+        self._labels.append(label)
         shown = markup_safe(label)
 
         def report(phase: str, done: int, total: int) -> None:
@@ -124,7 +130,8 @@ class ProgressBar:
         self._last_line = now
         stream = self._stream or sys.stderr
         elapsed = now - self._started
-        text = f"{label}: {phase} {done:,}/{total:,} ({elapsed:.0f} s)"
+        counts = "" if phase == "done" else f" {done:,}/{total:,}"
+        text = f"{label}: {phase}{counts} ({elapsed:.0f} s)"
         stream.write(printable(text) + "\n")
         stream.flush()
 
@@ -154,7 +161,7 @@ def accepts_progress_bar(fn: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         if kwargs.get("progress") is not True:
             return fn(*args, **kwargs)
-        spec = args[0] if args else next(iter(kwargs.values()), None)
+        spec = args[0] if args else kwargs.get("deal", kwargs.get("spec"))
         with progress_reporter(True, str(getattr(spec, "name", fn.__name__))) as report:
             kwargs["progress"] = report
             return fn(*args, **kwargs)

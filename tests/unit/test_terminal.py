@@ -138,6 +138,7 @@ def test_progress_bar_draws_in_a_terminal_and_writes_lines_elsewhere() -> None:
         report("simulate", 0, 100)
         report("simulate", 100, 100)
     assert log.getvalue().startswith("merchant-h100: simulate 100/100")
+    assert log.getvalue().splitlines()[-1].startswith("merchant-h100: done (")
 
     quiet = io.StringIO()
     with ProgressBar(pipe, lines=True, stream=quiet, disable=True) as bar:
