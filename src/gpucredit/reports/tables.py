@@ -211,12 +211,6 @@ def run_document(
     }
 
 
-def _add_row(table: Table, *cells: str) -> None:
-    """Add one row whose cells are text, never Rich markup, with control characters shown as
-    escapes: names come from the user's spec (``[/x]``, ``\\x1b[31m``)."""
-    table.add_row(*(plain(cell) for cell in cells))
-
-
 def _pct(value: float | None, digits: int = 1) -> str:
     return "n/a" if value is None else f"{100 * value:.{digits}f}%"
 
@@ -270,6 +264,12 @@ def summary_table(results: list[SimulationResult]) -> Table:
 
 def _ratio(value: float | None) -> str:
     return "n/a" if value is None or not math.isfinite(value) else f"{value:.2f}"
+
+
+def _add_row(table: Table, *cells: str) -> None:
+    """Add one row whose cells are text, never Rich markup, with control characters shown as
+    escapes: names come from the user's spec (``[/x]``, ``\\x1b[31m``)."""
+    table.add_row(*(plain(cell) for cell in cells))
 
 
 def collateral_table(results: list[SimulationResult]) -> Table:
