@@ -153,7 +153,9 @@ def check_output_dir(out: Path | str, *, force: bool = False, field: str = "--ou
         while not ancestor.exists() and ancestor.parent != ancestor:
             ancestor = ancestor.parent
         if not ancestor.is_dir():
-            raise refuse(f"a path that is not inside a file ({ancestor} is a file)")
+            raise refuse(
+                f"a directory that can be written, not inside a file ({ancestor} is a file)"
+            )
         if not os.access(ancestor, os.W_OK | os.X_OK):
             raise refuse(f"a directory that can be written (no permission in {ancestor})")
     if path.parent.is_dir():
