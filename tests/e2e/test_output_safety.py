@@ -269,7 +269,6 @@ def test_kill_9_leaves_nothing_or_a_complete_output(tmp_path: Path, merchant_pat
     _assert_complete(out)
     assert _staging_left(tmp_path) == [], outcomes  # the last run removed what kills left
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
-    print(outcomes)
 
 
 def test_a_locked_store_only_warns(
