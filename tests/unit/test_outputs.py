@@ -225,3 +225,8 @@ def test_an_empty_staging_folder_without_marker_is_removed(tmp_path: Path) -> No
     _staging(tmp_path, _dead_pid(), marker=False)
     check_output_dir(tmp_path / "out")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_path_the_system_cannot_take_is_a_clean_refusal(tmp_path: Path) -> None:
+    with pytest.raises(SpecError, match=r"field '--out'.*a directory that can be written"):
+        check_output_dir(tmp_path / ("x" * 300) / "out")  # a name over 255 bytes

@@ -120,6 +120,15 @@ def check_output_dir(out: Path | str, *, force: bool = False, field: str = "--ou
         path = Path(out).expanduser().resolve()
     except (OSError, RuntimeError) as exc:  # RuntimeError: a loop of symbolic links
         raise refuse(f"a directory path that can be resolved ({exc})") from None
+    try:
+        replaces = _check(path, force, refuse)
+    except OSError as exc:  # e.g. a parent that cannot be searched
+        raise refuse(f"a directory that can be written ({_reason(exc)})") from None
+    return OutputTarget(path=path, given=given, field=field, replaces=replaces)
+
+
+def _check(path: Path, force: bool, refuse: Callable[[str], SpecError]) -> bool:
+    """The checks of ``check_output_dir``; True when an earlier output will be replaced."""
     if path.parent == path:
         raise refuse("a directory other than the file-system root")
     replaces = False
@@ -127,7 +136,7 @@ def check_output_dir(out: Path | str, *, force: bool = False, field: str = "--ou
         if not path.is_dir():
             raise refuse("a new or empty directory, not an existing file")
         try:
-            entries = sorted(os.listdir(path))
+            entries = os.listdir(path)
         except OSError as exc:
             raise refuse(f"a directory that can be read ({_reason(exc)})") from None
         if entries:
@@ -160,7 +169,7 @@ def check_output_dir(out: Path | str, *, force: bool = False, field: str = "--ou
             raise refuse(f"a directory that can be written (no permission in {ancestor})")
     if path.parent.is_dir():
         _remove_stale_staging(path.parent)
-    return OutputTarget(path=path, given=given, field=field, replaces=replaces)
+    return replaces
 
 
 def folder_names(names: Sequence[str]) -> list[str]:
