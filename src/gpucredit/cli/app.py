@@ -15,6 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
+import duckdb
 import pandas as pd
 import typer
 import yaml
@@ -30,7 +31,7 @@ from gpucredit.config.loading import load_deal
 from gpucredit.config.miner import MinerSpec, is_miner_data, load_miner
 from gpucredit.config.spec import DealSpec
 from gpucredit.errors import GpuCreditError, SpecError, SpecIssue
-from gpucredit.io.outputs import write_run
+from gpucredit.io.outputs import check_output_dir, write_run
 from gpucredit.market.store import MarketStore, SeriesInfo
 from gpucredit.miners import MinerResult, simulate_miner
 from gpucredit.pipeline import SimulationResult, simulate
@@ -193,8 +194,19 @@ def run(
     output_format: FormatOption = OutputFormat.TABLE,
     quiet: QuietOption = False,
     out: Annotated[
-        Path | None, typer.Option("--out", help="Write results (CSV, JSON, netCDF) here.")
+        Path | None,
+        typer.Option(
+            "--out", help="Write results (CSV, JSON, netCDF) here: a new or empty directory."
+        ),
     ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Let --out replace an earlier gpucredit output (never a folder holding "
+            "anything else).",
+        ),
+    ] = False,
     block_size: Annotated[int, typer.Option("--block-size", help="Paths per block.")] = 4096,
     keep_paths: Annotated[
         int, typer.Option("--keep-paths", help="Paths kept in the path cube.")
@@ -227,6 +239,7 @@ def run(
         loaded = [load_spec(f) for f in files]  # validate all before running
         specs = [x for x in loaded if isinstance(x, DealSpec)]
         miner_specs = [x for x in loaded if isinstance(x, MinerSpec)]
+        target = None if out is None else check_output_dir(out, force=force)  # before any work
         source = resolve_parameters(calibration, db)
         results = _simulate_all(specs, paths, seed, block_size, keep_paths, workers, quiet, source)
         miners = [
@@ -234,9 +247,16 @@ def run(
             for m in miner_specs
         ]
         document = run_document(results, seed, paths, miners)
-        if out is not None:
-            _write(out, results, document, miners)
-        _record(results, miners, source)
+        if target is not None:  # the run is recorded before its output appears
+            write_run(
+                target,
+                results,
+                document,
+                miners,
+                before_publish=lambda: _record(results, miners, source),
+            )
+        else:
+            _record(results, miners, source)
     except GpuCreditError as exc:
         raise _fail(str(exc)) from None
     if output_format is OutputFormat.JSON:
@@ -269,22 +289,6 @@ def run(
     )
     if out is not None:
         console.print(f"results written to {markup_safe(out)}")
-
-
-def _write(
-    out: Path,
-    results: list[SimulationResult],
-    document: dict[str, object],
-    miners: list[MinerResult],
-) -> None:
-    try:
-        write_run(out, results, document, miners)
-    except OSError as exc:  # e.g. --out below a file, or no permission
-        reason = exc.strerror or type(exc).__name__
-        if exc.filename is not None:
-            reason += f": {exc.filename}"
-        issue = SpecIssue("--out", str(out), f"a directory that can be written ({reason})")
-        raise SpecError("command line", [issue]) from None
 
 
 def _simulate_all(
@@ -362,10 +366,27 @@ def _simulate_miner(
 def _record(
     results: list[SimulationResult], miners: list[MinerResult], source: ParameterSource
 ) -> None:
-    """Record each deal's and miner's run in the store it took its calibration from."""
+    """Record each deal's and miner's run in the store it took its calibration from.
+
+    A store that cannot take the record (locked by another process, read-only, damaged)
+    costs a warning on stderr, never the finished run: its results are still printed and
+    written.
+    """
     if source.db_path is None:
         return
-    with MarketStore(source.db_path) as store:
+    try:
+        _record_in(source.db_path, results, miners, source)
+    except (GpuCreditError, OSError, duckdb.Error) as exc:
+        typer.echo(f"warning: the run was not recorded in the store: {exc}", err=True)
+
+
+def _record_in(
+    db_path: Path,
+    results: list[SimulationResult],
+    miners: list[MinerResult],
+    source: ParameterSource,
+) -> None:
+    with MarketStore(db_path) as store:
         for m in miners:
             store.record_run(
                 spec_hash=str(m.provenance["spec_hash"]),
