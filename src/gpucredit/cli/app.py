@@ -377,7 +377,7 @@ def _record(
     try:
         _record_in(source.db_path, results, miners, source)
     except (GpuCreditError, OSError, duckdb.Error) as exc:
-        typer.echo(f"warning: the run was not recorded in the store: {exc}", err=True)
+        typer.echo(printable(f"warning: the run was not recorded in the store: {exc}"), err=True)
 
 
 def _record_in(
