@@ -45,7 +45,14 @@ from gpucredit.credit.liquidation import (
     SecondaryMarketRecovery,
     asic_market_params,
 )
-from gpucredit.credit.metrics import CreditAccumulator, FacilityMetrics, summarise
+from gpucredit.credit.metrics import (
+    MAX_TARGET_PATHS,
+    CreditAccumulator,
+    FacilityMetrics,
+    check_target,
+    run_to_target,
+    summarise,
+)
 from gpucredit.credit.outcomes import CreditOutcomes, discount_factors
 from gpucredit.credit.recovery import DefaultState, RecoveryResult
 from gpucredit.credit.spread import (
@@ -736,6 +743,8 @@ def simulate_miner(
     market: MinerMarketParams | None = None,
     provenance: Mapping[str, Any] | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    target_se_bps: float | None = None,
+    max_paths: int = MAX_TARGET_PATHS,
 ) -> MinerResult:
     """Simulate one miner: every facility's PD, LGD, EL and fair spread; the double-leverage
     premium (convergence on minus off, same paths and seed); the Shapley attribution of the
@@ -743,9 +752,37 @@ def simulate_miner(
     the first ``attribution_paths`` paths: all when None).
 
     The numbers depend only on ``seed`` and ``n_paths``, not on ``block_size`` or workers.
+
+    ``target_se_bps`` (bp): run again with more paths, in whole granules of 256 from the same
+    seed, until every facility's fair-spread standard error is below it or ``max_paths`` is
+    reached (``simulate``'s rule); ``provenance["target_se"]`` says whether it was met.
     """
     if n_paths < 1 or block_size < 1 or seed < 0:
         raise ValueError("simulate_miner: n_paths and block_size >= 1, seed >= 0 expected")
+    if target_se_bps is not None:
+        check_target(target_se_bps, n_paths, max_paths)
+
+        def run_with(n: int) -> MinerResult:
+            return simulate_miner(
+                spec,
+                n,
+                seed,
+                block_size,
+                n_workers=n_workers,
+                solve_fair_spread=solve_fair_spread,
+                premium=premium,
+                attribution=attribution,
+                attribution_paths=attribution_paths,
+                params=params,
+                market=market,
+                provenance=provenance,
+                progress=progress,
+            )
+
+        result, target = run_to_target(
+            run_with, lambda r: r.facilities, n_paths, target_se_bps, max_paths
+        )
+        return dataclasses.replace(result, provenance={**result.provenance, "target_se": target})
     model = build_miner_model(spec, params, market)
     workers = n_workers if n_workers is not None else default_workers()
     ranges = block_ranges(n_paths, block_size)

@@ -40,9 +40,12 @@ from gpucredit.credit.liquidation import (
 from gpucredit.credit.metrics import (
     CREDIT_LEDGER_FIELDS,
     DSCR_EDGES,
+    MAX_TARGET_PATHS,
     USD_RESOLUTION,
     CreditAccumulator,
     FacilityMetrics,
+    check_target,
+    run_to_target,
     summarise,
 )
 from gpucredit.credit.outcomes import CreditOutcomes, ExtraCollateral, evaluate
@@ -573,6 +576,8 @@ def simulate(
     recovery: RecoveryModel | None = None,
     provenance: Mapping[str, Any] | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    target_se_bps: float | None = None,
+    max_paths: int = MAX_TARGET_PATHS,
 ) -> SimulationResult:
     """Simulate one deal: ``n_paths`` Monte Carlo paths in blocks of ``block_size``.
 
@@ -581,7 +586,35 @@ def simulate(
     secondary-market recovery model; ``provenance`` adds entries to the result's provenance
     (the CLI records the calibration id and data hash). ``progress(phase, done, total)`` is
     called as work completes.
+
+    ``target_se_bps`` (bp): run again with more paths, in whole granules of 256 from the same
+    seed, until every facility's fair-spread standard error is below it or ``max_paths`` is
+    reached. The result is the single run with the paths used (``provenance["n_paths"]``;
+    ``provenance["target_se"]`` says whether the target was met).
     """
+    if target_se_bps is not None:
+        check_target(target_se_bps, n_paths, max_paths)
+
+        def run_with(n: int) -> SimulationResult:
+            return simulate(
+                deal,
+                n,
+                seed,
+                block_size,
+                keep_paths=keep_paths,
+                n_workers=n_workers,
+                backend=backend,
+                solve_fair_spread=solve_fair_spread,
+                params=params,
+                recovery=recovery,
+                provenance=provenance,
+                progress=progress,
+            )
+
+        result, target = run_to_target(
+            run_with, lambda r: r.all_facilities, n_paths, target_se_bps, max_paths
+        )
+        return dataclasses.replace(result, provenance={**result.provenance, "target_se": target})
     config = RunConfig(
         n_paths=n_paths,
         seed=seed,

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -19,7 +21,11 @@ __all__ = [
     "LTV_EDGES",
     "CreditAccumulator",
     "FacilityMetrics",
+    "check_target",
+    "next_path_count",
+    "run_to_target",
     "wilson_interval",
+    "worst_spread_se_bps",
 ]
 
 #: The per-month ledger fields that ``outcomes.evaluate`` (lender cash flow, minimum DSCR)
@@ -36,6 +42,12 @@ LTV_EDGES = np.linspace(0.0, 5.0, 2001)
 LGD_EDGES = np.linspace(0.0, 1.0, 1001)
 USD_RESOLUTION = 1e-4
 RATIO_RESOLUTION = 1e-12
+#: Default cap on the paths a ``target_se_bps`` run may use.
+MAX_TARGET_PATHS = 1_000_000
+#: Paths are added in whole granules of the random streams (``gpucredit.random``).
+PATH_STEP = 256
+#: Margin on the paths the square-root law asks for, so that one more run usually suffices.
+TARGET_MARGIN = 1.1
 #: Two-sided 95% normal quantile, for the Wilson interval of the PD.
 Z_95 = 1.959963984540054
 
@@ -256,3 +268,59 @@ def summarise(
         implied_rating_range=implied_rating_range(pd_low, pd_high, years),
         notes=notes,
     )
+
+
+def worst_spread_se_bps(facilities: Sequence[FacilityMetrics]) -> float | None:
+    """The largest fair-spread standard error among ``facilities`` (bp), None if none has one."""
+    errors = [m.fair_spread_se_bps for m in facilities if m.fair_spread_se_bps is not None]
+    return max(errors) if errors else None
+
+
+def next_path_count(n_paths: int, se_bps: float, target_bps: float, max_paths: int) -> int:
+    """Paths for a run whose fair-spread standard error should fall from ``se_bps`` (at
+    ``n_paths``) to below ``target_bps``: ``n (se / target)^2`` by the square-root law, with a
+    10% margin, at least one more granule of 256 paths, rounded up to whole granules and at
+    most ``max_paths``."""
+    wanted = n_paths * (se_bps / target_bps) ** 2 * TARGET_MARGIN
+    steps = math.ceil(max(wanted, n_paths + 1) / PATH_STEP)
+    return int(min(steps * PATH_STEP, max_paths))
+
+
+R = TypeVar("R")
+
+
+def check_target(target_se_bps: float, n_paths: int, max_paths: int) -> None:
+    """Reject a ``target_se_bps`` that is not a positive finite number, or a ``max_paths``
+    below ``n_paths``."""
+    if not (math.isfinite(target_se_bps) and target_se_bps > 0.0):
+        raise ValueError(f"target_se_bps = {target_se_bps}: expected a positive number of bp")
+    if max_paths < n_paths:
+        raise ValueError(f"max_paths = {max_paths}: expected at least n_paths = {n_paths}")
+
+
+def run_to_target(
+    run_with: Callable[[int], R],
+    facilities: Callable[[R], Sequence[FacilityMetrics]],
+    n_paths: int,
+    target_se_bps: float,
+    max_paths: int,
+) -> tuple[R, dict[str, Any]]:
+    """Run ``run_with(n)`` with more paths (``credit.metrics.next_path_count``) until the worst
+    fair-spread standard error of its ``facilities`` is below ``target_se_bps`` (bp), or
+    ``max_paths`` is reached, or no facility has a fair spread. Returns the last result and
+    ``{"target_bps", "met", "worst_se_bps", "paths_tried"}``."""
+    n = n_paths
+    tried = []
+    while True:
+        result = run_with(n)
+        tried.append(n)
+        worst = worst_spread_se_bps(facilities(result))
+        if worst is None or worst < target_se_bps or n >= max_paths:
+            break
+        n = next_path_count(n, worst, target_se_bps, max_paths)
+    return result, {
+        "target_bps": target_se_bps,
+        "met": worst is not None and worst < target_se_bps,
+        "worst_se_bps": worst,
+        "paths_tried": tried,
+    }

@@ -208,9 +208,13 @@ def run_document(
     seed: int,
     n_paths: int,
     miners: list[MinerResult] | None = None,
+    *,
+    target_se_bps: float | None = None,
 ) -> dict[str, Any]:
     """The single JSON object the CLI prints with ``--json``: ``facilities`` of the GPU deals,
-    ``miners`` with their facilities, premium and attribution."""
+    ``miners`` with their facilities, premium and attribution. ``run.n_paths`` is the paths
+    asked for; each facility's ``n_paths`` those it used (more with ``target_se_bps``, when
+    ``run.target_se`` lists each deal's paths and whether it met the target)."""
     miners = miners or []
     hashes = [r.provenance["spec_hash"] for r in results]
     hashes += [str(m.provenance["spec_hash"]) for m in miners]
@@ -220,6 +224,8 @@ def run_document(
         else hashlib.sha256("".join(sorted(hashes)).encode()).hexdigest()[:16]
     )
     first = results[0].provenance if results else (miners[0].provenance if miners else {})
+    runs = [(r.deal.name, r.provenance) for r in results]
+    runs += [(m.spec.name, m.provenance) for m in miners]
     return {
         "run": {
             "seed": seed,
@@ -228,10 +234,28 @@ def run_document(
             "version": __version__,
             "calibration_id": first.get("calibration_id"),
             "data_hash": first.get("data_hash"),
+            **({} if target_se_bps is None else {"target_se": _target(target_se_bps, runs)}),
         },
         "facilities": [facility_record(r, m) for r in results for m in r.all_facilities],
         "miners": [miner_record(m) for m in miners],
     }
+
+
+def _target(target_bps: float, runs: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+    """A --target-se run: each deal's paths used and whether its worst fair-spread standard
+    error (bp) went below the target."""
+    deals = []
+    for name, prov in runs:
+        target = prov.get("target_se", {})
+        deals.append(
+            {
+                "deal": name,
+                "n_paths": prov.get("n_paths"),
+                "met": target.get("met"),
+                "worst_se_bps": _num(target.get("worst_se_bps"), 3),
+            }
+        )
+    return {"target_bps": target_bps, "deals": deals}
 
 
 def _defined(value: float | None) -> bool:
