@@ -177,7 +177,9 @@ def wilson_interval(defaults: int, n: int, z: float = Z_95) -> tuple[float, floa
     denom = 1.0 + z2 / n
     centre = (p + z2 / (2.0 * n)) / denom
     half = z / denom * math.sqrt(max(p * (1.0 - p), 0.0) / n + z2 / (4.0 * n * n))
-    return max(centre - half, 0.0), min(centre + half, 1.0)
+    low = 0.0 if defaults == 0 else max(centre - half, 0.0)  # exact ends, no rounding residue
+    high = 1.0 if defaults == n else min(centre + half, 1.0)
+    return low, high
 
 
 def pd_term_structure(acc: CreditAccumulator, tenor_months: int) -> tuple[float, ...]:
