@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from tests.e2e.conftest import RunCli, example_file
 
 QUICK = ("--paths", "256", "--seed", "2", "--workers", "1", "--keep-paths", "0")

@@ -16,12 +16,12 @@ from typing import Any
 
 import pytest
 from rich.console import Console
+from tests.conftest import EXAMPLES
 
 import gpucredit
 from gpucredit.config.spec import DealSpec
 from gpucredit.pipeline import SimulationResult
 from gpucredit.reports.tables import collateral_table, run_document, summary_table
-from tests.conftest import EXAMPLES
 
 QUICK: dict[str, Any] = {"n_paths": 256, "seed": 3, "keep_paths": 0, "n_workers": 1}
 
