@@ -67,6 +67,17 @@ def test_an_issue_price_near_zero_is_priced(tmp_path: Path) -> None:
     assert record["fair_spread_bps"] is not None or "fair_spread_bps" in record["notes"]
 
 
+def test_the_largest_margin_the_spec_allows_is_priced(tmp_path: Path) -> None:
+    # 10,000 bp: the riskless add-on is about -100% a year, outside the old +-50% bracket
+    deal = _b200()
+    assert deal.loan is not None
+    rate = deal.loan.rate.model_copy(update={"margin_bps": 10_000.0})
+    result = gpucredit.simulate(_with_loan(deal, rate=rate), **QUICK)
+    record = _finite_everywhere(result, tmp_path)
+    assert record["market_spread_bps"] > 9_000.0
+    assert record["fair_spread_bps"] is not None and record["fair_spread_se_bps"] is not None
+
+
 def test_a_cure_period_beyond_int64_runs_on_both_backends(tmp_path: Path) -> None:
     deal = _b200()
     assert deal.loan is not None
