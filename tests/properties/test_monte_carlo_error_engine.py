@@ -1,9 +1,7 @@
-"""The engine's Monte Carlo errors: the same for every block split, the size of the scatter
-between seeds, and Wilson intervals that cover the PD at their nominal rate."""
+"""The engine's Monte Carlo errors: the same for every block split, and the size of the scatter
+between seeds (Wilson coverage on a closed-form deal: tests/oracle/test_wilson_coverage.py)."""
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 import pytest
@@ -61,22 +59,3 @@ def test_standard_errors_match_the_scatter_between_seeds(deal: DealSpec) -> None
         reported = np.array([getattr(m, error) for m in runs], dtype=float)
         ratio = float(np.std(estimates, ddof=1) / np.sqrt(np.mean(reported**2)))
         assert 0.5 < ratio < 2.0, f"{value}: scatter / reported standard error = {ratio:.2f}"
-
-
-@pytest.mark.slow
-def test_wilson_intervals_cover_the_engines_pd_at_their_nominal_rate(deal: DealSpec) -> None:
-    # The PD of the deal to +-0.1 pt (SE at 102,400 paths), from a seed none of the small runs
-    # uses; then 200 runs of 256 paths, each an independent binomial draw of the engine's own
-    # default indicator. Coverage ~ Binomial(200, 0.95): SD 1.5 points; the bounds are 3 SDs
-    # (the Wilson interval's own coverage at n = 256 is within a point of 95%).
-    truth = gpucredit.simulate(
-        deal, n_paths=102_400, seed=999_999, keep_paths=0, solve_fair_spread=False, n_workers=1
-    ).metrics.pd
-    covered = 0
-    for seed in range(200):
-        m = gpucredit.simulate(
-            deal, n_paths=256, seed=seed, keep_paths=0, solve_fair_spread=False, n_workers=1
-        ).metrics
-        covered += m.pd_ci_low <= truth <= m.pd_ci_high
-        assert m.pd_se == pytest.approx(math.sqrt(m.pd * (1 - m.pd) / 256), rel=1e-12)
-    assert 0.905 <= covered / 200 <= 0.995
