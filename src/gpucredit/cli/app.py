@@ -14,6 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
+import duckdb
 import pandas as pd
 import typer
 import yaml
@@ -37,7 +38,7 @@ from gpucredit.config.miner import MinerSpec, is_miner_data, load_miner
 from gpucredit.config.spec import DealSpec
 from gpucredit.credit.metrics import MAX_TARGET_PATHS
 from gpucredit.errors import GpuCreditError, SpecError, SpecIssue
-from gpucredit.io.outputs import write_run
+from gpucredit.io.outputs import check_output_dir, write_run
 from gpucredit.market.store import MarketStore, SeriesInfo
 from gpucredit.miners import MinerResult, simulate_miner
 from gpucredit.pipeline import SimulationResult, simulate
@@ -154,8 +155,19 @@ def run(
         bool, typer.Option("--json", help="Print one JSON object on stdout instead of a table.")
     ] = False,
     out: Annotated[
-        Path | None, typer.Option("--out", help="Write results (CSV, JSON, netCDF) here.")
+        Path | None,
+        typer.Option(
+            "--out", help="Write results (CSV, JSON, netCDF) here: a new or empty directory."
+        ),
     ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Let --out replace an earlier gpucredit output (never a folder holding "
+            "anything else).",
+        ),
+    ] = False,
     block_size: Annotated[int, typer.Option("--block-size", help="Paths per block.")] = 4096,
     keep_paths: Annotated[
         int, typer.Option("--keep-paths", help="Paths kept in the path cube.")
@@ -196,19 +208,29 @@ def run(
         loaded = [load_spec(f) for f in files]  # validate all before running
         specs = [x for x in loaded if isinstance(x, DealSpec)]
         miner_specs = [x for x in loaded if isinstance(x, MinerSpec)]
+        target = None if out is None else check_output_dir(out, force=force)  # before any work
         source = resolve_parameters(calibration, db)
-        target = (target_se, max_paths)
+        se_target = (target_se, max_paths)
         results = _simulate_all(
-            specs, paths, seed, block_size, keep_paths, workers, as_json, source, target
+            specs, paths, seed, block_size, keep_paths, workers, as_json, source, se_target
         )
         miners = [
-            _simulate_miner(m, paths, seed, block_size, workers, source, attribution_paths, target)
+            _simulate_miner(
+                m, paths, seed, block_size, workers, source, attribution_paths, se_target
+            )
             for m in miner_specs
         ]
         document = run_document(results, seed, paths, miners, target_se_bps=target_se)
-        if out is not None:
-            _write(out, results, document, miners)
-        _record(results, miners, source)
+        if target is not None:  # the run is recorded before its output appears
+            write_run(
+                target,
+                results,
+                document,
+                miners,
+                before_publish=lambda: _record(results, miners, source),
+            )
+        else:
+            _record(results, miners, source)
     except GpuCreditError as exc:
         raise _fail(str(exc)) from None
     if as_json:
@@ -261,22 +283,6 @@ def _target_line(
         state = "met" if target.get("met") else "not met"
         parts.append(f"{escape(name)} {int(prov['n_paths']):,} paths ({state})")
     return f"[dim]target fair-spread standard error {target_se:g} bp: {'; '.join(parts)}[/dim]"
-
-
-def _write(
-    out: Path,
-    results: list[SimulationResult],
-    document: dict[str, object],
-    miners: list[MinerResult],
-) -> None:
-    try:
-        write_run(out, results, document, miners)
-    except OSError as exc:  # e.g. --out below a file, or no permission
-        reason = exc.strerror or type(exc).__name__
-        if exc.filename is not None:
-            reason += f": {exc.filename}"
-        issue = SpecIssue("--out", str(out), f"a directory that can be written ({reason})")
-        raise SpecError("command line", [issue]) from None
 
 
 def _simulate_all(
@@ -388,10 +394,27 @@ def _simulate_miner(
 def _record(
     results: list[SimulationResult], miners: list[MinerResult], source: ParameterSource
 ) -> None:
-    """Record each deal's and miner's run in the store it took its calibration from."""
+    """Record each deal's and miner's run in the store it took its calibration from.
+
+    A store that cannot take the record (locked by another process, read-only, damaged)
+    costs a warning on stderr, never the finished run: its results are still printed and
+    written.
+    """
     if source.db_path is None:
         return
-    with MarketStore(source.db_path) as store:
+    try:
+        _record_in(source.db_path, results, miners, source)
+    except (GpuCreditError, OSError, duckdb.Error) as exc:
+        typer.echo(f"warning: the run was not recorded in the store: {exc}", err=True)
+
+
+def _record_in(
+    db_path: Path,
+    results: list[SimulationResult],
+    miners: list[MinerResult],
+    source: ParameterSource,
+) -> None:
+    with MarketStore(db_path) as store:
         for m in miners:
             store.record_run(
                 spec_hash=str(m.provenance["spec_hash"]),
