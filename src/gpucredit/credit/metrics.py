@@ -225,6 +225,8 @@ def summarise(
         reason = fair_spread_note or "fair spread not solved"
         for key in ("fair_spread_bps", "fair_spread_se_bps", "spread_gap_bps"):
             notes[key] = reason
+    elif fair_spread_se is None:
+        notes["fair_spread_se_bps"] = fair_spread_note or "standard error not estimated"
     years = tenor_months / 12.0
     pd_annual = 1.0 - (1.0 - pd) ** (1.0 / years) if pd < 1.0 else 1.0
     share = {k: float(acc.defaults_by_kind[i]) / n for i, k in DEFAULT_KINDS.items() if i > 0}
