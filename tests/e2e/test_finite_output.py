@@ -78,6 +78,19 @@ def test_the_largest_margin_the_spec_allows_is_priced(tmp_path: Path) -> None:
     assert record["fair_spread_bps"] is not None and record["fair_spread_se_bps"] is not None
 
 
+def test_a_price_no_coupon_repays_gives_no_fair_spread_and_the_reason(tmp_path: Path) -> None:
+    # 2bn USD lent against a ~340m USD fleet at 150% of par, no DSRA: no coupon gets it back
+    deal = _with_loan(_b200(), issue_price_pct=150.0, principal_usd=2e9, dsra_months=0.0)
+    result = gpucredit.simulate(deal, **QUICK)
+    record = _finite_everywhere(result, tmp_path)
+    assert record["fair_spread_bps"] is None and record["fair_spread_se_bps"] is None
+    assert record["notes"]["fair_spread_bps"].startswith("no fair spread exists")
+    assert record["market_spread_bps"] is not None
+    console = Console(file=io.StringIO(), width=250)
+    console.print(summary_table([result]))
+    assert "n/a" in console.file.getvalue()  # type: ignore[attr-defined]
+
+
 def test_a_cure_period_beyond_int64_runs_on_both_backends(tmp_path: Path) -> None:
     deal = _b200()
     assert deal.loan is not None
