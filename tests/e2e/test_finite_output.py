@@ -158,3 +158,20 @@ def test_a_target_se_run_equals_a_single_run_with_its_paths() -> None:
     assert aimed.metrics.fair_spread_se_bps == single.metrics.fair_spread_se_bps
     met = aimed.provenance["target_se"]["met"]
     assert met == (aimed.metrics.fair_spread_se_bps < target)
+
+
+@pytest.mark.slow
+def test_miner_facilities_carry_their_errors() -> None:
+    spec = gpucredit.load_miner(EXAMPLES / "miner_hosting_pivot.yaml")
+    result = gpucredit.simulate_miner(
+        spec, n_paths=256, seed=1, n_workers=1, attribution=False, premium=False
+    )
+    document = run_document([], 1, 256, [result])
+    json.dumps(document, allow_nan=False)
+    for m, record in zip(result.facilities, document["miners"][0]["facilities"], strict=True):
+        assert record["pd_ci"] == [round(m.pd_ci_low, 6), round(m.pd_ci_high, 6)]
+        assert record["fair_spread_se_bps"] is not None or "fair_spread_se_bps" in record["notes"]
+    summary = result.summary()
+    assert {"pd_se", "pd_ci_low", "pd_ci_high", "el_se_usd", "fair_spread_se_bps"} <= set(
+        summary.columns
+    )
