@@ -439,9 +439,12 @@ class CovenantSpec(Spec):
     @classmethod
     def _default_waiver(cls, data: Any) -> Any:
         """An event-of-default covenant gets the default ``WaiverSpec`` unless it names one."""
-        if isinstance(data, dict) and "waiver" not in data:
-            if data.get("consequence", "event_of_default") == "event_of_default":
-                return {**data, "waiver": {}}
+        if (
+            isinstance(data, dict)
+            and "waiver" not in data
+            and data.get("consequence", "event_of_default") == "event_of_default"
+        ):
+            return {**data, "waiver": {}}
         return data
 
     @model_validator(mode="after")
@@ -449,7 +452,7 @@ class CovenantSpec(Spec):
         if self.waiver is not None and self.consequence != "event_of_default":
             raise SpecProblem(
                 "waiver",
-                self.waiver.model_dump(),
+                self.waiver.model_dump(exclude_unset=True),
                 f"no waiver for consequence {self.consequence!r} (only event_of_default "
                 "can be waived): remove it or write waiver: null",
             )

@@ -618,15 +618,16 @@ def run_structure(
                 any_breach |= breach
                 hit = breach & (counter > cov.cure_period_months)
                 if cov.consequence == "event_of_default" and not default_free:
-                    w = cov.waiver
-                    if w is None:
+                    rule = cov.waiver
+                    if rule is None:
                         eod |= hit
                     else:
-                        can = hit & (covered <= w.max_ltv * pools[k]) & (s.waivers < w.max_waivers)
+                        can = hit & (covered <= rule.max_ltv * pools[k])
+                        can &= s.waivers < rule.max_waivers
                         eod |= hit & ~can
                         waivable[k].append((counter, can))
-                        fees[k] = np.maximum(fees[k], np.where(can, w.fee, 0.0))
-                        steps[k] = np.maximum(steps[k], np.where(can, w.step_up, 0.0))
+                        fees[k] = np.maximum(fees[k], np.where(can, rule.fee, 0.0))
+                        steps[k] = np.maximum(steps[k], np.where(can, rule.step_up, 0.0))
                 elif cov.consequence == "cash_sweep":
                     sweep_on[k] |= hit
                 else:

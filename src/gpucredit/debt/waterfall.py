@@ -205,19 +205,19 @@ def run_waterfall(
             any_breach |= breach
             triggered = breach & (counter > cov.cure_period_months)
             if cov.consequence == "event_of_default":
-                w = cov.waiver
-                if w is None:
+                rule = cov.waiver
+                if rule is None:
                     eod |= triggered
                 else:
                     ok = (
                         triggered
-                        & (balance <= w.max_ltv * collateral_value[:, t])
-                        & (waivers < w.max_waivers)
+                        & (balance <= rule.max_ltv * collateral_value[:, t])
+                        & (waivers < rule.max_waivers)
                     )
                     eod |= triggered & ~ok
                     waivable.append((counter, ok))
-                    fee = np.maximum(fee, np.where(ok, w.fee, 0.0))
-                    step = np.maximum(step, np.where(ok, w.step_up, 0.0))
+                    fee = np.maximum(fee, np.where(ok, rule.fee, 0.0))
+                    step = np.maximum(step, np.where(ok, rule.step_up, 0.0))
             elif cov.consequence == "cash_sweep":
                 sweep_on |= triggered
             else:
