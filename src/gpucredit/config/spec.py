@@ -393,7 +393,8 @@ class WaiverSpec(Spec):
 
     * ``max_ltv`` 0.65: the lender waives while a 30-day auction of the collateral would still
       repay it; SpotWire's liquidation factor for an auction within 30 days is 0.65 of orderly
-      value (REFERENCES.md; the collateral value the engine tests is the orderly one).
+      value (REFERENCES.md). ASSUMPTION: the engine's collateral value (income approach) stands
+      in for the orderly value.
     * ``fee_bps`` 50: ASSUMPTION, the top of the 25-50 bp amendment fees typical of leveraged
       loans.
     * ``margin_step_up_bps`` 100 a year: ASSUMPTION.
