@@ -19,6 +19,7 @@ from gpucredit.debt.structure import run_structure
 from gpucredit.pipeline import _inputs, build_model
 from gpucredit.scenarios import MonteCarloShocks
 from tests.conftest import EXAMPLE_FILES, load_example_data, make_deal
+from tests.properties.test_structure_properties import assert_structure_cash_conserved
 from tests.properties.test_waterfall_properties import _terms
 
 N_PATHS = 400
@@ -116,3 +117,26 @@ def test_random_loans_waivers_never_add_a_default(
     loop = run_waterfall_loop(terms, cfads, collateral, sofr)
     assert np.array_equal(on.waivers, loop.waivers)
     assert np.array_equal(on.balance, loop.balance)
+
+
+def test_structure_waivers_conserve_cash_and_never_add_a_default() -> None:
+    # Two pari-passu DDTL tiers, each secured by its own cohorts, get a tight DSCR
+    # event-of-default covenant that a lender waives up to three times while its pool covers
+    # it: waivers fire on both facilities of one structure, alongside cross-default.
+    data = load_example_data("ddtl2_tiered_structure")
+    cov = {"kind": "min_dscr", "threshold": 1.6, "window_months": 3}
+    lenient = {"max_ltv": 1.0, "max_waivers": 3}
+    for fac in data["facilities"][:2]:
+        fac["covenants"] = [dict(cov, waiver=lenient)]
+    model_on = build_model(make_deal(data))
+    model_off = build_model(make_deal(_without_waivers(data)))
+    assert model_on.structure is not None and model_off.structure is not None
+    inputs = _inputs(model_on, MonteCarloShocks(7), 0, N_PATHS)
+    cash, scen = inputs.cash, inputs.scenarios
+    args = (cash.cfads_usd, cash.cohort_value_usd, scen.sofr, scen.regime)
+    on = run_structure(model_on.structure, *args)
+    off = run_structure(model_off.structure, *args)
+    assert sum(int(f.waivers.sum() > 0) for f in on.facilities) == 2  # both lenders waive
+    assert all(int(f.waivers.max()) <= 3 for f in on.facilities)
+    _assert_fewer_defaults(on.default_month, off.default_month)
+    assert_structure_cash_conserved(model_on, on)

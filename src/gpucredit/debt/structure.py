@@ -19,11 +19,13 @@ Each month, on every path where the borrower has not defaulted:
    Once a facility is short on a path, later steps pay nothing there that month.
 4. Covenants are tested on the paths still paying; a breach beyond its cure period triggers an
    event of default, a sweep of the cash left into the facility, or a lock-up. An event of
-   default is waived by the covenant's ``WaiverTerms`` when the claims ranking with or ahead
-   of the facility, after the month's payments, are at most ``max_ltv`` of its pool's value and
-   the facility has had fewer than ``max_waivers`` waivers (and the borrower does not default
-   otherwise that month): as in ``waterfall.run_waterfall``, the fee is capitalised into the
-   facility's balance and its rate steps up from the next month.
+   default is waived by the covenant's ``WaiverTerms`` when the claims on the facility's pool
+   ranking with or ahead of it (its own and those of the facilities secured by any of its
+   cohorts; an unsecured one looks to the whole fleet), after the month's payments, are at most
+   ``max_ltv`` of its pool's value and the facility has had fewer than ``max_waivers`` waivers
+   (and the borrower does not default otherwise that month): as in ``waterfall.run_waterfall``,
+   the fee is capitalised into the facility's balance and its rate steps up from the next
+   month.
 5. Any default accelerates every facility (cross-default). What is left is distributed, with
    lock-up cash released when no lock-up is in force and a repaid facility's reserve.
 
@@ -350,6 +352,13 @@ def run_structure(
         )
         for f in facs
     ]
+    # the facilities with a claim on each facility's pool ranking with or ahead of it (the
+    # waiver's cover test); an unsecured facility looks to the whole fleet
+    cohorts = [set(f.pool) if f.pool else set(range(cohort_value.shape[2])) for f in facs]
+    sharing = [
+        [j for j in range(n_fac) if facs[j].seniority <= f.seniority and cohorts[j] & cohorts[k]]
+        for k, f in enumerate(facs)
+    ]
     cfads_in = cfads
     cfads = np.ascontiguousarray(cfads.T, dtype=np.float64)
     sofr = np.ascontiguousarray(sofr.T, dtype=np.float64)
@@ -600,9 +609,7 @@ def run_structure(
             testable = paying & d.live & (not d.final)
             any_breach = np.zeros(n_paths, dtype=bool)
             eod = np.zeros(n_paths, dtype=bool)
-            covered = sum(
-                (after[j] for j in range(n_fac) if ranks[j] <= ranks[k]), np.zeros(n_paths)
-            )
+            covered = sum((after[j] for j in sharing[k]), np.zeros(n_paths))
             for cov, counter in zip(s.terms.loan.covenants, s.counters, strict=True):
                 if cov.kind == "min_dscr":
                     if month < cov.window_months:
