@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -46,14 +46,23 @@ from gpucredit.credit.liquidation import (
 from gpucredit.credit.metrics import (
     CREDIT_LEDGER_FIELDS,
     DSCR_EDGES,
+    MAX_TARGET_PATHS,
     USD_RESOLUTION,
     CreditAccumulator,
     FacilityMetrics,
+    check_target,
+    run_to_target,
     summarise,
 )
 from gpucredit.credit.outcomes import CreditOutcomes, ExtraCollateral, evaluate
 from gpucredit.credit.recovery import RecoveryModel
-from gpucredit.credit.spread import SpreadSolution, solve_spreads
+from gpucredit.credit.spread import (
+    SpreadSolution,
+    fair_spread_terms,
+    solve_spreads,
+    spread_figures,
+    with_standard_error,
+)
 from gpucredit.debt.capital import BaseCase, structure_terms
 from gpucredit.debt.facilities import StructureTerms
 from gpucredit.debt.kernel import run_waterfall_loop
@@ -474,15 +483,22 @@ class SimulationResult:
             "tenor_months": m.tenor_months,
             "n_paths": m.n_paths,
             "pd": m.pd,
+            "pd_se": m.pd_se,
+            "pd_ci_low": m.pd_ci_low,
+            "pd_ci_high": m.pd_ci_high,
             "pd_annual": m.pd_annual,
             "lgd": m.lgd,
+            "lgd_se": m.lgd_se,
             "lgd_p95": m.lgd_p95,
             "expected_loss_usd": m.expected_loss_usd,
+            "el_se_usd": m.el_se_usd,
             "expected_loss_pct": m.expected_loss_pct,
             "fair_spread_bps": m.fair_spread_bps,
+            "fair_spread_se_bps": m.fair_spread_se_bps,
             "market_spread_bps": m.market_spread_bps,
             "spread_gap_bps": m.spread_gap_bps,
             "implied_rating": m.implied_rating,
+            "implied_rating_range": m.implied_rating_range,
             "breach_probability": m.breach_probability,
             "min_dscr_p50": m.min_dscr_p50,
             "breakeven_rent_usd_per_gpu_hour": m.breakeven_rent_usd_per_gpu_hour,
@@ -499,7 +515,8 @@ class SimulationResult:
             "time_to_recover_months_mean": c.time_to_recover_months_mean,
             "pd_lgd_correlation": c.pd_lgd_correlation,
         }
-        return row
+        # an undefined figure (an LTV over collateral worth nothing) is an empty CSV cell
+        return {k: finite_or_none(v) for k, v in row.items()}
 
     def dscr_fan(self) -> pd.DataFrame:
         """DSCR p5/p50/p95 and LTV p50 by month (over paths alive that month); for a capital
@@ -544,6 +561,13 @@ class SimulationResult:
         )
 
 
+def finite_or_none(value: Any) -> Any:
+    """``value``, or None where it is a non-finite float (so no NaN or inf reaches a CSV)."""
+    if isinstance(value, float | np.floating) and not np.isfinite(value):
+        return None
+    return value
+
+
 @accepts_progress_bar
 def simulate(
     deal: DealSpec,
@@ -559,6 +583,8 @@ def simulate(
     recovery: RecoveryModel | None = None,
     provenance: Mapping[str, Any] | None = None,
     progress: ProgressArg = None,
+    target_se_bps: float | None = None,
+    max_paths: int = MAX_TARGET_PATHS,
 ) -> SimulationResult:
     """Simulate one deal: ``n_paths`` Monte Carlo paths in blocks of ``block_size``.
 
@@ -568,8 +594,36 @@ def simulate(
     (the CLI records the calibration id and data hash). ``progress(phase, done, total)`` is
     called as each phase advances (``gpucredit._progress`` lists the phases); ``progress=True``
     shows a bar on standard error. Off by default.
+
+    ``target_se_bps`` (bp): run again with more paths, in whole granules of 256 from the same
+    seed, until every facility's fair-spread standard error is below it or ``max_paths`` is
+    reached. The result is the single run with the paths used (``provenance["n_paths"]``;
+    ``provenance["target_se"]`` says whether the target was met).
     """
     report = progress if callable(progress) else None
+    if target_se_bps is not None:
+        check_target(target_se_bps, n_paths, max_paths)
+
+        def run_with(n: int) -> SimulationResult:
+            return simulate(
+                deal,
+                n,
+                seed,
+                block_size,
+                keep_paths=keep_paths,
+                n_workers=n_workers,
+                backend=backend,
+                solve_fair_spread=solve_fair_spread,
+                params=params,
+                recovery=recovery,
+                provenance=provenance,
+                progress=report,
+            )
+
+        result, target = run_to_target(
+            run_with, lambda r: r.all_facilities, n_paths, target_se_bps, max_paths
+        )
+        return dataclasses.replace(result, provenance={**result.provenance, "target_se": target})
     config = RunConfig(
         n_paths=n_paths,
         seed=seed,
@@ -652,10 +706,9 @@ def simulate(
         principal_usd=model.terms.principal_usd,
         tenor_months=model.terms.tenor_months,
         issue_price=model.terms.issue_price,
-        market_spread=spreads.market_spread if spreads else _nominal_spread(model.terms),
-        fair_spread=spreads.fair_spread if spreads else None,
         breakeven_rent=rent,
         breakeven_generation=generation,
+        **spread_figures(spreads, _nominal_spread(model.terms)),
     )
     provenance = _provenance(model, config, backend, provenance)
     paths = _paths_dataset(model, kept.stacked(), provenance) if keep else xr.Dataset()
@@ -715,35 +768,38 @@ def _solve_spreads(
             return cache[start]
         return SpreadInputs.of(_inputs(model, source, start, stop))
 
+    def pv_paths(add_on: float, riskless: bool, start: int, stop: int) -> Float64Array:
+        terms = model.terms.with_add_on(add_on)
+        x = inputs_of(start, stop)
+        if riskless:
+            big = np.full_like(x.sofr, UNLIMITED_USD)
+            ledger = _waterfall(terms, big, big, x.sofr, config.backend, CREDIT_LEDGER_FIELDS)
+        else:
+            ledger = _waterfall(
+                terms,
+                x.cfads_usd,
+                x.collateral_value_usd,
+                x.sofr,
+                config.backend,
+                CREDIT_LEDGER_FIELDS,
+            )
+        out = evaluate(
+            ledger,
+            x.cohort_value_usd,
+            recovery,
+            x.sofr,
+            terms.principal_usd,
+            extra_collateral=_contracts_uplift(model, x.tenant_default_month),
+        )
+        return out.pv_per_par
+
     def mean_pv(add_on: float, riskless: bool) -> float:
         nonlocal evaluations
         evaluations += 1
-        terms = model.terms.with_add_on(add_on)
 
         def block(start: int, stop: int) -> ExactSum:
-            x = inputs_of(start, stop)
-            if riskless:
-                big = np.full_like(x.sofr, UNLIMITED_USD)
-                ledger = _waterfall(terms, big, big, x.sofr, config.backend, CREDIT_LEDGER_FIELDS)
-            else:
-                ledger = _waterfall(
-                    terms,
-                    x.cfads_usd,
-                    x.collateral_value_usd,
-                    x.sofr,
-                    config.backend,
-                    CREDIT_LEDGER_FIELDS,
-                )
-            out = evaluate(
-                ledger,
-                x.cohort_value_usd,
-                recovery,
-                x.sofr,
-                terms.principal_usd,
-                extra_collateral=_contracts_uplift(model, x.tenant_default_month),
-            )
             acc = ExactSum(RATIO_RESOLUTION)
-            acc.add(out.pv_per_par)
+            acc.add(pv_paths(add_on, riskless, start, stop))
             return acc
 
         total = ExactSum(RATIO_RESOLUTION)
@@ -752,8 +808,39 @@ def _solve_spreads(
             total.merge(part)
         return total.mean()
 
-    return solve_spreads(
+    solution = solve_spreads(
         lambda x: mean_pv(x, True), lambda x: mean_pv(x, False), model.terms.issue_price
+    )
+    return _with_se(solution, pv_paths, ranges, config.workers, progress)
+
+
+def _with_se(
+    solution: SpreadSolution,
+    pv_paths: Callable[[float, bool, int, int], Float64Array],
+    ranges: list[tuple[int, int]],
+    workers: int,
+    progress: ProgressCallback | None = None,
+    phase: str = "fair spread: standard error",
+) -> SpreadSolution:
+    """``solution`` with the fair spread's delta-method standard error: one more pass, over
+    the same paths, of the risky PV at ``x*`` and the promised PV at ``x0`` (reported as
+    ``phase``)."""
+    x0, x1 = solution.riskless_add_on, solution.risky_add_on
+    if x0 is None or x1 is None:
+        return solution
+
+    def block(start: int, stop: int) -> Float64Array:
+        assert x0 is not None and x1 is not None
+        return fair_spread_terms(
+            solution, pv_paths(x1, False, start, stop), pv_paths(x0, True, start, stop)
+        )
+
+    n_paths = ranges[-1][1] if ranges else 0
+    return with_standard_error(
+        solution,
+        lambda: run_blocks(
+            block, ranges, n_workers=workers, on_block=block_ticker(progress, n_paths, phase)
+        ),
     )
 
 
@@ -1086,12 +1173,9 @@ def simulate_structure(
             principal_usd=f.committed_usd,
             tenor_months=f.tenor_months,
             issue_price=f.loan.issue_price,
-            market_spread=solutions[k].market_spread  # type: ignore[union-attr]
-            if solutions[k] is not None
-            else _nominal_spread(f.loan),
-            fair_spread=solutions[k].fair_spread if solutions[k] is not None else None,  # type: ignore[union-attr]
             breakeven_rent=rent,
             breakeven_generation=generation,
+            **spread_figures(solutions[k], _nominal_spread(f.loan)),
         )
         for k, f in enumerate(structure.facilities)
     )
@@ -1137,16 +1221,19 @@ def _solve_structure_spread(
 
     evaluations = 0
 
+    def pv_paths(add_on: float, riskless: bool, start: int, stop: int) -> Float64Array:
+        structure = base.with_add_on(k, add_on)
+        x, regime = inputs_of(start, stop)
+        _, outs = _run_structure_block(model, structure, x, recovery, regime, riskless)
+        return outs[k].pv_per_par
+
     def mean_pv(add_on: float, riskless: bool) -> float:
         nonlocal evaluations
         evaluations += 1
-        structure = base.with_add_on(k, add_on)
 
         def block(start: int, stop: int) -> ExactSum:
-            x, regime = inputs_of(start, stop)
-            _, outs = _run_structure_block(model, structure, x, recovery, regime, riskless)
             acc = ExactSum(RATIO_RESOLUTION)
-            acc.add(outs[k].pv_per_par)
+            acc.add(pv_paths(add_on, riskless, start, stop))
             return acc
 
         total = ExactSum(RATIO_RESOLUTION)
@@ -1155,11 +1242,13 @@ def _solve_structure_spread(
             total.merge(part)
         return total.mean()
 
-    return solve_spreads(
+    solution = solve_spreads(
         lambda x: mean_pv(x, True),
         lambda x: mean_pv(x, False),
         base.facilities[k].loan.issue_price,
     )
+    error = f"fair spread: {name}, standard error"
+    return _with_se(solution, pv_paths, ranges, config.workers, progress, error)
 
 
 def _structure_report(model: DealModel, acc: _DealAccumulator) -> StructureReport:

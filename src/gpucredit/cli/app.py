@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import json
+import math
 import os
 import sys
 from importlib import resources
@@ -30,6 +31,7 @@ from gpucredit.cli.params import resolve as resolve_parameters
 from gpucredit.config.loading import load_deal
 from gpucredit.config.miner import MinerSpec, is_miner_data, load_miner
 from gpucredit.config.spec import DealSpec
+from gpucredit.credit.metrics import MAX_TARGET_PATHS
 from gpucredit.errors import GpuCreditError, SpecError, SpecIssue
 from gpucredit.io.outputs import check_output_dir, write_run
 from gpucredit.market.store import MarketStore, SeriesInfo
@@ -223,10 +225,23 @@ def run(
             help="Paths of each of the 16 runs of a miner's Shapley attribution (at most --paths).",
         ),
     ] = 2_000,
+    target_se: Annotated[
+        float | None,
+        typer.Option(
+            "--target-se",
+            help="Add paths until every facility's fair-spread standard error is below this "
+            "many bp (up to --max-paths); the result equals a run with the paths used.",
+            show_default=False,
+        ),
+    ] = None,
+    max_paths: Annotated[
+        int, typer.Option("--max-paths", help="Most paths a --target-se run may use.")
+    ] = MAX_TARGET_PATHS,
 ) -> None:
     """Simulate deals and report PD, LGD, expected loss and fair versus market spread."""
     try:
         _check_run_options(paths, seed, block_size, keep_paths)
+        _check_target_options(target_se, paths, max_paths)
         if attribution_paths < 1:
             issue = SpecIssue("--attribution-paths", attribution_paths, "an integer of at least 1")
             raise SpecError("command line", [issue])
@@ -241,12 +256,17 @@ def run(
         miner_specs = [x for x in loaded if isinstance(x, MinerSpec)]
         target = None if out is None else check_output_dir(out, force=force)  # before any work
         source = resolve_parameters(calibration, db)
-        results = _simulate_all(specs, paths, seed, block_size, keep_paths, workers, quiet, source)
+        se_target = (target_se, max_paths)
+        results = _simulate_all(
+            specs, paths, seed, block_size, keep_paths, workers, quiet, source, se_target
+        )
         miners = [
-            _simulate_miner(m, paths, seed, block_size, workers, source, attribution_paths, quiet)
+            _simulate_miner(
+                m, paths, seed, block_size, workers, source, attribution_paths, se_target, quiet
+            )
             for m in miner_specs
         ]
-        document = run_document(results, seed, paths, miners)
+        document = run_document(results, seed, paths, miners, target_se_bps=target_se)
         if target is not None:  # the run is recorded before its output appears
             write_run(
                 target,
@@ -280,6 +300,8 @@ def run(
             _show(console, attribution, keys=2)
     if quiet:
         return
+    if target_se is not None:
+        console.print(_target_line(target_se, results, miners))
     console.print(
         f"[dim]{paths:,} paths per deal, seed {seed}, factor parameters "
         f"{markup_safe(source.calibration_id or 'default (sourced)')}; "
@@ -291,6 +313,30 @@ def run(
         console.print(f"results written to {markup_safe(out)}")
 
 
+def _check_target_options(target_se: float | None, paths: int, max_paths: int) -> None:
+    issues = []
+    if target_se is not None and not (math.isfinite(target_se) and target_se > 0.0):
+        issues.append(SpecIssue("--target-se", target_se, "a positive number of bp"))
+    if max_paths < paths:
+        issues.append(SpecIssue("--max-paths", max_paths, f"at least --paths ({paths:,})"))
+    if issues:
+        raise SpecError("command line", issues)
+
+
+def _target_line(
+    target_se: float, results: list[SimulationResult], miners: list[MinerResult]
+) -> str:
+    """What a --target-se run did: the paths each deal used and whether it met the target."""
+    parts = []
+    for name, prov in [(r.deal.name, r.provenance) for r in results] + [
+        (m.spec.name, m.provenance) for m in miners
+    ]:
+        target = prov.get("target_se", {})
+        state = "met" if target.get("met") else "not met"
+        parts.append(f"{markup_safe(name)} {int(prov['n_paths']):,} paths ({state})")
+    return f"[dim]target fair-spread standard error {target_se:g} bp: {'; '.join(parts)}[/dim]"
+
+
 def _simulate_all(
     specs: list[DealSpec],
     n_paths: int,
@@ -300,6 +346,7 @@ def _simulate_all(
     workers: int | None,
     quiet: bool,
     source: ParameterSource,
+    target: tuple[float | None, int] = (None, MAX_TARGET_PATHS),
 ) -> list[SimulationResult]:
     results: list[SimulationResult] = []
     with ProgressBar(Console(stderr=True), disable=quiet) as bar:
@@ -318,6 +365,8 @@ def _simulate_all(
                         "calibration_id": source.calibration_id or "default (sourced)",
                         "data_hash": source.data_hash,
                     },
+                    target_se_bps=target[0],
+                    max_paths=target[1],
                 )
             )
     return results
@@ -342,6 +391,7 @@ def _simulate_miner(
     workers: int | None,
     source: ParameterSource,
     attribution_paths: int,
+    target: tuple[float | None, int] = (None, MAX_TARGET_PATHS),
     quiet: bool = False,
 ) -> MinerResult:
     with ProgressBar(Console(stderr=True), disable=quiet) as bar:
@@ -360,6 +410,8 @@ def _simulate_miner(
                 "data_hash": source.data_hash,
             },
             progress=bar.reporter(spec.name),
+            target_se_bps=target[0],
+            max_paths=target[1],
         )
 
 
