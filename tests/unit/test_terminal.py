@@ -101,6 +101,16 @@ def test_a_table_whose_long_cells_can_wrap_is_wrapped_not_cut() -> None:
     assert " ".join("".join(c for c in text if c not in "│┃").split()).count("significant") == 1
 
 
+def test_headers_wrap_before_a_figure_is_split_from_its_error() -> None:
+    table = Table()
+    for header in ("Deal", "probability of default over the life", "expected loss USD m"):
+        table.add_column(header)
+    table.add_row(plain("merchant-h100"), plain("38.3% ±2.8"), plain("5.44 ±0.73"))
+    text = _render(fit(table, 50), 50)
+    assert "38.3% ±2.8" in text and "5.44 ±0.73" in text  # each on one line
+    assert max(len(line) for line in text.splitlines()) <= 50
+
+
 def test_transpose_keeps_the_title_and_row_order() -> None:
     text = _render(transpose(_wide_table(["deal-a", "deal-b"]), 80, keys=1), 80)
     assert text.index("facility credit metrics") < text.index("deal-a") < text.index("deal-b")

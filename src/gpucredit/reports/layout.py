@@ -73,27 +73,34 @@ def _fitted(table: Table, width: int) -> Table | None:
 
 
 def _wrapped_widths(table: Table, width: int, natural: int) -> list[int] | None:
-    """Content widths of the columns that make ``table`` fit ``width`` by wrapping cells at
-    spaces, taken from the columns with the most room to give; None if even every column
-    at its longest word (its longest cell if it does not wrap) is too wide."""
+    """Content widths of the columns that make ``table`` fit ``width`` by wrapping at spaces:
+    headers first (down to the widest cell of their column), then cells (down to their
+    longest word), each time from the column with the most room to give; None if even every
+    column at its longest word (its longest cell if it does not wrap) is too wide."""
     console = _measuring_console()
-    ranges = []
+    floors: list[tuple[int, int]] = []  # (cells wrapped, only the header wrapped)
+    widths = []
     for column in table.columns:
-        cells = [
-            Measurement.get(console, console.options, c) for c in (column.header, *column.cells)
-        ]
-        longest = max(m.maximum for m in cells)
-        word = longest if column.no_wrap else max(m.minimum for m in cells)
-        ranges.append((word, longest))
-    widths = [hi for _, hi in ranges]
+        head = Measurement.get(console, console.options, column.header)
+        cells = [Measurement.get(console, console.options, c) for c in column.cells]
+        longest = max([head.maximum, *(m.maximum for m in cells)])
+        widest_cell = max([head.minimum, *(m.maximum for m in cells)])
+        word = max([head.minimum, *(m.minimum for m in cells)])
+        if column.no_wrap:
+            word = widest_cell = longest
+        floors.append((word, widest_cell))
+        widths.append(longest)
     overhead = natural - sum(widths)  # borders and padding
-    excess = sum(widths) + overhead - width
-    if sum(lo for lo, _ in ranges) + overhead > width:
+    if sum(word for word, _ in floors) + overhead > width:
         return None
-    while excess > 0:
-        k = max(range(len(widths)), key=lambda i: widths[i] - ranges[i][0])
-        widths[k] -= 1
-        excess -= 1
+    excess = sum(widths) + overhead - width
+    for stage in (1, 0):  # 1: wrap headers only; 0: wrap cells too
+        while excess > 0:
+            k = max(range(len(widths)), key=lambda i: widths[i] - floors[i][stage])
+            if widths[k] <= floors[k][stage]:
+                break
+            widths[k] -= 1
+            excess -= 1
     return widths
 
 
