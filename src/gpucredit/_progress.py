@@ -3,6 +3,7 @@
 ``simulate`` and ``simulate_miner`` call ``progress(phase, done, total)`` as each phase
 advances: ``"simulate"`` (paths of the main pass), ``"fair spread: pass 3"`` (paths of one full
 pass of the fair-spread search; ``"fair spread: senior, pass 3"`` for one facility of several),
+``"fair spread: standard error"`` (the pass that measures its Monte Carlo error),
 ``"breakeven"``, and for a miner ``"convergence off: ..."`` (the premium's second run) and
 ``"attribution"`` (subsets of the Shapley attribution). ``done`` and ``total`` count paths, or
 subsets or searches where the phase says so; ``done`` only grows within one phase.
