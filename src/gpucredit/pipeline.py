@@ -572,9 +572,9 @@ def simulate(
     """
     check_as_of(deal.as_of, f"deal {deal.name!r}")
     if params is None:
-        source = resolve_parameters(calibration, db, deal.as_of)
-        params = source.params_for(deal)
-        provenance = {**source.provenance(), **(provenance or {})}
+        chosen = resolve_parameters(calibration, db, deal.as_of)
+        params = chosen.params_for(deal)
+        provenance = {**chosen.provenance(), **(provenance or {})}
     else:
         provenance = {"calibration_id": "explicit params", **(provenance or {})}
     config = RunConfig(

@@ -396,6 +396,15 @@ def calibrate(
         raise _fail(str(exc)) from None
     console = _wide_console()
     console.print(calibration_table(stored, used))
+    for model, what in (("rent", "rent index months"), ("sofr", "months of SOFR")):
+        if stored.params.get(model) is None:
+            console.print(
+                f"{model}: too few {what} on or before {stored.as_of} to fit; the sourced "
+                "priors (factors/defaults.py) stand (docs/calibration.md, 'Point in time')."
+            )
+    if "bitcoin" not in stored.params:
+        reason = stored.diagnostics.get("bitcoin", {}).get("not_fitted", "")
+        console.print(f"bitcoin: not fitted ({escape(str(reason))}); miners fit at run time.")
     console.print(
         f"stored as [bold]{stored.id}[/] (as of {stored.as_of}, data {stored.data_hash[:12]}) "
         f"in {path}; `gpucredit run --calibration {stored.id}` uses it."
