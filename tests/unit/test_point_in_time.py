@@ -52,6 +52,11 @@ def test_a_calibration_as_of_2021_uses_no_later_data(tmp_path: Path) -> None:
     for model in ("rent", "sofr", "regime", "bitcoin"):
         assert with_later.params[model] == without.params[model], model
     assert with_later.as_of == without.as_of == AS_OF
+    # the bitcoin fits read the shipped files: their samples end on the as-of date
+    btc = with_later.params["bitcoin"]
+    assert btc["price"]["end"] <= AS_OF.isoformat()
+    assert btc["hashrate"]["h0_month"] <= AS_OF.isoformat()
+    assert btc["hashprice"]["as_of"] == AS_OF.isoformat()
 
 
 def test_the_data_hash_follows_the_data_used(tmp_path: Path) -> None:
@@ -86,6 +91,8 @@ def test_sourced_and_its_alias_touch_no_store(tmp_path: Path) -> None:
     db = tmp_path / "never.duckdb"
     assert resolve("sourced", db).calibration_id == "sourced"
     assert resolve("default", db).calibration_id == "sourced"
+    with pytest.raises(SpecError, match="'latest', 'sourced'"):
+        resolve("newest", db)
     assert not db.exists()
 
 

@@ -251,11 +251,16 @@ def resolve(
 
     Raises
     ------
+    SpecError
+        A choice that is none of these.
     DataError
         An unknown id, or a stored calibration dated after ``as_of``.
     """
     if choice in (SOURCED, "default"):
         return ParameterSource(None, SOURCED, shipped_data_hash(), None)
+    if choice != "latest" and not choice.startswith("cal-"):
+        expected = "'latest', 'sourced' (alias 'default') or a stored id 'cal-...'"
+        raise SpecError("calibration argument", [SpecIssue("calibration", choice, expected)])
     with MarketStore(db) as store:
         if choice == "latest":
             if as_of is None:
