@@ -3,15 +3,18 @@ with no data for its date takes its documented fallback or names the missing ser
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from pathlib import Path
 
 import pytest
 
+import gpucredit
 from gpucredit.errors import DataError, SpecError
 from gpucredit.factors.defaults import PRIOR_RENT_USD_PER_GPU_HOUR, default_factor_params
 from gpucredit.factors.parameter_source import check_as_of, resolve, run_calibration
 from gpucredit.market.store import MarketStore
+from tests.conftest import hand_deal_data, make_deal
 
 AS_OF = dt.date(2021, 12, 31)
 
@@ -126,3 +129,18 @@ def test_an_as_of_outside_the_span_names_file_and_field(as_of: dt.date) -> None:
         check_as_of(as_of, "deal.yaml")
     message = str(caught.value)
     assert "deal.yaml" in message and "as_of" in message and "2010-07" in message
+
+
+def test_a_2021_gpu_deal_runs_on_the_epoch_fallback_or_names_the_missing_series() -> None:
+    data = copy.deepcopy(hand_deal_data())
+    data["as_of"] = "2021-06-30"
+    data["fleet"][0].update(generation="A100", purchase_date="2021-06-30")
+    data["contracts"][0].update(start="2021-06-30", end="2022-06-30")
+    result = gpucredit.simulate(
+        make_deal(data), n_paths=200, seed=0, calibration="sourced", solve_fair_spread=False
+    )
+    assert "Epoch" in result.provenance["factor_sources"]["rent.A100.anchor"]
+    assert result.provenance["calibration_id"] == "sourced"
+    data["fleet"][0]["generation"] = "H100"  # no H100 rent anywhere before 2022
+    with pytest.raises(DataError, match="gpu_rent/H100/on_demand"):
+        gpucredit.simulate(make_deal(data), n_paths=200, seed=0, calibration="sourced")
