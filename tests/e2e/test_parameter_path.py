@@ -96,6 +96,11 @@ def test_a_2021_miner_runs_from_the_cli_on_data_up_to_its_as_of(tmp_path: Path) 
     assert used.as_of <= dt.date(2021, 6, 30)
     # the stored fit as of 2021-06-30 kept the rent priors (no rent index before 2022)
     assert used.params["rent"] is None
+    # and the Python API gives the same numbers, bit for bit
+    result = gpucredit.simulate_miner(
+        gpucredit.load_miner(miner), n_paths=200, seed=0, n_workers=1, attribution_paths=50, db=db
+    )
+    assert run_document([], 0, 200, [result]) == document
 
 
 def test_a_run_refuses_a_calibration_dated_after_its_as_of(tmp_path: Path) -> None:
