@@ -28,6 +28,7 @@ import pandas as pd
 from gpucredit._typing import Float64Array, Int64Array
 from gpucredit._version import __version__
 from gpucredit.assets.fleet import tenant_default_months
+from gpucredit.assets.hazards import PdBasis, tight_regime_hazard
 from gpucredit.assets.miner import (
     MinerCashflows,
     MinerPlan,
@@ -75,11 +76,7 @@ from gpucredit.factors.parameter_source import (
 )
 from gpucredit.factors.parameter_source import resolve as resolve_parameters
 from gpucredit.factors.params import FactorParams
-from gpucredit.market.ratings import (
-    DEFAULT_ASSET_CORRELATION,
-    monthly_hazard,
-    stress_hazard_multiplier,
-)
+from gpucredit.market.ratings import DEFAULT_ASSET_CORRELATION, stress_hazard_multiplier
 from gpucredit.scenarios.grid import TimeGrid
 from gpucredit.scenarios.miner import MinerMarketPaths, freeze_gpu_normals, simulate_miner_market
 from gpucredit.scenarios.scenario import ScenarioSet, n_factors, simulate_scenarios
@@ -209,20 +206,32 @@ def build_miner_model(
     )
     hazards: list[float] = []
     links: list[tuple[int, int]] = []
-    for tenant_pd, guarantor_pd in zip(
-        plan.lease_tenant_annual_pd.tolist(), plan.lease_guarantor_annual_pd.tolist(), strict=True
+    multiplier = stress_hazard_multiplier()
+
+    def hazard(annual_pd: float, basis: PdBasis) -> float:
+        # the hosting tenants' glut is the GPU market's (their copula factor is its rent shock)
+        return tight_regime_hazard(
+            annual_pd, basis, multiplier=multiplier, regime=params.regime, n_months=grid.n_months
+        )
+
+    leases = spec.hosting.leases if spec.hosting is not None else []
+    for lease, tenant_pd, guarantor_pd in zip(
+        leases,
+        plan.lease_tenant_annual_pd.tolist(),
+        plan.lease_guarantor_annual_pd.tolist(),
+        strict=True,
     ):
-        hazards.append(monthly_hazard(tenant_pd))
+        hazards.append(hazard(tenant_pd, lease.pd_basis))
         t = len(hazards) - 1
         g = -1
-        if not np.isnan(guarantor_pd):
-            hazards.append(monthly_hazard(guarantor_pd))
+        if lease.guarantor is not None:
+            hazards.append(hazard(guarantor_pd, lease.guarantor.pd_basis))
             g = len(hazards) - 1
         links.append((t, g))
     entities = _EntityRisk(
         n_months=grid.n_months,
         entity_monthly_hazard=np.array(hazards, dtype=np.float64),
-        stress_hazard_multiplier=stress_hazard_multiplier(),
+        stress_hazard_multiplier=multiplier,
         asset_correlation=DEFAULT_ASSET_CORRELATION,
     )
     return MinerModel(

@@ -182,7 +182,7 @@ def build_model(
         ),
     )
     grid = TimeGrid(deal.as_of, deal.horizon_months)
-    plan = plan_fleet(deal, grid)
+    plan = plan_fleet(deal, grid, regime=params.regime)
     decay = {r.generation: r.buyer_decay_per_year for r in params.rents}
     market = SecondaryMarketRecovery.for_cohorts(
         generations=plan.cohort_generation,

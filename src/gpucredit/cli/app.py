@@ -13,6 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
+import duckdb
 import pandas as pd
 import typer
 import yaml
@@ -35,7 +36,7 @@ from gpucredit.config.miner import MinerSpec, is_miner_data, load_miner
 from gpucredit.config.spec import DealSpec
 from gpucredit.errors import GpuCreditError, SpecError, SpecIssue
 from gpucredit.factors.parameter_source import DEFAULT_CALIBRATION, SOURCED, check_as_of
-from gpucredit.io.outputs import write_run
+from gpucredit.io.outputs import check_output_dir, write_run
 from gpucredit.market.store import MarketStore, SeriesInfo
 from gpucredit.miners import MinerResult, simulate_miner
 from gpucredit.pipeline import SimulationResult, simulate
@@ -153,8 +154,19 @@ def run(
         bool, typer.Option("--json", help="Print one JSON object on stdout instead of a table.")
     ] = False,
     out: Annotated[
-        Path | None, typer.Option("--out", help="Write results (CSV, JSON, netCDF) here.")
+        Path | None,
+        typer.Option(
+            "--out", help="Write results (CSV, JSON, netCDF) here: a new or empty directory."
+        ),
     ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Let --out replace an earlier gpucredit output (never a folder holding "
+            "anything else).",
+        ),
+    ] = False,
     block_size: Annotated[int, typer.Option("--block-size", help="Paths per block.")] = 4096,
     keep_paths: Annotated[
         int, typer.Option("--keep-paths", help="Paths kept in the path cube.")
@@ -184,6 +196,7 @@ def run(
             check_as_of(spec.as_of, file)
         specs = [x for x in loaded if isinstance(x, DealSpec)]
         miner_specs = [x for x in loaded if isinstance(x, MinerSpec)]
+        target = None if out is None else check_output_dir(out, force=force)  # before any work
         results = _simulate_all(
             specs, paths, seed, block_size, keep_paths, workers, as_json, calibration, db
         )
@@ -192,9 +205,16 @@ def run(
             for m in miner_specs
         ]
         document = run_document(results, seed, paths, miners)
-        if out is not None:
-            _write(out, results, document, miners)
-        _record(results, miners, db)
+        if target is not None:  # the run is recorded before its output appears
+            write_run(
+                target,
+                results,
+                document,
+                miners,
+                before_publish=lambda: _record(results, miners, db),
+            )
+        else:
+            _record(results, miners, db)
     except GpuCreditError as exc:
         raise _fail(str(exc)) from None
     if as_json:
@@ -223,22 +243,6 @@ def run(
     )
     if out is not None:
         console.print(f"results written to {out}")
-
-
-def _write(
-    out: Path,
-    results: list[SimulationResult],
-    document: dict[str, object],
-    miners: list[MinerResult],
-) -> None:
-    try:
-        write_run(out, results, document, miners)
-    except OSError as exc:  # e.g. --out below a file, or no permission
-        reason = exc.strerror or type(exc).__name__
-        if exc.filename is not None:
-            reason += f": {exc.filename}"
-        issue = SpecIssue("--out", str(out), f"a directory that can be written ({reason})")
-        raise SpecError("command line", [issue]) from None
 
 
 def _simulate_all(
@@ -337,12 +341,26 @@ def _simulate_miner(
 
 def _record(results: list[SimulationResult], miners: list[MinerResult], db: Path | None) -> None:
     """Record each deal's and miner's run in the store it took its calibration from (runs on
-    the sourced parameters touch no store)."""
+    the sourced parameters touch no store).
+
+    A store that cannot take the record (locked by another process, read-only, damaged)
+    costs a warning on stderr, never the finished run: its results are still printed and
+    written.
+    """
     if all(r.provenance.get("calibration_id") == SOURCED for r in results) and all(
         m.provenance.get("calibration_id") == SOURCED for m in miners
     ):
         return
-    with MarketStore(db) as store:
+    try:
+        _record_in(db, results, miners)
+    except (GpuCreditError, OSError, duckdb.Error) as exc:
+        typer.echo(f"warning: the run was not recorded in the store: {exc}", err=True)
+
+
+def _record_in(
+    db_path: Path | None, results: list[SimulationResult], miners: list[MinerResult]
+) -> None:
+    with MarketStore(db_path) as store:
         for m in miners:
             store.record_run(
                 spec_hash=str(m.provenance["spec_hash"]),

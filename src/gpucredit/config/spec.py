@@ -185,6 +185,10 @@ class RatedSpec(Spec):
 
     rating: str | None = None
     annual_pd_pct: Annotated[float, Field(ge=0.0, lt=100.0)] | None = None
+    #: How the PD is read: 'through_the_cycle' (a long-run average, as ratings and the
+    #: agencies' default tables are) or 'point_in_time' (the hazard of the market regime at
+    #: ``as_of``); ``assets.hazards`` gives the formulas.
+    pd_basis: Literal["through_the_cycle", "point_in_time"] = "through_the_cycle"
 
     @field_validator("rating")
     @classmethod

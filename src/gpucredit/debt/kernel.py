@@ -19,6 +19,7 @@ import numpy as np
 
 from gpucredit._typing import Float64Array, Int64Array
 from gpucredit.debt.ledger import DebtLedger
+from gpucredit.debt.schedule import annuity_factor
 from gpucredit.debt.terms import LoanTerms
 
 __all__ = ["LEDGER_MONTHLY_FIELDS", "run_waterfall_loop", "waterfall_loop"]
@@ -43,7 +44,7 @@ def _scheduled(
     if amort == 0:
         n_left = tenor - month + 1
         if i > 0.0:
-            payment = balance * i / (-math.expm1(-n_left * math.log1p(i)))
+            payment = balance * i / annuity_factor(i, n_left)
         else:
             payment = balance / n_left
         return min(payment - balance * i, balance)

@@ -487,7 +487,9 @@ def run_structure(
                 got = ask - np.where(short, gap, 0.0)
                 if step.kind == "interest":
                     got_int[k] += got
-                    code = np.ones(n_paths, dtype=np.int64)
+                    # in the final month a shortfall is a default at maturity, whichever of
+                    # the payments it falls on (as the single-loan waterfall counts it)
+                    code = np.full(n_paths, 3 if d.final else 1, dtype=np.int64)
                 elif d.final:
                     can = short & (gap <= d.principal + CENT)
                     can &= _refinancing_ok(
