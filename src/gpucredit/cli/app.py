@@ -423,9 +423,11 @@ def calibrate(
     if "bitcoin" not in stored.params:
         reason = stored.diagnostics.get("bitcoin", {}).get("not_fitted", "")
         console.print(f"bitcoin: not fitted ({escape(str(reason))}); miners fit at run time.")
+    series = stored.params.get("rent_series", "the shipped rent index")
     console.print(
-        f"stored as [bold]{stored.id}[/] (as of {stored.as_of}, data {stored.data_hash[:12]}) "
-        f"in {path}; `gpucredit run --calibration {stored.id}` uses it."
+        f"stored as [bold]{stored.id}[/] (as of {stored.as_of}, GPU rents from "
+        f"{escape(str(series))}, data {stored.data_hash[:12]}) in {escape(str(path))}; "
+        f"`gpucredit run --calibration {stored.id}` uses it."
     )
 
 
