@@ -84,6 +84,8 @@ def test_latest_never_picks_a_later_calibration(tmp_path: Path) -> None:
     assert early.calibration is not None
     assert early.calibration.as_of <= dt.date(2021, 6, 30)
     assert early.calibration_id != later.id
+    # within MAX_CALIBRATION_AGE_DAYS it is reused, not fitted again
+    assert resolve("latest", db, dt.date(2021, 8, 31)).calibration_id == early.calibration_id
     # a deal after it gets it back, and an explicit later id is refused for an early deal
     assert resolve("latest", db, dt.date(2026, 7, 31)).calibration_id == later.id
     with pytest.raises(DataError, match="after the run's as_of"):

@@ -270,10 +270,9 @@ def resolve(
             else:
                 target = min(as_of, default_calibration_as_of())
                 found = store.latest_calibration(as_of)
-                fresh = found is not None and (target - found.as_of).days <= (
-                    MAX_CALIBRATION_AGE_DAYS
-                )
-                stored = found if found is not None and fresh else run_calibration(store, target)
+                if found is None or (target - found.as_of).days > MAX_CALIBRATION_AGE_DAYS:
+                    found = run_calibration(store, target)  # none recent enough: fit, store
+                stored = found
         else:
             stored = store.load_calibration(choice)
             if as_of is not None and stored.as_of > as_of:
