@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import sys
 from importlib import resources
 from pathlib import Path
@@ -34,6 +35,7 @@ from gpucredit.cli.params import engine_use, run_calibration
 from gpucredit.config.loading import load_deal
 from gpucredit.config.miner import MinerSpec, is_miner_data, load_miner
 from gpucredit.config.spec import DealSpec
+from gpucredit.credit.metrics import MAX_TARGET_PATHS
 from gpucredit.errors import GpuCreditError, SpecError, SpecIssue
 from gpucredit.factors.parameter_source import DEFAULT_CALIBRATION, SOURCED, check_as_of
 from gpucredit.io.outputs import check_output_dir, write_run
@@ -183,10 +185,23 @@ def run(
             help="Paths of each of the 16 runs of a miner's Shapley attribution (at most --paths).",
         ),
     ] = 2_000,
+    target_se: Annotated[
+        float | None,
+        typer.Option(
+            "--target-se",
+            help="Add paths until every facility's fair-spread standard error is below this "
+            "many bp (up to --max-paths); the result equals a run with the paths used.",
+            show_default=False,
+        ),
+    ] = None,
+    max_paths: Annotated[
+        int, typer.Option("--max-paths", help="Most paths a --target-se run may use.")
+    ] = MAX_TARGET_PATHS,
 ) -> None:
     """Simulate deals and report PD, LGD, expected loss and fair versus market spread."""
     try:
         _check_run_options(paths, seed, block_size, keep_paths)
+        _check_target_options(target_se, paths, max_paths)
         if attribution_paths < 1:
             issue = SpecIssue("--attribution-paths", attribution_paths, "an integer of at least 1")
             raise SpecError("command line", [issue])
@@ -197,14 +212,17 @@ def run(
         specs = [x for x in loaded if isinstance(x, DealSpec)]
         miner_specs = [x for x in loaded if isinstance(x, MinerSpec)]
         target = None if out is None else check_output_dir(out, force=force)  # before any work
+        se_target = (target_se, max_paths)
         results = _simulate_all(
-            specs, paths, seed, block_size, keep_paths, workers, as_json, calibration, db
+            specs, paths, seed, block_size, keep_paths, workers, as_json, calibration, db, se_target
         )
         miners = [
-            _simulate_miner(m, paths, seed, block_size, workers, calibration, db, attribution_paths)
+            _simulate_miner(
+                m, paths, seed, block_size, workers, calibration, db, attribution_paths, se_target
+            )
             for m in miner_specs
         ]
-        document = run_document(results, seed, paths, miners)
+        document = run_document(results, seed, paths, miners, target_se_bps=target_se)
         if target is not None:  # the run is recorded before its output appears
             write_run(
                 target,
@@ -232,6 +250,8 @@ def run(
         attribution = attribution_table(miners)
         if attribution is not None:
             console.print(attribution)
+    if target_se is not None:
+        console.print(_target_line(target_se, results, miners))
     used = [r.provenance for r in results] + [m.provenance for m in miners]
     ids = ", ".join(dict.fromkeys(str(p.get("calibration_id")) for p in used))
     console.print(
@@ -245,6 +265,30 @@ def run(
         console.print(f"results written to {out}")
 
 
+def _check_target_options(target_se: float | None, paths: int, max_paths: int) -> None:
+    issues = []
+    if target_se is not None and not (math.isfinite(target_se) and target_se > 0.0):
+        issues.append(SpecIssue("--target-se", target_se, "a positive number of bp"))
+    if max_paths < paths:
+        issues.append(SpecIssue("--max-paths", max_paths, f"at least --paths ({paths:,})"))
+    if issues:
+        raise SpecError("command line", issues)
+
+
+def _target_line(
+    target_se: float, results: list[SimulationResult], miners: list[MinerResult]
+) -> str:
+    """What a --target-se run did: the paths each deal used and whether it met the target."""
+    parts = []
+    for name, prov in [(r.deal.name, r.provenance) for r in results] + [
+        (m.spec.name, m.provenance) for m in miners
+    ]:
+        target = prov.get("target_se", {})
+        state = "met" if target.get("met") else "not met"
+        parts.append(f"{escape(name)} {int(prov['n_paths']):,} paths ({state})")
+    return f"[dim]target fair-spread standard error {target_se:g} bp: {'; '.join(parts)}[/dim]"
+
+
 def _simulate_all(
     specs: list[DealSpec],
     n_paths: int,
@@ -255,6 +299,7 @@ def _simulate_all(
     quiet_stdout: bool,
     calibration: str,
     db: Path | None,
+    target: tuple[float | None, int] = (None, MAX_TARGET_PATHS),
 ) -> list[SimulationResult]:
     console = Console(stderr=True)
     results: list[SimulationResult] = []
@@ -289,9 +334,11 @@ def _simulate_all(
                     progress=report,
                     calibration=calibration,
                     db=db,
+                    target_se_bps=target[0],
+                    max_paths=target[1],
                 )
             )
-            bar.update(task, completed=n_paths)
+            bar.update(task, completed=results[-1].config.n_paths)
     return results
 
 
@@ -315,6 +362,7 @@ def _simulate_miner(
     calibration: str,
     db: Path | None,
     attribution_paths: int,
+    target: tuple[float | None, int] = (None, MAX_TARGET_PATHS),
 ) -> MinerResult:
     console = Console(stderr=True)
     columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
@@ -336,6 +384,8 @@ def _simulate_miner(
             calibration=calibration,
             db=db,
             progress=report,
+            target_se_bps=target[0],
+            max_paths=target[1],
         )
 
 

@@ -329,7 +329,8 @@ def run_waterfall_loop(
         np.array([0 if c.kind == "min_dscr" else 1 for c in covs], dtype=np.int64),
         np.array([c.threshold for c in covs], dtype=np.float64),
         np.array([c.window_months for c in covs], dtype=np.int64),
-        np.array([c.cure_period_months for c in covs], dtype=np.int64),
+        # a cure beyond the horizon never ends, whatever its length: capped so int64 holds it
+        np.array([min(c.cure_period_months, n + 1) for c in covs], dtype=np.int64),
         np.array([_CONSEQUENCE[c.consequence] for c in covs], dtype=np.int64),
         dscr_cov.window_months if dscr_cov is not None else 0,
         recorded,
