@@ -494,13 +494,19 @@ class MarketStore:
     # -- calibrations and runs ----------------------------------------------------------------
 
     def save_calibration(
-        self, as_of: dt.date, params: dict[str, Any], diagnostics: dict[str, Any]
+        self,
+        as_of: dt.date,
+        params: dict[str, Any],
+        diagnostics: dict[str, Any],
+        *,
+        data_hash: str | None = None,
     ) -> StoredCalibration:
         """Store a calibrated parameter set; its id is a hash of as-of, data and parameters,
-        so saving the same calibration twice keeps one row."""
+        so saving the same calibration twice keeps one row. ``data_hash``: the hash of the
+        data the fit used (default: the shipped data's, ``self.data_hash``)."""
         params_json = json.dumps(params, sort_keys=True, allow_nan=False)
         diagnostics_json = json.dumps(diagnostics, sort_keys=True, allow_nan=False)
-        data_hash = self.data_hash
+        data_hash = data_hash or self.data_hash
         digest = hashlib.sha256(
             f"{as_of.isoformat()}|{data_hash}|{params_json}".encode()
         ).hexdigest()
@@ -682,6 +688,16 @@ class MarketStore:
                 path, [SpecIssue("", str(path), f"a writable file ({reason})")]
             ) from None
         return len(frame)
+
+    def latest_calibration(self, on_or_before: dt.date) -> StoredCalibration | None:
+        """The newest stored calibration (by as-of date, then creation) whose as-of date is on
+        or before ``on_or_before``; None when there is none (point in time: never a later one)."""
+        row = self._con.execute(
+            "SELECT id FROM calibrations WHERE as_of <= ? "
+            "ORDER BY as_of DESC, created_utc DESC, id LIMIT 1",
+            [on_or_before],
+        ).fetchone()
+        return None if row is None else self.load_calibration(str(row[0]))
 
 
 def _info(row: tuple[Any, ...]) -> SeriesInfo:

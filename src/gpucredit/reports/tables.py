@@ -190,7 +190,7 @@ def calibration_rows(
     used = used or {}
     rows: list[dict[str, Any]] = []
     for model in ("rent", "sofr", "regime"):
-        block = stored.params.get(model, {})
+        block = stored.params.get(model) or {}  # None: too few data, the priors stand
         errors = block.get("std_errors", {}) or {}
         for key, value in block.items():
             if isinstance(value, bool) or not isinstance(value, int | float):
