@@ -425,11 +425,6 @@ class MarketStore:
     ) -> Iterator[duckdb.DuckDBPyConnection]:
         """One connection for one operation, closed at the end; DuckDB's errors become
         ``DataError`` (for user SQL only those of a damaged file: a bad query raises as is)."""
-        if write and self.read_only:
-            raise DataError(
-                f"{self.path}: the market store was opened read-only; open it with "
-                "MarketStore(path) to write"
-            )
         con = self._open(write=write)
         try:
             yield con
@@ -444,8 +439,15 @@ class MarketStore:
                 raise self._unusable(exc) from None
 
     @contextmanager
-    def _transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A write connection inside ``BEGIN`` ... ``COMMIT`` (``ROLLBACK`` on any error)."""
+    def _transaction(self, *, build: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A write connection inside ``BEGIN`` ... ``COMMIT`` (``ROLLBACK`` on any error).
+
+        A read-only store writes only to build itself (``build=True``)."""
+        if self.read_only and not build:
+            raise DataError(
+                f"{self.path}: the market store was opened read-only; open it with "
+                "MarketStore(path) to write"
+            )
         with self._connection(write=True) as con:
             con.execute("BEGIN TRANSACTION")
             try:
@@ -490,7 +492,7 @@ class MarketStore:
                 _check_size(con, self.path)
                 if _built_hash(con) == wanted:
                     return
-        with self._transaction() as con:
+        with self._transaction(build=True) as con:
             _check_size(con, self.path)
             if _built_hash(con) == wanted:
                 return  # another process built it while this one waited
@@ -1121,7 +1123,7 @@ def _parse_series_csv(path: Path, *, positive: bool) -> tuple[list[dt.date], lis
                 issues.append(SpecIssue("value", text_value, "a finite number", line))
             elif abs(value) > MAX_ABS_VALUE:
                 issues.append(
-                    SpecIssue("value", text_value, f"a number within ±{MAX_ABS_VALUE:g}", line)
+                    SpecIssue("value", text_value, f"a number within ±{MAX_ABS_VALUE:,.0f}", line)
                 )
             elif positive and value <= 0:
                 issues.append(
