@@ -333,6 +333,10 @@ def lock_timeout_s() -> float:
     return value if math.isfinite(value) and value >= 0 else _DEFAULT_LOCK_TIMEOUT_S
 
 
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
 def _is_lock_error(exc: duckdb.Error) -> bool:
     return "Could not set lock on file" in str(exc)
 
@@ -412,6 +416,11 @@ class MarketStore:
             except duckdb.Error as exc:
                 left = deadline - time.monotonic()
                 if not _is_lock_error(exc):
+                    if not self.path.exists():
+                        raise DataError(
+                            f"{self.path}: cannot create the market store ({_one_line(exc)}); "
+                            "choose another location with --db PATH or $GPUCREDIT_DB"
+                        ) from None
                     raise self._unusable(exc) from None
                 if left <= 0:
                     raise self._locked(exc) from None
@@ -469,7 +478,7 @@ class MarketStore:
         )
 
     def _unusable(self, exc: BaseException) -> DataError:
-        reason = " ".join(str(exc).split()) or type(exc).__name__
+        reason = _one_line(exc)
         quoted = shlex.quote(str(self.path))
         moved = shlex.quote(f"{self.path}.broken")
         return DataError(
