@@ -480,11 +480,14 @@ class MarketStore:
     def _unusable(self, exc: BaseException) -> DataError:
         reason = _one_line(exc)
         quoted = shlex.quote(str(self.path))
-        moved = shlex.quote(f"{self.path}.broken")
+        move = f"mv {quoted} {shlex.quote(f'{self.path}.broken')}"
+        wal = Path(f"{self.path}.wal")
+        if wal.exists():  # DuckDB would replay a stale write-ahead log into the new store
+            move += f" && mv {shlex.quote(str(wal))} {shlex.quote(f'{self.path}.broken.wal')}"
         return DataError(
             f"{self.path}: the market store cannot be used ({reason}); the file is damaged, "
             "was written by another DuckDB version, or is not a gpucredit store. Move it "
-            f"away and rebuild it from the shipped data: mv {quoted} {moved} && "
+            f"away and rebuild it from the shipped data: {move} && "
             f"gpucredit data list --db {quoted} (series you imported, calibrations and runs "
             "stay in the moved file)"
         )
