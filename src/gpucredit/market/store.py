@@ -373,7 +373,10 @@ class MarketStore:
     ) -> None:
         self.path = Path(path).expanduser() if path is not None else default_db_path()
         self.read_only = read_only
-        self.lock_timeout = lock_timeout_s() if lock_timeout is None else max(lock_timeout, 0.0)
+        if lock_timeout is None or math.isnan(lock_timeout):
+            self.lock_timeout = lock_timeout_s()
+        else:
+            self.lock_timeout = max(float(lock_timeout), 0.0)
         if self.path.is_dir():
             raise DataError(f"{self.path}: is a directory; expected a DuckDB database file")
         self._ensure_built()
