@@ -123,15 +123,16 @@ def test_two_cli_runs_at_once_on_a_fresh_store(tmp_path: Path) -> None:
 
 
 @contextmanager
-def _lock_held(path: Path) -> Iterator[int]:
-    """Another process with a write connection open on ``path`` (a notebook's own duckdb
-    connection) until the block ends; yields its PID."""
+def _lock_held(path: Path, *, read_only: bool = False) -> Iterator[int]:
+    """Another process with a connection open on ``path`` (a notebook's own duckdb
+    connection) until the block ends; yields its PID. A read-only one lets others read."""
     script = (
-        "import duckdb, sys, time; con = duckdb.connect(sys.argv[1]); "
-        "print('held', flush=True); time.sleep(600)"
+        "import duckdb, sys, time; con = duckdb.connect(sys.argv[1], read_only=sys.argv[2] == "
+        "'ro'); print('held', flush=True); time.sleep(600)"
     )
+    mode = "ro" if read_only else "rw"
     with subprocess.Popen(
-        [sys.executable, "-c", script, str(path)], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", script, str(path), mode], stdout=subprocess.PIPE, text=True
     ) as proc:
         try:
             assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
@@ -218,3 +219,25 @@ def test_damaged_store_from_a_real_process(store_path: Path) -> None:
     proc = _cli("data", "show", "SOFR", env=_env(**{DB_ENV_VAR: str(store_path)}))
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err  # the rebuild the message promises
+
+
+@pytest.mark.slow
+def test_a_store_that_cannot_record_does_not_fail_the_run(tmp_path: Path) -> None:
+    """Item 6: the run's output is written; the record it could not write is a warning."""
+    path = tmp_path / "market.duckdb"
+    env = _env(**{DB_ENV_VAR: str(path), LOCK_TIMEOUT_ENV_VAR: "1"})
+    calibrate = _cli("calibrate", env=env)
+    _, err = calibrate.communicate(timeout=600)
+    assert calibrate.returncode == 0, err
+    deal = Path(str(resources.files("gpucredit").joinpath("examples/merchant_h100.yaml")))
+    out = tmp_path / "out"
+    with _lock_held(path, read_only=True):  # reads go on, the write of the record cannot
+        proc = _cli("run", deal, "--paths", "200", "--workers", "1", "--out", out, env=env)
+        _, err = proc.communicate(timeout=600)
+    assert proc.returncode == 0, err
+    assert "the run was not recorded" in err and "locked by another process" in " ".join(
+        err.split()
+    )
+    assert "Traceback" not in err
+    assert any(out.iterdir())
+    assert MarketStore(path, read_only=True).list_runs() == []

@@ -341,10 +341,14 @@ def _simulate_miner(
 def _record(
     results: list[SimulationResult], miners: list[MinerResult], source: ParameterSource
 ) -> None:
-    """Record each deal's and miner's run in the store it took its calibration from."""
+    """Record each deal's and miner's run in the store it took its calibration from.
+
+    The run is finished and its output written: a store that cannot take the record (locked
+    past the wait, damaged) costs a warning on stderr, not the run."""
     if source.db_path is None:
         return
-    with MarketStore(source.db_path) as store:
+    try:
+        store = MarketStore(source.db_path)
         for m in miners:
             store.record_run(
                 spec_hash=str(m.provenance["spec_hash"]),
@@ -363,6 +367,9 @@ def _record(
                 version=__version__,
                 summary=facility_record(r),
             )
+    except GpuCreditError as exc:
+        console = Console(stderr=True, highlight=False, soft_wrap=True)
+        console.print(f"[yellow]warning:[/] the run was not recorded: {escape(str(exc))}")
 
 
 @app.command()
