@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pytest
 
@@ -365,3 +366,26 @@ def test_damaged_store_says_how_to_rebuild(db: Path, kind: str) -> None:
         assert f"gpucredit data list --db {db}" in message
     db.rename(db.with_name("moved.duckdb"))
     assert MarketStore(db, read_only=True).series_info("SOFR").n_rows > 1_000  # rebuilt
+
+
+def test_a_connection_of_the_users_own_in_this_process(db: Path) -> None:
+    """A notebook that also holds ``duckdb.connect`` on the file: reads share it, a write
+    next to a read-only one is refused with what to do (DuckDB: one mode per file and process)."""
+    con = duckdb.connect(str(db))
+    try:
+        assert MarketStore(db, read_only=True).series_info("SOFR").n_rows > 1_000
+        MarketStore(db).record_run(
+            spec_hash="x", seed=0, n_paths=1, calibration_id=None, version="t", summary={}
+        )
+        assert con.execute("SELECT count(*) FROM runs").fetchone() == (1,)
+    finally:
+        con.close()
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        assert MarketStore(db).catalogue()
+        with pytest.raises(DataError, match=r"close it \(con.close\(\)\)"):
+            MarketStore(db).record_run(
+                spec_hash="x", seed=0, n_paths=1, calibration_id=None, version="t", summary={}
+            )
+    finally:
+        con.close()

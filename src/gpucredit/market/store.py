@@ -337,6 +337,10 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
+def _is_config_clash(exc: duckdb.Error) -> bool:
+    return "different configuration than existing connections" in str(exc)
+
+
 def _is_lock_error(exc: duckdb.Error) -> bool:
     return "Could not set lock on file" in str(exc)
 
@@ -417,6 +421,8 @@ class MarketStore:
             try:
                 return duckdb.connect(str(self.path), read_only=not write)
             except duckdb.Error as exc:
+                if _is_config_clash(exc):
+                    return self._share(write=write)
                 left = deadline - time.monotonic()
                 if not _is_lock_error(exc):
                     if not self.path.exists():
@@ -430,6 +436,21 @@ class MarketStore:
             # jitter: two waiting processes do not retry in step (not a model random number)
             time.sleep(min(left, delay * (0.5 + random.random())))
             delay = min(2 * delay, 1.0)
+
+    def _share(self, *, write: bool) -> duckdb.DuckDBPyConnection:
+        """A connection when this process already holds one of its own to the file, opened in
+        the other mode (DuckDB allows one mode per file and process): reads share a read-write
+        one; a write cannot share a read-only one."""
+        if not write:
+            try:
+                return duckdb.connect(str(self.path))  # only reads run on it
+            except duckdb.Error:
+                pass
+        raise DataError(
+            f"{self.path}: this Python process holds its own read-only DuckDB connection to the "
+            "market store (duckdb.connect(..., read_only=True)), and DuckDB allows one mode per "
+            "file and process; close it (con.close()) and try again"
+        )
 
     @contextmanager
     def _connection(
