@@ -87,9 +87,9 @@ def test_two_processes_at_once_both_succeed(tmp_path: Path) -> None:
     for pair in range(4):
         path = tmp_path / f"pair{pair}" / "market.duckdb"
         procs = _start_pair(path, csv)
-        for proc in procs:
-            out, err = proc.communicate(timeout=300)
-            assert proc.returncode == 0 and out.strip() == "ok", err
+        outcomes = [(*proc.communicate(timeout=300), proc.returncode) for proc in procs]
+        for out, err, code in outcomes:
+            assert code == 0 and out.strip() == "ok", err
         store = MarketStore(path, read_only=True)
         assert len(store.list_runs()) == 10
         assert len(store.list_calibrations()) == 1  # the same fit saved twice is one row
@@ -114,9 +114,9 @@ def test_two_cli_runs_at_once_on_a_fresh_store(tmp_path: Path) -> None:
     deal = Path(str(resources.files("gpucredit").joinpath("examples/merchant_h100.yaml")))
     args = ("run", deal, "--paths", "200", "--workers", "1", "--json")
     procs = [_cli(*args, env=env) for _ in range(2)]
-    for proc in procs:
-        _, err = proc.communicate(timeout=600)
-        assert proc.returncode == 0, err
+    outcomes = [(proc.communicate(timeout=600)[1], proc.returncode) for proc in procs]
+    for err, code in outcomes:
+        assert code == 0, err
     store = MarketStore(path, read_only=True)
     assert len(store.list_runs()) == 2
     assert len(store.list_calibrations()) == 1

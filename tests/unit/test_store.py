@@ -389,3 +389,24 @@ def test_a_connection_of_the_users_own_in_this_process(db: Path) -> None:
             )
     finally:
         con.close()
+
+
+def test_free_blocks_cut_off_the_end_are_not_damage(db: Path) -> None:
+    """DuckDB cuts free blocks off the end of the file but still counts them: a healthy store
+    after a few writes is shorter than its total block count says (a false alarm, once)."""
+    store = MarketStore(db)
+
+    def cut_short() -> bool:
+        with duckdb.connect(str(db), read_only=True) as con:
+            row = con.execute("SELECT block_size, total_blocks FROM pragma_database_size()")
+            block_size, total = row.fetchone() or (0, 0)
+        return db.stat().st_size < 3 * 4096 + block_size * total
+
+    for i in range(8):  # DuckDB 1.x-2.x: the second write already leaves free blocks cut off
+        store.record_run(
+            spec_hash="x", seed=i, n_paths=1, calibration_id=None, version="t", summary={}
+        )
+        if cut_short():
+            break
+    assert cut_short()  # the case this test is about
+    assert len(MarketStore(db, read_only=True).list_runs()) == i + 1

@@ -1016,20 +1016,27 @@ def _data_hash(con: duckdb.DuckDBPyConnection) -> str:
 
 
 def _check_size(con: duckdb.DuckDBPyConnection, path: Path) -> None:
-    """Raise ``duckdb.IOException`` when the file is shorter than its own block count says:
-    a truncated file opens, then fails on the first read of a missing block."""
+    """Raise ``duckdb.IOException`` when the file is too short to hold the blocks its header
+    says are in use: a truncated file opens, then fails on the first read of a missing block.
+
+    Each used block has its own place in the file, so a healthy file is never shorter than the
+    header plus the used blocks (free blocks at the end are cut off, hence not the total). A
+    write-ahead log left by a crash is replayed into memory first; the check is skipped then.
+    """
+    if Path(f"{path}.wal").exists():
+        return
     row = con.execute(
-        "SELECT block_size, total_blocks FROM pragma_database_size() "
+        "SELECT block_size, used_blocks FROM pragma_database_size() "
         "WHERE database_name = current_database()"
     ).fetchone()
     if row is None:
         return
-    block_size, total_blocks = int(row[0]), int(row[1])
-    expected = _DUCKDB_HEADER_BYTES + block_size * total_blocks if total_blocks else 0
+    block_size, used_blocks = int(row[0]), int(row[1])
+    needed = _DUCKDB_HEADER_BYTES + block_size * used_blocks if used_blocks else 0
     size = path.stat().st_size
-    if size < expected:
+    if size < needed:
         raise duckdb.IOException(
-            f"the file is truncated: {size:,} bytes where its header needs {expected:,}"
+            f"the file is truncated: {size:,} bytes where its blocks in use need {needed:,}"
         )
 
 
