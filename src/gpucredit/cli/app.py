@@ -341,14 +341,10 @@ def _simulate_miner(
 def _record(
     results: list[SimulationResult], miners: list[MinerResult], source: ParameterSource
 ) -> None:
-    """Record each deal's and miner's run in the store it took its calibration from.
-
-    The run is finished and its output written: a store that cannot take the record (locked
-    past the wait, damaged) costs a warning on stderr, not the run."""
+    """Record each deal's and miner's run in the store it took its calibration from."""
     if source.db_path is None:
         return
-    try:
-        store = MarketStore(source.db_path)
+    with MarketStore(source.db_path) as store:
         for m in miners:
             store.record_run(
                 spec_hash=str(m.provenance["spec_hash"]),
@@ -367,9 +363,6 @@ def _record(
                 version=__version__,
                 summary=facility_record(r),
             )
-    except GpuCreditError as exc:
-        console = Console(stderr=True, highlight=False, soft_wrap=True)
-        console.print(f"[yellow]warning:[/] the run was not recorded: {escape(str(exc))}")
 
 
 @app.command()
