@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import sys
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
+import duckdb
 import pandas as pd
 import typer
 import yaml
@@ -35,8 +37,9 @@ from gpucredit.cli.store_cmds import register_store_commands
 from gpucredit.config.loading import load_deal
 from gpucredit.config.miner import MinerSpec, is_miner_data, load_miner
 from gpucredit.config.spec import DealSpec
+from gpucredit.credit.metrics import MAX_TARGET_PATHS
 from gpucredit.errors import GpuCreditError, SpecError, SpecIssue
-from gpucredit.io.outputs import write_run
+from gpucredit.io.outputs import check_output_dir, write_run
 from gpucredit.market.store import MarketStore, SeriesInfo
 from gpucredit.miners import MinerResult, simulate_miner
 from gpucredit.pipeline import SimulationResult, simulate
@@ -153,8 +156,19 @@ def run(
         bool, typer.Option("--json", help="Print one JSON object on stdout instead of a table.")
     ] = False,
     out: Annotated[
-        Path | None, typer.Option("--out", help="Write results (CSV, JSON, netCDF) here.")
+        Path | None,
+        typer.Option(
+            "--out", help="Write results (CSV, JSON, netCDF) here: a new or empty directory."
+        ),
     ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Let --out replace an earlier gpucredit output (never a folder holding "
+            "anything else).",
+        ),
+    ] = False,
     block_size: Annotated[int, typer.Option("--block-size", help="Paths per block.")] = 4096,
     keep_paths: Annotated[
         int, typer.Option("--keep-paths", help="Paths kept in the path cube.")
@@ -171,10 +185,23 @@ def run(
             help="Paths of each of the 16 runs of a miner's Shapley attribution (at most --paths).",
         ),
     ] = 2_000,
+    target_se: Annotated[
+        float | None,
+        typer.Option(
+            "--target-se",
+            help="Add paths until every facility's fair-spread standard error is below this "
+            "many bp (up to --max-paths); the result equals a run with the paths used.",
+            show_default=False,
+        ),
+    ] = None,
+    max_paths: Annotated[
+        int, typer.Option("--max-paths", help="Most paths a --target-se run may use.")
+    ] = MAX_TARGET_PATHS,
 ) -> None:
     """Simulate deals and report PD, LGD, expected loss and fair versus market spread."""
     try:
         _check_run_options(paths, seed, block_size, keep_paths)
+        _check_target_options(target_se, paths, max_paths)
         if attribution_paths < 1:
             issue = SpecIssue("--attribution-paths", attribution_paths, "an integer of at least 1")
             raise SpecError("command line", [issue])
@@ -182,18 +209,29 @@ def run(
         loaded = [load_spec(f) for f in files]  # validate all before running
         specs = [x for x in loaded if isinstance(x, DealSpec)]
         miner_specs = [x for x in loaded if isinstance(x, MinerSpec)]
+        target = None if out is None else check_output_dir(out, force=force)  # before any work
         source = resolve_parameters(calibration, db)
+        se_target = (target_se, max_paths)
         results = _simulate_all(
-            specs, paths, seed, block_size, keep_paths, workers, as_json, source
+            specs, paths, seed, block_size, keep_paths, workers, as_json, source, se_target
         )
         miners = [
-            _simulate_miner(m, paths, seed, block_size, workers, source, attribution_paths)
+            _simulate_miner(
+                m, paths, seed, block_size, workers, source, attribution_paths, se_target
+            )
             for m in miner_specs
         ]
-        document = run_document(results, seed, paths, miners)
-        if out is not None:
-            _write(out, results, document, miners)
-        _record(results, miners, source)
+        document = run_document(results, seed, paths, miners, target_se_bps=target_se)
+        if target is not None:  # the run is recorded before its output appears
+            write_run(
+                target,
+                results,
+                document,
+                miners,
+                before_publish=lambda: _record(results, miners, source),
+            )
+        else:
+            _record(results, miners, source)
     except GpuCreditError as exc:
         raise _fail(str(exc)) from None
     if as_json:
@@ -211,6 +249,8 @@ def run(
         attribution = attribution_table(miners)
         if attribution is not None:
             console.print(attribution)
+    if target_se is not None:
+        console.print(_target_line(target_se, results, miners))
     console.print(
         f"[dim]{paths:,} paths per deal, seed {seed}, factor parameters "
         f"{source.calibration_id or 'default (sourced)'}; "
@@ -222,20 +262,28 @@ def run(
         console.print(f"results written to {out}")
 
 
-def _write(
-    out: Path,
-    results: list[SimulationResult],
-    document: dict[str, object],
-    miners: list[MinerResult],
-) -> None:
-    try:
-        write_run(out, results, document, miners)
-    except OSError as exc:  # e.g. --out below a file, or no permission
-        reason = exc.strerror or type(exc).__name__
-        if exc.filename is not None:
-            reason += f": {exc.filename}"
-        issue = SpecIssue("--out", str(out), f"a directory that can be written ({reason})")
-        raise SpecError("command line", [issue]) from None
+def _check_target_options(target_se: float | None, paths: int, max_paths: int) -> None:
+    issues = []
+    if target_se is not None and not (math.isfinite(target_se) and target_se > 0.0):
+        issues.append(SpecIssue("--target-se", target_se, "a positive number of bp"))
+    if max_paths < paths:
+        issues.append(SpecIssue("--max-paths", max_paths, f"at least --paths ({paths:,})"))
+    if issues:
+        raise SpecError("command line", issues)
+
+
+def _target_line(
+    target_se: float, results: list[SimulationResult], miners: list[MinerResult]
+) -> str:
+    """What a --target-se run did: the paths each deal used and whether it met the target."""
+    parts = []
+    for name, prov in [(r.deal.name, r.provenance) for r in results] + [
+        (m.spec.name, m.provenance) for m in miners
+    ]:
+        target = prov.get("target_se", {})
+        state = "met" if target.get("met") else "not met"
+        parts.append(f"{escape(name)} {int(prov['n_paths']):,} paths ({state})")
+    return f"[dim]target fair-spread standard error {target_se:g} bp: {'; '.join(parts)}[/dim]"
 
 
 def _simulate_all(
@@ -247,6 +295,7 @@ def _simulate_all(
     workers: int | None,
     quiet_stdout: bool,
     source: ParameterSource,
+    target: tuple[float | None, int] = (None, MAX_TARGET_PATHS),
 ) -> list[SimulationResult]:
     console = Console(stderr=True)
     results: list[SimulationResult] = []
@@ -284,9 +333,11 @@ def _simulate_all(
                         "calibration_id": source.calibration_id or "default (sourced)",
                         "data_hash": source.data_hash,
                     },
+                    target_se_bps=target[0],
+                    max_paths=target[1],
                 )
             )
-            bar.update(task, completed=n_paths)
+            bar.update(task, completed=results[-1].config.n_paths)
     return results
 
 
@@ -309,6 +360,7 @@ def _simulate_miner(
     workers: int | None,
     source: ParameterSource,
     attribution_paths: int,
+    target: tuple[float | None, int] = (None, MAX_TARGET_PATHS),
 ) -> MinerResult:
     console = Console(stderr=True)
     columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
@@ -335,16 +387,35 @@ def _simulate_miner(
                 "data_hash": source.data_hash,
             },
             progress=report,
+            target_se_bps=target[0],
+            max_paths=target[1],
         )
 
 
 def _record(
     results: list[SimulationResult], miners: list[MinerResult], source: ParameterSource
 ) -> None:
-    """Record each deal's and miner's run in the store it took its calibration from."""
+    """Record each deal's and miner's run in the store it took its calibration from.
+
+    A store that cannot take the record (locked by another process, read-only, damaged)
+    costs a warning on stderr, never the finished run: its results are still printed and
+    written.
+    """
     if source.db_path is None:
         return
-    with MarketStore(source.db_path) as store:
+    try:
+        _record_in(source.db_path, results, miners, source)
+    except (GpuCreditError, OSError, duckdb.Error) as exc:
+        typer.echo(f"warning: the run was not recorded in the store: {exc}", err=True)
+
+
+def _record_in(
+    db_path: Path,
+    results: list[SimulationResult],
+    miners: list[MinerResult],
+    source: ParameterSource,
+) -> None:
+    with MarketStore(db_path) as store:
         for m in miners:
             store.record_run(
                 spec_hash=str(m.provenance["spec_hash"]),
