@@ -723,21 +723,24 @@ class MarketStore:
         params: dict[str, Any],
         diagnostics: dict[str, Any],
         *,
+        data_hash: str | None = None,
         rent_series: str | None = None,
     ) -> StoredCalibration:
         """Store a calibrated parameter set; its id is a hash of as-of, data and parameters,
         so saving the same calibration twice keeps one row (also when two processes save it
         at once).
 
-        ``rent_series``, when given, is recorded in the parameters as ``rent_series`` (the
-        GPU rent series the fit used; ``calibrations list`` shows it), and so enters the id.
+        ``data_hash``: the hash of the data the fit used (default: the shipped data's,
+        ``self.data_hash``). ``rent_series``, when given, is recorded in the parameters as
+        ``rent_series`` (the GPU rent series the fit used; ``calibrations list`` shows it),
+        and so enters the id.
         """
         if rent_series is not None:
             params = {**params, "rent_series": rent_series}
         params_json = json.dumps(params, sort_keys=True, allow_nan=False)
         diagnostics_json = json.dumps(diagnostics, sort_keys=True, allow_nan=False)
         with self._transaction() as con:
-            data_hash = _data_hash(con)
+            data_hash = data_hash or _data_hash(con)
             digest = hashlib.sha256(
                 f"{as_of.isoformat()}|{data_hash}|{params_json}".encode()
             ).hexdigest()
@@ -995,6 +998,17 @@ class MarketStore:
                 path, [SpecIssue("", str(path), f"a writable file ({reason})")]
             ) from None
         return len(frame)
+
+    def latest_calibration(self, on_or_before: dt.date) -> StoredCalibration | None:
+        """The newest stored calibration (by as-of date, then creation) whose as-of date is on
+        or before ``on_or_before``; None when there is none (point in time: never a later one)."""
+        with self._connection() as con:
+            row = con.execute(
+                "SELECT id FROM calibrations WHERE as_of <= ? "
+                "ORDER BY as_of DESC, created_utc DESC, id LIMIT 1",
+                [on_or_before],
+            ).fetchone()
+        return None if row is None else self.load_calibration(str(row[0]))
 
 
 def _built_hash(con: duckdb.DuckDBPyConnection) -> str | None:
