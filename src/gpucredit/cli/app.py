@@ -27,6 +27,7 @@ from gpucredit._progress import ProgressBar
 from gpucredit._terminal import markup_safe, plain, printable
 from gpucredit._version import __version__
 from gpucredit.cli.params import engine_use, run_calibration
+from gpucredit.cli.store_cmds import register_store_commands
 from gpucredit.config.loading import load_deal
 from gpucredit.config.miner import MinerSpec, is_miner_data, load_miner
 from gpucredit.config.spec import DealSpec
@@ -544,6 +545,7 @@ data_app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(data_app, name="data")
+register_store_commands(app)  # gpucredit calibrations ..., gpucredit runs ...
 
 #: ``data show`` prints every row up to this many, else the first and last half of it.
 _SHOW_ROWS = 60
@@ -553,7 +555,7 @@ _SHOW_ROWS = 60
 def data_list(db: DbOption = None, output_format: FormatOption = OutputFormat.TABLE) -> None:
     """List the series in the store: date range, rows, unit, source and licence."""
     try:
-        with MarketStore(db) as store:
+        with MarketStore(db, read_only=True) as store:
             infos = store.catalogue()
             where = store.path
     except GpuCreditError as exc:
@@ -615,7 +617,7 @@ def data_show(
     try:
         lo = _parse_date_option("--from", start)
         hi = _parse_date_option("--to", end)
-        with MarketStore(db) as store:
+        with MarketStore(db, read_only=True) as store:
             info = store.series_info(series)
             frame = store.read_series(series, lo, hi)
         if plot is not None:
@@ -750,7 +752,7 @@ def data_export(
     try:
         lo = _parse_date_option("--from", start)
         hi = _parse_date_option("--to", end)
-        with MarketStore(db) as store:
+        with MarketStore(db, read_only=True) as store:
             n = store.export_series(series, file, lo, hi)
     except GpuCreditError as exc:
         raise _fail(str(exc)) from None
