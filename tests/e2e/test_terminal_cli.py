@@ -179,3 +179,24 @@ def test_calibrate_prints_json_and_csv(tmp_path: Path) -> None:
     assert quiet.returncode == 0, quiet.stderr
     assert "stored as" not in quiet.stdout and "…" not in quiet.stdout
     assert max(len(line) for line in quiet.stdout.splitlines()) <= 80
+
+
+def test_store_commands_print_csv_and_escape_names(
+    merchant_data: dict[str, Any], write_yaml: WriteYaml, tmp_path: Path
+) -> None:
+    db = tmp_path / "store.duckdb"
+    deal = write_yaml(tmp_path / "deal.yaml", dict(merchant_data, name="evil\x1b[2J[/x]"))
+    done = _cli_env("run", deal, *FEW, "--db", db, "--quiet")
+    assert done.returncode == 0, done.stderr
+    runs = _cli_env("runs", "list", "--db", db, "--format", "csv")
+    assert runs.returncode == 0, runs.stderr
+    (run,) = pd.read_csv(io.StringIO(runs.stdout)).to_dict(orient="records")
+    assert run["deal"] == "evil\x1b[2J[/x]"  # CSV to a pipe keeps the exact name
+    shown = _cli_env("runs", "show", run["id"], "--db", db, "--format", "csv")
+    fields = dict(pd.read_csv(io.StringIO(shown.stdout)).itertuples(index=False))
+    assert fields["seed"] == "5" and fields["summary.pd"] is not None
+    calibrations = _cli_env("calibrations", "list", "--db", db, "--format", "csv")
+    assert list(pd.read_csv(io.StringIO(calibrations.stdout))["id"]) == [run["calibration_id"]]
+    table = _cli_env("runs", "list", "--db", db, columns=80)
+    assert table.returncode == 0, table.stderr
+    assert "evil\\x1b[2J[/x]" in table.stdout and "\x1b" not in table.stdout

@@ -7,11 +7,7 @@ and exit code 2, with no traceback and nothing written.
 from __future__ import annotations
 
 import datetime as dt
-import enum
-import json
 import math
-import os
-import sys
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
@@ -20,12 +16,21 @@ import duckdb
 import pandas as pd
 import typer
 import yaml
-from rich.console import Console, RenderableType
+from rich.console import Console
 from rich.table import Table
 
 from gpucredit._progress import ProgressBar
 from gpucredit._terminal import markup_safe, plain, printable
 from gpucredit._version import __version__
+from gpucredit.cli.output import (
+    FormatOption,
+    OutputFormat,
+    QuietOption,
+    print_csv,
+    print_json,
+    show,
+    wide_console,
+)
 from gpucredit.cli.params import engine_use, run_calibration
 from gpucredit.cli.store_cmds import register_store_commands
 from gpucredit.config.loading import load_deal
@@ -38,7 +43,6 @@ from gpucredit.io.outputs import check_output_dir, write_run
 from gpucredit.market.store import MarketStore, SeriesInfo
 from gpucredit.miners import MinerResult, simulate_miner
 from gpucredit.pipeline import SimulationResult, simulate
-from gpucredit.reports.layout import fit
 from gpucredit.reports.tables import (
     attribution_table,
     calibration_rows,
@@ -91,56 +95,6 @@ def _fail(message: str) -> typer.Exit:
     console = Console(stderr=True, highlight=False, soft_wrap=True)
     console.print(f"[bold red]error:[/] {markup_safe(message, keep_newlines=True)}")
     return typer.Exit(EXIT_INPUT)
-
-
-def _wide_console() -> Console:
-    """The terminal, or 170 columns for a pipe or file (tables are not folded to 80) unless
-    ``COLUMNS`` says how wide."""
-    console = Console()
-    return console if console.is_terminal or "COLUMNS" in os.environ else Console(width=170)
-
-
-def _show(console: Console, table: RenderableType, keys: int = 1) -> None:
-    """Print a table so that it fits the console: as built, wrapped, or sideways (``keys``
-    leading columns name a row); see ``reports.layout.fit``."""
-    console.print(fit(table, console.width, keys) if isinstance(table, Table) else table)
-
-
-class OutputFormat(enum.StrEnum):
-    """What a command prints on stdout: a table for people, or one JSON object or CSV."""
-
-    TABLE = "table"
-    JSON = "json"
-    CSV = "csv"
-
-
-FormatOption = Annotated[
-    OutputFormat,
-    typer.Option(
-        "--format",
-        help="table (for people), json (one JSON object) or csv (the summary rows) on stdout.",
-        case_sensitive=False,
-    ),
-]
-QuietOption = Annotated[
-    bool,
-    typer.Option(
-        "--quiet", "-q", help="No progress bar and no footnotes: only the result and errors."
-    ),
-]
-
-
-def _print_json(document: object) -> None:
-    sys.stdout.write(json.dumps(document, allow_nan=False) + "\n")
-
-
-def _print_csv(frame: pd.DataFrame, index: bool = True) -> None:
-    """``frame`` as CSV on stdout; in a terminal, control characters in it are shown as
-    escapes (as ``ls`` does), in a pipe or file it is written exactly."""
-    text = frame.to_csv(index=index)
-    if sys.stdout.isatty():
-        text = printable(text, keep_newlines=True)
-    sys.stdout.write(text)
 
 
 def _parse_date_option(option: str, value: str | None) -> dt.date | None:
@@ -292,24 +246,24 @@ def run(
     except GpuCreditError as exc:
         raise _fail(str(exc)) from None
     if output_format is OutputFormat.JSON:
-        _print_json(document)
+        print_json(document)
         return
     if output_format is OutputFormat.CSV:
         frames = [r.summary() for r in results] + [m.summary() for m in miners]
-        _print_csv(pd.concat(frames))
+        print_csv(pd.concat(frames))
         return
-    console = _wide_console()
+    console = wide_console()
     if results:
-        _show(console, summary_table(results), keys=2)
-        _show(console, collateral_table(results))
+        show(console, summary_table(results), keys=2)
+        show(console, collateral_table(results))
     structures = structure_table(results)
     if structures is not None:
-        _show(console, structures)
+        show(console, structures)
     if miners:
-        _show(console, miner_table(miners), keys=2)
+        show(console, miner_table(miners), keys=2)
         attribution = attribution_table(miners)
         if attribution is not None:
-            _show(console, attribution, keys=2)
+            show(console, attribution, keys=2)
     if quiet:
         return
     if target_se is not None:
@@ -499,7 +453,7 @@ def calibrate(
     except GpuCreditError as exc:
         raise _fail(str(exc)) from None
     if output_format is OutputFormat.JSON:
-        _print_json(
+        print_json(
             {
                 "id": stored.id,
                 "as_of": stored.as_of.isoformat(),
@@ -512,10 +466,10 @@ def calibrate(
         )
         return
     if output_format is OutputFormat.CSV:
-        _print_csv(pd.DataFrame(calibration_rows(stored, used)), index=False)
+        print_csv(pd.DataFrame(calibration_rows(stored, used)), index=False)
         return
-    console = _wide_console()
-    _show(console, calibration_table(stored, used), keys=2)
+    console = wide_console()
+    show(console, calibration_table(stored, used), keys=2)
     if quiet:
         return
     for model, what in (("rent", "rent index months"), ("sofr", "months of SOFR")):
@@ -574,18 +528,18 @@ def data_list(db: DbOption = None, output_format: FormatOption = OutputFormat.TA
         for info in infos
     ]
     if output_format is OutputFormat.JSON:
-        _print_json({"db": str(where), "series": records})
+        print_json({"db": str(where), "series": records})
         return
     if output_format is OutputFormat.CSV:
         columns = ["series", "from", "to", "rows", "unit", "origin", "source", "licence"]
-        _print_csv(pd.DataFrame(records, columns=columns), index=False)
+        print_csv(pd.DataFrame(records, columns=columns), index=False)
         return
     table = Table(title=plain(f"Market data in {where}"))
     for column in ("series", "from", "to", "rows", "unit", "origin", "source", "licence"):
         table.add_column(column, justify="right" if column == "rows" else "left")
     for record in records:
         table.add_row(*(plain(f"{v:,}" if k == "rows" else (v or "")) for k, v in record.items()))
-    _show(_wide_console(), table)
+    show(wide_console(), table)
 
 
 def _iso(day: dt.date | None) -> str:
@@ -593,7 +547,7 @@ def _iso(day: dt.date | None) -> str:
 
 
 @data_app.command("show")
-def data_show(
+def datashow(
     series: Annotated[
         str, typer.Argument(help="Series name, e.g. SOFR or gpu_rent/H100/on_demand.")
     ],
@@ -647,8 +601,8 @@ def data_show(
         if aggregated:
             cells.append(str(n_obs))
         table.add_row(*cells)
-    console = _wide_console()
-    _show(console, table)
+    console = wide_console()
+    show(console, table)
     if quiet:
         return
     console.print(
@@ -667,13 +621,13 @@ def _print_series(
     rows = frame[columns].copy()
     rows["date"] = [day.isoformat() for day in rows["date"]]
     if output_format is OutputFormat.CSV:
-        _print_csv(rows, index=False)
+        print_csv(rows, index=False)
         return
     records = [
         {k: (int(v) if k == "n_obs" else v) for k, v in row.items()}
         for row in rows.to_dict(orient="records")
     ]
-    _print_json(
+    print_json(
         {
             "series": info.name,
             "unit": info.unit,

@@ -172,7 +172,11 @@ def _block(headers: list[Text], row: list[RenderableType], keys: int) -> list[Re
 
 
 def _text(cell: RenderableType) -> Text:
-    return cell if isinstance(cell, Text) else plain(cell)
+    """A cell as ``Text``, read as Rich reads it in a table: a string is markup (the builders
+    hand names over as ``Text`` or escaped), anything else its printable ``str``."""
+    if isinstance(cell, Text):
+        return cell
+    return Text.from_markup(cell) if isinstance(cell, str) else plain(cell)
 
 
 def _rows(table: Table) -> list[list[RenderableType]]:
