@@ -52,6 +52,7 @@ from gpucredit.credit.metrics import (
     CreditAccumulator,
     FacilityMetrics,
     check_target,
+    default_kind_record,
     run_to_target,
     summarise,
 )
@@ -586,6 +587,7 @@ class MinerResult:
                     "implied_rating_range": m.implied_rating_range,
                     "premium_fair_spread_bps": prem.get("fair_spread_bps"),
                     "premium_expected_loss_usd": prem.get("expected_loss_usd"),
+                    **default_kind_record(m),
                 }
             )
         return pd.DataFrame(rows).set_index(["deal", "facility"])

@@ -46,6 +46,7 @@ from gpucredit.credit.metrics import (
     CreditAccumulator,
     FacilityMetrics,
     check_target,
+    default_kind_record,
     run_to_target,
     summarise,
 )
@@ -511,6 +512,7 @@ class SimulationResult:
             "recovery_rate_p95": c.recovery_rate_p95,
             "time_to_recover_months_mean": c.time_to_recover_months_mean,
             "pd_lgd_correlation": c.pd_lgd_correlation,
+            **default_kind_record(m),
         }
         # an undefined figure (an LTV over collateral worth nothing) is an empty CSV cell
         return {k: finite_or_none(v) for k, v in row.items()}
