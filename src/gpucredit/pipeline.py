@@ -24,7 +24,7 @@ from gpucredit._version import __version__
 from gpucredit.assets.concentration import customer_concentration
 from gpucredit.assets.fleet import AssetCashflows, FleetPlan, plan_fleet, project
 from gpucredit.config.loading import spec_hash
-from gpucredit.config.spec import DealSpec
+from gpucredit.config.spec import DealSpec, DefaultModelSpec, RegimeSpec
 from gpucredit.credit.allocation import evaluate_structure
 from gpucredit.credit.collateral import (
     CollateralAccumulator,
@@ -69,6 +69,8 @@ from gpucredit.debt.terms import LoanTerms, loan_terms
 from gpucredit.debt.waterfall import run_waterfall
 from gpucredit.engine.runner import block_ranges, default_workers, run_blocks
 from gpucredit.factors.defaults import default_factor_params
+from gpucredit.factors.options import default_model as default_model_of
+from gpucredit.factors.options import with_options, with_regime
 from gpucredit.factors.parameter_source import DEFAULT_CALIBRATION, check_as_of
 from gpucredit.factors.parameter_source import resolve as resolve_parameters
 from gpucredit.factors.params import GLUT, FactorParams, UtilisationParams
@@ -173,6 +175,9 @@ def build_model(
 
     ``params`` defaults to the sourced first-version parameters; ``recovery`` to the sale of
     the GPUs into their secondary market (``market``, which also gives the realisable LTV).
+    The deal's ``regime`` section overrides the regime chain of ``params`` and its
+    ``default_model`` section the glut hazard multiplier and the asset correlation
+    (``factors.options``).
     """
     generations = tuple(dict.fromkeys(c.generation for c in deal.fleet))
     if params is None:
@@ -191,8 +196,16 @@ def build_model(
             sigma=util.sigma,
         ),
     )
+    params = with_regime(params, deal.regime)
+    companies = default_model_of(deal.default_model)
     grid = TimeGrid(deal.as_of, deal.horizon_months)
-    plan = plan_fleet(deal, grid, regime=params.regime)
+    plan = plan_fleet(
+        deal,
+        grid,
+        regime=params.regime,
+        asset_correlation=companies.asset_correlation,
+        stress_multiplier=companies.stress_hazard_multiplier,
+    )
     decay = {r.generation: r.buyer_decay_per_year for r in params.rents}
     market = SecondaryMarketRecovery.for_cohorts(
         generations=plan.cohort_generation,
@@ -585,6 +598,8 @@ def simulate(
     progress: Callable[[str, int, int], None] | None = None,
     target_se_bps: float | None = None,
     max_paths: int = MAX_TARGET_PATHS,
+    default_model: DefaultModelSpec | Mapping[str, Any] | None = None,
+    regime: RegimeSpec | Mapping[str, Any] | None = None,
 ) -> SimulationResult:
     """Simulate one deal: ``n_paths`` Monte Carlo paths in blocks of ``block_size``.
 
@@ -602,7 +617,12 @@ def simulate(
     seed, until every facility's fair-spread standard error is below it or ``max_paths`` is
     reached. The result is the single run with the paths used (``provenance["n_paths"]``;
     ``provenance["target_se"]`` says whether the target was met).
+
+    ``default_model`` and ``regime`` replace the deal's sections of those names
+    (``config.spec.DefaultModelSpec``, ``RegimeSpec``, or their fields as a mapping): the
+    glut hazard multiplier, the companies' asset correlation and the regime chain.
     """
+    deal = with_options(deal, default_model, regime)
     check_as_of(deal.as_of, f"deal {deal.name!r}")
     if params is None:
         chosen = resolve_parameters(calibration, db, deal.as_of)
