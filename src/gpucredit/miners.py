@@ -85,7 +85,7 @@ from gpucredit.factors.miner_params import (
     miner_market_params,
 )
 from gpucredit.factors.options import default_model as default_model_of
-from gpucredit.factors.options import with_options, with_regime
+from gpucredit.factors.options import default_model_record, with_options, with_regime
 from gpucredit.factors.parameter_source import (
     DEFAULT_CALIBRATION,
     MINER_GPU_GENERATION,
@@ -903,6 +903,11 @@ def simulate_miner(
         },
         "miner_market_sources": dict(model.market.sources),
         "convergence_sources": dict(model.convergence.sources),
+        "default_model": default_model_record(
+            model.entities.stress_hazard_multiplier,
+            model.entities.asset_correlation,
+            model.params.regime,
+        ),
         "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         **(provenance or {}),
     }

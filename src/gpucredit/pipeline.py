@@ -70,7 +70,7 @@ from gpucredit.debt.waterfall import run_waterfall
 from gpucredit.engine.runner import block_ranges, default_workers, run_blocks
 from gpucredit.factors.defaults import default_factor_params
 from gpucredit.factors.options import default_model as default_model_of
-from gpucredit.factors.options import with_options, with_regime
+from gpucredit.factors.options import default_model_record, with_options, with_regime
 from gpucredit.factors.parameter_source import DEFAULT_CALIBRATION, check_as_of
 from gpucredit.factors.parameter_source import resolve as resolve_parameters
 from gpucredit.factors.params import GLUT, FactorParams, UtilisationParams
@@ -758,6 +758,9 @@ def _provenance(
         "as_of": model.deal.as_of.isoformat(),
         "backend": backend,
         "factor_sources": dict(model.params.sources),
+        "default_model": default_model_record(
+            model.plan.stress_hazard_multiplier, model.plan.asset_correlation, model.params.regime
+        ),
         "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         **(extra or {}),
     }
@@ -915,6 +918,17 @@ _UNITS = {
 }
 
 
+def _flat_attrs(prefix: str, record: Mapping[str, Any]) -> dict[str, Any]:
+    """``record``'s leaves as ``prefix + key`` (nested keys joined with ``_``)."""
+    out: dict[str, Any] = {}
+    for key, value in record.items():
+        if isinstance(value, Mapping):
+            out.update(_flat_attrs(f"{prefix}{key}_", value))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
 def _paths_dataset(
     model: DealModel,
     arrays: dict[str, np.ndarray],
@@ -933,7 +947,11 @@ def _paths_dataset(
             dims = ("path", "month", "generation") if value.ndim == 3 else ("path", "month")
             units = _UNITS[name]
         data_vars[name] = xr.Variable(dims, value, attrs={"units": units})
-    attrs = {k: v for k, v in provenance.items() if k != "factor_sources"}
+    # netCDF attributes are flat: the default model's nested record becomes prefixed keys
+    attrs = {
+        k: v for k, v in provenance.items() if k != "factor_sources" and not isinstance(v, Mapping)
+    }
+    attrs.update(_flat_attrs("default_model_", provenance.get("default_model", {})))
     return xr.Dataset(
         data_vars,
         coords={

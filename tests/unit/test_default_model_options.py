@@ -113,6 +113,12 @@ def test_the_spec_option_equals_the_api_option_bit_for_bit() -> None:
     for name in ("pd", "pd_payment", "expected_loss_usd", "fair_spread_bps", "pd_by_year"):
         assert getattr(a.metrics, name) == getattr(b.metrics, name), name
     assert a.metrics.pd != c.metrics.pd  # the options changed the numbers
+    assert a.provenance["default_model"] == {
+        "stress_hazard_multiplier": 2.0,
+        "asset_correlation": 0.5,
+        "regime": {"p_tight_to_glut": 0.1, "p_glut_to_tight": 0.2, "initial": "glut"},
+    }
+    assert c.provenance["default_model"]["stress_hazard_multiplier"] == stress_hazard_multiplier()
 
 
 def test_the_api_option_replaces_the_spec_section() -> None:

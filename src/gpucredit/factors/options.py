@@ -20,7 +20,7 @@ from gpucredit.config.spec import DefaultModelSpec, RegimeSpec, evolve
 from gpucredit.factors.params import GLUT, TIGHT, FactorParams, RegimeParams
 from gpucredit.market.ratings import DEFAULT_ASSET_CORRELATION, stress_hazard_multiplier
 
-__all__ = ["DefaultModel", "default_model", "with_options", "with_regime"]
+__all__ = ["DefaultModel", "default_model", "default_model_record", "with_options", "with_regime"]
 
 S = TypeVar("S", bound=BaseModel)
 
@@ -86,3 +86,20 @@ def with_options(
         if value is not None:
             changes[name] = value.model_dump() if isinstance(value, BaseModel) else dict(value)
     return evolve(spec, **changes) if changes else spec
+
+
+def default_model_record(
+    stress_hazard_multiplier: float, asset_correlation: float, regime: RegimeParams
+) -> dict[str, Any]:
+    """The default model and regime chain a run used, for its provenance (JSON-ready):
+    the glut hazard multiplier (ratio), the asset correlation (decimal), the chain's monthly
+    switching probabilities and its regime on the as-of date (``tight`` or ``glut``)."""
+    return {
+        "stress_hazard_multiplier": float(stress_hazard_multiplier),
+        "asset_correlation": float(asset_correlation),
+        "regime": {
+            "p_tight_to_glut": float(regime.p_tight_to_glut),
+            "p_glut_to_tight": float(regime.p_glut_to_tight),
+            "initial": "glut" if regime.initial == GLUT else "tight",
+        },
+    }
