@@ -31,7 +31,7 @@ def test_json_reports_both_pds_the_kinds_and_the_rating(
         }
         # each figure is rounded to 1e-6 before printing: six of them add up within 6e-6
         assert sum(kinds.values()) == pytest.approx(f["pd"], abs=6e-6)
-        assert 0.0 <= f["pd_payment"] <= f["pd"]
+        assert 0.0 <= f["pd_payment"] <= f["pd_payment_upper"] <= f["pd"]
         low, high = f["pd_payment_ci"]
         assert low <= f["pd_payment"] <= high
         assert f["pd_payment_se"] >= 0.0

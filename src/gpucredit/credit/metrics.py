@@ -77,7 +77,9 @@ Z_95 = 1.959963984540054
 #:   borrower would then have paid the accelerated amount, so these paths count in ``pd``
 #:   and their losses in the expected loss, but not in ``pd_payment``. This is a lower bound
 #:   on the agencies' count: an accelerated loan that is then not repaid in full would be
-#:   a payment default in their eyes.
+#:   a payment default in their eyes. ``pd_payment_upper`` is the matching upper bound: it
+#:   also counts every acceleration whose collateral left the lender a loss (the accelerated
+#:   amount not repaid in full).
 #:
 #: The engine has no distressed exchange (a lender's waiver of a covenant, ``WaiverSpec``,
 #: is not one: no payment is reduced or deferred).
@@ -86,6 +88,11 @@ PAYMENT_DEFAULT_KINDS: tuple[str, ...] = (
     "maturity",
     "borrowing_base",
     "margin_liquidation",
+)
+#: Codes of the kinds that accelerate a loan that was paying (covenant, cross-default).
+_ACCELERATION_CODES = np.array(
+    [i for i, k in DEFAULT_KINDS.items() if i > 0 and k not in PAYMENT_DEFAULT_KINDS],
+    dtype=np.int64,
 )
 
 
@@ -99,6 +106,7 @@ class CreditAccumulator:
     defaults_by_kind: Int64Array = field(init=False)
     breaches: int = 0
     waived: int = 0
+    unpaid_accelerations: int = 0
     loss: ExactSum = field(default_factory=lambda: ExactSum(USD_RESOLUTION, moments=True))
     ead: ExactSum = field(default_factory=lambda: ExactSum(USD_RESOLUTION))
     recovery: ExactSum = field(default_factory=lambda: ExactSum(USD_RESOLUTION))
@@ -122,6 +130,10 @@ class CreditAccumulator:
         self.defaults_by_kind += np.bincount(ledger.default_kind, minlength=len(DEFAULT_KINDS))
         self.breaches += int(outcomes.breached.sum())
         self.waived += int(np.count_nonzero(ledger.waivers))
+        accelerated = np.isin(ledger.default_kind, _ACCELERATION_CODES)
+        # a loss under a cent is rounding, not an unpaid accelerated amount
+        lossy = outcomes.loss_usd > 0.01
+        self.unpaid_accelerations += int(np.count_nonzero(accelerated & lossy))
         d = outcomes.defaulted
         self.loss.add(outcomes.loss_usd)
         self.ead.add(outcomes.ead_usd, d)
@@ -140,6 +152,7 @@ class CreditAccumulator:
         self.defaults_by_kind += other.defaults_by_kind
         self.breaches += other.breaches
         self.waived += other.waived
+        self.unpaid_accelerations += other.unpaid_accelerations
         for name in ("loss", "ead", "recovery", "lgd", "pv"):
             getattr(self, name).merge(getattr(other, name))
         self.lgd_hist.merge(other.lgd_hist)
@@ -161,8 +174,10 @@ class FacilityMetrics:
     payment default as S&P and Moody's count it (the kinds in ``PAYMENT_DEFAULT_KINDS``);
     ``default_kind_share`` the probability of each kind, which add up to ``pd``.
     ``implied_rating`` and ``implied_rating_range`` are S&P-style, on ``pd_payment`` (S&P's
-    table counts payment defaults). ``waiver_probability`` is the probability that a lender
-    waives a covenant breach at least once (``WaiverSpec``).
+    table counts payment defaults). ``pd_payment_upper`` adds the accelerations (covenant,
+    cross-default) that leave the lender a loss, had the borrower then missed the accelerated
+    amount: ``pd_payment <= pd_payment_upper <= pd``. ``waiver_probability`` is the
+    probability that a lender waives a covenant breach at least once (``WaiverSpec``).
 
     Monte Carlo error (docs/model.md section 6): ``pd_se`` is the binomial standard error of
     the PD and ``pd_ci_low``/``pd_ci_high`` its Wilson 95% interval; ``el_se_usd`` (USD),
@@ -212,6 +227,7 @@ class FacilityMetrics:
     pd_payment_se: float
     pd_payment_ci_low: float
     pd_payment_ci_high: float
+    pd_payment_upper: float
     waiver_probability: float
     notes: dict[str, str] = field(default_factory=dict)
 
@@ -330,6 +346,7 @@ def summarise(
         pd_payment_se=math.sqrt(pd_pay * (1.0 - pd_pay) / n),
         pd_payment_ci_low=pay_low,
         pd_payment_ci_high=pay_high,
+        pd_payment_upper=(n_pay + acc.unpaid_accelerations) / n,
         waiver_probability=acc.waived / n,
         notes=notes,
     )
@@ -351,6 +368,7 @@ def default_kind_record(m: FacilityMetrics) -> dict[str, Any]:
         "pd_payment_se": m.pd_payment_se,
         "pd_payment_ci_low": m.pd_payment_ci_low,
         "pd_payment_ci_high": m.pd_payment_ci_high,
+        "pd_payment_upper": m.pd_payment_upper,
         "implied_rating_sp": m.implied_rating,
         "implied_rating_sp_range": m.implied_rating_range,
         "waiver_probability": m.waiver_probability,

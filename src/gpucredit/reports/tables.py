@@ -115,6 +115,7 @@ def default_definition_record(m: FacilityMetrics) -> dict[str, Any]:
         "pd_payment": _num(m.pd_payment),
         "pd_payment_se": _num(m.pd_payment_se),
         "pd_payment_ci": [_num(m.pd_payment_ci_low), _num(m.pd_payment_ci_high)],
+        "pd_payment_upper": _num(m.pd_payment_upper),
         "default_kinds": {k: _num(v) for k, v in m.default_kind_share.items()},
         "waiver_probability": _num(m.waiver_probability),
         "implied_rating_sp": m.implied_rating,
