@@ -71,3 +71,27 @@ def test_kinds_add_up_to_pd_on_the_miner_engine() -> None:
         _check(m)
     margin = result.facilities[-1]
     assert margin.default_kind_share["margin_liquidation"] > 0.0  # the kind was exercised
+
+
+def _definitions(m: FacilityMetrics) -> tuple[object, ...]:
+    return (
+        m.pd_payment,
+        m.pd_payment_se,
+        m.pd_payment_ci_low,
+        m.pd_payment_ci_high,
+        m.pd_payment_upper,
+        m.waiver_probability,
+        tuple(m.default_kind_share.items()),
+        m.implied_rating,
+        m.implied_rating_range,
+    )
+
+
+def test_the_counts_are_identical_whatever_the_block_size_and_workers() -> None:
+    deal = gpucredit.load_deal(EXAMPLES / "b200_ai_lab.yaml")
+    common = {"n_paths": 600, "seed": 4, "keep_paths": 0, "solve_fair_spread": False}
+    a = gpucredit.simulate(deal, block_size=256, n_workers=1, **common).metrics
+    b = gpucredit.simulate(deal, block_size=100, n_workers=2, **common).metrics
+    assert a.pd > a.pd_payment > 0.0  # payment and covenant defaults both counted
+    assert a.waiver_probability > 0.0
+    assert _definitions(a) == _definitions(b)
