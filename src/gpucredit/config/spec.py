@@ -289,15 +289,17 @@ def check_tenant_risk(contracts: list[ContractSpec]) -> None:
 class MerchantSpec(Spec):
     """Uncontracted units: rented at the market index, at the regime's utilisation.
 
-    ``price_factor`` is the borrower's realised price relative to the index. The index is an
-    on-demand median; a fleet is let mostly on term, so the default is the ratio of the
-    one-year contract index, 2.35 USD/h in March 2026 (SemiAnalysis, "The great GPU
-    shortage"), to the shipped on-demand H100 SXM median for March 2026, 2.99 USD/h
-    (data/gpu_rental_observations_2026.csv): 0.79. The utilisation overrides replace the
-    factor model's regime means for this borrower.
+    Realised merchant revenue per GPU-hour = index x ``price_factor`` x utilisation (docs/model.md
+    section 3). ``price_factor`` is the realised price *per rented hour* relative to the on-demand
+    index; utilisation (the factor model's, or the overrides here) is the share of hours rented.
+    The default 0.85 is calibrated by ``gpucredit.factors.merchant.merchant_calibration``:
+    CoreWeave's 2024 revenue per H100-equivalent GPU-hour (1.78 USD) over the 2024 on-demand H100
+    index (3.49 USD/h) and the glut utilisation (0.60). It replaces 0.79, a one-year contract
+    price, which multiplied by utilisation haircut merchant revenue twice. The utilisation
+    overrides replace the factor model's regime means for this borrower.
     """
 
-    price_factor: PositiveFloat = 0.79
+    price_factor: PositiveFloat = 0.85
     utilisation_tight: ShareOfOne | None = None
     utilisation_glut: ShareOfOne | None = None
 
