@@ -474,6 +474,7 @@ def _ledger(
         ead=ead,
         pledged_cash=np.zeros(p),
         initial_dsra=np.zeros(p),
+        waivers=np.zeros(p, dtype=np.int64),
     )
 
 
