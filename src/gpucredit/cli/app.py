@@ -46,6 +46,7 @@ from gpucredit.reports.tables import (
     attribution_table,
     calibration_table,
     collateral_table,
+    duration_table,
     facility_record,
     miner_record,
     miner_table,
@@ -240,6 +241,7 @@ def run(
     if results:
         console.print(summary_table(results))
         console.print(collateral_table(results))
+        console.print(duration_table(results))
     structures = structure_table(results)
     if structures is not None:
         console.print(structures)

@@ -18,6 +18,8 @@ __all__ = [
     "calibration_table",
     "collateral_record",
     "collateral_table",
+    "duration_record",
+    "duration_table",
     "facility_record",
     "run_document",
     "summary_table",
@@ -72,9 +74,62 @@ def facility_record(result: SimulationResult, m: FacilityMetrics | None = None) 
             "glut_stress_min_dscr": "no debt service falls due on the glut path",
         },
     )
+    record["duration_mismatch"] = duration_record(result, m)
     if result.structure is not None:
         record["structure"] = structure_record(result)
     return record
+
+
+def duration_record(result: SimulationResult, m: FacilityMetrics) -> dict[str, Any]:
+    """The duration mismatch of facility ``m`` (JSON-ready): months, years and a share, each
+    finite or None with its reason in ``notes``."""
+    figures = result.duration_of(m)
+    if figures is None:
+        return {"notes": {"duration_mismatch": "not measured for this result"}}
+    record = figures.as_dict()
+    notes = record.pop("notes", {})
+    out: dict[str, Any] = {}
+    for key, value in record.items():
+        out[key] = value if value is None or isinstance(value, int) else _num(value, 4)
+        if out[key] is None and key not in notes:
+            notes[key] = "not a finite number"
+    if notes:
+        out["notes"] = notes
+    return out
+
+
+def _months(value: float | int | None) -> str:
+    return "n/a" if value is None else f"{value:.1f}"
+
+
+def duration_table(results: list[SimulationResult]) -> Table:
+    """The duration mismatch: debt life against collateral and contract life (months)."""
+    table = Table(
+        title="duration mismatch, months: debt life vs collateral and contract life",
+        title_justify="left",
+        caption="HL: months until the p50 (p5) collateral value halves; LTV>100%: month the "
+        "median realisable LTV reaches 100%; left: principal outstanding when contracts end",
+        caption_justify="left",
+    )
+    for name in ("Facility", "Debt WAL", "HL p50", "HL p5", "Contr WAL", "LTV>100%", "Left"):
+        table.add_column(name, justify="left" if name == "Facility" else "right")
+    for r in results:
+        table.add_row(f"[bold]{r.deal.name}[/bold]", *[""] * 6)
+        for m in r.all_facilities:
+            d = r.duration_of(m)
+            if d is None:
+                continue
+            crossing = d.ltv_over_100_month
+            table.add_row(
+                f"  {m.name}",
+                _months(d.debt_wal_months),
+                _months(d.collateral_half_life_p50_months),
+                _months(d.collateral_half_life_p5_months),
+                _months(d.contract_wal_months),
+                "never" if crossing is None else f"m{crossing}",
+                _pct(d.principal_share_at_contract_end, 0),
+            )
+    return table
 
 
 def credit_record(m: FacilityMetrics) -> dict[str, Any]:
