@@ -165,7 +165,7 @@ def calibrate_merchant(
     h100 = index[(index["generation"] == "H100")]
     on_demand = h100[h100["rental_type"] == "on_demand"].set_index("month")["usd_per_gpu_hour"]
     spot = h100[h100["rental_type"] == "spot"].set_index("month")["usd_per_gpu_hour"]
-    in_year = on_demand[on_demand.index.year == year].dropna()
+    in_year = on_demand[pd.DatetimeIndex(on_demand.index).year == year].dropna()
     if in_year.empty:
         raise ValueError(f"no on-demand H100 index month in {year}")
     level = float(in_year.median())
