@@ -73,8 +73,9 @@ def test_half_life_of_a_value_falling_five_percent_a_month() -> None:
 
 def test_half_life_is_none_when_the_horizon_ends_first_and_linear_to_zero() -> None:
     assert half_life_months(0.99 ** np.arange(1, 37, dtype=np.float64)) is None
-    # from 0.8 at month 2 to nothing at month 3: half-way down in value is 2 + 0.3 / 0.8
-    assert half_life_months(np.array([0.9, 0.8, 0.0])) == pytest.approx(2.375)
+    # from 0.8 at month 2 to nothing at month 3 (floored at 1e-9): 2 + ln 1.6 / ln 0.8e9
+    expected = 2 + math.log(1.6) / math.log(0.8e9)
+    assert half_life_months(np.array([0.9, 0.8, 0.0])) == pytest.approx(expected, rel=1e-12)
 
 
 def test_contract_wal_and_last_month() -> None:

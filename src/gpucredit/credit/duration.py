@@ -67,6 +67,8 @@ VALUE_EDGES = np.linspace(0.0, 4.0, 4001)
 read off the p50 moves by well under a tenth of a month)."""
 
 HALF = 0.5
+ZERO_RATIO = 1e-9
+"""Floor on a value ratio in the log-linear interpolation of a half-life."""
 
 
 @dataclass(slots=True)
@@ -233,18 +235,19 @@ def half_life_months(ratio: Float64Array) -> float | None:
     Returns
     -------
     float or None
-        Months, interpolated log-linearly between the month ends around the crossing (linearly
-        when the later value is 0); None when the value stays above half through month ``n``.
+        Months, interpolated log-linearly between the month ends around the crossing (a value
+        of 0 counts as ``ZERO_RATIO``); None when the value stays above half through month
+        ``n``.
     """
     r = np.concatenate([[1.0], np.asarray(ratio, dtype=np.float64)])
     below = np.flatnonzero(r <= HALF)
     if below.size == 0:
         return None
     t = int(below[0])
-    before, after = float(r[t - 1]), float(r[t])
-    if after <= 0.0:
-        return (t - 1) + (before - HALF) / before
-    if before == after:
+    # a value that reaches nothing is floored at ZERO_RATIO, so the result stays monotone in
+    # the path (a lower path never halves later) and finite
+    before, after = float(r[t - 1]), max(float(r[t]), ZERO_RATIO)
+    if before <= after:
         return float(t)
     return (t - 1) + math.log(before / HALF) / math.log(before / after)
 
