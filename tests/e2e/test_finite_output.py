@@ -21,7 +21,12 @@ from tests.conftest import EXAMPLES
 import gpucredit
 from gpucredit.config.spec import DealSpec
 from gpucredit.pipeline import SimulationResult
-from gpucredit.reports.tables import collateral_table, run_document, summary_table
+from gpucredit.reports.tables import (
+    collateral_table,
+    duration_table,
+    run_document,
+    summary_table,
+)
 
 QUICK: dict[str, Any] = {"n_paths": 256, "seed": 3, "keep_paths": 0, "n_workers": 1}
 
@@ -47,6 +52,7 @@ def _finite_everywhere(result: SimulationResult, tmp_path: Path) -> dict[str, An
     console = Console(file=io.StringIO(), width=250)
     console.print(summary_table([result]))
     console.print(collateral_table([result]))
+    console.print(duration_table([result]))
     record = document["facilities"][0]
     assert isinstance(record, dict)
     return record

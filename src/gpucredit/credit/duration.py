@@ -388,8 +388,12 @@ def duration_mismatch(
             )
     realisable = np.asarray(value_p50_ratio, dtype=np.float64) * close_value_usd * realisable_share
     claims = balance if ltv_balance is None else ltv_balance
-    crossing = first_crossing_month(np.asarray(claims, dtype=np.float64)[1:], realisable)
-    if crossing is None:
+    crossing = None
+    if no_value:
+        reasons["ltv_over_100_month"] = "collateral worth nothing at close"
+    else:
+        crossing = first_crossing_month(np.asarray(claims, dtype=np.float64)[1:], realisable)
+    if crossing is None and not no_value:
         reasons["ltv_over_100_month"] = (
             "the scheduled balance stays below the median realisable value over the debt's life"
         )
