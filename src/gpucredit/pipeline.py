@@ -35,6 +35,7 @@ from gpucredit.credit.contracts import assigned_contract_uplift
 from gpucredit.credit.duration import (
     DurationMismatch,
     ValueFan,
+    contract_schedule,
     duration_columns,
     facility_mismatches,
 )
@@ -774,8 +775,8 @@ def measure_duration(
         else (FacilityTerms(loan=model.terms),)
     )
     return facility_mismatches(
-        model.deal,
         facilities,
+        contracts=contract_schedule(model.deal),
         sofr=model.params.sofr.initial,
         fan=values,
         appraised_value_usd=collateral.appraised_value_usd,

@@ -91,5 +91,5 @@ def test_the_table_is_printed_within_80_columns() -> None:
         block.append(line)
         if line.startswith("└"):
             break
-    assert "Debt WAL" in "\n".join(block)
+    assert "WAL" in "\n".join(block)
     assert max(len(line.rstrip()) for line in block) <= 80

@@ -241,7 +241,8 @@ def run(
     if results:
         console.print(summary_table(results))
         console.print(collateral_table(results))
-        console.print(duration_table(results))
+    if results or miners:
+        console.print(duration_table(results, miners))
     structures = structure_table(results)
     if structures is not None:
         console.print(structures)

@@ -438,9 +438,9 @@ def contract_schedule(deal: DealSpec) -> tuple[float | None, int | None]:
 
 
 def facility_mismatches(
-    deal: DealSpec,
     facilities: tuple[FacilityTerms, ...],
     *,
+    contracts: tuple[float | None, int | None],
     sofr: float,
     fan: ValueFan,
     appraised_value_usd: float,
@@ -450,10 +450,10 @@ def facility_mismatches(
 
     Parameters
     ----------
-    deal : DealSpec
-        The deal (its contracts).
     facilities : tuple of FacilityTerms
         The facilities, in the structure's order (one for a single loan).
+    contracts : (float or None, int or None)
+        Contracted-revenue WAL and last contract month (:func:`contract_schedule`).
     sofr : float
         SOFR at close, decimal a year, held flat for level-payment schedules.
     fan : ValueFan
@@ -466,7 +466,7 @@ def facility_mismatches(
     In a structure the LTV of a facility counts the scheduled balances of every facility that
     ranks ahead of it or with it (lower or equal ``seniority``) against the deal's collateral.
     """
-    contract_wal, last_end = contract_schedule(deal)
+    contract_wal, last_end = contracts
     p50, p5 = fan.quantile_ratio(0.50), fan.quantile_ratio(0.05)
     share = realisable_value_usd / appraised_value_usd if appraised_value_usd > 0.0 else 0.0
     schedules = []

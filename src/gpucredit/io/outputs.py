@@ -301,7 +301,9 @@ def _write_files(
     frames = [r.summary() for r in results]
     if frames:
         pd.concat(frames).to_csv(staging / "summary.csv")
+    if results or miners:
         durations = [r.duration_frame() for r in results]
+        durations += [m.duration_frame() for m in miners]
         pd.concat(durations).to_csv(staging / "duration_mismatch.csv")
     if miners:
         pd.concat([m.summary() for m in miners]).to_csv(staging / "miners.csv")

@@ -80,7 +80,7 @@ def facility_record(result: SimulationResult, m: FacilityMetrics | None = None) 
     return record
 
 
-def duration_record(result: SimulationResult, m: FacilityMetrics) -> dict[str, Any]:
+def duration_record(result: SimulationResult | MinerResult, m: FacilityMetrics) -> dict[str, Any]:
     """The duration mismatch of facility ``m`` (JSON-ready): months, years and a share, each
     finite or None with its reason in ``notes``."""
     figures = result.duration_of(m)
@@ -102,8 +102,11 @@ def _months(value: float | int | None) -> str:
     return "n/a" if value is None else f"{value:.1f}"
 
 
-def duration_table(results: list[SimulationResult]) -> Table:
-    """The duration mismatch: debt life against collateral and contract life (months)."""
+def duration_table(
+    results: list[SimulationResult], miners: list[MinerResult] | None = None
+) -> Table:
+    """The duration mismatch: debt life against collateral and contract life (months), for
+    the GPU deals' and the miners' facilities."""
     table = Table(
         title="duration mismatch, months: debt life vs collateral and contract life",
         title_justify="left",
@@ -111,11 +114,18 @@ def duration_table(results: list[SimulationResult]) -> Table:
         "median realisable LTV reaches 100%; left: principal outstanding when contracts end",
         caption_justify="left",
     )
-    for name in ("Facility", "Debt WAL", "HL p50", "HL p5", "Contr WAL", "LTV>100%", "Left"):
-        table.add_column(name, justify="left" if name == "Facility" else "right")
-    for r in results:
-        table.add_row(f"[bold]{r.deal.name}[/bold]", *[""] * 6)
-        for m in r.all_facilities:
+    # two-line headers and at most 28 characters of name (longer names fold) keep the table
+    # within 80 columns
+    table.add_column("Facility", justify="left", max_width=28, overflow="fold")
+    for name in ("Debt\nWAL", "HL\np50", "HL\np5", "Contr.\nWAL", "LTV\n>100%", "Left"):
+        table.add_column(name, justify="right")
+    deals: list[tuple[str, SimulationResult | MinerResult, tuple[FacilityMetrics, ...]]] = [
+        (r.deal.name, r, r.all_facilities) for r in results
+    ]
+    deals += [(mr.spec.name, mr, mr.facilities) for mr in miners or []]
+    for name, r, facilities in deals:
+        table.add_row(f"[bold]{name}[/bold]", *[""] * 6)
+        for m in facilities:
             d = r.duration_of(m)
             if d is None:
                 continue
@@ -480,6 +490,7 @@ def miner_record(result: MinerResult) -> dict[str, Any]:
             {
                 **credit_record(m),
                 "double_leverage_premium": {k: _num(v, 4) for k, v in premium.items()},
+                "duration_mismatch": duration_record(result, m),
             }
         )
     attribution = result.attribution.to_dict() if result.attribution is not None else None
