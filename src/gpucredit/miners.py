@@ -19,6 +19,7 @@ import dataclasses
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -89,6 +90,12 @@ from gpucredit.factors.miner_params import (
     convergence_params,
     miner_market_params,
 )
+from gpucredit.factors.parameter_source import (
+    DEFAULT_CALIBRATION,
+    MINER_GPU_GENERATION,
+    check_as_of,
+)
+from gpucredit.factors.parameter_source import resolve as resolve_parameters
 from gpucredit.factors.params import FactorParams
 from gpucredit.market.ratings import DEFAULT_ASSET_CORRELATION, stress_hazard_multiplier
 from gpucredit.scenarios.grid import TimeGrid
@@ -105,8 +112,6 @@ __all__ = [
     "simulate_miner",
 ]
 
-#: The GPU market a miner's hosting tenants live in and its correlations refer to.
-MINER_GPU_GENERATION = "H100"
 #: Factor groups of the attribution, each frozen at its median path in turn.
 FACTOR_GROUPS = ("bitcoin", "network", "gpu_rent", "rates")
 #: Units of one rig for the ASIC market (the liquidation module's S21, 200 TH/s).
@@ -185,7 +190,7 @@ def build_miner_model(
     """Prepare ``spec``: grid, GPU and miner-market parameters, collateral and debt terms."""
     grid = TimeGrid(spec.as_of, spec.horizon_months)
     if params is None:
-        params = default_factor_params((MINER_GPU_GENERATION,), spec.as_of)
+        params = default_factor_params((MINER_GPU_GENERATION,), spec.as_of, rent_prior=True)
     plan = plan_miner(spec, grid)
     market = market or miner_market_params(spec.as_of)
     conv = spec.convergence
@@ -780,6 +785,8 @@ def simulate_miner(
     premium: bool = True,
     attribution: bool = True,
     attribution_paths: int | None = None,
+    calibration: str = DEFAULT_CALIBRATION,
+    db: Path | str | None = None,
     params: FactorParams | None = None,
     market: MinerMarketParams | None = None,
     provenance: Mapping[str, Any] | None = None,
@@ -792,7 +799,12 @@ def simulate_miner(
     borrower's EL and PD to ``FACTOR_GROUPS`` (16 runs of the main pass without spreads, on
     the first ``attribution_paths`` paths: all when None).
 
-    The numbers depend only on ``seed`` and ``n_paths``, not on ``block_size`` or workers.
+    The numbers depend only on ``seed``, ``n_paths`` and the parameters, not on
+    ``block_size`` or workers. The parameters are those of ``calibration`` (``"latest"``, the
+    default, a stored id ``"cal-..."`` or ``"sourced"``; in the store ``db``), exactly as
+    ``gpucredit run --calibration``, so the CLI and the API give the same numbers; explicit
+    ``params`` and ``market`` (both, e.g. in tests) bypass it. The provenance names the
+    ``calibration_id`` and ``data_hash`` used.
 
     ``target_se_bps`` (bp): run again with more paths, in whole granules of 256 from the same
     seed, until every facility's fair-spread standard error is below it or ``max_paths`` is
@@ -800,6 +812,13 @@ def simulate_miner(
     """
     if n_paths < 1 or block_size < 1 or seed < 0:
         raise ValueError("simulate_miner: n_paths and block_size >= 1, seed >= 0 expected")
+    check_as_of(spec.as_of, f"miner {spec.name!r}")
+    if params is None and market is None:
+        source = resolve_parameters(calibration, db, spec.as_of)
+        params, market = source.miner_params_for(spec)
+        provenance = {**source.provenance(), **(provenance or {})}
+    else:
+        provenance = {"calibration_id": "explicit params", **(provenance or {})}
     if target_se_bps is not None:
         check_target(target_se_bps, n_paths, max_paths)
 

@@ -11,6 +11,7 @@ import dataclasses
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -74,6 +75,8 @@ from gpucredit.debt.terms import LoanTerms, loan_terms
 from gpucredit.debt.waterfall import run_waterfall
 from gpucredit.engine.runner import block_ranges, default_workers, run_blocks
 from gpucredit.factors.defaults import default_factor_params
+from gpucredit.factors.parameter_source import DEFAULT_CALIBRATION, check_as_of
+from gpucredit.factors.parameter_source import resolve as resolve_parameters
 from gpucredit.factors.params import GLUT, FactorParams, UtilisationParams
 from gpucredit.scenarios.grid import TimeGrid
 from gpucredit.scenarios.scenario import ScenarioSet, n_factors, simulate_scenarios
@@ -605,6 +608,8 @@ def simulate(
     n_workers: int | None = None,
     backend: Backend = "numba",
     solve_fair_spread: bool = True,
+    calibration: str = DEFAULT_CALIBRATION,
+    db: Path | str | None = None,
     params: FactorParams | None = None,
     recovery: RecoveryModel | None = None,
     provenance: Mapping[str, Any] | None = None,
@@ -614,17 +619,28 @@ def simulate(
 ) -> SimulationResult:
     """Simulate one deal: ``n_paths`` Monte Carlo paths in blocks of ``block_size``.
 
-    The numbers depend only on ``seed`` and ``n_paths``, not on ``block_size`` or
-    ``n_workers``. ``params`` and ``recovery`` replace the default factor parameters and the
-    secondary-market recovery model; ``provenance`` adds entries to the result's provenance
-    (the CLI records the calibration id and data hash). ``progress(phase, done, total)`` is
-    called as work completes.
+    The numbers depend only on ``seed``, ``n_paths`` and the factor parameters, not on
+    ``block_size`` or ``n_workers``. The parameters are those of ``calibration``, as for
+    ``gpucredit run --calibration``: ``"latest"`` (default: the newest calibration in the store
+    ``db`` dated on or before the deal's as-of date, fitted and stored on first use), a stored
+    id ``"cal-..."``, or ``"sourced"`` (the hand-set defaults); the same inputs give the same
+    numbers as the CLI. ``params`` (explicit factor parameters, e.g. for tests) bypasses it.
+    ``recovery`` replaces the secondary-market recovery model; ``provenance`` adds entries to
+    the result's provenance, which names the ``calibration_id`` and ``data_hash`` used.
+    ``progress(phase, done, total)`` is called as work completes.
 
     ``target_se_bps`` (bp): run again with more paths, in whole granules of 256 from the same
     seed, until every facility's fair-spread standard error is below it or ``max_paths`` is
     reached. The result is the single run with the paths used (``provenance["n_paths"]``;
     ``provenance["target_se"]`` says whether the target was met).
     """
+    check_as_of(deal.as_of, f"deal {deal.name!r}")
+    if params is None:
+        chosen = resolve_parameters(calibration, db, deal.as_of)
+        params = chosen.params_for(deal)
+        provenance = {**chosen.provenance(), **(provenance or {})}
+    else:
+        provenance = {"calibration_id": "explicit params", **(provenance or {})}
     if target_se_bps is not None:
         check_target(target_se_bps, n_paths, max_paths)
 

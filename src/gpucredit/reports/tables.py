@@ -251,7 +251,7 @@ def calibration_table(stored: StoredCalibration, used: dict[str, str] | None = N
     for name in ("model", "parameter", "estimate", "std. error", "engine uses"):
         table.add_column(name, justify="right" if name in ("estimate", "std. error") else "left")
     for model in ("rent", "sofr", "regime"):
-        block = stored.params.get(model, {})
+        block = stored.params.get(model) or {}  # None: too few data, the priors stand
         errors = block.get("std_errors", {}) or {}
         for key, value in block.items():
             if isinstance(value, bool) or not isinstance(value, int | float):
