@@ -62,9 +62,10 @@ __all__ = [
     "weighted_average_life",
 ]
 
-VALUE_EDGES = np.linspace(0.0, 4.0, 4001)
-"""Histogram edges of collateral value over its value at close, ratio (0.001 wide: a half-life
-read off the p50 moves by well under a tenth of a month)."""
+VALUE_EDGES = np.concatenate([np.linspace(0.0, 4.0, 4001), 4.0 * 1.01 ** np.arange(1, 787)])
+"""Histogram edges of collateral value over its value at close, ratio: 0.001 wide up to 4 (a
+half-life read off the p50 moves by well under a tenth of a month), then 1% wide up to about
+10,000 (a delayed-draw fleet whose GPUs arrive after close grows many times its close value)."""
 
 HALF = 0.5
 ZERO_RATIO = 1e-9
