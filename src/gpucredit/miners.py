@@ -38,6 +38,7 @@ from gpucredit.assets.miner import (
 )
 from gpucredit.config.loading import spec_hash
 from gpucredit.config.miner import MinerSpec
+from gpucredit.config.spec import DefaultModelSpec, RegimeSpec
 from gpucredit.credit.allocation import evaluate_structure
 from gpucredit.credit.attribution import Attribution, attribute
 from gpucredit.credit.duration import (
@@ -59,6 +60,7 @@ from gpucredit.credit.metrics import (
     CreditAccumulator,
     FacilityMetrics,
     check_target,
+    default_kind_record,
     run_to_target,
     summarise,
 )
@@ -90,6 +92,8 @@ from gpucredit.factors.miner_params import (
     convergence_params,
     miner_market_params,
 )
+from gpucredit.factors.options import default_model as default_model_of
+from gpucredit.factors.options import default_model_record, with_options, with_regime
 from gpucredit.factors.parameter_source import (
     DEFAULT_CALIBRATION,
     MINER_GPU_GENERATION,
@@ -97,7 +101,6 @@ from gpucredit.factors.parameter_source import (
 )
 from gpucredit.factors.parameter_source import resolve as resolve_parameters
 from gpucredit.factors.params import FactorParams
-from gpucredit.market.ratings import DEFAULT_ASSET_CORRELATION, stress_hazard_multiplier
 from gpucredit.scenarios.grid import TimeGrid
 from gpucredit.scenarios.miner import MinerMarketPaths, freeze_gpu_normals, simulate_miner_market
 from gpucredit.scenarios.scenario import ScenarioSet, n_factors, simulate_scenarios
@@ -187,10 +190,16 @@ def build_miner_model(
     params: FactorParams | None = None,
     market: MinerMarketParams | None = None,
 ) -> MinerModel:
-    """Prepare ``spec``: grid, GPU and miner-market parameters, collateral and debt terms."""
+    """Prepare ``spec``: grid, GPU and miner-market parameters, collateral and debt terms.
+
+    The miner's ``regime`` section overrides the regime chain of ``params`` and its
+    ``default_model`` section the hosting tenants' glut hazard multiplier and asset
+    correlation (``factors.options``)."""
     grid = TimeGrid(spec.as_of, spec.horizon_months)
     if params is None:
         params = default_factor_params((MINER_GPU_GENERATION,), spec.as_of, rent_prior=True)
+    params = with_regime(params, spec.regime)
+    companies = default_model_of(spec.default_model)
     plan = plan_miner(spec, grid)
     market = market or miner_market_params(spec.as_of)
     conv = spec.convergence
@@ -227,7 +236,7 @@ def build_miner_model(
     )
     hazards: list[float] = []
     links: list[tuple[int, int]] = []
-    multiplier = stress_hazard_multiplier()
+    multiplier = companies.stress_hazard_multiplier
 
     def hazard(annual_pd: float, basis: PdBasis) -> float:
         # the hosting tenants' glut is the GPU market's (their copula factor is its rent shock)
@@ -253,7 +262,7 @@ def build_miner_model(
         n_months=grid.n_months,
         entity_monthly_hazard=np.array(hazards, dtype=np.float64),
         stress_hazard_multiplier=multiplier,
-        asset_correlation=DEFAULT_ASSET_CORRELATION,
+        asset_correlation=companies.asset_correlation,
     )
     return MinerModel(
         spec=spec,
@@ -596,6 +605,7 @@ class MinerResult:
                     "implied_rating_range": m.implied_rating_range,
                     "premium_fair_spread_bps": prem.get("fair_spread_bps"),
                     "premium_expected_loss_usd": prem.get("expected_loss_usd"),
+                    **default_kind_record(m),
                     **duration_columns(self.duration_of(m)),
                 }
             )
@@ -793,6 +803,8 @@ def simulate_miner(
     progress: Callable[[str, int, int], None] | None = None,
     target_se_bps: float | None = None,
     max_paths: int = MAX_TARGET_PATHS,
+    default_model: DefaultModelSpec | Mapping[str, Any] | None = None,
+    regime: RegimeSpec | Mapping[str, Any] | None = None,
 ) -> MinerResult:
     """Simulate one miner: every facility's PD, LGD, EL and fair spread; the double-leverage
     premium (convergence on minus off, same paths and seed); the Shapley attribution of the
@@ -809,7 +821,11 @@ def simulate_miner(
     ``target_se_bps`` (bp): run again with more paths, in whole granules of 256 from the same
     seed, until every facility's fair-spread standard error is below it or ``max_paths`` is
     reached (``simulate``'s rule); ``provenance["target_se"]`` says whether it was met.
+
+    ``default_model`` and ``regime`` replace the miner's sections of those names
+    (``simulate``'s rule).
     """
+    spec = with_options(spec, default_model, regime)
     if n_paths < 1 or block_size < 1 or seed < 0:
         raise ValueError("simulate_miner: n_paths and block_size >= 1, seed >= 0 expected")
     check_as_of(spec.as_of, f"miner {spec.name!r}")
@@ -919,6 +935,11 @@ def simulate_miner(
         },
         "miner_market_sources": dict(model.market.sources),
         "convergence_sources": dict(model.convergence.sources),
+        "default_model": default_model_record(
+            model.entities.stress_hazard_multiplier,
+            model.entities.asset_correlation,
+            model.params.regime,
+        ),
         "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         **(provenance or {}),
     }

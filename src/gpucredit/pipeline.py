@@ -24,7 +24,7 @@ from gpucredit._version import __version__
 from gpucredit.assets.concentration import customer_concentration
 from gpucredit.assets.fleet import AssetCashflows, FleetPlan, plan_fleet, project
 from gpucredit.config.loading import spec_hash
-from gpucredit.config.spec import DealSpec
+from gpucredit.config.spec import DealSpec, DefaultModelSpec, RegimeSpec
 from gpucredit.credit.allocation import evaluate_structure
 from gpucredit.credit.collateral import (
     CollateralAccumulator,
@@ -53,6 +53,7 @@ from gpucredit.credit.metrics import (
     CreditAccumulator,
     FacilityMetrics,
     check_target,
+    default_kind_record,
     run_to_target,
     summarise,
 )
@@ -75,6 +76,8 @@ from gpucredit.debt.terms import LoanTerms, loan_terms
 from gpucredit.debt.waterfall import run_waterfall
 from gpucredit.engine.runner import block_ranges, default_workers, run_blocks
 from gpucredit.factors.defaults import default_factor_params
+from gpucredit.factors.options import default_model as default_model_of
+from gpucredit.factors.options import default_model_record, with_options, with_regime
 from gpucredit.factors.parameter_source import DEFAULT_CALIBRATION, check_as_of
 from gpucredit.factors.parameter_source import resolve as resolve_parameters
 from gpucredit.factors.params import GLUT, FactorParams, UtilisationParams
@@ -179,6 +182,9 @@ def build_model(
 
     ``params`` defaults to the sourced first-version parameters; ``recovery`` to the sale of
     the GPUs into their secondary market (``market``, which also gives the realisable LTV).
+    The deal's ``regime`` section overrides the regime chain of ``params`` and its
+    ``default_model`` section the glut hazard multiplier and the asset correlation
+    (``factors.options``).
     """
     generations = tuple(dict.fromkeys(c.generation for c in deal.fleet))
     if params is None:
@@ -197,8 +203,16 @@ def build_model(
             sigma=util.sigma,
         ),
     )
+    params = with_regime(params, deal.regime)
+    companies = default_model_of(deal.default_model)
     grid = TimeGrid(deal.as_of, deal.horizon_months)
-    plan = plan_fleet(deal, grid, regime=params.regime)
+    plan = plan_fleet(
+        deal,
+        grid,
+        regime=params.regime,
+        asset_correlation=companies.asset_correlation,
+        stress_multiplier=companies.stress_hazard_multiplier,
+    )
     decay = {r.generation: r.buyer_decay_per_year for r in params.rents}
     market = SecondaryMarketRecovery.for_cohorts(
         generations=plan.cohort_generation,
@@ -523,6 +537,7 @@ class SimulationResult:
             "recovery_rate_p95": c.recovery_rate_p95,
             "time_to_recover_months_mean": c.time_to_recover_months_mean,
             "pd_lgd_correlation": c.pd_lgd_correlation,
+            **default_kind_record(m),
         }
         row.update(duration_columns(self.duration_of(m)))
         # an undefined figure (an LTV over collateral worth nothing) is an empty CSV cell
@@ -616,6 +631,8 @@ def simulate(
     progress: Callable[[str, int, int], None] | None = None,
     target_se_bps: float | None = None,
     max_paths: int = MAX_TARGET_PATHS,
+    default_model: DefaultModelSpec | Mapping[str, Any] | None = None,
+    regime: RegimeSpec | Mapping[str, Any] | None = None,
 ) -> SimulationResult:
     """Simulate one deal: ``n_paths`` Monte Carlo paths in blocks of ``block_size``.
 
@@ -633,7 +650,12 @@ def simulate(
     seed, until every facility's fair-spread standard error is below it or ``max_paths`` is
     reached. The result is the single run with the paths used (``provenance["n_paths"]``;
     ``provenance["target_se"]`` says whether the target was met).
+
+    ``default_model`` and ``regime`` replace the deal's sections of those names
+    (``config.spec.DefaultModelSpec``, ``RegimeSpec``, or their fields as a mapping): the
+    glut hazard multiplier, the companies' asset correlation and the regime chain.
     """
+    deal = with_options(deal, default_model, regime)
     check_as_of(deal.as_of, f"deal {deal.name!r}")
     if params is None:
         chosen = resolve_parameters(calibration, db, deal.as_of)
@@ -812,6 +834,9 @@ def _provenance(
         "as_of": model.deal.as_of.isoformat(),
         "backend": backend,
         "factor_sources": dict(model.params.sources),
+        "default_model": default_model_record(
+            model.plan.stress_hazard_multiplier, model.plan.asset_correlation, model.params.regime
+        ),
         "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         **(extra or {}),
     }
@@ -969,6 +994,17 @@ _UNITS = {
 }
 
 
+def _flat_attrs(prefix: str, record: Mapping[str, Any]) -> dict[str, Any]:
+    """``record``'s leaves as ``prefix + key`` (nested keys joined with ``_``)."""
+    out: dict[str, Any] = {}
+    for key, value in record.items():
+        if isinstance(value, Mapping):
+            out.update(_flat_attrs(f"{prefix}{key}_", value))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
 def _paths_dataset(
     model: DealModel,
     arrays: dict[str, np.ndarray],
@@ -987,7 +1023,11 @@ def _paths_dataset(
             dims = ("path", "month", "generation") if value.ndim == 3 else ("path", "month")
             units = _UNITS[name]
         data_vars[name] = xr.Variable(dims, value, attrs={"units": units})
-    attrs = {k: v for k, v in provenance.items() if k != "factor_sources"}
+    # netCDF attributes are flat: the default model's nested record becomes prefixed keys
+    attrs = {
+        k: v for k, v in provenance.items() if k != "factor_sources" and not isinstance(v, Mapping)
+    }
+    attrs.update(_flat_attrs("default_model_", provenance.get("default_model", {})))
     return xr.Dataset(
         data_vars,
         coords={

@@ -40,11 +40,13 @@ from gpucredit.config.loading import parse_spec, read_spec_text
 from gpucredit.config.spec import (
     BorrowerSpec,
     ConvertibleSpec,
+    DefaultModelSpec,
     FacilitySpec,
     GuarantorSpec,
     RatedSpec,
     RateSpec,
     RecoverySpec,
+    RegimeSpec,
     Spec,
     SpecProblem,
     StepSpec,
@@ -251,6 +253,8 @@ class MinerSpec(Spec):
     convergence: ConvergenceSpec = Field(default_factory=ConvergenceSpec)
     recovery: RecoverySpec = Field(default_factory=RecoverySpec)
     btc_price_usd: PositiveFloat | None = None
+    default_model: DefaultModelSpec | None = None
+    regime: RegimeSpec | None = None
     notes: str = ""
 
     @property

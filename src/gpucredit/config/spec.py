@@ -38,6 +38,7 @@ __all__ = [
     "CovenantSpec",
     "DdtlSpec",
     "DealSpec",
+    "DefaultModelSpec",
     "DistributeStep",
     "DrawSpec",
     "FacilitySpec",
@@ -56,6 +57,7 @@ __all__ = [
     "RatedSpec",
     "RecoverySpec",
     "RefinancingSpec",
+    "RegimeSpec",
     "ReserveStep",
     "ScheduleSpec",
     "SpecProblem",
@@ -532,6 +534,40 @@ class RecoverySpec(Spec):
     buyer_discount_rate_pct: Annotated[float, Field(gt=0.0, le=100.0)] = 15.0
 
 
+class DefaultModelSpec(Spec):
+    """How the rated companies of a deal (tenants, guarantors, a miner's hosting tenants)
+    default; a field left out keeps the calibrated value.
+
+    ``stress_hazard_multiplier``: factor on every company's default hazard in a glut month
+    (calibrated: 3.24, S&P's worst speculative-grade year over its average,
+    ``market.ratings.stress_hazard_multiplier``). At least 1 (a glut is no better for a
+    tenant than a tight market); 1 makes the regime irrelevant to companies' defaults. At most
+    20 (ASSUMPTION: a bound against typing errors; 20 is six times the calibrated value).
+
+    ``asset_correlation``: correlation of the one-factor Gaussian copula that links the
+    companies' default times (calibrated: 0.24, the top of the Basel II corporate range,
+    ``market.ratings.DEFAULT_ASSET_CORRELATION``), in [0, 0.99].
+    """
+
+    stress_hazard_multiplier: Annotated[float, Field(ge=1.0, le=20.0)] | None = None
+    asset_correlation: Annotated[float, Field(ge=0.0, le=0.99)] | None = None
+
+
+class RegimeSpec(Spec):
+    """The GPU market's tight/glut Markov chain; a field left out keeps the calibrated value
+    (``factors.calibrate``).
+
+    ``p_tight_to_glut`` and ``p_glut_to_tight``: monthly probabilities of switching, in
+    (0, 1] (zero would make a regime absorbing, with no long-run share to average a
+    through-the-cycle PD over). ``initial``: the regime on the as-of date, ``tight`` or
+    ``glut``.
+    """
+
+    p_tight_to_glut: Annotated[float, Field(gt=0.0, le=1.0)] | None = None
+    p_glut_to_tight: Annotated[float, Field(gt=0.0, le=1.0)] | None = None
+    initial: Literal["tight", "glut"] | None = None
+
+
 # --- capital structures (several facilities and their waterfall) ---------------------------
 
 
@@ -768,6 +804,8 @@ class DealSpec(Spec):
     waterfall: list[StepSpec] | None = None
     recovery: RecoverySpec = Field(default_factory=RecoverySpec)
     re_lease_downtime_months: Annotated[int, Field(ge=0, le=36)] = 3
+    default_model: DefaultModelSpec | None = None
+    regime: RegimeSpec | None = None
     notes: str = ""
 
     @property
