@@ -97,7 +97,7 @@ def _yaml_syntax_error(tmp: Path, data: dict[str, Any], write: WriteYaml) -> tup
 
 
 def _missing_file(tmp: Path, data: dict[str, Any], write: WriteYaml) -> tuple[Path, list[str]]:
-    return tmp / "no_such_deal.yaml", ["expected an existing deal YAML file"]
+    return tmp / "no_such_deal.yaml", ["expected an existing deal or miner YAML file"]
 
 
 SEVEN_CASES: dict[str, Case] = {

@@ -36,7 +36,7 @@ from pydantic import (
     model_validator,
 )
 
-from gpucredit.config.loading import parse_spec, read_spec_text
+from gpucredit.config.loading import parse_spec, read_document, validate_document
 from gpucredit.config.spec import (
     BorrowerSpec,
     ConvertibleSpec,
@@ -366,4 +366,4 @@ def parse_miner(text: str, *, source: str | Path | None = None) -> MinerSpec:
 
 def load_miner(path: str | Path) -> MinerSpec:
     """Load and validate one miner YAML file (errors as in ``parse_miner``)."""
-    return parse_miner(read_spec_text(path, what="miner"), source=Path(path))
+    return validate_document(MinerSpec, read_document(path, what="miner"), what="miner")

@@ -90,9 +90,12 @@ class SpecProblem(ValueError):
 
 
 class Spec(BaseModel):
-    """Base of every spec: frozen, unknown fields rejected."""
+    """Base of every spec: frozen, unknown fields rejected, every number finite (``.inf``,
+    ``1e999``, ``"nan"`` are refused in any numeric field)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", str_strip_whitespace=True, allow_inf_nan=False
+    )
 
 
 S = TypeVar("S", bound=BaseModel)
