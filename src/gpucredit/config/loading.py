@@ -57,23 +57,22 @@ MAX_NODES = 250_000
 MAX_INT_DIGITS = 30
 
 
-class _BoundedLoader(yaml.SafeLoader):
-    """A safe loader that refuses a key given twice in one mapping (PyYAML keeps the last),
-    a collection used as a key, and documents beyond the bounds above.
+class _BoundedComposer(yaml.composer.Composer):
+    """A composer that refuses documents beyond the bounds above.
 
     While composing it keeps each node's size with its aliases expanded, so a node reached
     through an alias costs one lookup, never a walk (the walk is what made a 448-byte bomb
     take gigabytes).
     """
 
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
+    def __init__(self) -> None:
+        yaml.composer.Composer.__init__(self)
         self.depth = 0
         self.alias_nodes = 0
         self.sizes: dict[int, int] = {}
 
     def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
-        event: Any = self.peek_event()  # type: ignore[no-untyped-call]
+        event: Any = self.peek_event()  # type: ignore[attr-defined]
         mark: Any = event.start_mark
         if isinstance(event, yaml.AliasEvent):
             target = self.anchors.get(event.anchor)
@@ -117,6 +116,31 @@ class _BoundedLoader(yaml.SafeLoader):
         return node
 
 
+try:  # libyaml's scanner and parser: some ten times faster than PyYAML's own
+    from yaml._yaml import CParser as _EventSource
+except ImportError:  # PyYAML built without libyaml
+
+    class _EventSource(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser):  # type: ignore[no-redef]
+        def __init__(self, stream: str) -> None:
+            yaml.reader.Reader.__init__(self, stream)
+            yaml.scanner.Scanner.__init__(self)
+            yaml.parser.Parser.__init__(self)
+
+
+class _BoundedLoader(
+    _BoundedComposer, _EventSource, yaml.constructor.SafeConstructor, yaml.resolver.Resolver
+):
+    """A safe loader (no Python tags) within the bounds: libyaml's events, our composer.
+    It also refuses a key given twice in one mapping (PyYAML keeps the last) and a
+    collection used as a key."""
+
+    def __init__(self, stream: str) -> None:
+        _EventSource.__init__(self, stream)
+        _BoundedComposer.__init__(self)
+        yaml.constructor.SafeConstructor.__init__(self)
+        yaml.resolver.Resolver.__init__(self)
+
+
 def _construct_mapping(loader: _BoundedLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
     seen: set[Any] = set()
     for key_node, _ in node.value:
@@ -134,7 +158,7 @@ def _construct_mapping(loader: _BoundedLoader, node: yaml.MappingNode, deep: boo
     return loader.construct_mapping(node, deep=deep)
 
 
-_BoundedLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_BoundedLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)  # type: ignore[type-var]
 
 
 def _construct_timestamp(loader: _BoundedLoader, node: yaml.ScalarNode) -> Any:
@@ -146,7 +170,7 @@ def _construct_timestamp(loader: _BoundedLoader, node: yaml.ScalarNode) -> Any:
         return loader.construct_scalar(node)
 
 
-_BoundedLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
+_BoundedLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)  # type: ignore[type-var]
 
 
 def _construct_int(loader: _BoundedLoader, node: yaml.ScalarNode) -> Any:
@@ -160,7 +184,7 @@ def _construct_int(loader: _BoundedLoader, node: yaml.ScalarNode) -> Any:
     return loader.construct_yaml_int(node)
 
 
-_BoundedLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+_BoundedLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)  # type: ignore[type-var]
 
 
 M = TypeVar("M", bound=BaseModel)

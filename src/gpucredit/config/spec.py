@@ -383,7 +383,9 @@ class FloatingRateSpec(Spec):
     kind: Literal["floating"]
     index: Literal["SOFR"] = "SOFR"
     margin_bps: Annotated[float, Field(ge=-1000.0, le=10000.0)]
-    floor_pct: Annotated[float, Field(ge=0.0, le=100.0)] = 0.0
+    # at most 20%: the effective federal funds rate peaked at 19.1% (monthly average, June
+    # 1981, FRED FEDFUNDS); a floor above any rate ever set is no floor but a fixed coupon
+    floor_pct: Annotated[float, Field(ge=0.0, le=20.0)] = 0.0
 
     @property
     def margin(self) -> float:
