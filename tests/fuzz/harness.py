@@ -99,6 +99,7 @@ class Tally:
     counts: Counter[str] = field(default_factory=Counter)
     failures: list[Failure] = field(default_factory=list)
     seconds: float = 0.0
+    cpu_seconds: float = 0.0
     full_runs: int = 0
 
     @property
@@ -122,7 +123,11 @@ class Tally:
         rows += [("accepted (finite output)", self.counts["accepted"])]
         rows += [("  of which with every pass", self.full_runs)]
         rows += [("tracebacks", self.counts["traceback"]), ("hangs", self.counts["hang"])]
-        rows += [("non-finite", self.counts["non-finite"]), ("seconds", round(self.seconds))]
+        rows += [("non-finite", self.counts["non-finite"])]
+        rows += [
+            ("seconds (wall)", round(self.seconds)),
+            ("seconds (CPU)", round(self.cpu_seconds)),
+        ]
         lines = [f"{name:<28}{value:>8}" for name, value in rows]
         for site, failures in sorted(self.sites().items()):
             lines.append(f"{len(failures):>4} x {site}  ({failures[0].detail[:160]})")
@@ -188,7 +193,7 @@ def run_case(text: str, folder: Path, tally: Tally, *, simulate: bool = True) ->
     is false), record the outcome."""
     path = folder / "case.yaml"
     path.write_text(text, encoding="utf-8")
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     outcome, site, detail = "accepted", "", ""
     try:
         with _alarm(TIMEOUT_S):
@@ -207,6 +212,7 @@ def run_case(text: str, folder: Path, tally: Tally, *, simulate: bool = True) ->
         outcome = "non-finite" if re.search(r"non-finite|nan|inf", message, re.I) else "traceback"
         site, detail = _site(exc), message.splitlines()[0] if message else repr(exc)
     tally.seconds += time.perf_counter() - started
+    tally.cpu_seconds += time.process_time() - cpu
     tally.counts[outcome] += 1
     if outcome not in ("rejected", "accepted"):
         tally.failures.append(Failure(outcome, site, detail, text))

@@ -263,3 +263,9 @@ def test_miner_hashrate_above_the_network(tmp_path: Path) -> None:
 def test_shipped_examples_stay_valid(path: Path) -> None:
     spec = load_spec(path)
     assert isinstance(spec, MinerSpec | DealSpec)
+
+
+def test_true_is_not_a_number(tmp_path: Path) -> None:
+    data = load_example_data("ddtl_ig_contracted")
+    data["opex"]["sga_share_of_revenue"] = True  # pydantic alone would read a 100% cost
+    _deal_refused(tmp_path, data, "opex.sga_share_of_revenue", "a number or text, not true")

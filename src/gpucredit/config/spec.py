@@ -153,6 +153,19 @@ class Spec(BaseModel):
         frozen=True, extra="forbid", str_strip_whitespace=True, allow_inf_nan=False
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _no_true_for_a_number(cls, data: Any) -> Any:
+        """Refuse ``true``/``false`` where a number is expected (pydantic would read them as
+        1 and 0: ``sga_share_of_revenue: true`` would be a 100% cost)."""
+        if isinstance(data, dict):
+            for name, info in cls.model_fields.items():
+                key = info.alias or name
+                value = data.get(key)
+                if isinstance(value, bool) and info.annotation not in (bool, bool | None):
+                    raise SpecProblem(key, value, "a number or text, not true or false")
+        return data
+
 
 S = TypeVar("S", bound=BaseModel)
 
