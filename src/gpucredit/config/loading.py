@@ -26,6 +26,7 @@ from gpucredit.errors import SpecError, SpecIssue
 
 __all__ = [
     "MAX_ALIAS_NODES",
+    "MAX_COLLECTION",
     "MAX_DEPTH",
     "MAX_INT_DIGITS",
     "MAX_NODES",
@@ -52,6 +53,10 @@ MAX_DEPTH = 64
 MAX_ALIAS_NODES = 10_000
 #: Most nodes in the document, aliases expanded (a 20,000-item list of scalars fits).
 MAX_NODES = 250_000
+#: Most items in one YAML list, and most keys in one mapping: a spec's longest list is a
+#: schedule of at most 360 months, its largest mapping has under 30 fields; a longer one is
+#: refused while it is read, before it costs a second.
+MAX_COLLECTION = 1000
 #: Longest integer literal, digits: no field of a spec needs more than 15 (a trillion USD has
 #: 13); Python itself refuses to convert more than 4,300.
 MAX_INT_DIGITS = 30
@@ -91,6 +96,12 @@ class _BoundedComposer(yaml.composer.Composer):
                         mark,
                     )
             return super().compose_node(parent, index)
+        width = len(parent.value) if isinstance(parent, yaml.MappingNode) else index
+        if isinstance(width, int) and width >= MAX_COLLECTION:
+            kind = "items in a list" if isinstance(parent, yaml.SequenceNode) else "keys"
+            raise yaml.composer.ComposerError(
+                None, None, f"at most {MAX_COLLECTION:,} {kind}", mark
+            )
         self.depth += 1
         if self.depth > MAX_DEPTH:
             raise yaml.composer.ComposerError(
