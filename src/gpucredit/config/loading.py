@@ -4,7 +4,8 @@ A spec file is read and parsed once (``read_document``), under bounds that keep 
 broken file from costing more than a moment and a few megabytes: the file must be a regular
 file of at most ``MAX_SPEC_BYTES`` in UTF-8, its YAML nested at most ``MAX_DEPTH`` deep, with
 at most ``MAX_ALIAS_NODES`` nodes reached through aliases and ``MAX_NODES`` in all, keys that
-are plain scalars and integer literals of at most ``MAX_INT_DIGITS`` digits. Anything beyond
+are plain scalars, lists and mappings of at most ``MAX_COLLECTION`` entries and integer
+literals of at most ``MAX_INT_DIGITS`` digits. Anything beyond
 is refused up front with the bound in the message (docs/specs.md, "Input bounds").
 """
 
@@ -43,7 +44,7 @@ __all__ = [
 ]
 
 #: Largest spec file read, bytes (1 MiB). The largest shipped example is under 8 KiB; a deal
-#: of a thousand cohorts and contracts still fits (an assumption about real specs).
+#: with the most cohorts and contracts a spec allows (200 of each) fits (an assumption).
 MAX_SPEC_BYTES = 1 << 20
 #: Deepest nesting of YAML collections. A deal nests 5 deep (facilities[i].rate.kind); the
 #: bound leaves room and keeps the parser far from Python's recursion limit.
@@ -51,7 +52,7 @@ MAX_DEPTH = 64
 #: Most nodes reached through aliases (``*name``), counting every node of the aliased
 #: collection each time it is used; stops "billion laughs" bombs before they expand.
 MAX_ALIAS_NODES = 10_000
-#: Most nodes in the document, aliases expanded (a 20,000-item list of scalars fits).
+#: Most nodes in the document, aliases expanded: a shipped example has a few hundred.
 MAX_NODES = 250_000
 #: Most items in one YAML list, and most keys in one mapping: a spec's longest list is a
 #: schedule of at most 360 months, its largest mapping has under 30 fields; a longer one is
