@@ -105,7 +105,7 @@ GpuUnitCost = Annotated[float, Field(ge=500.0, le=200_000.0)]
 #: GPUs in one cohort: at most 1,000,000, five times xAI's Colossus (200,000 GPUs, the
 #: largest single cluster announced by 2025), an assumption.
 MAX_GPU_UNITS = 1_000_000
-GpuUnits = Annotated[int, Field(ge=1, le=MAX_GPU_UNITS)]
+GpuUnits = Annotated[int, Field(gt=0, le=MAX_GPU_UNITS)]
 #: Contracted rent, USD per GPU-hour: at most 100, above the highest price in
 #: data/gpu_rental_observations_2026.csv (98.32 USD/h, an 8-GPU node's per-GPU maximum).
 GpuRent = Annotated[float, Field(gt=0.0, le=100.0)]
