@@ -25,7 +25,7 @@ SLOW_CASES = 2000
 LOADER_CASES = 1000
 #: Mutated files run through the real CLI in a subprocess; each costs the CLI's start-up
 #: (about 4 s of imports), so a small sample.
-CLI_CASES = 12
+CLI_CASES = 20
 SEED = 0
 
 
