@@ -19,6 +19,7 @@ import dataclasses
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,7 @@ import pandas as pd
 from gpucredit._typing import Float64Array, Int64Array
 from gpucredit._version import __version__
 from gpucredit.assets.fleet import tenant_default_months
+from gpucredit.assets.hazards import PdBasis, tight_regime_hazard
 from gpucredit.assets.miner import (
     MinerCashflows,
     MinerPlan,
@@ -45,10 +47,23 @@ from gpucredit.credit.liquidation import (
     SecondaryMarketRecovery,
     asic_market_params,
 )
-from gpucredit.credit.metrics import CreditAccumulator, FacilityMetrics, summarise
+from gpucredit.credit.metrics import (
+    MAX_TARGET_PATHS,
+    CreditAccumulator,
+    FacilityMetrics,
+    check_target,
+    run_to_target,
+    summarise,
+)
 from gpucredit.credit.outcomes import CreditOutcomes, discount_factors
 from gpucredit.credit.recovery import DefaultState, RecoveryResult
-from gpucredit.credit.spread import SpreadSolution, solve_spreads
+from gpucredit.credit.spread import (
+    SpreadSolution,
+    fair_spread_terms,
+    solve_spreads,
+    spread_figures,
+    with_standard_error,
+)
 from gpucredit.debt.capital import build_structure
 from gpucredit.debt.facilities import StructureTerms
 from gpucredit.debt.ledger import DebtLedger
@@ -67,12 +82,14 @@ from gpucredit.factors.miner_params import (
     convergence_params,
     miner_market_params,
 )
-from gpucredit.factors.params import FactorParams
-from gpucredit.market.ratings import (
-    DEFAULT_ASSET_CORRELATION,
-    monthly_hazard,
-    stress_hazard_multiplier,
+from gpucredit.factors.parameter_source import (
+    DEFAULT_CALIBRATION,
+    MINER_GPU_GENERATION,
+    check_as_of,
 )
+from gpucredit.factors.parameter_source import resolve as resolve_parameters
+from gpucredit.factors.params import FactorParams
+from gpucredit.market.ratings import DEFAULT_ASSET_CORRELATION, stress_hazard_multiplier
 from gpucredit.scenarios.grid import TimeGrid
 from gpucredit.scenarios.miner import MinerMarketPaths, freeze_gpu_normals, simulate_miner_market
 from gpucredit.scenarios.scenario import ScenarioSet, n_factors, simulate_scenarios
@@ -87,8 +104,6 @@ __all__ = [
     "simulate_miner",
 ]
 
-#: The GPU market a miner's hosting tenants live in and its correlations refer to.
-MINER_GPU_GENERATION = "H100"
 #: Factor groups of the attribution, each frozen at its median path in turn.
 FACTOR_GROUPS = ("bitcoin", "network", "gpu_rent", "rates")
 #: Units of one rig for the ASIC market (the liquidation module's S21, 200 TH/s).
@@ -167,7 +182,7 @@ def build_miner_model(
     """Prepare ``spec``: grid, GPU and miner-market parameters, collateral and debt terms."""
     grid = TimeGrid(spec.as_of, spec.horizon_months)
     if params is None:
-        params = default_factor_params((MINER_GPU_GENERATION,), spec.as_of)
+        params = default_factor_params((MINER_GPU_GENERATION,), spec.as_of, rent_prior=True)
     plan = plan_miner(spec, grid)
     market = market or miner_market_params(spec.as_of)
     conv = spec.convergence
@@ -204,20 +219,32 @@ def build_miner_model(
     )
     hazards: list[float] = []
     links: list[tuple[int, int]] = []
-    for tenant_pd, guarantor_pd in zip(
-        plan.lease_tenant_annual_pd.tolist(), plan.lease_guarantor_annual_pd.tolist(), strict=True
+    multiplier = stress_hazard_multiplier()
+
+    def hazard(annual_pd: float, basis: PdBasis) -> float:
+        # the hosting tenants' glut is the GPU market's (their copula factor is its rent shock)
+        return tight_regime_hazard(
+            annual_pd, basis, multiplier=multiplier, regime=params.regime, n_months=grid.n_months
+        )
+
+    leases = spec.hosting.leases if spec.hosting is not None else []
+    for lease, tenant_pd, guarantor_pd in zip(
+        leases,
+        plan.lease_tenant_annual_pd.tolist(),
+        plan.lease_guarantor_annual_pd.tolist(),
+        strict=True,
     ):
-        hazards.append(monthly_hazard(tenant_pd))
+        hazards.append(hazard(tenant_pd, lease.pd_basis))
         t = len(hazards) - 1
         g = -1
-        if not np.isnan(guarantor_pd):
-            hazards.append(monthly_hazard(guarantor_pd))
+        if lease.guarantor is not None:
+            hazards.append(hazard(guarantor_pd, lease.guarantor.pd_basis))
             g = len(hazards) - 1
         links.append((t, g))
     entities = _EntityRisk(
         n_months=grid.n_months,
         entity_monthly_hazard=np.array(hazards, dtype=np.float64),
-        stress_hazard_multiplier=stress_hazard_multiplier(),
+        stress_hazard_multiplier=multiplier,
         asset_correlation=DEFAULT_ASSET_CORRELATION,
     )
     return MinerModel(
@@ -452,6 +479,7 @@ def _ledger(
         ead=ead,
         pledged_cash=np.zeros(p),
         initial_dsra=np.zeros(p),
+        waivers=np.zeros(p, dtype=np.int64),
     )
 
 
@@ -543,12 +571,19 @@ class MinerResult:
                     "facility": m.name,
                     "principal_usd": m.principal_usd,
                     "pd": m.pd,
+                    "pd_se": m.pd_se,
+                    "pd_ci_low": m.pd_ci_low,
+                    "pd_ci_high": m.pd_ci_high,
                     "lgd": m.lgd,
+                    "lgd_se": m.lgd_se,
                     "expected_loss_usd": m.expected_loss_usd,
+                    "el_se_usd": m.el_se_usd,
                     "fair_spread_bps": m.fair_spread_bps,
+                    "fair_spread_se_bps": m.fair_spread_se_bps,
                     "market_spread_bps": m.market_spread_bps,
                     "spread_gap_bps": m.spread_gap_bps,
                     "implied_rating": m.implied_rating,
+                    "implied_rating_range": m.implied_rating_range,
                     "premium_fair_spread_bps": prem.get("fair_spread_bps"),
                     "premium_expected_loss_usd": prem.get("expected_loss_usd"),
                 }
@@ -616,7 +651,7 @@ def _solve(
     n_struct = len(model.structure.facilities) if model.structure is not None else 0
     enabled = model.convergence.enabled
 
-    def mean_pv(add_on: float, riskless: bool) -> float:
+    def pv_paths(add_on: float, riskless: bool, start: int, stop: int) -> Float64Array:
         structure, margin = model.structure, model.margin
         if k < n_struct:
             assert structure is not None
@@ -624,17 +659,18 @@ def _solve(
         else:
             assert margin is not None
             margin = _with_add_on(margin, add_on)
+        key = (start, frozenset[str](), enabled)
+        x = cache[key] if key in cache else miner_inputs(model, seed, start, stop)
+        if riskless and k >= n_struct:  # the margin loan's promise needs only SOFR
+            assert margin is not None
+            return _promised_margin_pv(margin, x.scen.sofr)
+        out = _run_debt(model, x, structure, margin, riskless)
+        return out.outcomes[k].pv_per_par
 
+    def mean_pv(add_on: float, riskless: bool) -> float:
         def block(start: int, stop: int) -> ExactSum:
-            key = (start, frozenset[str](), enabled)
-            x = cache[key] if key in cache else miner_inputs(model, seed, start, stop)
             acc = ExactSum(RATIO_RESOLUTION)
-            if riskless and k >= n_struct:  # the margin loan's promise needs only SOFR
-                assert margin is not None
-                acc.add(_promised_margin_pv(margin, x.scen.sofr))
-                return acc
-            out = _run_debt(model, x, structure, margin, riskless)
-            acc.add(out.outcomes[k].pv_per_par)
+            acc.add(pv_paths(add_on, riskless, start, stop))
             return acc
 
         total = ExactSum(RATIO_RESOLUTION)
@@ -647,7 +683,17 @@ def _solve(
         if k < n_struct
         else 1.0
     )
-    return solve_spreads(lambda x: mean_pv(x, True), lambda x: mean_pv(x, False), price)
+    solution = solve_spreads(lambda x: mean_pv(x, True), lambda x: mean_pv(x, False), price)
+    x0, x1 = solution.riskless_add_on, solution.risky_add_on
+    if x0 is None or x1 is None:
+        return solution
+
+    def terms(start: int, stop: int) -> Float64Array:
+        assert x0 is not None and x1 is not None
+        risky, promised = pv_paths(x1, False, start, stop), pv_paths(x0, True, start, stop)
+        return fair_spread_terms(solution, risky, promised)
+
+    return with_standard_error(solution, lambda: run_blocks(terms, ranges, n_workers=workers))
 
 
 def _with_add_on(terms: MarginLoanTerms, add_on: float) -> MarginLoanTerms:
@@ -689,10 +735,9 @@ def _metrics(
                 principal_usd=principal,
                 tenor_months=tenor,
                 issue_price=price,
-                market_spread=s.market_spread if s is not None else _nominal(model, k),
-                fair_spread=s.fair_spread if s is not None else None,
                 breakeven_rent=None,
                 breakeven_generation=MINER_GPU_GENERATION,
+                **spread_figures(s, _nominal(model, k)),
             )
         )
     return tuple(out)
@@ -709,20 +754,64 @@ def simulate_miner(
     premium: bool = True,
     attribution: bool = True,
     attribution_paths: int | None = None,
+    calibration: str = DEFAULT_CALIBRATION,
+    db: Path | str | None = None,
     params: FactorParams | None = None,
     market: MinerMarketParams | None = None,
     provenance: Mapping[str, Any] | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    target_se_bps: float | None = None,
+    max_paths: int = MAX_TARGET_PATHS,
 ) -> MinerResult:
     """Simulate one miner: every facility's PD, LGD, EL and fair spread; the double-leverage
     premium (convergence on minus off, same paths and seed); the Shapley attribution of the
     borrower's EL and PD to ``FACTOR_GROUPS`` (16 runs of the main pass without spreads, on
     the first ``attribution_paths`` paths: all when None).
 
-    The numbers depend only on ``seed`` and ``n_paths``, not on ``block_size`` or workers.
+    The numbers depend only on ``seed``, ``n_paths`` and the parameters, not on
+    ``block_size`` or workers. The parameters are those of ``calibration`` (``"latest"``, the
+    default, a stored id ``"cal-..."`` or ``"sourced"``; in the store ``db``), exactly as
+    ``gpucredit run --calibration``, so the CLI and the API give the same numbers; explicit
+    ``params`` and ``market`` (both, e.g. in tests) bypass it. The provenance names the
+    ``calibration_id`` and ``data_hash`` used.
+
+    ``target_se_bps`` (bp): run again with more paths, in whole granules of 256 from the same
+    seed, until every facility's fair-spread standard error is below it or ``max_paths`` is
+    reached (``simulate``'s rule); ``provenance["target_se"]`` says whether it was met.
     """
     if n_paths < 1 or block_size < 1 or seed < 0:
         raise ValueError("simulate_miner: n_paths and block_size >= 1, seed >= 0 expected")
+    check_as_of(spec.as_of, f"miner {spec.name!r}")
+    if params is None and market is None:
+        source = resolve_parameters(calibration, db, spec.as_of)
+        params, market = source.miner_params_for(spec)
+        provenance = {**source.provenance(), **(provenance or {})}
+    else:
+        provenance = {"calibration_id": "explicit params", **(provenance or {})}
+    if target_se_bps is not None:
+        check_target(target_se_bps, n_paths, max_paths)
+
+        def run_with(n: int) -> MinerResult:
+            return simulate_miner(
+                spec,
+                n,
+                seed,
+                block_size,
+                n_workers=n_workers,
+                solve_fair_spread=solve_fair_spread,
+                premium=premium,
+                attribution=attribution,
+                attribution_paths=attribution_paths,
+                params=params,
+                market=market,
+                provenance=provenance,
+                progress=progress,
+            )
+
+        result, target = run_to_target(
+            run_with, lambda r: r.facilities, n_paths, target_se_bps, max_paths
+        )
+        return dataclasses.replace(result, provenance={**result.provenance, "target_se": target})
     model = build_miner_model(spec, params, market)
     workers = n_workers if n_workers is not None else default_workers()
     ranges = block_ranges(n_paths, block_size)

@@ -11,6 +11,7 @@ import dataclasses
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -40,14 +41,23 @@ from gpucredit.credit.liquidation import (
 from gpucredit.credit.metrics import (
     CREDIT_LEDGER_FIELDS,
     DSCR_EDGES,
+    MAX_TARGET_PATHS,
     USD_RESOLUTION,
     CreditAccumulator,
     FacilityMetrics,
+    check_target,
+    run_to_target,
     summarise,
 )
 from gpucredit.credit.outcomes import CreditOutcomes, ExtraCollateral, evaluate
 from gpucredit.credit.recovery import RecoveryModel
-from gpucredit.credit.spread import SpreadSolution, solve_spreads
+from gpucredit.credit.spread import (
+    SpreadSolution,
+    fair_spread_terms,
+    solve_spreads,
+    spread_figures,
+    with_standard_error,
+)
 from gpucredit.debt.capital import BaseCase, structure_terms
 from gpucredit.debt.facilities import StructureTerms
 from gpucredit.debt.kernel import run_waterfall_loop
@@ -58,6 +68,8 @@ from gpucredit.debt.terms import LoanTerms, loan_terms
 from gpucredit.debt.waterfall import run_waterfall
 from gpucredit.engine.runner import block_ranges, default_workers, run_blocks
 from gpucredit.factors.defaults import default_factor_params
+from gpucredit.factors.parameter_source import DEFAULT_CALIBRATION, check_as_of
+from gpucredit.factors.parameter_source import resolve as resolve_parameters
 from gpucredit.factors.params import GLUT, FactorParams, UtilisationParams
 from gpucredit.scenarios.grid import TimeGrid
 from gpucredit.scenarios.scenario import ScenarioSet, n_factors, simulate_scenarios
@@ -179,7 +191,7 @@ def build_model(
         ),
     )
     grid = TimeGrid(deal.as_of, deal.horizon_months)
-    plan = plan_fleet(deal, grid)
+    plan = plan_fleet(deal, grid, regime=params.regime)
     decay = {r.generation: r.buyer_decay_per_year for r in params.rents}
     market = SecondaryMarketRecovery.for_cohorts(
         generations=plan.cohort_generation,
@@ -468,15 +480,22 @@ class SimulationResult:
             "tenor_months": m.tenor_months,
             "n_paths": m.n_paths,
             "pd": m.pd,
+            "pd_se": m.pd_se,
+            "pd_ci_low": m.pd_ci_low,
+            "pd_ci_high": m.pd_ci_high,
             "pd_annual": m.pd_annual,
             "lgd": m.lgd,
+            "lgd_se": m.lgd_se,
             "lgd_p95": m.lgd_p95,
             "expected_loss_usd": m.expected_loss_usd,
+            "el_se_usd": m.el_se_usd,
             "expected_loss_pct": m.expected_loss_pct,
             "fair_spread_bps": m.fair_spread_bps,
+            "fair_spread_se_bps": m.fair_spread_se_bps,
             "market_spread_bps": m.market_spread_bps,
             "spread_gap_bps": m.spread_gap_bps,
             "implied_rating": m.implied_rating,
+            "implied_rating_range": m.implied_rating_range,
             "breach_probability": m.breach_probability,
             "min_dscr_p50": m.min_dscr_p50,
             "breakeven_rent_usd_per_gpu_hour": m.breakeven_rent_usd_per_gpu_hour,
@@ -493,7 +512,8 @@ class SimulationResult:
             "time_to_recover_months_mean": c.time_to_recover_months_mean,
             "pd_lgd_correlation": c.pd_lgd_correlation,
         }
-        return row
+        # an undefined figure (an LTV over collateral worth nothing) is an empty CSV cell
+        return {k: finite_or_none(v) for k, v in row.items()}
 
     def dscr_fan(self) -> pd.DataFrame:
         """DSCR p5/p50/p95 and LTV p50 by month (over paths alive that month); for a capital
@@ -538,6 +558,13 @@ class SimulationResult:
         )
 
 
+def finite_or_none(value: Any) -> Any:
+    """``value``, or None where it is a non-finite float (so no NaN or inf reaches a CSV)."""
+    if isinstance(value, float | np.floating) and not np.isfinite(value):
+        return None
+    return value
+
+
 def simulate(
     deal: DealSpec,
     n_paths: int = 10_000,
@@ -548,19 +575,62 @@ def simulate(
     n_workers: int | None = None,
     backend: Backend = "numba",
     solve_fair_spread: bool = True,
+    calibration: str = DEFAULT_CALIBRATION,
+    db: Path | str | None = None,
     params: FactorParams | None = None,
     recovery: RecoveryModel | None = None,
     provenance: Mapping[str, Any] | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    target_se_bps: float | None = None,
+    max_paths: int = MAX_TARGET_PATHS,
 ) -> SimulationResult:
     """Simulate one deal: ``n_paths`` Monte Carlo paths in blocks of ``block_size``.
 
-    The numbers depend only on ``seed`` and ``n_paths``, not on ``block_size`` or
-    ``n_workers``. ``params`` and ``recovery`` replace the default factor parameters and the
-    secondary-market recovery model; ``provenance`` adds entries to the result's provenance
-    (the CLI records the calibration id and data hash). ``progress(phase, done, total)`` is
-    called as work completes.
+    The numbers depend only on ``seed``, ``n_paths`` and the factor parameters, not on
+    ``block_size`` or ``n_workers``. The parameters are those of ``calibration``, as for
+    ``gpucredit run --calibration``: ``"latest"`` (default: the newest calibration in the store
+    ``db`` dated on or before the deal's as-of date, fitted and stored on first use), a stored
+    id ``"cal-..."``, or ``"sourced"`` (the hand-set defaults); the same inputs give the same
+    numbers as the CLI. ``params`` (explicit factor parameters, e.g. for tests) bypasses it.
+    ``recovery`` replaces the secondary-market recovery model; ``provenance`` adds entries to
+    the result's provenance, which names the ``calibration_id`` and ``data_hash`` used.
+    ``progress(phase, done, total)`` is called as work completes.
+
+    ``target_se_bps`` (bp): run again with more paths, in whole granules of 256 from the same
+    seed, until every facility's fair-spread standard error is below it or ``max_paths`` is
+    reached. The result is the single run with the paths used (``provenance["n_paths"]``;
+    ``provenance["target_se"]`` says whether the target was met).
     """
+    check_as_of(deal.as_of, f"deal {deal.name!r}")
+    if params is None:
+        chosen = resolve_parameters(calibration, db, deal.as_of)
+        params = chosen.params_for(deal)
+        provenance = {**chosen.provenance(), **(provenance or {})}
+    else:
+        provenance = {"calibration_id": "explicit params", **(provenance or {})}
+    if target_se_bps is not None:
+        check_target(target_se_bps, n_paths, max_paths)
+
+        def run_with(n: int) -> SimulationResult:
+            return simulate(
+                deal,
+                n,
+                seed,
+                block_size,
+                keep_paths=keep_paths,
+                n_workers=n_workers,
+                backend=backend,
+                solve_fair_spread=solve_fair_spread,
+                params=params,
+                recovery=recovery,
+                provenance=provenance,
+                progress=progress,
+            )
+
+        result, target = run_to_target(
+            run_with, lambda r: r.all_facilities, n_paths, target_se_bps, max_paths
+        )
+        return dataclasses.replace(result, provenance={**result.provenance, "target_se": target})
     config = RunConfig(
         n_paths=n_paths,
         seed=seed,
@@ -643,10 +713,9 @@ def simulate(
         principal_usd=model.terms.principal_usd,
         tenor_months=model.terms.tenor_months,
         issue_price=model.terms.issue_price,
-        market_spread=spreads.market_spread if spreads else _nominal_spread(model.terms),
-        fair_spread=spreads.fair_spread if spreads else None,
         breakeven_rent=rent,
         breakeven_generation=generation,
+        **spread_figures(spreads, _nominal_spread(model.terms)),
     )
     provenance = _provenance(model, config, backend, provenance)
     paths = _paths_dataset(model, kept.stacked(), provenance) if keep else xr.Dataset()
@@ -706,35 +775,38 @@ def _solve_spreads(
             return cache[start]
         return SpreadInputs.of(_inputs(model, source, start, stop))
 
+    def pv_paths(add_on: float, riskless: bool, start: int, stop: int) -> Float64Array:
+        terms = model.terms.with_add_on(add_on)
+        x = inputs_of(start, stop)
+        if riskless:
+            big = np.full_like(x.sofr, UNLIMITED_USD)
+            ledger = _waterfall(terms, big, big, x.sofr, config.backend, CREDIT_LEDGER_FIELDS)
+        else:
+            ledger = _waterfall(
+                terms,
+                x.cfads_usd,
+                x.collateral_value_usd,
+                x.sofr,
+                config.backend,
+                CREDIT_LEDGER_FIELDS,
+            )
+        out = evaluate(
+            ledger,
+            x.cohort_value_usd,
+            recovery,
+            x.sofr,
+            terms.principal_usd,
+            extra_collateral=_contracts_uplift(model, x.tenant_default_month),
+        )
+        return out.pv_per_par
+
     def mean_pv(add_on: float, riskless: bool) -> float:
         nonlocal evaluations
         evaluations += 1
-        terms = model.terms.with_add_on(add_on)
 
         def block(start: int, stop: int) -> ExactSum:
-            x = inputs_of(start, stop)
-            if riskless:
-                big = np.full_like(x.sofr, UNLIMITED_USD)
-                ledger = _waterfall(terms, big, big, x.sofr, config.backend, CREDIT_LEDGER_FIELDS)
-            else:
-                ledger = _waterfall(
-                    terms,
-                    x.cfads_usd,
-                    x.collateral_value_usd,
-                    x.sofr,
-                    config.backend,
-                    CREDIT_LEDGER_FIELDS,
-                )
-            out = evaluate(
-                ledger,
-                x.cohort_value_usd,
-                recovery,
-                x.sofr,
-                terms.principal_usd,
-                extra_collateral=_contracts_uplift(model, x.tenant_default_month),
-            )
             acc = ExactSum(RATIO_RESOLUTION)
-            acc.add(out.pv_per_par)
+            acc.add(pv_paths(add_on, riskless, start, stop))
             return acc
 
         total = ExactSum(RATIO_RESOLUTION)
@@ -744,9 +816,31 @@ def _solve_spreads(
             progress("fair spread", evaluations, evaluations + 1)
         return total.mean()
 
-    return solve_spreads(
+    solution = solve_spreads(
         lambda x: mean_pv(x, True), lambda x: mean_pv(x, False), model.terms.issue_price
     )
+    return _with_se(solution, pv_paths, ranges, config.workers)
+
+
+def _with_se(
+    solution: SpreadSolution,
+    pv_paths: Callable[[float, bool, int, int], Float64Array],
+    ranges: list[tuple[int, int]],
+    workers: int,
+) -> SpreadSolution:
+    """``solution`` with the fair spread's delta-method standard error: one more pass, over
+    the same paths, of the risky PV at ``x*`` and the promised PV at ``x0``."""
+    x0, x1 = solution.riskless_add_on, solution.risky_add_on
+    if x0 is None or x1 is None:
+        return solution
+
+    def block(start: int, stop: int) -> Float64Array:
+        assert x0 is not None and x1 is not None
+        return fair_spread_terms(
+            solution, pv_paths(x1, False, start, stop), pv_paths(x0, True, start, stop)
+        )
+
+    return with_standard_error(solution, lambda: run_blocks(block, ranges, n_workers=workers))
 
 
 def _path_slice(inputs: BlockInputs, ledger: DebtLedger, cut: int) -> dict[str, np.ndarray]:
@@ -1075,12 +1169,9 @@ def simulate_structure(
             principal_usd=f.committed_usd,
             tenor_months=f.tenor_months,
             issue_price=f.loan.issue_price,
-            market_spread=solutions[k].market_spread  # type: ignore[union-attr]
-            if solutions[k] is not None
-            else _nominal_spread(f.loan),
-            fair_spread=solutions[k].fair_spread if solutions[k] is not None else None,  # type: ignore[union-attr]
             breakeven_rent=rent,
             breakeven_generation=generation,
+            **spread_figures(solutions[k], _nominal_spread(f.loan)),
         )
         for k, f in enumerate(structure.facilities)
     )
@@ -1123,14 +1214,16 @@ def _solve_structure_spread(
         inputs = _inputs(model, source, start, stop)
         return SpreadInputs.of(inputs), inputs.scenarios.regime
 
-    def mean_pv(add_on: float, riskless: bool) -> float:
+    def pv_paths(add_on: float, riskless: bool, start: int, stop: int) -> Float64Array:
         structure = base.with_add_on(k, add_on)
+        x, regime = inputs_of(start, stop)
+        _, outs = _run_structure_block(model, structure, x, recovery, regime, riskless)
+        return outs[k].pv_per_par
 
+    def mean_pv(add_on: float, riskless: bool) -> float:
         def block(start: int, stop: int) -> ExactSum:
-            x, regime = inputs_of(start, stop)
-            _, outs = _run_structure_block(model, structure, x, recovery, regime, riskless)
             acc = ExactSum(RATIO_RESOLUTION)
-            acc.add(outs[k].pv_per_par)
+            acc.add(pv_paths(add_on, riskless, start, stop))
             return acc
 
         total = ExactSum(RATIO_RESOLUTION)
@@ -1140,11 +1233,12 @@ def _solve_structure_spread(
             progress(f"fair spread {name}", k + 1, len(base.facilities))
         return total.mean()
 
-    return solve_spreads(
+    solution = solve_spreads(
         lambda x: mean_pv(x, True),
         lambda x: mean_pv(x, False),
         base.facilities[k].loan.issue_price,
     )
+    return _with_se(solution, pv_paths, ranges, config.workers)
 
 
 def _structure_report(model: DealModel, acc: _DealAccumulator) -> StructureReport:

@@ -13,6 +13,7 @@ so every index equals ``np.searchsorted(edges, v, side="right")`` exactly
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numba
@@ -151,6 +152,33 @@ def bin_indices_reference(edges: Float64Array, values: Float64Array) -> Int64Arr
     return np.asarray(np.searchsorted(edges, values, side="right"), dtype=np.int64)
 
 
+#: Largest scaled magnitude summed in int64 (exact as a float, and 2**10 of them fit).
+_FAST_SUM_LIMIT = 2.0**52
+#: Largest scaled magnitude whose square is summed in int64 (squares below 2**62).
+_FAST_SQUARE_LIMIT = 2.0**31
+
+
+def _exact_total(scaled: Float64Array, *, squares: bool = False) -> int:
+    """Exact sum of the integer-valued floats ``scaled`` (of their squares with ``squares``).
+
+    int64 sums in chunks small enough not to wrap where the magnitudes allow, Python integers
+    (unbounded) otherwise, so a principal of 1e19 USD at a resolution of 1e-4 sums exactly.
+    """
+    if scaled.size == 0:
+        return 0
+    peak = max(float(np.max(np.abs(scaled))), 1.0)
+    if not squares and peak < _FAST_SUM_LIMIT:
+        step = max(int(2.0**62 / peak), 1)
+        ints = scaled.astype(np.int64)
+        return sum(int(ints[lo : lo + step].sum()) for lo in range(0, ints.size, step))
+    if squares and peak < _FAST_SQUARE_LIMIT:
+        step = max(int(2.0**62 / (peak * peak)), 1)
+        sq = scaled.astype(np.int64) ** 2
+        return sum(int(sq[lo : lo + step].sum()) for lo in range(0, sq.size, step))
+    values = [int(x) for x in scaled.tolist()]
+    return sum(x * x for x in values) if squares else sum(values)
+
+
 @dataclass(slots=True)
 class ExactSum:
     """Sum of floats at a fixed ``resolution`` (each value is rounded to it once).
@@ -159,43 +187,73 @@ class ExactSum:
     ----------
     resolution : float
         Smallest unit kept, in the values' own units (1e-4 USD, 1e-12 for ratios).
+    moments : bool
+        Also keep the exact sum of squares of the rounded values, for ``variance`` and
+        ``standard_error`` (the same whatever the block split, like the sum).
     """
 
     resolution: float
+    moments: bool = False
     _total: int = 0
+    _squares: int = 0
     count: int = 0
 
     def add(self, values: Float64Array, mask: BoolArray | None = None) -> None:
-        v = np.asarray(values, dtype=np.float64)
+        v = np.asarray(values, dtype=np.float64).reshape(-1)
         if mask is not None:
-            v = v[mask]
+            v = v[np.asarray(mask, dtype=np.bool_).reshape(-1)]
         if v.size == 0:
             return
         if not np.all(np.isfinite(v)):
             raise FloatingPointError("ExactSum.add: a value is NaN or infinite")
-        scaled = np.rint(v / self.resolution)
-        # Split into chunks small enough that an int64 sum cannot overflow.
-        limit = 2.0**62 / max(float(np.max(np.abs(scaled))), 1.0)
-        step = max(int(limit), 1)
-        for lo in range(0, scaled.size, step):
-            self._total += int(scaled[lo : lo + step].astype(np.int64).sum())
+        with np.errstate(over="ignore"):
+            scaled = np.rint(v / self.resolution)
+        if not np.all(np.isfinite(scaled)):
+            raise FloatingPointError(
+                f"ExactSum.add: a value over {np.finfo(np.float64).max * self.resolution:.3g} "
+                f"(the largest at resolution {self.resolution:g})"
+            )
+        self._total += _exact_total(scaled)
+        if self.moments:
+            self._squares += _exact_total(scaled, squares=True)
         self.count += int(v.size)
 
     def merge(self, other: ExactSum) -> None:
         if other.resolution != self.resolution:
             raise ValueError("cannot merge ExactSums of different resolution")
+        if other.moments != self.moments:
+            raise ValueError("cannot merge an ExactSum with moments and one without")
         self._total += other._total
+        self._squares += other._squares
         self.count += other.count
 
     @property
     def total(self) -> float:
-        return self._total * self.resolution
+        return float(self._total * self.resolution)
 
     def mean(self) -> float:
         """Mean of the values added; NaN-free: raises when nothing was added."""
         if self.count == 0:
             raise ZeroDivisionError("mean of an empty ExactSum")
-        return self._total * self.resolution / self.count
+        return float(self._total * self.resolution / self.count)
+
+    def variance(self) -> float:
+        """Sample variance (divisor ``count - 1``) of the rounded values, in squared units;
+        0.0 for fewer than two values. Computed from exact integer sums, so never negative
+        and identical whatever the block split."""
+        if not self.moments:
+            raise ValueError("ExactSum.variance needs moments=True")
+        n = self.count
+        if n < 2:
+            return 0.0
+        spread = n * self._squares - self._total * self._total  # n^2 x variance (biased)
+        return float(spread / (n * (n - 1)) * self.resolution * self.resolution)
+
+    def standard_error(self) -> float:
+        """Standard error of the mean, ``sqrt(variance / count)``, in the values' units."""
+        if self.count == 0:
+            raise ZeroDivisionError("standard error of an empty ExactSum")
+        return math.sqrt(self.variance() / self.count)
 
 
 @dataclass(slots=True)

@@ -146,7 +146,7 @@ def _rich_deal() -> Any:
             escalator_pct_per_year=3.0,
             start="2026-03-10",
             end="2028-03-10",
-            guarantor={"name": "Google", "rating": "AA"},
+            guarantor={"name": "Google", "rating": "AA", "pd_basis": "point_in_time"},
         ),
         dict(
             base,

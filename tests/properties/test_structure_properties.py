@@ -30,6 +30,11 @@ def _run(stem: str, n: int = 400):  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize("stem", STEMS)
 def test_cash_is_conserved_through_every_step(stem: str) -> None:
     model, _, ledger = _run(stem)
+    assert_structure_cash_conserved(model, ledger)
+
+
+def assert_structure_cash_conserved(model, ledger) -> None:  # type: ignore[no-untyped-def]
+    """Every month the deal is active: sources = uses, through every step."""
     facs = ledger.facilities
     sources = ledger.cfads.copy()
     for fl in facs:
@@ -61,11 +66,11 @@ def test_cash_is_conserved_through_every_step(stem: str) -> None:
     np.testing.assert_allclose(uses[active], sources[active], rtol=1e-9, atol=1e-3)
 
 
-@pytest.mark.parametrize("cash_share", [0.1, 0.2])
+@pytest.mark.parametrize("cash_share", [0.1, 0.15])
 def test_junior_never_paid_while_a_senior_is_short(cash_share: float) -> None:
     # The parent example ranks unsecured notes and a convertible behind the DDTL. With its own
     # cash flow the DDTL is never the first to run short; with a tenth of it, it is on every
-    # path (with a fifth, on one).
+    # path (with 15%, on a few dozen).
     model = build_model(make_deal(load_example_data("parent_unsecured_notes")))
     inputs = _inputs(model, MonteCarloShocks(7), 0, 400)
     assert model.structure is not None

@@ -13,9 +13,11 @@ Conventions (documented assumptions):
   start; a month that holds an anniversary pays the day-weighted mean of the two rates.
 * Tenants and guarantors ("entities") default in month ``tau``, the first month in which
   their cumulative hazard reaches an exponential threshold. The monthly hazard comes from the
-  rating (or annual PD) and is multiplied by ``stress_hazard_multiplier`` in every glut month
-  of the path. The thresholds are linked across entities by a one-factor Gaussian copula with
-  asset correlation ``asset_correlation`` (``tenant_default_months``).
+  rating (or annual PD), read through the cycle by default (``assets.hazards``: the
+  chain-averaged cumulative PD over the horizon equals the typed one), and is multiplied by
+  ``stress_hazard_multiplier`` in every glut month of the path. The thresholds are linked
+  across entities by a one-factor Gaussian copula with asset correlation
+  ``asset_correlation`` (``tenant_default_months``).
 * A lease fails in the month its tenant defaults or, when a guarantor backs it, in the later
   of the tenant's and the guarantor's default months (the guarantor pays from the tenant's
   default until its own). From the failure month the lease pays nothing, its units sit idle
@@ -50,9 +52,10 @@ import numpy as np
 from scipy.special import log_ndtr, ndtri
 
 from gpucredit._typing import BoolArray, Float64Array, Int8Array, Int64Array
+from gpucredit.assets.hazards import PdBasis, tight_regime_hazard
 from gpucredit.config.spec import DealSpec, SpecProblem, check_tenant_risk
 from gpucredit.errors import SpecError, SpecIssue
-from gpucredit.factors.params import GLUT
+from gpucredit.factors.params import GLUT, RegimeParams
 from gpucredit.market.ratings import (
     DEFAULT_ASSET_CORRELATION,
     monthly_hazard,
@@ -273,8 +276,9 @@ def _cohort_calendar(
     return owned, mask, np.asarray(age, dtype=np.float64)
 
 
-def _entities(deal: DealSpec) -> tuple[list[str], list[str], list[float]]:
-    """Tenant names, entity names (tenants then other guarantors) and their annual PDs."""
+def _entities(deal: DealSpec) -> tuple[list[str], list[str], list[float], list[PdBasis]]:
+    """Tenant names, entity names (tenants then other guarantors), their annual PDs and the
+    basis each PD is given on."""
     try:
         check_tenant_risk(deal.contracts)
     except SpecProblem as problem:
@@ -282,17 +286,20 @@ def _entities(deal: DealSpec) -> tuple[list[str], list[str], list[float]]:
 
     names: list[str] = []
     pds: list[float] = []
+    bases: list[PdBasis] = []
     for contract in deal.contracts:
         if contract.tenant not in names:
             names.append(contract.tenant)
             pds.append(party_annual_pd(contract.rating, contract.annual_pd_pct))
+            bases.append(contract.pd_basis)
     tenants = list(names)
     for contract in deal.contracts:
         g = contract.guarantor
         if g is not None and g.name not in names:
             names.append(g.name)
             pds.append(party_annual_pd(g.rating, g.annual_pd_pct))
-    return tenants, names, pds
+            bases.append(g.pd_basis)
+    return tenants, names, pds, bases
 
 
 def plan_fleet(
@@ -301,6 +308,7 @@ def plan_fleet(
     *,
     asset_correlation: float = DEFAULT_ASSET_CORRELATION,
     stress_multiplier: float | None = None,
+    regime: RegimeParams | None = None,
 ) -> FleetPlan:
     """Fixed per-deal arrays on ``grid``.
 
@@ -314,6 +322,11 @@ def plan_fleet(
     stress_multiplier : float, optional
         Factor on default hazards in glut months, > 0; default
         ``market.ratings.stress_hazard_multiplier()`` (S&P worst year over average).
+    regime : RegimeParams, optional
+        The market's regime chain, which turns each company's typed PD into its tight-month
+        hazard on the company's ``pd_basis`` (``assets.hazards``): through the cycle, the
+        chain-averaged cumulative PD over the grid equals the typed one. ``None``: the chain
+        is not known and the typed PD is the tight-month hazard (unit tests of the mechanics).
 
     Raises
     ------
@@ -346,7 +359,14 @@ def plan_fleet(
         power = kw * opex.pue * HOURS_PER_MONTH * opex.power_price_usd_per_mwh * MWH_PER_KWH
         opex_gpu.append(power + kw * opex.colocation_usd_per_kw_month)
 
-    tenants, entities, pds = _entities(deal)
+    tenants, entities, pds, bases = _entities(deal)
+    if regime is None:
+        hazards = [monthly_hazard(p) for p in pds]
+    else:
+        hazards = [
+            tight_regime_hazard(p, b, multiplier=multiplier, regime=regime, n_months=n)
+            for p, b in zip(pds, bases, strict=True)
+        ]
 
     k = len(deal.contracts)
     active = np.zeros((k, n))
@@ -399,7 +419,7 @@ def plan_fleet(
         ),
         tenant_names=tuple(tenants),
         entity_names=tuple(entities),
-        entity_monthly_hazard=np.array([monthly_hazard(p) for p in pds], dtype=np.float64),
+        entity_monthly_hazard=np.array(hazards, dtype=np.float64),
         stress_hazard_multiplier=float(multiplier),
         asset_correlation=float(asset_correlation),
         price_factor=deal.merchant.price_factor,

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import sys
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
+import duckdb
 import pandas as pd
 import typer
 from rich.console import Console
@@ -28,13 +30,15 @@ from rich.progress import (
 from rich.table import Table
 
 from gpucredit._version import __version__
-from gpucredit.cli.params import ParameterSource, engine_use, run_calibration
-from gpucredit.cli.params import resolve as resolve_parameters
+from gpucredit.cli.params import engine_use, run_calibration
+from gpucredit.cli.store_cmds import register_store_commands
 from gpucredit.config.loading import read_document, validate_document
 from gpucredit.config.miner import MinerSpec, is_miner_data
 from gpucredit.config.spec import DealSpec
+from gpucredit.credit.metrics import MAX_TARGET_PATHS
 from gpucredit.errors import GpuCreditError, SpecError, SpecIssue
-from gpucredit.io.outputs import write_run
+from gpucredit.factors.parameter_source import DEFAULT_CALIBRATION, SOURCED, check_as_of
+from gpucredit.io.outputs import check_output_dir, write_run
 from gpucredit.market.store import MarketStore, SeriesInfo
 from gpucredit.miners import MinerResult, simulate_miner
 from gpucredit.pipeline import SimulationResult, simulate
@@ -131,8 +135,9 @@ CalibrationOption = Annotated[
     str,
     typer.Option(
         "--calibration",
-        help="Factor parameters: 'latest' calibration in the store (fitted on first use), "
-        "a stored id (cal-...), or 'default' for the hand-set sourced parameters.",
+        help="Factor parameters: 'latest' (the newest calibration in the store dated on or "
+        "before the deal's as_of, fitted on first use), a stored id (cal-...), or 'sourced' "
+        "(alias 'default') for the hand-set sourced parameters; as calibration= in Python.",
     ),
 ]
 
@@ -151,8 +156,19 @@ def run(
         bool, typer.Option("--json", help="Print one JSON object on stdout instead of a table.")
     ] = False,
     out: Annotated[
-        Path | None, typer.Option("--out", help="Write results (CSV, JSON, netCDF) here.")
+        Path | None,
+        typer.Option(
+            "--out", help="Write results (CSV, JSON, netCDF) here: a new or empty directory."
+        ),
     ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Let --out replace an earlier gpucredit output (never a folder holding "
+            "anything else).",
+        ),
+    ] = False,
     block_size: Annotated[int, typer.Option("--block-size", help="Paths per block.")] = 4096,
     keep_paths: Annotated[
         int, typer.Option("--keep-paths", help="Paths kept in the path cube.")
@@ -160,7 +176,7 @@ def run(
     workers: Annotated[
         int | None, typer.Option("--workers", help="Threads (default: all cores).")
     ] = None,
-    calibration: CalibrationOption = "latest",
+    calibration: CalibrationOption = DEFAULT_CALIBRATION,
     db: DbOption = None,
     attribution_paths: Annotated[
         int,
@@ -169,29 +185,54 @@ def run(
             help="Paths of each of the 16 runs of a miner's Shapley attribution (at most --paths).",
         ),
     ] = 2_000,
+    target_se: Annotated[
+        float | None,
+        typer.Option(
+            "--target-se",
+            help="Add paths until every facility's fair-spread standard error is below this "
+            "many bp (up to --max-paths); the result equals a run with the paths used.",
+            show_default=False,
+        ),
+    ] = None,
+    max_paths: Annotated[
+        int, typer.Option("--max-paths", help="Most paths a --target-se run may use.")
+    ] = MAX_TARGET_PATHS,
 ) -> None:
     """Simulate deals and report PD, LGD, expected loss and fair versus market spread."""
     try:
         _check_run_options(paths, seed, block_size, keep_paths)
+        _check_target_options(target_se, paths, max_paths)
         if attribution_paths < 1:
             issue = SpecIssue("--attribution-paths", attribution_paths, "an integer of at least 1")
             raise SpecError("command line", [issue])
         files = deals or shipped_examples()
         loaded = [load_spec(f) for f in files]  # validate all before running
+        for file, spec in zip(files, loaded, strict=True):
+            check_as_of(spec.as_of, file)
         specs = [x for x in loaded if isinstance(x, DealSpec)]
         miner_specs = [x for x in loaded if isinstance(x, MinerSpec)]
-        source = resolve_parameters(calibration, db)
+        target = None if out is None else check_output_dir(out, force=force)  # before any work
+        se_target = (target_se, max_paths)
         results = _simulate_all(
-            specs, paths, seed, block_size, keep_paths, workers, as_json, source
+            specs, paths, seed, block_size, keep_paths, workers, as_json, calibration, db, se_target
         )
         miners = [
-            _simulate_miner(m, paths, seed, block_size, workers, source, attribution_paths)
+            _simulate_miner(
+                m, paths, seed, block_size, workers, calibration, db, attribution_paths, se_target
+            )
             for m in miner_specs
         ]
-        document = run_document(results, seed, paths, miners)
-        if out is not None:
-            _write(out, results, document, miners)
-        _record(results, miners, source)
+        document = run_document(results, seed, paths, miners, target_se_bps=target_se)
+        if target is not None:  # the run is recorded before its output appears
+            write_run(
+                target,
+                results,
+                document,
+                miners,
+                before_publish=lambda: _record(results, miners, db),
+            )
+        else:
+            _record(results, miners, db)
     except GpuCreditError as exc:
         raise _fail(str(exc)) from None
     if as_json:
@@ -209,9 +250,13 @@ def run(
         attribution = attribution_table(miners)
         if attribution is not None:
             console.print(attribution)
+    if target_se is not None:
+        console.print(_target_line(target_se, results, miners))
+    used = [r.provenance for r in results] + [m.provenance for m in miners]
+    ids = ", ".join(dict.fromkeys(str(p.get("calibration_id")) for p in used))
     console.print(
         f"[dim]{paths:,} paths per deal, seed {seed}, factor parameters "
-        f"{source.calibration_id or 'default (sourced)'}; "
+        f"{escape(ids)}; "
         "fair spread = the coupon spread that makes "
         "expected discounted cash flows worth the price paid; market spread includes OID and "
         "floor; breakeven = flat rent at which the minimum DSCR is 1.0x.[/dim]"
@@ -220,20 +265,28 @@ def run(
         console.print(f"results written to {out}")
 
 
-def _write(
-    out: Path,
-    results: list[SimulationResult],
-    document: dict[str, object],
-    miners: list[MinerResult],
-) -> None:
-    try:
-        write_run(out, results, document, miners)
-    except OSError as exc:  # e.g. --out below a file, or no permission
-        reason = exc.strerror or type(exc).__name__
-        if exc.filename is not None:
-            reason += f": {exc.filename}"
-        issue = SpecIssue("--out", str(out), f"a directory that can be written ({reason})")
-        raise SpecError("command line", [issue]) from None
+def _check_target_options(target_se: float | None, paths: int, max_paths: int) -> None:
+    issues = []
+    if target_se is not None and not (math.isfinite(target_se) and target_se > 0.0):
+        issues.append(SpecIssue("--target-se", target_se, "a positive number of bp"))
+    if max_paths < paths:
+        issues.append(SpecIssue("--max-paths", max_paths, f"at least --paths ({paths:,})"))
+    if issues:
+        raise SpecError("command line", issues)
+
+
+def _target_line(
+    target_se: float, results: list[SimulationResult], miners: list[MinerResult]
+) -> str:
+    """What a --target-se run did: the paths each deal used and whether it met the target."""
+    parts = []
+    for name, prov in [(r.deal.name, r.provenance) for r in results] + [
+        (m.spec.name, m.provenance) for m in miners
+    ]:
+        target = prov.get("target_se", {})
+        state = "met" if target.get("met") else "not met"
+        parts.append(f"{escape(name)} {int(prov['n_paths']):,} paths ({state})")
+    return f"[dim]target fair-spread standard error {target_se:g} bp: {'; '.join(parts)}[/dim]"
 
 
 def _simulate_all(
@@ -244,7 +297,9 @@ def _simulate_all(
     keep_paths: int,
     workers: int | None,
     quiet_stdout: bool,
-    source: ParameterSource,
+    calibration: str,
+    db: Path | None,
+    target: tuple[float | None, int] = (None, MAX_TARGET_PATHS),
 ) -> list[SimulationResult]:
     console = Console(stderr=True)
     results: list[SimulationResult] = []
@@ -277,14 +332,13 @@ def _simulate_all(
                     keep_paths=keep_paths,
                     n_workers=workers,
                     progress=report,
-                    params=source.params_for(spec),
-                    provenance={
-                        "calibration_id": source.calibration_id or "default (sourced)",
-                        "data_hash": source.data_hash,
-                    },
+                    calibration=calibration,
+                    db=db,
+                    target_se_bps=target[0],
+                    max_paths=target[1],
                 )
             )
-            bar.update(task, completed=n_paths)
+            bar.update(task, completed=results[-1].config.n_paths)
     return results
 
 
@@ -304,8 +358,10 @@ def _simulate_miner(
     seed: int,
     block_size: int,
     workers: int | None,
-    source: ParameterSource,
+    calibration: str,
+    db: Path | None,
     attribution_paths: int,
+    target: tuple[float | None, int] = (None, MAX_TARGET_PATHS),
 ) -> MinerResult:
     console = Console(stderr=True)
     columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
@@ -317,7 +373,6 @@ def _simulate_miner(
         def report(phase: str, done: int, total: int) -> None:
             bar.update(task, description=f"{spec.name}: {phase} ({done}/{total})")
 
-        gpu, market = source.miner_params_for(spec)
         return simulate_miner(
             spec,
             n_paths=n_paths,
@@ -325,29 +380,42 @@ def _simulate_miner(
             block_size=block_size,
             n_workers=workers,
             attribution_paths=attribution_paths,
-            params=gpu,
-            market=market,
-            provenance={
-                "calibration_id": source.calibration_id or "default (sourced)",
-                "data_hash": source.data_hash,
-            },
+            calibration=calibration,
+            db=db,
             progress=report,
+            target_se_bps=target[0],
+            max_paths=target[1],
         )
 
 
-def _record(
-    results: list[SimulationResult], miners: list[MinerResult], source: ParameterSource
-) -> None:
-    """Record each deal's and miner's run in the store it took its calibration from."""
-    if source.db_path is None:
+def _record(results: list[SimulationResult], miners: list[MinerResult], db: Path | None) -> None:
+    """Record each deal's and miner's run in the store it took its calibration from (runs on
+    the sourced parameters touch no store).
+
+    A store that cannot take the record (locked by another process, read-only, damaged)
+    costs a warning on stderr, never the finished run: its results are still printed and
+    written.
+    """
+    if all(r.provenance.get("calibration_id") == SOURCED for r in results) and all(
+        m.provenance.get("calibration_id") == SOURCED for m in miners
+    ):
         return
-    with MarketStore(source.db_path) as store:
+    try:
+        _record_in(db, results, miners)
+    except (GpuCreditError, OSError, duckdb.Error) as exc:
+        typer.echo(f"warning: the run was not recorded in the store: {exc}", err=True)
+
+
+def _record_in(
+    db_path: Path | None, results: list[SimulationResult], miners: list[MinerResult]
+) -> None:
+    with MarketStore(db_path) as store:
         for m in miners:
             store.record_run(
                 spec_hash=str(m.provenance["spec_hash"]),
                 seed=int(m.provenance["seed"]),
                 n_paths=int(m.provenance["n_paths"]),
-                calibration_id=source.calibration_id,
+                calibration_id=str(m.provenance["calibration_id"]),
                 version=__version__,
                 summary=miner_record(m),
             )
@@ -356,7 +424,7 @@ def _record(
                 spec_hash=r.provenance["spec_hash"],
                 seed=r.config.seed,
                 n_paths=r.config.n_paths,
-                calibration_id=source.calibration_id,
+                calibration_id=str(r.provenance["calibration_id"]),
                 version=__version__,
                 summary=facility_record(r),
             )
@@ -366,7 +434,21 @@ def _record(
 def calibrate(
     as_of: Annotated[
         str | None,
-        typer.Option("--as-of", help="Fit on data up to this date (default: the last data date)."),
+        typer.Option(
+            "--as-of",
+            help="Fit on data dated up to this day (default: the last data date); any day "
+            "from the first bitcoin price (2010-07) on.",
+        ),
+    ] = None,
+    rent_series: Annotated[
+        str | None,
+        typer.Option(
+            "--rent-series",
+            help="The GPU rent series to fit, by name in `gpucredit data list` (e.g. one "
+            "imported with `gpucredit data import`); it replaces the shipped index of the "
+            "generation its name contains (H100 if none). Default: the shipped index.",
+            show_default=False,
+        ),
     ] = None,
     db: DbOption = None,
 ) -> None:
@@ -374,15 +456,27 @@ def calibrate(
     try:
         when = _parse_date_option("--as-of", as_of)
         with MarketStore(db) as store:
-            stored = run_calibration(store, when)
+            stored = run_calibration(store, when, rent_series=rent_series)
             path = store.path
+        used = engine_use(stored)
     except GpuCreditError as exc:
         raise _fail(str(exc)) from None
     console = _wide_console()
-    console.print(calibration_table(stored, engine_use(stored)))
+    console.print(calibration_table(stored, used))
+    for model, what in (("rent", "rent index months"), ("sofr", "months of SOFR")):
+        if stored.params.get(model) is None:
+            console.print(
+                f"{model}: too few {what} on or before {stored.as_of} to fit; the sourced "
+                "priors (factors/defaults.py) stand (docs/calibration.md, 'Point in time')."
+            )
+    if "bitcoin" not in stored.params:
+        reason = stored.diagnostics.get("bitcoin", {}).get("not_fitted", "")
+        console.print(f"bitcoin: not fitted ({escape(str(reason))}); miners fit at run time.")
+    series = stored.params.get("rent_series", "the shipped rent index")
     console.print(
-        f"stored as [bold]{stored.id}[/] (as of {stored.as_of}, data {stored.data_hash[:12]}) "
-        f"in {path}; `gpucredit run --calibration {stored.id}` uses it."
+        f"stored as [bold]{stored.id}[/] (as of {stored.as_of}, GPU rents from "
+        f"{escape(str(series))}, data {stored.data_hash[:12]}) in {escape(str(path))}; "
+        f"`gpucredit run --calibration {stored.id}` uses it."
     )
 
 
@@ -396,6 +490,7 @@ data_app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(data_app, name="data")
+register_store_commands(app)  # gpucredit calibrations ..., gpucredit runs ...
 
 #: ``data show`` prints every row up to this many, else the first and last half of it.
 _SHOW_ROWS = 60
@@ -405,7 +500,7 @@ _SHOW_ROWS = 60
 def data_list(db: DbOption = None) -> None:
     """List the series in the store: date range, rows, unit, source and licence."""
     try:
-        with MarketStore(db) as store:
+        with MarketStore(db, read_only=True) as store:
             infos = store.catalogue()
             where = store.path
     except GpuCreditError as exc:
@@ -454,7 +549,7 @@ def data_show(
     try:
         lo = _parse_date_option("--from", start)
         hi = _parse_date_option("--to", end)
-        with MarketStore(db) as store:
+        with MarketStore(db, read_only=True) as store:
             info = store.series_info(series)
             frame = store.read_series(series, lo, hi)
         if plot is not None:
@@ -554,7 +649,7 @@ def data_export(
     try:
         lo = _parse_date_option("--from", start)
         hi = _parse_date_option("--to", end)
-        with MarketStore(db) as store:
+        with MarketStore(db, read_only=True) as store:
             n = store.export_series(series, file, lo, hi)
     except GpuCreditError as exc:
         raise _fail(str(exc)) from None

@@ -71,6 +71,7 @@ __all__ = [
     "Usd",
     "UsdOrZero",
     "UsdPerKwMonth",
+    "WaiverSpec",
     "add_months",
     "check_tenant_risk",
     "check_waterfall",
@@ -259,6 +260,10 @@ class RatedSpec(Spec):
 
     rating: str | None = None
     annual_pd_pct: Annotated[float, Field(ge=0.0, lt=100.0)] | None = None
+    #: How the PD is read: 'through_the_cycle' (a long-run average, as ratings and the
+    #: agencies' default tables are) or 'point_in_time' (the hazard of the market regime at
+    #: ``as_of``); ``assets.hazards`` gives the formulas.
+    pd_basis: Literal["through_the_cycle", "point_in_time"] = "through_the_cycle"
 
     @field_validator("rating")
     @classmethod
@@ -453,12 +458,54 @@ AmortisationSpec = Annotated[
 ]
 
 
+class WaiverSpec(Spec):
+    """The lender's rule for waiving a covenant event of default instead of accelerating.
+
+    When a breach outlasts its cure period, the lender waives it (no default) if the loan is
+    still covered, ``balance after the month's payments <= max_ltv x the month's collateral
+    value``, and fewer than ``max_waivers`` waivers have been granted over the loan's life. The
+    borrower pays an amendment fee of ``fee_bps`` of that balance, capitalised into the balance
+    (no cash moves), and the coupon (fixed) or margin (floating) steps up by
+    ``margin_step_up_bps`` a year from the next month on, cumulatively per waiver.
+
+    Defaults:
+
+    * ``max_ltv`` 0.65: the lender waives while a 30-day auction of the collateral would still
+      repay it; SpotWire's liquidation factor for an auction within 30 days is 0.65 of orderly
+      value (REFERENCES.md). ASSUMPTION: the engine's collateral value (income approach) stands
+      in for the orderly value.
+    * ``fee_bps`` 50: ASSUMPTION, the top of the 25-50 bp amendment fees typical of leveraged
+      loans.
+    * ``margin_step_up_bps`` 100 a year: ASSUMPTION.
+    * ``max_waivers`` 2 per loan life: ASSUMPTION; a breach triggered after that is an event of
+      default.
+    """
+
+    max_ltv: Annotated[float, Field(gt=0.0, le=1.0)] = 0.65
+    fee_bps: Annotated[float, Field(ge=0.0, le=1000.0)] = 50.0
+    margin_step_up_bps: Annotated[float, Field(ge=0.0, le=2000.0)] = 100.0
+    max_waivers: Annotated[int, Field(ge=0, le=120)] = 2
+
+    @property
+    def fee(self) -> float:
+        """Amendment fee, decimal of the balance."""
+        return self.fee_bps / 10_000.0
+
+    @property
+    def step_up(self) -> float:
+        """Coupon or margin step-up per waiver, decimal per year."""
+        return self.margin_step_up_bps / 10_000.0
+
+
 class CovenantSpec(Spec):
     """A maintenance covenant tested monthly.
 
     ``min_dscr``: trailing ``window_months`` CFADS over trailing debt service >= threshold,
     tested once a full window has elapsed. ``max_ltv``: debt over collateral value <= threshold.
-    A breach that lasts longer than ``cure_period_months`` triggers the consequence.
+    A breach that lasts longer than ``cure_period_months`` triggers the consequence. An event of
+    default is waived by the lender's ``waiver`` rule when its conditions hold (default on,
+    ``WaiverSpec``); ``waiver: null`` is a lender who always accelerates. A waiver exists only
+    for the consequence ``event_of_default`` (it is null for a sweep or a lock-up).
     """
 
     kind: Literal["min_dscr", "max_ltv"]
@@ -467,6 +514,30 @@ class CovenantSpec(Spec):
     window_months: Annotated[int, Field(ge=1, le=60)] = 12
     cure_period_months: MonthCount = 0
     consequence: Literal["event_of_default", "cash_sweep", "lock_up"] = "event_of_default"
+    waiver: WaiverSpec | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_waiver(cls, data: Any) -> Any:
+        """An event-of-default covenant gets the default ``WaiverSpec`` unless it names one."""
+        if (
+            isinstance(data, dict)
+            and "waiver" not in data
+            and data.get("consequence", "event_of_default") == "event_of_default"
+        ):
+            return {**data, "waiver": {}}
+        return data
+
+    @model_validator(mode="after")
+    def _waiver_only_for_default(self) -> Self:
+        if self.waiver is not None and self.consequence != "event_of_default":
+            raise SpecProblem(
+                "waiver",
+                self.waiver.model_dump(exclude_unset=True),
+                f"no waiver for consequence {self.consequence!r} (only event_of_default "
+                "can be waived): remove it or write waiver: null",
+            )
+        return self
 
 
 class RefinancingSpec(Spec):

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import numpy as np
 
 from gpucredit._typing import Float64Array, Int64Array
 from gpucredit.credit.outcomes import CreditOutcomes
-from gpucredit.credit.ratings import implied_rating
+from gpucredit.credit.ratings import implied_rating, implied_rating_range
 from gpucredit.debt.ledger import DEFAULT_KINDS, DebtLedger
 from gpucredit.stats import ExactSum, Histogram, MonthlyHistogram
 
@@ -18,6 +21,11 @@ __all__ = [
     "LTV_EDGES",
     "CreditAccumulator",
     "FacilityMetrics",
+    "check_target",
+    "next_path_count",
+    "run_to_target",
+    "wilson_interval",
+    "worst_spread_se_bps",
 ]
 
 #: The per-month ledger fields that ``outcomes.evaluate`` (lender cash flow, minimum DSCR)
@@ -34,6 +42,14 @@ LTV_EDGES = np.linspace(0.0, 5.0, 2001)
 LGD_EDGES = np.linspace(0.0, 1.0, 1001)
 USD_RESOLUTION = 1e-4
 RATIO_RESOLUTION = 1e-12
+#: Default cap on the paths a ``target_se_bps`` run may use.
+MAX_TARGET_PATHS = 1_000_000
+#: Paths are added in whole granules of the random streams (``gpucredit.random``).
+PATH_STEP = 256
+#: Margin on the paths the square-root law asks for, so that one more run usually suffices.
+TARGET_MARGIN = 1.1
+#: Two-sided 95% normal quantile, for the Wilson interval of the PD.
+Z_95 = 1.959963984540054
 
 
 @dataclass(slots=True)
@@ -45,10 +61,10 @@ class CreditAccumulator:
     defaults_by_month: Int64Array = field(init=False)
     defaults_by_kind: Int64Array = field(init=False)
     breaches: int = 0
-    loss: ExactSum = field(default_factory=lambda: ExactSum(USD_RESOLUTION))
+    loss: ExactSum = field(default_factory=lambda: ExactSum(USD_RESOLUTION, moments=True))
     ead: ExactSum = field(default_factory=lambda: ExactSum(USD_RESOLUTION))
     recovery: ExactSum = field(default_factory=lambda: ExactSum(USD_RESOLUTION))
-    lgd: ExactSum = field(default_factory=lambda: ExactSum(RATIO_RESOLUTION))
+    lgd: ExactSum = field(default_factory=lambda: ExactSum(RATIO_RESOLUTION, moments=True))
     pv: ExactSum = field(default_factory=lambda: ExactSum(RATIO_RESOLUTION))
     lgd_hist: Histogram = field(default_factory=lambda: Histogram(LGD_EDGES))
     min_dscr_hist: Histogram = field(default_factory=lambda: Histogram(DSCR_EDGES))
@@ -99,6 +115,13 @@ class FacilityMetrics:
     Rates are decimals, spreads in basis points, money in USD. ``pd_by_year`` is the
     cumulative PD at each loan-year end (the last entry at maturity); fans are p5/p50/p95 of
     the monthly DSCR and LTV over the paths where the loan is alive that month.
+
+    Monte Carlo error (docs/model.md section 6): ``pd_se`` is the binomial standard error of
+    the PD and ``pd_ci_low``/``pd_ci_high`` its Wilson 95% interval; ``el_se_usd`` (USD),
+    ``lgd_se`` (decimal) and ``fair_spread_se_bps`` (bp) are standard errors over the
+    independent paths (the fair spread's by the delta method). ``implied_rating_range`` is
+    the implied ratings of the interval's two ends, best first ("A/BBB"), or the one rating.
+    ``notes`` says why a figure is None (``{"lgd": "no path defaulted"}``).
     """
 
     deal: str
@@ -130,6 +153,33 @@ class FacilityMetrics:
     dscr_p95: Float64Array
     ltv_p50: Float64Array
     alive_share: Float64Array
+    pd_se: float
+    pd_ci_low: float
+    pd_ci_high: float
+    el_se_usd: float
+    lgd_se: float | None
+    fair_spread_se_bps: float | None
+    implied_rating_range: str
+    notes: dict[str, str] = field(default_factory=dict)
+
+
+def wilson_interval(defaults: int, n: int, z: float = Z_95) -> tuple[float, float]:
+    """Wilson score interval of a binomial proportion ``defaults / n`` (decimals).
+
+    ``(c - h, c + h)`` with ``c = (p + z^2 / 2n) / (1 + z^2 / n)`` and
+    ``h = z / (1 + z^2 / n) * sqrt(p (1 - p) / n + z^2 / 4n^2)``: inside [0, 1], and not of
+    zero width at ``p = 0`` or 1, where the normal interval is. ``z`` = 1.96 gives 95%.
+    """
+    if n < 1:
+        raise ValueError(f"wilson_interval: n = {n}, expected at least 1")
+    p = defaults / n
+    z2 = z * z
+    denom = 1.0 + z2 / n
+    centre = (p + z2 / (2.0 * n)) / denom
+    half = z / denom * math.sqrt(max(p * (1.0 - p), 0.0) / n + z2 / (4.0 * n * n))
+    low = 0.0 if defaults == 0 else max(centre - half, 0.0)  # exact ends, no rounding residue
+    high = 1.0 if defaults == n else min(centre + half, 1.0)
+    return low, high
 
 
 def pd_term_structure(acc: CreditAccumulator, tenor_months: int) -> tuple[float, ...]:
@@ -153,11 +203,30 @@ def summarise(
     fair_spread: float | None,
     breakeven_rent: float | None,
     breakeven_generation: str,
+    fair_spread_se: float | None = None,
+    fair_spread_note: str | None = None,
 ) -> FacilityMetrics:
-    """Turn merged statistics into the reported metrics."""
+    """Turn merged statistics into the reported metrics.
+
+    ``market_spread``, ``fair_spread`` and ``fair_spread_se`` are decimals a year;
+    ``fair_spread_note`` says why ``fair_spread`` is None (default: it was not solved).
+    """
     n = acc.n_paths
     n_def = int(acc.defaults_by_month[1:].sum())
     pd = n_def / n
+    pd_low, pd_high = wilson_interval(n_def, n)
+    notes: dict[str, str] = {}
+    if not n_def:
+        for key in ("lgd", "lgd_se", "lgd_p95", "mean_ead_usd"):
+            notes[key] = "no path defaulted"
+    elif n_def == 1:
+        notes["lgd_se"] = "one path defaulted: no spread to measure"
+    if fair_spread is None:
+        reason = fair_spread_note or "fair spread not solved"
+        for key in ("fair_spread_bps", "fair_spread_se_bps", "spread_gap_bps"):
+            notes[key] = reason
+    elif fair_spread_se is None:
+        notes["fair_spread_se_bps"] = fair_spread_note or "standard error not estimated"
     years = tenor_months / 12.0
     pd_annual = 1.0 - (1.0 - pd) ** (1.0 / years) if pd < 1.0 else 1.0
     share = {k: float(acc.defaults_by_kind[i]) / n for i, k in DEFAULT_KINDS.items() if i > 0}
@@ -192,4 +261,70 @@ def summarise(
         dscr_p95=acc.dscr_fan.quantiles(0.95),
         ltv_p50=acc.ltv_fan.quantiles(0.50),
         alive_share=alive_counts / n,
+        pd_se=math.sqrt(pd * (1.0 - pd) / n),
+        pd_ci_low=pd_low,
+        pd_ci_high=pd_high,
+        el_se_usd=acc.loss.standard_error(),
+        lgd_se=acc.lgd.standard_error() if n_def > 1 else None,
+        fair_spread_se_bps=None
+        if fair_spread is None or fair_spread_se is None
+        else fair_spread_se * 1e4,
+        implied_rating_range=implied_rating_range(pd_low, pd_high, years),
+        notes=notes,
     )
+
+
+def worst_spread_se_bps(facilities: Sequence[FacilityMetrics]) -> float | None:
+    """The largest fair-spread standard error among ``facilities`` (bp), None if none has one."""
+    errors = [m.fair_spread_se_bps for m in facilities if m.fair_spread_se_bps is not None]
+    return max(errors) if errors else None
+
+
+def next_path_count(n_paths: int, se_bps: float, target_bps: float, max_paths: int) -> int:
+    """Paths for a run whose fair-spread standard error should fall from ``se_bps`` (at
+    ``n_paths``) to below ``target_bps``: ``n (se / target)^2`` by the square-root law, with a
+    10% margin, at least one more granule of 256 paths, rounded up to whole granules and at
+    most ``max_paths``."""
+    wanted = n_paths * (se_bps / target_bps) ** 2 * TARGET_MARGIN
+    steps = math.ceil(max(wanted, n_paths + 1) / PATH_STEP)
+    return int(min(steps * PATH_STEP, max_paths))
+
+
+R = TypeVar("R")
+
+
+def check_target(target_se_bps: float, n_paths: int, max_paths: int) -> None:
+    """Reject a ``target_se_bps`` that is not a positive finite number, or a ``max_paths``
+    below ``n_paths``."""
+    if not (math.isfinite(target_se_bps) and target_se_bps > 0.0):
+        raise ValueError(f"target_se_bps = {target_se_bps}: expected a positive number of bp")
+    if max_paths < n_paths:
+        raise ValueError(f"max_paths = {max_paths}: expected at least n_paths = {n_paths}")
+
+
+def run_to_target(
+    run_with: Callable[[int], R],
+    facilities: Callable[[R], Sequence[FacilityMetrics]],
+    n_paths: int,
+    target_se_bps: float,
+    max_paths: int,
+) -> tuple[R, dict[str, Any]]:
+    """Run ``run_with(n)`` with more paths (``credit.metrics.next_path_count``) until the worst
+    fair-spread standard error of its ``facilities`` is below ``target_se_bps`` (bp), or
+    ``max_paths`` is reached, or no facility has a fair spread. Returns the last result and
+    ``{"target_bps", "met", "worst_se_bps", "paths_tried"}``."""
+    n = n_paths
+    tried = []
+    while True:
+        result = run_with(n)
+        tried.append(n)
+        worst = worst_spread_se_bps(facilities(result))
+        if worst is None or worst < target_se_bps or n >= max_paths:
+            break
+        n = next_path_count(n, worst, target_se_bps, max_paths)
+    return result, {
+        "target_bps": target_se_bps,
+        "met": worst is not None and worst < target_se_bps,
+        "worst_se_bps": worst,
+        "paths_tried": tried,
+    }

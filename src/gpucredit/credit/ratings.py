@@ -8,7 +8,7 @@ import numpy as np
 
 from gpucredit.market.ratings import cumulative_default_table
 
-__all__ = ["implied_rating", "rating_default_rate"]
+__all__ = ["implied_rating", "implied_rating_range", "rating_default_rate"]
 
 
 def _monotone_table() -> tuple[tuple[str, ...], np.ndarray]:
@@ -56,3 +56,19 @@ def implied_rating(cumulative_pd: float, years: float) -> str:
     position = int(np.searchsorted(bounds, math.log(max(cumulative_pd, floor)), side="right"))
     label = ratings[min(position, len(ratings) - 1)]
     return "CCC/C" if label == "CCC" else label
+
+
+def implied_rating_range(pd_low: float, pd_high: float, years: float) -> str:
+    """The implied ratings of the two ends of a PD interval, best first: ``"A/BBB"`` when the
+    interval straddles a rating boundary, the one rating (``"A"``) when it does not.
+
+    Parameters
+    ----------
+    pd_low, pd_high : float
+        Ends of the interval of the cumulative PD, decimals (e.g. its Wilson 95% interval).
+    years : float
+        Horizon of the PD, years.
+    """
+    best = implied_rating(min(pd_low, pd_high), years)
+    worst = implied_rating(max(pd_low, pd_high), years)
+    return best if best == worst else f"{best}/{worst}"

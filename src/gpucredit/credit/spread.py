@@ -10,31 +10,77 @@ Definitions (decimals per year):
 * market spread = ``-x0`` (what the loan as written pays over risk-free, OID and floor
   included); fair spread = ``x* - x0`` (zero without default risk, about PD x LGD a year
   otherwise); spread gap = market - fair = ``-x*``.
+
+When no add-on in the searched range gives the price, the figure is None with the reason in
+``SpreadSolution.note`` ("no fair spread exists: ..."): the bracket is widened geometrically
+first, so only a price no coupon can repay gives None.
+
+The fair spread's Monte Carlo standard error is by the delta method: the solved add-ons move
+by ``-(mean PV error) / (dPV/dx)``, so with per-path values ``R_i`` (risky PV at ``x*``) and
+``F_i`` (promised PV at ``x0``), ``z_i = R_i / R' - F_i / F'`` and
+``SE = sd(z) / sqrt(n)``; the slopes ``R'``, ``F'`` come from the solver's own evaluations
+(the secant through the root and the evaluation nearest 10 bp from it).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TypedDict
 
+import numpy as np
 from scipy.optimize import brentq
 
-__all__ = ["SpreadSolution", "solve_spreads"]
+from gpucredit._typing import Float64Array
+from gpucredit.stats import ExactSum
 
-#: Search range of the risky add-on above x0; beyond it no coupon repays the price.
+__all__ = [
+    "SpreadSolution",
+    "fair_spread_terms",
+    "solve_spreads",
+    "spread_figures",
+    "with_standard_error",
+]
+
+#: First search range of the risky add-on above x0 (decimal a year); widened by doubling.
 MAX_FAIR_SPREAD = 0.30
+#: First search range of the riskless add-on, +-; widened by doubling.
+RISKLESS_RANGE = 0.5
+#: Widest add-on searched, decimal a year (+-6,400% a year): beyond it no fair spread exists.
+WIDEST_ADD_ON = 64.0
 #: Tolerance of the solved add-ons: 1e-7 = 0.001 bp.
 XTOL = 1e-7
+#: Distance from the root, decimal, of the solver evaluation preferred for the PV's slope
+#: (10 bp: far enough that a path's default switching on does not dominate, near enough
+#: that the PV is close to linear).
+SLOPE_STEP = 1e-3
+#: Closest evaluation to the root accepted for the slope (0.1 bp, a thousand times XTOL).
+SLOPE_MIN_STEP = 1e-5
+#: Resolution of the delta-method terms ``z_i`` (decimal a year).
+TERM_RESOLUTION = 1e-12
 
 
 @dataclass(frozen=True, slots=True)
 class SpreadSolution:
-    riskless_add_on: float
+    """The solved add-ons (decimals a year) and what the standard error needs.
+
+    ``riskless_slope`` and ``risky_slope`` are the mean PV's derivative (per unit of par per
+    unit of add-on) at ``x0`` and ``x*``; ``fair_spread_se`` the fair spread's standard error
+    (decimal a year, set by ``with_standard_error``); ``note`` says why a figure is None.
+    """
+
+    riskless_add_on: float | None
     risky_add_on: float | None
-    market_spread: float
+    market_spread: float | None
     fair_spread: float | None
     spread_gap: float | None
     evaluations: int
+    riskless_slope: float | None = None
+    risky_slope: float | None = None
+    fair_spread_se: float | None = None
+    note: str | None = None
 
 
 def solve_spreads(
@@ -42,56 +88,149 @@ def solve_spreads(
     pv_risky: Callable[[float], float],
     price: float,
 ) -> SpreadSolution:
-    """Solve both add-ons; ``pv_*(x)`` is the mean discounted value per unit of par."""
+    """Solve both add-ons; ``pv_*(x)`` is the mean discounted value per unit of par.
+
+    Never raises for want of a root: a missing one is None with ``note``.
+    """
     calls = 0
+    seen0: list[tuple[float, float]] = []
+    seen1: list[tuple[float, float]] = []
 
     def f0(x: float) -> float:
         nonlocal calls
         calls += 1
-        return pv_riskless(x) - price
+        fx = pv_riskless(x) - price
+        seen0.append((x, fx))
+        return fx
 
     def f1(x: float) -> float:
         nonlocal calls
         calls += 1
-        return pv_risky(x) - price
+        fx = pv_risky(x) - price
+        seen1.append((x, fx))
+        return fx
 
-    lo, hi = -0.5, 0.5
-    x0 = _secant_root(f0, lo, hi)
+    x0 = _secant_root(f0, -RISKLESS_RANGE, RISKLESS_RANGE)
+    if x0 is None:
+        note = (
+            f"no fair spread exists: no add-on within +-{WIDEST_ADD_ON * 1e4:,.0f} bp makes the "
+            f"promised cash flows worth the issue price {price:.6g}"
+        )
+        return SpreadSolution(None, None, None, None, None, calls, note=note)
+    slope0 = _slope(seen0, x0)
     at_x0 = f1(x0)
     if at_x0 >= 0.0:
         # No expected loss at the benchmark coupon: no default risk to pay for.
-        return SpreadSolution(x0, x0, -x0, 0.0, -x0, calls)
-    top = x0 + MAX_FAIR_SPREAD
-    if f1(top) < 0.0:
-        return SpreadSolution(x0, None, -x0, None, None, calls)
-    x1 = float(brentq(f1, x0, top, xtol=XTOL))
-    return SpreadSolution(x0, x1, -x0, x1 - x0, -x1, calls)
+        return SpreadSolution(x0, x0, -x0, 0.0, -x0, calls, slope0, slope0, fair_spread_se=0.0)
+    width = MAX_FAIR_SPREAD
+    while f1(x0 + width) < 0.0:
+        if width >= WIDEST_ADD_ON:
+            note = (
+                f"no fair spread exists: no add-on up to {width * 1e4:,.0f} bp over the "
+                "benchmark repays the issue price on these paths"
+            )
+            return SpreadSolution(x0, None, -x0, None, None, calls, slope0, note=note)
+        width *= 2.0
+    x1 = float(
+        brentq(f1, x0 + (width / 2.0 if width > MAX_FAIR_SPREAD else 0.0), x0 + width, xtol=XTOL)
+    )
+    return SpreadSolution(x0, x1, -x0, x1 - x0, -x1, calls, slope0, _slope(seen1, x1))
+
+
+def _slope(points: list[tuple[float, float]], root: float) -> float | None:
+    """Slope of the secant from ``(root, 0)`` to the evaluation whose distance from the root
+    is nearest ``SLOPE_STEP`` on a log scale (at least ``SLOPE_MIN_STEP``); None if none is."""
+    best: tuple[float, float] | None = None
+    for x, fx in points:
+        d = abs(x - root)
+        if d < SLOPE_MIN_STEP:
+            continue
+        score = abs(math.log(d / SLOPE_STEP))
+        if best is None or score < best[0]:
+            best = (score, fx / (x - root))
+    return None if best is None else best[1]
+
+
+def fair_spread_terms(
+    solution: SpreadSolution, risky_pv: Float64Array, riskless_pv: Float64Array
+) -> Float64Array:
+    """The delta-method terms ``z_i = R_i / R' - F_i / F'`` of a block (decimal a year):
+    ``risky_pv`` per path at ``x*``, ``riskless_pv`` at ``x0``, both per unit of par."""
+    r_slope, f_slope = solution.risky_slope, solution.riskless_slope
+    if r_slope is None or f_slope is None or r_slope <= 0.0 or f_slope <= 0.0:
+        raise ValueError("fair_spread_terms: the solution has no positive PV slopes")
+    return np.asarray(risky_pv / r_slope - riskless_pv / f_slope, dtype=np.float64)
+
+
+def with_standard_error(
+    solution: SpreadSolution, terms: Callable[[], Iterable[Float64Array]]
+) -> SpreadSolution:
+    """``solution`` with ``fair_spread_se`` from the delta-method terms of every block
+    (``terms()`` yields ``fair_spread_terms`` of each block, in any split). Returns it
+    unchanged where the fair spread is None or zero (its standard error is then 0 or None)."""
+    if solution.fair_spread is None or solution.fair_spread_se is not None:
+        return solution
+    r_slope, f_slope = solution.risky_slope, solution.riskless_slope
+    if r_slope is None or f_slope is None or r_slope <= 0.0 or f_slope <= 0.0:
+        return dataclasses.replace(
+            solution, note="no standard error: the PV does not rise with the spread"
+        )
+    total = ExactSum(TERM_RESOLUTION, moments=True)
+    for block in terms():
+        total.add(block)
+    return dataclasses.replace(solution, fair_spread_se=total.standard_error())
+
+
+class SpreadFigures(TypedDict):
+    market_spread: float
+    fair_spread: float | None
+    fair_spread_se: float | None
+    fair_spread_note: str | None
+
+
+def spread_figures(solution: SpreadSolution | None, nominal_spread: float) -> SpreadFigures:
+    """The spread arguments of ``credit.metrics.summarise`` (decimals a year): the solved
+    ones, or the loan's nominal spread and no fair spread when it was not solved (or where
+    the promised cash flows cannot be priced, with the solver's note)."""
+    if solution is None:
+        return SpreadFigures(
+            market_spread=nominal_spread,
+            fair_spread=None,
+            fair_spread_se=None,
+            fair_spread_note=None,
+        )
+    return SpreadFigures(
+        market_spread=nominal_spread if solution.market_spread is None else solution.market_spread,
+        fair_spread=solution.fair_spread,
+        fair_spread_se=solution.fair_spread_se,
+        fair_spread_note=solution.note,
+    )
 
 
 #: Secant steps tried before falling back to Brent's method.
 SECANT_STEPS = 3
 
 
-def _secant_root(f: Callable[[float], float], lo: float, hi: float) -> float:
-    """Root of the increasing ``f`` in ``[lo, hi]`` to ``XTOL``: secant steps from 0 and 1%,
-    then Brent's method on the tightest bracket the steps found.
+def _secant_root(f: Callable[[float], float], lo: float, hi: float) -> float | None:
+    """Root of the increasing ``f`` to ``XTOL``: secant steps from 0 and 1%, then Brent's
+    method on the tightest bracket the steps found; with no bracket, ``lo`` and ``hi``, then
+    double them out to +-``WIDEST_ADD_ON``. None when ``f`` has no sign change there.
 
     The promised cash flows' value is close to linear in the add-on (coupons scale with it;
     only calls and sweeps bend it), so the secant lands on the root in three or four
     evaluations where Brent's method on ``[lo, hi]`` takes about nine; where calls bend it,
     Brent's method starts from a bracket already narrowed by the secant's points.
     """
-    below, above = lo, hi  # f(below) < 0 < f(above) for an increasing f with a root inside
-    points: list[tuple[float, float]] = []
+    below: float | None = None  # largest x seen with f(x) < 0
+    above: float | None = None  # smallest x seen with f(x) > 0
 
     def value(x: float) -> float:
         nonlocal below, above
         fx = f(x)
-        points.append((x, fx))
         if fx < 0.0:
-            below = max(below, x)
+            below = x if below is None else max(below, x)
         elif fx > 0.0:
-            above = min(above, x)
+            above = x if above is None else min(above, x)
         return fx
 
     x_a, x_b = 0.0, 0.01
@@ -105,6 +244,18 @@ def _secant_root(f: Callable[[float], float], lo: float, hi: float) -> float:
         if abs(x_c - x_b) < XTOL or f_b == 0.0:
             return float(x_c if f_b != 0.0 else x_b)
         x_a, f_a, x_b, f_b = x_b, f_b, x_c, value(x_c)
-    if below < above:
-        return float(brentq(f, below, above, xtol=XTOL))
-    return float(brentq(f, lo, hi, xtol=XTOL))
+    if f_a == 0.0:
+        return float(x_a)
+    step = lo
+    while below is None and abs(step) <= WIDEST_ADD_ON:
+        if value(step) == 0.0:
+            return float(step)
+        step *= 2.0
+    step = hi
+    while above is None and abs(step) <= WIDEST_ADD_ON:
+        if value(step) == 0.0:
+            return float(step)
+        step *= 2.0
+    if below is None or above is None or not below < above:
+        return None
+    return float(brentq(f, below, above, xtol=XTOL))

@@ -6,12 +6,32 @@ One function serves the vectorised engine (arrays over paths) and the plain per-
 
 from __future__ import annotations
 
+import math
+
+import numba
 import numpy as np
 
 from gpucredit._typing import Float64Array
 from gpucredit.debt.terms import LoanTerms
 
-__all__ = ["annuity_payment", "scheduled_principal"]
+__all__ = ["annuity_factor", "annuity_payment", "scheduled_principal"]
+
+
+@numba.njit(cache=True, nogil=True)
+def annuity_factor(monthly_rate: float, n_left: float) -> float:
+    """``1 - (1 + i)^-n`` for a monthly rate ``i > 0`` over ``n`` months.
+
+    One scalar definition for every engine: the compiled loop calls it, the plain loop calls
+    its ``py_func`` and the vectorised engine maps it over paths as a ufunc. NumPy's own
+    ``expm1``/``log1p`` use SIMD routines on some CPUs (AVX-512) that differ from the C
+    library's in the last bit, which would break the engines' exact agreement.
+    """
+    return -math.expm1(-n_left * math.log1p(monthly_rate))
+
+
+_annuity_factor_ufunc = numba.vectorize(  # type: ignore[no-untyped-call]  # numba is untyped
+    ["float64(float64, float64)"], cache=True
+)(annuity_factor.py_func)
 
 
 def annuity_payment(balance: Float64Array, monthly_rate: Float64Array, n_left: int) -> Float64Array:
@@ -21,7 +41,7 @@ def annuity_payment(balance: Float64Array, monthly_rate: Float64Array, n_left: i
     """
     i = np.asarray(monthly_rate, dtype=np.float64)
     safe = np.where(i > 0.0, i, 1.0)
-    factor = -np.expm1(-n_left * np.log1p(safe))
+    factor = np.asarray(_annuity_factor_ufunc(safe, float(n_left)), dtype=np.float64)
     return np.asarray(np.where(i > 0.0, balance * safe / factor, balance / n_left))
 
 

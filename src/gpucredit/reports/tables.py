@@ -25,11 +25,24 @@ __all__ = [
 
 
 def _num(value: float | None, digits: int = 6) -> float | None:
-    if value is None:
+    """``value`` rounded to ``digits``; None for None and for a non-finite number (the record
+    says why in its ``notes``), so the JSON never holds NaN or infinity."""
+    if value is None or not math.isfinite(value):
         return None
-    if not math.isfinite(value):
-        raise ValueError(f"non-finite number {value!r} in a report")
     return round(float(value), digits)
+
+
+def _noted(record: dict[str, Any], reasons: dict[str, str]) -> dict[str, Any]:
+    """``record`` with ``notes``: the reason for each of its None figures that has one in
+    ``reasons`` (merged with any ``notes`` it has); no ``notes`` key when nothing is None."""
+    notes = dict(record.get("notes") or {})
+    for key, reason in reasons.items():
+        if key in record and record[key] is None:
+            notes.setdefault(key, reason)
+    out = {k: v for k, v in record.items() if k != "notes"}
+    if notes:
+        out["notes"] = notes
+    return out
 
 
 def facility_record(result: SimulationResult, m: FacilityMetrics | None = None) -> dict[str, Any]:
@@ -37,17 +50,28 @@ def facility_record(result: SimulationResult, m: FacilityMetrics | None = None) 
     first facility unless ``m`` is given. A facility of a capital structure also carries the
     deal-level figures under ``structure``."""
     m = m or result.metrics
+    credit, collateral = credit_record(m), collateral_record(result)
+    notes = {**credit.pop("notes", {}), **collateral.pop("notes", {})}
     record = {
-        **credit_record(m),
+        **credit,
         "breach_probability": _num(m.breach_probability),
         "min_dscr_p50": _num(m.min_dscr_p50, 4),
         "breakeven_rent_usd_per_gpu_hour": _num(m.breakeven_rent_usd_per_gpu_hour, 4),
         "breakeven_generation": m.breakeven_generation,
-        **collateral_record(result),
+        **collateral,
         "glut_stress_min_dscr": _num(result.stress.min_dscr, 4),
         "glut_stress_default_month": result.stress.default_month,
         "spec_hash": result.provenance["spec_hash"],
+        "notes": notes,
     }
+    record = _noted(
+        record,
+        {
+            "breakeven_rent_usd_per_gpu_hour": "no flat rent up to 1,000 USD/GPU-hour covers "
+            "the debt service",
+            "glut_stress_min_dscr": "no debt service falls due on the glut path",
+        },
+    )
     if result.structure is not None:
         record["structure"] = structure_record(result)
     return record
@@ -55,24 +79,33 @@ def facility_record(result: SimulationResult, m: FacilityMetrics | None = None) 
 
 def credit_record(m: FacilityMetrics) -> dict[str, Any]:
     """What every facility reports, GPU deal or miner (JSON-ready)."""
-    return {
+    record = {
         "deal": m.deal,
         "name": m.name,
         "principal_usd": _num(m.principal_usd, 2),
         "tenor_months": m.tenor_months,
+        "n_paths": m.n_paths,
         "pd": _num(m.pd),
+        "pd_se": _num(m.pd_se),
+        "pd_ci": [_num(m.pd_ci_low), _num(m.pd_ci_high)],
         "pd_annual": _num(m.pd_annual),
         "pd_by_year": [_num(p) for p in m.pd_by_year],
         "default_kind_share": {k: _num(v) for k, v in m.default_kind_share.items()},
         "lgd": _num(m.lgd),
+        "lgd_se": _num(m.lgd_se),
         "lgd_p95": _num(m.lgd_p95),
         "expected_loss_usd": _num(m.expected_loss_usd, 2),
+        "el_se": _num(m.el_se_usd, 2),
         "expected_loss_pct": _num(m.expected_loss_pct),
         "fair_spread_bps": _num(m.fair_spread_bps, 3),
+        "fair_spread_se_bps": _num(m.fair_spread_se_bps, 3),
         "market_spread_bps": _num(m.market_spread_bps, 3),
         "spread_gap_bps": _num(m.spread_gap_bps, 3),
         "implied_rating": m.implied_rating,
+        "implied_rating_range": m.implied_rating_range,
+        "notes": {k: v for k, v in m.notes.items() if k != "mean_ead_usd"},
     }
+    return _noted(record, {})
 
 
 def structure_record(result: SimulationResult) -> dict[str, Any]:
@@ -106,7 +139,8 @@ def structure_record(result: SimulationResult) -> dict[str, Any]:
 def collateral_record(result: SimulationResult) -> dict[str, Any]:
     """The collateral-illusion figures of one facility (JSON-ready)."""
     c = result.collateral
-    return {
+    worthless = "collateral worth nothing"
+    record = {
         "sale_speed": c.sale_speed,
         "ltv_book": _num(c.ltv_book),
         "ltv_appraised": _num(c.ltv_appraised),
@@ -122,6 +156,25 @@ def collateral_record(result: SimulationResult) -> dict[str, Any]:
         "appraised_ltv_at_default_p50": _num(c.appraised_ltv_at_default_p50),
         "pd_lgd_correlation": _num(c.pd_lgd_correlation, 4),
     }
+    undefined_ltv = "an LTV it compares is undefined"
+    return _noted(
+        record,
+        {
+            "ltv_book": f"{worthless} on book (fully depreciated)",
+            "ltv_appraised": f"{worthless} (appraised value zero)",
+            "ltv_realisable": f"{worthless} (realisable value zero)",
+            "illusion_gap_vs_book": undefined_ltv,
+            "illusion_gap_vs_appraised": undefined_ltv,
+            "recovery_rate_mean": "no path defaulted",
+            "recovery_rate_p5": "no path defaulted",
+            "recovery_rate_p50": "no path defaulted",
+            "recovery_rate_p95": "no path defaulted",
+            "time_to_recover_months_mean": "no path defaulted",
+            "time_to_recover_months_p50": "no path defaulted",
+            "appraised_ltv_at_default_p50": "no path defaulted",
+            "pd_lgd_correlation": "too few defaults, or no variation, to measure",
+        },
+    )
 
 
 def calibration_table(stored: StoredCalibration, used: dict[str, str] | None = None) -> Table:
@@ -133,7 +186,7 @@ def calibration_table(stored: StoredCalibration, used: dict[str, str] | None = N
     for name in ("model", "parameter", "estimate", "std. error", "engine uses"):
         table.add_column(name, justify="right" if name in ("estimate", "std. error") else "left")
     for model in ("rent", "sofr", "regime"):
-        block = stored.params.get(model, {})
+        block = stored.params.get(model) or {}  # None: too few data, the priors stand
         errors = block.get("std_errors", {}) or {}
         for key, value in block.items():
             if isinstance(value, bool) or not isinstance(value, int | float):
@@ -155,9 +208,13 @@ def run_document(
     seed: int,
     n_paths: int,
     miners: list[MinerResult] | None = None,
+    *,
+    target_se_bps: float | None = None,
 ) -> dict[str, Any]:
     """The single JSON object the CLI prints with ``--json``: ``facilities`` of the GPU deals,
-    ``miners`` with their facilities, premium and attribution."""
+    ``miners`` with their facilities, premium and attribution. ``run.n_paths`` is the paths
+    asked for; each facility's ``n_paths`` those it used (more with ``target_se_bps``, when
+    ``run.target_se`` lists each deal's paths and whether it met the target)."""
     miners = miners or []
     hashes = [r.provenance["spec_hash"] for r in results]
     hashes += [str(m.provenance["spec_hash"]) for m in miners]
@@ -167,6 +224,8 @@ def run_document(
         else hashlib.sha256("".join(sorted(hashes)).encode()).hexdigest()[:16]
     )
     first = results[0].provenance if results else (miners[0].provenance if miners else {})
+    runs = [(r.deal.name, r.provenance) for r in results]
+    runs += [(m.spec.name, m.provenance) for m in miners]
     return {
         "run": {
             "seed": seed,
@@ -175,18 +234,58 @@ def run_document(
             "version": __version__,
             "calibration_id": first.get("calibration_id"),
             "data_hash": first.get("data_hash"),
+            **({} if target_se_bps is None else {"target_se": _target(target_se_bps, runs)}),
         },
         "facilities": [facility_record(r, m) for r in results for m in r.all_facilities],
         "miners": [miner_record(m) for m in miners],
     }
 
 
-def _pct(value: float | None, digits: int = 1) -> str:
-    return "n/a" if value is None else f"{100 * value:.{digits}f}%"
+def _target(target_bps: float, runs: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+    """A --target-se run: each deal's paths used and whether its worst fair-spread standard
+    error (bp) went below the target."""
+    deals = []
+    for name, prov in runs:
+        target = prov.get("target_se", {})
+        deals.append(
+            {
+                "deal": name,
+                "n_paths": prov.get("n_paths"),
+                "met": target.get("met"),
+                "worst_se_bps": _num(target.get("worst_se_bps"), 3),
+            }
+        )
+    return {"target_bps": target_bps, "deals": deals}
 
 
-def _bps(value: float | None) -> str:
-    return "> 3000" if value is None else f"{value:,.0f}"
+def _defined(value: float | None) -> bool:
+    return value is not None and math.isfinite(value)
+
+
+def _pct(value: float | None, digits: int = 1, se: float | None = None) -> str:
+    """A decimal as a percentage, "n/a" where undefined; ``se`` adds its standard error in
+    percentage points ("48.8% ±1.1")."""
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    text = f"{100 * value:.{digits}f}%"
+    return text if se is None or not math.isfinite(se) else f"{text} ±{100 * se:.{digits}f}"
+
+
+def _bps(value: float | None, se: float | None = None) -> str:
+    """Basis points, "n/a" where undefined (no fair spread exists, or none was solved);
+    ``se`` adds its standard error ("270 ±12")."""
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    text = f"{value:,.0f}"
+    return text if se is None or not math.isfinite(se) else f"{text} ±{se:,.0f}"
+
+
+def _usd_m(value: float, se: float | None = None) -> str:
+    """USD as millions with two decimals, with its standard error ("12.34 ±0.56")."""
+    if not math.isfinite(value):
+        return "n/a"
+    text = f"{value / 1e6:,.2f}"
+    return text if se is None or not math.isfinite(se) else f"{text} ±{se / 1e6:,.2f}"
 
 
 def summary_table(results: list[SimulationResult]) -> Table:
@@ -210,22 +309,22 @@ def summary_table(results: list[SimulationResult]) -> Table:
     ]:
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for m in (m for r in results for m in r.all_facilities):
-        gap = "n/a" if m.spread_gap_bps is None else f"{m.spread_gap_bps:,.0f}"
+        gap = _bps(m.spread_gap_bps)
         be = m.breakeven_rent_usd_per_gpu_hour
         table.add_row(
             m.deal,
             m.name,
-            _pct(m.pd),
+            _pct(m.pd, se=m.pd_se),
             _pct(m.pd_annual, 2),
-            _pct(m.lgd),
-            f"{m.expected_loss_usd / 1e6:,.2f}",
+            _pct(m.lgd, se=m.lgd_se),
+            _usd_m(m.expected_loss_usd, m.el_se_usd),
             _pct(m.expected_loss_pct, 2),
-            _bps(m.fair_spread_bps),
-            f"{m.market_spread_bps:,.0f}",
+            _bps(m.fair_spread_bps, m.fair_spread_se_bps),
+            _bps(m.market_spread_bps),
             gap,
-            m.implied_rating,
+            m.implied_rating_range,
             _pct(m.breach_probability),
-            f"{m.min_dscr_p50:.2f}x",
+            f"{m.min_dscr_p50:.2f}x" if _defined(m.min_dscr_p50) else "n/a",
             "n/a" if be is None else f"{be:.2f} ({m.breakeven_generation})",
         )
     return table
@@ -265,7 +364,9 @@ def collateral_table(results: list[SimulationResult]) -> Table:
             _pct(c.ltv_book),
             _pct(c.ltv_appraised),
             _pct(c.ltv_realisable),
-            f"{100 * c.illusion_gap_vs_book:+.1f} pt",
+            f"{100 * c.illusion_gap_vs_book:+.1f} pt"
+            if _defined(c.illusion_gap_vs_book)
+            else "n/a",
             _pct(c.recovery_rate_mean),
             _pct(c.recovery_rate_p5),
             _pct(c.recovery_rate_p50),
@@ -369,12 +470,12 @@ def miner_table(results: list[MinerResult]) -> Table:
             table.add_row(
                 m.deal,
                 m.name,
-                _pct(m.pd),
-                _pct(m.lgd),
-                f"{m.expected_loss_usd / 1e6:,.2f}",
-                _bps(m.fair_spread_bps),
-                f"{m.market_spread_bps:,.0f}",
-                m.implied_rating,
+                _pct(m.pd, se=m.pd_se),
+                _pct(m.lgd, se=m.lgd_se),
+                _usd_m(m.expected_loss_usd, m.el_se_usd),
+                _bps(m.fair_spread_bps, m.fair_spread_se_bps),
+                _bps(m.market_spread_bps),
+                m.implied_rating_range,
                 "n/a" if p_bp is None else f"{p_bp:+,.1f}",
                 "n/a" if p_el is None else f"{p_el / 1e6:+,.2f}",
             )
