@@ -268,6 +268,8 @@ _BAD_NUMBERS: list[Any] = [
     "0x10",
     True,
 ]
+#: Drawn values are deep-copied before use: a later mutation must never change this list
+#: (Hypothesis needs generation to depend on its draws only).
 _TYPE_SWAPS: list[Any] = ["text", "", 1, -1, 0, 1.5, True, None, [], {}, [1, 2], {"a": 1}]
 _BAD_DATES: list[Any] = [
     "2026-13-45",
@@ -355,7 +357,7 @@ _OPS = (
 def _apply(draw: st.DrawFn, op: str, data: Any, parent: Any, key: Any, value: Any) -> None:
     number = isinstance(value, int | float) and not isinstance(value, bool)
     if op == "swap_type":
-        parent[key] = draw(st.sampled_from(_TYPE_SWAPS))
+        parent[key] = copy.deepcopy(draw(st.sampled_from(_TYPE_SWAPS)))
     elif op == "bad_number":
         parent[key] = draw(st.sampled_from(_BAD_NUMBERS))
     elif op == "non_finite":
@@ -366,7 +368,7 @@ def _apply(draw: st.DrawFn, op: str, data: Any, parent: Any, key: Any, value: An
         target = value if isinstance(value, dict) else parent
         if isinstance(target, dict):
             name = draw(st.sampled_from(["bogus", "unit_price_usd", "Name", "tenor", "kind "]))
-            target[name] = draw(st.sampled_from(_TYPE_SWAPS))
+            target[name] = copy.deepcopy(draw(st.sampled_from(_TYPE_SWAPS)))
     elif op == "bad_date":
         parent[key] = draw(st.sampled_from(_BAD_DATES))
     elif op == "dangling":
@@ -390,7 +392,7 @@ def _apply(draw: st.DrawFn, op: str, data: Any, parent: Any, key: Any, value: An
     elif op == "edge" and number:
         parent[key] = draw(st.sampled_from([0, 0.0, 1, 1e-9, value + 1, value - 1, -value]))
     else:  # an operation that does not fit this value: a type swap instead
-        parent[key] = draw(st.sampled_from(_TYPE_SWAPS))
+        parent[key] = copy.deepcopy(draw(st.sampled_from(_TYPE_SWAPS)))
 
 
 @st.composite
@@ -513,7 +515,7 @@ def from_schema(
             {k: s for k, s in fields.items() if k in required},
             optional={k: s for k, s in fields.items() if k not in required},
         )
-    return st.sampled_from(_TYPE_SWAPS)
+    return st.sampled_from(_TYPE_SWAPS).map(copy.deepcopy)
 
 
 @st.composite
