@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from rich.console import Console
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, load_example_data
 
 import gpucredit
 from gpucredit.config.spec import DealSpec
@@ -182,3 +182,15 @@ def test_miner_facilities_carry_their_errors() -> None:
     assert {"pd_se", "pd_ci_low", "pd_ci_high", "el_se_usd", "fair_spread_se_bps"} <= set(
         summary.columns
     )
+
+
+def test_a_ddtl_shorter_than_the_deal_pays_its_commitment_fee_only_while_it_lives(
+    tmp_path: Path,
+) -> None:
+    # found by the fuzz suite: the commitment-fee schedule ends with the facility's tenor,
+    # and the structure engine indexed it past that on the deal's longer grid
+    data = load_example_data("ddtl2_tiered_structure")
+    data["facilities"][0]["tenor_months"] = 14
+    result = gpucredit.simulate(DealSpec.model_validate(data), **QUICK)
+    json.dumps(run_document([result], 3, 256), allow_nan=False)
+    assert all(math.isfinite(m.pd) for m in result.all_facilities)
