@@ -49,12 +49,15 @@ from gpucredit.credit.metrics import (
     summarise,
 )
 from gpucredit.credit.outcomes import CreditOutcomes, ExtraCollateral, evaluate
+from gpucredit.credit.pricing import default_prices_of_risk, with_pricing_measure
 from gpucredit.credit.recovery import RecoveryModel
 from gpucredit.credit.spread import (
     SpreadSolution,
+    WeightedMean,
     fair_spread_terms,
     solve_spreads,
     spread_figures,
+    weighted_fair_spread_terms,
     with_standard_error,
 )
 from gpucredit.debt.capital import BaseCase, structure_terms
@@ -69,6 +72,7 @@ from gpucredit.engine.runner import block_ranges, default_workers, run_blocks
 from gpucredit.factors.defaults import default_factor_params
 from gpucredit.factors.params import GLUT, FactorParams, UtilisationParams
 from gpucredit.scenarios.grid import TimeGrid
+from gpucredit.scenarios.measure import MarketPricesOfRisk, pricing_log_weights
 from gpucredit.scenarios.scenario import ScenarioSet, n_factors, simulate_scenarios
 from gpucredit.scenarios.shocks import MonteCarloShocks, ShockSource, StressPath
 from gpucredit.stats import ExactSum, MonthlyHistogram
@@ -147,6 +151,8 @@ class DealModel:
     #: A deal with ``facilities``: all of them and their waterfall (``terms`` is then the first
     #: facility's loan, kept for the stages every deal shares); None for a single ``loan``.
     structure: StructureTerms | None = None
+    #: Market prices of risk of the pricing measure Q (``scenarios.measure``); all zero: Q = P.
+    pricing: MarketPricesOfRisk = field(default_factory=MarketPricesOfRisk)
 
     @property
     def monthly_drift(self) -> Float64Array:
@@ -163,12 +169,17 @@ class DealModel:
 
 
 def build_model(
-    deal: DealSpec, params: FactorParams | None = None, recovery: RecoveryModel | None = None
+    deal: DealSpec,
+    params: FactorParams | None = None,
+    recovery: RecoveryModel | None = None,
+    pricing: MarketPricesOfRisk | None = None,
 ) -> DealModel:
     """Prepare ``deal``.
 
     ``params`` defaults to the sourced first-version parameters; ``recovery`` to the sale of
-    the GPUs into their secondary market (``market``, which also gives the realisable LTV).
+    the GPUs into their secondary market (``market``, which also gives the realisable LTV);
+    ``pricing`` to the deal's ``pricing`` section over the calibrated market prices of risk
+    (``resolve_pricing``).
     """
     generations = tuple(dict.fromkeys(c.generation for c in deal.fleet))
     if params is None:
@@ -221,7 +232,22 @@ def build_model(
         recovery=market if recovery is None else recovery,
         buyer_decay_per_year=decay,
         spec_hash=spec_hash(deal),
+        pricing=resolve_pricing(deal, pricing),
     )
+
+
+def resolve_pricing(deal: DealSpec, pricing: MarketPricesOfRisk | None) -> MarketPricesOfRisk:
+    """The market prices of risk of a run: ``pricing`` if given, else the calibrated ones on
+    the deal's as-of date (``credit.pricing.default_prices_of_risk``) with the deal's
+    ``pricing`` section's entries in their place."""
+    if pricing is not None:
+        return pricing
+    base = default_prices_of_risk(deal.as_of)
+    override = deal.pricing
+    if override is None:
+        return base
+    changes = {k: v for k, v in override.model_dump().items() if v is not None}
+    return dataclasses.replace(base, **changes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +259,8 @@ class SpreadInputs:
     cohort_value_usd: Float64Array
     sofr: Float64Array
     tenant_default_month: Int64Array
+    #: Each path's ``log dQ/dP`` (``scenarios.measure``), shape (path,); None: Q = P.
+    log_weight: Float64Array | None = None
 
     @classmethod
     def of(cls, inputs: BlockInputs) -> SpreadInputs:
@@ -243,6 +271,7 @@ class SpreadInputs:
             cash.cohort_value_usd,
             inputs.scenarios.sofr,
             cash.tenant_default_month,
+            inputs.log_weight,
         )
 
 
@@ -252,6 +281,8 @@ class BlockInputs:
 
     scenarios: ScenarioSet
     cash: AssetCashflows
+    #: Each path's ``log dQ/dP``, shape (path,); None where the prices of risk are zero.
+    log_weight: Float64Array | None = None
 
 
 def _inputs(model: DealModel, source: ShockSource, start: int, stop: int) -> BlockInputs:
@@ -260,7 +291,17 @@ def _inputs(model: DealModel, source: ShockSource, start: int, stop: int) -> Blo
     )
     scen = simulate_scenarios(model.params, model.grid, shocks)
     cash = project(model.plan, scen, buyer_decay_per_year=model.buyer_decay_per_year)
-    return BlockInputs(scen, cash)
+    log_weight = None
+    if not model.pricing.is_zero:
+        log_weight = pricing_log_weights(
+            model.pricing,
+            model.params.regime,
+            regime=scen.regime,
+            rent_normals=shocks.normals[:, :, 0],
+            entity_factor=shocks.entity_factor,
+            has_entities=model.plan.n_tenants > 0,
+        )
+    return BlockInputs(scen, cash, log_weight)
 
 
 def _waterfall(
@@ -489,6 +530,9 @@ class SimulationResult:
             "expected_loss_pct": m.expected_loss_pct,
             "fair_spread_bps": m.fair_spread_bps,
             "fair_spread_se_bps": m.fair_spread_se_bps,
+            "actuarial_spread_bps": m.actuarial_spread_bps,
+            "actuarial_spread_se_bps": m.actuarial_spread_se_bps,
+            "risk_premium_bps": m.risk_premium_bps,
             "market_spread_bps": m.market_spread_bps,
             "spread_gap_bps": m.spread_gap_bps,
             "implied_rating": m.implied_rating,
@@ -578,6 +622,7 @@ def simulate(
     progress: Callable[[str, int, int], None] | None = None,
     target_se_bps: float | None = None,
     max_paths: int = MAX_TARGET_PATHS,
+    pricing: MarketPricesOfRisk | None = None,
 ) -> SimulationResult:
     """Simulate one deal: ``n_paths`` Monte Carlo paths in blocks of ``block_size``.
 
@@ -591,6 +636,10 @@ def simulate(
     seed, until every facility's fair-spread standard error is below it or ``max_paths`` is
     reached. The result is the single run with the paths used (``provenance["n_paths"]``;
     ``provenance["target_se"]`` says whether the target was met).
+
+    ``pricing``: the market prices of risk of the pricing measure Q under which
+    ``fair_spread_bps`` is solved (``docs/pricing.md``); default the deal's ``pricing``
+    section over the calibrated ones. All zero: Q = P, bit for bit.
     """
     if target_se_bps is not None:
         check_target(target_se_bps, n_paths, max_paths)
@@ -609,6 +658,7 @@ def simulate(
                 recovery=recovery,
                 provenance=provenance,
                 progress=progress,
+                pricing=pricing,
             )
 
         result, target = run_to_target(
@@ -624,7 +674,7 @@ def simulate(
         backend=backend,
         solve_fair_spread=solve_fair_spread,
     )
-    model = build_model(deal, params, recovery)
+    model = build_model(deal, params, recovery, pricing)
     if model.structure is not None:
         return simulate_structure(model, config, provenance=provenance, progress=progress)
     source = MonteCarloShocks(seed)
@@ -684,8 +734,14 @@ def simulate(
                 kept.add(name, value)
 
     spreads: SpreadSolution | None = None
+    q_spreads: SpreadSolution | None = None
     if solve_fair_spread:
         spreads = _solve_spreads(model, source, ranges, cache, config, progress, recoverer)
+        q_spreads = spreads
+        if not model.pricing.is_zero:
+            q_spreads = _solve_spreads(
+                model, source, ranges, cache, config, progress, recoverer, "Q"
+            )
     cache.clear()
     rent, generation = breakeven_rent(model)
     stress = glut_stress(model)
@@ -701,6 +757,7 @@ def simulate(
         breakeven_generation=generation,
         **spread_figures(spreads, _nominal_spread(model.terms)),
     )
+    metrics = with_pricing_measure(metrics, spreads, q_spreads)
     provenance = _provenance(model, config, backend, provenance)
     paths = _paths_dataset(model, kept.stacked(), provenance) if keep else xr.Dataset()
     return SimulationResult(
@@ -720,6 +777,7 @@ def _provenance(
         "as_of": model.deal.as_of.isoformat(),
         "backend": backend,
         "factor_sources": dict(model.params.sources),
+        "market_prices_of_risk": dataclasses.asdict(model.pricing),
         "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         **(extra or {}),
     }
@@ -750,9 +808,12 @@ def _solve_spreads(
     config: RunConfig,
     progress: Callable[[str, int, int], None] | None,
     recovery: RecoveryModel,
+    measure: Literal["P", "Q"] = "P",
 ) -> SpreadSolution:
-    """Solve the riskless and risky add-ons by full passes over the same paths."""
+    """Solve the riskless and risky add-ons by full passes over the same paths; under
+    ``measure`` "Q" every mean is weighted by the paths' likelihood ratios (self-normalised)."""
     evaluations = 0
+    phase = "fair spread" if measure == "P" else "fair spread (Q)"
 
     def inputs_of(start: int, stop: int) -> SpreadInputs:
         if start in cache:
@@ -787,23 +848,98 @@ def _solve_spreads(
     def mean_pv(add_on: float, riskless: bool) -> float:
         nonlocal evaluations
         evaluations += 1
+        if measure == "Q":
+            mean = _weighted_mean(
+                lambda a, b: pv_paths(add_on, riskless, a, b),
+                lambda a, b: _weights(inputs_of(a, b).log_weight, b - a),
+                ranges,
+                config.workers,
+            )
+        else:
 
-        def block(start: int, stop: int) -> ExactSum:
-            acc = ExactSum(RATIO_RESOLUTION)
-            acc.add(pv_paths(add_on, riskless, start, stop))
-            return acc
+            def block(start: int, stop: int) -> ExactSum:
+                acc = ExactSum(RATIO_RESOLUTION)
+                acc.add(pv_paths(add_on, riskless, start, stop))
+                return acc
 
-        total = ExactSum(RATIO_RESOLUTION)
-        for part in run_blocks(block, ranges, n_workers=config.workers):
-            total.merge(part)
+            total = ExactSum(RATIO_RESOLUTION)
+            for part in run_blocks(block, ranges, n_workers=config.workers):
+                total.merge(part)
+            mean = total.mean()
         if progress is not None:
-            progress("fair spread", evaluations, evaluations + 1)
-        return total.mean()
+            progress(phase, evaluations, evaluations + 1)
+        return mean
 
-    solution = solve_spreads(
-        lambda x: mean_pv(x, True), lambda x: mean_pv(x, False), model.terms.issue_price
-    )
+    price = model.terms.issue_price
+    solution = solve_spreads(lambda x: mean_pv(x, True), lambda x: mean_pv(x, False), price)
+    if measure == "Q":
+        return _with_weighted_se(
+            solution,
+            pv_paths,
+            lambda a, b: _weights(inputs_of(a, b).log_weight, b - a),
+            ranges,
+            config.workers,
+            price,
+        )
     return _with_se(solution, pv_paths, ranges, config.workers)
+
+
+def _weights(log_weight: Float64Array | None, n: int) -> Float64Array:
+    """Likelihood ratios ``dQ/dP`` of a block's ``n`` paths (all 1.0 without log-weights)."""
+    if log_weight is None:
+        return np.ones(n)
+    return np.asarray(np.exp(log_weight), dtype=np.float64)
+
+
+def _weighted_mean(
+    values: Callable[[int, int], Float64Array],
+    weights: Callable[[int, int], Float64Array],
+    ranges: list[tuple[int, int]],
+    workers: int,
+) -> float:
+    """``sum(w x) / sum(w)`` over every block, merged exactly (``credit.spread.WeightedMean``)."""
+
+    def block(start: int, stop: int) -> WeightedMean:
+        acc = WeightedMean(RATIO_RESOLUTION)
+        acc.add(values(start, stop), weights(start, stop))
+        return acc
+
+    total = WeightedMean(RATIO_RESOLUTION)
+    for part in run_blocks(block, ranges, n_workers=workers):
+        total.merge(part)
+    return total.mean()
+
+
+def _with_weighted_se(
+    solution: SpreadSolution,
+    pv_paths: Callable[[float, bool, int, int], Float64Array],
+    weights: Callable[[int, int], Float64Array],
+    ranges: list[tuple[int, int]],
+    workers: int,
+    price: float,
+) -> SpreadSolution:
+    """``_with_se`` for a spread solved on weighted means: the influence terms of the
+    self-normalised estimator (``credit.spread.weighted_fair_spread_terms``)."""
+    x0, x1 = solution.riskless_add_on, solution.risky_add_on
+    if x0 is None or x1 is None:
+        return solution
+    r_slope, f_slope = solution.risky_slope, solution.riskless_slope
+    if r_slope is None or f_slope is None or r_slope <= 0.0 or f_slope <= 0.0:
+        return with_standard_error(solution, lambda: [])
+    mean_weight = _weighted_mean(weights, lambda a, b: np.ones(b - a), ranges, workers)
+
+    def block(start: int, stop: int) -> Float64Array:
+        assert x0 is not None and x1 is not None
+        return weighted_fair_spread_terms(
+            solution,
+            pv_paths(x1, False, start, stop),
+            pv_paths(x0, True, start, stop),
+            weights(start, stop),
+            mean_weight,
+            price,
+        )
+
+    return with_standard_error(solution, lambda: run_blocks(block, ranges, n_workers=workers))
 
 
 def _with_se(
@@ -895,7 +1031,9 @@ def _paths_dataset(
             dims = ("path", "month", "generation") if value.ndim == 3 else ("path", "month")
             units = _UNITS[name]
         data_vars[name] = xr.Variable(dims, value, attrs={"units": units})
-    attrs = {k: v for k, v in provenance.items() if k != "factor_sources"}
+    attrs = {
+        k: v for k, v in provenance.items() if k not in ("factor_sources", "market_prices_of_risk")
+    }
     return xr.Dataset(
         data_vars,
         coords={
@@ -1136,26 +1274,36 @@ def simulate_structure(
                 kept.add(name, value)
 
     solutions: list[SpreadSolution | None] = [None] * n_fac
+    q_solutions: list[SpreadSolution | None] = [None] * n_fac
     if config.solve_fair_spread:
         for k in range(n_fac):
             solutions[k] = _solve_structure_spread(
                 model, k, source, ranges, cache, config, recoverer, progress
             )
+            q_solutions[k] = solutions[k]
+            if not model.pricing.is_zero:
+                q_solutions[k] = _solve_structure_spread(
+                    model, k, source, ranges, cache, config, recoverer, progress, "Q"
+                )
     cache.clear()
     rent, generation = breakeven_rent(model)
     stress = glut_stress(model)
     collateral_report = origination_collateral(model, collateral)
     facilities = tuple(
-        summarise(
-            totals[k],
-            deal=deal.name,
-            name=f.name,
-            principal_usd=f.committed_usd,
-            tenor_months=f.tenor_months,
-            issue_price=f.loan.issue_price,
-            breakeven_rent=rent,
-            breakeven_generation=generation,
-            **spread_figures(solutions[k], _nominal_spread(f.loan)),
+        with_pricing_measure(
+            summarise(
+                totals[k],
+                deal=deal.name,
+                name=f.name,
+                principal_usd=f.committed_usd,
+                tenor_months=f.tenor_months,
+                issue_price=f.loan.issue_price,
+                breakeven_rent=rent,
+                breakeven_generation=generation,
+                **spread_figures(solutions[k], _nominal_spread(f.loan)),
+            ),
+            solutions[k],
+            q_solutions[k],
         )
         for k, f in enumerate(structure.facilities)
     )
@@ -1186,8 +1334,10 @@ def _solve_structure_spread(
     config: RunConfig,
     recovery: RecoveryModel,
     progress: Callable[[str, int, int], None] | None,
+    measure: Literal["P", "Q"] = "P",
 ) -> SpreadSolution:
-    """Facility ``k``'s riskless and risky add-ons, the other facilities as written."""
+    """Facility ``k``'s riskless and risky add-ons, the other facilities as written; under
+    ``measure`` "Q" on the paths' likelihood-ratio weights (self-normalised means)."""
     assert model.structure is not None
     base = model.structure
     name = base.names[k]
@@ -1204,24 +1354,34 @@ def _solve_structure_spread(
         _, outs = _run_structure_block(model, structure, x, recovery, regime, riskless)
         return outs[k].pv_per_par
 
+    def weights(start: int, stop: int) -> Float64Array:
+        return _weights(inputs_of(start, stop)[0].log_weight, stop - start)
+
     def mean_pv(add_on: float, riskless: bool) -> float:
-        def block(start: int, stop: int) -> ExactSum:
-            acc = ExactSum(RATIO_RESOLUTION)
-            acc.add(pv_paths(add_on, riskless, start, stop))
-            return acc
+        if measure == "Q":
+            mean = _weighted_mean(
+                lambda a, b: pv_paths(add_on, riskless, a, b), weights, ranges, config.workers
+            )
+        else:
 
-        total = ExactSum(RATIO_RESOLUTION)
-        for part in run_blocks(block, ranges, n_workers=config.workers):
-            total.merge(part)
+            def block(start: int, stop: int) -> ExactSum:
+                acc = ExactSum(RATIO_RESOLUTION)
+                acc.add(pv_paths(add_on, riskless, start, stop))
+                return acc
+
+            total = ExactSum(RATIO_RESOLUTION)
+            for part in run_blocks(block, ranges, n_workers=config.workers):
+                total.merge(part)
+            mean = total.mean()
         if progress is not None:
-            progress(f"fair spread {name}", k + 1, len(base.facilities))
-        return total.mean()
+            label = f"fair spread {name}" if measure == "P" else f"fair spread (Q) {name}"
+            progress(label, k + 1, len(base.facilities))
+        return mean
 
-    solution = solve_spreads(
-        lambda x: mean_pv(x, True),
-        lambda x: mean_pv(x, False),
-        base.facilities[k].loan.issue_price,
-    )
+    price = base.facilities[k].loan.issue_price
+    solution = solve_spreads(lambda x: mean_pv(x, True), lambda x: mean_pv(x, False), price)
+    if measure == "Q":
+        return _with_weighted_se(solution, pv_paths, weights, ranges, config.workers, price)
     return _with_se(solution, pv_paths, ranges, config.workers)
 
 
