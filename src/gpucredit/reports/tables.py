@@ -101,6 +101,9 @@ def credit_record(m: FacilityMetrics) -> dict[str, Any]:
         "fair_spread_se_bps": _num(m.fair_spread_se_bps, 3),
         "market_spread_bps": _num(m.market_spread_bps, 3),
         "spread_gap_bps": _num(m.spread_gap_bps, 3),
+        "actuarial_spread_bps": _num(m.actuarial_spread_bps, 3),
+        "actuarial_spread_se_bps": _num(m.actuarial_spread_se_bps, 3),
+        "risk_premium_bps": _num(m.risk_premium_bps, 3),
         "implied_rating": m.implied_rating,
         "implied_rating_range": m.implied_rating_range,
         "notes": {k: v for k, v in m.notes.items() if k != "mean_ead_usd"},
@@ -288,9 +291,22 @@ def _usd_m(value: float, se: float | None = None) -> str:
     return text if se is None or not math.isfinite(se) else f"{text} ±{se / 1e6:,.2f}"
 
 
+#: Footnote of the run table: what the spread columns mean.
+SPREAD_CAPTION = (
+    "P bp: actuarial fair spread (real-world measure, expected loss only). Q bp: fair spread "
+    "under the pricing measure, with the market's prices of risk (docs/pricing.md). "
+    "Gap bp = market - Q; Q - P is the risk premium."
+)
+
+
 def summary_table(results: list[SimulationResult]) -> Table:
     """The Rich table printed by ``gpucredit run``."""
-    table = Table(title="gpucredit: facility credit metrics", title_justify="left")
+    table = Table(
+        title="gpucredit: facility credit metrics",
+        title_justify="left",
+        caption=SPREAD_CAPTION,
+        caption_justify="left",
+    )
     for name, justify in [
         ("Deal", "left"),
         ("Facility", "left"),
@@ -299,7 +315,8 @@ def summary_table(results: list[SimulationResult]) -> Table:
         ("LGD", "right"),
         ("EL USD m", "right"),
         ("EL %", "right"),
-        ("Fair bp", "right"),
+        ("P bp", "right"),
+        ("Q bp", "right"),
         ("Market bp", "right"),
         ("Gap bp", "right"),
         ("Rating", "center"),
@@ -319,6 +336,7 @@ def summary_table(results: list[SimulationResult]) -> Table:
             _pct(m.lgd, se=m.lgd_se),
             _usd_m(m.expected_loss_usd, m.el_se_usd),
             _pct(m.expected_loss_pct, 2),
+            _bps(m.actuarial_spread_bps, m.actuarial_spread_se_bps),
             _bps(m.fair_spread_bps, m.fair_spread_se_bps),
             _bps(m.market_spread_bps),
             gap,
