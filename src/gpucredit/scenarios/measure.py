@@ -135,8 +135,10 @@ def _log_regime_ratio(regime_params: RegimeParams, theta: float, regime: Int8Arr
     q_switch = np.where(glut_before, q.p_glut_to_tight, q.p_tight_to_glut)
     p_prob = np.where(switched, p_switch, 1.0 - p_switch)
     q_prob = np.where(switched, q_switch, 1.0 - q_switch)
-    # a realised path has P probability > 0 in every month; Q's is > 0 by q_regime's check
-    return np.asarray(np.log(q_prob / p_prob).sum(axis=1), dtype=np.float64)
+    # a realised path has P probability > 0 in every month (the ratio is only read there);
+    # Q's is > 0 there by q_regime's check
+    ratio = np.divide(q_prob, p_prob, out=np.ones_like(p_prob), where=p_prob > 0.0)
+    return np.asarray(np.log(ratio).sum(axis=1), dtype=np.float64)
 
 
 def pricing_log_weights(
