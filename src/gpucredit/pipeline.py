@@ -910,6 +910,22 @@ def _weighted_mean(
     return total.mean()
 
 
+def _mean_weight(
+    weights: Callable[[int, int], Float64Array], ranges: list[tuple[int, int]], workers: int
+) -> float:
+    """``sum(w) / n`` over every block (exactly 1.0 for unit weights)."""
+
+    def block(start: int, stop: int) -> WeightedMean:
+        acc = WeightedMean(RATIO_RESOLUTION)
+        acc.add(np.zeros(stop - start), weights(start, stop))
+        return acc
+
+    total = WeightedMean(RATIO_RESOLUTION)
+    for part in run_blocks(block, ranges, n_workers=workers):
+        total.merge(part)
+    return total.mean_weight()
+
+
 def _with_weighted_se(
     solution: SpreadSolution,
     pv_paths: Callable[[float, bool, int, int], Float64Array],
@@ -926,7 +942,7 @@ def _with_weighted_se(
     r_slope, f_slope = solution.risky_slope, solution.riskless_slope
     if r_slope is None or f_slope is None or r_slope <= 0.0 or f_slope <= 0.0:
         return with_standard_error(solution, lambda: [])
-    mean_weight = _weighted_mean(weights, lambda a, b: np.ones(b - a), ranges, workers)
+    mean_weight = _mean_weight(weights, ranges, workers)
 
     def block(start: int, stop: int) -> Float64Array:
         assert x0 is not None and x1 is not None

@@ -42,6 +42,7 @@ from gpucredit.config.spec import (
     ConvertibleSpec,
     FacilitySpec,
     GuarantorSpec,
+    PricingSpec,
     RatedSpec,
     RateSpec,
     RecoverySpec,
@@ -250,6 +251,7 @@ class MinerSpec(Spec):
     waterfall: list[StepSpec] | None = None
     convergence: ConvergenceSpec = Field(default_factory=ConvergenceSpec)
     recovery: RecoverySpec = Field(default_factory=RecoverySpec)
+    pricing: PricingSpec | None = None
     btc_price_usd: PositiveFloat | None = None
     notes: str = ""
 

@@ -296,6 +296,12 @@ class WeightedMean:
             raise ZeroDivisionError("WeightedMean: the weights sum to zero")
         return self.values.total / total
 
+    def mean_weight(self) -> float:
+        """``sum(w) / n``: exactly 1.0 for unit weights."""
+        if self.weights.count == 0:
+            raise ZeroDivisionError("WeightedMean: no weight added")
+        return self.weights.total / self.weights.count
+
 
 def weighted_fair_spread_terms(
     solution: SpreadSolution,

@@ -466,6 +466,8 @@ def miner_table(results: list[MinerResult]) -> Table:
     table = Table(
         title="gpucredit: bitcoin miners (premium = convergence on minus off)",
         title_justify="left",
+        caption=SPREAD_CAPTION,
+        caption_justify="left",
     )
     for name in (
         "Miner",
@@ -473,7 +475,8 @@ def miner_table(results: list[MinerResult]) -> Table:
         "PD (life)",
         "LGD",
         "EL USD m",
-        "Fair bp",
+        "P bp",
+        "Q bp",
         "Market bp",
         "Rating",
         "Premium bp",
@@ -491,6 +494,7 @@ def miner_table(results: list[MinerResult]) -> Table:
                 _pct(m.pd, se=m.pd_se),
                 _pct(m.lgd, se=m.lgd_se),
                 _usd_m(m.expected_loss_usd, m.el_se_usd),
+                _bps(m.actuarial_spread_bps, m.actuarial_spread_se_bps),
                 _bps(m.fair_spread_bps, m.fair_spread_se_bps),
                 _bps(m.market_spread_bps),
                 m.implied_rating_range,
