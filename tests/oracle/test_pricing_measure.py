@@ -3,6 +3,7 @@ on the block split, and the calibrated generic rated borrowers match the shipped
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 
@@ -10,18 +11,33 @@ import numpy as np
 import pytest
 
 import gpucredit
-from gpucredit.credit.pricing import calibrate_prices_of_risk, market_spread_curve
+from gpucredit.credit.pricing import (
+    GENERIC_RECOVERY,
+    GENERIC_RISK_FREE,
+    GENERIC_TENOR_MONTHS,
+    calibrate_prices_of_risk,
+    generic_pd_curve,
+    generic_spread,
+    market_spread_curve,
+)
+from gpucredit.credit.recovery import DefaultState, RecoveryResult
 from gpucredit.credit.spread import (
     SpreadSolution,
     WeightedMean,
     fair_spread_terms,
     weighted_fair_spread_terms,
 )
-from gpucredit.factors.params import RegimeParams
+from gpucredit.factors.defaults import default_factor_params
+from gpucredit.factors.params import FactorParams, RegimeParams
+from gpucredit.market.ratings import (
+    DEFAULT_ASSET_CORRELATION,
+    annual_default_rate,
+    stress_hazard_multiplier,
+)
 from gpucredit.scenarios.measure import MarketPricesOfRisk, pricing_log_weights, q_regime
 from gpucredit.scenarios.shocks import MonteCarloShocks
 from gpucredit.stats import ExactSum
-from tests.reference.test_hand_deal import hand_deal_data, make_deal
+from tests.conftest import hand_deal_data, make_deal
 
 AS_OF = dt.date(2026, 1, 1)
 PRICES = MarketPricesOfRisk(lambda_entity=0.8, regime_tilt=0.3, lambda_rent=0.12)
@@ -134,3 +150,89 @@ def test_zero_prices_of_risk_give_q_equal_to_p_exactly() -> None:
     assert z.risk_premium_bps == 0.0
     assert p.fair_spread_bps is not None and p.fair_spread_bps > p.actuarial_spread_bps
     assert p.spread_gap_bps == pytest.approx(p.market_spread_bps - p.fair_spread_bps)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class FortyPercentOfPar:
+    """Recovery of 40% of the loan's par in the default month (the generic borrower's)."""
+
+    par_usd: float
+
+    def recover(self, state: DefaultState) -> RecoveryResult:
+        n = state.month.shape[0]
+        proceeds = np.minimum(np.full(n, GENERIC_RECOVERY * self.par_usd), state.ead_usd)
+        zero = np.zeros(n)
+        return RecoveryResult(proceeds, zero, proceeds, zero)
+
+
+def _generic_deal(rating: str) -> tuple[gpucredit.DealSpec, FactorParams]:
+    """A 5-year monthly bullet whose only risk is one rated take-or-pay tenant: no market
+    volatility (the regime chain still runs: it moves the tenant's hazard), flat SOFR at the
+    closed form's rate, the fleet idle for the rest of the loan once the tenant defaults."""
+    data = hand_deal_data()
+    data["contracts"][0] = dict(
+        data["contracts"][0], annual_pd_pct=None, rating=rating, end="2032-07-31"
+    )
+    loan = dict(
+        data["loan"],
+        tenor_months=GENERIC_TENOR_MONTHS,
+        amortisation={"kind": "bullet"},
+        rate={"kind": "fixed", "coupon_pct": 8.0},
+        refinancing={"max_ltv": 1.0},
+    )
+    deal = make_deal(data, loan=loan, re_lease_downtime_months=36)
+    base = default_factor_params(("H100",), deal.as_of)
+    rents = tuple(
+        dataclasses.replace(r, sigma_tight=0.0, sigma_glut=0.0, successors=()) for r in base.rents
+    )
+    params = dataclasses.replace(
+        base,
+        rents=rents,
+        utilisation=dataclasses.replace(base.utilisation, sigma=0.0),
+        sofr=dataclasses.replace(
+            base.sofr, initial=GENERIC_RISK_FREE, long_run=GENERIC_RISK_FREE, sigma=0.0
+        ),
+    )
+    return deal, params
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("rating", ["BB", "B"])
+def test_engine_prices_a_generic_rated_borrower_as_the_closed_form(rating: str) -> None:
+    """Through the engine, the generic borrower's P and Q spreads equal the closed form's
+    (the one the calibration fits) within 3 Monte Carlo standard errors."""
+    deal, params = _generic_deal(rating)
+    cal = calibrate_prices_of_risk(deal.as_of, params.regime)
+    # the rent's price of risk moves nothing here (no rent risk): only the credit drivers
+    prices = dataclasses.replace(cal.prices, lambda_rent=0.0, lambda_btc=0.0)
+    result = gpucredit.simulate(
+        deal,
+        8192,
+        seed=9,
+        keep_paths=0,
+        params=params,
+        recovery=FortyPercentOfPar(deal.loan.principal_usd if deal.loan else 0.0),
+        pricing=prices,
+    )
+    m = result.metrics
+    pd_p = generic_pd_curve(
+        annual_default_rate(rating),
+        MarketPricesOfRisk(),
+        regime=params.regime,
+        multiplier=stress_hazard_multiplier(),
+        correlation=DEFAULT_ASSET_CORRELATION,
+    )
+    pd_q = generic_pd_curve(
+        annual_default_rate(rating),
+        prices,
+        regime=params.regime,
+        multiplier=stress_hazard_multiplier(),
+        correlation=DEFAULT_ASSET_CORRELATION,
+    )
+    assert m.pd == pytest.approx(pd_p[-1], abs=4.0 * m.pd_se)  # 4 binomial standard errors
+    assert m.actuarial_spread_bps is not None and m.actuarial_spread_se_bps is not None
+    assert m.fair_spread_bps is not None and m.fair_spread_se_bps is not None
+    p_bps, q_bps = generic_spread(pd_p) * 1e4, generic_spread(pd_q) * 1e4
+    # Monte Carlo error only: 3 standard errors (a 0.3% false alarm per figure)
+    assert abs(m.actuarial_spread_bps - p_bps) < 3.0 * m.actuarial_spread_se_bps
+    assert abs(m.fair_spread_bps - q_bps) < 3.0 * m.fair_spread_se_bps
