@@ -268,15 +268,18 @@ def build_miner_model(
         recovery=MinerRecovery(asics),
         entities=entities,
         lease_entities=tuple(links),
-        pricing=_resolve_pricing(spec, pricing),
+        pricing=_resolve_pricing(spec, pricing, params),
     )
 
 
-def _resolve_pricing(spec: MinerSpec, pricing: MarketPricesOfRisk | None) -> MarketPricesOfRisk:
-    """``pricing`` if given, else the calibrated prices with the spec's entries in place."""
+def _resolve_pricing(
+    spec: MinerSpec, pricing: MarketPricesOfRisk | None, params: FactorParams
+) -> MarketPricesOfRisk:
+    """``pricing`` if given, else the prices calibrated for the run's regime chain with the
+    spec's entries in place."""
     if pricing is not None:
         return pricing
-    base = default_prices_of_risk(spec.as_of)
+    base = default_prices_of_risk(spec.as_of, params.regime)
     if spec.pricing is None:
         return base
     changes = {k: v for k, v in spec.pricing.model_dump().items() if v is not None}

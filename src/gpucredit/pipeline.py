@@ -232,17 +232,19 @@ def build_model(
         recovery=market if recovery is None else recovery,
         buyer_decay_per_year=decay,
         spec_hash=spec_hash(deal),
-        pricing=resolve_pricing(deal, pricing),
+        pricing=resolve_pricing(deal, pricing, params),
     )
 
 
-def resolve_pricing(deal: DealSpec, pricing: MarketPricesOfRisk | None) -> MarketPricesOfRisk:
-    """The market prices of risk of a run: ``pricing`` if given, else the calibrated ones on
-    the deal's as-of date (``credit.pricing.default_prices_of_risk``) with the deal's
+def resolve_pricing(
+    deal: DealSpec, pricing: MarketPricesOfRisk | None, params: FactorParams
+) -> MarketPricesOfRisk:
+    """The market prices of risk of a run: ``pricing`` if given, else the ones calibrated on
+    the deal's as-of date for the run's regime chain (``credit.pricing``) with the deal's
     ``pricing`` section's entries in their place."""
     if pricing is not None:
         return pricing
-    base = default_prices_of_risk(deal.as_of)
+    base = default_prices_of_risk(deal.as_of, params.regime)
     override = deal.pricing
     if override is None:
         return base

@@ -212,8 +212,9 @@ def calibrate_prices_of_risk(
     zero = MarketPricesOfRisk()
     p_spread = {q.rating: _generic(q.rating, zero, chain) for q in quotes}
     fitted = [q for q in quotes if p_spread[q.rating] > 0.0]
-    if len(fitted) < 2:
-        return PricingCalibration(zero, (), 0.0, 0.0, 0.0, as_of)
+    if len(fitted) < 2:  # no market curve by as_of: only the Sharpe-ratio prices of risk
+        sharpe_only = MarketPricesOfRisk(0.0, 0.0, MONTHLY_SHARPE, MONTHLY_SHARPE)
+        return PricingCalibration(sharpe_only, (), 0.0, 0.0, 0.0, as_of)
     # the tilt keeps the switching probability below 1 under Q (``q_regime``), and it is not
     # negative: a market averse to risk does not price the bad regime as less likely
     theta_max = min(0.99 * math.log(1.0 / max(chain.p_tight_to_glut, 1e-12)), 5.0)
@@ -245,9 +246,12 @@ def calibrate_prices_of_risk(
 
 
 @cache
-def default_prices_of_risk(as_of: dt.date) -> MarketPricesOfRisk:
-    """The calibrated market prices of risk on ``as_of`` (``calibrate_prices_of_risk``)."""
-    return calibrate_prices_of_risk(as_of).prices
+def default_prices_of_risk(
+    as_of: dt.date, regime: RegimeParams | None = None
+) -> MarketPricesOfRisk:
+    """The calibrated market prices of risk on ``as_of`` for the P chain ``regime``
+    (``calibrate_prices_of_risk``; computed once per date and chain)."""
+    return calibrate_prices_of_risk(as_of, regime).prices
 
 
 def with_pricing_measure(
