@@ -324,7 +324,8 @@ def summary_table(results: list[SimulationResult]) -> Table:
         ("min DSCR p50", "right"),
         ("Breakeven USD/h", "right"),
     ]:
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+        # fold, not cut, a long name when the terminal is narrow
+        table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
     for m in (m for r in results for m in r.all_facilities):
         gap = _bps(m.spread_gap_bps)
         be = m.breakeven_rent_usd_per_gpu_hour
