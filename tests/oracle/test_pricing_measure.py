@@ -104,8 +104,11 @@ def test_regime_tilt_moves_switching_towards_glut() -> None:
     q = q_regime(CHAIN, 0.3)
     assert q.p_tight_to_glut == pytest.approx(CHAIN.p_tight_to_glut * math.exp(0.3))
     assert q.p_glut_to_tight == pytest.approx(CHAIN.p_glut_to_tight * math.exp(-0.3))
+    capped = q_regime(CHAIN, 2.5)  # e^2.5 / 15 = 0.81: below the cap
+    assert capped.p_tight_to_glut < 0.99
+    assert q_regime(RegimeParams(0.5, 0.5), 2.0).p_tight_to_glut == 0.99  # capped
     with pytest.raises(ValueError, match="regime_tilt"):
-        q_regime(CHAIN, 3.0)
+        MarketPricesOfRisk(regime_tilt=3.0)
 
 
 def test_generic_rated_borrowers_match_the_shipped_curve() -> None:

@@ -475,7 +475,7 @@ class PricingSpec(Spec):
     """
 
     lambda_entity: Annotated[float, Field(ge=-10.0, le=10.0)] | None = None
-    regime_tilt: Annotated[float, Field(ge=-10.0, le=10.0)] | None = None
+    regime_tilt: Annotated[float, Field(ge=-2.5, le=2.5)] | None = None
     lambda_rent: Annotated[float, Field(ge=-10.0, le=10.0)] | None = None
     lambda_btc: Annotated[float, Field(ge=-10.0, le=10.0)] | None = None
 

@@ -49,7 +49,13 @@ from gpucredit.market.ratings import (
     annual_default_rate,
     stress_hazard_multiplier,
 )
-from gpucredit.scenarios.measure import MONTHLY_SHARPE, MarketPricesOfRisk, q_regime
+from gpucredit.scenarios.measure import (
+    MAX_Q_SWITCH,
+    MAX_REGIME_TILT,
+    MONTHLY_SHARPE,
+    MarketPricesOfRisk,
+    q_regime,
+)
 
 __all__ = [
     "GENERIC_RECOVERY",
@@ -215,9 +221,10 @@ def calibrate_prices_of_risk(
     if len(fitted) < 2:  # no market curve by as_of: only the Sharpe-ratio prices of risk
         sharpe_only = MarketPricesOfRisk(0.0, 0.0, MONTHLY_SHARPE, MONTHLY_SHARPE)
         return PricingCalibration(sharpe_only, (), 0.0, 0.0, 0.0, as_of)
-    # the tilt keeps the switching probability below 1 under Q (``q_regime``), and it is not
-    # negative: a market averse to risk does not price the bad regime as less likely
-    theta_max = min(0.99 * math.log(1.0 / max(chain.p_tight_to_glut, 1e-12)), 5.0)
+    # the tilt stays below the cap of the Q switching probability (``q_regime``) and within
+    # the spec's range, and it is not negative: a market averse to risk does not price the
+    # bad regime as less likely
+    theta_max = min(math.log(MAX_Q_SWITCH / max(chain.p_tight_to_glut, 1e-12)), MAX_REGIME_TILT)
 
     def residuals(x: Float64Array) -> Float64Array:
         prices = MarketPricesOfRisk(lambda_entity=float(x[0]), regime_tilt=float(x[1]))

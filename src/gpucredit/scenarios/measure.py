@@ -8,7 +8,8 @@ risk (``MarketPricesOfRisk``):
 * the entities' copula factor ``Z`` (``Shocks.entity_factor``): under Q, ``Z ~ N(-lambda_Z, 1)``;
   weight ``exp(-lambda_Z Z - lambda_Z^2 / 2)``;
 * the regime chain: under Q the chain is tilted towards glut by ``theta``,
-  ``p_tg^Q = p_tg e^theta`` and ``p_gt^Q = p_gt e^-theta``; weight the product over the
+  ``p_tg^Q = p_tg e^theta`` and ``p_gt^Q = p_gt e^-theta`` (capped at ``MAX_Q_SWITCH``, 0.99);
+  weight the product over the
   path's months of ``Q / P`` transition probabilities of its realised regimes;
 * the GPU rent: the independent monthly normal ``u`` that drives the first generation's rent
   (raw normal 0 of ``Shocks.normals``; the other generations, utilisation and SOFR follow it
@@ -33,6 +34,10 @@ from gpucredit._typing import Float64Array, Int8Array
 from gpucredit.factors.params import GLUT, RegimeParams
 
 __all__ = [
+    "MAX_PRICE_OF_RISK",
+    "MAX_Q_SWITCH",
+    "MAX_REGIME_TILT",
+    "MONTHLY_SHARPE",
     "SHARPE_RATIO_SOURCE",
     "MarketPricesOfRisk",
     "log_weight_normal",
@@ -44,6 +49,14 @@ SHARPE_RATIO_SOURCE = (
     "Berg and Kaserer (2007), 'Credit risk premia and a link to the equity premium': a market "
     "Sharpe ratio of about 0.4 a year implied by CDS spreads; 0.4 / sqrt(12) per monthly normal"
 )
+#: Largest switching probability of the Q chain: a tilt is capped here, so a path that stays
+#: in its regime keeps a positive Q probability (its weight is never 0).
+MAX_Q_SWITCH = 0.99
+#: Largest regime tilt accepted, in absolute value (``e^2.5`` = 12 times the switching odds).
+MAX_REGIME_TILT = 2.5
+#: Largest other price of risk accepted, in absolute value (standard deviations).
+MAX_PRICE_OF_RISK = 10.0
+
 #: Market price of risk of one monthly normal shock, from an annual Sharpe ratio of 0.4
 #: (Berg and Kaserer 2007): the Sharpe ratio of a month is the year's over sqrt(12).
 MONTHLY_SHARPE = 0.4 / math.sqrt(12.0)
@@ -74,8 +87,11 @@ class MarketPricesOfRisk:
     def __post_init__(self) -> None:
         for name in ("lambda_entity", "regime_tilt", "lambda_rent", "lambda_btc"):
             value = getattr(self, name)
-            if not math.isfinite(value) or abs(value) > 10.0:
-                raise ValueError(f"MarketPricesOfRisk.{name} = {value!r}: expected within +-10")
+            bound = MAX_REGIME_TILT if name == "regime_tilt" else MAX_PRICE_OF_RISK
+            if not math.isfinite(value) or abs(value) > bound:
+                raise ValueError(
+                    f"MarketPricesOfRisk.{name} = {value!r}: expected within +-{bound:g}"
+                )
 
     @property
     def is_zero(self) -> bool:
@@ -89,26 +105,18 @@ class MarketPricesOfRisk:
 
 
 def q_regime(regime: RegimeParams, theta: float) -> RegimeParams:
-    """The chain under Q: ``p_tg e^theta`` and ``p_gt e^-theta``, each capped at 1.
+    """The chain under Q: ``p_tg e^theta`` and ``p_gt e^-theta``, each capped at
+    ``MAX_Q_SWITCH`` (or left at P's where P's is above it), so that every path the P chain
+    can realise keeps a positive Q probability and the weights are a change of measure."""
 
-    Raises
-    ------
-    ValueError
-        When a tilted probability reaches 1 where P's is below it: a path that stays in the
-        state then has no Q probability and the weights would not be a change of measure.
-    """
-    p_tg = regime.p_tight_to_glut * math.exp(theta)
-    p_gt = regime.p_glut_to_tight * math.exp(-theta)
-    for name, value, base in (
-        ("tight-to-glut", p_tg, regime.p_tight_to_glut),
-        ("glut-to-tight", p_gt, regime.p_glut_to_tight),
-    ):
-        if value >= 1.0 and base < 1.0:
-            raise ValueError(
-                f"regime_tilt = {theta!r} makes the {name} probability {value:.4g} under Q: "
-                "expected a tilt that keeps it below 1"
-            )
-    return RegimeParams(min(p_tg, 1.0), min(p_gt, 1.0), initial=regime.initial)
+    def tilted(p: float, factor: float) -> float:
+        return p if p >= MAX_Q_SWITCH else min(p * factor, MAX_Q_SWITCH)
+
+    return RegimeParams(
+        tilted(regime.p_tight_to_glut, math.exp(theta)),
+        tilted(regime.p_glut_to_tight, math.exp(-theta)),
+        initial=regime.initial,
+    )
 
 
 def log_weight_normal(normals: Float64Array, price_of_risk: float) -> Float64Array:
@@ -136,7 +144,7 @@ def _log_regime_ratio(regime_params: RegimeParams, theta: float, regime: Int8Arr
     p_prob = np.where(switched, p_switch, 1.0 - p_switch)
     q_prob = np.where(switched, q_switch, 1.0 - q_switch)
     # a realised path has P probability > 0 in every month (the ratio is only read there);
-    # Q's is > 0 there by q_regime's check
+    # Q's is > 0 there by q_regime's cap
     ratio = np.divide(q_prob, p_prob, out=np.ones_like(p_prob), where=p_prob > 0.0)
     return np.asarray(np.log(ratio).sum(axis=1), dtype=np.float64)
 
