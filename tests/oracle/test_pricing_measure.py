@@ -239,3 +239,20 @@ def test_engine_prices_a_generic_rated_borrower_as_the_closed_form(rating: str) 
     # Monte Carlo error only: 3 standard errors (a 0.3% false alarm per figure)
     assert abs(m.actuarial_spread_bps - p_bps) < 3.0 * m.actuarial_spread_se_bps
     assert abs(m.fair_spread_bps - q_bps) < 3.0 * m.fair_spread_se_bps
+
+
+@pytest.mark.slow
+def test_q_spreads_do_not_depend_on_the_block_size() -> None:
+    data = hand_deal_data()
+    data["contracts"][0] = dict(data["contracts"][0], annual_pd_pct=8.0)
+    deal = make_deal(data)
+    runs = [
+        gpucredit.simulate(deal, 700, seed=4, block_size=size, keep_paths=0, n_workers=1).metrics
+        for size in (256, 300, 700)
+    ]
+    first = runs[0]
+    assert first.fair_spread_bps is not None and first.fair_spread_se_bps is not None
+    for m in runs[1:]:
+        assert m.fair_spread_bps == first.fair_spread_bps
+        assert m.fair_spread_se_bps == first.fair_spread_se_bps
+        assert m.risk_premium_bps == first.risk_premium_bps
