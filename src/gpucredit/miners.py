@@ -19,6 +19,7 @@ import dataclasses
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -37,6 +38,7 @@ from gpucredit.assets.miner import (
 )
 from gpucredit.config.loading import spec_hash
 from gpucredit.config.miner import MinerSpec
+from gpucredit.config.spec import DefaultModelSpec, RegimeSpec
 from gpucredit.credit.allocation import evaluate_structure
 from gpucredit.credit.attribution import Attribution, attribute
 from gpucredit.credit.liquidation import (
@@ -51,6 +53,7 @@ from gpucredit.credit.metrics import (
     CreditAccumulator,
     FacilityMetrics,
     check_target,
+    default_kind_record,
     run_to_target,
     summarise,
 )
@@ -84,8 +87,15 @@ from gpucredit.factors.miner_params import (
     convergence_params,
     miner_market_params,
 )
+from gpucredit.factors.options import default_model as default_model_of
+from gpucredit.factors.options import default_model_record, with_options, with_regime
+from gpucredit.factors.parameter_source import (
+    DEFAULT_CALIBRATION,
+    MINER_GPU_GENERATION,
+    check_as_of,
+)
+from gpucredit.factors.parameter_source import resolve as resolve_parameters
 from gpucredit.factors.params import FactorParams
-from gpucredit.market.ratings import DEFAULT_ASSET_CORRELATION, stress_hazard_multiplier
 from gpucredit.scenarios.grid import TimeGrid
 from gpucredit.scenarios.measure import (
     MarketPricesOfRisk,
@@ -105,8 +115,6 @@ __all__ = [
     "simulate_miner",
 ]
 
-#: The GPU market a miner's hosting tenants live in and its correlations refer to.
-MINER_GPU_GENERATION = "H100"
 #: Factor groups of the attribution, each frozen at its median path in turn.
 FACTOR_GROUPS = ("bitcoin", "network", "gpu_rent", "rates")
 #: Units of one rig for the ASIC market (the liquidation module's S21, 200 TH/s).
@@ -187,11 +195,17 @@ def build_miner_model(
 ) -> MinerModel:
     """Prepare ``spec``: grid, GPU and miner-market parameters, collateral and debt terms.
 
+    The miner's ``regime`` section overrides the regime chain of ``params`` and its
+    ``default_model`` section the hosting tenants' glut hazard multiplier and asset
+    correlation (``factors.options``).
+
     ``pricing``: the market prices of risk of Q; default the spec's ``pricing`` section over
     the calibrated ones (``credit.pricing.default_prices_of_risk``)."""
     grid = TimeGrid(spec.as_of, spec.horizon_months)
     if params is None:
-        params = default_factor_params((MINER_GPU_GENERATION,), spec.as_of)
+        params = default_factor_params((MINER_GPU_GENERATION,), spec.as_of, rent_prior=True)
+    params = with_regime(params, spec.regime)
+    companies = default_model_of(spec.default_model)
     plan = plan_miner(spec, grid)
     market = market or miner_market_params(spec.as_of)
     conv = spec.convergence
@@ -228,7 +242,7 @@ def build_miner_model(
     )
     hazards: list[float] = []
     links: list[tuple[int, int]] = []
-    multiplier = stress_hazard_multiplier()
+    multiplier = companies.stress_hazard_multiplier
 
     def hazard(annual_pd: float, basis: PdBasis) -> float:
         # the hosting tenants' glut is the GPU market's (their copula factor is its rent shock)
@@ -254,7 +268,7 @@ def build_miner_model(
         n_months=grid.n_months,
         entity_monthly_hazard=np.array(hazards, dtype=np.float64),
         stress_hazard_multiplier=multiplier,
-        asset_correlation=DEFAULT_ASSET_CORRELATION,
+        asset_correlation=companies.asset_correlation,
     )
     return MinerModel(
         spec=spec,
@@ -268,18 +282,20 @@ def build_miner_model(
         recovery=MinerRecovery(asics),
         entities=entities,
         lease_entities=tuple(links),
-        pricing=_resolve_pricing(spec, pricing, params),
+        pricing=_resolve_pricing(spec, pricing, params, entities),
     )
 
 
 def _resolve_pricing(
-    spec: MinerSpec, pricing: MarketPricesOfRisk | None, params: FactorParams
+    spec: MinerSpec, pricing: MarketPricesOfRisk | None, params: FactorParams, entities: _EntityRisk
 ) -> MarketPricesOfRisk:
-    """``pricing`` if given, else the prices calibrated for the run's regime chain with the
-    spec's entries in place."""
+    """``pricing`` if given, else the prices calibrated for the run's regime chain and default
+    model with the spec's entries in place."""
     if pricing is not None:
         return pricing
-    base = default_prices_of_risk(spec.as_of, params.regime)
+    base = default_prices_of_risk(
+        spec.as_of, params.regime, entities.stress_hazard_multiplier, entities.asset_correlation
+    )
     if spec.pricing is None:
         return base
     changes = {k: v for k, v in spec.pricing.model_dump().items() if v is not None}
@@ -521,6 +537,7 @@ def _ledger(
         ead=ead,
         pledged_cash=np.zeros(p),
         initial_dsra=np.zeros(p),
+        waivers=np.zeros(p, dtype=np.int64),
     )
 
 
@@ -630,6 +647,7 @@ class MinerResult:
                     "implied_rating_range": m.implied_rating_range,
                     "premium_fair_spread_bps": prem.get("fair_spread_bps"),
                     "premium_expected_loss_usd": prem.get("expected_loss_usd"),
+                    **default_kind_record(m),
                 }
             )
         return pd.DataFrame(rows).set_index(["deal", "facility"])
@@ -853,6 +871,8 @@ def simulate_miner(
     premium: bool = True,
     attribution: bool = True,
     attribution_paths: int | None = None,
+    calibration: str = DEFAULT_CALIBRATION,
+    db: Path | str | None = None,
     params: FactorParams | None = None,
     market: MinerMarketParams | None = None,
     provenance: Mapping[str, Any] | None = None,
@@ -860,23 +880,41 @@ def simulate_miner(
     target_se_bps: float | None = None,
     max_paths: int = MAX_TARGET_PATHS,
     pricing: MarketPricesOfRisk | None = None,
+    default_model: DefaultModelSpec | Mapping[str, Any] | None = None,
+    regime: RegimeSpec | Mapping[str, Any] | None = None,
 ) -> MinerResult:
     """Simulate one miner: every facility's PD, LGD, EL and fair spread; the double-leverage
     premium (convergence on minus off, same paths and seed); the Shapley attribution of the
     borrower's EL and PD to ``FACTOR_GROUPS`` (16 runs of the main pass without spreads, on
     the first ``attribution_paths`` paths: all when None).
 
-    The numbers depend only on ``seed`` and ``n_paths``, not on ``block_size`` or workers.
+    The numbers depend only on ``seed``, ``n_paths`` and the parameters, not on
+    ``block_size`` or workers. The parameters are those of ``calibration`` (``"latest"``, the
+    default, a stored id ``"cal-..."`` or ``"sourced"``; in the store ``db``), exactly as
+    ``gpucredit run --calibration``, so the CLI and the API give the same numbers; explicit
+    ``params`` and ``market`` (both, e.g. in tests) bypass it. The provenance names the
+    ``calibration_id`` and ``data_hash`` used.
 
     ``target_se_bps`` (bp): run again with more paths, in whole granules of 256 from the same
     seed, until every facility's fair-spread standard error is below it or ``max_paths`` is
     reached (``simulate``'s rule); ``provenance["target_se"]`` says whether it was met.
 
+    ``default_model`` and ``regime`` replace the miner's sections of those names
+    (``simulate``'s rule).
+
     ``pricing``: the market prices of risk of the pricing measure Q under which
     ``fair_spread_bps`` is solved (``simulate``'s rule; ``docs/pricing.md``).
     """
+    spec = with_options(spec, default_model, regime)
     if n_paths < 1 or block_size < 1 or seed < 0:
         raise ValueError("simulate_miner: n_paths and block_size >= 1, seed >= 0 expected")
+    check_as_of(spec.as_of, f"miner {spec.name!r}")
+    if params is None and market is None:
+        source = resolve_parameters(calibration, db, spec.as_of)
+        params, market = source.miner_params_for(spec)
+        provenance = {**source.provenance(), **(provenance or {})}
+    else:
+        provenance = {"calibration_id": "explicit params", **(provenance or {})}
     if target_se_bps is not None:
         check_target(target_se_bps, n_paths, max_paths)
 
@@ -982,6 +1020,11 @@ def simulate_miner(
         "miner_market_sources": dict(model.market.sources),
         "convergence_sources": dict(model.convergence.sources),
         "market_prices_of_risk": dataclasses.asdict(model.pricing),
+        "default_model": default_model_record(
+            model.entities.stress_hazard_multiplier,
+            model.entities.asset_correlation,
+            model.params.regime,
+        ),
         "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         **(provenance or {}),
     }

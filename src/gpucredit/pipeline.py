@@ -11,6 +11,7 @@ import dataclasses
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -23,7 +24,7 @@ from gpucredit._version import __version__
 from gpucredit.assets.concentration import customer_concentration
 from gpucredit.assets.fleet import AssetCashflows, FleetPlan, plan_fleet, project
 from gpucredit.config.loading import spec_hash
-from gpucredit.config.spec import DealSpec
+from gpucredit.config.spec import DealSpec, DefaultModelSpec, RegimeSpec
 from gpucredit.credit.allocation import evaluate_structure
 from gpucredit.credit.collateral import (
     CollateralAccumulator,
@@ -45,6 +46,7 @@ from gpucredit.credit.metrics import (
     CreditAccumulator,
     FacilityMetrics,
     check_target,
+    default_kind_record,
     run_to_target,
     summarise,
 )
@@ -70,6 +72,10 @@ from gpucredit.debt.terms import LoanTerms, loan_terms
 from gpucredit.debt.waterfall import run_waterfall
 from gpucredit.engine.runner import block_ranges, default_workers, run_blocks
 from gpucredit.factors.defaults import default_factor_params
+from gpucredit.factors.options import default_model as default_model_of
+from gpucredit.factors.options import default_model_record, with_options, with_regime
+from gpucredit.factors.parameter_source import DEFAULT_CALIBRATION, check_as_of
+from gpucredit.factors.parameter_source import resolve as resolve_parameters
 from gpucredit.factors.params import GLUT, FactorParams, UtilisationParams
 from gpucredit.scenarios.grid import TimeGrid
 from gpucredit.scenarios.measure import MarketPricesOfRisk, pricing_log_weights
@@ -177,9 +183,11 @@ def build_model(
     """Prepare ``deal``.
 
     ``params`` defaults to the sourced first-version parameters; ``recovery`` to the sale of
-    the GPUs into their secondary market (``market``, which also gives the realisable LTV);
-    ``pricing`` to the deal's ``pricing`` section over the calibrated market prices of risk
-    (``resolve_pricing``).
+    the GPUs into their secondary market (``market``, which also gives the realisable LTV).
+    The deal's ``regime`` section overrides the regime chain of ``params`` and its
+    ``default_model`` section the glut hazard multiplier and the asset correlation
+    (``factors.options``). ``pricing`` defaults to the deal's ``pricing`` section over the
+    calibrated market prices of risk (``resolve_pricing``).
     """
     generations = tuple(dict.fromkeys(c.generation for c in deal.fleet))
     if params is None:
@@ -198,8 +206,16 @@ def build_model(
             sigma=util.sigma,
         ),
     )
+    params = with_regime(params, deal.regime)
+    companies = default_model_of(deal.default_model)
     grid = TimeGrid(deal.as_of, deal.horizon_months)
-    plan = plan_fleet(deal, grid, regime=params.regime)
+    plan = plan_fleet(
+        deal,
+        grid,
+        regime=params.regime,
+        asset_correlation=companies.asset_correlation,
+        stress_multiplier=companies.stress_hazard_multiplier,
+    )
     decay = {r.generation: r.buyer_decay_per_year for r in params.rents}
     market = SecondaryMarketRecovery.for_cohorts(
         generations=plan.cohort_generation,
@@ -232,19 +248,21 @@ def build_model(
         recovery=market if recovery is None else recovery,
         buyer_decay_per_year=decay,
         spec_hash=spec_hash(deal),
-        pricing=resolve_pricing(deal, pricing, params),
+        pricing=resolve_pricing(deal, pricing, params, plan),
     )
 
 
 def resolve_pricing(
-    deal: DealSpec, pricing: MarketPricesOfRisk | None, params: FactorParams
+    deal: DealSpec, pricing: MarketPricesOfRisk | None, params: FactorParams, plan: FleetPlan
 ) -> MarketPricesOfRisk:
     """The market prices of risk of a run: ``pricing`` if given, else the ones calibrated on
-    the deal's as-of date for the run's regime chain (``credit.pricing``) with the deal's
-    ``pricing`` section's entries in their place."""
+    the deal's as-of date for the run's regime chain and default model (``credit.pricing``)
+    with the deal's ``pricing`` section's entries in their place."""
     if pricing is not None:
         return pricing
-    base = default_prices_of_risk(deal.as_of, params.regime)
+    base = default_prices_of_risk(
+        deal.as_of, params.regime, plan.stress_hazard_multiplier, plan.asset_correlation
+    )
     override = deal.pricing
     if override is None:
         return base
@@ -554,6 +572,7 @@ class SimulationResult:
             "recovery_rate_p95": c.recovery_rate_p95,
             "time_to_recover_months_mean": c.time_to_recover_months_mean,
             "pd_lgd_correlation": c.pd_lgd_correlation,
+            **default_kind_record(m),
         }
         # an undefined figure (an LTV over collateral worth nothing) is an empty CSV cell
         return {k: finite_or_none(v) for k, v in row.items()}
@@ -618,6 +637,8 @@ def simulate(
     n_workers: int | None = None,
     backend: Backend = "numba",
     solve_fair_spread: bool = True,
+    calibration: str = DEFAULT_CALIBRATION,
+    db: Path | str | None = None,
     params: FactorParams | None = None,
     recovery: RecoveryModel | None = None,
     provenance: Mapping[str, Any] | None = None,
@@ -625,24 +646,42 @@ def simulate(
     target_se_bps: float | None = None,
     max_paths: int = MAX_TARGET_PATHS,
     pricing: MarketPricesOfRisk | None = None,
+    default_model: DefaultModelSpec | Mapping[str, Any] | None = None,
+    regime: RegimeSpec | Mapping[str, Any] | None = None,
 ) -> SimulationResult:
     """Simulate one deal: ``n_paths`` Monte Carlo paths in blocks of ``block_size``.
 
-    The numbers depend only on ``seed`` and ``n_paths``, not on ``block_size`` or
-    ``n_workers``. ``params`` and ``recovery`` replace the default factor parameters and the
-    secondary-market recovery model; ``provenance`` adds entries to the result's provenance
-    (the CLI records the calibration id and data hash). ``progress(phase, done, total)`` is
-    called as work completes.
+    The numbers depend only on ``seed``, ``n_paths`` and the factor parameters, not on
+    ``block_size`` or ``n_workers``. The parameters are those of ``calibration``, as for
+    ``gpucredit run --calibration``: ``"latest"`` (default: the newest calibration in the store
+    ``db`` dated on or before the deal's as-of date, fitted and stored on first use), a stored
+    id ``"cal-..."``, or ``"sourced"`` (the hand-set defaults); the same inputs give the same
+    numbers as the CLI. ``params`` (explicit factor parameters, e.g. for tests) bypasses it.
+    ``recovery`` replaces the secondary-market recovery model; ``provenance`` adds entries to
+    the result's provenance, which names the ``calibration_id`` and ``data_hash`` used.
+    ``progress(phase, done, total)`` is called as work completes.
 
     ``target_se_bps`` (bp): run again with more paths, in whole granules of 256 from the same
     seed, until every facility's fair-spread standard error is below it or ``max_paths`` is
     reached. The result is the single run with the paths used (``provenance["n_paths"]``;
     ``provenance["target_se"]`` says whether the target was met).
 
+    ``default_model`` and ``regime`` replace the deal's sections of those names
+    (``config.spec.DefaultModelSpec``, ``RegimeSpec``, or their fields as a mapping): the
+    glut hazard multiplier, the companies' asset correlation and the regime chain.
+
     ``pricing``: the market prices of risk of the pricing measure Q under which
     ``fair_spread_bps`` is solved (``docs/pricing.md``); default the deal's ``pricing``
     section over the calibrated ones. All zero: Q = P, bit for bit.
     """
+    deal = with_options(deal, default_model, regime)
+    check_as_of(deal.as_of, f"deal {deal.name!r}")
+    if params is None:
+        chosen = resolve_parameters(calibration, db, deal.as_of)
+        params = chosen.params_for(deal)
+        provenance = {**chosen.provenance(), **(provenance or {})}
+    else:
+        provenance = {"calibration_id": "explicit params", **(provenance or {})}
     if target_se_bps is not None:
         check_target(target_se_bps, n_paths, max_paths)
 
@@ -780,6 +819,9 @@ def _provenance(
         "backend": backend,
         "factor_sources": dict(model.params.sources),
         "market_prices_of_risk": dataclasses.asdict(model.pricing),
+        "default_model": default_model_record(
+            model.plan.stress_hazard_multiplier, model.plan.asset_correlation, model.params.regime
+        ),
         "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         **(extra or {}),
     }
@@ -1031,6 +1073,17 @@ _UNITS = {
 }
 
 
+def _flat_attrs(prefix: str, record: Mapping[str, Any]) -> dict[str, Any]:
+    """``record``'s leaves as ``prefix + key`` (nested keys joined with ``_``)."""
+    out: dict[str, Any] = {}
+    for key, value in record.items():
+        if isinstance(value, Mapping):
+            out.update(_flat_attrs(f"{prefix}{key}_", value))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
 def _paths_dataset(
     model: DealModel,
     arrays: dict[str, np.ndarray],
@@ -1049,9 +1102,11 @@ def _paths_dataset(
             dims = ("path", "month", "generation") if value.ndim == 3 else ("path", "month")
             units = _UNITS[name]
         data_vars[name] = xr.Variable(dims, value, attrs={"units": units})
+    # netCDF attributes are flat: the default model's nested record becomes prefixed keys
     attrs = {
-        k: v for k, v in provenance.items() if k not in ("factor_sources", "market_prices_of_risk")
+        k: v for k, v in provenance.items() if k != "factor_sources" and not isinstance(v, Mapping)
     }
+    attrs.update(_flat_attrs("default_model_", provenance.get("default_model", {})))
     return xr.Dataset(
         data_vars,
         coords={

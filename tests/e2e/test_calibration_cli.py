@@ -48,7 +48,7 @@ def test_calibrate_then_run_with_that_id(fresh_db: Path) -> None:
     # the sourced hand-set parameters are one flag away, and give other numbers
     sourced = cli("run", deal, *QUICK, "--db", fresh_db, "--calibration", "default")
     assert sourced.returncode == 0, sourced.stderr
-    assert json.loads(sourced.stdout)["run"]["calibration_id"] == "default (sourced)"
+    assert json.loads(sourced.stdout)["run"]["calibration_id"] == "sourced"
 
 
 def test_unknown_calibration_id_is_a_clear_error(fresh_db: Path) -> None:

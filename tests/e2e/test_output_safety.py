@@ -6,7 +6,6 @@ not the numbers.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import shutil
@@ -24,7 +23,6 @@ import pytest
 from tests.e2e.conftest import RunCli
 
 from gpucredit.cli import app as cli_app
-from gpucredit.cli.params import resolve
 from gpucredit.config.loading import load_deal
 from gpucredit.io.outputs import MANIFEST_NAME, OUTPUT_KEY, STAGING_PREFIX
 from gpucredit.pipeline import simulate
@@ -288,9 +286,8 @@ def test_a_locked_store_only_warns(
         try:
             assert holder.stdout is not None
             assert holder.stdout.readline().strip() == "held"
-            source = dataclasses.replace(resolve("default", None), db_path=db)
             result = simulate(load_deal(merchant_path), n_paths=200, seed=0, n_workers=1)
-            cli_app._record([result], [], source)
+            cli_app._record([result], [], db)  # its calibration is recorded in db
         finally:
             holder.kill()
     err = capsys.readouterr().err

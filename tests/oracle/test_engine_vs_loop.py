@@ -56,10 +56,38 @@ def _variants() -> dict[str, DealSpec]:
             ],
         ),
     )
+    # covenant waivers: a tight DSCR covenant that triggers, waived (several times, with an LTV
+    # covenant waived in the same months at another fee: the larger fee and step-up apply)
+    tight_dscr = {"kind": "min_dscr", "threshold": 1.6, "window_months": 3}
+    out["waiver_heavy"] = make_deal(
+        base,
+        loan=dict(
+            loan,
+            covenants=[
+                dict(
+                    tight_dscr,
+                    waiver={
+                        "max_ltv": 1.0,
+                        "fee_bps": 40.0,
+                        "margin_step_up_bps": 150.0,
+                        "max_waivers": 4,
+                    },
+                ),
+                {"kind": "max_ltv", "threshold": 0.5, "cure_period_months": 1},
+            ],
+        ),
+    )
+    out["waivers_exhausted"] = make_deal(
+        base,
+        loan=dict(loan, covenants=[dict(tight_dscr, waiver={"max_ltv": 1.0, "max_waivers": 1})]),
+    )
+    out["waiver_null"] = make_deal(base, loan=dict(loan, covenants=[dict(tight_dscr, waiver=None)]))
     return out
 
 
 VARIANTS = _variants()
+#: Variants whose covenants must grant waivers (and, where exhausted, then default).
+WAIVING = ("waiver_heavy", "waivers_exhausted")
 
 
 @pytest.mark.parametrize("name", list(VARIANTS))
@@ -82,3 +110,13 @@ def test_vectorised_equals_plain_loop_and_compiled_loop(name: str) -> None:
         assert np.array_equal(a, getattr(compiled, field.name)), f"{name}: {field.name} (numba)"
     if name in ("lockup_sweep_bullet", "schedule_eod"):
         assert defaults > 0 or vectorised.breach.any(), "the variant must exercise covenants"
+    if name in WAIVING:
+        assert vectorised.waivers.sum() > 0, "the variant must grant waivers"
+    if name == "waiver_heavy":
+        assert vectorised.waivers.max() >= 2, "waivers repeat on a path"
+    if name == "waivers_exhausted":
+        # a breach that triggers again after the one waiver allowed is an event of default
+        assert vectorised.waivers.max() == 1
+        assert np.any((vectorised.waivers == 1) & (vectorised.default_kind == 2))
+    if name == "waiver_null":
+        assert vectorised.waivers.sum() == 0 and np.any(vectorised.default_kind == 2)

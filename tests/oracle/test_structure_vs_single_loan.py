@@ -2,7 +2,8 @@
 
 ``debt.structure.run_structure`` generalises ``debt.waterfall.run_waterfall``; on a structure of
 one facility with the default steps every ledger field must agree, on deals that exercise the
-DSRA, every covenant consequence, a bullet refinanced at maturity and payment defaults.
+DSRA, every covenant consequence, covenant waivers, a bullet refinanced at maturity and payment
+defaults.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from gpucredit.debt.facilities import FacilityTerms, StructureTerms, default_ste
 from gpucredit.debt.structure import run_structure
 from gpucredit.pipeline import _inputs, build_model
 from gpucredit.scenarios import MonteCarloShocks
-from tests.oracle.test_engine_vs_loop import VARIANTS
+from tests.oracle.test_engine_vs_loop import VARIANTS, WAIVING
 
 N_PATHS = 1000  # the IG-contracted deal defaults on ~0.3% of paths: enough to compare
 SAME = (
@@ -43,6 +44,7 @@ SAME = (
     "default_kind",
     "ead",
     "initial_dsra",
+    "waivers",
 )
 
 
@@ -70,3 +72,5 @@ def test_one_facility_structure_equals_single_loan(name: str) -> None:
     np.testing.assert_allclose(lockup_draw, single.lockup_draw, rtol=1e-12, atol=1e-6)
     np.testing.assert_allclose(multi.trapped, single.trapped, rtol=1e-12, atol=1e-6)
     assert int((single.default_month > 0).sum()) > 0  # the comparison saw defaults
+    if name in WAIVING:
+        assert int(multi.waivers.sum()) > 0  # ... and covenant waivers

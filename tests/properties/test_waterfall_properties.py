@@ -71,10 +71,12 @@ def test_examples_conserve_cash(example_deal) -> None:  # type: ignore[no-untype
     )
     assert_cash_conserved(ledger, cfads)
     assert_reserves_add_up(ledger)
-    # the lender never receives more than principal plus interest due
+    # the lender never receives more than principal plus interest due, and the amendment fees
+    # capitalised by waivers (each at most ``fee`` of a balance that fees alone can raise)
+    fee = max((c.waiver.fee for c in model.terms.covenants if c.waiver is not None), default=0.0)
     assert np.all(
         ledger.principal_paid.sum(axis=1) + ledger.prepaid.sum(axis=1)
-        <= model.terms.principal_usd + 1e-3
+        <= model.terms.principal_usd * (1.0 + fee) ** ledger.waivers + 1e-3
     )
 
 
@@ -150,7 +152,12 @@ def test_default_month_is_the_first_failure(kind: str) -> None:
     # from month 6 CFADS either goes negative (payment default) or pays the debt service at a
     # DSCR of ~1.03, below the 1.10x covenant (event of default)
     cfads[0, 5:] = -10_000.0 if kind == "payment" else 90_000.0
-    covs = [] if kind == "payment" else [{"kind": "min_dscr", "threshold": 1.1, "window_months": 1}]
+    # a lender who always accelerates (``waiver: null``): the first breach is the default
+    covs: list[dict[str, object]] = (
+        []
+        if kind == "payment"
+        else [{"kind": "min_dscr", "threshold": 1.1, "window_months": 1, "waiver": None}]
+    )
     terms = _terms("straight_line", 6.0, 12, 0.0, covs)
     ledger = run_waterfall(terms, cfads, np.full((1, 12), 1e7), np.zeros((1, 12)))
     assert ledger.default_month[0] == 6

@@ -49,6 +49,7 @@ from scipy.special import ndtr
 
 from gpucredit._typing import BoolArray, Float64Array, Int64Array
 from gpucredit.config.miner import MinerSpec
+from gpucredit.errors import DataError
 from gpucredit.factors.bitcoin import fee_share_median, fit_hashrate
 from gpucredit.market.bitcoin import (
     HALVING_INTERVAL_BLOCKS,
@@ -177,7 +178,10 @@ def _hashprice_monthly_vol(as_of: dt.date, window_years: float) -> float:
         keep.append(consecutive and not spans)
     changes = np.diff(logs)[np.array(keep, dtype=bool)] if keep else np.array([])
     if changes.size < 12:
-        raise ValueError(f"fewer than 12 monthly hashprice changes to {as_of} to fit a volatility")
+        raise DataError(
+            f"missing series btc_hashprice: fewer than 12 monthly hashprice changes to {as_of} "
+            "to fit a volatility (btc_hashprice_daily.csv starts 2010-07-18)"
+        )
     return float(np.std(changes, ddof=1))
 
 

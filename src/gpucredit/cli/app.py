@@ -31,13 +31,14 @@ from rich.progress import (
 from rich.table import Table
 
 from gpucredit._version import __version__
-from gpucredit.cli.params import ParameterSource, engine_use, run_calibration
-from gpucredit.cli.params import resolve as resolve_parameters
+from gpucredit.cli.params import engine_use, run_calibration
+from gpucredit.cli.store_cmds import register_store_commands
 from gpucredit.config.loading import load_deal
 from gpucredit.config.miner import MinerSpec, is_miner_data, load_miner
 from gpucredit.config.spec import DealSpec
 from gpucredit.credit.metrics import MAX_TARGET_PATHS
 from gpucredit.errors import GpuCreditError, SpecError, SpecIssue
+from gpucredit.factors.parameter_source import DEFAULT_CALIBRATION, SOURCED, check_as_of
 from gpucredit.io.outputs import check_output_dir, write_run
 from gpucredit.market.store import MarketStore, SeriesInfo
 from gpucredit.miners import MinerResult, simulate_miner
@@ -135,8 +136,9 @@ CalibrationOption = Annotated[
     str,
     typer.Option(
         "--calibration",
-        help="Factor parameters: 'latest' calibration in the store (fitted on first use), "
-        "a stored id (cal-...), or 'default' for the hand-set sourced parameters.",
+        help="Factor parameters: 'latest' (the newest calibration in the store dated on or "
+        "before the deal's as_of, fitted on first use), a stored id (cal-...), or 'sourced' "
+        "(alias 'default') for the hand-set sourced parameters; as calibration= in Python.",
     ),
 ]
 
@@ -175,7 +177,7 @@ def run(
     workers: Annotated[
         int | None, typer.Option("--workers", help="Threads (default: all cores).")
     ] = None,
-    calibration: CalibrationOption = "latest",
+    calibration: CalibrationOption = DEFAULT_CALIBRATION,
     db: DbOption = None,
     attribution_paths: Annotated[
         int,
@@ -206,17 +208,18 @@ def run(
             raise SpecError("command line", [issue])
         files = deals or shipped_examples()
         loaded = [load_spec(f) for f in files]  # validate all before running
+        for file, spec in zip(files, loaded, strict=True):
+            check_as_of(spec.as_of, file)
         specs = [x for x in loaded if isinstance(x, DealSpec)]
         miner_specs = [x for x in loaded if isinstance(x, MinerSpec)]
         target = None if out is None else check_output_dir(out, force=force)  # before any work
-        source = resolve_parameters(calibration, db)
         se_target = (target_se, max_paths)
         results = _simulate_all(
-            specs, paths, seed, block_size, keep_paths, workers, as_json, source, se_target
+            specs, paths, seed, block_size, keep_paths, workers, as_json, calibration, db, se_target
         )
         miners = [
             _simulate_miner(
-                m, paths, seed, block_size, workers, source, attribution_paths, se_target
+                m, paths, seed, block_size, workers, calibration, db, attribution_paths, se_target
             )
             for m in miner_specs
         ]
@@ -227,10 +230,10 @@ def run(
                 results,
                 document,
                 miners,
-                before_publish=lambda: _record(results, miners, source),
+                before_publish=lambda: _record(results, miners, db),
             )
         else:
-            _record(results, miners, source)
+            _record(results, miners, db)
     except GpuCreditError as exc:
         raise _fail(str(exc)) from None
     if as_json:
@@ -250,9 +253,11 @@ def run(
             console.print(attribution)
     if target_se is not None:
         console.print(_target_line(target_se, results, miners))
+    used = [r.provenance for r in results] + [m.provenance for m in miners]
+    ids = ", ".join(dict.fromkeys(str(p.get("calibration_id")) for p in used))
     console.print(
         f"[dim]{paths:,} paths per deal, seed {seed}, factor parameters "
-        f"{source.calibration_id or 'default (sourced)'}; "
+        f"{escape(ids)}; "
         "fair spread = the coupon spread that makes "
         "expected discounted cash flows worth the price paid (P: real-world measure, Q: "
         "pricing measure, docs/pricing.md); market spread includes OID and "
@@ -294,7 +299,8 @@ def _simulate_all(
     keep_paths: int,
     workers: int | None,
     quiet_stdout: bool,
-    source: ParameterSource,
+    calibration: str,
+    db: Path | None,
     target: tuple[float | None, int] = (None, MAX_TARGET_PATHS),
 ) -> list[SimulationResult]:
     console = Console(stderr=True)
@@ -328,11 +334,8 @@ def _simulate_all(
                     keep_paths=keep_paths,
                     n_workers=workers,
                     progress=report,
-                    params=source.params_for(spec),
-                    provenance={
-                        "calibration_id": source.calibration_id or "default (sourced)",
-                        "data_hash": source.data_hash,
-                    },
+                    calibration=calibration,
+                    db=db,
                     target_se_bps=target[0],
                     max_paths=target[1],
                 )
@@ -358,7 +361,8 @@ def _simulate_miner(
     seed: int,
     block_size: int,
     workers: int | None,
-    source: ParameterSource,
+    calibration: str,
+    db: Path | None,
     attribution_paths: int,
     target: tuple[float | None, int] = (None, MAX_TARGET_PATHS),
 ) -> MinerResult:
@@ -372,7 +376,6 @@ def _simulate_miner(
         def report(phase: str, done: int, total: int) -> None:
             bar.update(task, description=f"{spec.name}: {phase} ({done}/{total})")
 
-        gpu, market = source.miner_params_for(spec)
         return simulate_miner(
             spec,
             n_paths=n_paths,
@@ -380,40 +383,34 @@ def _simulate_miner(
             block_size=block_size,
             n_workers=workers,
             attribution_paths=attribution_paths,
-            params=gpu,
-            market=market,
-            provenance={
-                "calibration_id": source.calibration_id or "default (sourced)",
-                "data_hash": source.data_hash,
-            },
+            calibration=calibration,
+            db=db,
             progress=report,
             target_se_bps=target[0],
             max_paths=target[1],
         )
 
 
-def _record(
-    results: list[SimulationResult], miners: list[MinerResult], source: ParameterSource
-) -> None:
-    """Record each deal's and miner's run in the store it took its calibration from.
+def _record(results: list[SimulationResult], miners: list[MinerResult], db: Path | None) -> None:
+    """Record each deal's and miner's run in the store it took its calibration from (runs on
+    the sourced parameters touch no store).
 
     A store that cannot take the record (locked by another process, read-only, damaged)
     costs a warning on stderr, never the finished run: its results are still printed and
     written.
     """
-    if source.db_path is None:
+    if all(r.provenance.get("calibration_id") == SOURCED for r in results) and all(
+        m.provenance.get("calibration_id") == SOURCED for m in miners
+    ):
         return
     try:
-        _record_in(source.db_path, results, miners, source)
+        _record_in(db, results, miners)
     except (GpuCreditError, OSError, duckdb.Error) as exc:
         typer.echo(f"warning: the run was not recorded in the store: {exc}", err=True)
 
 
 def _record_in(
-    db_path: Path,
-    results: list[SimulationResult],
-    miners: list[MinerResult],
-    source: ParameterSource,
+    db_path: Path | None, results: list[SimulationResult], miners: list[MinerResult]
 ) -> None:
     with MarketStore(db_path) as store:
         for m in miners:
@@ -421,7 +418,7 @@ def _record_in(
                 spec_hash=str(m.provenance["spec_hash"]),
                 seed=int(m.provenance["seed"]),
                 n_paths=int(m.provenance["n_paths"]),
-                calibration_id=source.calibration_id,
+                calibration_id=str(m.provenance["calibration_id"]),
                 version=__version__,
                 summary=miner_record(m),
             )
@@ -430,7 +427,7 @@ def _record_in(
                 spec_hash=r.provenance["spec_hash"],
                 seed=r.config.seed,
                 n_paths=r.config.n_paths,
-                calibration_id=source.calibration_id,
+                calibration_id=str(r.provenance["calibration_id"]),
                 version=__version__,
                 summary=facility_record(r),
             )
@@ -440,7 +437,21 @@ def _record_in(
 def calibrate(
     as_of: Annotated[
         str | None,
-        typer.Option("--as-of", help="Fit on data up to this date (default: the last data date)."),
+        typer.Option(
+            "--as-of",
+            help="Fit on data dated up to this day (default: the last data date); any day "
+            "from the first bitcoin price (2010-07) on.",
+        ),
+    ] = None,
+    rent_series: Annotated[
+        str | None,
+        typer.Option(
+            "--rent-series",
+            help="The GPU rent series to fit, by name in `gpucredit data list` (e.g. one "
+            "imported with `gpucredit data import`); it replaces the shipped index of the "
+            "generation its name contains (H100 if none). Default: the shipped index.",
+            show_default=False,
+        ),
     ] = None,
     db: DbOption = None,
 ) -> None:
@@ -448,15 +459,27 @@ def calibrate(
     try:
         when = _parse_date_option("--as-of", as_of)
         with MarketStore(db) as store:
-            stored = run_calibration(store, when)
+            stored = run_calibration(store, when, rent_series=rent_series)
             path = store.path
+        used = engine_use(stored)
     except GpuCreditError as exc:
         raise _fail(str(exc)) from None
     console = _wide_console()
-    console.print(calibration_table(stored, engine_use(stored)))
+    console.print(calibration_table(stored, used))
+    for model, what in (("rent", "rent index months"), ("sofr", "months of SOFR")):
+        if stored.params.get(model) is None:
+            console.print(
+                f"{model}: too few {what} on or before {stored.as_of} to fit; the sourced "
+                "priors (factors/defaults.py) stand (docs/calibration.md, 'Point in time')."
+            )
+    if "bitcoin" not in stored.params:
+        reason = stored.diagnostics.get("bitcoin", {}).get("not_fitted", "")
+        console.print(f"bitcoin: not fitted ({escape(str(reason))}); miners fit at run time.")
+    series = stored.params.get("rent_series", "the shipped rent index")
     console.print(
-        f"stored as [bold]{stored.id}[/] (as of {stored.as_of}, data {stored.data_hash[:12]}) "
-        f"in {path}; `gpucredit run --calibration {stored.id}` uses it."
+        f"stored as [bold]{stored.id}[/] (as of {stored.as_of}, GPU rents from "
+        f"{escape(str(series))}, data {stored.data_hash[:12]}) in {escape(str(path))}; "
+        f"`gpucredit run --calibration {stored.id}` uses it."
     )
 
 
@@ -470,6 +493,7 @@ data_app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(data_app, name="data")
+register_store_commands(app)  # gpucredit calibrations ..., gpucredit runs ...
 
 #: ``data show`` prints every row up to this many, else the first and last half of it.
 _SHOW_ROWS = 60
@@ -479,7 +503,7 @@ _SHOW_ROWS = 60
 def data_list(db: DbOption = None) -> None:
     """List the series in the store: date range, rows, unit, source and licence."""
     try:
-        with MarketStore(db) as store:
+        with MarketStore(db, read_only=True) as store:
             infos = store.catalogue()
             where = store.path
     except GpuCreditError as exc:
@@ -528,7 +552,7 @@ def data_show(
     try:
         lo = _parse_date_option("--from", start)
         hi = _parse_date_option("--to", end)
-        with MarketStore(db) as store:
+        with MarketStore(db, read_only=True) as store:
             info = store.series_info(series)
             frame = store.read_series(series, lo, hi)
         if plot is not None:
@@ -628,7 +652,7 @@ def data_export(
     try:
         lo = _parse_date_option("--from", start)
         hi = _parse_date_option("--to", end)
-        with MarketStore(db) as store:
+        with MarketStore(db, read_only=True) as store:
             n = store.export_series(series, file, lo, hi)
     except GpuCreditError as exc:
         raise _fail(str(exc)) from None

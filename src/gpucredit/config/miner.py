@@ -40,12 +40,14 @@ from gpucredit.config.loading import parse_spec, read_spec_text
 from gpucredit.config.spec import (
     BorrowerSpec,
     ConvertibleSpec,
+    DefaultModelSpec,
     FacilitySpec,
     GuarantorSpec,
     PricingSpec,
     RatedSpec,
     RateSpec,
     RecoverySpec,
+    RegimeSpec,
     Spec,
     SpecProblem,
     StepSpec,
@@ -253,6 +255,8 @@ class MinerSpec(Spec):
     recovery: RecoverySpec = Field(default_factory=RecoverySpec)
     pricing: PricingSpec | None = None
     btc_price_usd: PositiveFloat | None = None
+    default_model: DefaultModelSpec | None = None
+    regime: RegimeSpec | None = None
     notes: str = ""
 
     @property

@@ -38,6 +38,7 @@ __all__ = [
     "CovenantSpec",
     "DdtlSpec",
     "DealSpec",
+    "DefaultModelSpec",
     "DistributeStep",
     "DrawSpec",
     "FacilitySpec",
@@ -57,6 +58,7 @@ __all__ = [
     "RatedSpec",
     "RecoverySpec",
     "RefinancingSpec",
+    "RegimeSpec",
     "ReserveStep",
     "ScheduleSpec",
     "SpecProblem",
@@ -64,6 +66,7 @@ __all__ = [
     "StraightLineSpec",
     "SweepStep",
     "TermLoanSpec",
+    "WaiverSpec",
     "check_tenant_risk",
     "check_waterfall",
     "evolve",
@@ -379,12 +382,54 @@ AmortisationSpec = Annotated[
 ]
 
 
+class WaiverSpec(Spec):
+    """The lender's rule for waiving a covenant event of default instead of accelerating.
+
+    When a breach outlasts its cure period, the lender waives it (no default) if the loan is
+    still covered, ``balance after the month's payments <= max_ltv x the month's collateral
+    value``, and fewer than ``max_waivers`` waivers have been granted over the loan's life. The
+    borrower pays an amendment fee of ``fee_bps`` of that balance, capitalised into the balance
+    (no cash moves), and the coupon (fixed) or margin (floating) steps up by
+    ``margin_step_up_bps`` a year from the next month on, cumulatively per waiver.
+
+    Defaults:
+
+    * ``max_ltv`` 0.65: the lender waives while a 30-day auction of the collateral would still
+      repay it; SpotWire's liquidation factor for an auction within 30 days is 0.65 of orderly
+      value (REFERENCES.md). ASSUMPTION: the engine's collateral value (income approach) stands
+      in for the orderly value.
+    * ``fee_bps`` 50: ASSUMPTION, the top of the 25-50 bp amendment fees typical of leveraged
+      loans.
+    * ``margin_step_up_bps`` 100 a year: ASSUMPTION.
+    * ``max_waivers`` 2 per loan life: ASSUMPTION; a breach triggered after that is an event of
+      default.
+    """
+
+    max_ltv: Annotated[float, Field(gt=0.0, le=1.0)] = 0.65
+    fee_bps: Annotated[float, Field(ge=0.0, le=1000.0)] = 50.0
+    margin_step_up_bps: Annotated[float, Field(ge=0.0, le=2000.0)] = 100.0
+    max_waivers: Annotated[int, Field(ge=0, le=120)] = 2
+
+    @property
+    def fee(self) -> float:
+        """Amendment fee, decimal of the balance."""
+        return self.fee_bps / 10_000.0
+
+    @property
+    def step_up(self) -> float:
+        """Coupon or margin step-up per waiver, decimal per year."""
+        return self.margin_step_up_bps / 10_000.0
+
+
 class CovenantSpec(Spec):
     """A maintenance covenant tested monthly.
 
     ``min_dscr``: trailing ``window_months`` CFADS over trailing debt service >= threshold,
     tested once a full window has elapsed. ``max_ltv``: debt over collateral value <= threshold.
-    A breach that lasts longer than ``cure_period_months`` triggers the consequence.
+    A breach that lasts longer than ``cure_period_months`` triggers the consequence. An event of
+    default is waived by the lender's ``waiver`` rule when its conditions hold (default on,
+    ``WaiverSpec``); ``waiver: null`` is a lender who always accelerates. A waiver exists only
+    for the consequence ``event_of_default`` (it is null for a sweep or a lock-up).
     """
 
     kind: Literal["min_dscr", "max_ltv"]
@@ -392,6 +437,30 @@ class CovenantSpec(Spec):
     window_months: Annotated[int, Field(ge=1, le=60)] = 12
     cure_period_months: NonNegativeInt = 0
     consequence: Literal["event_of_default", "cash_sweep", "lock_up"] = "event_of_default"
+    waiver: WaiverSpec | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_waiver(cls, data: Any) -> Any:
+        """An event-of-default covenant gets the default ``WaiverSpec`` unless it names one."""
+        if (
+            isinstance(data, dict)
+            and "waiver" not in data
+            and data.get("consequence", "event_of_default") == "event_of_default"
+        ):
+            return {**data, "waiver": {}}
+        return data
+
+    @model_validator(mode="after")
+    def _waiver_only_for_default(self) -> Self:
+        if self.waiver is not None and self.consequence != "event_of_default":
+            raise SpecProblem(
+                "waiver",
+                self.waiver.model_dump(exclude_unset=True),
+                f"no waiver for consequence {self.consequence!r} (only event_of_default "
+                "can be waived): remove it or write waiver: null",
+            )
+        return self
 
 
 class RefinancingSpec(Spec):
@@ -478,6 +547,40 @@ class PricingSpec(Spec):
     regime_tilt: Annotated[float, Field(ge=-2.5, le=2.5)] | None = None
     lambda_rent: Annotated[float, Field(ge=-10.0, le=10.0)] | None = None
     lambda_btc: Annotated[float, Field(ge=-10.0, le=10.0)] | None = None
+
+
+class DefaultModelSpec(Spec):
+    """How the rated companies of a deal (tenants, guarantors, a miner's hosting tenants)
+    default; a field left out keeps the calibrated value.
+
+    ``stress_hazard_multiplier``: factor on every company's default hazard in a glut month
+    (calibrated: 3.24, S&P's worst speculative-grade year over its average,
+    ``market.ratings.stress_hazard_multiplier``). At least 1 (a glut is no better for a
+    tenant than a tight market); 1 makes the regime irrelevant to companies' defaults. At most
+    20 (ASSUMPTION: a bound against typing errors; 20 is six times the calibrated value).
+
+    ``asset_correlation``: correlation of the one-factor Gaussian copula that links the
+    companies' default times (calibrated: 0.24, the top of the Basel II corporate range,
+    ``market.ratings.DEFAULT_ASSET_CORRELATION``), in [0, 0.99].
+    """
+
+    stress_hazard_multiplier: Annotated[float, Field(ge=1.0, le=20.0)] | None = None
+    asset_correlation: Annotated[float, Field(ge=0.0, le=0.99)] | None = None
+
+
+class RegimeSpec(Spec):
+    """The GPU market's tight/glut Markov chain; a field left out keeps the calibrated value
+    (``factors.calibrate``).
+
+    ``p_tight_to_glut`` and ``p_glut_to_tight``: monthly probabilities of switching, in
+    (0, 1] (zero would make a regime absorbing, with no long-run share to average a
+    through-the-cycle PD over). ``initial``: the regime on the as-of date, ``tight`` or
+    ``glut``.
+    """
+
+    p_tight_to_glut: Annotated[float, Field(gt=0.0, le=1.0)] | None = None
+    p_glut_to_tight: Annotated[float, Field(gt=0.0, le=1.0)] | None = None
+    initial: Literal["tight", "glut"] | None = None
 
 
 # --- capital structures (several facilities and their waterfall) ---------------------------
@@ -717,6 +820,8 @@ class DealSpec(Spec):
     recovery: RecoverySpec = Field(default_factory=RecoverySpec)
     pricing: PricingSpec | None = None
     re_lease_downtime_months: Annotated[int, Field(ge=0, le=36)] = 3
+    default_model: DefaultModelSpec | None = None
+    regime: RegimeSpec | None = None
     notes: str = ""
 
     @property

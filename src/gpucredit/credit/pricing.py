@@ -195,28 +195,42 @@ class PricingCalibration:
     as_of: dt.date
 
 
-def _generic(rating: str, prices: MarketPricesOfRisk, regime: RegimeParams) -> float:
+def _generic(
+    rating: str,
+    prices: MarketPricesOfRisk,
+    regime: RegimeParams,
+    multiplier: float,
+    correlation: float,
+) -> float:
     curve = generic_pd_curve(
         annual_default_rate(rating),
         prices,
         regime=regime,
-        multiplier=stress_hazard_multiplier(),
-        correlation=DEFAULT_ASSET_CORRELATION,
+        multiplier=multiplier,
+        correlation=correlation,
     )
     return generic_spread(curve)
 
 
 def calibrate_prices_of_risk(
-    as_of: dt.date, regime: RegimeParams | None = None
+    as_of: dt.date,
+    regime: RegimeParams | None = None,
+    multiplier: float | None = None,
+    correlation: float | None = None,
 ) -> PricingCalibration:
     """Fit ``lambda_entity`` and ``regime_tilt`` to the shipped spreads quoted by ``as_of``;
     ``lambda_rent`` and ``lambda_btc`` are the market Sharpe ratio per month
-    (``scenarios.measure.MONTHLY_SHARPE``). ``regime``: the P chain (default: the shipped
-    one, ``factors.defaults``)."""
+    (``scenarios.measure.MONTHLY_SHARPE``). The generic borrowers default as the run's
+    companies do: ``regime`` is the P chain (default: the shipped one, ``factors.defaults``),
+    ``multiplier`` the glut hazard multiplier (default
+    ``market.ratings.stress_hazard_multiplier()``), ``correlation`` the copula's asset
+    correlation (default ``market.ratings.DEFAULT_ASSET_CORRELATION``)."""
     chain = regime or RegimeParams(P_TIGHT_TO_GLUT, P_GLUT_TO_TIGHT, initial=TIGHT)
+    m = stress_hazard_multiplier() if multiplier is None else multiplier
+    rho = DEFAULT_ASSET_CORRELATION if correlation is None else correlation
     quotes = market_spread_curve(as_of)
     zero = MarketPricesOfRisk()
-    p_spread = {q.rating: _generic(q.rating, zero, chain) for q in quotes}
+    p_spread = {q.rating: _generic(q.rating, zero, chain, m, rho) for q in quotes}
     fitted = [q for q in quotes if p_spread[q.rating] > 0.0]
     if len(fitted) < 2:  # no market curve by as_of: only the Sharpe-ratio prices of risk
         sharpe_only = MarketPricesOfRisk(0.0, 0.0, MONTHLY_SHARPE, MONTHLY_SHARPE)
@@ -228,7 +242,9 @@ def calibrate_prices_of_risk(
 
     def residuals(x: Float64Array) -> Float64Array:
         prices = MarketPricesOfRisk(lambda_entity=float(x[0]), regime_tilt=float(x[1]))
-        return np.array([math.log(_generic(q.rating, prices, chain) / q.spread) for q in fitted])
+        return np.array(
+            [math.log(_generic(q.rating, prices, chain, m, rho) / q.spread) for q in fitted]
+        )
 
     fit = least_squares(residuals, np.array([0.5, 0.1]), bounds=([0.0, 0.0], [5.0, theta_max]))
     lam, theta = float(fit.x[0]), float(fit.x[1])
@@ -243,7 +259,7 @@ def calibrate_prices_of_risk(
     prices = MarketPricesOfRisk(lam, theta, MONTHLY_SHARPE, MONTHLY_SHARPE)
     q_prices = MarketPricesOfRisk(lam, theta)
     rows = tuple(
-        (q.rating, q.spread, _generic(q.rating, q_prices, chain), p_spread[q.rating])
+        (q.rating, q.spread, _generic(q.rating, q_prices, chain, m, rho), p_spread[q.rating])
         for q in quotes
     )
     rms = math.sqrt(float(resid @ resid) / len(resid))
@@ -254,11 +270,14 @@ def calibrate_prices_of_risk(
 
 @cache
 def default_prices_of_risk(
-    as_of: dt.date, regime: RegimeParams | None = None
+    as_of: dt.date,
+    regime: RegimeParams | None = None,
+    multiplier: float | None = None,
+    correlation: float | None = None,
 ) -> MarketPricesOfRisk:
-    """The calibrated market prices of risk on ``as_of`` for the P chain ``regime``
-    (``calibrate_prices_of_risk``; computed once per date and chain)."""
-    return calibrate_prices_of_risk(as_of, regime).prices
+    """The calibrated market prices of risk on ``as_of`` for the run's P chain and default
+    model (``calibrate_prices_of_risk``; computed once per date and model)."""
+    return calibrate_prices_of_risk(as_of, regime, multiplier, correlation).prices
 
 
 def with_pricing_measure(

@@ -71,6 +71,11 @@ def waterfall_loop(
     cov_window: np.ndarray,
     cov_cure: np.ndarray,
     cov_consequence: np.ndarray,
+    cov_waiver: np.ndarray,
+    cov_waiver_ltv: Float64Array,
+    cov_waiver_fee: Float64Array,
+    cov_waiver_step: Float64Array,
+    cov_waiver_max: np.ndarray,
     dscr_window: int,
     recorded: Int64Array,
     out_f: Float64Array,
@@ -81,11 +86,14 @@ def waterfall_loop(
     """Fill the ledger arrays for every path (see ``run_waterfall_loop`` for the layout).
 
     ``out_f[j]`` receives the month field ``recorded[j]`` (an index into ``_F_FIELDS``).
+    ``cov_waiver[c]`` is 1 where covenant ``c`` has a waiver rule (``WaiverTerms``: max LTV,
+    fee and step-up as decimals, max waivers); ``out_i[p, 2]`` receives the waivers granted.
     """
     n_paths = cfads.shape[0]
     n_cov = cov_kind.shape[0]
     n_rec = recorded.shape[0]
     counters = np.zeros(n_cov, dtype=np.int64)
+    waived_c = np.zeros(n_cov, dtype=np.bool_)
     cum_cf = np.zeros(n + 1)
     cum_ds = np.zeros(n + 1)
     row = np.zeros(20)
@@ -95,6 +103,8 @@ def waterfall_loop(
         lockup = 0.0
         last_regular = 0.0
         counters[:] = 0
+        step_up = 0.0
+        n_waivers = 0
         cum_cf[0] = 0.0
         cum_ds[0] = 0.0
         for t in range(n):
@@ -110,7 +120,7 @@ def waterfall_loop(
                 break
             month = t + 1
             final = month == n
-            i = monthly_rate[p, t]
+            i = monthly_rate[p, t] + step_up / 12.0
             out_b[0, p, t] = True
             open_balance = balance
             interest = open_balance * i
@@ -183,7 +193,11 @@ def waterfall_loop(
             eod = False
             any_breach = False
             testable = paying and not final
+            any_waived = False
+            fee = 0.0
+            step = 0.0
             for c in range(n_cov):
+                waived_c[c] = False
                 breach = False
                 if cov_kind[c] == 0:
                     if month >= cov_window[c] and testable:
@@ -197,11 +211,29 @@ def waterfall_loop(
                 any_breach = any_breach or breach
                 if breach and counters[c] > cov_cure[c]:
                     if cov_consequence[c] == 0:
-                        eod = True
+                        if (
+                            cov_waiver[c] == 1
+                            and balance <= cov_waiver_ltv[c] * collateral[p, t]
+                            and n_waivers < cov_waiver_max[c]
+                        ):
+                            waived_c[c] = True
+                            any_waived = True
+                            fee = max(fee, cov_waiver_fee[c])
+                            step = max(step, cov_waiver_step[c])
+                        else:
+                            eod = True
                     elif cov_consequence[c] == 1:
                         sweep_on = True
                     else:
                         lock_on = True
+            if any_waived and not eod:
+                for c in range(n_cov):
+                    if waived_c[c]:
+                        counters[c] = 0
+                balance = balance + balance * fee
+                step_up = step_up + step
+                n_waivers += 1
+                out_i[p, 2] = n_waivers
             if eod:
                 out_i[p, 0] = month
                 out_i[p, 1] = 2
@@ -313,7 +345,7 @@ def run_waterfall_loop(
     dscr_cov = next((c for c in covs if c.kind == "min_dscr"), None)
     out_f = np.zeros((len(names), n_paths, n_all))
     out_b = np.zeros((2, n_paths, n_all), dtype=np.bool_)
-    out_i = np.zeros((n_paths, 2), dtype=np.int64)
+    out_i = np.zeros((n_paths, 3), dtype=np.int64)
     out_p = np.zeros((n_paths, 5))
     fn = waterfall_loop if compiled else waterfall_loop.py_func
     fn(
@@ -332,6 +364,11 @@ def run_waterfall_loop(
         # a cure beyond the horizon never ends, whatever its length: capped so int64 holds it
         np.array([min(c.cure_period_months, n + 1) for c in covs], dtype=np.int64),
         np.array([_CONSEQUENCE[c.consequence] for c in covs], dtype=np.int64),
+        np.array([0 if c.waiver is None else 1 for c in covs], dtype=np.int64),
+        np.array([0.0 if c.waiver is None else c.waiver.max_ltv for c in covs], dtype=np.float64),
+        np.array([0.0 if c.waiver is None else c.waiver.fee for c in covs], dtype=np.float64),
+        np.array([0.0 if c.waiver is None else c.waiver.step_up for c in covs], dtype=np.float64),
+        np.array([0 if c.waiver is None else c.waiver.max_waivers for c in covs], dtype=np.int64),
         dscr_cov.window_months if dscr_cov is not None else 0,
         recorded,
         out_f,
@@ -350,5 +387,6 @@ def run_waterfall_loop(
         ead=out_p[:, 0],
         pledged_cash=out_p[:, 1],
         initial_dsra=out_p[:, 4],
+        waivers=out_i[:, 2],
         **monthly_fields,
     )

@@ -49,6 +49,8 @@ class DebtLedger:
     default_kind : int (path,) code in ``DEFAULT_KINDS``.
     ead : (path,) exposure at default: principal + unpaid interest.
     pledged_cash : (path,) DSRA, lock-up and trapped cash handed to the lender at default.
+    waivers : int (path,) covenant waivers granted over the loan's life (``WaiverSpec``); a
+        waiver capitalises its fee into ``balance`` and steps up the rate from the next month.
     extra_received : (path, month) or None
         Call premiums and the value of shares received on conversion (structures only).
     """
@@ -80,6 +82,7 @@ class DebtLedger:
     ead: Float64Array
     pledged_cash: Float64Array
     initial_dsra: Float64Array
+    waivers: Int64Array
     extra_received: Float64Array | None = None
 
     @property

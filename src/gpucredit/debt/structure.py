@@ -18,7 +18,14 @@ Each month, on every path where the borrower has not defaulted:
    reserve; ``sweep`` prepays a facility with a share of the cash left; ``distribute`` ends.
    Once a facility is short on a path, later steps pay nothing there that month.
 4. Covenants are tested on the paths still paying; a breach beyond its cure period triggers an
-   event of default, a sweep of the cash left into the facility, or a lock-up.
+   event of default, a sweep of the cash left into the facility, or a lock-up. An event of
+   default is waived by the covenant's ``WaiverTerms`` when the claims on the facility's pool
+   ranking with or ahead of it (its own and those of the facilities secured by any of its
+   cohorts; an unsecured one looks to the whole fleet), after the month's payments, are at most
+   ``max_ltv`` of its pool's value and the facility has had fewer than ``max_waivers`` waivers
+   (and the borrower does not default otherwise that month): as in ``waterfall.run_waterfall``,
+   the fee is capitalised into the facility's balance and its rate steps up from the next
+   month.
 5. Any default accelerates every facility (cross-default). What is left is distributed, with
    lock-up cash released when no lock-up is in force and a repaid facility's reserve.
 
@@ -99,6 +106,8 @@ class _State:
     last_regular: Float64Array
     counters: list[Int64Array]
     bb_counter: Int64Array
+    step_up: Float64Array  # cumulated waiver step-ups, decimal per year
+    waivers: Int64Array
 
 
 @dataclass(slots=True)
@@ -206,7 +215,7 @@ def _month_due(
         on = f.call_month <= month
         if on.any():
             price = float(f.call_price[on][-1])
-            coupon = f.loan.annual_rate(sofr_t)
+            coupon = f.loan.annual_rate(sofr_t) + s.step_up
             refi_rate = np.maximum(sofr_t, 0.0) + _spread_now(f, open_market)
             years_left = (f.tenor_months - month) / 12.0
             saving = (coupon - refi_rate) * years_left
@@ -343,6 +352,13 @@ def run_structure(
         )
         for f in facs
     ]
+    # the facilities with a claim on each facility's pool ranking with or ahead of it (the
+    # waiver's cover test); an unsecured facility looks to the whole fleet
+    cohorts = [set(f.pool) if f.pool else set(range(cohort_value.shape[2])) for f in facs]
+    sharing = [
+        [j for j in range(n_fac) if facs[j].seniority <= f.seniority and cohorts[j] & cohorts[k]]
+        for k, f in enumerate(facs)
+    ]
     cfads_in = cfads
     cfads = np.ascontiguousarray(cfads.T, dtype=np.float64)
     sofr = np.ascontiguousarray(sofr.T, dtype=np.float64)
@@ -379,6 +395,8 @@ def run_structure(
                 last_regular=np.zeros(n_paths),
                 counters=[np.zeros(n_paths, dtype=np.int64) for _ in f.loan.covenants],
                 bb_counter=np.zeros(n_paths, dtype=np.int64),
+                step_up=np.zeros(n_paths),
+                waivers=np.zeros(n_paths, dtype=np.int64),
             )
         )
     initial_dsra = [s.dsra.copy() for s in states]
@@ -419,12 +437,13 @@ def run_structure(
             _total([np.zeros(n_paths)] + [b for j, b in enumerate(start_balance) if ranks[j] < r])
             for r in ranks
         ]
+        rates = [monthly[k][t] + s.step_up / 12.0 for k, s in enumerate(states)]
         due = [
             _month_due(
                 s,
                 month,
                 ok,
-                monthly[k][t],
+                rates[k],
                 sofr[t],
                 pools[k],
                 trailing_deal,
@@ -436,7 +455,7 @@ def run_structure(
         ]
         for k, d in enumerate(due):
             alive_out[k][t] = d.live
-            rec[k]["interest_due"][t] = d.open_balance * monthly[k][t]
+            rec[k]["interest_due"][t] = d.open_balance * rates[k]
             rec[k]["ds_scheduled"][t] = d.regular
             rec[k]["extra_received"][t] = d.converted + d.premium
 
@@ -562,6 +581,11 @@ def run_structure(
         paying = ok & ~stop
         sweep_on = [np.zeros(n_paths, dtype=bool) for _ in facs]
         lock_on = np.zeros(n_paths, dtype=bool)
+        # claims with or ahead of each facility after the month's payments (waiver test)
+        after = [np.where(d.live, s.balance, 0.0) for s, d in zip(states, due, strict=True)]
+        waivable: list[list[tuple[Int64Array, BoolArray]]] = [[] for _ in facs]
+        fees = [np.zeros(n_paths) for _ in facs]
+        steps = [np.zeros(n_paths) for _ in facs]
         for k, (s, d) in enumerate(zip(states, due, strict=True)):
             rank_ds = sum(
                 (due[j].regular for j in range(n_fac) if ranks[j] <= ranks[k]), np.zeros(n_paths)
@@ -584,6 +608,8 @@ def run_structure(
             rec[k]["ltv"][t] = np.where(d.live, ltv, 0.0)
             testable = paying & d.live & (not d.final)
             any_breach = np.zeros(n_paths, dtype=bool)
+            eod = np.zeros(n_paths, dtype=bool)
+            covered = sum((after[j] for j in sharing[k]), np.zeros(n_paths))
             for cov, counter in zip(s.terms.loan.covenants, s.counters, strict=True):
                 if cov.kind == "min_dscr":
                     if month < cov.window_months:
@@ -599,11 +625,21 @@ def run_structure(
                 any_breach |= breach
                 hit = breach & (counter > cov.cure_period_months)
                 if cov.consequence == "event_of_default" and not default_free:
-                    kind[k] = np.where(hit & (kind[k] == 0), 2, kind[k])
+                    rule = cov.waiver
+                    if rule is None:
+                        eod |= hit
+                    else:
+                        can = hit & (covered <= rule.max_ltv * pools[k])
+                        can &= s.waivers < rule.max_waivers
+                        eod |= hit & ~can
+                        waivable[k].append((counter, can))
+                        fees[k] = np.maximum(fees[k], np.where(can, rule.fee, 0.0))
+                        steps[k] = np.maximum(steps[k], np.where(can, rule.step_up, 0.0))
                 elif cov.consequence == "cash_sweep":
                     sweep_on[k] |= hit
                 else:
                     lock_on |= hit
+            kind[k] = np.where(eod & (kind[k] == 0), 2, kind[k])
             breach_out[k][t] = any_breach
         deal_dscr[t] = np.where(ok, _ratio(cash, month_ds, np.inf), 0.0)
 
@@ -616,6 +652,18 @@ def run_structure(
         # once every facility is repaid, debt raised to refinance them is another lender's:
         # a default on it is not the deal's
         now &= ok & _any(s.live for s in states)
+
+        # Waivers, on the paths where the borrower does not default this month.
+        for k, s in enumerate(states):
+            waived = np.zeros(n_paths, dtype=bool)
+            for _, can in waivable[k]:
+                waived |= can
+            waived &= ~now
+            for counter, can in waivable[k]:
+                counter[:] = np.where(waived & can, 0, counter)
+            s.balance = np.where(waived, s.balance + s.balance * fees[k], s.balance)
+            s.step_up = np.where(waived, s.step_up + steps[k], s.step_up)
+            s.waivers = s.waivers + waived
         trapped = np.where(now, avail, 0.0)
         avail = np.where(now, 0.0, avail)
         for k, (s, d) in enumerate(zip(states, due, strict=True)):
@@ -719,6 +767,7 @@ def run_structure(
             ead=f_ead[k],
             pledged_cash=f_pledged[k],
             initial_dsra=initial_dsra[k],
+            waivers=states[k].waivers,
             extra_received=rec[k]["extra_received"],
         )
         for k in range(n_fac)

@@ -20,19 +20,45 @@ from gpucredit.config.spec import (
     StraightLineSpec,
 )
 
-__all__ = ["CovenantTerms", "LoanTerms", "facility_loan_terms", "loan_terms"]
+__all__ = ["CovenantTerms", "LoanTerms", "WaiverTerms", "facility_loan_terms", "loan_terms"]
 
 AmortKind = Literal["level_payment", "straight_line", "bullet", "schedule"]
 Consequence = Literal["event_of_default", "cash_sweep", "lock_up"]
 
 
 @dataclass(frozen=True, slots=True)
+class WaiverTerms:
+    """The lender's waiver rule in engine units (``WaiverSpec``).
+
+    Attributes
+    ----------
+    max_ltv : float
+        Waive only while balance after the month's payments / collateral value <= this.
+    fee : float
+        Amendment fee, decimal of that balance, capitalised into the balance.
+    step_up : float
+        Added to the coupon or margin from the next month on, decimal per year per waiver.
+    max_waivers : int
+        Waivers a loan can be granted over its life.
+    """
+
+    max_ltv: float
+    fee: float
+    step_up: float
+    max_waivers: int
+
+
+@dataclass(frozen=True, slots=True)
 class CovenantTerms:
+    """A covenant in engine units; ``waiver`` is None for a lender who always accelerates
+    (and for a sweep or lock-up, which are never waived)."""
+
     kind: Literal["min_dscr", "max_ltv"]
     threshold: float
     window_months: int
     cure_period_months: int
     consequence: Consequence
+    waiver: WaiverTerms | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,9 +151,18 @@ def facility_loan_terms(
         schedule_share=share,
         issue_price=issue_price_pct / 100.0,
         dsra_months=dsra_months,
-        covenants=tuple(
-            CovenantTerms(c.kind, c.threshold, c.window_months, c.cure_period_months, c.consequence)
-            for c in covenants
-        ),
+        covenants=tuple(_covenant_terms(c) for c in covenants),
         refinancing_max_ltv=refinancing_max_ltv,
+    )
+
+
+def _covenant_terms(c: CovenantSpec) -> CovenantTerms:
+    w = c.waiver if c.consequence == "event_of_default" else None
+    return CovenantTerms(
+        c.kind,
+        c.threshold,
+        c.window_months,
+        c.cure_period_months,
+        c.consequence,
+        None if w is None else WaiverTerms(w.max_ltv, w.fee, w.step_up, w.max_waivers),
     )

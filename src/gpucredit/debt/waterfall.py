@@ -11,7 +11,13 @@ Each month, on every path where the loan is alive:
 3. excess cash tops the DSRA up to ``dsra_months`` of this month's regular debt service;
 4. covenants are tested (trailing DSCR once a full window has passed, LTV every month); a
    breach lasting longer than its cure period triggers its consequence: an event of default
-   now, a sweep of excess cash into prepayment, or a lock-up of excess cash;
+   now, a sweep of excess cash into prepayment, or a lock-up of excess cash. An event of
+   default is waived instead when the covenant's ``WaiverTerms`` hold (the balance after the
+   month's payments is at most ``max_ltv`` of the month's collateral value, and fewer than
+   ``max_waivers`` waivers have been granted): the breach counters of the waived covenants
+   restart at 0, the amendment fee is capitalised into the balance and the rate steps up from
+   the next month (one amendment a month, at the largest fee and step-up of the covenants
+   waived); a covenant that triggers the same month and cannot be waived is still a default;
 5. what is left is distributed; lock-up cash is released once no lock-up is in force, and the
    reserves at final repayment.
 """
@@ -20,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gpucredit._typing import Float64Array
+from gpucredit._typing import BoolArray, Float64Array, Int64Array
 from gpucredit.debt.ledger import DebtLedger
 from gpucredit.debt.schedule import scheduled_principal
 from gpucredit.debt.terms import LoanTerms
@@ -79,6 +85,8 @@ def run_waterfall(
     ead = np.zeros(n_paths)
     pledged = np.zeros(n_paths)
     counters = [np.zeros(n_paths, dtype=np.int64) for _ in terms.covenants]
+    step_up = np.zeros(n_paths)  # cumulated waiver step-ups, decimal per year
+    waivers = np.zeros(n_paths, dtype=np.int64)
     dscr_cov = next((c for c in terms.covenants if c.kind == "min_dscr"), None)
 
     # DSRA funded at close with dsra_months of the first month's regular debt service.
@@ -92,7 +100,7 @@ def run_waterfall(
     for t in range(n):
         month = t + 1
         final = month == n
-        i = monthly[:, t]
+        i = monthly[:, t] + step_up / 12.0
         alive_arr[:, t] = live
         open_balance = np.where(live, balance, 0.0)
         interest = open_balance * i
@@ -179,6 +187,9 @@ def run_waterfall(
         eod = np.zeros(n_paths, dtype=bool)
         any_breach = np.zeros(n_paths, dtype=bool)
         testable = paying if not final else np.zeros(n_paths, dtype=bool)
+        waivable: list[tuple[Int64Array, BoolArray]] = []
+        fee = np.zeros(n_paths)
+        step = np.zeros(n_paths)
         for cov, counter in zip(terms.covenants, counters, strict=True):
             if cov.kind == "min_dscr":
                 if month < cov.window_months:
@@ -194,11 +205,34 @@ def run_waterfall(
             any_breach |= breach
             triggered = breach & (counter > cov.cure_period_months)
             if cov.consequence == "event_of_default":
-                eod |= triggered
+                rule = cov.waiver
+                if rule is None:
+                    eod |= triggered
+                else:
+                    ok = (
+                        triggered
+                        & (balance <= rule.max_ltv * collateral_value[:, t])
+                        & (waivers < rule.max_waivers)
+                    )
+                    eod |= triggered & ~ok
+                    waivable.append((counter, ok))
+                    fee = np.maximum(fee, np.where(ok, rule.fee, 0.0))
+                    step = np.maximum(step, np.where(ok, rule.step_up, 0.0))
             elif cov.consequence == "cash_sweep":
                 sweep_on |= triggered
             else:
                 lock_on |= triggered
+
+        # Waivers: one amendment on the paths where every triggered default was waived.
+        waived = np.zeros(n_paths, dtype=bool)
+        for _, ok in waivable:
+            waived |= ok
+        waived &= ~eod
+        for counter, ok in waivable:
+            counter[:] = np.where(waived & ok, 0, counter)
+        balance = np.where(waived, balance + balance * fee, balance)
+        step_up = np.where(waived, step_up + step, step_up)
+        waivers = waivers + waived
 
         # Covenant event of default: the loan stops here; trapped cash goes to the lender.
         default_month = np.where(eod, month, default_month)
@@ -273,4 +307,5 @@ def run_waterfall(
         ead=ead,
         pledged_cash=pledged,
         initial_dsra=initial_dsra,
+        waivers=waivers,
     )

@@ -35,10 +35,12 @@ from gpucredit.errors import DataError
 from gpucredit.factors import defaults
 from gpucredit.factors.params import GLUT, TIGHT, FactorParams, RegimeParams
 from gpucredit.market.history import _rates  # the cached daily rates file
-from gpucredit.market.rent_index import rent_index_table
+from gpucredit.market.rent_index import GENERATIONS, monthly_rent_index, rental_observations
 
 __all__ = [
     "LONG_RUN_MAX_STD_ERROR",
+    "MIN_RENT_MONTHS",
+    "MIN_SOFR_MONTHS",
     "N_OBS_FULL_WEIGHT",
     "Calibration",
     "RegimeCalibration",
@@ -49,6 +51,7 @@ __all__ = [
     "calibrate_rent",
     "calibrate_sofr",
     "default_regime_path",
+    "shipped_rent_index",
 ]
 
 DAYS_PER_YEAR = 365.25
@@ -63,6 +66,12 @@ N_OBS_FULL_WEIGHT = 5
 #: The Vasicek long-run mean estimated from SOFR is used only when its standard error is at most
 #: this (decimal, 1 percentage point); otherwise the sourced 3.0% (FOMC longer-run median) is.
 LONG_RUN_MAX_STD_ERROR = 0.01
+
+#: Fewest monthly rent index values (all generations) and monthly SOFR averages a fit needs;
+#: with fewer on or before the as-of date (before 2022, or SOFR before 2020-04) the model keeps
+#: its sourced priors (``factors/defaults.py``) and the calibration says so.
+MIN_RENT_MONTHS = 12
+MIN_SOFR_MONTHS = 24
 
 # Regime timeline of REFERENCES.md ("GPU rental prices"): tight 2023 launch era, glut from the
 # early-2024 price cuts to the Oct 2025 cycle low, tight from the 2026 rebound ("The great GPU
@@ -516,7 +525,7 @@ def calibrate_sofr(rates: pd.DataFrame, *, as_of: dt.date) -> SofrCalibration:
     end_period = pd.Period(as_of, freq="M")
     if (as_of + dt.timedelta(days=1)).month == as_of.month:  # as_of is not a month end
         monthly = monthly[monthly.index < end_period]
-    if monthly.size < 24:
+    if monthly.size < MIN_SOFR_MONTHS:
         raise DataError(f"calibrate_sofr: only {monthly.size} months of SOFR before {as_of}")
     x = monthly.to_numpy(dtype=np.float64)
 
@@ -709,15 +718,19 @@ class Calibration:
     """Calibrated rent, SOFR and regime parameters as of a date.
 
     Utilisation and the shock correlations have no shipped data: :meth:`to_params` keeps the
-    sourced defaults of ``factors/defaults.py`` for them and says so in ``sources``.
+    sourced defaults of ``factors/defaults.py`` for them and says so in ``sources``. ``rent``
+    or ``sofr`` is None when the data before ``as_of`` are too few to fit it (fewer than
+    ``MIN_RENT_MONTHS`` index months, ``MIN_SOFR_MONTHS`` SOFR months): the priors stand.
     """
 
     as_of: dt.date
-    rent: RentCalibration
-    sofr: SofrCalibration
+    rent: RentCalibration | None
+    sofr: SofrCalibration | None
     regime: RegimeCalibration
 
-    def to_params(self, generations: tuple[str, ...], as_of: dt.date) -> FactorParams:
+    def to_params(
+        self, generations: tuple[str, ...], as_of: dt.date, *, rent_prior: bool = False
+    ) -> FactorParams:
         """The engine's factor parameters with the calibrated numbers the data identify.
 
         Each estimate replaces its sourced prior (``factors/defaults.py``) only when the fit
@@ -725,21 +738,22 @@ class Calibration:
         errors from zero and inside the plausible range in ``PLAUSIBLE``; otherwise the prior
         is kept. ``sources`` says which, parameter by parameter. Rent anchors (the 60-day
         median before ``as_of``), successor steps, utilisation and correlations come from
-        :func:`~gpucredit.factors.defaults.default_factor_params`.
+        :func:`~gpucredit.factors.defaults.default_factor_params` (``rent_prior`` as there).
         """
-        base = defaults.default_factor_params(generations, as_of)
+        base = defaults.default_factor_params(generations, as_of, rent_prior=rent_prior)
         r = self.rent
         prior = base.rents[0] if base.rents else None
         sources = dict(base.sources)
         tag = f"calibrate_factors(as_of={self.as_of.isoformat()})"
 
         def adopt(name: str, estimate: float, se: float | None, fallback: float) -> float:
-            value, note = _adopt(name, estimate, se, fallback, name in r.at_bound)
+            bound = r is not None and name in r.at_bound
+            value, note = _adopt(name, estimate, se, fallback, bound)
             sources[f"calibration.{name}"] = f"{tag}: {note}"
             return value
 
-        rse = r.std_errors
-        if prior is not None:
+        if r is not None and prior is not None:
+            rse = r.std_errors
             decay = adopt(
                 "rent.decay_per_year",
                 r.decay_per_year,
@@ -774,18 +788,21 @@ class Calibration:
         else:
             rents = base.rents
         s = self.sofr
-        sse = s.std_errors
-        sofr = dataclasses.replace(
-            base.sofr,
-            long_run=s.long_run,
-            kappa_per_year=adopt(
-                "sofr.kappa_per_year",
-                s.kappa_per_year,
-                sse.get("kappa_per_year"),
-                base.sofr.kappa_per_year,
-            ),
-            sigma=adopt("sofr.sigma", s.sigma, sse.get("sigma"), base.sofr.sigma),
-        )
+        if s is not None:
+            sse = s.std_errors
+            sofr = dataclasses.replace(
+                base.sofr,
+                long_run=s.long_run,
+                kappa_per_year=adopt(
+                    "sofr.kappa_per_year",
+                    s.kappa_per_year,
+                    sse.get("kappa_per_year"),
+                    base.sofr.kappa_per_year,
+                ),
+                sigma=adopt("sofr.sigma", s.sigma, sse.get("sigma"), base.sofr.sigma),
+            )
+        else:
+            sofr = base.sofr
         g = self.regime
         gse = g.std_errors
         regime = RegimeParams(
@@ -803,12 +820,26 @@ class Calibration:
             ),
             base.regime.initial,
         )
-        sources["rent.model"] = (
-            f"{tag}: on-demand rent index MLE, {r.n_obs} monthly values; successor step "
-            f"{r.successor_log_step} over {r.ramp_months} months kept as sourced"
-        )
-        sources["sofr.dynamics"] = f"{tag}: monthly SOFR AR(1) MLE, {s.first_month}..{s.last_month}"
-        sources["sofr.long_run"] = s.long_run_source
+        if r is not None:
+            sources["rent.model"] = (
+                f"{tag}: on-demand rent index MLE, {r.n_obs} monthly values; successor step "
+                f"{r.successor_log_step} over {r.ramp_months} months kept as sourced"
+            )
+        else:
+            sources["rent.model"] = (
+                f"{tag}: sourced priors (factors/defaults.py): fewer than {MIN_RENT_MONTHS} "
+                f"rent index months on or before {self.as_of}"
+            )
+        if s is not None:
+            sources["sofr.dynamics"] = (
+                f"{tag}: monthly SOFR AR(1) MLE, {s.first_month}..{s.last_month}"
+            )
+            sources["sofr.long_run"] = s.long_run_source
+        else:
+            sources["sofr.dynamics"] = (
+                f"{tag}: sourced priors (factors/defaults.py): fewer than {MIN_SOFR_MONTHS} "
+                f"months of SOFR on or before {self.as_of} (SOFR starts 2018-04-03)"
+            )
         sources["regime"] = "; ".join(f"{k}: {v}" for k, v in self.regime.source.items())
         sources["utilisation"] = "sourced defaults (factors/defaults.py): no shipped data"
         sources["correlation"] = "sourced defaults (factors/defaults.py): no shipped data"
@@ -818,8 +849,8 @@ class Calibration:
         """JSON-serialisable form (dates as ISO strings, non-finite numbers as ``None``)."""
         return {
             "as_of": self.as_of.isoformat(),
-            "rent": _jsonable(dataclasses.asdict(self.rent)),
-            "sofr": _jsonable(dataclasses.asdict(self.sofr)),
+            "rent": None if self.rent is None else _jsonable(dataclasses.asdict(self.rent)),
+            "sofr": None if self.sofr is None else _jsonable(dataclasses.asdict(self.sofr)),
             "regime": _jsonable(dataclasses.asdict(self.regime)),
         }
 
@@ -828,8 +859,8 @@ class Calibration:
         """Inverse of :meth:`to_dict`."""
         return cls(
             as_of=dt.date.fromisoformat(raw["as_of"]),
-            rent=_restore(RentCalibration, raw["rent"]),
-            sofr=_restore(SofrCalibration, raw["sofr"]),
+            rent=None if raw["rent"] is None else _restore(RentCalibration, raw["rent"]),
+            sofr=None if raw["sofr"] is None else _restore(SofrCalibration, raw["sofr"]),
             regime=_restore(RegimeCalibration, raw["regime"]),
         )
 
@@ -841,25 +872,30 @@ class Calibration:
             arr = np.asarray(x, dtype=np.float64)
             return {f"q{int(p * 100):02d}": float(np.quantile(arr, p)) for p in q}
 
+        r, s = self.rent, self.sofr
         out: dict[str, Any] = _jsonable(
             {
-                "rent": {
-                    "log_likelihood": self.rent.log_likelihood,
-                    "n_obs": self.rent.n_obs,
-                    "n_obs_by_generation": self.rent.n_obs_by_generation,
-                    "converged": self.rent.converged,
-                    "at_bound": self.rent.at_bound,
-                    "std_errors": self.rent.std_errors,
-                    "residual_quantiles": quantiles(self.rent.residuals),
-                    "residual_sd": float(np.std(self.rent.residuals)),
+                "rent": None
+                if r is None
+                else {
+                    "log_likelihood": r.log_likelihood,
+                    "n_obs": r.n_obs,
+                    "n_obs_by_generation": r.n_obs_by_generation,
+                    "converged": r.converged,
+                    "at_bound": r.at_bound,
+                    "std_errors": r.std_errors,
+                    "residual_quantiles": quantiles(r.residuals),
+                    "residual_sd": float(np.std(r.residuals)),
                 },
-                "sofr": {
-                    "log_likelihood": self.sofr.log_likelihood,
-                    "n_obs": self.sofr.n_obs,
-                    "std_errors": self.sofr.std_errors,
-                    "long_run_source": self.sofr.long_run_source,
-                    "residual_quantiles": quantiles(self.sofr.residuals),
-                    "residual_sd": float(np.std(self.sofr.residuals)),
+                "sofr": None
+                if s is None
+                else {
+                    "log_likelihood": s.log_likelihood,
+                    "n_obs": s.n_obs,
+                    "std_errors": s.std_errors,
+                    "long_run_source": s.long_run_source,
+                    "residual_quantiles": quantiles(s.residuals),
+                    "residual_sd": float(np.std(s.residuals)),
                 },
                 "regime": {
                     "std_errors": self.regime.std_errors,
@@ -871,16 +907,57 @@ class Calibration:
         return out
 
 
-def calibrate_factors(as_of: dt.date) -> Calibration:
-    """Calibrate rent, SOFR and regime parameters from the shipped data as of ``as_of``.
+def shipped_rent_index(as_of: dt.date) -> pd.DataFrame:
+    """The shipped monthly rent index built from the observations dated on or before ``as_of``
+    only (a month that holds ``as_of`` keeps its days up to ``as_of``), as
+    :func:`~gpucredit.market.rent_index.monthly_rent_index`."""
+    obs = rental_observations()
+    keep = obs["generation"].isin(GENERATIONS) & (obs["date"] <= pd.Timestamp(as_of))
+    return monthly_rent_index(obs[keep])
+
+
+def calibrate_factors(
+    as_of: dt.date,
+    *,
+    rent_index: pd.DataFrame | None = None,
+    rates: pd.DataFrame | None = None,
+) -> Calibration:
+    """Calibrate rent, SOFR and regime parameters as of ``as_of`` (point in time).
+
+    Parameters
+    ----------
+    as_of : date
+        Nothing dated after it is used.
+    rent_index : pandas.DataFrame, optional
+        Monthly index as :func:`~gpucredit.market.rent_index.monthly_rent_index` returns
+        (USD per GPU-hour); default :func:`shipped_rent_index`. Months after ``as_of`` dropped.
+    rates : pandas.DataFrame, optional
+        Columns ``date`` and ``SOFR`` (percent), daily; default ``data/rates_daily.csv``.
+
+    Returns
+    -------
+    Calibration
+        ``rent`` None with fewer than ``MIN_RENT_MONTHS`` index months to ``as_of``, ``sofr``
+        None with fewer than ``MIN_SOFR_MONTHS`` SOFR months: the sourced priors stand.
 
     The regime path is :func:`default_regime_path` from the first on-demand index month to
     ``as_of``.
     """
-    table = rent_index_table()
-    od = table[(table["rental_type"] == "on_demand") & table["usd_per_gpu_hour"].notna()]
-    start = pd.Timestamp(od["month"].min()).date()
+    table = shipped_rent_index(as_of) if rent_index is None else rent_index
+    month = pd.to_datetime(table["month"]) if not table.empty else pd.Series(dtype="M8[ns]")
+    od = table[
+        (table["rental_type"] == "on_demand")
+        & table["usd_per_gpu_hour"].notna()
+        & (month <= pd.Timestamp(as_of))
+    ]
+    start = min(pd.Timestamp(od["month"].min()).date(), as_of) if not od.empty else as_of
     path = default_regime_path(start, as_of)
-    rent = calibrate_rent(table, as_of=as_of, regime_path=path)
-    sofr = calibrate_sofr(_rates(), as_of=as_of)
+    rent = (
+        calibrate_rent(table, as_of=as_of, regime_path=path) if len(od) >= MIN_RENT_MONTHS else None
+    )
+    sofr: SofrCalibration | None
+    try:
+        sofr = calibrate_sofr(_rates() if rates is None else rates, as_of=as_of)
+    except DataError:  # no SOFR, or fewer than MIN_SOFR_MONTHS months, on or before as_of
+        sofr = None
     return Calibration(as_of, rent, sofr, calibrate_regimes(path))

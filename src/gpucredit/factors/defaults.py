@@ -12,6 +12,7 @@ import datetime as dt
 import math
 
 from gpucredit.config.presets import generation_presets
+from gpucredit.errors import DataError
 from gpucredit.factors.params import (
     TIGHT,
     CorrelationParams,
@@ -22,9 +23,17 @@ from gpucredit.factors.params import (
     SuccessorStep,
     UtilisationParams,
 )
-from gpucredit.market.history import rent_anchor, sofr_on
+from gpucredit.market.history import Observation, epoch_rent_anchor, rent_anchor, short_rate_on
 
-__all__ = ["default_factor_params"]
+__all__ = ["PRIOR_RENT_USD_PER_GPU_HOUR", "default_factor_params", "rent_anchor_with_fallback"]
+
+# --- Rent before the data ----------------------------------------------------------------------
+# ASSUMPTION (a stated prior, not data): the anchor of a generation's rent when neither the rent
+# index nor the Epoch price history has a price in the year before the as-of date (an H100 in
+# 2021). 2.00 USD per GPU-hour sits in the 1.70-2.35 range of the 2024-26 H100 market
+# (REFERENCES.md). Used only where no cash flow depends on the level: a miner's GPU factor,
+# whose rent shocks and regime (not its level) drive the hosting tenants' defaults.
+PRIOR_RENT_USD_PER_GPU_HOUR = 2.0
 
 # --- GPU rent trend --------------------------------------------------------------------------
 # Total log decline of H100 rent between two tight markets: ~4.70 USD/h in the 2023 launch era
@@ -85,15 +94,61 @@ RHO_RENT_SOFR = (0.0, 0.0)
 RHO_UTIL_SOFR = (0.0, 0.0)
 
 
-def default_factor_params(generations: tuple[str, ...], as_of: dt.date) -> FactorParams:
-    """Factor parameters for the given GPU generations as seen on ``as_of``."""
+def rent_anchor_with_fallback(
+    generation: str, as_of: dt.date, *, rent_prior: bool = False
+) -> tuple[Observation, str]:
+    """The rent anchor of ``generation`` on ``as_of`` and how it was found.
+
+    In order: the rent index (:func:`~gpucredit.market.history.rent_anchor`); before it, the
+    Epoch GPU price history of every variant (``epoch_rent_anchor``); before that, when
+    ``rent_prior`` is true, the stated prior ``PRIOR_RENT_USD_PER_GPU_HOUR`` (an assumption).
+    Otherwise ``DataError`` names the missing series. Only data dated on or before ``as_of``.
+
+    Returns
+    -------
+    (Observation, str)
+        The anchor (USD per GPU-hour, its date) and its source note.
+    """
+    try:
+        anchor = rent_anchor(generation, as_of)
+        return anchor, (
+            f"median of {anchor.n_obs} on-demand observations in the 60 days to {anchor.date} "
+            f"({anchor.source})"
+        )
+    except DataError as missing:
+        try:
+            anchor = epoch_rent_anchor(generation, as_of)
+        except DataError:
+            if not rent_prior:
+                raise missing from None
+            prior = Observation(PRIOR_RENT_USD_PER_GPU_HOUR, as_of, 0, "stated prior")
+            return prior, (
+                f"ASSUMPTION: no {generation} rent in the index or the Epoch price history in "
+                f"the year before {as_of}; stated prior {PRIOR_RENT_USD_PER_GPU_HOUR:.2f} "
+                "USD/GPU-hour (factors/defaults.py; no cash flow of this model uses the level)"
+            )
+        return anchor, (
+            f"fallback before the rent index: median of {anchor.n_obs} Epoch on-demand prices "
+            f"in the 60 days to {anchor.date} ({anchor.source})"
+        )
+
+
+def default_factor_params(
+    generations: tuple[str, ...], as_of: dt.date, *, rent_prior: bool = False
+) -> FactorParams:
+    """Factor parameters for the given GPU generations as seen on ``as_of``.
+
+    Rent anchors come from :func:`rent_anchor_with_fallback` (``rent_prior``: whether a stated
+    prior may stand in when no rent data precedes ``as_of``); the initial SOFR from
+    :func:`~gpucredit.market.history.short_rate_on` (a 3-month Treasury proxy before 2018-04).
+    """
     presets = generation_presets()
     level_tight = LEVEL_GAP / 2.0
     level_glut = -LEVEL_GAP / 2.0
     rents: list[RentParams] = []
     sources: dict[str, str] = {}
     for gen in generations:
-        anchor = rent_anchor(gen, as_of)
+        anchor, note = rent_anchor_with_fallback(gen, as_of, rent_prior=rent_prior)
         successors: list[SuccessorStep] = []
         nxt = presets[gen].successor
         while nxt is not None:
@@ -117,11 +172,8 @@ def default_factor_params(generations: tuple[str, ...], as_of: dt.date) -> Facto
                 successors=tuple(successors),
             )
         )
-        sources[f"rent.{gen}.anchor"] = (
-            f"median of {anchor.n_obs} on-demand observations in the 60 days to {anchor.date} "
-            f"({anchor.source})"
-        )
-    sofr = sofr_on(as_of)
+        sources[f"rent.{gen}.anchor"] = note
+    sofr = short_rate_on(as_of)
     sources["sofr.initial"] = f"{sofr.source}, {sofr.date}"
     return FactorParams(
         regime=RegimeParams(P_TIGHT_TO_GLUT, P_GLUT_TO_TIGHT, initial=TIGHT),

@@ -537,7 +537,18 @@ def _monthly_market_changes(as_of: dt.date, window_years: float) -> pd.DataFrame
 
 @cache
 def _rates() -> pd.DataFrame:
-    return pd.read_csv(data_path("rates_daily.csv"), usecols=["date", "SOFR"], parse_dates=["date"])
+    """Daily SOFR (percent); before SOFR's first day (2018-04-03), the 3-month Treasury proxy
+    ``DGS10 - T10Y3M`` of ``market.history.short_rate_on``, so that correlations can be
+    estimated as of any date from 2010 (windows after mid-2018 see SOFR only)."""
+    frame = pd.read_csv(
+        data_path("rates_daily.csv"),
+        usecols=["date", "SOFR", "DGS10", "T10Y3M"],
+        parse_dates=["date"],
+    )
+    first = frame.loc[frame["SOFR"].notna(), "date"].min()
+    proxy = (frame["DGS10"] - frame["T10Y3M"]).clip(lower=0.0)
+    sofr = frame["SOFR"].where(frame["date"] >= first, proxy)
+    return pd.DataFrame({"date": frame["date"], "SOFR": sofr})
 
 
 def calm_correlations_from_data(
@@ -575,7 +586,7 @@ def _calm_correlations(
         if len(both) < 24:
             raise DataError(
                 f"fewer than 24 months of {a} and {b} moves to {as_of}: cannot estimate their "
-                f"correlation (SOFR starts 2018-04-03)"
+                f"correlation (SOFR from 2018-04-03, a 3-month Treasury proxy before)"
             )
         out[f"{a}_{b}"] = (float(np.corrcoef(both[a], both[b])[0, 1]), len(both))
     return tuple(out.items())

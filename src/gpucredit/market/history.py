@@ -16,7 +16,15 @@ from gpucredit.errors import DataError
 from gpucredit.market.files import data_path
 from gpucredit.market.rent_index import rental_observations
 
-__all__ = ["Observation", "rent_anchor", "rent_observations", "sofr_on"]
+__all__ = [
+    "Observation",
+    "data_span",
+    "epoch_rent_anchor",
+    "rent_anchor",
+    "rent_observations",
+    "short_rate_on",
+    "sofr_on",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,11 +83,18 @@ def rent_anchor(generation: str, as_of: dt.date, *, window_days: int = 60) -> Ob
     observation in the 365 days before ``as_of``.
     """
     frame = rent_observations()
-    rows = frame[(frame["generation"] == generation) & (frame["date"] <= pd.Timestamp(as_of))]
+    series = frame[frame["generation"] == generation]
+    rows = series[series["date"] <= pd.Timestamp(as_of)]
     if rows.empty or (pd.Timestamp(as_of) - rows["date"].max()).days > 365:
+        span = (
+            f"it has observations {series['date'].min().date()} to {series['date'].max().date()}"
+            if not series.empty
+            else "it has no observation"
+        )
         raise DataError(
-            f"no shipped on-demand rent observation for {generation} in the year before {as_of}; "
-            "the rent index of this generation cannot be anchored"
+            f"missing series gpu_rent/{generation}/on_demand: no shipped on-demand rent "
+            f"observation for {generation} in the year before {as_of} ({span}); the rent "
+            "index of this generation cannot be anchored"
         )
     last = rows["date"].max()
     window = rows[rows["date"] > last - pd.Timedelta(days=window_days)]
@@ -89,3 +104,84 @@ def rent_anchor(generation: str, as_of: dt.date, *, window_days: int = 60) -> Ob
         n_obs=len(window),
         source=", ".join(sorted(window["source"].unique())),
     )
+
+
+@cache
+def _epoch_on_demand() -> pd.DataFrame:
+    frame = pd.read_csv(
+        data_path("gpu_prices_epoch.csv"),
+        usecols=["price_date", "hardware_model", "usd_per_chip_hour_on_demand"],
+        parse_dates=["price_date"],
+    )
+    return frame[frame["price_date"].notna() & frame["usd_per_chip_hour_on_demand"].notna()]
+
+
+def epoch_rent_anchor(generation: str, as_of: dt.date, *, window_days: int = 60) -> Observation:
+    """Fallback anchor before the rent index: the Epoch GPU price history, every variant.
+
+    The median on-demand list price (USD per GPU-hour) of every Epoch row whose hardware model
+    names ``generation`` (SXM, PCIe and 40 GB parts alike, e.g. "NVIDIA A100" from 2021-04),
+    over the ``window_days`` before the last such row on or before ``as_of``. Raises
+    ``DataError`` naming the missing series when there is none in the 365 days before
+    ``as_of``.
+    """
+    frame = _epoch_on_demand()
+    mine = frame[frame["hardware_model"].str.contains(generation, regex=False)]
+    rows = mine[mine["price_date"] <= pd.Timestamp(as_of)]
+    if rows.empty or (pd.Timestamp(as_of) - rows["price_date"].max()).days > 365:
+        raise DataError(
+            f"missing series gpu_rent/{generation}/on_demand: no on-demand {generation} price "
+            f"in the rent index or in the Epoch GPU price history (gpu_prices_epoch.csv) in the "
+            f"year before {as_of}"
+        )
+    last = rows["price_date"].max()
+    window = rows[rows["price_date"] > last - pd.Timedelta(days=window_days)]
+    return Observation(
+        value=float(window["usd_per_chip_hour_on_demand"].median()),
+        date=last.date(),
+        n_obs=len(window),
+        source="Epoch AI GPU price history, all variants (data/gpu_prices_epoch.csv)",
+    )
+
+
+def short_rate_on(as_of: dt.date) -> Observation:
+    """SOFR on ``as_of`` (:func:`sofr_on`); before SOFR began (2018-04-03), a proxy.
+
+    The proxy is the 3-month Treasury yield read from the same file as ``DGS10 - T10Y3M``
+    (FRED: the 10-year yield less the 10-year minus 3-month spread), a decimal. SOFR has
+    tracked the 3-month bill within a few tenths of a point since 2018; the source says
+    "proxy" so a reader sees it.
+    """
+    try:
+        return sofr_on(as_of)
+    except DataError:
+        pass
+    frame = _rates()
+    rows = frame[
+        (frame["date"] <= pd.Timestamp(as_of)) & frame["DGS10"].notna() & frame["T10Y3M"].notna()
+    ]
+    if rows.empty:
+        raise DataError(
+            f"missing series SOFR: rates_daily.csv has no SOFR (from 2018-04-03) and no 3-month "
+            f"Treasury proxy (DGS10 - T10Y3M, from 1982-01-04) on or before {as_of}"
+        ) from None
+    last = rows.iloc[-1]
+    return Observation(
+        value=max(float(last["DGS10"]) - float(last["T10Y3M"]), 0.0) / 100.0,
+        date=last["date"].date(),
+        n_obs=1,
+        source="proxy before SOFR: 3-month Treasury yield = FRED DGS10 - T10Y3M, "
+        "data/rates_daily.csv",
+    )
+
+
+@cache
+def data_span() -> tuple[dt.date, dt.date]:
+    """First and last day a run can be valued on: the first bitcoin price (Coin Metrics
+    PriceUSD, 2010-07) to the last day of the shipped daily data (rates or bitcoin)."""
+    btc = pd.read_csv(
+        data_path("btc_daily.csv"), usecols=["date", "PriceUSD"], parse_dates=["date"]
+    )
+    first = btc.loc[btc["PriceUSD"].notna(), "date"].min().date()
+    last = max(btc["date"].max(), _rates()["date"].max()).date()
+    return first, last

@@ -57,10 +57,12 @@ from gpucredit.market.files import data_path
 __all__ = [
     "GENERATIONS",
     "RentalType",
+    "generation_of_series",
     "monthly_rent_index",
     "rent_index",
     "rent_index_table",
     "rental_observations",
+    "series_rent_index",
 ]
 
 RentalType = Literal["on_demand", "spot", "committed_1y", "committed_3y"]
@@ -297,3 +299,54 @@ def rent_index(generation: str, rental_type: RentalType = "on_demand") -> pd.Ser
         name=f"{generation}_{rental_type}_usd_per_gpu_hour",
     )
     return series
+
+
+def generation_of_series(name: str) -> str:
+    """The GPU generation a rent series stands for: ``gpu_rent/<generation>/...`` for a store
+    series, else the first of :data:`GENERATIONS` named in it (case-insensitive, e.g.
+    ``licensed_h200_index``), else ``"H100"`` (the generation the engine anchors miners on)."""
+    if name.startswith("gpu_rent/"):
+        return name.split("/")[1]
+    upper = name.upper()
+    return next((g for g in GENERATIONS if g in upper), "H100")
+
+
+def series_rent_index(daily: pd.DataFrame, *, generation: str, name: str) -> pd.DataFrame:
+    """A monthly on-demand index from one daily series of the market store (pure).
+
+    Parameters
+    ----------
+    daily : pandas.DataFrame
+        ``MarketStore.read_series`` output: ``date``, ``value`` (USD per GPU-hour) and
+        ``n_obs`` (observations behind each daily value).
+    generation : str
+        The generation the series prices.
+    name : str
+        The series name, written in ``sources``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`monthly_rent_index`: the monthly median of the daily values, ``n_obs`` the
+        raw observations behind them, rental type ``on_demand``.
+    """
+    if daily.empty:
+        return monthly_rent_index(pd.DataFrame(columns=_OBS_COLUMNS))
+    obs = pd.DataFrame(
+        {
+            "date": pd.to_datetime(daily["date"]),
+            "generation": generation,
+            "rental_type": "on_demand",
+            "source": name,
+            "provider": name,
+            "usd_per_gpu_hour": daily["value"].astype(float),
+        }
+    )
+    index = monthly_rent_index(obs)
+    counts = (
+        daily.assign(month=pd.to_datetime(daily["date"]).dt.to_period("M").dt.to_timestamp())
+        .groupby("month")["n_obs"]
+        .sum()
+    )
+    index["n_obs"] = index["month"].map(counts).fillna(0).astype(int)
+    return index

@@ -91,6 +91,7 @@ def credit_record(m: FacilityMetrics) -> dict[str, Any]:
         "pd_annual": _num(m.pd_annual),
         "pd_by_year": [_num(p) for p in m.pd_by_year],
         "default_kind_share": {k: _num(v) for k, v in m.default_kind_share.items()},
+        **default_definition_record(m),
         "lgd": _num(m.lgd),
         "lgd_se": _num(m.lgd_se),
         "lgd_p95": _num(m.lgd_p95),
@@ -109,6 +110,20 @@ def credit_record(m: FacilityMetrics) -> dict[str, Any]:
         "notes": {k: v for k, v in m.notes.items() if k != "mean_ead_usd"},
     }
     return _noted(record, {})
+
+
+def default_definition_record(m: FacilityMetrics) -> dict[str, Any]:
+    """Payment-default PD, default kinds and the ratings of one facility (JSON-ready)."""
+    return {
+        "pd_payment": _num(m.pd_payment),
+        "pd_payment_se": _num(m.pd_payment_se),
+        "pd_payment_ci": [_num(m.pd_payment_ci_low), _num(m.pd_payment_ci_high)],
+        "pd_payment_upper": _num(m.pd_payment_upper),
+        "default_kinds": {k: _num(v) for k, v in m.default_kind_share.items()},
+        "waiver_probability": _num(m.waiver_probability),
+        "implied_rating_sp": m.implied_rating,
+        "implied_rating_sp_range": m.implied_rating_range,
+    }
 
 
 def structure_record(result: SimulationResult) -> dict[str, Any]:
@@ -189,7 +204,7 @@ def calibration_table(stored: StoredCalibration, used: dict[str, str] | None = N
     for name in ("model", "parameter", "estimate", "std. error", "engine uses"):
         table.add_column(name, justify="right" if name in ("estimate", "std. error") else "left")
     for model in ("rent", "sofr", "regime"):
-        block = stored.params.get(model, {})
+        block = stored.params.get(model) or {}  # None: too few data, the priors stand
         errors = block.get("std_errors", {}) or {}
         for key, value in block.items():
             if isinstance(value, bool) or not isinstance(value, int | float):
@@ -311,6 +326,7 @@ def summary_table(results: list[SimulationResult]) -> Table:
         ("Deal", "left"),
         ("Facility", "left"),
         ("PD (life)", "right"),
+        ("PD pay", "right"),
         ("PD /yr", "right"),
         ("LGD", "right"),
         ("EL USD m", "right"),
@@ -333,6 +349,7 @@ def summary_table(results: list[SimulationResult]) -> Table:
             m.deal,
             m.name,
             _pct(m.pd, se=m.pd_se),
+            _pct(m.pd_payment, se=m.pd_payment_se),
             _pct(m.pd_annual, 2),
             _pct(m.lgd, se=m.lgd_se),
             _usd_m(m.expected_loss_usd, m.el_se_usd),
@@ -474,6 +491,7 @@ def miner_table(results: list[MinerResult]) -> Table:
         "Miner",
         "Facility",
         "PD (life)",
+        "PD pay",
         "LGD",
         "EL USD m",
         "P bp",
@@ -493,6 +511,7 @@ def miner_table(results: list[MinerResult]) -> Table:
                 m.deal,
                 m.name,
                 _pct(m.pd, se=m.pd_se),
+                _pct(m.pd_payment, se=m.pd_payment_se),
                 _pct(m.lgd, se=m.lgd_se),
                 _usd_m(m.expected_loss_usd, m.el_se_usd),
                 _bps(m.actuarial_spread_bps, m.actuarial_spread_se_bps),
