@@ -33,6 +33,13 @@ from gpucredit.credit.collateral import (
     summarise_collateral,
 )
 from gpucredit.credit.contracts import assigned_contract_uplift
+from gpucredit.credit.duration import (
+    DurationMismatch,
+    ValueFan,
+    contract_schedule,
+    duration_columns,
+    facility_mismatches,
+)
 from gpucredit.credit.liquidation import (
     MarketDefaultState,
     MemoisedRecovery,
@@ -63,7 +70,7 @@ from gpucredit.credit.spread import (
     with_standard_error,
 )
 from gpucredit.debt.capital import BaseCase, structure_terms
-from gpucredit.debt.facilities import StructureTerms
+from gpucredit.debt.facilities import FacilityTerms, StructureTerms
 from gpucredit.debt.kernel import run_waterfall_loop
 from gpucredit.debt.ledger import DEFAULT_KINDS, DebtLedger
 from gpucredit.debt.sculpting import cover_ratio
@@ -505,6 +512,9 @@ class SimulationResult:
         LTV on book, appraised and realisable value; recovery distribution; wrong-way risk.
     provenance : dict
         Seed, paths, spec hash, package version, as-of date and parameter sources.
+    duration : tuple of DurationMismatch
+        Debt WAL against collateral half-life and contract life, per facility
+        (``credit.duration``).
     """
 
     deal: DealSpec
@@ -518,6 +528,8 @@ class SimulationResult:
     facilities: tuple[FacilityMetrics, ...] = ()
     facility_spreads: tuple[SpreadSolution | None, ...] = ()
     structure: StructureReport | None = None
+    #: The duration mismatch of each facility, in the order of ``all_facilities``.
+    duration: tuple[DurationMismatch, ...] = ()
 
     @property
     def all_facilities(self) -> tuple[FacilityMetrics, ...]:
@@ -574,8 +586,29 @@ class SimulationResult:
             "pd_lgd_correlation": c.pd_lgd_correlation,
             **default_kind_record(m),
         }
+        row.update(duration_columns(self.duration_of(m)))
         # an undefined figure (an LTV over collateral worth nothing) is an empty CSV cell
         return {k: finite_or_none(v) for k, v in row.items()}
+
+    def duration_of(self, m: FacilityMetrics) -> DurationMismatch | None:
+        """The duration mismatch of facility ``m`` (None when it was not measured)."""
+        for metrics, figures in zip(self.all_facilities, self.duration, strict=False):
+            if metrics is m or metrics.name == m.name:
+                return figures
+        return None
+
+    def duration_frame(self) -> pd.DataFrame:
+        """One row per facility: the duration-mismatch figures and why any is missing."""
+        rows = []
+        for m in self.all_facilities:
+            figures = self.duration_of(m)
+            if figures is None:
+                continue
+            record = figures.as_dict()
+            notes = record.pop("notes", {})
+            record["notes"] = "; ".join(f"{k}: {v}" for k, v in notes.items())
+            rows.append({"deal": m.deal, "facility": m.name, **record})
+        return pd.DataFrame(rows).set_index(["deal", "facility"]) if rows else pd.DataFrame()
 
     def dscr_fan(self) -> pd.DataFrame:
         """DSCR p5/p50/p95 and LTV p50 by month (over paths alive that month); for a capital
@@ -729,9 +762,11 @@ def simulate(
         MemoisedRecovery(model.market) if model.recovery is model.market else model.recovery
     )
 
+    close_value = close_collateral_value(model)
+
     def main_block(
         start: int, stop: int
-    ) -> tuple[CreditAccumulator, CollateralAccumulator, dict[str, np.ndarray] | None]:
+    ) -> tuple[CreditAccumulator, CollateralAccumulator, dict[str, np.ndarray] | None, ValueFan]:
         inputs = _inputs(model, source, start, stop)
         if cache_inputs:
             cache[start] = SpreadInputs.of(inputs)
@@ -761,15 +796,21 @@ def simulate(
         if start < keep:
             cut = min(stop, keep) - start
             kept = _path_slice(inputs, ledger, cut)
-        return acc, coll, kept
+        fan = ValueFan(n_months, close_value)
+        fan.add(cash.collateral_value_usd)
+        return acc, coll, kept, fan
 
     total = CreditAccumulator(n_months)
     collateral = CollateralAccumulator()
     kept = _KeptPaths()
+    values = ValueFan(n_months, close_value)
     tick = _ticker(progress, n_paths)
-    for acc, coll, part in run_blocks(main_block, ranges, n_workers=config.workers, on_block=tick):
+    for acc, coll, part, fan in run_blocks(
+        main_block, ranges, n_workers=config.workers, on_block=tick
+    ):
         total.merge(acc)
         collateral.merge(coll)
+        values.merge(fan)
         if part is not None:
             for name, value in part.items():
                 kept.add(name, value)
@@ -801,8 +842,43 @@ def simulate(
     metrics = with_pricing_measure(metrics, spreads, q_spreads)
     provenance = _provenance(model, config, backend, provenance)
     paths = _paths_dataset(model, kept.stacked(), provenance) if keep else xr.Dataset()
+    duration = measure_duration(model, values, collateral_report)
     return SimulationResult(
-        deal, config, metrics, paths, spreads, stress, collateral_report, provenance
+        deal,
+        config,
+        metrics,
+        paths,
+        spreads,
+        stress,
+        collateral_report,
+        provenance,
+        duration=duration,
+    )
+
+
+def close_collateral_value(model: DealModel) -> float:
+    """Collateral value at close, USD: the appraised value of ``origination_collateral`` (the
+    income-approach value at the end of month 1 on the deterministic path)."""
+    inputs, _ = run_deterministic(model)
+    return float(inputs.cash.collateral_value_usd[0, 0])
+
+
+def measure_duration(
+    model: DealModel, values: ValueFan, collateral: CollateralReport
+) -> tuple[DurationMismatch, ...]:
+    """Every facility's duration mismatch (``credit.duration``) from the deal's value fan."""
+    facilities = (
+        model.structure.facilities
+        if model.structure is not None
+        else (FacilityTerms(loan=model.terms),)
+    )
+    return facility_mismatches(
+        facilities,
+        contracts=contract_schedule(model.deal),
+        sofr=model.params.sofr.initial,
+        fan=values,
+        appraised_value_usd=collateral.appraised_value_usd,
+        realisable_value_usd=collateral.realisable_value_usd,
     )
 
 
@@ -1308,6 +1384,7 @@ def simulate_structure(
     recoverer: RecoveryModel = (
         MemoisedRecovery(model.market) if model.recovery is model.market else model.recovery
     )
+    close_value = close_collateral_value(model)
 
     def main_block(start: int, stop: int) -> tuple[Any, ...]:
         inputs = _inputs(model, source, start, stop)
@@ -1329,19 +1406,23 @@ def simulate_structure(
         kept = None
         if start < keep:
             kept = _structure_slice(inputs, ledger, llcr, min(stop, keep) - start)
-        return accs, coll, deal_acc, kept
+        fan = ValueFan(n_months, close_value)
+        fan.add(x.collateral_value_usd)
+        return accs, coll, deal_acc, kept, fan
 
     totals = [CreditAccumulator(n_months) for _ in range(n_fac)]
     collateral = CollateralAccumulator()
     deal_total = _DealAccumulator(n_months)
     kept = _KeptPaths()
-    for accs, coll, deal_acc, part in run_blocks(
+    values = ValueFan(n_months, close_value)
+    for accs, coll, deal_acc, part, fan in run_blocks(
         main_block, ranges, n_workers=config.workers, on_block=_ticker(progress, config.n_paths)
     ):
         for total, acc in zip(totals, accs, strict=True):
             total.merge(acc)
         collateral.merge(coll)
         deal_total.merge(deal_acc)
+        values.merge(fan)
         if part is not None:
             for name, value in part.items():
                 kept.add(name, value)
@@ -1395,6 +1476,7 @@ def simulate_structure(
         facilities=facilities,
         facility_spreads=tuple(solutions),
         structure=report,
+        duration=measure_duration(model, values, collateral_report),
     )
 
 
