@@ -19,6 +19,12 @@ import pandas as pd
 import xarray as xr
 from scipy.optimize import brentq
 
+from gpucredit._progress import (
+    ProgressArg,
+    ProgressCallback,
+    accepts_progress_bar,
+    block_ticker,
+)
 from gpucredit._typing import Float64Array, Int64Array
 from gpucredit._version import __version__
 from gpucredit.assets.concentration import customer_concentration
@@ -660,6 +666,7 @@ def finite_or_none(value: Any) -> Any:
     return value
 
 
+@accepts_progress_bar
 def simulate(
     deal: DealSpec,
     n_paths: int = 10_000,
@@ -675,7 +682,7 @@ def simulate(
     params: FactorParams | None = None,
     recovery: RecoveryModel | None = None,
     provenance: Mapping[str, Any] | None = None,
-    progress: Callable[[str, int, int], None] | None = None,
+    progress: ProgressArg = None,
     target_se_bps: float | None = None,
     max_paths: int = MAX_TARGET_PATHS,
     pricing: MarketPricesOfRisk | None = None,
@@ -692,7 +699,8 @@ def simulate(
     numbers as the CLI. ``params`` (explicit factor parameters, e.g. for tests) bypasses it.
     ``recovery`` replaces the secondary-market recovery model; ``provenance`` adds entries to
     the result's provenance, which names the ``calibration_id`` and ``data_hash`` used.
-    ``progress(phase, done, total)`` is called as work completes.
+    ``progress(phase, done, total)`` is called as each phase advances (``gpucredit._progress``
+    lists the phases); ``progress=True`` shows a bar on standard error. Off by default.
 
     ``target_se_bps`` (bp): run again with more paths, in whole granules of 256 from the same
     seed, until every facility's fair-spread standard error is below it or ``max_paths`` is
@@ -707,6 +715,7 @@ def simulate(
     ``fair_spread_bps`` is solved (``docs/pricing.md``); default the deal's ``pricing``
     section over the calibrated ones. All zero: Q = P, bit for bit.
     """
+    report = progress if callable(progress) else None
     deal = with_options(deal, default_model, regime)
     check_as_of(deal.as_of, f"deal {deal.name!r}")
     if params is None:
@@ -731,7 +740,7 @@ def simulate(
                 params=params,
                 recovery=recovery,
                 provenance=provenance,
-                progress=progress,
+                progress=report,
                 pricing=pricing,
             )
 
@@ -750,7 +759,7 @@ def simulate(
     )
     model = build_model(deal, params, recovery, pricing)
     if model.structure is not None:
-        return simulate_structure(model, config, provenance=provenance, progress=progress)
+        return simulate_structure(model, config, provenance=provenance, progress=report)
     source = MonteCarloShocks(seed)
     ranges = block_ranges(n_paths, block_size)
     n_months = model.grid.n_months
@@ -804,7 +813,7 @@ def simulate(
     collateral = CollateralAccumulator()
     kept = _KeptPaths()
     values = ValueFan(n_months, close_value)
-    tick = _ticker(progress, n_paths)
+    tick = block_ticker(report, n_paths)
     for acc, coll, part, fan in run_blocks(
         main_block, ranges, n_workers=config.workers, on_block=tick
     ):
@@ -818,14 +827,12 @@ def simulate(
     spreads: SpreadSolution | None = None
     q_spreads: SpreadSolution | None = None
     if solve_fair_spread:
-        spreads = _solve_spreads(model, source, ranges, cache, config, progress, recoverer)
+        spreads = _solve_spreads(model, source, ranges, cache, config, report, recoverer)
         q_spreads = spreads
         if not model.pricing.is_zero:
-            q_spreads = _solve_spreads(
-                model, source, ranges, cache, config, progress, recoverer, "Q"
-            )
+            q_spreads = _solve_spreads(model, source, ranges, cache, config, report, recoverer, "Q")
     cache.clear()
-    rent, generation = breakeven_rent(model)
+    rent, generation = _breakeven_reported(model, report)
     stress = glut_stress(model)
     collateral_report = origination_collateral(model, collateral)
     metrics = summarise(
@@ -903,17 +910,16 @@ def _provenance(
     }
 
 
-def _ticker(progress: Callable[[str, int, int], None] | None, total: int) -> Callable[[int], None]:
-    """``on_block`` for ``run_blocks``: reports the paths done so far as ``simulate``."""
-    done = 0
-
-    def tick(n: int) -> None:
-        nonlocal done
-        done += n
-        if progress is not None:
-            progress("simulate", done, total)
-
-    return tick
+def _breakeven_reported(
+    model: DealModel, progress: ProgressCallback | None
+) -> tuple[float | None, str]:
+    """:func:`breakeven_rent`, reported as the phase ``breakeven`` (one search)."""
+    if progress is not None:
+        progress("breakeven", 0, 1)
+    found = breakeven_rent(model)
+    if progress is not None:
+        progress("breakeven", 1, 1)
+    return found
 
 
 def _nominal_spread(terms: LoanTerms) -> float:
@@ -926,12 +932,14 @@ def _solve_spreads(
     ranges: list[tuple[int, int]],
     cache: dict[int, SpreadInputs],
     config: RunConfig,
-    progress: Callable[[str, int, int], None] | None,
+    progress: ProgressCallback | None,
     recovery: RecoveryModel,
     measure: Literal["P", "Q"] = "P",
 ) -> SpreadSolution:
-    """Solve the riskless and risky add-ons by full passes over the same paths; under
-    ``measure`` "Q" every mean is weighted by the paths' likelihood ratios (self-normalised)."""
+    """Solve the riskless and risky add-ons by full passes over the same paths (each pass
+    reported as the phase ``fair spread: pass N``, ``fair spread (Q): pass N`` under Q);
+    under ``measure`` "Q" every mean is weighted by the paths' likelihood ratios
+    (self-normalised)."""
     evaluations = 0
     phase = "fair spread" if measure == "P" else "fair spread (Q)"
 
@@ -968,27 +976,25 @@ def _solve_spreads(
     def mean_pv(add_on: float, riskless: bool) -> float:
         nonlocal evaluations
         evaluations += 1
+        tick = block_ticker(progress, config.n_paths, f"{phase}: pass {evaluations}")
         if measure == "Q":
-            mean = _weighted_mean(
+            return _weighted_mean(
                 lambda a, b: pv_paths(add_on, riskless, a, b),
                 lambda a, b: _weights(inputs_of(a, b).log_weight, b - a),
                 ranges,
                 config.workers,
+                tick,
             )
-        else:
 
-            def block(start: int, stop: int) -> ExactSum:
-                acc = ExactSum(RATIO_RESOLUTION)
-                acc.add(pv_paths(add_on, riskless, start, stop))
-                return acc
+        def block(start: int, stop: int) -> ExactSum:
+            acc = ExactSum(RATIO_RESOLUTION)
+            acc.add(pv_paths(add_on, riskless, start, stop))
+            return acc
 
-            total = ExactSum(RATIO_RESOLUTION)
-            for part in run_blocks(block, ranges, n_workers=config.workers):
-                total.merge(part)
-            mean = total.mean()
-        if progress is not None:
-            progress(phase, evaluations, evaluations + 1)
-        return mean
+        total = ExactSum(RATIO_RESOLUTION)
+        for part in run_blocks(block, ranges, n_workers=config.workers, on_block=tick):
+            total.merge(part)
+        return total.mean()
 
     price = model.terms.issue_price
     solution = solve_spreads(lambda x: mean_pv(x, True), lambda x: mean_pv(x, False), price)
@@ -1000,8 +1006,9 @@ def _solve_spreads(
             ranges,
             config.workers,
             price,
+            progress,
         )
-    return _with_se(solution, pv_paths, ranges, config.workers)
+    return _with_se(solution, pv_paths, ranges, config.workers, progress)
 
 
 def _weights(log_weight: Float64Array | None, n: int) -> Float64Array:
@@ -1016,8 +1023,10 @@ def _weighted_mean(
     weights: Callable[[int, int], Float64Array],
     ranges: list[tuple[int, int]],
     workers: int,
+    on_block: Callable[[int], None] | None = None,
 ) -> float:
-    """``sum(w x) / sum(w)`` over every block, merged exactly (``credit.spread.WeightedMean``)."""
+    """``sum(w x) / sum(w)`` over every block, merged exactly (``credit.spread.WeightedMean``);
+    ``on_block(n)`` is called as each block of ``n`` paths completes."""
 
     def block(start: int, stop: int) -> WeightedMean:
         acc = WeightedMean(RATIO_RESOLUTION)
@@ -1025,7 +1034,7 @@ def _weighted_mean(
         return acc
 
     total = WeightedMean(RATIO_RESOLUTION)
-    for part in run_blocks(block, ranges, n_workers=workers):
+    for part in run_blocks(block, ranges, n_workers=workers, on_block=on_block):
         total.merge(part)
     return total.mean()
 
@@ -1053,9 +1062,12 @@ def _with_weighted_se(
     ranges: list[tuple[int, int]],
     workers: int,
     price: float,
+    progress: ProgressCallback | None = None,
+    phase: str = "fair spread (Q): standard error",
 ) -> SpreadSolution:
     """``_with_se`` for a spread solved on weighted means: the influence terms of the
-    self-normalised estimator (``credit.spread.weighted_fair_spread_terms``)."""
+    self-normalised estimator (``credit.spread.weighted_fair_spread_terms``), the pass
+    reported as ``phase``."""
     x0, x1 = solution.riskless_add_on, solution.risky_add_on
     if x0 is None or x1 is None:
         return solution
@@ -1075,7 +1087,13 @@ def _with_weighted_se(
             price,
         )
 
-    return with_standard_error(solution, lambda: run_blocks(block, ranges, n_workers=workers))
+    n_paths = ranges[-1][1] if ranges else 0
+    return with_standard_error(
+        solution,
+        lambda: run_blocks(
+            block, ranges, n_workers=workers, on_block=block_ticker(progress, n_paths, phase)
+        ),
+    )
 
 
 def _with_se(
@@ -1083,9 +1101,12 @@ def _with_se(
     pv_paths: Callable[[float, bool, int, int], Float64Array],
     ranges: list[tuple[int, int]],
     workers: int,
+    progress: ProgressCallback | None = None,
+    phase: str = "fair spread: standard error",
 ) -> SpreadSolution:
     """``solution`` with the fair spread's delta-method standard error: one more pass, over
-    the same paths, of the risky PV at ``x*`` and the promised PV at ``x0``."""
+    the same paths, of the risky PV at ``x*`` and the promised PV at ``x0`` (reported as
+    ``phase``)."""
     x0, x1 = solution.riskless_add_on, solution.risky_add_on
     if x0 is None or x1 is None:
         return solution
@@ -1096,7 +1117,13 @@ def _with_se(
             solution, pv_paths(x1, False, start, stop), pv_paths(x0, True, start, stop)
         )
 
-    return with_standard_error(solution, lambda: run_blocks(block, ranges, n_workers=workers))
+    n_paths = ranges[-1][1] if ranges else 0
+    return with_standard_error(
+        solution,
+        lambda: run_blocks(
+            block, ranges, n_workers=workers, on_block=block_ticker(progress, n_paths, phase)
+        ),
+    )
 
 
 def _path_slice(inputs: BlockInputs, ledger: DebtLedger, cut: int) -> dict[str, np.ndarray]:
@@ -1362,7 +1389,7 @@ def simulate_structure(
     config: RunConfig,
     *,
     provenance: Mapping[str, Any] | None = None,
-    progress: Callable[[str, int, int], None] | None = None,
+    progress: ProgressCallback | None = None,
 ) -> SimulationResult:
     """``simulate`` for a deal with several facilities (``DealSpec.facilities``).
 
@@ -1416,7 +1443,10 @@ def simulate_structure(
     kept = _KeptPaths()
     values = ValueFan(n_months, close_value)
     for accs, coll, deal_acc, part, fan in run_blocks(
-        main_block, ranges, n_workers=config.workers, on_block=_ticker(progress, config.n_paths)
+        main_block,
+        ranges,
+        n_workers=config.workers,
+        on_block=block_ticker(progress, config.n_paths),
     ):
         for total, acc in zip(totals, accs, strict=True):
             total.merge(acc)
@@ -1440,7 +1470,7 @@ def simulate_structure(
                     model, k, source, ranges, cache, config, recoverer, progress, "Q"
                 )
     cache.clear()
-    rent, generation = breakeven_rent(model)
+    rent, generation = _breakeven_reported(model, progress)
     stress = glut_stress(model)
     collateral_report = origination_collateral(model, collateral)
     facilities = tuple(
@@ -1488,11 +1518,12 @@ def _solve_structure_spread(
     cache: dict[int, tuple[SpreadInputs, np.ndarray]],
     config: RunConfig,
     recovery: RecoveryModel,
-    progress: Callable[[str, int, int], None] | None,
+    progress: ProgressCallback | None,
     measure: Literal["P", "Q"] = "P",
 ) -> SpreadSolution:
-    """Facility ``k``'s riskless and risky add-ons, the other facilities as written; under
-    ``measure`` "Q" on the paths' likelihood-ratio weights (self-normalised means)."""
+    """Facility ``k``'s riskless and risky add-ons, the other facilities as written (each pass
+    reported as the phase ``fair spread: NAME, pass N``, ``fair spread (Q): ...`` under Q);
+    under ``measure`` "Q" on the paths' likelihood-ratio weights (self-normalised means)."""
     assert model.structure is not None
     base = model.structure
     name = base.names[k]
@@ -1502,6 +1533,9 @@ def _solve_structure_spread(
             return cache[start]
         inputs = _inputs(model, source, start, stop)
         return SpreadInputs.of(inputs), inputs.scenarios.regime
+
+    evaluations = 0
+    phase = "fair spread" if measure == "P" else "fair spread (Q)"
 
     def pv_paths(add_on: float, riskless: bool, start: int, stop: int) -> Float64Array:
         structure = base.with_add_on(k, add_on)
@@ -1513,31 +1547,36 @@ def _solve_structure_spread(
         return _weights(inputs_of(start, stop)[0].log_weight, stop - start)
 
     def mean_pv(add_on: float, riskless: bool) -> float:
+        nonlocal evaluations
+        evaluations += 1
+        tick = block_ticker(progress, config.n_paths, f"{phase}: {name}, pass {evaluations}")
         if measure == "Q":
-            mean = _weighted_mean(
-                lambda a, b: pv_paths(add_on, riskless, a, b), weights, ranges, config.workers
+            return _weighted_mean(
+                lambda a, b: pv_paths(add_on, riskless, a, b),
+                weights,
+                ranges,
+                config.workers,
+                tick,
             )
-        else:
 
-            def block(start: int, stop: int) -> ExactSum:
-                acc = ExactSum(RATIO_RESOLUTION)
-                acc.add(pv_paths(add_on, riskless, start, stop))
-                return acc
+        def block(start: int, stop: int) -> ExactSum:
+            acc = ExactSum(RATIO_RESOLUTION)
+            acc.add(pv_paths(add_on, riskless, start, stop))
+            return acc
 
-            total = ExactSum(RATIO_RESOLUTION)
-            for part in run_blocks(block, ranges, n_workers=config.workers):
-                total.merge(part)
-            mean = total.mean()
-        if progress is not None:
-            label = f"fair spread {name}" if measure == "P" else f"fair spread (Q) {name}"
-            progress(label, k + 1, len(base.facilities))
-        return mean
+        total = ExactSum(RATIO_RESOLUTION)
+        for part in run_blocks(block, ranges, n_workers=config.workers, on_block=tick):
+            total.merge(part)
+        return total.mean()
 
     price = base.facilities[k].loan.issue_price
     solution = solve_spreads(lambda x: mean_pv(x, True), lambda x: mean_pv(x, False), price)
+    error = f"{phase}: {name}, standard error"
     if measure == "Q":
-        return _with_weighted_se(solution, pv_paths, weights, ranges, config.workers, price)
-    return _with_se(solution, pv_paths, ranges, config.workers)
+        return _with_weighted_se(
+            solution, pv_paths, weights, ranges, config.workers, price, progress, error
+        )
+    return _with_se(solution, pv_paths, ranges, config.workers, progress, error)
 
 
 def _structure_report(model: DealModel, acc: _DealAccumulator) -> StructureReport:

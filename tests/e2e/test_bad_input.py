@@ -331,7 +331,10 @@ def _infinity(tmp: Path) -> tuple[Path, list[str]]:
     text = (EXAMPLES / "merchant_h100.yaml").read_text(encoding="utf-8")
     path = tmp / "deal.yaml"
     path.write_text(text.replace("principal_usd: 100000000", "principal_usd: 1e999"), "utf-8")
-    return path, ["field 'loan.principal_usd' (line 43)", "got '1e999'", "a finite number"]
+    line = 1 + text[: text.index("principal_usd: 100000000")].count(
+        "\n"
+    )  # where the example has it
+    return path, [f"field 'loan.principal_usd' (line {line})", "got '1e999'", "a finite number"]
 
 
 HOSTILE_FILES: dict[str, Callable[[Path], tuple[Path, list[str]]]] = {
