@@ -10,11 +10,13 @@ from gpucredit.config.spec import DealSpec, evolve
 from gpucredit.errors import DataError, GpuCreditError, ModelError, SpecError
 from gpucredit.miners import MinerResult, simulate_miner
 from gpucredit.pipeline import RunConfig, SimulationResult, simulate
+from gpucredit.scenarios.measure import MarketPricesOfRisk
 
 __all__ = [
     "DataError",
     "DealSpec",
     "GpuCreditError",
+    "MarketPricesOfRisk",
     "MinerResult",
     "MinerSpec",
     "ModelError",

@@ -18,9 +18,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -66,12 +66,15 @@ from gpucredit.credit.metrics import (
     summarise,
 )
 from gpucredit.credit.outcomes import CreditOutcomes, discount_factors
+from gpucredit.credit.pricing import default_prices_of_risk, with_pricing_measure
 from gpucredit.credit.recovery import DefaultState, RecoveryResult
 from gpucredit.credit.spread import (
     SpreadSolution,
+    WeightedMean,
     fair_spread_terms,
     solve_spreads,
     spread_figures,
+    weighted_fair_spread_terms,
     with_standard_error,
 )
 from gpucredit.debt.capital import build_structure
@@ -103,6 +106,11 @@ from gpucredit.factors.parameter_source import (
 from gpucredit.factors.parameter_source import resolve as resolve_parameters
 from gpucredit.factors.params import FactorParams
 from gpucredit.scenarios.grid import TimeGrid
+from gpucredit.scenarios.measure import (
+    MarketPricesOfRisk,
+    log_weight_normal,
+    pricing_log_weights,
+)
 from gpucredit.scenarios.miner import MinerMarketPaths, freeze_gpu_normals, simulate_miner_market
 from gpucredit.scenarios.scenario import ScenarioSet, n_factors, simulate_scenarios
 from gpucredit.scenarios.shocks import MonteCarloShocks, Shocks
@@ -173,6 +181,8 @@ class MinerModel:
     recovery: MinerRecovery
     entities: _EntityRisk
     lease_entities: tuple[tuple[int, int], ...]  # (tenant, guarantor or -1) per lease
+    #: Market prices of risk of the pricing measure Q (``scenarios.measure``); zero: Q = P.
+    pricing: MarketPricesOfRisk = field(default_factory=MarketPricesOfRisk)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -190,12 +200,16 @@ def build_miner_model(
     spec: MinerSpec,
     params: FactorParams | None = None,
     market: MinerMarketParams | None = None,
+    pricing: MarketPricesOfRisk | None = None,
 ) -> MinerModel:
     """Prepare ``spec``: grid, GPU and miner-market parameters, collateral and debt terms.
 
     The miner's ``regime`` section overrides the regime chain of ``params`` and its
     ``default_model`` section the hosting tenants' glut hazard multiplier and asset
-    correlation (``factors.options``)."""
+    correlation (``factors.options``).
+
+    ``pricing``: the market prices of risk of Q; default the spec's ``pricing`` section over
+    the calibrated ones (``credit.pricing.default_prices_of_risk``)."""
     grid = TimeGrid(spec.as_of, spec.horizon_months)
     if params is None:
         params = default_factor_params((MINER_GPU_GENERATION,), spec.as_of, rent_prior=True)
@@ -277,7 +291,24 @@ def build_miner_model(
         recovery=MinerRecovery(asics),
         entities=entities,
         lease_entities=tuple(links),
+        pricing=_resolve_pricing(spec, pricing, params, entities),
     )
+
+
+def _resolve_pricing(
+    spec: MinerSpec, pricing: MarketPricesOfRisk | None, params: FactorParams, entities: _EntityRisk
+) -> MarketPricesOfRisk:
+    """``pricing`` if given, else the prices calibrated for the run's regime chain and default
+    model with the spec's entries in place."""
+    if pricing is not None:
+        return pricing
+    base = default_prices_of_risk(
+        spec.as_of, params.regime, entities.stress_hazard_multiplier, entities.asset_correlation
+    )
+    if spec.pricing is None:
+        return base
+    changes = {k: v for k, v in spec.pricing.model_dump().items() if v is not None}
+    return dataclasses.replace(base, **changes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,6 +319,8 @@ class MinerInputs:
     market: MinerMarketPaths
     cash: MinerCashflows
     lease_failure_month: Int64Array
+    #: Each path's ``log dQ/dP`` (unfrozen runs with a non-zero price of risk), shape (path,).
+    log_weight: Float64Array | None = None
 
 
 def miner_inputs(
@@ -334,7 +367,23 @@ def miner_inputs(
     for j, (t, g) in enumerate(model.lease_entities):
         failure[:, j] = tau[:, t] if g < 0 else np.maximum(tau[:, t], tau[:, g])
     cash = project_miner(model.plan, market.btc_usd, market.hashprice_usd_per_ph_day, failure)
-    return MinerInputs(scen, market, cash, failure)
+    log_weight = None
+    if not frozen and not model.pricing.is_zero:
+        # the hosting tenants' copula factor is the rent shock path (gpu_market_factor), so
+        # the rent's price of risk moves it: no separate entity term
+        log_weight = pricing_log_weights(
+            model.pricing,
+            model.params.regime,
+            regime=scen.regime,
+            rent_normals=shocks.normals[:, :, 0],
+            entity_factor=None,
+            has_entities=False,
+        )
+        if market.shocks.btc_own is not None:
+            log_weight = log_weight + log_weight_normal(
+                market.shocks.btc_own, model.pricing.lambda_btc
+            )
+    return MinerInputs(scen, market, cash, failure, log_weight)
 
 
 def gpu_market_factor(shocks: Shocks) -> Float64Array:
@@ -600,6 +649,9 @@ class MinerResult:
                     "el_se_usd": m.el_se_usd,
                     "fair_spread_bps": m.fair_spread_bps,
                     "fair_spread_se_bps": m.fair_spread_se_bps,
+                    "actuarial_spread_bps": m.actuarial_spread_bps,
+                    "actuarial_spread_se_bps": m.actuarial_spread_se_bps,
+                    "risk_premium_bps": m.risk_premium_bps,
                     "market_spread_bps": m.market_spread_bps,
                     "spread_gap_bps": m.spread_gap_bps,
                     "implied_rating": m.implied_rating,
@@ -691,12 +743,22 @@ def _solve(
     cache: dict[tuple[int, frozenset[str], bool], MinerInputs],
     progress: ProgressCallback | None = None,
     phase: str = "fair spread",
+    measure: Literal["P", "Q"] = "P",
 ) -> SpreadSolution:
     """Facility ``k``'s fair spread (the margin loan is the last index), others as written;
-    each full pass over the paths is reported as ``PHASE: NAME, pass N``."""
+    each full pass over the paths is reported as ``PHASE: NAME, pass N``; under ``measure``
+    "Q" on the paths' likelihood-ratio weights (self-normalised means)."""
     n_struct = len(model.structure.facilities) if model.structure is not None else 0
     enabled = model.convergence.enabled
     evaluations = 0
+
+    def inputs(start: int, stop: int) -> MinerInputs:
+        key = (start, frozenset[str](), enabled)
+        return cache[key] if key in cache else miner_inputs(model, seed, start, stop)
+
+    def weights(start: int, stop: int) -> Float64Array:
+        log_weight = inputs(start, stop).log_weight
+        return np.ones(stop - start) if log_weight is None else np.exp(log_weight)
 
     def pv_paths(add_on: float, riskless: bool, start: int, stop: int) -> Float64Array:
         structure, margin = model.structure, model.margin
@@ -706,8 +768,7 @@ def _solve(
         else:
             assert margin is not None
             margin = _with_add_on(margin, add_on)
-        key = (start, frozenset[str](), enabled)
-        x = cache[key] if key in cache else miner_inputs(model, seed, start, stop)
+        x = inputs(start, stop)
         if riskless and k >= n_struct:  # the margin loan's promise needs only SOFR
             assert margin is not None
             return _promised_margin_pv(margin, x.scen.sofr)
@@ -716,9 +777,25 @@ def _solve(
 
     n_paths = ranges[-1][1] if ranges else 0
 
+    def weighted_mean(
+        values: Callable[[int, int], Float64Array], on_block: Callable[[int], None]
+    ) -> float:
+        def block(start: int, stop: int) -> WeightedMean:
+            acc = WeightedMean(RATIO_RESOLUTION)
+            acc.add(values(start, stop), weights(start, stop))
+            return acc
+
+        total = WeightedMean(RATIO_RESOLUTION)
+        for part in run_blocks(block, ranges, n_workers=workers, on_block=on_block):
+            total.merge(part)
+        return total.mean()
+
     def mean_pv(add_on: float, riskless: bool) -> float:
         nonlocal evaluations
         evaluations += 1
+        if measure == "Q":
+            tick = block_ticker(progress, n_paths, f"{phase}: {model.names[k]}, pass {evaluations}")
+            return weighted_mean(lambda a, b: pv_paths(add_on, riskless, a, b), tick)
 
         def block(start: int, stop: int) -> ExactSum:
             acc = ExactSum(RATIO_RESOLUTION)
@@ -740,10 +817,23 @@ def _solve(
     x0, x1 = solution.riskless_add_on, solution.risky_add_on
     if x0 is None or x1 is None:
         return solution
+    r_slope, f_slope = solution.risky_slope, solution.riskless_slope
+    weighted = (
+        measure == "Q"
+        and r_slope is not None
+        and f_slope is not None
+        and r_slope > 0.0
+        and f_slope > 0.0
+    )
+    mean_weight = _mean_weight(weights, ranges, workers) if weighted else 1.0
 
     def terms(start: int, stop: int) -> Float64Array:
         assert x0 is not None and x1 is not None
         risky, promised = pv_paths(x1, False, start, stop), pv_paths(x0, True, start, stop)
+        if weighted:
+            return weighted_fair_spread_terms(
+                solution, risky, promised, weights(start, stop), mean_weight, price
+            )
         return fair_spread_terms(solution, risky, promised)
 
     error = f"{phase}: {model.names[k]}, standard error"
@@ -753,6 +843,22 @@ def _solve(
             terms, ranges, n_workers=workers, on_block=block_ticker(progress, n_paths, error)
         ),
     )
+
+
+def _mean_weight(
+    weights: Callable[[int, int], Float64Array], ranges: list[tuple[int, int]], workers: int
+) -> float:
+    """``sum(w) / n`` over every block (exactly 1.0 for unit weights)."""
+
+    def block(start: int, stop: int) -> WeightedMean:
+        acc = WeightedMean(RATIO_RESOLUTION)
+        acc.add(np.zeros(stop - start), weights(start, stop))
+        return acc
+
+    total = WeightedMean(RATIO_RESOLUTION)
+    for part in run_blocks(block, ranges, n_workers=workers):
+        total.merge(part)
+    return total.mean_weight()
 
 
 def _with_add_on(terms: MarginLoanTerms, add_on: float) -> MarginLoanTerms:
@@ -780,25 +886,28 @@ def _principal(model: MinerModel, k: int) -> tuple[float, int, float]:
 
 
 def _metrics(
-    model: MinerModel, totals: _Totals, spreads: list[SpreadSolution | None]
+    model: MinerModel,
+    totals: _Totals,
+    spreads: list[SpreadSolution | None],
+    q_spreads: list[SpreadSolution | None] | None = None,
 ) -> tuple[FacilityMetrics, ...]:
+    """Each facility's metrics: ``spreads`` solved under P, ``q_spreads`` under Q."""
     out = []
     for k, name in enumerate(model.names):
         principal, tenor, price = _principal(model, k)
         s = spreads[k]
-        out.append(
-            summarise(
-                totals.accs[k],
-                deal=model.spec.name,
-                name=name,
-                principal_usd=principal,
-                tenor_months=tenor,
-                issue_price=price,
-                breakeven_rent=None,
-                breakeven_generation=MINER_GPU_GENERATION,
-                **spread_figures(s, _nominal(model, k)),
-            )
+        metrics = summarise(
+            totals.accs[k],
+            deal=model.spec.name,
+            name=name,
+            principal_usd=principal,
+            tenor_months=tenor,
+            issue_price=price,
+            breakeven_rent=None,
+            breakeven_generation=MINER_GPU_GENERATION,
+            **spread_figures(s, _nominal(model, k)),
         )
+        out.append(with_pricing_measure(metrics, s, None if q_spreads is None else q_spreads[k]))
     return tuple(out)
 
 
@@ -822,6 +931,7 @@ def simulate_miner(
     progress: ProgressArg = None,
     target_se_bps: float | None = None,
     max_paths: int = MAX_TARGET_PATHS,
+    pricing: MarketPricesOfRisk | None = None,
     default_model: DefaultModelSpec | Mapping[str, Any] | None = None,
     regime: RegimeSpec | Mapping[str, Any] | None = None,
 ) -> MinerResult:
@@ -846,6 +956,9 @@ def simulate_miner(
 
     ``default_model`` and ``regime`` replace the miner's sections of those names
     (``simulate``'s rule).
+
+    ``pricing``: the market prices of risk of the pricing measure Q under which
+    ``fair_spread_bps`` is solved (``simulate``'s rule; ``docs/pricing.md``).
     """
     spec = with_options(spec, default_model, regime)
     if n_paths < 1 or block_size < 1 or seed < 0:
@@ -875,13 +988,14 @@ def simulate_miner(
                 market=market,
                 provenance=provenance,
                 progress=progress,
+                pricing=pricing,
             )
 
         result, target = run_to_target(
             run_with, lambda r: r.facilities, n_paths, target_se_bps, max_paths
         )
         return dataclasses.replace(result, provenance={**result.provenance, "target_se": target})
-    model = build_miner_model(spec, params, market)
+    model = build_miner_model(spec, params, market, pricing)
     workers = n_workers if n_workers is not None else default_workers()
     ranges = block_ranges(n_paths, block_size)
     cache: dict[tuple[int, frozenset[str], bool], MinerInputs] = {}
@@ -894,12 +1008,18 @@ def simulate_miner(
         tick = block_ticker(report, n_paths, f"{prefix}simulate")
         totals = _main_pass(m, seed, ranges, workers, cache=cache, on_block=tick)
         spreads: list[SpreadSolution | None] = [None] * len(m.names)
+        q_spreads: list[SpreadSolution | None] = [None] * len(m.names)
         if solve_fair_spread:
             for k in range(len(m.names)):
                 spreads[k] = _solve(
                     m, k, seed, ranges, workers, cache, report, f"{prefix}fair spread"
                 )
-        return _metrics(m, totals, spreads), spreads, totals
+                q_spreads[k] = spreads[k]
+                if not m.pricing.is_zero:
+                    q_spreads[k] = _solve(
+                        m, k, seed, ranges, workers, cache, report, f"{prefix}fair spread (Q)", "Q"
+                    )
+        return _metrics(m, totals, spreads, q_spreads), spreads, totals
 
     facilities, spreads, totals = run(model)
     duration = miner_duration(model, seed, ranges, cache)
@@ -961,6 +1081,7 @@ def simulate_miner(
         },
         "miner_market_sources": dict(model.market.sources),
         "convergence_sources": dict(model.convergence.sources),
+        "market_prices_of_risk": dataclasses.asdict(model.pricing),
         "default_model": default_model_record(
             model.entities.stress_hazard_multiplier,
             model.entities.asset_correlation,

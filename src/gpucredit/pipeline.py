@@ -64,12 +64,15 @@ from gpucredit.credit.metrics import (
     summarise,
 )
 from gpucredit.credit.outcomes import CreditOutcomes, ExtraCollateral, evaluate
+from gpucredit.credit.pricing import default_prices_of_risk, with_pricing_measure
 from gpucredit.credit.recovery import RecoveryModel
 from gpucredit.credit.spread import (
     SpreadSolution,
+    WeightedMean,
     fair_spread_terms,
     solve_spreads,
     spread_figures,
+    weighted_fair_spread_terms,
     with_standard_error,
 )
 from gpucredit.debt.capital import BaseCase, structure_terms
@@ -88,6 +91,7 @@ from gpucredit.factors.parameter_source import DEFAULT_CALIBRATION, check_as_of
 from gpucredit.factors.parameter_source import resolve as resolve_parameters
 from gpucredit.factors.params import GLUT, FactorParams, UtilisationParams
 from gpucredit.scenarios.grid import TimeGrid
+from gpucredit.scenarios.measure import MarketPricesOfRisk, pricing_log_weights
 from gpucredit.scenarios.scenario import ScenarioSet, n_factors, simulate_scenarios
 from gpucredit.scenarios.shocks import MonteCarloShocks, ShockSource, StressPath
 from gpucredit.stats import ExactSum, MonthlyHistogram
@@ -166,6 +170,8 @@ class DealModel:
     #: A deal with ``facilities``: all of them and their waterfall (``terms`` is then the first
     #: facility's loan, kept for the stages every deal shares); None for a single ``loan``.
     structure: StructureTerms | None = None
+    #: Market prices of risk of the pricing measure Q (``scenarios.measure``); all zero: Q = P.
+    pricing: MarketPricesOfRisk = field(default_factory=MarketPricesOfRisk)
 
     @property
     def monthly_drift(self) -> Float64Array:
@@ -182,7 +188,10 @@ class DealModel:
 
 
 def build_model(
-    deal: DealSpec, params: FactorParams | None = None, recovery: RecoveryModel | None = None
+    deal: DealSpec,
+    params: FactorParams | None = None,
+    recovery: RecoveryModel | None = None,
+    pricing: MarketPricesOfRisk | None = None,
 ) -> DealModel:
     """Prepare ``deal``.
 
@@ -190,7 +199,8 @@ def build_model(
     the GPUs into their secondary market (``market``, which also gives the realisable LTV).
     The deal's ``regime`` section overrides the regime chain of ``params`` and its
     ``default_model`` section the glut hazard multiplier and the asset correlation
-    (``factors.options``).
+    (``factors.options``). ``pricing`` defaults to the deal's ``pricing`` section over the
+    calibrated market prices of risk (``resolve_pricing``).
     """
     generations = tuple(dict.fromkeys(c.generation for c in deal.fleet))
     if params is None:
@@ -251,7 +261,26 @@ def build_model(
         recovery=market if recovery is None else recovery,
         buyer_decay_per_year=decay,
         spec_hash=spec_hash(deal),
+        pricing=resolve_pricing(deal, pricing, params, plan),
     )
+
+
+def resolve_pricing(
+    deal: DealSpec, pricing: MarketPricesOfRisk | None, params: FactorParams, plan: FleetPlan
+) -> MarketPricesOfRisk:
+    """The market prices of risk of a run: ``pricing`` if given, else the ones calibrated on
+    the deal's as-of date for the run's regime chain and default model (``credit.pricing``)
+    with the deal's ``pricing`` section's entries in their place."""
+    if pricing is not None:
+        return pricing
+    base = default_prices_of_risk(
+        deal.as_of, params.regime, plan.stress_hazard_multiplier, plan.asset_correlation
+    )
+    override = deal.pricing
+    if override is None:
+        return base
+    changes = {k: v for k, v in override.model_dump().items() if v is not None}
+    return dataclasses.replace(base, **changes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,6 +292,8 @@ class SpreadInputs:
     cohort_value_usd: Float64Array
     sofr: Float64Array
     tenant_default_month: Int64Array
+    #: Each path's ``log dQ/dP`` (``scenarios.measure``), shape (path,); None: Q = P.
+    log_weight: Float64Array | None = None
 
     @classmethod
     def of(cls, inputs: BlockInputs) -> SpreadInputs:
@@ -273,6 +304,7 @@ class SpreadInputs:
             cash.cohort_value_usd,
             inputs.scenarios.sofr,
             cash.tenant_default_month,
+            inputs.log_weight,
         )
 
 
@@ -282,6 +314,8 @@ class BlockInputs:
 
     scenarios: ScenarioSet
     cash: AssetCashflows
+    #: Each path's ``log dQ/dP``, shape (path,); None where the prices of risk are zero.
+    log_weight: Float64Array | None = None
 
 
 def _inputs(model: DealModel, source: ShockSource, start: int, stop: int) -> BlockInputs:
@@ -290,7 +324,17 @@ def _inputs(model: DealModel, source: ShockSource, start: int, stop: int) -> Blo
     )
     scen = simulate_scenarios(model.params, model.grid, shocks)
     cash = project(model.plan, scen, buyer_decay_per_year=model.buyer_decay_per_year)
-    return BlockInputs(scen, cash)
+    log_weight = None
+    if not model.pricing.is_zero:
+        log_weight = pricing_log_weights(
+            model.pricing,
+            model.params.regime,
+            regime=scen.regime,
+            rent_normals=shocks.normals[:, :, 0],
+            entity_factor=shocks.entity_factor,
+            has_entities=model.plan.n_tenants > 0,
+        )
+    return BlockInputs(scen, cash, log_weight)
 
 
 def _waterfall(
@@ -524,6 +568,9 @@ class SimulationResult:
             "expected_loss_pct": m.expected_loss_pct,
             "fair_spread_bps": m.fair_spread_bps,
             "fair_spread_se_bps": m.fair_spread_se_bps,
+            "actuarial_spread_bps": m.actuarial_spread_bps,
+            "actuarial_spread_se_bps": m.actuarial_spread_se_bps,
+            "risk_premium_bps": m.risk_premium_bps,
             "market_spread_bps": m.market_spread_bps,
             "spread_gap_bps": m.spread_gap_bps,
             "implied_rating": m.implied_rating,
@@ -638,6 +685,7 @@ def simulate(
     progress: ProgressArg = None,
     target_se_bps: float | None = None,
     max_paths: int = MAX_TARGET_PATHS,
+    pricing: MarketPricesOfRisk | None = None,
     default_model: DefaultModelSpec | Mapping[str, Any] | None = None,
     regime: RegimeSpec | Mapping[str, Any] | None = None,
 ) -> SimulationResult:
@@ -662,6 +710,10 @@ def simulate(
     ``default_model`` and ``regime`` replace the deal's sections of those names
     (``config.spec.DefaultModelSpec``, ``RegimeSpec``, or their fields as a mapping): the
     glut hazard multiplier, the companies' asset correlation and the regime chain.
+
+    ``pricing``: the market prices of risk of the pricing measure Q under which
+    ``fair_spread_bps`` is solved (``docs/pricing.md``); default the deal's ``pricing``
+    section over the calibrated ones. All zero: Q = P, bit for bit.
     """
     report = progress if callable(progress) else None
     deal = with_options(deal, default_model, regime)
@@ -689,6 +741,7 @@ def simulate(
                 recovery=recovery,
                 provenance=provenance,
                 progress=report,
+                pricing=pricing,
             )
 
         result, target = run_to_target(
@@ -704,7 +757,7 @@ def simulate(
         backend=backend,
         solve_fair_spread=solve_fair_spread,
     )
-    model = build_model(deal, params, recovery)
+    model = build_model(deal, params, recovery, pricing)
     if model.structure is not None:
         return simulate_structure(model, config, provenance=provenance, progress=report)
     source = MonteCarloShocks(seed)
@@ -772,8 +825,12 @@ def simulate(
                 kept.add(name, value)
 
     spreads: SpreadSolution | None = None
+    q_spreads: SpreadSolution | None = None
     if solve_fair_spread:
         spreads = _solve_spreads(model, source, ranges, cache, config, report, recoverer)
+        q_spreads = spreads
+        if not model.pricing.is_zero:
+            q_spreads = _solve_spreads(model, source, ranges, cache, config, report, recoverer, "Q")
     cache.clear()
     rent, generation = _breakeven_reported(model, report)
     stress = glut_stress(model)
@@ -789,6 +846,7 @@ def simulate(
         breakeven_generation=generation,
         **spread_figures(spreads, _nominal_spread(model.terms)),
     )
+    metrics = with_pricing_measure(metrics, spreads, q_spreads)
     provenance = _provenance(model, config, backend, provenance)
     paths = _paths_dataset(model, kept.stacked(), provenance) if keep else xr.Dataset()
     duration = measure_duration(model, values, collateral_report)
@@ -843,6 +901,7 @@ def _provenance(
         "as_of": model.deal.as_of.isoformat(),
         "backend": backend,
         "factor_sources": dict(model.params.sources),
+        "market_prices_of_risk": dataclasses.asdict(model.pricing),
         "default_model": default_model_record(
             model.plan.stress_hazard_multiplier, model.plan.asset_correlation, model.params.regime
         ),
@@ -875,10 +934,14 @@ def _solve_spreads(
     config: RunConfig,
     progress: ProgressCallback | None,
     recovery: RecoveryModel,
+    measure: Literal["P", "Q"] = "P",
 ) -> SpreadSolution:
     """Solve the riskless and risky add-ons by full passes over the same paths (each pass
-    reported as the phase ``fair spread: pass N``)."""
+    reported as the phase ``fair spread: pass N``, ``fair spread (Q): pass N`` under Q);
+    under ``measure`` "Q" every mean is weighted by the paths' likelihood ratios
+    (self-normalised)."""
     evaluations = 0
+    phase = "fair spread" if measure == "P" else "fair spread (Q)"
 
     def inputs_of(start: int, stop: int) -> SpreadInputs:
         if start in cache:
@@ -913,6 +976,15 @@ def _solve_spreads(
     def mean_pv(add_on: float, riskless: bool) -> float:
         nonlocal evaluations
         evaluations += 1
+        tick = block_ticker(progress, config.n_paths, f"{phase}: pass {evaluations}")
+        if measure == "Q":
+            return _weighted_mean(
+                lambda a, b: pv_paths(add_on, riskless, a, b),
+                lambda a, b: _weights(inputs_of(a, b).log_weight, b - a),
+                ranges,
+                config.workers,
+                tick,
+            )
 
         def block(start: int, stop: int) -> ExactSum:
             acc = ExactSum(RATIO_RESOLUTION)
@@ -920,15 +992,108 @@ def _solve_spreads(
             return acc
 
         total = ExactSum(RATIO_RESOLUTION)
-        tick = block_ticker(progress, config.n_paths, f"fair spread: pass {evaluations}")
         for part in run_blocks(block, ranges, n_workers=config.workers, on_block=tick):
             total.merge(part)
         return total.mean()
 
-    solution = solve_spreads(
-        lambda x: mean_pv(x, True), lambda x: mean_pv(x, False), model.terms.issue_price
-    )
+    price = model.terms.issue_price
+    solution = solve_spreads(lambda x: mean_pv(x, True), lambda x: mean_pv(x, False), price)
+    if measure == "Q":
+        return _with_weighted_se(
+            solution,
+            pv_paths,
+            lambda a, b: _weights(inputs_of(a, b).log_weight, b - a),
+            ranges,
+            config.workers,
+            price,
+            progress,
+        )
     return _with_se(solution, pv_paths, ranges, config.workers, progress)
+
+
+def _weights(log_weight: Float64Array | None, n: int) -> Float64Array:
+    """Likelihood ratios ``dQ/dP`` of a block's ``n`` paths (all 1.0 without log-weights)."""
+    if log_weight is None:
+        return np.ones(n)
+    return np.asarray(np.exp(log_weight), dtype=np.float64)
+
+
+def _weighted_mean(
+    values: Callable[[int, int], Float64Array],
+    weights: Callable[[int, int], Float64Array],
+    ranges: list[tuple[int, int]],
+    workers: int,
+    on_block: Callable[[int], None] | None = None,
+) -> float:
+    """``sum(w x) / sum(w)`` over every block, merged exactly (``credit.spread.WeightedMean``);
+    ``on_block(n)`` is called as each block of ``n`` paths completes."""
+
+    def block(start: int, stop: int) -> WeightedMean:
+        acc = WeightedMean(RATIO_RESOLUTION)
+        acc.add(values(start, stop), weights(start, stop))
+        return acc
+
+    total = WeightedMean(RATIO_RESOLUTION)
+    for part in run_blocks(block, ranges, n_workers=workers, on_block=on_block):
+        total.merge(part)
+    return total.mean()
+
+
+def _mean_weight(
+    weights: Callable[[int, int], Float64Array], ranges: list[tuple[int, int]], workers: int
+) -> float:
+    """``sum(w) / n`` over every block (exactly 1.0 for unit weights)."""
+
+    def block(start: int, stop: int) -> WeightedMean:
+        acc = WeightedMean(RATIO_RESOLUTION)
+        acc.add(np.zeros(stop - start), weights(start, stop))
+        return acc
+
+    total = WeightedMean(RATIO_RESOLUTION)
+    for part in run_blocks(block, ranges, n_workers=workers):
+        total.merge(part)
+    return total.mean_weight()
+
+
+def _with_weighted_se(
+    solution: SpreadSolution,
+    pv_paths: Callable[[float, bool, int, int], Float64Array],
+    weights: Callable[[int, int], Float64Array],
+    ranges: list[tuple[int, int]],
+    workers: int,
+    price: float,
+    progress: ProgressCallback | None = None,
+    phase: str = "fair spread (Q): standard error",
+) -> SpreadSolution:
+    """``_with_se`` for a spread solved on weighted means: the influence terms of the
+    self-normalised estimator (``credit.spread.weighted_fair_spread_terms``), the pass
+    reported as ``phase``."""
+    x0, x1 = solution.riskless_add_on, solution.risky_add_on
+    if x0 is None or x1 is None:
+        return solution
+    r_slope, f_slope = solution.risky_slope, solution.riskless_slope
+    if r_slope is None or f_slope is None or r_slope <= 0.0 or f_slope <= 0.0:
+        return with_standard_error(solution, lambda: [])
+    mean_weight = _mean_weight(weights, ranges, workers)
+
+    def block(start: int, stop: int) -> Float64Array:
+        assert x0 is not None and x1 is not None
+        return weighted_fair_spread_terms(
+            solution,
+            pv_paths(x1, False, start, stop),
+            pv_paths(x0, True, start, stop),
+            weights(start, stop),
+            mean_weight,
+            price,
+        )
+
+    n_paths = ranges[-1][1] if ranges else 0
+    return with_standard_error(
+        solution,
+        lambda: run_blocks(
+            block, ranges, n_workers=workers, on_block=block_ticker(progress, n_paths, phase)
+        ),
+    )
 
 
 def _with_se(
@@ -1293,26 +1458,36 @@ def simulate_structure(
                 kept.add(name, value)
 
     solutions: list[SpreadSolution | None] = [None] * n_fac
+    q_solutions: list[SpreadSolution | None] = [None] * n_fac
     if config.solve_fair_spread:
         for k in range(n_fac):
             solutions[k] = _solve_structure_spread(
                 model, k, source, ranges, cache, config, recoverer, progress
             )
+            q_solutions[k] = solutions[k]
+            if not model.pricing.is_zero:
+                q_solutions[k] = _solve_structure_spread(
+                    model, k, source, ranges, cache, config, recoverer, progress, "Q"
+                )
     cache.clear()
     rent, generation = _breakeven_reported(model, progress)
     stress = glut_stress(model)
     collateral_report = origination_collateral(model, collateral)
     facilities = tuple(
-        summarise(
-            totals[k],
-            deal=deal.name,
-            name=f.name,
-            principal_usd=f.committed_usd,
-            tenor_months=f.tenor_months,
-            issue_price=f.loan.issue_price,
-            breakeven_rent=rent,
-            breakeven_generation=generation,
-            **spread_figures(solutions[k], _nominal_spread(f.loan)),
+        with_pricing_measure(
+            summarise(
+                totals[k],
+                deal=deal.name,
+                name=f.name,
+                principal_usd=f.committed_usd,
+                tenor_months=f.tenor_months,
+                issue_price=f.loan.issue_price,
+                breakeven_rent=rent,
+                breakeven_generation=generation,
+                **spread_figures(solutions[k], _nominal_spread(f.loan)),
+            ),
+            solutions[k],
+            q_solutions[k],
         )
         for k, f in enumerate(structure.facilities)
     )
@@ -1344,9 +1519,11 @@ def _solve_structure_spread(
     config: RunConfig,
     recovery: RecoveryModel,
     progress: ProgressCallback | None,
+    measure: Literal["P", "Q"] = "P",
 ) -> SpreadSolution:
     """Facility ``k``'s riskless and risky add-ons, the other facilities as written (each pass
-    reported as the phase ``fair spread: NAME, pass N``)."""
+    reported as the phase ``fair spread: NAME, pass N``, ``fair spread (Q): ...`` under Q);
+    under ``measure`` "Q" on the paths' likelihood-ratio weights (self-normalised means)."""
     assert model.structure is not None
     base = model.structure
     name = base.names[k]
@@ -1358,6 +1535,7 @@ def _solve_structure_spread(
         return SpreadInputs.of(inputs), inputs.scenarios.regime
 
     evaluations = 0
+    phase = "fair spread" if measure == "P" else "fair spread (Q)"
 
     def pv_paths(add_on: float, riskless: bool, start: int, stop: int) -> Float64Array:
         structure = base.with_add_on(k, add_on)
@@ -1365,9 +1543,21 @@ def _solve_structure_spread(
         _, outs = _run_structure_block(model, structure, x, recovery, regime, riskless)
         return outs[k].pv_per_par
 
+    def weights(start: int, stop: int) -> Float64Array:
+        return _weights(inputs_of(start, stop)[0].log_weight, stop - start)
+
     def mean_pv(add_on: float, riskless: bool) -> float:
         nonlocal evaluations
         evaluations += 1
+        tick = block_ticker(progress, config.n_paths, f"{phase}: {name}, pass {evaluations}")
+        if measure == "Q":
+            return _weighted_mean(
+                lambda a, b: pv_paths(add_on, riskless, a, b),
+                weights,
+                ranges,
+                config.workers,
+                tick,
+            )
 
         def block(start: int, stop: int) -> ExactSum:
             acc = ExactSum(RATIO_RESOLUTION)
@@ -1375,17 +1565,17 @@ def _solve_structure_spread(
             return acc
 
         total = ExactSum(RATIO_RESOLUTION)
-        tick = block_ticker(progress, config.n_paths, f"fair spread: {name}, pass {evaluations}")
         for part in run_blocks(block, ranges, n_workers=config.workers, on_block=tick):
             total.merge(part)
         return total.mean()
 
-    solution = solve_spreads(
-        lambda x: mean_pv(x, True),
-        lambda x: mean_pv(x, False),
-        base.facilities[k].loan.issue_price,
-    )
-    error = f"fair spread: {name}, standard error"
+    price = base.facilities[k].loan.issue_price
+    solution = solve_spreads(lambda x: mean_pv(x, True), lambda x: mean_pv(x, False), price)
+    error = f"{phase}: {name}, standard error"
+    if measure == "Q":
+        return _with_weighted_se(
+            solution, pv_paths, weights, ranges, config.workers, price, progress, error
+        )
     return _with_se(solution, pv_paths, ranges, config.workers, progress, error)
 
 

@@ -20,6 +20,7 @@ INTENDED_EXPORTS = [
     "DataError",
     "DealSpec",
     "GpuCreditError",
+    "MarketPricesOfRisk",
     "MinerResult",
     "MinerSpec",
     "ModelError",

@@ -243,12 +243,24 @@ def _duplicate_key(data: dict[str, Any]) -> list[str]:
     return ["duplicate key 'name'", "expected valid YAML"]
 
 
+def _price_of_risk_out_of_range(data: dict[str, Any]) -> list[str]:
+    data["pricing"] = {"lambda_entity": 50.0}
+    return ["field 'pricing.lambda_entity'", "got 50.0", "less than or equal to 10"]
+
+
+def _tilt_beyond_its_range(data: dict[str, Any]) -> list[str]:
+    data["pricing"] = {"regime_tilt": 5.0}
+    return ["field 'pricing.regime_tilt'", "got 5.0", "less than or equal to 2.5"]
+
+
 MORE_CASES: dict[str, Callable[[dict[str, Any]], list[str]]] = {
     "impossible-date": _invalid_date,
     "bad-union-tag": _bad_rate_kind,
     "bad-union-member-field": _bad_margin,
     "markup-in-value": _markup_value,
     "duplicate-key": _duplicate_key,
+    "price-of-risk-out-of-range": _price_of_risk_out_of_range,
+    "regime-tilt-beyond-its-range": _tilt_beyond_its_range,
 }
 
 

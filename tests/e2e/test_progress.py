@@ -47,10 +47,18 @@ def test_a_deal_reports_its_main_pass_each_fair_spread_pass_and_breakeven(
     events: list[Event] = []
     gpucredit.simulate(gpucredit.load_deal(merchant_path), **FEW, progress=_record(events))
     error = "fair spread: standard error"  # one more pass, at the solved spreads
-    assert _kinds(events) == ["simulate", "fair spread", error, "breakeven"]
+    q_error = "fair spread (Q): standard error"  # the same under the pricing measure
+    assert _kinds(events) == [
+        "simulate",
+        "fair spread",
+        error,
+        "fair spread (Q)",
+        q_error,
+        "breakeven",
+    ]
     _check_counts(events)
-    passes = sorted({p for p, _, _ in events if p.startswith("fair spread")} - {error})
-    assert len(passes) >= 3  # the riskless root takes several passes, the risky one more
+    passes = sorted({p for p, _, _ in events if p.startswith("fair spread")} - {error, q_error})
+    assert len(passes) >= 6  # per measure the riskless root takes several passes, the risky more
     for phase in ["simulate", *passes]:  # every pass runs over all the paths, block by block
         steps = [done for p, done, total in events if p == phase and total == FEW["n_paths"]]
         assert steps == [0, 100, 200, 300], phase
@@ -66,7 +74,8 @@ def test_a_capital_structure_reports_the_passes_of_each_facility() -> None:
     assert kinds[0] == "simulate" and kinds[-1] == "breakeven"
     names = [f.name for f in deal.facilities]
     solves = [k for k in kinds[1:-1] if not k.endswith(", standard error")]
-    assert solves == [f"fair spread: {name}" for name in names]
+    measures = ("fair spread", "fair spread (Q)")  # each facility under P, then under Q
+    assert solves == [f"{kind}: {name}" for name in names for kind in measures]
     for k, kind in enumerate(kinds):  # a standard-error pass follows its facility's search
         if kind.endswith(", standard error"):
             assert kinds[k - 1] == kind.removesuffix(", standard error")
@@ -88,8 +97,11 @@ def test_a_miner_reports_both_runs_of_its_premium_and_each_attribution_subset() 
     _check_counts(events)
     kinds = _kinds(events)
     off = kinds.index("convergence off: simulate")
-    assert kinds[0] == "simulate" and all(k.startswith("fair spread: ") for k in kinds[1:off])
-    assert all(k.startswith("convergence off: fair spread: ") for k in kinds[off + 1 : -1])
+    on = ("fair spread: ", "fair spread (Q): ")
+    assert kinds[0] == "simulate" and all(k.startswith(on) for k in kinds[1:off])
+    assert all(
+        k.startswith(tuple(f"convergence off: {p}" for p in on)) for k in kinds[off + 1 : -1]
+    )
     assert kinds[-1] == "attribution"
     subsets = [done for phase, done, _ in events if phase == "attribution"]
     assert subsets == list(range(17))  # 0, then each of the 2**4 subsets as it finishes

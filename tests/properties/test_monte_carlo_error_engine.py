@@ -54,6 +54,7 @@ def test_standard_errors_match_the_scatter_between_seeds(deal: DealSpec) -> None
         ("expected_loss_usd", "el_se_usd"),
         ("lgd", "lgd_se"),
         ("fair_spread_bps", "fair_spread_se_bps"),
+        ("actuarial_spread_bps", "actuarial_spread_se_bps"),
     ):
         estimates = np.array([getattr(m, value) for m in runs], dtype=float)
         reported = np.array([getattr(m, error) for m in runs], dtype=float)

@@ -276,7 +276,8 @@ def run(
         f"[dim]{paths:,} paths per deal, seed {seed}, factor parameters "
         f"{markup_safe(ids)}; "
         "fair spread = the coupon spread that makes "
-        "expected discounted cash flows worth the price paid; market spread includes OID and "
+        "expected discounted cash flows worth the price paid (P: real-world measure, Q: "
+        "pricing measure, docs/pricing.md); market spread includes OID and "
         "floor; breakeven = flat rent at which the minimum DSCR is 1.0x.[/dim]"
     )
     if out is not None:

@@ -44,6 +44,7 @@ from gpucredit.config.spec import (
     FacilitySpec,
     GuarantorSpec,
     PowerPrice,
+    PricingSpec,
     RatedSpec,
     RateSpec,
     RecoverySpec,
@@ -265,6 +266,7 @@ class MinerSpec(Spec):
     waterfall: list[StepSpec] | None = Field(default=None, max_length=MAX_ITEMS)
     convergence: ConvergenceSpec = Field(default_factory=ConvergenceSpec)
     recovery: RecoverySpec = Field(default_factory=RecoverySpec)
+    pricing: PricingSpec | None = None
     # at most 10 million USD per BTC: a hundred times the price on the shipped data's last
     # day (about 100,000 USD, data/btc_daily.csv), an assumption
     btc_price_usd: Annotated[float, Field(gt=0.0, le=1e7)] | None = None

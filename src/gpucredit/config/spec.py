@@ -56,6 +56,7 @@ __all__ = [
     "NotesSpec",
     "OpexSpec",
     "PowerPrice",
+    "PricingSpec",
     "PrincipalStep",
     "ProjectFinanceSpec",
     "RatedSpec",
@@ -614,6 +615,22 @@ class RecoverySpec(Spec):
     buyer_discount_rate_pct: Annotated[float, Field(gt=0.0, le=100.0)] = 15.0
 
 
+class PricingSpec(Spec):
+    """Market prices of risk of the pricing measure Q (``docs/pricing.md``); an entry left out
+    keeps the calibrated value. All four zero: fair spreads under the real-world measure.
+
+    ``lambda_entity``: shift of the companies' copula factor, standard deviations.
+    ``regime_tilt``: log factor on the tight-to-glut switching probability (its inverse on
+    glut-to-tight). ``lambda_rent`` and ``lambda_btc``: shift of the rent's and of bitcoin's
+    monthly normal shock, standard deviations per month.
+    """
+
+    lambda_entity: Annotated[float, Field(ge=-10.0, le=10.0)] | None = None
+    regime_tilt: Annotated[float, Field(ge=-2.5, le=2.5)] | None = None
+    lambda_rent: Annotated[float, Field(ge=-10.0, le=10.0)] | None = None
+    lambda_btc: Annotated[float, Field(ge=-10.0, le=10.0)] | None = None
+
+
 class DefaultModelSpec(Spec):
     """How the rated companies of a deal (tenants, guarantors, a miner's hosting tenants)
     default; a field left out keeps the calibrated value.
@@ -896,6 +913,7 @@ class DealSpec(Spec):
     facilities: list[FacilitySpec] = Field(default_factory=list, max_length=MAX_ITEMS)
     waterfall: list[StepSpec] | None = Field(default=None, max_length=MAX_ITEMS)
     recovery: RecoverySpec = Field(default_factory=RecoverySpec)
+    pricing: PricingSpec | None = None
     re_lease_downtime_months: Annotated[int, Field(ge=0, le=36)] = 3
     default_model: DefaultModelSpec | None = None
     regime: RegimeSpec | None = None

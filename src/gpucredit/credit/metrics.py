@@ -230,6 +230,12 @@ class FacilityMetrics:
     pd_payment_upper: float
     waiver_probability: float
     notes: dict[str, str] = field(default_factory=dict)
+    #: The fair spread under the real-world measure P (bp) and its standard error; with
+    #: ``credit.pricing.with_pricing_measure`` applied, ``fair_spread_bps`` is Q's.
+    actuarial_spread_bps: float | None = None
+    actuarial_spread_se_bps: float | None = None
+    #: Q fair spread - P fair spread (bp): what the market's prices of risk add.
+    risk_premium_bps: float | None = None
 
 
 def wilson_interval(defaults: int, n: int, z: float = Z_95) -> tuple[float, float]:

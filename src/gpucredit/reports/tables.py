@@ -171,6 +171,9 @@ def credit_record(m: FacilityMetrics) -> dict[str, Any]:
         "fair_spread_se_bps": _num(m.fair_spread_se_bps, 3),
         "market_spread_bps": _num(m.market_spread_bps, 3),
         "spread_gap_bps": _num(m.spread_gap_bps, 3),
+        "actuarial_spread_bps": _num(m.actuarial_spread_bps, 3),
+        "actuarial_spread_se_bps": _num(m.actuarial_spread_se_bps, 3),
+        "risk_premium_bps": _num(m.risk_premium_bps, 3),
         "implied_rating": m.implied_rating,
         "implied_rating_range": m.implied_rating_range,
         "notes": {k: v for k, v in m.notes.items() if k != "mean_ead_usd"},
@@ -400,9 +403,22 @@ def _usd_m(value: float, se: float | None = None) -> str:
     return text if se is None or not math.isfinite(se) else f"{text} ±{se / 1e6:,.2f}"
 
 
+#: Footnote of the run table: what the spread columns mean.
+SPREAD_CAPTION = (
+    "P bp: actuarial fair spread (real-world measure, expected loss only). Q bp: fair spread "
+    "under the pricing measure, with the market's prices of risk (docs/pricing.md). "
+    "Gap bp = market - Q; Q - P is the risk premium."
+)
+
+
 def summary_table(results: list[SimulationResult]) -> Table:
     """The Rich table printed by ``gpucredit run``."""
-    table = Table(title="gpucredit: facility credit metrics", title_justify="left")
+    table = Table(
+        title="gpucredit: facility credit metrics",
+        title_justify="left",
+        caption=SPREAD_CAPTION,
+        caption_justify="left",
+    )
     for name, justify in [
         ("Deal", "left"),
         ("Facility", "left"),
@@ -412,7 +428,8 @@ def summary_table(results: list[SimulationResult]) -> Table:
         ("LGD", "right"),
         ("EL USD m", "right"),
         ("EL %", "right"),
-        ("Fair bp", "right"),
+        ("P bp", "right"),
+        ("Q bp", "right"),
         ("Market bp", "right"),
         ("Gap bp", "right"),
         ("Rating", "center"),
@@ -420,7 +437,8 @@ def summary_table(results: list[SimulationResult]) -> Table:
         ("min DSCR p50", "right"),
         ("Breakeven USD/h", "right"),
     ]:
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+        # fold, not cut, a long name when the terminal is narrow
+        table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
     for m in (m for r in results for m in r.all_facilities):
         gap = _bps(m.spread_gap_bps)
         be = m.breakeven_rent_usd_per_gpu_hour
@@ -434,6 +452,7 @@ def summary_table(results: list[SimulationResult]) -> Table:
             _pct(m.lgd, se=m.lgd_se),
             _usd_m(m.expected_loss_usd, m.el_se_usd),
             _pct(m.expected_loss_pct, 2),
+            _bps(m.actuarial_spread_bps, m.actuarial_spread_se_bps),
             _bps(m.fair_spread_bps, m.fair_spread_se_bps),
             _bps(m.market_spread_bps),
             gap,
@@ -572,6 +591,8 @@ def miner_table(results: list[MinerResult]) -> Table:
     table = Table(
         title="gpucredit: bitcoin miners (premium = convergence on minus off)",
         title_justify="left",
+        caption=SPREAD_CAPTION,
+        caption_justify="left",
     )
     for name in (
         "Miner",
@@ -580,7 +601,8 @@ def miner_table(results: list[MinerResult]) -> Table:
         "PD pay",
         "LGD",
         "EL USD m",
-        "Fair bp",
+        "P bp",
+        "Q bp",
         "Market bp",
         "Rating",
         "Premium bp",
@@ -600,6 +622,7 @@ def miner_table(results: list[MinerResult]) -> Table:
                 _pct(m.pd_payment, se=m.pd_payment_se),
                 _pct(m.lgd, se=m.lgd_se),
                 _usd_m(m.expected_loss_usd, m.el_se_usd),
+                _bps(m.actuarial_spread_bps, m.actuarial_spread_se_bps),
                 _bps(m.fair_spread_bps, m.fair_spread_se_bps),
                 _bps(m.market_spread_bps),
                 m.implied_rating_range,

@@ -110,12 +110,16 @@ class MinerShocks:
         Idiosyncratic N(0, 1) innovation of the log fees per block.
     jump_excess : ndarray
         BTC jump count of the month less its mean ``lambda x days`` (jumps).
+    btc_own : ndarray, optional
+        The independent N(0, 1) draw behind ``btc`` (its part not explained by the GPU
+        shocks), on which the pricing measure shifts bitcoin (``scenarios.measure``).
     """
 
     btc: Float64Array
     hashrate: Float64Array
     fees: Float64Array
     jump_excess: Float64Array
+    btc_own: Float64Array | None = None
 
     def frozen(self, groups: Iterable[str]) -> MinerShocks:
         """These shocks with the named groups at their median path (zeros).
@@ -388,6 +392,7 @@ def draw_miner_shocks(
         hashrate=np.asarray(z_hash, dtype=np.float64),
         fees=np.asarray(e_fee, dtype=np.float64),
         jump_excess=np.asarray(counts - lam_days[None, :], dtype=np.float64),
+        btc_own=np.asarray(e_btc, dtype=np.float64),
     )
 
 
