@@ -46,6 +46,8 @@ from gpucredit.credit.duration import (
     DurationMismatch,
     ValueFan,
     duration_columns,
+    duration_frame,
+    duration_of,
     facility_mismatches,
     weighted_average_life,
 )
@@ -666,23 +668,11 @@ class MinerResult:
 
     def duration_of(self, m: FacilityMetrics) -> DurationMismatch | None:
         """The duration mismatch of facility ``m`` (None when it was not measured)."""
-        for metrics, figures in zip(self.facilities, self.duration, strict=False):
-            if metrics is m or metrics.name == m.name:
-                return figures
-        return None
+        return duration_of(self.facilities, self.duration, m)
 
     def duration_frame(self) -> pd.DataFrame:
         """One row per facility: the duration-mismatch figures and why any is missing."""
-        rows = []
-        for m in self.facilities:
-            figures = self.duration_of(m)
-            if figures is None:
-                continue
-            record = figures.as_dict()
-            notes = record.pop("notes", {})
-            record["notes"] = "; ".join(f"{k}: {v}" for k, v in notes.items())
-            rows.append({"deal": m.deal, "facility": m.name, **record})
-        return pd.DataFrame(rows).set_index(["deal", "facility"]) if rows else pd.DataFrame()
+        return duration_frame(self.facilities, self.duration)
 
 
 @dataclass(slots=True)

@@ -44,6 +44,8 @@ from gpucredit.credit.duration import (
     ValueFan,
     contract_schedule,
     duration_columns,
+    duration_frame,
+    duration_of,
     facility_mismatches,
 )
 from gpucredit.credit.liquidation import (
@@ -598,23 +600,11 @@ class SimulationResult:
 
     def duration_of(self, m: FacilityMetrics) -> DurationMismatch | None:
         """The duration mismatch of facility ``m`` (None when it was not measured)."""
-        for metrics, figures in zip(self.all_facilities, self.duration, strict=False):
-            if metrics is m or metrics.name == m.name:
-                return figures
-        return None
+        return duration_of(self.all_facilities, self.duration, m)
 
     def duration_frame(self) -> pd.DataFrame:
         """One row per facility: the duration-mismatch figures and why any is missing."""
-        rows = []
-        for m in self.all_facilities:
-            figures = self.duration_of(m)
-            if figures is None:
-                continue
-            record = figures.as_dict()
-            notes = record.pop("notes", {})
-            record["notes"] = "; ".join(f"{k}: {v}" for k, v in notes.items())
-            rows.append({"deal": m.deal, "facility": m.name, **record})
-        return pd.DataFrame(rows).set_index(["deal", "facility"]) if rows else pd.DataFrame()
+        return duration_frame(self.all_facilities, self.duration)
 
     def dscr_fan(self) -> pd.DataFrame:
         """DSCR p5/p50/p95 and LTV p50 by month (over paths alive that month); for a capital

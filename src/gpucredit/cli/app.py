@@ -22,9 +22,11 @@ from gpucredit._progress import ProgressBar
 from gpucredit._terminal import markup_safe, plain, printable
 from gpucredit._version import __version__
 from gpucredit.cli.output import (
+    DbOption,
     FormatOption,
     OutputFormat,
     QuietOption,
+    fail,
     print_csv,
     print_json,
     show,
@@ -65,7 +67,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-EXIT_INPUT = 2
 
 
 def shipped_examples() -> list[Path]:
@@ -90,13 +91,6 @@ def _root(
     """gpucredit command line."""
 
 
-def _fail(message: str) -> typer.Exit:
-    # a value from the user's file is text: no Rich markup ('[/x]'), no terminal control (ESC)
-    console = Console(stderr=True, highlight=False, soft_wrap=True)
-    console.print(f"[bold red]error:[/] {markup_safe(message, keep_newlines=True)}")
-    return typer.Exit(EXIT_INPUT)
-
-
 def _parse_date_option(option: str, value: str | None) -> dt.date | None:
     if value is None:
         return None
@@ -119,14 +113,6 @@ def _check_run_options(paths: int, seed: int, block_size: int, keep_paths: int) 
         raise SpecError("command line", issues)
 
 
-DbOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--db",
-        help="The DuckDB store (default: $GPUCREDIT_DB, else the user data directory).",
-        show_default=False,
-    ),
-]
 CalibrationOption = Annotated[
     str,
     typer.Option(
@@ -244,7 +230,7 @@ def run(
         else:
             _record(results, miners, db)
     except GpuCreditError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     if output_format is OutputFormat.JSON:
         print_json(document)
         return
@@ -453,7 +439,7 @@ def calibrate(
             path = store.path
         used = engine_use(stored)
     except GpuCreditError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     if output_format is OutputFormat.JSON:
         print_json(
             {
@@ -515,7 +501,7 @@ def data_list(db: DbOption = None, output_format: FormatOption = OutputFormat.TA
             infos = store.catalogue()
             where = store.path
     except GpuCreditError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     records = [
         {
             "series": info.name,
@@ -579,7 +565,7 @@ def datashow(
         if plot is not None:
             _plot_series(plot, info, frame["date"].tolist(), frame["value"].tolist())
     except GpuCreditError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     aggregated = info.table_name == "gpu_rental_observations"
     if output_format is not OutputFormat.TABLE:
         _print_series(output_format, info, frame, aggregated)
@@ -683,7 +669,7 @@ def data_import(
                 series, file, unit=unit, licence=licence, positive=not allow_negative
             )
     except GpuCreditError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     typer.echo(
         printable(
             f"imported {info.name}: {info.n_rows:,} rows, {_iso(info.first_date)} to "
@@ -711,7 +697,7 @@ def data_export(
         with MarketStore(db, read_only=True) as store:
             n = store.export_series(series, file, lo, hi)
     except GpuCreditError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     typer.echo(printable(f"exported {n:,} rows of {series} to {file}"))
 
 

@@ -11,6 +11,7 @@ import enum
 import json
 import os
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import pandas as pd
@@ -18,18 +19,44 @@ import typer
 from rich.console import Console, RenderableType
 from rich.table import Table
 
-from gpucredit._terminal import printable
+from gpucredit._terminal import markup_safe, printable
 from gpucredit.reports.layout import fit
 
 __all__ = [
+    "EXIT_INPUT",
+    "DbOption",
     "FormatOption",
     "OutputFormat",
     "QuietOption",
+    "fail",
     "print_csv",
     "print_json",
     "show",
     "wide_console",
 ]
+
+#: Exit code of every input problem (a bad file, field, option or store).
+EXIT_INPUT = 2
+
+DbOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--db",
+        help="The DuckDB store (default: $GPUCREDIT_DB, else the user data directory).",
+        show_default=False,
+    ),
+]
+
+
+def fail(message: str) -> typer.Exit:
+    """Print ``message`` as one error line on stderr; the exit to raise (code 2).
+
+    A value from the user's file is text: no Rich markup ('[/x]'), no terminal control (ESC).
+    """
+    console = Console(stderr=True, highlight=False, soft_wrap=True)
+    console.print(f"[bold red]error:[/] {markup_safe(message, keep_newlines=True)}")
+    return typer.Exit(EXIT_INPUT)
+
 
 #: Width of tables written to a pipe or a file when ``COLUMNS`` does not say.
 PIPE_WIDTH = 170

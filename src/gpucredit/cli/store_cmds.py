@@ -7,7 +7,6 @@ read-only, so they run beside a ``gpucredit run`` or a notebook using the same s
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
 import pandas as pd
@@ -17,8 +16,10 @@ from rich.table import Table
 
 from gpucredit._terminal import markup_safe
 from gpucredit.cli.output import (
+    DbOption,
     FormatOption,
     OutputFormat,
+    fail,
     print_csv,
     print_json,
     show,
@@ -29,7 +30,6 @@ from gpucredit.market.store import MarketStore, RunInfo
 
 __all__ = ["calibrations_app", "register_store_commands", "runs_app"]
 
-_EXIT_INPUT = 2
 
 calibrations_app = typer.Typer(
     name="calibrations",
@@ -53,21 +53,7 @@ def register_store_commands(app: typer.Typer) -> None:
     app.add_typer(runs_app, name="runs")
 
 
-DbOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--db",
-        help="The DuckDB store (default: $GPUCREDIT_DB, else the user data directory).",
-        show_default=False,
-    ),
-]
 JsonOption = Annotated[bool, typer.Option("--json", help="Same as --format json.")]
-
-
-def _fail(message: str) -> typer.Exit:
-    console = Console(stderr=True, highlight=False, soft_wrap=True)
-    console.print(f"[bold red]error:[/] {markup_safe(message, keep_newlines=True)}")
-    return typer.Exit(_EXIT_INPUT)
 
 
 def _format(as_json: bool, output_format: OutputFormat) -> OutputFormat:
@@ -113,7 +99,7 @@ def calibrations_list(
         store = MarketStore(db, read_only=True)
         rows = store.list_calibrations()
     except GpuCreditError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     records = [
         {
             "id": c.id,
@@ -206,7 +192,7 @@ def runs_list(
         store = MarketStore(db, read_only=True)
         rows = store.list_runs(limit or None)
     except GpuCreditError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     if fmt is not OutputFormat.TABLE:
         records = [_run_record(r) for r in rows]
         _print_records(fmt, records, _RUN_COLUMNS)
@@ -278,7 +264,7 @@ def runs_show(
         fmt = _format(as_json, output_format)
         stored = MarketStore(db, read_only=True).load_run(run_id)
     except GpuCreditError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     record = _run_record(stored.info)
     if fmt is OutputFormat.JSON:
         print_json(record | {"summary": stored.summary})

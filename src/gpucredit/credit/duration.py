@@ -30,14 +30,17 @@ of the month-wise collateral-value distribution (bounded memory, merged across b
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from gpucredit._typing import Float64Array
 from gpucredit.assets.fleet import plan_fleet
 from gpucredit.config.spec import DealSpec
+from gpucredit.credit.metrics import FacilityMetrics
 from gpucredit.debt.facilities import FacilityTerms
 from gpucredit.debt.schedule import scheduled_principal
 from gpucredit.scenarios.grid import TimeGrid
@@ -52,7 +55,9 @@ __all__ = [
     "contract_revenue_wal",
     "contract_schedule",
     "duration_columns",
+    "duration_frame",
     "duration_mismatch",
+    "duration_of",
     "facility_mismatches",
     "first_crossing_month",
     "half_life_months",
@@ -519,3 +524,32 @@ def duration_columns(figures: DurationMismatch | None) -> dict[str, float | int 
     """The summary-row columns of ``figures`` (every column None when it is None)."""
     record = {} if figures is None else figures.as_dict()
     return {name: record.get(name) for name in DURATION_COLUMNS}
+
+
+def duration_of(
+    facilities: Sequence[FacilityMetrics],
+    figures: Sequence[DurationMismatch],
+    m: FacilityMetrics,
+) -> DurationMismatch | None:
+    """The duration mismatch of facility ``m`` among ``facilities`` (measured in the same
+    order as ``figures``); None when it was not measured."""
+    for metrics, found in zip(facilities, figures, strict=False):
+        if metrics is m or metrics.name == m.name:
+            return found
+    return None
+
+
+def duration_frame(
+    facilities: Sequence[FacilityMetrics], figures: Sequence[DurationMismatch]
+) -> pd.DataFrame:
+    """One row per measured facility: the duration-mismatch figures and why any is missing."""
+    rows = []
+    for m in facilities:
+        found = duration_of(facilities, figures, m)
+        if found is None:
+            continue
+        record = found.as_dict()
+        notes = record.pop("notes", {})
+        record["notes"] = "; ".join(f"{k}: {v}" for k, v in notes.items())
+        rows.append({"deal": m.deal, "facility": m.name, **record})
+    return pd.DataFrame(rows).set_index(["deal", "facility"]) if rows else pd.DataFrame()
