@@ -840,31 +840,35 @@ def fit_regime_chain(index: pd.DataFrame, *, as_of: dt.date) -> RegimeCalibratio
         )
     y = series.interpolate().to_numpy(dtype=np.float64)
     years = np.arange(y.size, dtype=np.float64) / 12.0
+    years -= years.mean()  # centred: the slope does not trade off against the constants
     model = MarkovRegression(
         y, k_regimes=2, trend="c", exog=years, switching_exog=False, switching_variance=False
     )
-    # Deterministic starts (no random search, so the fit is reproducible): statsmodels' own,
-    # and a small grid of persistences with the means at the detrended quartiles; the
-    # highest likelihood among the converged fits wins.
+    # Deterministic starts (no random search, so the fit is reproducible): a small grid of
+    # persistences with the means at the detrended quartiles and the OLS slope; Nelder-Mead
+    # from each (statsmodels' EM and BFGS steps can run the slope away on a trending series);
+    # the highest likelihood among the converged fits wins.
     ols = np.polyfit(years, y, 1)
     resid = y - np.polyval(ols, years)
     hi, lo = (float(q) + float(ols[1]) for q in np.quantile(resid, (0.75, 0.25)))
     var = max(float(np.var(resid)) / 4.0, 1e-6)
-    starts: list[Float64Array | None] = [None]
-    for stay, back in ((0.9, 0.1), (0.95, 0.05), (0.8, 0.2)):
-        starts.append(np.array([stay, back, hi, lo, float(ols[0]), var]))
     best: Any = None
     best_ok = False
-    failure = "no start converged"
-    for start in starts:
+    failure = "no start gave a finite likelihood"
+    for stay, back in ((0.9, 0.1), (0.95, 0.05), (0.8, 0.2)):
+        start = np.array([stay, back, hi, lo, float(ols[0]), var])
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                fit = model.fit(start_params=start, disp=False)
+                fit = model.fit(
+                    start_params=start, em_iter=0, method="nm", maxiter=5000, disp=False
+                )
             except (RuntimeError, np.linalg.LinAlgError, ValueError) as exc:
                 failure = f"Markov-switching fit failed ({exc})"
                 continue
-        ok = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
+        ok = bool(fit.mle_retvals.get("converged", False)) and not any(
+            issubclass(w.category, ConvergenceWarning) for w in caught
+        )
         if not math.isfinite(float(fit.llf)):
             continue
         if best is None or (ok, float(fit.llf)) > (best_ok, float(best.llf)):
