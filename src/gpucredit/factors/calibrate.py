@@ -763,7 +763,7 @@ def market_rent_index(index: pd.DataFrame, as_of: dt.date) -> pd.Series:
     months = pd.date_range(frame["month"].min(), frame["month"].max(), freq="MS")
     observed = sorted(set(frame["month"]))
     g_idx = frame["generation"].map({g: i for i, g in enumerate(gens)}).to_numpy()
-    m_idx = pd.DatetimeIndex(observed).get_indexer(frame["month"])
+    m_idx = pd.DatetimeIndex(observed).get_indexer(pd.DatetimeIndex(frame["month"]))
     n_gen = len(gens)
     design = np.zeros((len(frame), n_gen - 1 + len(observed)))
     rows_i = np.arange(len(frame))
