@@ -58,6 +58,7 @@ __all__ = [
     "centred_levels",
     "default_regime_path",
     "fit_regime_chain",
+    "joint_decay",
     "market_rent_index",
     "shipped_rent_index",
 ]
@@ -1029,6 +1030,32 @@ def _adopt(
     return estimate, f"calibrated {estimate:.4g} (s.e. {se:.2g}, t = {t:.1f})"
 
 
+def joint_decay(
+    regime: RegimeCalibration, prior: float, sources: dict[str, str], tag: str
+) -> float:
+    """The continuous rent decay from the joint trend-and-regime fit, or the prior.
+
+    ``decay = -trend_per_year`` of :func:`fit_regime_chain` (log units per year; successor
+    steps are out of the fitted index, so this is the decline beyond them). Adopted as
+    :func:`_adopt` would (``ADOPT_MIN_T``, ``PLAUSIBLE``), except that a trend that rises
+    significantly (``decay`` at least ``ADOPT_MIN_T`` standard errors below zero) gives
+    ``decay = 0``: the data reject a continuous decline beyond the successor steps, and a
+    rising trend is not extrapolated. Writes the decision to ``sources``.
+    """
+    estimate = -regime.trend_per_year
+    se = regime.std_errors.get("trend_per_year", math.nan)
+    name = "rent.decay_per_year"
+    if math.isfinite(se) and se > 0.0 and estimate <= -ADOPT_MIN_T * se:
+        sources[f"calibration.{name}"] = (
+            f"{tag}: calibrated 0 (joint trend-regime fit: the trend net of successor steps "
+            f"rises, decay estimate {estimate:.4g}, s.e. {se:.2g}; floored at 0)"
+        )
+        return 0.0
+    value, note = _adopt(name, estimate, se, prior, False)
+    sources[f"calibration.{name}"] = f"{tag}: joint trend-regime fit: {note}"
+    return value
+
+
 def centred_levels(
     gap: float, p_tight_to_glut: float, p_glut_to_tight: float
 ) -> tuple[float, float]:
@@ -1104,12 +1131,17 @@ class Calibration:
         sources["regime.initial"] = f"{tag}: {g.source.get('initial', 'tight (no fit)')}"
         if r is not None and prior is not None:
             rse = r.std_errors
-            decay = adopt(
-                "rent.decay_per_year",
-                r.decay_per_year,
-                rse.get("decay_per_year"),
-                prior.decay_per_year,
-            )
+            if g.method == "markov_switching" and math.isfinite(g.trend_per_year):
+                # The decay fitted jointly with the regime means (the trend is what the
+                # regimes average to), not the rent fit's, which takes the regimes as known.
+                decay = joint_decay(g, prior.decay_per_year, sources, tag)
+            else:
+                decay = adopt(
+                    "rent.decay_per_year",
+                    r.decay_per_year,
+                    rse.get("decay_per_year"),
+                    prior.decay_per_year,
+                )
             kappa = adopt(
                 "rent.kappa_per_year",
                 r.kappa_per_year,
