@@ -76,7 +76,6 @@ def test_to_params_runs_in_engine(cal: Calibration) -> None:
     # each estimate is used only where the data identify it (ADOPT_MIN_T, PLAUSIBLE); the
     # sources say which, and the value matches what they say
     for name, used, estimate in (
-        ("rent.decay_per_year", rent.decay_per_year, cal.rent.decay_per_year),
         ("rent.kappa_per_year", rent.kappa_per_year, cal.rent.kappa_per_year),
         ("rent.sigma_glut", rent.sigma_glut, cal.rent.sigma_glut),
         ("sofr.sigma", params.sofr.sigma, cal.sofr.sigma),
@@ -84,6 +83,11 @@ def test_to_params_runs_in_engine(cal: Calibration) -> None:
         note = params.sources[f"calibration.{name}"]
         assert (used == estimate) == ("calibrated" in note), (name, note)
     assert "calibrated" in params.sources["calibration.sofr.sigma"]  # t = 14 on the data
+    # the decay comes from the joint trend-regime fit: the trend net of successor steps rises
+    # (t > 2) on the shipped data, so the continuous decay is floored at 0
+    assert "joint trend-regime fit" in params.sources["calibration.rent.decay_per_year"]
+    assert cal.regime.trend_per_year > 2.0 * cal.regime.std_errors["trend_per_year"]
+    assert rent.decay_per_year == 0.0
     assert "kept" in params.sources["calibration.rent.sigma_tight"]  # outside plausible
     # regime levels centred over the chain's stationary distribution (no second fall)
     pi_glut = params.regime.p_tight_to_glut / (
