@@ -149,7 +149,7 @@ def test_shipped_calibration_uses_the_fit() -> None:
     assert cal.regime.months[-1] <= as_of.isoformat()
     params = cal.to_params(("H100",), as_of)
     assert params.regime.initial == cal.regime.initial
-    assert "filtered P(glut" in params.sources["regime.initial"]
+    assert "filtered P(glut" in params.sources["calibration.regime.initial"]
     # the rent fit takes the fit's regime path, not the hand-set narrative
     fitted = {m.isoformat(): s for m, s in cal.regime.regime_path().items()}
     assert cal.rent is not None

@@ -1128,7 +1128,12 @@ class Calibration:
             ),
             g.initial,
         )
-        sources["regime.initial"] = f"{tag}: {g.source.get('initial', 'tight (no fit)')}"
+        sources["calibration.regime.initial"] = (
+            f"{tag}: {'glut' if g.initial == GLUT else 'tight'} "
+            f"({g.source.get('initial', 'no fit')})"
+        )
+        if "credit_window" in base.sources:
+            sources["calibration.credit_window"] = base.sources["credit_window"]
         if r is not None and prior is not None:
             rse = r.std_errors
             if g.method == "markov_switching" and math.isfinite(g.trend_per_year):
