@@ -292,8 +292,9 @@ class RegimeBacktest:
     slope_realised: float
 
 
-def _slope(months: pd.DatetimeIndex, log_values: Float64Array) -> float:
-    years = (months - months[0]).days.to_numpy(dtype=np.float64) / 365.25
+def _slope(months: pd.Index, log_values: Float64Array) -> float:
+    stamps = pd.DatetimeIndex(months)
+    years = (stamps - stamps[0]).days.to_numpy(dtype=np.float64) / 365.25
     return float(np.polyfit(years, log_values, 1)[0])
 
 
