@@ -38,8 +38,16 @@ from gpucredit.assets.miner import (
 )
 from gpucredit.config.loading import spec_hash
 from gpucredit.config.miner import MinerSpec
+from gpucredit.config.spec import DefaultModelSpec, RegimeSpec
 from gpucredit.credit.allocation import evaluate_structure
 from gpucredit.credit.attribution import Attribution, attribute
+from gpucredit.credit.duration import (
+    DurationMismatch,
+    ValueFan,
+    duration_columns,
+    facility_mismatches,
+    weighted_average_life,
+)
 from gpucredit.credit.liquidation import (
     ASIC_GENERATION,
     CohortCollateral,
@@ -52,6 +60,7 @@ from gpucredit.credit.metrics import (
     CreditAccumulator,
     FacilityMetrics,
     check_target,
+    default_kind_record,
     run_to_target,
     summarise,
 )
@@ -65,7 +74,7 @@ from gpucredit.credit.spread import (
     with_standard_error,
 )
 from gpucredit.debt.capital import build_structure
-from gpucredit.debt.facilities import StructureTerms
+from gpucredit.debt.facilities import FacilityTerms, StructureTerms
 from gpucredit.debt.ledger import DebtLedger
 from gpucredit.debt.margin_loan import (
     MarginLoanLedger,
@@ -74,6 +83,7 @@ from gpucredit.debt.margin_loan import (
     run_margin_loan,
 )
 from gpucredit.debt.structure import StructureLedger, run_structure
+from gpucredit.debt.terms import LoanTerms
 from gpucredit.engine.runner import block_ranges, default_workers, run_blocks
 from gpucredit.factors.defaults import default_factor_params
 from gpucredit.factors.miner_params import (
@@ -82,6 +92,8 @@ from gpucredit.factors.miner_params import (
     convergence_params,
     miner_market_params,
 )
+from gpucredit.factors.options import default_model as default_model_of
+from gpucredit.factors.options import default_model_record, with_options, with_regime
 from gpucredit.factors.parameter_source import (
     DEFAULT_CALIBRATION,
     MINER_GPU_GENERATION,
@@ -89,7 +101,6 @@ from gpucredit.factors.parameter_source import (
 )
 from gpucredit.factors.parameter_source import resolve as resolve_parameters
 from gpucredit.factors.params import FactorParams
-from gpucredit.market.ratings import DEFAULT_ASSET_CORRELATION, stress_hazard_multiplier
 from gpucredit.scenarios.grid import TimeGrid
 from gpucredit.scenarios.miner import MinerMarketPaths, freeze_gpu_normals, simulate_miner_market
 from gpucredit.scenarios.scenario import ScenarioSet, n_factors, simulate_scenarios
@@ -179,10 +190,16 @@ def build_miner_model(
     params: FactorParams | None = None,
     market: MinerMarketParams | None = None,
 ) -> MinerModel:
-    """Prepare ``spec``: grid, GPU and miner-market parameters, collateral and debt terms."""
+    """Prepare ``spec``: grid, GPU and miner-market parameters, collateral and debt terms.
+
+    The miner's ``regime`` section overrides the regime chain of ``params`` and its
+    ``default_model`` section the hosting tenants' glut hazard multiplier and asset
+    correlation (``factors.options``)."""
     grid = TimeGrid(spec.as_of, spec.horizon_months)
     if params is None:
         params = default_factor_params((MINER_GPU_GENERATION,), spec.as_of, rent_prior=True)
+    params = with_regime(params, spec.regime)
+    companies = default_model_of(spec.default_model)
     plan = plan_miner(spec, grid)
     market = market or miner_market_params(spec.as_of)
     conv = spec.convergence
@@ -219,7 +236,7 @@ def build_miner_model(
     )
     hazards: list[float] = []
     links: list[tuple[int, int]] = []
-    multiplier = stress_hazard_multiplier()
+    multiplier = companies.stress_hazard_multiplier
 
     def hazard(annual_pd: float, basis: PdBasis) -> float:
         # the hosting tenants' glut is the GPU market's (their copula factor is its rent shock)
@@ -245,7 +262,7 @@ def build_miner_model(
         n_months=grid.n_months,
         entity_monthly_hazard=np.array(hazards, dtype=np.float64),
         stress_hazard_multiplier=multiplier,
-        asset_correlation=DEFAULT_ASSET_CORRELATION,
+        asset_correlation=companies.asset_correlation,
     )
     return MinerModel(
         spec=spec,
@@ -560,6 +577,8 @@ class MinerResult:
     premium: dict[str, dict[str, float | None]] | None
     attribution: Attribution | None
     provenance: dict[str, Any]
+    #: Duration mismatch of each facility, in the order of ``facilities``.
+    duration: tuple[DurationMismatch, ...] = ()
 
     def summary(self) -> pd.DataFrame:
         rows = []
@@ -586,9 +605,31 @@ class MinerResult:
                     "implied_rating_range": m.implied_rating_range,
                     "premium_fair_spread_bps": prem.get("fair_spread_bps"),
                     "premium_expected_loss_usd": prem.get("expected_loss_usd"),
+                    **default_kind_record(m),
+                    **duration_columns(self.duration_of(m)),
                 }
             )
         return pd.DataFrame(rows).set_index(["deal", "facility"])
+
+    def duration_of(self, m: FacilityMetrics) -> DurationMismatch | None:
+        """The duration mismatch of facility ``m`` (None when it was not measured)."""
+        for metrics, figures in zip(self.facilities, self.duration, strict=False):
+            if metrics is m or metrics.name == m.name:
+                return figures
+        return None
+
+    def duration_frame(self) -> pd.DataFrame:
+        """One row per facility: the duration-mismatch figures and why any is missing."""
+        rows = []
+        for m in self.facilities:
+            figures = self.duration_of(m)
+            if figures is None:
+                continue
+            record = figures.as_dict()
+            notes = record.pop("notes", {})
+            record["notes"] = "; ".join(f"{k}: {v}" for k, v in notes.items())
+            rows.append({"deal": m.deal, "facility": m.name, **record})
+        return pd.DataFrame(rows).set_index(["deal", "facility"]) if rows else pd.DataFrame()
 
 
 @dataclass(slots=True)
@@ -762,6 +803,8 @@ def simulate_miner(
     progress: Callable[[str, int, int], None] | None = None,
     target_se_bps: float | None = None,
     max_paths: int = MAX_TARGET_PATHS,
+    default_model: DefaultModelSpec | Mapping[str, Any] | None = None,
+    regime: RegimeSpec | Mapping[str, Any] | None = None,
 ) -> MinerResult:
     """Simulate one miner: every facility's PD, LGD, EL and fair spread; the double-leverage
     premium (convergence on minus off, same paths and seed); the Shapley attribution of the
@@ -778,7 +821,11 @@ def simulate_miner(
     ``target_se_bps`` (bp): run again with more paths, in whole granules of 256 from the same
     seed, until every facility's fair-spread standard error is below it or ``max_paths`` is
     reached (``simulate``'s rule); ``provenance["target_se"]`` says whether it was met.
+
+    ``default_model`` and ``regime`` replace the miner's sections of those names
+    (``simulate``'s rule).
     """
+    spec = with_options(spec, default_model, regime)
     if n_paths < 1 or block_size < 1 or seed < 0:
         raise ValueError("simulate_miner: n_paths and block_size >= 1, seed >= 0 expected")
     check_as_of(spec.as_of, f"miner {spec.name!r}")
@@ -834,6 +881,7 @@ def simulate_miner(
 
     step("simulate", 0, n_paths)
     facilities, spreads, totals = run(model)
+    duration = miner_duration(model, seed, ranges, cache)
     step("simulate", n_paths, n_paths)
     prem: dict[str, dict[str, float | None]] | None = None
     if premium:
@@ -887,6 +935,11 @@ def simulate_miner(
         },
         "miner_market_sources": dict(model.market.sources),
         "convergence_sources": dict(model.convergence.sources),
+        "default_model": default_model_record(
+            model.entities.stress_hazard_multiplier,
+            model.entities.asset_correlation,
+            model.params.regime,
+        ),
         "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         **(provenance or {}),
     }
@@ -899,4 +952,79 @@ def simulate_miner(
         premium=prem,
         attribution=attr,
         provenance=prov,
+        duration=duration,
     )
+
+
+def miner_duration(
+    model: MinerModel,
+    seed: int,
+    ranges: list[tuple[int, int]],
+    cache: dict[tuple[int, frozenset[str], bool], MinerInputs],
+) -> tuple[DurationMismatch, ...]:
+    """Every facility's duration mismatch (``credit.duration``), in the order of
+    ``model.names``.
+
+    The structure's facilities are secured by the rigs and the hosting leases (ASIC value plus
+    lease value), the margin loan by its pledged bitcoin (pledge x BTC price); each value at
+    close is that of month 1 on the median path (every factor group frozen). The contracts are
+    the hosting leases (their scheduled payments within the horizon). No liquidation haircut
+    is applied at close: the realisable value is the appraised value (bitcoin is marked at the
+    market).
+    """
+    n = model.grid.n_months
+    enabled = model.convergence.enabled
+    median = miner_inputs(model, seed, 0, 1, frozenset(FACTOR_GROUPS))
+    margin = model.margin
+    close_assets = float(median.cash.asic_value_usd[0, 0] + median.cash.lease_value_usd[0, 0])
+    close_btc = 0.0 if margin is None else margin.pledged_btc * float(median.market.btc_usd[0, 0])
+    assets, btc = ValueFan(n, close_assets), ValueFan(n, close_btc)
+    for start, stop in ranges:
+        key = (start, frozenset[str](), enabled)
+        x = cache[key] if key in cache else miner_inputs(model, seed, start, stop)
+        assets.add(x.cash.asic_value_usd + x.cash.lease_value_usd)
+        if margin is not None:
+            btc.add(margin.pledged_btc * x.market.btc_usd)
+    leases = np.asarray(model.plan.lease_payment_usd, dtype=np.float64).sum(axis=0)
+    live = np.flatnonzero(leases > 0.0)
+    contracts = (weighted_average_life(leases), int(live[-1]) + 1) if live.size else (None, None)
+    sofr = model.params.sofr.initial
+    out: list[DurationMismatch] = []
+    if model.structure is not None:
+        out.extend(
+            facility_mismatches(
+                model.structure.facilities,
+                contracts=contracts,
+                sofr=sofr,
+                fan=assets,
+                appraised_value_usd=close_assets,
+                realisable_value_usd=close_assets,
+            )
+        )
+    if margin is not None:
+        loan = LoanTerms(
+            name=margin.name,
+            principal_usd=margin.principal_usd,
+            tenor_months=margin.tenor_months,
+            floating=margin.floating,
+            fixed_coupon=margin.fixed_coupon,
+            margin=margin.margin,
+            floor=margin.floor,
+            amortisation="bullet",
+            schedule_share=np.zeros(margin.tenor_months),
+            issue_price=1.0,
+            dsra_months=0.0,
+            covenants=(),
+            refinancing_max_ltv=0.0,
+        )
+        out.extend(
+            facility_mismatches(
+                (FacilityTerms(loan=loan),),
+                contracts=contracts,
+                sofr=sofr,
+                fan=btc,
+                appraised_value_usd=close_btc,
+                realisable_value_usd=close_btc,
+            )
+        )
+    return tuple(out)

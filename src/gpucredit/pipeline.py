@@ -24,7 +24,7 @@ from gpucredit._version import __version__
 from gpucredit.assets.concentration import customer_concentration
 from gpucredit.assets.fleet import AssetCashflows, FleetPlan, plan_fleet, project
 from gpucredit.config.loading import spec_hash
-from gpucredit.config.spec import DealSpec
+from gpucredit.config.spec import DealSpec, DefaultModelSpec, RegimeSpec
 from gpucredit.credit.allocation import evaluate_structure
 from gpucredit.credit.collateral import (
     CollateralAccumulator,
@@ -33,6 +33,13 @@ from gpucredit.credit.collateral import (
     summarise_collateral,
 )
 from gpucredit.credit.contracts import assigned_contract_uplift
+from gpucredit.credit.duration import (
+    DurationMismatch,
+    ValueFan,
+    contract_schedule,
+    duration_columns,
+    facility_mismatches,
+)
 from gpucredit.credit.liquidation import (
     MarketDefaultState,
     MemoisedRecovery,
@@ -46,6 +53,7 @@ from gpucredit.credit.metrics import (
     CreditAccumulator,
     FacilityMetrics,
     check_target,
+    default_kind_record,
     run_to_target,
     summarise,
 )
@@ -59,7 +67,7 @@ from gpucredit.credit.spread import (
     with_standard_error,
 )
 from gpucredit.debt.capital import BaseCase, structure_terms
-from gpucredit.debt.facilities import StructureTerms
+from gpucredit.debt.facilities import FacilityTerms, StructureTerms
 from gpucredit.debt.kernel import run_waterfall_loop
 from gpucredit.debt.ledger import DEFAULT_KINDS, DebtLedger
 from gpucredit.debt.sculpting import cover_ratio
@@ -68,6 +76,8 @@ from gpucredit.debt.terms import LoanTerms, loan_terms
 from gpucredit.debt.waterfall import run_waterfall
 from gpucredit.engine.runner import block_ranges, default_workers, run_blocks
 from gpucredit.factors.defaults import default_factor_params
+from gpucredit.factors.options import default_model as default_model_of
+from gpucredit.factors.options import default_model_record, with_options, with_regime
 from gpucredit.factors.parameter_source import DEFAULT_CALIBRATION, check_as_of
 from gpucredit.factors.parameter_source import resolve as resolve_parameters
 from gpucredit.factors.params import GLUT, FactorParams, UtilisationParams
@@ -172,6 +182,9 @@ def build_model(
 
     ``params`` defaults to the sourced first-version parameters; ``recovery`` to the sale of
     the GPUs into their secondary market (``market``, which also gives the realisable LTV).
+    The deal's ``regime`` section overrides the regime chain of ``params`` and its
+    ``default_model`` section the glut hazard multiplier and the asset correlation
+    (``factors.options``).
     """
     generations = tuple(dict.fromkeys(c.generation for c in deal.fleet))
     if params is None:
@@ -190,8 +203,16 @@ def build_model(
             sigma=util.sigma,
         ),
     )
+    params = with_regime(params, deal.regime)
+    companies = default_model_of(deal.default_model)
     grid = TimeGrid(deal.as_of, deal.horizon_months)
-    plan = plan_fleet(deal, grid, regime=params.regime)
+    plan = plan_fleet(
+        deal,
+        grid,
+        regime=params.regime,
+        asset_correlation=companies.asset_correlation,
+        stress_multiplier=companies.stress_hazard_multiplier,
+    )
     decay = {r.generation: r.buyer_decay_per_year for r in params.rents}
     market = SecondaryMarketRecovery.for_cohorts(
         generations=plan.cohort_generation,
@@ -447,6 +468,9 @@ class SimulationResult:
         LTV on book, appraised and realisable value; recovery distribution; wrong-way risk.
     provenance : dict
         Seed, paths, spec hash, package version, as-of date and parameter sources.
+    duration : tuple of DurationMismatch
+        Debt WAL against collateral half-life and contract life, per facility
+        (``credit.duration``).
     """
 
     deal: DealSpec
@@ -460,6 +484,8 @@ class SimulationResult:
     facilities: tuple[FacilityMetrics, ...] = ()
     facility_spreads: tuple[SpreadSolution | None, ...] = ()
     structure: StructureReport | None = None
+    #: The duration mismatch of each facility, in the order of ``all_facilities``.
+    duration: tuple[DurationMismatch, ...] = ()
 
     @property
     def all_facilities(self) -> tuple[FacilityMetrics, ...]:
@@ -511,9 +537,31 @@ class SimulationResult:
             "recovery_rate_p95": c.recovery_rate_p95,
             "time_to_recover_months_mean": c.time_to_recover_months_mean,
             "pd_lgd_correlation": c.pd_lgd_correlation,
+            **default_kind_record(m),
         }
+        row.update(duration_columns(self.duration_of(m)))
         # an undefined figure (an LTV over collateral worth nothing) is an empty CSV cell
         return {k: finite_or_none(v) for k, v in row.items()}
+
+    def duration_of(self, m: FacilityMetrics) -> DurationMismatch | None:
+        """The duration mismatch of facility ``m`` (None when it was not measured)."""
+        for metrics, figures in zip(self.all_facilities, self.duration, strict=False):
+            if metrics is m or metrics.name == m.name:
+                return figures
+        return None
+
+    def duration_frame(self) -> pd.DataFrame:
+        """One row per facility: the duration-mismatch figures and why any is missing."""
+        rows = []
+        for m in self.all_facilities:
+            figures = self.duration_of(m)
+            if figures is None:
+                continue
+            record = figures.as_dict()
+            notes = record.pop("notes", {})
+            record["notes"] = "; ".join(f"{k}: {v}" for k, v in notes.items())
+            rows.append({"deal": m.deal, "facility": m.name, **record})
+        return pd.DataFrame(rows).set_index(["deal", "facility"]) if rows else pd.DataFrame()
 
     def dscr_fan(self) -> pd.DataFrame:
         """DSCR p5/p50/p95 and LTV p50 by month (over paths alive that month); for a capital
@@ -583,6 +631,8 @@ def simulate(
     progress: Callable[[str, int, int], None] | None = None,
     target_se_bps: float | None = None,
     max_paths: int = MAX_TARGET_PATHS,
+    default_model: DefaultModelSpec | Mapping[str, Any] | None = None,
+    regime: RegimeSpec | Mapping[str, Any] | None = None,
 ) -> SimulationResult:
     """Simulate one deal: ``n_paths`` Monte Carlo paths in blocks of ``block_size``.
 
@@ -600,7 +650,12 @@ def simulate(
     seed, until every facility's fair-spread standard error is below it or ``max_paths`` is
     reached. The result is the single run with the paths used (``provenance["n_paths"]``;
     ``provenance["target_se"]`` says whether the target was met).
+
+    ``default_model`` and ``regime`` replace the deal's sections of those names
+    (``config.spec.DefaultModelSpec``, ``RegimeSpec``, or their fields as a mapping): the
+    glut hazard multiplier, the companies' asset correlation and the regime chain.
     """
+    deal = with_options(deal, default_model, regime)
     check_as_of(deal.as_of, f"deal {deal.name!r}")
     if params is None:
         chosen = resolve_parameters(calibration, db, deal.as_of)
@@ -654,9 +709,11 @@ def simulate(
         MemoisedRecovery(model.market) if model.recovery is model.market else model.recovery
     )
 
+    close_value = close_collateral_value(model)
+
     def main_block(
         start: int, stop: int
-    ) -> tuple[CreditAccumulator, CollateralAccumulator, dict[str, np.ndarray] | None]:
+    ) -> tuple[CreditAccumulator, CollateralAccumulator, dict[str, np.ndarray] | None, ValueFan]:
         inputs = _inputs(model, source, start, stop)
         if cache_inputs:
             cache[start] = SpreadInputs.of(inputs)
@@ -686,15 +743,21 @@ def simulate(
         if start < keep:
             cut = min(stop, keep) - start
             kept = _path_slice(inputs, ledger, cut)
-        return acc, coll, kept
+        fan = ValueFan(n_months, close_value)
+        fan.add(cash.collateral_value_usd)
+        return acc, coll, kept, fan
 
     total = CreditAccumulator(n_months)
     collateral = CollateralAccumulator()
     kept = _KeptPaths()
+    values = ValueFan(n_months, close_value)
     tick = _ticker(progress, n_paths)
-    for acc, coll, part in run_blocks(main_block, ranges, n_workers=config.workers, on_block=tick):
+    for acc, coll, part, fan in run_blocks(
+        main_block, ranges, n_workers=config.workers, on_block=tick
+    ):
         total.merge(acc)
         collateral.merge(coll)
+        values.merge(fan)
         if part is not None:
             for name, value in part.items():
                 kept.add(name, value)
@@ -719,8 +782,43 @@ def simulate(
     )
     provenance = _provenance(model, config, backend, provenance)
     paths = _paths_dataset(model, kept.stacked(), provenance) if keep else xr.Dataset()
+    duration = measure_duration(model, values, collateral_report)
     return SimulationResult(
-        deal, config, metrics, paths, spreads, stress, collateral_report, provenance
+        deal,
+        config,
+        metrics,
+        paths,
+        spreads,
+        stress,
+        collateral_report,
+        provenance,
+        duration=duration,
+    )
+
+
+def close_collateral_value(model: DealModel) -> float:
+    """Collateral value at close, USD: the appraised value of ``origination_collateral`` (the
+    income-approach value at the end of month 1 on the deterministic path)."""
+    inputs, _ = run_deterministic(model)
+    return float(inputs.cash.collateral_value_usd[0, 0])
+
+
+def measure_duration(
+    model: DealModel, values: ValueFan, collateral: CollateralReport
+) -> tuple[DurationMismatch, ...]:
+    """Every facility's duration mismatch (``credit.duration``) from the deal's value fan."""
+    facilities = (
+        model.structure.facilities
+        if model.structure is not None
+        else (FacilityTerms(loan=model.terms),)
+    )
+    return facility_mismatches(
+        facilities,
+        contracts=contract_schedule(model.deal),
+        sofr=model.params.sofr.initial,
+        fan=values,
+        appraised_value_usd=collateral.appraised_value_usd,
+        realisable_value_usd=collateral.realisable_value_usd,
     )
 
 
@@ -736,6 +834,9 @@ def _provenance(
         "as_of": model.deal.as_of.isoformat(),
         "backend": backend,
         "factor_sources": dict(model.params.sources),
+        "default_model": default_model_record(
+            model.plan.stress_hazard_multiplier, model.plan.asset_correlation, model.params.regime
+        ),
         "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         **(extra or {}),
     }
@@ -893,6 +994,17 @@ _UNITS = {
 }
 
 
+def _flat_attrs(prefix: str, record: Mapping[str, Any]) -> dict[str, Any]:
+    """``record``'s leaves as ``prefix + key`` (nested keys joined with ``_``)."""
+    out: dict[str, Any] = {}
+    for key, value in record.items():
+        if isinstance(value, Mapping):
+            out.update(_flat_attrs(f"{prefix}{key}_", value))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
 def _paths_dataset(
     model: DealModel,
     arrays: dict[str, np.ndarray],
@@ -911,7 +1023,11 @@ def _paths_dataset(
             dims = ("path", "month", "generation") if value.ndim == 3 else ("path", "month")
             units = _UNITS[name]
         data_vars[name] = xr.Variable(dims, value, attrs={"units": units})
-    attrs = {k: v for k, v in provenance.items() if k != "factor_sources"}
+    # netCDF attributes are flat: the default model's nested record becomes prefixed keys
+    attrs = {
+        k: v for k, v in provenance.items() if k != "factor_sources" and not isinstance(v, Mapping)
+    }
+    attrs.update(_flat_attrs("default_model_", provenance.get("default_model", {})))
     return xr.Dataset(
         data_vars,
         coords={
@@ -1113,6 +1229,7 @@ def simulate_structure(
     recoverer: RecoveryModel = (
         MemoisedRecovery(model.market) if model.recovery is model.market else model.recovery
     )
+    close_value = close_collateral_value(model)
 
     def main_block(start: int, stop: int) -> tuple[Any, ...]:
         inputs = _inputs(model, source, start, stop)
@@ -1136,19 +1253,23 @@ def simulate_structure(
         kept = None
         if start < keep:
             kept = _structure_slice(inputs, ledger, llcr, min(stop, keep) - start)
-        return accs, coll, deal_acc, kept
+        fan = ValueFan(n_months, close_value)
+        fan.add(x.collateral_value_usd)
+        return accs, coll, deal_acc, kept, fan
 
     totals = [CreditAccumulator(n_months) for _ in range(n_fac)]
     collateral = CollateralAccumulator()
     deal_total = _DealAccumulator(n_months)
     kept = _KeptPaths()
-    for accs, coll, deal_acc, part in run_blocks(
+    values = ValueFan(n_months, close_value)
+    for accs, coll, deal_acc, part, fan in run_blocks(
         main_block, ranges, n_workers=config.workers, on_block=_ticker(progress, config.n_paths)
     ):
         for total, acc in zip(totals, accs, strict=True):
             total.merge(acc)
         collateral.merge(coll)
         deal_total.merge(deal_acc)
+        values.merge(fan)
         if part is not None:
             for name, value in part.items():
                 kept.add(name, value)
@@ -1192,6 +1313,7 @@ def simulate_structure(
         facilities=facilities,
         facility_spreads=tuple(solutions),
         structure=report,
+        duration=measure_duration(model, values, collateral_report),
     )
 
 

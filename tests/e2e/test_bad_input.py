@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.conftest import EXAMPLES
 from typer.testing import CliRunner
 
 import gpucredit.cli.app as cli_app
@@ -97,7 +98,7 @@ def _yaml_syntax_error(tmp: Path, data: dict[str, Any], write: WriteYaml) -> tup
 
 
 def _missing_file(tmp: Path, data: dict[str, Any], write: WriteYaml) -> tuple[Path, list[str]]:
-    return tmp / "no_such_deal.yaml", ["expected an existing deal YAML file"]
+    return tmp / "no_such_deal.yaml", ["expected an existing deal or miner YAML file"]
 
 
 SEVEN_CASES: dict[str, Case] = {
@@ -293,3 +294,51 @@ def test_out_below_a_file(tmp_path: Path, merchant_path: Path) -> None:
     assert "field '--out'" in result.stderr
     assert "expected a directory that can be written" in result.stderr
     assert sorted(os.listdir(tmp_path)) == ["a-file"]
+
+
+def _fifo(tmp: Path) -> tuple[Path, list[str]]:
+    path = tmp / "deal.yaml"
+    os.mkfifo(path)  # no writer: reading it would block for ever
+    return path, ["got 'a FIFO (named pipe)'", "expected a regular deal or miner YAML file"]
+
+
+def _device(tmp: Path) -> tuple[Path, list[str]]:
+    return Path("/dev/zero"), ["got 'a character device'"]
+
+
+def _alias_bomb(tmp: Path) -> tuple[Path, list[str]]:
+    text = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n'
+    for name, previous in zip("bcdefghi", "abcdefgh", strict=True):
+        text += f"{name}: &{name} [" + ",".join([f"*{previous}"] * 9) + "]\n"
+    path = tmp / "deal.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path, ["(line 5)", "at most 10,000 nodes reached through aliases"]
+
+
+def _infinity(tmp: Path) -> tuple[Path, list[str]]:
+    text = (EXAMPLES / "merchant_h100.yaml").read_text(encoding="utf-8")
+    path = tmp / "deal.yaml"
+    path.write_text(text.replace("principal_usd: 100000000", "principal_usd: 1e999"), "utf-8")
+    return path, ["field 'loan.principal_usd' (line 43)", "got '1e999'", "a finite number"]
+
+
+HOSTILE_FILES: dict[str, Callable[[Path], tuple[Path, list[str]]]] = {
+    "fifo": _fifo,
+    "dev-zero": _device,
+    "alias-bomb": _alias_bomb,
+    "infinity": _infinity,
+}
+
+
+@pytest.mark.parametrize("case", HOSTILE_FILES.values(), ids=HOSTILE_FILES.keys())
+def test_hostile_file_exits_2_at_once(
+    case: Callable[[Path], tuple[Path, list[str]]], tmp_path: Path, run_cli: RunCli
+) -> None:
+    path, fragments = case(tmp_path)
+    proc = run_cli("run", path, "--paths", "200", "--json")
+    assert proc.returncode == EXIT_INPUT, proc.stderr
+    assert proc.stdout == ""
+    _assert_one_clean_message(proc.stderr)
+    assert str(path) in proc.stderr
+    for fragment in fragments:
+        assert fragment in proc.stderr, proc.stderr

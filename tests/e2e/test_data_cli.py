@@ -5,6 +5,9 @@ GPUCREDIT_DB points every command at tmp_path, so the user's data directory is n
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import json
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -114,3 +117,101 @@ def test_bad_import_exits_2_without_traceback(db: Path, tmp_path: Path, run_cli:
     assert str(bad) in message.replace("\n", "") and "line 3" in message and "'value'" in message
     with MarketStore(db) as store:
         assert store.table_counts() == counts
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_read_commands_leave_the_store_untouched(db: Path, tmp_path: Path) -> None:
+    before = _sha256(db)
+    for args in (
+        ["data", "list"],
+        ["data", "show", "SOFR", "--plot", str(tmp_path / "s.png")],
+        ["data", "export", "SOFR", str(tmp_path / "s.csv")],
+        ["calibrations", "list"],
+        ["runs", "list"],
+    ):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+    assert _sha256(db) == before
+
+
+def test_plot_draws_whatever_import_accepted(db: Path, tmp_path: Path) -> None:
+    """The issue's crash: 1e308 or 9999-12-31 were accepted, then `--plot` raised."""
+    near = dt.date.today() + dt.timedelta(days=300)
+    source = tmp_path / "edge.csv"
+    source.write_text(f"date,value\n1900-01-01,-1e9\n2000-01-01,1e9\n{near},0\n")
+    result = runner.invoke(app, ["data", "import", "edge", str(source), "--allow-negative"])
+    assert result.exit_code == 0, result.output
+    for extra in ([], ["--from", "2100-01-01"]):  # all rows, and none
+        png = tmp_path / f"edge{len(extra)}.png"
+        result = runner.invoke(app, ["data", "show", "edge", "--plot", str(png), *extra])
+        assert result.exit_code == 0, result.output
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    bad = tmp_path / "bad.csv"
+    bad.write_text("date,value\n9999-12-31,1e308\n")
+    result = runner.invoke(app, ["data", "import", "bad", str(bad)])
+    assert result.exit_code == EXIT_INPUT
+    assert "9999-12-31" in result.output and "1,000,000,000" in result.output
+
+
+def _fill(db: Path) -> tuple[str, list[str]]:
+    store = MarketStore(db)
+    cal = store.save_calibration(dt.date(2026, 6, 30), {"a": 1}, {}, rent_series="sd_h100")
+    ids = [
+        store.record_run(
+            spec_hash=f"{i:016x}",
+            seed=i,
+            n_paths=500,
+            calibration_id=cal.id if i else None,
+            version="9.9",
+            # a name with Rich markup and a terminal escape: shown as text, never obeyed
+            summary={"deal": f"d{i} [/x]\x1b[31m", "pd": 0.25, "pd_by_year": [0.1, 0.25]},
+        )
+        for i in range(2)
+    ]
+    return cal.id, ids
+
+
+def test_calibrations_and_runs_listed(db: Path) -> None:
+    cal_id, ids = _fill(db)
+    result = runner.invoke(app, ["calibrations", "list"])
+    assert result.exit_code == 0, result.output
+    assert cal_id in result.output and "2026-06-30" in result.output
+    assert "sd_h100" in result.output
+    listed = json.loads(runner.invoke(app, ["calibrations", "list", "--json"]).output)
+    assert [(c["id"], c["n_runs"], c["rent_series"]) for c in listed] == [(cal_id, 1, "sd_h100")]
+    result = runner.invoke(app, ["runs", "list"])
+    assert result.exit_code == 0, result.output
+    for text in (*ids, "d0 [/x]", "default (sourced)", cal_id, "9.9", "500"):
+        assert text in result.output, text
+    assert "\x1b" not in result.output and "\\x1b" in result.output
+    runs = json.loads(runner.invoke(app, ["runs", "list", "--json", "--limit", "1"]).output)
+    assert len(runs) == 1 and runs[0]["id"] in ids
+    result = runner.invoke(app, ["runs", "show", ids[1]])
+    assert result.exit_code == 0, result.output
+    assert "summary.pd_by_year" in result.output and "0.1, 0.25" in result.output
+    shown = json.loads(runner.invoke(app, ["runs", "show", ids[1], "--json"]).output)
+    assert shown["summary"]["pd"] == 0.25 and shown["calibration_id"] == cal_id
+    assert shown["seed"] == 1 and shown["n_paths"] == 500
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["runs", "show", "run-nope"], "no run has that id"),
+        (["runs", "list", "--limit", "-1"], "--limit"),
+    ],
+)
+def test_listing_errors_exit_2(db: Path, args: list[str], expected: str) -> None:
+    result = runner.invoke(app, args)
+    assert result.exit_code == EXIT_INPUT
+    assert expected in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_empty_listings(db: Path) -> None:
+    assert "no calibration stored" in runner.invoke(app, ["calibrations", "list"]).output
+    assert "no run recorded" in runner.invoke(app, ["runs", "list"]).output
+    assert runner.invoke(app, ["runs", "list", "--json"]).output.strip() == "[]"

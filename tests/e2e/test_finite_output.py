@@ -16,12 +16,17 @@ from typing import Any
 
 import pytest
 from rich.console import Console
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, load_example_data
 
 import gpucredit
 from gpucredit.config.spec import DealSpec
 from gpucredit.pipeline import SimulationResult
-from gpucredit.reports.tables import collateral_table, run_document, summary_table
+from gpucredit.reports.tables import (
+    collateral_table,
+    duration_table,
+    run_document,
+    summary_table,
+)
 
 QUICK: dict[str, Any] = {"n_paths": 256, "seed": 3, "keep_paths": 0, "n_workers": 1}
 
@@ -42,11 +47,13 @@ def _finite_everywhere(result: SimulationResult, tmp_path: Path) -> dict[str, An
     json.dumps(document, allow_nan=False)
     csv = tmp_path / "summary.csv"
     result.summary().to_csv(csv)
-    text = csv.read_text(encoding="utf-8").lower()
+    # the cells, not the header ("default_kind_covenant" holds "nan")
+    text = csv.read_text(encoding="utf-8").lower().split("\n", 1)[1]
     assert "inf" not in text and "nan" not in text  # an undefined figure is an empty cell
     console = Console(file=io.StringIO(), width=250)
     console.print(summary_table([result]))
     console.print(collateral_table([result]))
+    console.print(duration_table([result]))
     record = document["facilities"][0]
     assert isinstance(record, dict)
     return record
@@ -175,3 +182,15 @@ def test_miner_facilities_carry_their_errors() -> None:
     assert {"pd_se", "pd_ci_low", "pd_ci_high", "el_se_usd", "fair_spread_se_bps"} <= set(
         summary.columns
     )
+
+
+def test_a_ddtl_shorter_than_the_deal_pays_its_commitment_fee_only_while_it_lives(
+    tmp_path: Path,
+) -> None:
+    # found by the fuzz suite: the commitment-fee schedule ends with the facility's tenor,
+    # and the structure engine indexed it past that on the deal's longer grid
+    data = load_example_data("ddtl2_tiered_structure")
+    data["facilities"][0]["tenor_months"] = 14
+    result = gpucredit.simulate(DealSpec.model_validate(data), **QUICK)
+    json.dumps(run_document([result], 3, 256), allow_nan=False)
+    assert all(math.isfinite(m.pd) for m in result.all_facilities)

@@ -39,6 +39,15 @@ def test_the_miner_example_runs_from_the_cli_with_its_premium_and_attribution(
     assert manifest["provenance"]["seed"] == 4 and manifest["spec"]["name"] == "miner-hosting-pivot"
     frame = pd.read_csv(out / "miners.csv")
     assert list(frame["facility"]) == [f["name"] for f in miner["facilities"]]
+    # the duration mismatch of every facility: a finite figure or null with its reason
+    assert "duration mismatch" in table.stdout
+    for f in miner["facilities"]:
+        d = f["duration_mismatch"]
+        assert d["debt_wal_months"] > 0
+        for key in ("collateral_half_life_p50_months", "collateral_half_life_p5_months"):
+            assert (d[key] is None and d["notes"][key]) or d[key] > 0
+    durations = pd.read_csv(out / "duration_mismatch.csv")
+    assert list(durations["facility"]) == list(frame["facility"])
 
 
 def test_a_bad_miner_file_is_a_clear_error(

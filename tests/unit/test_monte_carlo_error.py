@@ -97,6 +97,8 @@ def test_a_pd_interval_across_a_boundary_names_both_ratings() -> None:
     assert label == "BBB/BB"
     assert implied_rating_range(boundary * 1.25, boundary * 0.8, years) == "BBB/BB"  # best first
     assert implied_rating_range(bbb * 0.99, bbb * 1.01, years) == implied_rating(bbb, years)
+    # a range reaching the worst category, whose name holds a slash, stays unambiguous
+    assert implied_rating_range(0.2, 0.9, years) == "B to CCC/C"
 
 
 def test_the_riskless_root_is_found_far_outside_the_first_bracket() -> None:

@@ -214,7 +214,7 @@ def test_guarantor_pays_from_the_tenants_default_until_its_own() -> None:
         np.testing.assert_allclose(cash.contracted_revenue_usd[1, :5], full, rtol=1e-15)
         assert np.all(cash.contracted_revenue_usd[1, 5:] == 0.0)
         # months 6-7 the 100 units sit idle (downtime), then join the other 200 at market
-        merchant = 2.0 * 0.79 * 0.8 * HOURS
+        merchant = 2.0 * deal.merchant.price_factor * 0.8 * HOURS
         np.testing.assert_allclose(cash.merchant_revenue_usd[1, :7], 200 * merchant, rtol=1e-12)
         np.testing.assert_allclose(cash.merchant_revenue_usd[1, 7:], 300 * merchant, rtol=1e-12)
         np.testing.assert_allclose(cash.merchant_revenue_usd[0], 200 * merchant, rtol=1e-12)

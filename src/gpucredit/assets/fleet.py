@@ -23,7 +23,9 @@ Conventions (documented assumptions):
   default until its own). From the failure month the lease pays nothing, its units sit idle
   for ``re_lease_downtime_months``, and then join the merchant pool at the path's market
   rent. Units leave a contract that expires normally straight into the merchant pool.
-* Merchant revenue = units x index x price factor x utilisation x hours. After a cohort's
+* Merchant revenue = units x index x price factor x utilisation x hours: the price factor is
+  the realised price per rented hour over the index, utilisation the share of hours rented
+  (one discount each; calibration in ``gpucredit.factors.merchant``). After a cohort's
   economic life its uncontracted units are retired (no revenue, no cost).
 * Power is billed at server-level IT load x PUE for every unit in service (colocation bills
   reserved capacity; idle GPUs still draw power), colocation per kW of IT load, SG&A as a share

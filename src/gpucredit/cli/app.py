@@ -17,7 +17,6 @@ from typing import Annotated, Any
 import duckdb
 import pandas as pd
 import typer
-import yaml
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
@@ -32,8 +31,9 @@ from rich.table import Table
 
 from gpucredit._version import __version__
 from gpucredit.cli.params import engine_use, run_calibration
-from gpucredit.config.loading import load_deal
-from gpucredit.config.miner import MinerSpec, is_miner_data, load_miner
+from gpucredit.cli.store_cmds import register_store_commands
+from gpucredit.config.loading import read_document, validate_document
+from gpucredit.config.miner import MinerSpec, is_miner_data
 from gpucredit.config.spec import DealSpec
 from gpucredit.credit.metrics import MAX_TARGET_PATHS
 from gpucredit.errors import GpuCreditError, SpecError, SpecIssue
@@ -46,6 +46,7 @@ from gpucredit.reports.tables import (
     attribution_table,
     calibration_table,
     collateral_table,
+    duration_table,
     facility_record,
     miner_record,
     miner_table,
@@ -242,6 +243,8 @@ def run(
     if results:
         console.print(summary_table(results))
         console.print(collateral_table(results))
+    if results or miners:
+        console.print(duration_table(results, miners))
     structures = structure_table(results)
     if structures is not None:
         console.print(structures)
@@ -343,14 +346,13 @@ def _simulate_all(
 
 
 def load_spec(path: Path) -> DealSpec | MinerSpec:
-    """A deal or a miner YAML file: a miner spec has a ``mining`` section."""
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError, ValueError):  # ValueError: an impossible date, bad UTF-8
-        data = None  # load_deal reports the problem with its file, line and expectation
-    if is_miner_data(data):
-        return load_miner(path)
-    return load_deal(path)
+    """A deal or a miner YAML file, read and parsed once (a miner spec has a ``mining``
+    section); every problem is one ``SpecError`` naming the file, field, line, value and
+    expectation (``config.loading`` holds the bounds on size, depth and aliases)."""
+    document = read_document(path, what="deal or miner")
+    if is_miner_data(document.data):
+        return validate_document(MinerSpec, document, what="miner")
+    return validate_document(DealSpec, document, what="deal")
 
 
 def _simulate_miner(
@@ -491,6 +493,7 @@ data_app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(data_app, name="data")
+register_store_commands(app)  # gpucredit calibrations ..., gpucredit runs ...
 
 #: ``data show`` prints every row up to this many, else the first and last half of it.
 _SHOW_ROWS = 60
@@ -500,7 +503,7 @@ _SHOW_ROWS = 60
 def data_list(db: DbOption = None) -> None:
     """List the series in the store: date range, rows, unit, source and licence."""
     try:
-        with MarketStore(db) as store:
+        with MarketStore(db, read_only=True) as store:
             infos = store.catalogue()
             where = store.path
     except GpuCreditError as exc:
@@ -549,7 +552,7 @@ def data_show(
     try:
         lo = _parse_date_option("--from", start)
         hi = _parse_date_option("--to", end)
-        with MarketStore(db) as store:
+        with MarketStore(db, read_only=True) as store:
             info = store.series_info(series)
             frame = store.read_series(series, lo, hi)
         if plot is not None:
@@ -649,7 +652,7 @@ def data_export(
     try:
         lo = _parse_date_option("--from", start)
         hi = _parse_date_option("--to", end)
-        with MarketStore(db) as store:
+        with MarketStore(db, read_only=True) as store:
             n = store.export_series(series, file, lo, hi)
     except GpuCreditError as exc:
         raise _fail(str(exc)) from None

@@ -31,23 +31,31 @@ from typing import Annotated, Literal, Self
 
 from pydantic import (
     Field,
-    NonNegativeFloat,
-    PositiveFloat,
     model_validator,
 )
 
-from gpucredit.config.loading import parse_spec, read_spec_text
+from gpucredit.config.loading import parse_spec, read_document, validate_document
 from gpucredit.config.spec import (
+    LIFE_MARGIN_MONTHS,
+    MAX_ITEMS,
     BorrowerSpec,
     ConvertibleSpec,
+    DefaultModelSpec,
     FacilitySpec,
     GuarantorSpec,
+    PowerPrice,
     RatedSpec,
     RateSpec,
     RecoverySpec,
+    RegimeSpec,
     Spec,
+    SpecDate,
     SpecProblem,
     StepSpec,
+    Usd,
+    UsdOrZero,
+    UsdPerKwMonth,
+    add_months,
     check_waterfall,
 )
 
@@ -66,6 +74,11 @@ __all__ = [
 ]
 
 Pct = Annotated[float, Field(gt=0.0, le=100.0)]
+#: A miner's own hash rate, EH/s: at most the whole network's peak in data/btc_daily.csv
+#: (1,305 EH/s); no miner can hold more than the network.
+MAX_HASHRATE_EH_S = 1_306.0
+#: Bitcoin amounts: at most the 21 million BTC the protocol will ever issue.
+Btc = Annotated[float, Field(ge=0.0, le=21e6)]
 
 
 class MiningSpec(Spec):
@@ -77,15 +90,15 @@ class MiningSpec(Spec):
     ``fleet_age_years`` is the hash-rate-weighted age of the rigs on ``as_of``.
     """
 
-    hashrate_eh_s: PositiveFloat
+    hashrate_eh_s: Annotated[float, Field(gt=0.0, le=MAX_HASHRATE_EH_S)]
     efficiency_j_per_th: Annotated[float, Field(gt=0.0, le=500.0)]
-    power_price_usd_per_mwh: NonNegativeFloat
+    power_price_usd_per_mwh: PowerPrice
     pue: Annotated[float, Field(ge=1.0, le=3.0)]
     pool_fee_pct: Annotated[float, Field(ge=0.0, lt=100.0)] = 2.5
     curtailment: bool = True
-    fleet_age_years: NonNegativeFloat
+    fleet_age_years: Annotated[float, Field(ge=0.0, le=15.0)]
     economic_life_years: Annotated[float, Field(gt=0.0, le=15.0)] = 5.0
-    other_opex_usd_per_month: NonNegativeFloat = 0.0
+    other_opex_usd_per_month: UsdOrZero = 0.0
 
     @model_validator(mode="after")
     def _inside_life(self) -> Self:
@@ -108,8 +121,8 @@ class TreasurySpec(Spec):
     cash on hand on ``as_of``, which meets debt-service shortfalls before any reserve (the
     free BTC is not sold to pay debt: it tops up the margin loan only, an assumption)."""
 
-    btc_held: NonNegativeFloat = 0.0
-    cash_usd: NonNegativeFloat = 0.0
+    btc_held: Btc = 0.0
+    cash_usd: UsdOrZero = 0.0
 
 
 class LeaseSpec(RatedSpec):
@@ -122,10 +135,12 @@ class LeaseSpec(RatedSpec):
 
     tenant: str = Field(min_length=1)
     guarantor: GuarantorSpec | None = None
-    it_mw: PositiveFloat
-    rate_usd_per_kw_month: PositiveFloat
-    start: dt.date
-    end: dt.date
+    # at most 5,000 MW of IT load: about four times the 1.2 GW Stargate Abilene campus, the
+    # largest single AI site announced by 2025 (an assumption)
+    it_mw: Annotated[float, Field(gt=0.0, le=5000.0)]
+    rate_usd_per_kw_month: Annotated[float, Field(gt=0.0, le=1000.0)]  # as UsdPerKwMonth
+    start: SpecDate
+    end: SpecDate
     escalator_pct_per_year: Annotated[float, Field(ge=0.0, le=25.0)] = 0.0
 
     @model_validator(mode="after")
@@ -143,14 +158,14 @@ class ConversionSpec(Spec):
     """Turning mining halls into AI hosting: capex spent evenly over the months from ``as_of`` to
     the first lease start, and the hosting opex per kW of leased IT load once leases run."""
 
-    capex_usd: NonNegativeFloat = 0.0
-    opex_usd_per_kw_month: NonNegativeFloat = 0.0
+    capex_usd: UsdOrZero = 0.0
+    opex_usd_per_kw_month: UsdPerKwMonth = 0.0
 
 
 class HostingSpec(Spec):
     """The hosting segment: leases, their conversion, and what happens when a tenant fails."""
 
-    leases: list[LeaseSpec] = Field(min_length=1)
+    leases: list[LeaseSpec] = Field(min_length=1, max_length=MAX_ITEMS)
     conversion: ConversionSpec = Field(default_factory=ConversionSpec)
     # assumption: no public re-letting figure for converted AI halls (module docstring)
     re_lease_downtime_months: Annotated[int, Field(ge=0, le=60)] = 6
@@ -169,10 +184,10 @@ class MarginLoanSpec(Spec):
     """
 
     name: str = Field(min_length=1)
-    principal_usd: PositiveFloat
+    principal_usd: Usd
     rate: RateSpec
     tenor_months: Annotated[int, Field(ge=1, le=120)]
-    pledged_btc: PositiveFloat
+    pledged_btc: Annotated[float, Field(gt=0.0, le=21e6)]
     top_up_to_ltv_pct: Pct = 60.0
     margin_call_ltv_pct: Pct = 75.0
     liquidation_ltv_pct: Pct = 86.0
@@ -240,17 +255,21 @@ class MinerSpec(Spec):
     """
 
     name: str = Field(min_length=1)
-    as_of: dt.date
+    as_of: SpecDate
     borrower: BorrowerSpec | None = None
     mining: MiningSpec
     treasury: TreasurySpec = Field(default_factory=TreasurySpec)
     hosting: HostingSpec | None = None
     margin_loan: MarginLoanSpec | None = None
-    facilities: list[FacilitySpec] = Field(default_factory=list)
-    waterfall: list[StepSpec] | None = None
+    facilities: list[FacilitySpec] = Field(default_factory=list, max_length=MAX_ITEMS)
+    waterfall: list[StepSpec] | None = Field(default=None, max_length=MAX_ITEMS)
     convergence: ConvergenceSpec = Field(default_factory=ConvergenceSpec)
     recovery: RecoverySpec = Field(default_factory=RecoverySpec)
-    btc_price_usd: PositiveFloat | None = None
+    # at most 10 million USD per BTC: a hundred times the price on the shipped data's last
+    # day (about 100,000 USD, data/btc_daily.csv), an assumption
+    btc_price_usd: Annotated[float, Field(gt=0.0, le=1e7)] | None = None
+    default_model: DefaultModelSpec | None = None
+    regime: RegimeSpec | None = None
     notes: str = ""
 
     @property
@@ -273,6 +292,7 @@ class MinerSpec(Spec):
         if self.hosting is not None:
             self._check_hosting(self.hosting)
         self._check_debt()
+        self._check_life()
         loan = self.margin_loan
         if loan is None:
             return self
@@ -335,6 +355,27 @@ class MinerSpec(Spec):
         if self.waterfall is not None:
             check_waterfall(self.waterfall, self.facilities)
 
+    def _check_life(self) -> None:
+        """Debt maturing at most ``LIFE_MARGIN_MONTHS`` after the later of the rigs' economic
+        life and the last hosting lease (what the debt can be repaid from)."""
+        mining = self.mining
+        remaining = mining.economic_life_years - mining.fleet_age_years
+        life_end = self.as_of + dt.timedelta(days=round(365.25 * remaining))
+        if self.hosting is not None:
+            life_end = max([life_end, *(lease.end for lease in self.hosting.leases)])
+        latest = add_months(life_end, LIFE_MARGIN_MONTHS)
+        debts = [(f"facilities[{i}]", f.tenor_months) for i, f in enumerate(self.facilities)]
+        if self.margin_loan is not None:
+            debts.append(("margin_loan", self.margin_loan.tenor_months))
+        where, tenor = max(debts, key=lambda d: d[1])
+        if add_months(self.as_of, tenor) > latest:
+            raise SpecProblem(
+                f"{where}.tenor_months",
+                tenor,
+                f"a maturity by {latest}: the rigs' economic life and the hosting leases end "
+                f"by {life_end}, and debt may run at most {LIFE_MARGIN_MONTHS} months past it",
+            )
+
     def _check_hosting(self, hosting: HostingSpec) -> None:
         for i, lease in enumerate(hosting.leases):
             if lease.end <= self.as_of:
@@ -366,4 +407,4 @@ def parse_miner(text: str, *, source: str | Path | None = None) -> MinerSpec:
 
 def load_miner(path: str | Path) -> MinerSpec:
     """Load and validate one miner YAML file (errors as in ``parse_miner``)."""
-    return parse_miner(read_spec_text(path, what="miner"), source=Path(path))
+    return validate_document(MinerSpec, read_document(path, what="miner"), what="miner")

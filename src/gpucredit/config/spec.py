@@ -15,10 +15,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    NonNegativeFloat,
-    NonNegativeInt,
-    PositiveFloat,
-    PositiveInt,
     field_validator,
     model_validator,
 )
@@ -26,6 +22,13 @@ from pydantic import (
 from gpucredit.config.presets import generation_presets
 
 __all__ = [
+    "FIRST_DATE",
+    "LAST_DATE",
+    "LIFE_MARGIN_MONTHS",
+    "MAX_DEBT_TO_COST",
+    "MAX_GPU_UNITS",
+    "MAX_ITEMS",
+    "MAX_USD",
     "RATINGS",
     "AblSpec",
     "AmortisationSpec",
@@ -38,6 +41,7 @@ __all__ = [
     "CovenantSpec",
     "DdtlSpec",
     "DealSpec",
+    "DefaultModelSpec",
     "DistributeStep",
     "DrawSpec",
     "FacilitySpec",
@@ -51,19 +55,26 @@ __all__ = [
     "MerchantSpec",
     "NotesSpec",
     "OpexSpec",
+    "PowerPrice",
     "PrincipalStep",
     "ProjectFinanceSpec",
     "RatedSpec",
     "RecoverySpec",
     "RefinancingSpec",
+    "RegimeSpec",
     "ReserveStep",
     "ScheduleSpec",
+    "SpecDate",
     "SpecProblem",
     "StepSpec",
     "StraightLineSpec",
     "SweepStep",
     "TermLoanSpec",
+    "Usd",
+    "UsdOrZero",
+    "UsdPerKwMonth",
     "WaiverSpec",
+    "add_months",
     "check_tenant_risk",
     "check_waterfall",
     "evolve",
@@ -74,6 +85,53 @@ RATINGS: tuple[str, ...] = ("AAA", "AA", "A", "BBB", "BB", "B", "CCC")
 _RATING_RE = re.compile(r"^(AAA|AA|A|BBB|BB|B|CCC|CC|C)([+-])?$")
 
 ShareOfOne = Annotated[float, Field(ge=0.0, le=1.0)]
+
+# --- bounds on what a spec may say (docs/specs.md, "Input bounds") ------------------------
+# Each bound rejects what is physically absurd or would overflow the engine's arithmetic,
+# never a value a real deal could hold; each names its source or is labelled an assumption.
+
+#: First and last date a spec may hold: the bitcoin genesis block (2009-01-03, the first row
+#: of data/btc_daily.csv) and 2100-12-31 (an assumption: far beyond any GPU or miner debt).
+FIRST_DATE = dt.date(2009, 1, 3)
+LAST_DATE = dt.date(2100, 12, 31)
+SpecDate = Annotated[dt.date, Field(ge=FIRST_DATE, le=LAST_DATE)]
+#: Largest USD amount of any one field: 1e12 (an assumption: a trillion dollars, above the
+#: whole ~$500bn Stargate programme; well inside float64's exact integers).
+MAX_USD = 1e12
+Usd = Annotated[float, Field(gt=0.0, le=MAX_USD)]
+UsdOrZero = Annotated[float, Field(ge=0.0, le=MAX_USD)]
+#: Per-GPU purchase price, USD: ten times below the lowest (H20, 9,000 USD in 2025) and four
+#: times above the highest (GB200/GB300, 45,000 USD) of Epoch's yearly price ranges
+#: (data/gpu_purchase_price_ranges_epoch.csv); the margin above covers a server's share
+#: (networking, storage) booked per GPU, an assumption.
+GpuUnitCost = Annotated[float, Field(ge=500.0, le=200_000.0)]
+#: GPUs in one cohort: at most 1,000,000, five times xAI's Colossus (200,000 GPUs, the
+#: largest single cluster announced by 2025), an assumption.
+MAX_GPU_UNITS = 1_000_000
+GpuUnits = Annotated[int, Field(gt=0, le=MAX_GPU_UNITS)]
+#: Contracted rent, USD per GPU-hour: at most 100, above the highest price in
+#: data/gpu_rental_observations_2026.csv (98.32 USD/h, an 8-GPU node's per-GPU maximum).
+GpuRent = Annotated[float, Field(gt=0.0, le=100.0)]
+#: Economic and book life of hardware, years: at most 15 (the miner bound; the longest
+#: useful life in data/useful_life_policies.csv is 6 years).
+LifeYears = Annotated[float, Field(gt=0.0, le=15.0)]
+#: Power price, USD/MWh: at most ERCOT's system-wide offer cap of 5,000 USD/MWh (PUCT
+#: rule 25.505), the highest wholesale price a US site can pay even for a moment.
+PowerPrice = Annotated[float, Field(ge=0.0, le=5000.0)]
+#: Per-kW monthly charges (colocation, hosting rent, hosting opex), USD: at most 1,000, over
+#: five times the 150-160 USD/kW-month of the shipped hosting leases (an assumption).
+UsdPerKwMonth = Annotated[float, Field(ge=0.0, le=1000.0)]
+#: A month count that is not a tenor (cure periods): at most 360, the longest tenor.
+MonthCount = Annotated[int, Field(ge=0, le=360)]
+#: Most items in a list of a spec (cohorts, contracts, facilities, draws, leases, steps):
+#: an assumption far beyond a real deal (the shipped examples have at most 5).
+MAX_ITEMS = 200
+#: Months a debt may run past the end of its collateral's economic life: the longest sale of
+#: repossessed collateral the recovery model allows (``RecoverySpec.horizon_months`` <= 36).
+LIFE_MARGIN_MONTHS = 36
+#: Most total debt relative to the fleet's purchase cost (an assumption: ten times; real
+#: advance rates are below one, REFERENCES.md origination LTVs).
+MAX_DEBT_TO_COST = 10.0
 
 
 class SpecProblem(ValueError):
@@ -91,9 +149,25 @@ class SpecProblem(ValueError):
 
 
 class Spec(BaseModel):
-    """Base of every spec: frozen, unknown fields rejected."""
+    """Base of every spec: frozen, unknown fields rejected, every number finite (``.inf``,
+    ``1e999``, ``"nan"`` are refused in any numeric field)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", str_strip_whitespace=True, allow_inf_nan=False
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_true_for_a_number(cls, data: Any) -> Any:
+        """Refuse ``true``/``false`` where a number is expected (pydantic would read them as
+        1 and 0: ``sga_share_of_revenue: true`` would be a 100% cost)."""
+        if isinstance(data, dict):
+            for name, info in cls.model_fields.items():
+                key = info.alias or name
+                value = data.get(key)
+                if isinstance(value, bool) and info.annotation not in (bool, bool | None):
+                    raise SpecProblem(key, value, "a number or text, not true or false")
+        return data
 
 
 S = TypeVar("S", bound=BaseModel)
@@ -111,8 +185,9 @@ class BorrowerSpec(Spec):
 
     name: str = Field(min_length=1)
     description: str = ""
-    share_price_usd: PositiveFloat | None = None
-    shares_outstanding: PositiveFloat | None = None
+    # assumptions: ten times Berkshire Hathaway's class A share; 1e12 shares
+    share_price_usd: Annotated[float, Field(gt=0.0, le=1e7)] | None = None
+    shares_outstanding: Annotated[float, Field(gt=0.0, le=1e12)] | None = None
 
 
 class CohortSpec(Spec):
@@ -129,12 +204,13 @@ class CohortSpec(Spec):
 
     name: str = Field(min_length=1)
     generation: str
-    units: PositiveInt
-    purchase_date: dt.date
-    unit_cost_usd: PositiveFloat
-    economic_life_years: PositiveFloat = 7.0
-    book_useful_life_years: PositiveFloat = 6.0
-    power_kw_per_gpu: PositiveFloat | None = None
+    units: GpuUnits
+    purchase_date: SpecDate
+    unit_cost_usd: GpuUnitCost
+    economic_life_years: LifeYears = 7.0
+    book_useful_life_years: LifeYears = 6.0
+    # at most 10 kW per GPU: five times a GB200 NVL72 rack's ~1.9 kW per GPU (an assumption)
+    power_kw_per_gpu: Annotated[float, Field(gt=0.0, le=10.0)] | None = None
 
     @field_validator("generation")
     @classmethod
@@ -229,10 +305,10 @@ class ContractSpec(RatedSpec):
 
     tenant: str = Field(min_length=1)
     cohort: str
-    units: PositiveInt
-    rate_usd_per_gpu_hour: PositiveFloat
-    start: dt.date
-    end: dt.date
+    units: GpuUnits
+    rate_usd_per_gpu_hour: GpuRent
+    start: SpecDate
+    end: SpecDate
     take_or_pay: bool = True
     escalator_pct_per_year: Annotated[float, Field(ge=-50.0, le=100.0)] = 0.0
     guarantor: GuarantorSpec | None = None
@@ -290,15 +366,18 @@ def check_tenant_risk(contracts: list[ContractSpec]) -> None:
 class MerchantSpec(Spec):
     """Uncontracted units: rented at the market index, at the regime's utilisation.
 
-    ``price_factor`` is the borrower's realised price relative to the index. The index is an
-    on-demand median; a fleet is let mostly on term, so the default is the ratio of the
-    one-year contract index, 2.35 USD/h in March 2026 (SemiAnalysis, "The great GPU
-    shortage"), to the shipped on-demand H100 SXM median for March 2026, 2.99 USD/h
-    (data/gpu_rental_observations_2026.csv): 0.79. The utilisation overrides replace the
-    factor model's regime means for this borrower.
+    Realised merchant revenue per GPU-hour = index x ``price_factor`` x utilisation (docs/model.md
+    section 3). ``price_factor`` is the realised price *per rented hour* relative to the on-demand
+    index; utilisation (the factor model's, or the overrides here) is the share of hours rented.
+    The default 0.85 is calibrated by ``gpucredit.factors.merchant.merchant_calibration``:
+    CoreWeave's 2024 revenue per H100-equivalent GPU-hour (1.78 USD) over the 2024 on-demand H100
+    index (3.49 USD/h) and the glut utilisation (0.60). It replaces 0.79, a one-year contract
+    price, which multiplied by utilisation haircut merchant revenue twice. The utilisation
+    overrides replace the factor model's regime means for this borrower.
     """
 
-    price_factor: PositiveFloat = 0.79
+    # at most 5 times the index (an assumption; the calibrated default is 0.85)
+    price_factor: Annotated[float, Field(gt=0.0, le=5.0)] = 0.85
     utilisation_tight: ShareOfOne | None = None
     utilisation_glut: ShareOfOne | None = None
 
@@ -306,11 +385,11 @@ class MerchantSpec(Spec):
 class OpexSpec(Spec):
     """Operating costs of the fleet."""
 
-    power_price_usd_per_mwh: NonNegativeFloat
+    power_price_usd_per_mwh: PowerPrice
     pue: Annotated[float, Field(ge=1.0, le=3.0)]
-    colocation_usd_per_kw_month: NonNegativeFloat
+    colocation_usd_per_kw_month: UsdPerKwMonth
     sga_share_of_revenue: ShareOfOne = 0.0
-    other_fixed_usd_per_month: NonNegativeFloat = 0.0
+    other_fixed_usd_per_month: UsdOrZero = 0.0
 
 
 class FixedRateSpec(Spec):
@@ -326,7 +405,9 @@ class FloatingRateSpec(Spec):
     kind: Literal["floating"]
     index: Literal["SOFR"] = "SOFR"
     margin_bps: Annotated[float, Field(ge=-1000.0, le=10000.0)]
-    floor_pct: Annotated[float, Field(ge=0.0, le=100.0)] = 0.0
+    # at most 20%: the effective federal funds rate peaked at 19.1% (monthly average, June
+    # 1981, FRED FEDFUNDS); a floor above any rate ever set is no floor but a fixed coupon
+    floor_pct: Annotated[float, Field(ge=0.0, le=20.0)] = 0.0
 
     @property
     def margin(self) -> float:
@@ -362,7 +443,9 @@ class ScheduleSpec(Spec):
     """Explicit principal, in percent of the original principal, for each month of the tenor."""
 
     kind: Literal["schedule"]
-    principal_pct_by_month: list[NonNegativeFloat] = Field(min_length=1)
+    principal_pct_by_month: list[Annotated[float, Field(ge=0.0, le=100.0)]] = Field(
+        min_length=1, max_length=360
+    )
 
     @model_validator(mode="after")
     def _sums_to_100(self) -> Self:
@@ -430,9 +513,10 @@ class CovenantSpec(Spec):
     """
 
     kind: Literal["min_dscr", "max_ltv"]
-    threshold: PositiveFloat
+    # at most 100 (a DSCR of 100x, an LTV of 10,000%): an assumption far past any covenant
+    threshold: Annotated[float, Field(gt=0.0, le=100.0)]
     window_months: Annotated[int, Field(ge=1, le=60)] = 12
-    cure_period_months: NonNegativeInt = 0
+    cure_period_months: MonthCount = 0
     consequence: Literal["event_of_default", "cash_sweep", "lock_up"] = "event_of_default"
     waiver: WaiverSpec | None = None
 
@@ -480,7 +564,7 @@ class RefinancingSpec(Spec):
     """
 
     max_ltv: Annotated[float, Field(gt=0.0, le=1.0)] = 0.60
-    min_dscr: PositiveFloat | None = None
+    min_dscr: Annotated[float, Field(gt=0.0, le=100.0)] | None = None
     needs_open_market: bool = False
     spread_tight_bps: Annotated[float, Field(ge=0.0, le=5000.0)] = 368.0
     spread_glut_bps: Annotated[float, Field(ge=0.0, le=5000.0)] = 643.0
@@ -490,13 +574,13 @@ class LoanSpec(Spec):
     """One term loan funded on the as-of date."""
 
     name: str = Field(min_length=1)
-    principal_usd: PositiveFloat
+    principal_usd: Usd
     rate: RateSpec
     tenor_months: Annotated[int, Field(ge=1, le=360)]
     amortisation: AmortisationSpec
     issue_price_pct: Annotated[float, Field(gt=0.0, le=150.0)] = 100.0
     dsra_months: Annotated[float, Field(ge=0.0, le=24.0)] = 0.0
-    covenants: list[CovenantSpec] = Field(default_factory=list)
+    covenants: list[CovenantSpec] = Field(default_factory=list, max_length=MAX_ITEMS)
     refinancing: RefinancingSpec = Field(default_factory=RefinancingSpec)
 
     @model_validator(mode="after")
@@ -532,14 +616,48 @@ class RecoverySpec(Spec):
     buyer_discount_rate_pct: Annotated[float, Field(gt=0.0, le=100.0)] = 15.0
 
 
+class DefaultModelSpec(Spec):
+    """How the rated companies of a deal (tenants, guarantors, a miner's hosting tenants)
+    default; a field left out keeps the calibrated value.
+
+    ``stress_hazard_multiplier``: factor on every company's default hazard in a glut month
+    (calibrated: 3.24, S&P's worst speculative-grade year over its average,
+    ``market.ratings.stress_hazard_multiplier``). At least 1 (a glut is no better for a
+    tenant than a tight market); 1 makes the regime irrelevant to companies' defaults. At most
+    20 (ASSUMPTION: a bound against typing errors; 20 is six times the calibrated value).
+
+    ``asset_correlation``: correlation of the one-factor Gaussian copula that links the
+    companies' default times (calibrated: 0.24, the top of the Basel II corporate range,
+    ``market.ratings.DEFAULT_ASSET_CORRELATION``), in [0, 0.99].
+    """
+
+    stress_hazard_multiplier: Annotated[float, Field(ge=1.0, le=20.0)] | None = None
+    asset_correlation: Annotated[float, Field(ge=0.0, le=0.99)] | None = None
+
+
+class RegimeSpec(Spec):
+    """The GPU market's tight/glut Markov chain; a field left out keeps the calibrated value
+    (``factors.calibrate``).
+
+    ``p_tight_to_glut`` and ``p_glut_to_tight``: monthly probabilities of switching, in
+    (0, 1] (zero would make a regime absorbing, with no long-run share to average a
+    through-the-cycle PD over). ``initial``: the regime on the as-of date, ``tight`` or
+    ``glut``.
+    """
+
+    p_tight_to_glut: Annotated[float, Field(gt=0.0, le=1.0)] | None = None
+    p_glut_to_tight: Annotated[float, Field(gt=0.0, le=1.0)] | None = None
+    initial: Literal["tight", "glut"] | None = None
+
+
 # --- capital structures (several facilities and their waterfall) ---------------------------
 
 
 class DrawSpec(Spec):
     """One draw of a delayed-draw term loan after close, often tied to a GPU delivery."""
 
-    date: dt.date
-    amount_usd: PositiveFloat
+    date: SpecDate
+    amount_usd: Usd
     cohort: str | None = None
 
 
@@ -551,11 +669,24 @@ class _FacilityBase(Spec):
 
     name: str = Field(min_length=1)
     seniority: Annotated[int, Field(ge=1, le=9)] = 1
-    secured_by: list[str] | None = None
+    secured_by: list[str] | None = Field(default=None, max_length=MAX_ITEMS)
     rate: RateSpec
     issue_price_pct: Annotated[float, Field(gt=0.0, le=150.0)] = 100.0
     dsra_months: Annotated[float, Field(ge=0.0, le=24.0)] = 0.0
-    covenants: list[CovenantSpec] = Field(default_factory=list)
+    covenants: list[CovenantSpec] = Field(default_factory=list, max_length=MAX_ITEMS)
+
+    @model_validator(mode="after")
+    def _secured_once(self) -> Self:
+        pledged = self.secured_by or []
+        for j, name in enumerate(pledged):
+            if name in pledged[:j]:
+                raise SpecProblem(
+                    f"secured_by[{j}]",
+                    name,
+                    f"each collateral named once (already secured_by[{pledged.index(name)}])",
+                )
+        return self
+
     refinancing: RefinancingSpec = Field(default_factory=RefinancingSpec)
 
 
@@ -564,7 +695,7 @@ class TermLoanSpec(_FacilityBase):
     or OEM, usually secured by the equipment it financed."""
 
     kind: Literal["term_loan", "vendor"]
-    principal_usd: PositiveFloat
+    principal_usd: Usd
     tenor_months: Annotated[int, Field(ge=1, le=360)]
     amortisation: AmortisationSpec
 
@@ -576,10 +707,10 @@ class DdtlSpec(_FacilityBase):
     ``availability_end``; ``tenor_months`` is the final maturity from the as-of date."""
 
     kind: Literal["ddtl"]
-    commitment_usd: PositiveFloat
-    drawn_at_close_usd: NonNegativeFloat = 0.0
-    draws: list[DrawSpec] = Field(default_factory=list)
-    availability_end: dt.date
+    commitment_usd: Usd
+    drawn_at_close_usd: UsdOrZero = 0.0
+    draws: list[DrawSpec] = Field(default_factory=list, max_length=MAX_ITEMS)
+    availability_end: SpecDate
     draw_tenor_months: Annotated[int, Field(ge=1, le=360)]
     draw_amortisation: Literal["straight_line", "bullet"] = "straight_line"
     commitment_fee_bps: Annotated[float, Field(ge=0.0, le=1000.0)] = 0.0
@@ -621,7 +752,7 @@ class AblSpec(_FacilityBase):
     origination LTVs)."""
 
     kind: Literal["abl"]
-    principal_usd: PositiveFloat
+    principal_usd: Usd
     tenor_months: Annotated[int, Field(ge=1, le=360)]
     amortisation: AmortisationSpec = Field(default_factory=lambda: BulletSpec(kind="bullet"))
     advance_rate_pct: float
@@ -649,13 +780,13 @@ class ProjectFinanceSpec(_FacilityBase):
     tenor_months: Annotated[int, Field(ge=1, le=360)]
     target_dscr: Annotated[float, Field(gt=1.0, le=5.0)]
     max_gearing_pct: Annotated[float, Field(gt=0.0, le=100.0)] = 80.0
-    project_cost_usd: PositiveFloat | None = None
+    project_cost_usd: Usd | None = None
 
 
 class CallSpec(Spec):
     """From ``date`` on the issuer may call the notes at ``price_pct`` of par."""
 
-    date: dt.date = Field(alias="from")
+    date: SpecDate = Field(alias="from")
     price_pct: Annotated[float, Field(ge=100.0, le=150.0)]
 
 
@@ -666,11 +797,11 @@ class NotesSpec(_FacilityBase):
     holders the value of what they give up)."""
 
     kind: Literal["notes"]
-    principal_usd: PositiveFloat
+    principal_usd: Usd
     tenor_months: Annotated[int, Field(ge=1, le=360)]
     amortisation: AmortisationSpec = Field(default_factory=lambda: BulletSpec(kind="bullet"))
     coupon_frequency: Literal["monthly", "quarterly", "semi_annual"] = "semi_annual"
-    call_schedule: list[CallSpec] = Field(default_factory=list)
+    call_schedule: list[CallSpec] = Field(default_factory=list, max_length=MAX_ITEMS)
     make_whole_spread_bps: Annotated[float, Field(ge=0.0, le=1000.0)] = 50.0
 
     @model_validator(mode="after")
@@ -691,9 +822,9 @@ class ConvertibleSpec(_FacilityBase):
     or refinanced. Needs ``borrower.share_price_usd`` and ``borrower.shares_outstanding``."""
 
     kind: Literal["convertible"]
-    principal_usd: PositiveFloat
+    principal_usd: Usd
     tenor_months: Annotated[int, Field(ge=1, le=360)]
-    conversion_price_usd: PositiveFloat
+    conversion_price_usd: Annotated[float, Field(gt=0.0, le=1e7)]  # as share_price_usd
     coupon_frequency: Literal["monthly", "quarterly", "semi_annual"] = "semi_annual"
     amortisation: BulletSpec = Field(default_factory=lambda: BulletSpec(kind="bullet"))
 
@@ -725,8 +856,8 @@ class MaintenanceReserveStep(Spec):
     """Fund the maintenance reserve: ``usd_per_month`` until it holds ``target_usd``."""
 
     step: Literal["maintenance_reserve"]
-    usd_per_month: PositiveFloat
-    target_usd: PositiveFloat
+    usd_per_month: Usd
+    target_usd: Usd
 
 
 class SweepStep(Spec):
@@ -757,17 +888,19 @@ class DealSpec(Spec):
     ``facilities`` paid by the ``waterfall`` (by seniority when it is omitted)."""
 
     name: str = Field(min_length=1)
-    as_of: dt.date
+    as_of: SpecDate
     borrower: BorrowerSpec
-    fleet: list[CohortSpec] = Field(min_length=1)
-    contracts: list[ContractSpec] = Field(default_factory=list)
+    fleet: list[CohortSpec] = Field(min_length=1, max_length=MAX_ITEMS)
+    contracts: list[ContractSpec] = Field(default_factory=list, max_length=MAX_ITEMS)
     merchant: MerchantSpec = Field(default_factory=MerchantSpec)
     opex: OpexSpec
     loan: LoanSpec | None = None
-    facilities: list[FacilitySpec] = Field(default_factory=list)
-    waterfall: list[StepSpec] | None = None
+    facilities: list[FacilitySpec] = Field(default_factory=list, max_length=MAX_ITEMS)
+    waterfall: list[StepSpec] | None = Field(default=None, max_length=MAX_ITEMS)
     recovery: RecoverySpec = Field(default_factory=RecoverySpec)
     re_lease_downtime_months: Annotated[int, Field(ge=0, le=36)] = 3
+    default_model: DefaultModelSpec | None = None
+    regime: RegimeSpec | None = None
     notes: str = ""
 
     @property
@@ -831,6 +964,7 @@ class DealSpec(Spec):
                     f"{self.horizon_months} months after as_of): a delivery must arrive "
                     "while the debt is outstanding",
                 )
+        self._check_size(horizon_end)
         for i, cohort in enumerate(self.fleet):
             peak = _peak_contracted_units(
                 [c for c in self.contracts if c.cohort == cohort.name], self.as_of
@@ -842,6 +976,48 @@ class DealSpec(Spec):
                     f"at most the cohort's {cohort.units} units (fleet[{i}].units)",
                 )
         return self
+
+    def _check_size(self, horizon_end: dt.date) -> None:
+        """The debt at most ``MAX_DEBT_TO_COST`` times the fleet's cost, and its maturity at
+        most ``LIFE_MARGIN_MONTHS`` after the end of the fleet's economic life."""
+        cost = sum(c.units * c.unit_cost_usd for c in self.fleet)
+        debts: list[tuple[str, float, int]] = []
+        if self.loan is not None:
+            debts.append(("loan", self.loan.principal_usd, self.loan.tenor_months))
+        for i, f in enumerate(self.facilities):
+            if isinstance(f, DdtlSpec):
+                amount, field = f.commitment_usd, "commitment_usd"
+            elif isinstance(f, ProjectFinanceSpec):
+                amount = (f.project_cost_usd or cost) * f.max_gearing_pct / 100.0
+                field = "project_cost_usd"
+            else:
+                amount, field = f.principal_usd, "principal_usd"
+            debts.append((f"facilities[{i}].{field}", amount, f.tenor_months))
+        total = sum(amount for _, amount, _ in debts)
+        if total > MAX_DEBT_TO_COST * cost:
+            field, amount, _ = max(debts, key=lambda d: d[1])
+            field = "loan.principal_usd" if field == "loan" else field
+            raise SpecProblem(
+                field,
+                amount,
+                f"debt of at most {MAX_DEBT_TO_COST:g} times the fleet's cost "
+                f"({cost:,.0f} USD); the deal's debt adds up to {total:,.0f} USD",
+            )
+        life_end = max(
+            c.purchase_date + dt.timedelta(days=round(365.25 * c.economic_life_years))
+            for c in self.fleet
+        )
+        latest = add_months(life_end, LIFE_MARGIN_MONTHS)
+        if horizon_end > latest:
+            field, _, tenor = max(debts, key=lambda d: d[2])
+            field = "loan" if field == "loan" else field.rpartition(".")[0]
+            raise SpecProblem(
+                f"{field}.tenor_months",
+                tenor,
+                f"a maturity by {latest}: the fleet's economic life ends {life_end}, and the "
+                f"debt may run at most {LIFE_MARGIN_MONTHS} months past it (the longest sale "
+                "of its collateral)",
+            )
 
     def _check_debt(self, cohorts: list[str]) -> None:
         if (self.loan is None) == (not self.facilities):
@@ -937,7 +1113,7 @@ def check_waterfall(steps: list[Any], facilities: list[Any]) -> None:
             )
         if step.step == "distribute" and j != len(steps) - 1:
             raise SpecProblem(f"waterfall[{j}].step", "distribute", "distribute as the last step")
-        if facility is not None and step.step in ("interest", "principal", "reserve"):
+        if facility is not None and step.step in ("interest", "principal", "reserve", "sweep"):
             key = (step.step, facility)
             if key in seen:
                 raise SpecProblem(
@@ -964,6 +1140,15 @@ def check_waterfall(steps: list[Any], facilities: list[Any]) -> None:
                     f"no {kind} step for {name}",
                     f"a {kind} step for every facility",
                 )
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """``day`` moved by ``months`` calendar months, clamped to the month's last day."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    month += 1
+    following = dt.date(year + month // 12, month % 12 + 1, 1)
+    return dt.date(year, month, min(day.day, (following - dt.timedelta(days=1)).day))
 
 
 def _peak_contracted_units(contracts: list[ContractSpec], as_of: dt.date) -> int:

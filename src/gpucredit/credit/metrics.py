@@ -19,9 +19,11 @@ __all__ = [
     "CREDIT_LEDGER_FIELDS",
     "DSCR_EDGES",
     "LTV_EDGES",
+    "PAYMENT_DEFAULT_KINDS",
     "CreditAccumulator",
     "FacilityMetrics",
     "check_target",
+    "default_kind_record",
     "next_path_count",
     "run_to_target",
     "wilson_interval",
@@ -51,6 +53,48 @@ TARGET_MARGIN = 1.1
 #: Two-sided 95% normal quantile, for the Wilson interval of the PD.
 Z_95 = 1.959963984540054
 
+#: The default kinds (``debt.ledger.DEFAULT_KINDS``) that the rating agencies count as a
+#: default: a missed payment of interest or principal. S&P counts "the first occurrence of a
+#: payment default on any financial obligation", a distressed exchange or a bankruptcy filing
+#: (S&P Global Ratings, "S&P Global Ratings Definitions", section "Issue credit rating
+#: definitions", category 'D'); Moody's counts "a missed or delayed disbursement of a
+#: contractually obligated interest or principal payment", a bankruptcy filing or legal
+#: receivership, and a distressed exchange, and excludes "technical defaults" such as
+#: covenant violations (Moody's Investors Service, "Rating Symbols and Definitions", section
+#: "Definition of default"). Hence:
+#:
+#: * ``payment`` (interest or scheduled principal not paid after reserves) and ``maturity``
+#:   (the balloon not repaid and not refinanced) are payment defaults;
+#: * ``borrowing_base`` is a mandatory prepayment of principal, owed under the loan's terms
+#:   when the collateral falls short of the borrowing base, that the borrower could not pay:
+#:   contractually due principal, missed;
+#: * ``margin_liquidation`` is a margin loan whose pledge, sold, left a shortfall the
+#:   borrower did not pay (``debt.margin_loan``): principal missed;
+#: * ``covenant`` (an uncured covenant event of default, accelerated while every payment was
+#:   made) and ``cross_default`` (a facility accelerated because another facility of the
+#:   borrower defaulted, while it was itself paid) are events of default but not payment
+#:   defaults. The engine stops a path at acceleration: it does not model whether the
+#:   borrower would then have paid the accelerated amount, so these paths count in ``pd``
+#:   and their losses in the expected loss, but not in ``pd_payment``. This is a lower bound
+#:   on the agencies' count: an accelerated loan that is then not repaid in full would be
+#:   a payment default in their eyes. ``pd_payment_upper`` is the matching upper bound: it
+#:   also counts every acceleration whose collateral left the lender a loss (the accelerated
+#:   amount not repaid in full).
+#:
+#: The engine has no distressed exchange (a lender's waiver of a covenant, ``WaiverSpec``,
+#: is not one: no payment is reduced or deferred).
+PAYMENT_DEFAULT_KINDS: tuple[str, ...] = (
+    "payment",
+    "maturity",
+    "borrowing_base",
+    "margin_liquidation",
+)
+#: Codes of the kinds that accelerate a loan that was paying (covenant, cross-default).
+_ACCELERATION_CODES = np.array(
+    [i for i, k in DEFAULT_KINDS.items() if i > 0 and k not in PAYMENT_DEFAULT_KINDS],
+    dtype=np.int64,
+)
+
 
 @dataclass(slots=True)
 class CreditAccumulator:
@@ -61,6 +105,8 @@ class CreditAccumulator:
     defaults_by_month: Int64Array = field(init=False)
     defaults_by_kind: Int64Array = field(init=False)
     breaches: int = 0
+    waived: int = 0
+    unpaid_accelerations: int = 0
     loss: ExactSum = field(default_factory=lambda: ExactSum(USD_RESOLUTION, moments=True))
     ead: ExactSum = field(default_factory=lambda: ExactSum(USD_RESOLUTION))
     recovery: ExactSum = field(default_factory=lambda: ExactSum(USD_RESOLUTION))
@@ -83,6 +129,11 @@ class CreditAccumulator:
         self.defaults_by_month += np.bincount(outcomes.default_month, minlength=self.n_months + 1)
         self.defaults_by_kind += np.bincount(ledger.default_kind, minlength=len(DEFAULT_KINDS))
         self.breaches += int(outcomes.breached.sum())
+        self.waived += int(np.count_nonzero(ledger.waivers))
+        accelerated = np.isin(ledger.default_kind, _ACCELERATION_CODES)
+        # a loss under a cent is rounding, not an unpaid accelerated amount
+        lossy = outcomes.loss_usd > 0.01
+        self.unpaid_accelerations += int(np.count_nonzero(accelerated & lossy))
         d = outcomes.defaulted
         self.loss.add(outcomes.loss_usd)
         self.ead.add(outcomes.ead_usd, d)
@@ -100,6 +151,8 @@ class CreditAccumulator:
         self.defaults_by_month += other.defaults_by_month
         self.defaults_by_kind += other.defaults_by_kind
         self.breaches += other.breaches
+        self.waived += other.waived
+        self.unpaid_accelerations += other.unpaid_accelerations
         for name in ("loss", "ead", "recovery", "lgd", "pv"):
             getattr(self, name).merge(getattr(other, name))
         self.lgd_hist.merge(other.lgd_hist)
@@ -115,6 +168,16 @@ class FacilityMetrics:
     Rates are decimals, spreads in basis points, money in USD. ``pd_by_year`` is the
     cumulative PD at each loan-year end (the last entry at maturity); fans are p5/p50/p95 of
     the monthly DSCR and LTV over the paths where the loan is alive that month.
+
+    Default definitions (docs/model.md "Counting defaults as the agencies do"): ``pd`` is the
+    probability of any event of default over the loan's life; ``pd_payment`` that of a
+    payment default as S&P and Moody's count it (the kinds in ``PAYMENT_DEFAULT_KINDS``);
+    ``default_kind_share`` the probability of each kind, which add up to ``pd``.
+    ``implied_rating`` and ``implied_rating_range`` are S&P-style, on ``pd_payment`` (S&P's
+    table counts payment defaults). ``pd_payment_upper`` adds the accelerations (covenant,
+    cross-default) that leave the lender a loss, had the borrower then missed the accelerated
+    amount: ``pd_payment <= pd_payment_upper <= pd``. ``waiver_probability`` is the
+    probability that a lender waives a covenant breach at least once (``WaiverSpec``).
 
     Monte Carlo error (docs/model.md section 6): ``pd_se`` is the binomial standard error of
     the PD and ``pd_ci_low``/``pd_ci_high`` its Wilson 95% interval; ``el_se_usd`` (USD),
@@ -160,6 +223,12 @@ class FacilityMetrics:
     lgd_se: float | None
     fair_spread_se_bps: float | None
     implied_rating_range: str
+    pd_payment: float
+    pd_payment_se: float
+    pd_payment_ci_low: float
+    pd_payment_ci_high: float
+    pd_payment_upper: float
+    waiver_probability: float
     notes: dict[str, str] = field(default_factory=dict)
 
 
@@ -230,6 +299,9 @@ def summarise(
     years = tenor_months / 12.0
     pd_annual = 1.0 - (1.0 - pd) ** (1.0 / years) if pd < 1.0 else 1.0
     share = {k: float(acc.defaults_by_kind[i]) / n for i, k in DEFAULT_KINDS.items() if i > 0}
+    n_pay = payment_default_count(acc)
+    pd_pay = n_pay / n
+    pay_low, pay_high = wilson_interval(n_pay, n)
     alive_counts = acc.dscr_fan.counts.sum(axis=1)
     return FacilityMetrics(
         deal=deal,
@@ -251,7 +323,7 @@ def summarise(
         fair_spread_bps=None if fair_spread is None else fair_spread * 1e4,
         market_spread_bps=market_spread * 1e4,
         spread_gap_bps=None if fair_spread is None else (market_spread - fair_spread) * 1e4,
-        implied_rating=implied_rating(pd, years),
+        implied_rating=implied_rating(pd_pay, years),
         breach_probability=acc.breaches / n,
         min_dscr_p50=acc.min_dscr_hist.quantile(0.5),
         breakeven_rent_usd_per_gpu_hour=breakeven_rent,
@@ -269,9 +341,39 @@ def summarise(
         fair_spread_se_bps=None
         if fair_spread is None or fair_spread_se is None
         else fair_spread_se * 1e4,
-        implied_rating_range=implied_rating_range(pd_low, pd_high, years),
+        implied_rating_range=implied_rating_range(pay_low, pay_high, years),
+        pd_payment=pd_pay,
+        pd_payment_se=math.sqrt(pd_pay * (1.0 - pd_pay) / n),
+        pd_payment_ci_low=pay_low,
+        pd_payment_ci_high=pay_high,
+        pd_payment_upper=(n_pay + acc.unpaid_accelerations) / n,
+        waiver_probability=acc.waived / n,
         notes=notes,
     )
+
+
+def payment_default_count(acc: CreditAccumulator) -> int:
+    """Paths with a payment default (``PAYMENT_DEFAULT_KINDS``), a count."""
+    codes = [i for i, k in DEFAULT_KINDS.items() if k in PAYMENT_DEFAULT_KINDS]
+    return int(acc.defaults_by_kind[codes].sum())
+
+
+def default_kind_record(m: FacilityMetrics) -> dict[str, Any]:
+    """The default-definition figures of one facility, flat, for a summary row or a record:
+    ``pd_payment`` with its standard error and Wilson 95% interval, the S&P-style implied
+    rating (on ``pd_payment``) with its range, the waiver probability and one
+    ``default_kind_<kind>`` probability per kind (decimals; they add up to ``pd``)."""
+    return {
+        "pd_payment": m.pd_payment,
+        "pd_payment_se": m.pd_payment_se,
+        "pd_payment_ci_low": m.pd_payment_ci_low,
+        "pd_payment_ci_high": m.pd_payment_ci_high,
+        "pd_payment_upper": m.pd_payment_upper,
+        "implied_rating_sp": m.implied_rating,
+        "implied_rating_sp_range": m.implied_rating_range,
+        "waiver_probability": m.waiver_probability,
+        **{f"default_kind_{k}": v for k, v in m.default_kind_share.items()},
+    }
 
 
 def worst_spread_se_bps(facilities: Sequence[FacilityMetrics]) -> float | None:

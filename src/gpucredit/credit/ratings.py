@@ -60,7 +60,9 @@ def implied_rating(cumulative_pd: float, years: float) -> str:
 
 def implied_rating_range(pd_low: float, pd_high: float, years: float) -> str:
     """The implied ratings of the two ends of a PD interval, best first: ``"A/BBB"`` when the
-    interval straddles a rating boundary, the one rating (``"A"``) when it does not.
+    interval straddles a rating boundary, the one rating (``"A"``) when it does not. The
+    worst category's own name holds a slash (``"CCC/C"``), so a range reaching it reads
+    ``"B to CCC/C"`` rather than the ambiguous ``"B/CCC/C"``.
 
     Parameters
     ----------
@@ -71,4 +73,6 @@ def implied_rating_range(pd_low: float, pd_high: float, years: float) -> str:
     """
     best = implied_rating(min(pd_low, pd_high), years)
     worst = implied_rating(max(pd_low, pd_high), years)
-    return best if best == worst else f"{best}/{worst}"
+    if best == worst:
+        return best
+    return f"{best} to {worst}" if "/" in best + worst else f"{best}/{worst}"

@@ -206,7 +206,8 @@ def _month_due(
     s.accrued = s.accrued + open_balance * i
     final = month == f.tenor_months
     fee = np.zeros(n_paths)
-    if f.undrawn_usd is not None and f.commitment_fee > 0.0:
+    # the commitment ends with the facility's tenor, which may be shorter than the deal's grid
+    if f.undrawn_usd is not None and f.commitment_fee > 0.0 and t < f.undrawn_usd.size:
         fee = np.where(live, f.undrawn_usd[t] * f.commitment_fee / 12.0, 0.0)
 
     called = np.zeros(n_paths, dtype=bool)

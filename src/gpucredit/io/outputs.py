@@ -215,11 +215,11 @@ def write_run(
 ) -> Path:
     """Write a run's results to a directory, all at once.
 
-    Writes ``summary.json``, ``summary.csv`` and, per deal, the DSCR fan, the PD term
-    structure, the path cube (netCDF) and the run manifest; for miners, ``miners.csv`` and a
-    manifest each (provenance and the validated spec); and a top-level ``manifest.json``
-    listing every file written. Everything goes to a staging directory beside the target,
-    renamed into place at the end: an error or a kill leaves no partial output.
+    Writes ``summary.json``, ``summary.csv``, ``duration_mismatch.csv`` and, per deal, the DSCR
+    fan, the PD term structure, the path cube (netCDF) and the run manifest; for miners,
+    ``miners.csv`` and a manifest each (provenance and the validated spec); and a top-level
+    ``manifest.json`` listing every file written. Everything goes to a staging directory beside
+    the target, renamed into place at the end: an error or a kill leaves no partial output.
 
     Parameters
     ----------
@@ -301,6 +301,10 @@ def _write_files(
     frames = [r.summary() for r in results]
     if frames:
         pd.concat(frames).to_csv(staging / "summary.csv")
+    if results or miners:
+        durations = [r.duration_frame() for r in results]
+        durations += [m.duration_frame() for m in miners]
+        pd.concat(durations).to_csv(staging / "duration_mismatch.csv")
     if miners:
         pd.concat([m.summary() for m in miners]).to_csv(staging / "miners.csv")
     folders = folder_names([r.deal.name for r in results] + [m.spec.name for m in miners])

@@ -6,6 +6,14 @@ the shipped files change, the shipped tables are rebuilt and series the user imp
 kept. Every write runs in one transaction, so a failed build or a bad import leaves the store
 as it was.
 
+Several processes share one store. A ``MarketStore`` holds no connection: each operation opens
+the file (read-only when it only reads), does its work in one short transaction and closes it,
+so a notebook holding a ``MarketStore`` never locks the command line out. DuckDB lets one
+process write a file at a time: an operation that finds the file locked by another process
+waits and tries again, for up to ``$GPUCREDIT_DB_LOCK_TIMEOUT`` seconds (default 30), then
+raises a ``DataError`` that says what to do. A damaged file raises a ``DataError`` that names
+the command moving it away and rebuilding the store.
+
 Location: the ``path`` argument, else the environment variable ``GPUCREDIT_DB``, else
 ``<user data dir>/gpucredit/market.duckdb`` (platformdirs). See ``docs/market_store.md``.
 """
@@ -19,11 +27,15 @@ import hashlib
 import json
 import math
 import os
+import random
 import re
+import shlex
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from types import TracebackType
@@ -38,15 +50,34 @@ from gpucredit.errors import DataError, SpecError, SpecIssue
 __all__ = [
     "DB_ENV_VAR",
     "GPU_RENT_PREFIX",
+    "LOCK_TIMEOUT_ENV_VAR",
+    "MAX_ABS_VALUE",
+    "CalibrationInfo",
     "MarketStore",
+    "RunInfo",
     "SeriesInfo",
     "StoredCalibration",
+    "StoredRun",
     "default_db_path",
+    "lock_timeout_s",
     "shipped_data_hash",
 ]
 
 #: Environment variable that overrides the default location of the store.
 DB_ENV_VAR = "GPUCREDIT_DB"
+#: Environment variable: seconds an operation waits for another process's lock (default 30).
+LOCK_TIMEOUT_ENV_VAR = "GPUCREDIT_DB_LOCK_TIMEOUT"
+_DEFAULT_LOCK_TIMEOUT_S = 30.0
+#: Largest magnitude of an imported value, in the series' unit: far above any price or rate
+#: the models read (BTC in USD, hashrate in TH/s are below 1e9), far below float overflow.
+MAX_ABS_VALUE = 1e9
+#: Earliest date of an imported row; the latest is 2100-12-31 or one year after today.
+_FIRST_IMPORT_DATE = dt.date(1900, 1, 1)
+_LAST_IMPORT_DATE = dt.date(2100, 12, 31)
+_FUTURE_MARGIN = dt.timedelta(days=366)
+#: DuckDB's file header: three 4 KiB blocks before the data blocks (DuckDB storage format).
+_DUCKDB_HEADER_BYTES = 3 * 4096
+
 #: GPU rental series are named ``gpu_rent/<generation>/<rental_type>``.
 GPU_RENT_PREFIX = "gpu_rent/"
 #: Bump when the schema or the build below changes: it is part of the data hash.
@@ -190,6 +221,8 @@ CREATE TABLE IF NOT EXISTS runs (
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,79}$")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _MAX_ISSUES = 10
+#: Largest CSV file imported: 64 MiB is a million daily rows, 27 centuries of days.
+_MAX_IMPORT_BYTES = 64 * 2**20
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +248,7 @@ def default_db_path() -> Path:
     return platformdirs.user_data_path("gpucredit", appauthor=False) / "market.duckdb"
 
 
+@cache
 def shipped_data_hash() -> str:
     """SHA-256 of the schema version and every shipped file the store is built from."""
     digest = hashlib.sha256(f"schema {SCHEMA_VERSION}\n".encode())
@@ -253,6 +287,64 @@ def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
 
 
+@dataclass(frozen=True, slots=True)
+class CalibrationInfo:
+    """One row of ``calibrations list``: a stored calibration and how many runs used it."""
+
+    id: str
+    as_of: dt.date
+    created_utc: str
+    data_hash: str
+    rent_series: str | None  # the GPU rent series it was fitted on, when recorded
+    n_runs: int
+
+
+@dataclass(frozen=True, slots=True)
+class RunInfo:
+    """One recorded run (table ``runs``) without its summary."""
+
+    id: str
+    created_utc: str
+    deal: str  # the deal's or miner's name, from the summary ("" when it has none)
+    spec_hash: str
+    seed: int
+    n_paths: int
+    calibration_id: str | None  # None: the sourced default parameters
+    data_hash: str
+    version: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRun:
+    """A recorded run: its row and the summary stored with it (the ``--json`` record)."""
+
+    info: RunInfo
+    summary: dict[str, Any]
+
+
+def lock_timeout_s() -> float:
+    """Seconds an operation waits for another process's lock: ``$GPUCREDIT_DB_LOCK_TIMEOUT``
+    when it is a number >= 0, else 30."""
+    text = os.environ.get(LOCK_TIMEOUT_ENV_VAR, "").strip()
+    try:
+        value = float(text)
+    except ValueError:
+        return _DEFAULT_LOCK_TIMEOUT_S
+    return value if math.isfinite(value) and value >= 0 else _DEFAULT_LOCK_TIMEOUT_S
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _is_config_clash(exc: duckdb.Error) -> bool:
+    return "different configuration than existing connections" in str(exc)
+
+
+def _is_lock_error(exc: duckdb.Error) -> bool:
+    return "Could not set lock on file" in str(exc)
+
+
 class MarketStore:
     """The market-data store in one DuckDB file.
 
@@ -260,32 +352,43 @@ class MarketStore:
     ----------
     path : Path, str or None
         The database file. None: ``default_db_path()``. Created (with its folder) when missing.
+    read_only : bool
+        Open the file read-only for every operation: many readers share a file, and reading
+        never changes it. Writing methods then raise ``DataError``. A store that does not
+        exist yet, or was built from other shipped files, is still built first (one short
+        write).
+    lock_timeout : float or None
+        Seconds an operation waits for another process's lock on the file before it raises
+        ``DataError``. None: ``$GPUCREDIT_DB_LOCK_TIMEOUT``, else 30.
 
     Opening builds or refreshes the shipped tables when the file is new or was built from
-    different shipped files; it does nothing else. Use as a context manager or call
-    ``close()``.
+    different shipped files; it does nothing else. The object holds no connection: every
+    operation opens the file, works in one transaction and closes it, so other processes can
+    use the store between two calls. ``close()`` and the context manager are kept for
+    symmetry; they release nothing.
     """
 
-    def __init__(self, path: Path | str | None = None) -> None:
+    def __init__(
+        self,
+        path: Path | str | None = None,
+        *,
+        read_only: bool = False,
+        lock_timeout: float | None = None,
+    ) -> None:
         self.path = Path(path).expanduser() if path is not None else default_db_path()
+        self.read_only = read_only
+        if lock_timeout is None or math.isnan(lock_timeout):
+            self.lock_timeout = lock_timeout_s()
+        else:
+            self.lock_timeout = max(float(lock_timeout), 0.0)
         if self.path.is_dir():
             raise DataError(f"{self.path}: is a directory; expected a DuckDB database file")
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._con = duckdb.connect(str(self.path))
-        except (OSError, duckdb.Error) as exc:
-            raise DataError(f"{self.path}: cannot open the market store ({exc})") from None
-        try:
-            self._ensure_built()
-        except BaseException:
-            self._con.close()
-            raise
+        self._ensure_built()
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Close the connection (idempotent)."""
-        self._con.close()
+        """Nothing to release: each operation closes its own connection (kept for the API)."""
 
     def __enter__(self) -> MarketStore:
         return self
@@ -298,23 +401,138 @@ class MarketStore:
     ) -> None:
         self.close()
 
+    # -- connections -------------------------------------------------------------------------
+
+    def _open(self, *, write: bool) -> duckdb.DuckDBPyConnection:
+        """A new connection, waiting (bounded, with backoff) while another process holds the
+        file's lock."""
+        if write:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                reason = exc.strerror or type(exc).__name__
+                raise DataError(
+                    f"{self.path}: cannot create the folder of the market store ({reason}); "
+                    "choose another location with --db PATH or $GPUCREDIT_DB"
+                ) from None
+        deadline = time.monotonic() + self.lock_timeout
+        delay = 0.05
+        while True:
+            try:
+                return duckdb.connect(str(self.path), read_only=not write)
+            except duckdb.Error as exc:
+                if _is_config_clash(exc):
+                    return self._share(write=write)
+                left = deadline - time.monotonic()
+                if not _is_lock_error(exc):
+                    if not self.path.exists():
+                        raise DataError(
+                            f"{self.path}: cannot create the market store ({_one_line(exc)}); "
+                            "choose another location with --db PATH or $GPUCREDIT_DB"
+                        ) from None
+                    raise self._unusable(exc) from None
+                if left <= 0:
+                    raise self._locked(exc) from None
+            # jitter: two waiting processes do not retry in step (not a model random number)
+            time.sleep(min(left, delay * (0.5 + random.random())))
+            delay = min(2 * delay, 1.0)
+
+    def _share(self, *, write: bool) -> duckdb.DuckDBPyConnection:
+        """A connection when this process already holds one of its own to the file, opened in
+        the other mode (DuckDB allows one mode per file and process): reads share a read-write
+        one; a write cannot share a read-only one."""
+        if not write:
+            try:
+                return duckdb.connect(str(self.path))  # only reads run on it
+            except duckdb.Error:
+                pass
+        raise DataError(
+            f"{self.path}: this Python process holds its own read-only DuckDB connection to the "
+            "market store (duckdb.connect(..., read_only=True)), and DuckDB allows one mode per "
+            "file and process; close it (con.close()) and try again"
+        )
+
     @contextmanager
-    def _transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        self._con.execute("BEGIN TRANSACTION")
+    def _connection(
+        self, *, write: bool = False, user_sql: bool = False
+    ) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One connection for one operation, closed at the end; DuckDB's errors become
+        ``DataError`` (for user SQL only those of a damaged file: a bad query raises as is)."""
+        con = self._open(write=write)
         try:
-            yield self._con
-        except BaseException:
-            self._con.execute("ROLLBACK")
-            raise
-        self._con.execute("COMMIT")
+            yield con
+        except duckdb.Error as exc:
+            if user_sql and not _is_damage(exc):
+                raise
+            raise self._unusable(exc) from None
+        finally:
+            try:
+                con.close()
+            except duckdb.Error as exc:
+                raise self._unusable(exc) from None
+
+    @contextmanager
+    def _transaction(self, *, build: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A write connection inside ``BEGIN`` ... ``COMMIT`` (``ROLLBACK`` on any error).
+
+        A read-only store writes only to build itself (``build=True``)."""
+        if self.read_only and not build:
+            raise DataError(
+                f"{self.path}: the market store was opened read-only; open it with "
+                "MarketStore(path) to write"
+            )
+        with self._connection(write=True) as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                yield con
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
+
+    def _locked(self, exc: duckdb.Error) -> DataError:
+        holder = re.search(r"Conflicting lock is held in (.*?\(PID \d+\))", str(exc))
+        who = f" ({holder.group(1)})" if holder else ""
+        return DataError(
+            f"{self.path}: the market store is locked by another process{who}, still after "
+            f"{self.lock_timeout:g} s. Wait for that process to finish (a gpucredit command, or "
+            "a Python session holding its own DuckDB connection to this file: close it) and "
+            f"run the command again; or wait longer with {LOCK_TIMEOUT_ENV_VAR}=SECONDS, or "
+            "use another store with --db PATH"
+        )
+
+    def _unusable(self, exc: BaseException) -> DataError:
+        reason = _one_line(exc)
+        quoted = shlex.quote(str(self.path))
+        move = f"mv {quoted} {shlex.quote(f'{self.path}.broken')}"
+        wal = Path(f"{self.path}.wal")
+        if wal.exists():  # DuckDB would replay a stale write-ahead log into the new store
+            move += f" && mv {shlex.quote(str(wal))} {shlex.quote(f'{self.path}.broken.wal')}"
+        return DataError(
+            f"{self.path}: the market store cannot be used ({reason}); the file is damaged, "
+            "was written by another DuckDB version, or is not a gpucredit store. Move it "
+            f"away and rebuild it from the shipped data: {move} && "
+            f"gpucredit data list --db {quoted} (series you imported, calibrations and runs "
+            "stay in the moved file)"
+        )
 
     def _ensure_built(self) -> None:
+        """Build the shipped tables when the file is new or stale; otherwise only read.
+
+        Two processes may race to build a new store: the loser waits for the lock, then finds
+        the store built and writes nothing.
+        """
         wanted = shipped_data_hash()
-        with self._transaction() as con:
+        if self.path.is_file():
+            with self._connection() as con:
+                _check_size(con, self.path)
+                if _built_hash(con) == wanted:
+                    return
+        with self._transaction(build=True) as con:
+            _check_size(con, self.path)
+            if _built_hash(con) == wanted:
+                return  # another process built it while this one waited
             con.execute(_SCHEMA)
-            row = con.execute("SELECT value FROM meta WHERE key = 'data_hash'").fetchone()
-            if row is not None and row[0] == wanted:
-                return
             self._build_shipped(con, wanted)
 
     # -- build -------------------------------------------------------------------------------
@@ -419,22 +637,26 @@ class MarketStore:
     @property
     def data_hash(self) -> str:
         """The content hash of the shipped files this store was built from."""
-        row = self._con.execute("SELECT value FROM meta WHERE key = 'data_hash'").fetchone()
-        assert row is not None  # written by the build, in the same transaction as the data
-        return str(row[0])
+        with self._connection() as con:
+            return _data_hash(con)
 
     def catalogue(self) -> list[SeriesInfo]:
         """Every series in the store, shipped first, then by name."""
-        rows = self._con.execute(
-            "SELECT * FROM series ORDER BY origin DESC, table_name, name"
-        ).fetchall()
+        with self._connection() as con:
+            rows = con.execute(
+                "SELECT * FROM series ORDER BY origin DESC, table_name, name"
+            ).fetchall()
         return [_info(row) for row in rows]
 
     def series_info(self, name: str) -> SeriesInfo:
         """The catalogue row of one series; ``DataError`` naming close matches when unknown."""
-        row = self._con.execute("SELECT * FROM series WHERE name = ?", [name]).fetchone()
+        with self._connection() as con:
+            return self._series_info(con, name)
+
+    def _series_info(self, con: duckdb.DuckDBPyConnection, name: str) -> SeriesInfo:
+        row = con.execute("SELECT * FROM series WHERE name = ?", [name]).fetchone()
         if row is None:
-            names = [str(r[0]) for r in self._con.execute("SELECT name FROM series").fetchall()]
+            names = [str(r[0]) for r in con.execute("SELECT name FROM series").fetchall()]
             close = difflib.get_close_matches(name, names, n=3)
             hint = f"; did you mean {', '.join(close)}?" if close else ""
             raise DataError(
@@ -445,17 +667,18 @@ class MarketStore:
 
     def table_counts(self) -> dict[str, int]:
         """Row count of every table of the store, by table name."""
-        tables = [
-            str(r[0])
-            for r in self._con.execute(
-                "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
-                "ORDER BY table_name"
-            ).fetchall()
-        ]
         counts: dict[str, int] = {}
-        for table in tables:
-            row = self._con.execute(f'SELECT count(*) FROM "{table}"').fetchone()
-            counts[table] = int(row[0]) if row is not None else 0
+        with self._connection() as con:
+            tables = [
+                str(r[0])
+                for r in con.execute(
+                    "SELECT table_name FROM duckdb_tables() "
+                    "WHERE database_name = current_database() ORDER BY table_name"
+                ).fetchall()
+            ]
+            for table in tables:
+                row = con.execute(f'SELECT count(*) FROM "{table}"').fetchone()
+                counts[table] = int(row[0]) if row is not None else 0
         return counts
 
     def read_series(
@@ -470,24 +693,25 @@ class MarketStore:
             (observations behind the value: 1 for a daily series; for ``gpu_rent/*`` the
             provider-days or snapshots whose median the value is).
         """
-        info = self.series_info(name)
         lo = start or dt.date.min
         hi = end or dt.date.max
-        if info.table_name == "gpu_rental_observations":
-            _, generation, rental_type = name.split("/", 2)
-            rows = self._con.execute(
-                """SELECT date, median(usd_per_gpu_hour), count(*)
-                FROM gpu_rental_observations
-                WHERE generation = ? AND rental_type = ? AND date BETWEEN ? AND ?
-                GROUP BY date ORDER BY date""",
-                [generation, rental_type, lo, hi],
-            ).fetchall()
-        else:
-            rows = self._con.execute(
-                """SELECT date, value, 1 FROM daily
-                WHERE series = ? AND date BETWEEN ? AND ? ORDER BY date""",
-                [name, lo, hi],
-            ).fetchall()
+        with self._connection() as con:
+            info = self._series_info(con, name)
+            if info.table_name == "gpu_rental_observations":
+                _, generation, rental_type = name.split("/", 2)
+                rows = con.execute(
+                    """SELECT date, median(usd_per_gpu_hour), count(*)
+                    FROM gpu_rental_observations
+                    WHERE generation = ? AND rental_type = ? AND date BETWEEN ? AND ?
+                    GROUP BY date ORDER BY date""",
+                    [generation, rental_type, lo, hi],
+                ).fetchall()
+            else:
+                rows = con.execute(
+                    """SELECT date, value, 1 FROM daily
+                    WHERE series = ? AND date BETWEEN ? AND ? ORDER BY date""",
+                    [name, lo, hi],
+                ).fetchall()
         frame = pd.DataFrame(rows, columns=["date", "value", "n_obs"])
         return frame.astype({"value": "float64", "n_obs": "int64"})
 
@@ -500,18 +724,27 @@ class MarketStore:
         diagnostics: dict[str, Any],
         *,
         data_hash: str | None = None,
+        rent_series: str | None = None,
     ) -> StoredCalibration:
         """Store a calibrated parameter set; its id is a hash of as-of, data and parameters,
-        so saving the same calibration twice keeps one row. ``data_hash``: the hash of the
-        data the fit used (default: the shipped data's, ``self.data_hash``)."""
+        so saving the same calibration twice keeps one row (also when two processes save it
+        at once).
+
+        ``data_hash``: the hash of the data the fit used (default: the shipped data's,
+        ``self.data_hash``). ``rent_series``, when given, is recorded in the parameters as
+        ``rent_series`` (the GPU rent series the fit used; ``calibrations list`` shows it),
+        and so enters the id.
+        """
+        if rent_series is not None:
+            params = {**params, "rent_series": rent_series}
         params_json = json.dumps(params, sort_keys=True, allow_nan=False)
         diagnostics_json = json.dumps(diagnostics, sort_keys=True, allow_nan=False)
-        data_hash = data_hash or self.data_hash
-        digest = hashlib.sha256(
-            f"{as_of.isoformat()}|{data_hash}|{params_json}".encode()
-        ).hexdigest()
-        cal_id = f"cal-{digest[:12]}"
         with self._transaction() as con:
+            data_hash = data_hash or _data_hash(con)
+            digest = hashlib.sha256(
+                f"{as_of.isoformat()}|{data_hash}|{params_json}".encode()
+            ).hexdigest()
+            cal_id = f"cal-{digest[:12]}"
             con.execute(
                 """INSERT INTO calibrations VALUES (?, ?, ?, ?, ?, ?)
                 ON CONFLICT (id) DO NOTHING""",
@@ -524,22 +757,25 @@ class MarketStore:
 
         Raises ``DataError`` when the id is unknown or the store has none.
         """
-        if cal_id is None:
-            row = self._con.execute(
-                "SELECT * FROM calibrations ORDER BY as_of DESC, created_utc DESC LIMIT 1"
-            ).fetchone()
-            if row is None:
-                raise DataError(f"{self.path}: no calibration stored yet (`gpucredit calibrate`)")
-        else:
-            row = self._con.execute("SELECT * FROM calibrations WHERE id = ?", [cal_id]).fetchone()
-            if row is None:
-                known = [
-                    str(r[0]) for r in self._con.execute("SELECT id FROM calibrations").fetchall()
-                ]
-                raise DataError(
-                    f"{self.path}: no calibration with id {cal_id!r} "
-                    f"(stored: {', '.join(known) or 'none'})"
-                )
+        with self._connection() as con:
+            if cal_id is None:
+                row = con.execute(
+                    "SELECT * FROM calibrations ORDER BY as_of DESC, created_utc DESC LIMIT 1"
+                ).fetchone()
+                if row is None:
+                    raise DataError(
+                        f"{self.path}: no calibration stored yet (`gpucredit calibrate`)"
+                    )
+            else:
+                row = con.execute("SELECT * FROM calibrations WHERE id = ?", [cal_id]).fetchone()
+                if row is None:
+                    known = [
+                        str(r[0]) for r in con.execute("SELECT id FROM calibrations").fetchall()
+                    ]
+                    raise DataError(
+                        f"{self.path}: no calibration with id {cal_id!r} "
+                        f"(stored: {', '.join(known) or 'none'})"
+                    )
         return StoredCalibration(
             id=str(row[0]),
             created_utc=str(row[1]),
@@ -550,8 +786,33 @@ class MarketStore:
         )
 
     def has_calibration(self) -> bool:
-        row = self._con.execute("SELECT count(*) FROM calibrations").fetchone()
+        """Whether the store holds at least one calibration."""
+        with self._connection() as con:
+            row = con.execute("SELECT count(*) FROM calibrations").fetchone()
         return bool(row and row[0])
+
+    def list_calibrations(self) -> list[CalibrationInfo]:
+        """Every stored calibration, latest first (as ``load_calibration()`` picks them), with
+        the number of recorded runs that used it."""
+        with self._connection() as con:
+            rows = con.execute(
+                """SELECT c.id, c.as_of, c.created_utc, c.data_hash,
+                       coalesce(json_extract_string(c.params_json, '$.rent_series'),
+                                json_extract_string(c.diagnostics_json, '$.rent_series')),
+                       (SELECT count(*) FROM runs r WHERE r.calibration_id = c.id)
+                FROM calibrations c ORDER BY c.as_of DESC, c.created_utc DESC, c.id"""
+            ).fetchall()
+        return [
+            CalibrationInfo(
+                id=str(cid),
+                as_of=as_of,
+                created_utc=str(created),
+                data_hash=str(data_hash),
+                rent_series=None if rent is None else str(rent),
+                n_runs=int(n_runs),
+            )
+            for cid, as_of, created, data_hash, rent, n_runs in rows
+        ]
 
     def record_run(
         self,
@@ -565,9 +826,11 @@ class MarketStore:
     ) -> str:
         """Record one deal's run with its provenance; returns the run id."""
         run_id = f"run-{uuid.uuid4().hex[:16]}"
+        summary_json = json.dumps(summary, sort_keys=True, allow_nan=False, default=str)
         with self._transaction() as con:
             con.execute(
-                "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                """INSERT INTO runs (id, created_utc, spec_hash, seed, n_paths, calibration_id,
+                    data_hash, version, summary_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 [
                     run_id,
                     _utc_now(),
@@ -575,18 +838,61 @@ class MarketStore:
                     seed,
                     n_paths,
                     calibration_id,
-                    self.data_hash,
+                    _data_hash(con),
                     version,
-                    json.dumps(summary, sort_keys=True, allow_nan=False, default=str),
+                    summary_json,
                 ],
             )
         return run_id
 
+    def list_runs(self, limit: int | None = None) -> list[RunInfo]:
+        """The recorded runs, newest first (at most ``limit`` of them; None: all)."""
+        with self._connection() as con:
+            rows = con.execute(
+                f"""SELECT {_RUN_COLUMNS} FROM runs
+                ORDER BY created_utc DESC, id LIMIT ?""",
+                [limit if limit is not None else 2**62],
+            ).fetchall()
+        return [_run_info(row) for row in rows]
+
+    def load_run(self, run_id: str) -> StoredRun:
+        """One recorded run by its id, or by a prefix of it that only one run has.
+
+        Raises ``DataError`` when no run, or more than one, matches.
+        """
+        pattern = run_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        with self._connection() as con:
+            rows = con.execute(
+                f"""SELECT {_RUN_COLUMNS}, summary_json FROM runs
+                WHERE id = ? OR id LIKE ? ESCAPE '\\' ORDER BY id LIMIT 6""",
+                [run_id, pattern],
+            ).fetchall()
+        exact = [row for row in rows if row[0] == run_id]
+        if exact:
+            rows = exact
+        if len(rows) != 1:
+            found = (
+                "no run has that id"
+                if not rows
+                else f"it matches {', '.join(str(r[0]) for r in rows[:5])}"
+                + (", ..." if len(rows) > 5 else "")
+            )
+            raise DataError(
+                f"{self.path}: run {run_id!r}: {found} (`gpucredit runs list` shows the ids)"
+            )
+        return StoredRun(info=_run_info(rows[0][:-1]), summary=json.loads(rows[0][-1]))
+
     def query(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
-        """Run a read query on the store and return its rows (for notebooks and later stages)."""
-        cursor = self._con.execute(sql, list(params) if params is not None else None)
-        columns = [d[0] for d in cursor.description or []]
-        return pd.DataFrame(cursor.fetchall(), columns=columns)
+        """Run one SQL statement on the store and return its rows (for notebooks and tests).
+
+        On a read-only store the statement may only read. A statement DuckDB rejects raises
+        DuckDB's own error; a damaged file raises ``DataError``.
+        """
+        with self._connection(write=not self.read_only, user_sql=True) as con:
+            cursor = con.execute(sql, list(params) if params is not None else None)
+            columns = [d[0] for d in cursor.description or []]
+            rows = cursor.fetchall()
+        return pd.DataFrame(rows, columns=columns)
 
     # -- import / export ---------------------------------------------------------------------
 
@@ -602,10 +908,13 @@ class MarketStore:
         """Import (or replace) a user series from a CSV file, in one transaction.
 
         The file has the header ``date,value`` and optionally a ``unit`` column (one unit for
-        every row). Dates are ISO ``YYYY-MM-DD``, strictly increasing; values are finite
-        numbers, and positive unless ``positive=False`` (spreads, returns). A shipped series
-        cannot be replaced. Any problem raises ``SpecError`` naming the file, the line, the
-        column, the value and what was expected, and leaves the store unchanged.
+        every row). Dates are ISO ``YYYY-MM-DD``, strictly increasing, between 1900-01-01 and
+        the earlier of 2100-12-31 and one year after today; values are finite numbers with
+        ``|value| <= MAX_ABS_VALUE`` (1e9, in the series' unit), and positive unless
+        ``positive=False`` (spreads, returns). A shipped series cannot be replaced. Any problem
+        raises ``SpecError`` naming the file, the line, the column, the value and what was
+        expected. The whole file is checked before the store is opened for writing, and the
+        write is one transaction: a refused import leaves the file byte for byte as it was.
         """
         path = Path(csv_path)
         if not _NAME_RE.match(name):
@@ -620,7 +929,8 @@ class MarketStore:
                     )
                 ],
             )
-        row = self._con.execute("SELECT origin FROM series WHERE name = ?", [name]).fetchone()
+        with self._connection() as con:  # read-only: a refused import writes nothing
+            row = con.execute("SELECT origin FROM series WHERE name = ?", [name]).fetchone()
         if row is not None and row[0] == "shipped":
             raise SpecError(
                 path,
@@ -692,12 +1002,88 @@ class MarketStore:
     def latest_calibration(self, on_or_before: dt.date) -> StoredCalibration | None:
         """The newest stored calibration (by as-of date, then creation) whose as-of date is on
         or before ``on_or_before``; None when there is none (point in time: never a later one)."""
-        row = self._con.execute(
-            "SELECT id FROM calibrations WHERE as_of <= ? "
-            "ORDER BY as_of DESC, created_utc DESC, id LIMIT 1",
-            [on_or_before],
-        ).fetchone()
+        with self._connection() as con:
+            row = con.execute(
+                "SELECT id FROM calibrations WHERE as_of <= ? "
+                "ORDER BY as_of DESC, created_utc DESC, id LIMIT 1",
+                [on_or_before],
+            ).fetchone()
         return None if row is None else self.load_calibration(str(row[0]))
+
+
+def _built_hash(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The data hash the store was built from; None for a new (or foreign) DuckDB file."""
+    row = con.execute(
+        "SELECT count(*) FROM duckdb_tables() "
+        "WHERE database_name = current_database() AND table_name = 'meta'"
+    ).fetchone()
+    if row is None or not row[0]:
+        return None
+    found = con.execute("SELECT value FROM meta WHERE key = 'data_hash'").fetchone()
+    return None if found is None else str(found[0])
+
+
+def _data_hash(con: duckdb.DuckDBPyConnection) -> str:
+    value = _built_hash(con)
+    assert value is not None  # written by the build before any other operation can run
+    return value
+
+
+def _check_size(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Raise ``duckdb.IOException`` when the file is too short to hold the blocks its header
+    says are in use: a truncated file opens, then fails on the first read of a missing block.
+
+    Each used block has its own place in the file, so a healthy file is never shorter than the
+    header plus the used blocks (free blocks at the end are cut off, hence not the total). A
+    write-ahead log left by a crash is replayed into memory first; the check is skipped then.
+    """
+    if Path(f"{path}.wal").exists():
+        return
+    row = con.execute(
+        "SELECT block_size, used_blocks FROM pragma_database_size() "
+        "WHERE database_name = current_database()"
+    ).fetchone()
+    if row is None:
+        return
+    block_size, used_blocks = int(row[0]), int(row[1])
+    needed = _DUCKDB_HEADER_BYTES + block_size * used_blocks if used_blocks else 0
+    size = path.stat().st_size
+    if size < needed:
+        raise duckdb.IOException(
+            f"the file is truncated: {size:,} bytes where its blocks in use need {needed:,}"
+        )
+
+
+def _is_damage(exc: duckdb.Error) -> bool:
+    """An error of the file rather than of a statement: I/O, corruption, a fatal state."""
+    return isinstance(
+        exc,
+        duckdb.IOException
+        | duckdb.SerializationException
+        | duckdb.InternalException
+        | duckdb.FatalException,
+    )
+
+
+_RUN_COLUMNS = (
+    "id, created_utc, coalesce(json_extract_string(summary_json, '$.deal'), ''), spec_hash, "
+    "seed, n_paths, calibration_id, data_hash, version"
+)
+
+
+def _run_info(row: Sequence[Any]) -> RunInfo:
+    run_id, created, deal, spec_hash, seed, n_paths, calibration_id, data_hash, version = row
+    return RunInfo(
+        id=str(run_id),
+        created_utc=str(created),
+        deal=str(deal),
+        spec_hash=str(spec_hash),
+        seed=int(seed),
+        n_paths=int(n_paths),
+        calibration_id=None if calibration_id is None else str(calibration_id),
+        data_hash=str(data_hash),
+        version=str(version),
+    )
 
 
 def _info(row: tuple[Any, ...]) -> SeriesInfo:
@@ -719,6 +1105,12 @@ def _parse_series_csv(path: Path, *, positive: bool) -> tuple[list[dt.date], lis
     """Read and check a user series file; every problem found (up to 10) in one SpecError."""
     if not path.is_file():
         raise SpecError(path, [SpecIssue("", str(path), "an existing CSV file")])
+    size = path.stat().st_size
+    if size > _MAX_IMPORT_BYTES:
+        raise SpecError(
+            path,
+            [SpecIssue("", f"{size:,} bytes", f"a file of at most {_MAX_IMPORT_BYTES:,} bytes")],
+        )
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:
             rows = list(csv.reader(handle))
@@ -740,6 +1132,7 @@ def _parse_series_csv(path: Path, *, positive: bool) -> tuple[list[dt.date], lis
     values: list[float] = []
     units: set[str] = set()
     previous: dt.date | None = None
+    last_day = min(_LAST_IMPORT_DATE, dt.date.today() + _FUTURE_MARGIN)
     for line, cells in enumerate(rows[1:], start=2):
         if not any(cell.strip() for cell in cells):
             continue  # a blank line
@@ -755,6 +1148,17 @@ def _parse_series_csv(path: Path, *, positive: bool) -> tuple[list[dt.date], lis
         day = _parse_date(text_date)
         if day is None:
             issues.append(SpecIssue("date", text_date, "an ISO date YYYY-MM-DD", line))
+        elif not _FIRST_IMPORT_DATE <= day <= last_day:
+            issues.append(
+                SpecIssue(
+                    "date",
+                    text_date,
+                    f"a date from {_FIRST_IMPORT_DATE.isoformat()} to {last_day.isoformat()} "
+                    "(2100-12-31 or one year after today, whichever is earlier)",
+                    line,
+                )
+            )
+            day = None
         elif previous is not None and day <= previous:
             what = "a duplicate of" if day == previous else "before"
             issues.append(
@@ -774,6 +1178,10 @@ def _parse_series_csv(path: Path, *, positive: bool) -> tuple[list[dt.date], lis
         else:
             if not math.isfinite(value):
                 issues.append(SpecIssue("value", text_value, "a finite number", line))
+            elif abs(value) > MAX_ABS_VALUE:
+                issues.append(
+                    SpecIssue("value", text_value, f"a number within ±{MAX_ABS_VALUE:,.0f}", line)
+                )
             elif positive and value <= 0:
                 issues.append(
                     SpecIssue(

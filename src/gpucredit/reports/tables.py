@@ -18,6 +18,8 @@ __all__ = [
     "calibration_table",
     "collateral_record",
     "collateral_table",
+    "duration_record",
+    "duration_table",
     "facility_record",
     "run_document",
     "summary_table",
@@ -72,9 +74,72 @@ def facility_record(result: SimulationResult, m: FacilityMetrics | None = None) 
             "glut_stress_min_dscr": "no debt service falls due on the glut path",
         },
     )
+    record["duration_mismatch"] = duration_record(result, m)
     if result.structure is not None:
         record["structure"] = structure_record(result)
     return record
+
+
+def duration_record(result: SimulationResult | MinerResult, m: FacilityMetrics) -> dict[str, Any]:
+    """The duration mismatch of facility ``m`` (JSON-ready): months, years and a share, each
+    finite or None with its reason in ``notes``."""
+    figures = result.duration_of(m)
+    if figures is None:
+        return {"notes": {"duration_mismatch": "not measured for this result"}}
+    record = figures.as_dict()
+    notes = record.pop("notes", {})
+    out: dict[str, Any] = {}
+    for key, value in record.items():
+        out[key] = value if value is None or isinstance(value, int) else _num(value, 4)
+        if out[key] is None and key not in notes:
+            notes[key] = "not a finite number"
+    if notes:
+        out["notes"] = notes
+    return out
+
+
+def _months(value: float | int | None) -> str:
+    return "n/a" if value is None else f"{value:.1f}"
+
+
+def duration_table(
+    results: list[SimulationResult], miners: list[MinerResult] | None = None
+) -> Table:
+    """The duration mismatch: debt life against collateral and contract life (months), for
+    the GPU deals' and the miners' facilities."""
+    table = Table(
+        title="duration mismatch, months: debt life vs collateral and contract life",
+        title_justify="left",
+        caption="HL: months until the p50 (p5) collateral value halves; LTV>100%: month the "
+        "median realisable LTV reaches 100%; left: principal outstanding when contracts end",
+        caption_justify="left",
+    )
+    # two-line headers and at most 28 characters of name (longer names fold) keep the table
+    # within 80 columns
+    table.add_column("Facility", justify="left", max_width=28, overflow="fold")
+    for name in ("Debt\nWAL", "HL\np50", "HL\np5", "Contr.\nWAL", "LTV\n>100%", "Left"):
+        table.add_column(name, justify="right")
+    deals: list[tuple[str, SimulationResult | MinerResult, tuple[FacilityMetrics, ...]]] = [
+        (r.deal.name, r, r.all_facilities) for r in results
+    ]
+    deals += [(mr.spec.name, mr, mr.facilities) for mr in miners or []]
+    for name, r, facilities in deals:
+        table.add_row(f"[bold]{name}[/bold]", *[""] * 6)
+        for m in facilities:
+            d = r.duration_of(m)
+            if d is None:
+                continue
+            crossing = d.ltv_over_100_month
+            table.add_row(
+                f"  {m.name}",
+                _months(d.debt_wal_months),
+                _months(d.collateral_half_life_p50_months),
+                _months(d.collateral_half_life_p5_months),
+                _months(d.contract_wal_months),
+                "never" if crossing is None else f"m{crossing}",
+                _pct(d.principal_share_at_contract_end, 0),
+            )
+    return table
 
 
 def credit_record(m: FacilityMetrics) -> dict[str, Any]:
@@ -91,6 +156,7 @@ def credit_record(m: FacilityMetrics) -> dict[str, Any]:
         "pd_annual": _num(m.pd_annual),
         "pd_by_year": [_num(p) for p in m.pd_by_year],
         "default_kind_share": {k: _num(v) for k, v in m.default_kind_share.items()},
+        **default_definition_record(m),
         "lgd": _num(m.lgd),
         "lgd_se": _num(m.lgd_se),
         "lgd_p95": _num(m.lgd_p95),
@@ -106,6 +172,20 @@ def credit_record(m: FacilityMetrics) -> dict[str, Any]:
         "notes": {k: v for k, v in m.notes.items() if k != "mean_ead_usd"},
     }
     return _noted(record, {})
+
+
+def default_definition_record(m: FacilityMetrics) -> dict[str, Any]:
+    """Payment-default PD, default kinds and the ratings of one facility (JSON-ready)."""
+    return {
+        "pd_payment": _num(m.pd_payment),
+        "pd_payment_se": _num(m.pd_payment_se),
+        "pd_payment_ci": [_num(m.pd_payment_ci_low), _num(m.pd_payment_ci_high)],
+        "pd_payment_upper": _num(m.pd_payment_upper),
+        "default_kinds": {k: _num(v) for k, v in m.default_kind_share.items()},
+        "waiver_probability": _num(m.waiver_probability),
+        "implied_rating_sp": m.implied_rating,
+        "implied_rating_sp_range": m.implied_rating_range,
+    }
 
 
 def structure_record(result: SimulationResult) -> dict[str, Any]:
@@ -295,6 +375,7 @@ def summary_table(results: list[SimulationResult]) -> Table:
         ("Deal", "left"),
         ("Facility", "left"),
         ("PD (life)", "right"),
+        ("PD pay", "right"),
         ("PD /yr", "right"),
         ("LGD", "right"),
         ("EL USD m", "right"),
@@ -315,6 +396,7 @@ def summary_table(results: list[SimulationResult]) -> Table:
             m.deal,
             m.name,
             _pct(m.pd, se=m.pd_se),
+            _pct(m.pd_payment, se=m.pd_payment_se),
             _pct(m.pd_annual, 2),
             _pct(m.lgd, se=m.lgd_se),
             _usd_m(m.expected_loss_usd, m.el_se_usd),
@@ -425,6 +507,7 @@ def miner_record(result: MinerResult) -> dict[str, Any]:
             {
                 **credit_record(m),
                 "double_leverage_premium": {k: _num(v, 4) for k, v in premium.items()},
+                "duration_mismatch": duration_record(result, m),
             }
         )
     attribution = result.attribution.to_dict() if result.attribution is not None else None
@@ -453,6 +536,7 @@ def miner_table(results: list[MinerResult]) -> Table:
         "Miner",
         "Facility",
         "PD (life)",
+        "PD pay",
         "LGD",
         "EL USD m",
         "Fair bp",
@@ -471,6 +555,7 @@ def miner_table(results: list[MinerResult]) -> Table:
                 m.deal,
                 m.name,
                 _pct(m.pd, se=m.pd_se),
+                _pct(m.pd_payment, se=m.pd_payment_se),
                 _pct(m.lgd, se=m.lgd_se),
                 _usd_m(m.expected_loss_usd, m.el_se_usd),
                 _bps(m.fair_spread_bps, m.fair_spread_se_bps),

@@ -1,0 +1,254 @@
+"""Command line: ``gpucredit calibrations list`` and ``gpucredit runs list|show``.
+
+What the market store remembers: the calibrations fitted, and every run recorded with its
+seed, paths, calibration and summary. These commands only read: they open the store
+read-only, so they run beside a ``gpucredit run`` or a notebook using the same store.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from gpucredit.errors import GpuCreditError, SpecError, SpecIssue
+from gpucredit.market.store import MarketStore, RunInfo
+
+__all__ = ["calibrations_app", "register_store_commands", "runs_app"]
+
+_EXIT_INPUT = 2
+
+calibrations_app = typer.Typer(
+    name="calibrations",
+    help="The calibrations stored in the market store.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+runs_app = typer.Typer(
+    name="runs",
+    help="The runs recorded in the market store: list them, show one.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def register_store_commands(app: typer.Typer) -> None:
+    """Add ``calibrations`` and ``runs`` to the ``gpucredit`` command."""
+    app.add_typer(calibrations_app, name="calibrations")
+    app.add_typer(runs_app, name="runs")
+
+
+DbOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--db",
+        help="The DuckDB store (default: $GPUCREDIT_DB, else the user data directory).",
+        show_default=False,
+    ),
+]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print JSON on stdout instead of a table.")
+]
+
+
+def _fail(message: str) -> typer.Exit:
+    console = Console(stderr=True, highlight=False, soft_wrap=True)
+    console.print(f"[bold red]error:[/] {escape(_printable(message))}")
+    return typer.Exit(_EXIT_INPUT)
+
+
+def _printable(text: str) -> str:
+    """``text`` with control characters (terminal escapes) written as ``\\x1b``-style codes."""
+    return "".join(
+        ch if ch.isprintable() or ch in "\n\t" else ch.encode("unicode_escape").decode("ascii")
+        for ch in text
+    )
+
+
+def _cell(value: object) -> str:
+    """A table cell: a value from the store is text, never Rich markup or a terminal code."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        # money and other large figures in full (5,252,980.12), ratios to 6 significant digits
+        return f"{value:,.2f}" if abs(value) >= 1e4 else f"{value:.6g}"
+    return escape(_printable(str(value)))
+
+
+def _console() -> Console:
+    """The terminal, or 170 columns for a pipe or file."""
+    console = Console(highlight=False)
+    return console if console.is_terminal else Console(width=170, highlight=False)
+
+
+def _table(title: str, columns: tuple[str, ...], right: tuple[str, ...] = ()) -> Table:
+    table = Table(title=escape(_printable(title)), title_justify="left")
+    for column in columns:
+        # fold: a narrow terminal wraps an id or a hash instead of cutting it
+        table.add_column(column, justify="right" if column in right else "left", overflow="fold")
+    return table
+
+
+def _write_json(document: object) -> None:
+    sys.stdout.write(json.dumps(document, allow_nan=False, default=str) + "\n")
+
+
+@calibrations_app.command("list")
+def calibrations_list(db: DbOption = None, as_json: JsonOption = False) -> None:
+    """List the stored calibrations, latest first: as-of date, data hash, runs using each."""
+    try:
+        store = MarketStore(db, read_only=True)
+        rows = store.list_calibrations()
+    except GpuCreditError as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        _write_json(
+            [
+                {
+                    "id": c.id,
+                    "as_of": c.as_of.isoformat(),
+                    "created_utc": c.created_utc,
+                    "data_hash": c.data_hash,
+                    "rent_series": c.rent_series,
+                    "n_runs": c.n_runs,
+                }
+                for c in rows
+            ]
+        )
+        return
+    console = _console()
+    if not rows:
+        console.print(
+            f"no calibration stored in {_cell(store.path)} yet: `gpucredit calibrate` fits one "
+            "(`gpucredit run` does on first use)"
+        )
+        return
+    table = _table(
+        f"Calibrations in {store.path} (latest first; `run` uses the first)",
+        ("id", "as of", "created (UTC)", "data hash", "rent series", "runs"),
+        right=("runs",),
+    )
+    for c in rows:
+        table.add_row(
+            _cell(c.id),
+            c.as_of.isoformat(),
+            _cell(c.created_utc),
+            _cell(c.data_hash[:12]),
+            _cell(c.rent_series) if c.rent_series else "[dim]not recorded[/dim]",
+            f"{c.n_runs:,}",
+        )
+    console.print(table)
+
+
+def _run_record(info: RunInfo) -> dict[str, Any]:
+    return {
+        "id": info.id,
+        "created_utc": info.created_utc,
+        "deal": info.deal,
+        "spec_hash": info.spec_hash,
+        "seed": info.seed,
+        "n_paths": info.n_paths,
+        "calibration_id": info.calibration_id,
+        "data_hash": info.data_hash,
+        "version": info.version,
+    }
+
+
+@runs_app.command("list")
+def runs_list(
+    limit: Annotated[int, typer.Option("--limit", help="Show the newest N runs (0: all).")] = 20,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List the recorded runs, newest first: deal, seed, paths, calibration, version."""
+    try:
+        if limit < 0:
+            raise SpecError(
+                "command line", [SpecIssue("--limit", limit, "an integer of at least 0")]
+            )
+        store = MarketStore(db, read_only=True)
+        rows = store.list_runs(limit or None)
+    except GpuCreditError as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        _write_json([_run_record(r) for r in rows])
+        return
+    console = _console()
+    if not rows:
+        console.print(f"no run recorded in {_cell(store.path)} yet (`gpucredit run` records one)")
+        return
+    table = _table(
+        f"Runs in {store.path} (newest first)",
+        ("id", "created (UTC)", "deal", "spec hash", "seed", "paths", "calibration", "version"),
+        right=("seed", "paths"),
+    )
+    for r in rows:
+        table.add_row(
+            _cell(r.id),
+            _cell(r.created_utc),
+            _cell(r.deal),
+            _cell(r.spec_hash[:12]),
+            str(r.seed),
+            f"{r.n_paths:,}",
+            _cell(r.calibration_id or "default (sourced)"),
+            _cell(r.version),
+        )
+    console.print(table)
+    console.print("[dim]`gpucredit runs show ID` prints a run's stored summary.[/dim]")
+
+
+def _flatten(value: object, prefix: str = "") -> list[tuple[str, object]]:
+    """Nested dicts and lists of dicts as (dotted key, scalar or short list) rows."""
+    if isinstance(value, dict):
+        rows: list[tuple[str, object]] = []
+        for key, item in value.items():
+            rows += _flatten(item, f"{prefix}.{key}" if prefix else str(key))
+        return rows
+    if isinstance(value, list) and any(isinstance(item, dict | list) for item in value):
+        rows = []
+        for i, item in enumerate(value):
+            rows += _flatten(item, f"{prefix}[{i}]")
+        return rows
+    return [(prefix, value)]
+
+
+def _summary_cell(value: object) -> str:
+    if isinstance(value, list):
+        return _cell(", ".join(_summary_cell(v) for v in value))
+    if value is None:
+        return "n/a"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return _cell(value)
+
+
+@runs_app.command("show")
+def runs_show(
+    run_id: Annotated[str, typer.Argument(help="The run id (run-...), or a unique prefix of it.")],
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Print one recorded run: its provenance and the summary stored with it."""
+    try:
+        stored = MarketStore(db, read_only=True).load_run(run_id)
+    except GpuCreditError as exc:
+        raise _fail(str(exc)) from None
+    record = _run_record(stored.info)
+    if as_json:
+        _write_json(record | {"summary": stored.summary})
+        return
+    console = _console()
+    table = _table(f"Run {stored.info.id}", ("field", "value"))
+    for key, value in record.items():
+        table.add_row(key, _summary_cell(value if value is not None else "default (sourced)"))
+    for key, value in _flatten(stored.summary):
+        table.add_row(_cell(f"summary.{key}"), _summary_cell(value))
+    console.print(table)
