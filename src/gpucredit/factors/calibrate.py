@@ -1153,9 +1153,23 @@ class Calibration:
                 rse.get("kappa_per_year"),
                 prior.kappa_per_year,
             )
-            gap = adopt(
-                "rent.level_tight", r.level_tight, rse.get("level_tight"), prior.level_tight
-            )
+            if g.method == "markov_switching" and math.isfinite(g.level_tight - g.level_glut):
+                # The regime levels of the Markov-switching fit (fitted jointly with the
+                # trend); half their gap goes through the usual adoption rule.
+                half = 0.5 * (g.level_tight - g.level_glut)
+                half_se = 0.5 * math.hypot(
+                    g.std_errors.get("level_tight", math.nan),
+                    g.std_errors.get("level_glut", math.nan),
+                )
+                value, note = _adopt("rent.level_tight", half, half_se, prior.level_tight, False)
+                sources["calibration.rent.level_tight"] = (
+                    f"{tag}: half the Markov-switching fit's level gap: {note}"
+                )
+                gap = value
+            else:
+                gap = adopt(
+                    "rent.level_tight", r.level_tight, rse.get("level_tight"), prior.level_tight
+                )
             s_tight = adopt(
                 "rent.sigma_tight", r.sigma_tight, rse.get("sigma_tight"), prior.sigma_tight
             )
