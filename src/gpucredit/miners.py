@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from gpucredit._progress import ProgressArg, ProgressCallback, accepts_progress_bar, block_ticker
 from gpucredit._typing import Float64Array, Int64Array
 from gpucredit._version import __version__
 from gpucredit.assets.fleet import tenant_default_months
@@ -655,6 +656,7 @@ def _main_pass(
     workers: int,
     frozen: frozenset[str] = frozenset(),
     cache: dict[tuple[int, frozenset[str], bool], MinerInputs] | None = None,
+    on_block: Callable[[int], None] | None = None,
 ) -> _Totals:
     n = model.grid.n_months
     n_fac = len(model.names)
@@ -675,7 +677,7 @@ def _main_pass(
         return totals
 
     total = _Totals(n, [CreditAccumulator(n) for _ in range(n_fac)])
-    for part in run_blocks(block, ranges, n_workers=workers):
+    for part in run_blocks(block, ranges, n_workers=workers, on_block=on_block):
         total.merge(part)
     return total
 
@@ -687,10 +689,14 @@ def _solve(
     ranges: list[tuple[int, int]],
     workers: int,
     cache: dict[tuple[int, frozenset[str], bool], MinerInputs],
+    progress: ProgressCallback | None = None,
+    phase: str = "fair spread",
 ) -> SpreadSolution:
-    """Facility ``k``'s fair spread (the margin loan is the last index), others as written."""
+    """Facility ``k``'s fair spread (the margin loan is the last index), others as written;
+    each full pass over the paths is reported as ``PHASE: NAME, pass N``."""
     n_struct = len(model.structure.facilities) if model.structure is not None else 0
     enabled = model.convergence.enabled
+    evaluations = 0
 
     def pv_paths(add_on: float, riskless: bool, start: int, stop: int) -> Float64Array:
         structure, margin = model.structure, model.margin
@@ -708,14 +714,20 @@ def _solve(
         out = _run_debt(model, x, structure, margin, riskless)
         return out.outcomes[k].pv_per_par
 
+    n_paths = ranges[-1][1] if ranges else 0
+
     def mean_pv(add_on: float, riskless: bool) -> float:
+        nonlocal evaluations
+        evaluations += 1
+
         def block(start: int, stop: int) -> ExactSum:
             acc = ExactSum(RATIO_RESOLUTION)
             acc.add(pv_paths(add_on, riskless, start, stop))
             return acc
 
         total = ExactSum(RATIO_RESOLUTION)
-        for part in run_blocks(block, ranges, n_workers=workers):
+        tick = block_ticker(progress, n_paths, f"{phase}: {model.names[k]}, pass {evaluations}")
+        for part in run_blocks(block, ranges, n_workers=workers, on_block=tick):
             total.merge(part)
         return total.mean()
 
@@ -734,7 +746,13 @@ def _solve(
         risky, promised = pv_paths(x1, False, start, stop), pv_paths(x0, True, start, stop)
         return fair_spread_terms(solution, risky, promised)
 
-    return with_standard_error(solution, lambda: run_blocks(terms, ranges, n_workers=workers))
+    error = f"{phase}: {model.names[k]}, standard error"
+    return with_standard_error(
+        solution,
+        lambda: run_blocks(
+            terms, ranges, n_workers=workers, on_block=block_ticker(progress, n_paths, error)
+        ),
+    )
 
 
 def _with_add_on(terms: MarginLoanTerms, add_on: float) -> MarginLoanTerms:
@@ -784,6 +802,7 @@ def _metrics(
     return tuple(out)
 
 
+@accepts_progress_bar
 def simulate_miner(
     spec: MinerSpec,
     n_paths: int = 10_000,
@@ -800,7 +819,7 @@ def simulate_miner(
     params: FactorParams | None = None,
     market: MinerMarketParams | None = None,
     provenance: Mapping[str, Any] | None = None,
-    progress: Callable[[str, int, int], None] | None = None,
+    progress: ProgressArg = None,
     target_se_bps: float | None = None,
     max_paths: int = MAX_TARGET_PATHS,
     default_model: DefaultModelSpec | Mapping[str, Any] | None = None,
@@ -816,7 +835,10 @@ def simulate_miner(
     default, a stored id ``"cal-..."`` or ``"sourced"``; in the store ``db``), exactly as
     ``gpucredit run --calibration``, so the CLI and the API give the same numbers; explicit
     ``params`` and ``market`` (both, e.g. in tests) bypass it. The provenance names the
-    ``calibration_id`` and ``data_hash`` used.
+    ``calibration_id`` and ``data_hash`` used. ``progress(phase, done, total)`` is called as
+    each phase advances: ``simulate``, ``fair spread: NAME, pass N``, the same prefixed
+    ``convergence off: `` for the premium, and ``attribution`` (subsets run);
+    ``progress=True`` shows a bar on standard error.
 
     ``target_se_bps`` (bp): run again with more paths, in whole granules of 256 from the same
     seed, until every facility's fair-spread standard error is below it or ``max_paths`` is
@@ -864,28 +886,26 @@ def simulate_miner(
     ranges = block_ranges(n_paths, block_size)
     cache: dict[tuple[int, frozenset[str], bool], MinerInputs] = {}
 
-    def step(phase: str, done: int, total: int) -> None:
-        if progress is not None:
-            progress(phase, done, total)
+    report = progress if callable(progress) else None
 
     def run(
-        m: MinerModel,
+        m: MinerModel, prefix: str = ""
     ) -> tuple[tuple[FacilityMetrics, ...], list[SpreadSolution | None], _Totals]:
-        totals = _main_pass(m, seed, ranges, workers, cache=cache)
+        tick = block_ticker(report, n_paths, f"{prefix}simulate")
+        totals = _main_pass(m, seed, ranges, workers, cache=cache, on_block=tick)
         spreads: list[SpreadSolution | None] = [None] * len(m.names)
         if solve_fair_spread:
             for k in range(len(m.names)):
-                spreads[k] = _solve(m, k, seed, ranges, workers, cache)
-                step("fair spread", k + 1, len(m.names))
+                spreads[k] = _solve(
+                    m, k, seed, ranges, workers, cache, report, f"{prefix}fair spread"
+                )
         return _metrics(m, totals, spreads), spreads, totals
 
-    step("simulate", 0, n_paths)
     facilities, spreads, totals = run(model)
     duration = miner_duration(model, seed, ranges, cache)
-    step("simulate", n_paths, n_paths)
     prem: dict[str, dict[str, float | None]] | None = None
     if premium:
-        off_facilities, _, off_totals = run(model.with_convergence(False))
+        off_facilities, _, off_totals = run(model.with_convergence(False), "convergence off: ")
         prem = {}
         for on, off in zip(facilities, off_facilities, strict=True):
             fair = (
@@ -904,23 +924,29 @@ def simulate_miner(
             / n_paths,
             "fair_spread_bps": None,
         }
-        step("double-leverage premium", 1, 1)
     cache.clear()
     attr: Attribution | None = None
     if attribution:
         n_attr = min(n_paths, attribution_paths or n_paths)
         attr_ranges = block_ranges(n_attr, block_size)
+        subsets = 2 ** len(FACTOR_GROUPS)  # attribute() runs each subset once
+        runs = 0
+        if report is not None:
+            report("attribution", 0, subsets)
 
         def evaluate(active: frozenset[str]) -> dict[str, float]:
+            nonlocal runs
             frozen = frozenset(FACTOR_GROUPS) - active
             t = _main_pass(model, seed, attr_ranges, workers, frozen)
+            runs += 1
+            if report is not None:
+                report("attribution", min(runs, subsets), subsets)
             return {
                 "expected_loss_usd": t.borrower_loss.total / n_attr,
                 "pd": t.borrower_defaults / n_attr,
             }
 
         attr = attribute(FACTOR_GROUPS, evaluate)
-        step("attribution", 1, 1)
     prov = {
         "seed": seed,
         "n_paths": n_paths,

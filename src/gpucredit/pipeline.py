@@ -19,6 +19,12 @@ import pandas as pd
 import xarray as xr
 from scipy.optimize import brentq
 
+from gpucredit._progress import (
+    ProgressArg,
+    ProgressCallback,
+    accepts_progress_bar,
+    block_ticker,
+)
 from gpucredit._typing import Float64Array, Int64Array
 from gpucredit._version import __version__
 from gpucredit.assets.concentration import customer_concentration
@@ -613,6 +619,7 @@ def finite_or_none(value: Any) -> Any:
     return value
 
 
+@accepts_progress_bar
 def simulate(
     deal: DealSpec,
     n_paths: int = 10_000,
@@ -628,7 +635,7 @@ def simulate(
     params: FactorParams | None = None,
     recovery: RecoveryModel | None = None,
     provenance: Mapping[str, Any] | None = None,
-    progress: Callable[[str, int, int], None] | None = None,
+    progress: ProgressArg = None,
     target_se_bps: float | None = None,
     max_paths: int = MAX_TARGET_PATHS,
     default_model: DefaultModelSpec | Mapping[str, Any] | None = None,
@@ -644,7 +651,8 @@ def simulate(
     numbers as the CLI. ``params`` (explicit factor parameters, e.g. for tests) bypasses it.
     ``recovery`` replaces the secondary-market recovery model; ``provenance`` adds entries to
     the result's provenance, which names the ``calibration_id`` and ``data_hash`` used.
-    ``progress(phase, done, total)`` is called as work completes.
+    ``progress(phase, done, total)`` is called as each phase advances (``gpucredit._progress``
+    lists the phases); ``progress=True`` shows a bar on standard error. Off by default.
 
     ``target_se_bps`` (bp): run again with more paths, in whole granules of 256 from the same
     seed, until every facility's fair-spread standard error is below it or ``max_paths`` is
@@ -655,6 +663,7 @@ def simulate(
     (``config.spec.DefaultModelSpec``, ``RegimeSpec``, or their fields as a mapping): the
     glut hazard multiplier, the companies' asset correlation and the regime chain.
     """
+    report = progress if callable(progress) else None
     deal = with_options(deal, default_model, regime)
     check_as_of(deal.as_of, f"deal {deal.name!r}")
     if params is None:
@@ -679,7 +688,7 @@ def simulate(
                 params=params,
                 recovery=recovery,
                 provenance=provenance,
-                progress=progress,
+                progress=report,
             )
 
         result, target = run_to_target(
@@ -697,7 +706,7 @@ def simulate(
     )
     model = build_model(deal, params, recovery)
     if model.structure is not None:
-        return simulate_structure(model, config, provenance=provenance, progress=progress)
+        return simulate_structure(model, config, provenance=provenance, progress=report)
     source = MonteCarloShocks(seed)
     ranges = block_ranges(n_paths, block_size)
     n_months = model.grid.n_months
@@ -751,7 +760,7 @@ def simulate(
     collateral = CollateralAccumulator()
     kept = _KeptPaths()
     values = ValueFan(n_months, close_value)
-    tick = _ticker(progress, n_paths)
+    tick = block_ticker(report, n_paths)
     for acc, coll, part, fan in run_blocks(
         main_block, ranges, n_workers=config.workers, on_block=tick
     ):
@@ -764,9 +773,9 @@ def simulate(
 
     spreads: SpreadSolution | None = None
     if solve_fair_spread:
-        spreads = _solve_spreads(model, source, ranges, cache, config, progress, recoverer)
+        spreads = _solve_spreads(model, source, ranges, cache, config, report, recoverer)
     cache.clear()
-    rent, generation = breakeven_rent(model)
+    rent, generation = _breakeven_reported(model, report)
     stress = glut_stress(model)
     collateral_report = origination_collateral(model, collateral)
     metrics = summarise(
@@ -842,17 +851,16 @@ def _provenance(
     }
 
 
-def _ticker(progress: Callable[[str, int, int], None] | None, total: int) -> Callable[[int], None]:
-    """``on_block`` for ``run_blocks``: reports the paths done so far as ``simulate``."""
-    done = 0
-
-    def tick(n: int) -> None:
-        nonlocal done
-        done += n
-        if progress is not None:
-            progress("simulate", done, total)
-
-    return tick
+def _breakeven_reported(
+    model: DealModel, progress: ProgressCallback | None
+) -> tuple[float | None, str]:
+    """:func:`breakeven_rent`, reported as the phase ``breakeven`` (one search)."""
+    if progress is not None:
+        progress("breakeven", 0, 1)
+    found = breakeven_rent(model)
+    if progress is not None:
+        progress("breakeven", 1, 1)
+    return found
 
 
 def _nominal_spread(terms: LoanTerms) -> float:
@@ -865,10 +873,11 @@ def _solve_spreads(
     ranges: list[tuple[int, int]],
     cache: dict[int, SpreadInputs],
     config: RunConfig,
-    progress: Callable[[str, int, int], None] | None,
+    progress: ProgressCallback | None,
     recovery: RecoveryModel,
 ) -> SpreadSolution:
-    """Solve the riskless and risky add-ons by full passes over the same paths."""
+    """Solve the riskless and risky add-ons by full passes over the same paths (each pass
+    reported as the phase ``fair spread: pass N``)."""
     evaluations = 0
 
     def inputs_of(start: int, stop: int) -> SpreadInputs:
@@ -911,16 +920,15 @@ def _solve_spreads(
             return acc
 
         total = ExactSum(RATIO_RESOLUTION)
-        for part in run_blocks(block, ranges, n_workers=config.workers):
+        tick = block_ticker(progress, config.n_paths, f"fair spread: pass {evaluations}")
+        for part in run_blocks(block, ranges, n_workers=config.workers, on_block=tick):
             total.merge(part)
-        if progress is not None:
-            progress("fair spread", evaluations, evaluations + 1)
         return total.mean()
 
     solution = solve_spreads(
         lambda x: mean_pv(x, True), lambda x: mean_pv(x, False), model.terms.issue_price
     )
-    return _with_se(solution, pv_paths, ranges, config.workers)
+    return _with_se(solution, pv_paths, ranges, config.workers, progress)
 
 
 def _with_se(
@@ -928,9 +936,12 @@ def _with_se(
     pv_paths: Callable[[float, bool, int, int], Float64Array],
     ranges: list[tuple[int, int]],
     workers: int,
+    progress: ProgressCallback | None = None,
+    phase: str = "fair spread: standard error",
 ) -> SpreadSolution:
     """``solution`` with the fair spread's delta-method standard error: one more pass, over
-    the same paths, of the risky PV at ``x*`` and the promised PV at ``x0``."""
+    the same paths, of the risky PV at ``x*`` and the promised PV at ``x0`` (reported as
+    ``phase``)."""
     x0, x1 = solution.riskless_add_on, solution.risky_add_on
     if x0 is None or x1 is None:
         return solution
@@ -941,7 +952,13 @@ def _with_se(
             solution, pv_paths(x1, False, start, stop), pv_paths(x0, True, start, stop)
         )
 
-    return with_standard_error(solution, lambda: run_blocks(block, ranges, n_workers=workers))
+    n_paths = ranges[-1][1] if ranges else 0
+    return with_standard_error(
+        solution,
+        lambda: run_blocks(
+            block, ranges, n_workers=workers, on_block=block_ticker(progress, n_paths, phase)
+        ),
+    )
 
 
 def _path_slice(inputs: BlockInputs, ledger: DebtLedger, cut: int) -> dict[str, np.ndarray]:
@@ -1207,7 +1224,7 @@ def simulate_structure(
     config: RunConfig,
     *,
     provenance: Mapping[str, Any] | None = None,
-    progress: Callable[[str, int, int], None] | None = None,
+    progress: ProgressCallback | None = None,
 ) -> SimulationResult:
     """``simulate`` for a deal with several facilities (``DealSpec.facilities``).
 
@@ -1263,7 +1280,10 @@ def simulate_structure(
     kept = _KeptPaths()
     values = ValueFan(n_months, close_value)
     for accs, coll, deal_acc, part, fan in run_blocks(
-        main_block, ranges, n_workers=config.workers, on_block=_ticker(progress, config.n_paths)
+        main_block,
+        ranges,
+        n_workers=config.workers,
+        on_block=block_ticker(progress, config.n_paths),
     ):
         for total, acc in zip(totals, accs, strict=True):
             total.merge(acc)
@@ -1281,7 +1301,7 @@ def simulate_structure(
                 model, k, source, ranges, cache, config, recoverer, progress
             )
     cache.clear()
-    rent, generation = breakeven_rent(model)
+    rent, generation = _breakeven_reported(model, progress)
     stress = glut_stress(model)
     collateral_report = origination_collateral(model, collateral)
     facilities = tuple(
@@ -1325,9 +1345,10 @@ def _solve_structure_spread(
     cache: dict[int, tuple[SpreadInputs, np.ndarray]],
     config: RunConfig,
     recovery: RecoveryModel,
-    progress: Callable[[str, int, int], None] | None,
+    progress: ProgressCallback | None,
 ) -> SpreadSolution:
-    """Facility ``k``'s riskless and risky add-ons, the other facilities as written."""
+    """Facility ``k``'s riskless and risky add-ons, the other facilities as written (each pass
+    reported as the phase ``fair spread: NAME, pass N``)."""
     assert model.structure is not None
     base = model.structure
     name = base.names[k]
@@ -1338,6 +1359,8 @@ def _solve_structure_spread(
         inputs = _inputs(model, source, start, stop)
         return SpreadInputs.of(inputs), inputs.scenarios.credit_window()
 
+    evaluations = 0
+
     def pv_paths(add_on: float, riskless: bool, start: int, stop: int) -> Float64Array:
         structure = base.with_add_on(k, add_on)
         x, regime = inputs_of(start, stop)
@@ -1345,16 +1368,18 @@ def _solve_structure_spread(
         return outs[k].pv_per_par
 
     def mean_pv(add_on: float, riskless: bool) -> float:
+        nonlocal evaluations
+        evaluations += 1
+
         def block(start: int, stop: int) -> ExactSum:
             acc = ExactSum(RATIO_RESOLUTION)
             acc.add(pv_paths(add_on, riskless, start, stop))
             return acc
 
         total = ExactSum(RATIO_RESOLUTION)
-        for part in run_blocks(block, ranges, n_workers=config.workers):
+        tick = block_ticker(progress, config.n_paths, f"fair spread: {name}, pass {evaluations}")
+        for part in run_blocks(block, ranges, n_workers=config.workers, on_block=tick):
             total.merge(part)
-        if progress is not None:
-            progress(f"fair spread {name}", k + 1, len(base.facilities))
         return total.mean()
 
     solution = solve_spreads(
@@ -1362,7 +1387,8 @@ def _solve_structure_spread(
         lambda x: mean_pv(x, False),
         base.facilities[k].loan.issue_price,
     )
-    return _with_se(solution, pv_paths, ranges, config.workers)
+    error = f"fair spread: {name}, standard error"
+    return _with_se(solution, pv_paths, ranges, config.workers, progress, error)
 
 
 def _structure_report(model: DealModel, acc: _DealAccumulator) -> StructureReport:

@@ -319,7 +319,9 @@ def _infinity(tmp: Path) -> tuple[Path, list[str]]:
     text = (EXAMPLES / "merchant_h100.yaml").read_text(encoding="utf-8")
     path = tmp / "deal.yaml"
     path.write_text(text.replace("principal_usd: 100000000", "principal_usd: 1e999"), "utf-8")
-    return path, ["field 'loan.principal_usd' (line 43)", "got '1e999'", "a finite number"]
+    before = text[: text.index("principal_usd: 100000000")]
+    line = 1 + before.count("\n")  # the example's comments move it
+    return path, [f"field 'loan.principal_usd' (line {line})", "got '1e999'", "a finite number"]
 
 
 HOSTILE_FILES: dict[str, Callable[[Path], tuple[Path, list[str]]]] = {

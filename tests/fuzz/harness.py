@@ -386,9 +386,11 @@ def _apply(draw: st.DrawFn, op: str, data: Any, parent: Any, key: Any, value: An
         scaled = value * draw(st.sampled_from(_SCALES))
         parent[key] = int(scaled) if isinstance(value, int) else scaled
     elif op == "scale" and isinstance(value, dt.date):
-        parent[key] = value + dt.timedelta(
-            days=draw(st.sampled_from([-3650, -365, -1, 1, 31, 3650]))
-        )
+        days = draw(st.sampled_from([-3650, -365, -1, 1, 31, 3650]))
+        try:
+            parent[key] = value + dt.timedelta(days=days)
+        except OverflowError:  # a date an earlier mutation put near the calendar's end
+            parent[key] = dt.date.max if days > 0 else dt.date.min
     elif op == "edge" and number:
         parent[key] = draw(st.sampled_from([0, 0.0, 1, 1e-9, value + 1, value - 1, -value]))
     else:  # an operation that does not fit this value: a type swap instead

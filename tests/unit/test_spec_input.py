@@ -205,14 +205,21 @@ def test_infinity_and_nan_are_refused_with_field_and_line(tmp_path: Path, value:
     text = (EXAMPLES / "merchant_h100.yaml").read_text(encoding="utf-8")
     assert "unit_cost_usd: 23500" in text
     path = _write(tmp_path, text.replace("unit_cost_usd: 23500", f"unit_cost_usd: {value}"))
-    _refused(path, "field 'fleet[0].unit_cost_usd' (line 32)", "expected a finite number")
+    line = _line_of(text, "unit_cost_usd: 23500")
+    _refused(path, f"field 'fleet[0].unit_cost_usd' (line {line})", "expected a finite number")
 
 
 def test_infinity_refused_in_a_miner(tmp_path: Path) -> None:
     text = (EXAMPLES / "miner_hosting_pivot.yaml").read_text(encoding="utf-8")
     assert "hashrate_eh_s: 12" in text
     path = _write(tmp_path, text.replace("hashrate_eh_s: 12", "hashrate_eh_s: .inf"))
-    _refused(path, "field 'mining.hashrate_eh_s' (line 41)", "expected a finite number")
+    line = _line_of(text, "hashrate_eh_s: 12")
+    _refused(path, f"field 'mining.hashrate_eh_s' (line {line})", "expected a finite number")
+
+
+def _line_of(text: str, needle: str) -> int:
+    """The 1-based line of ``needle`` in an example (its comments move fields about)."""
+    return 1 + text[: text.index(needle)].count("\n")
 
 
 def _deal_refused(tmp_path: Path, data: dict[str, Any], field: str, *needles: str) -> None:

@@ -7,9 +7,7 @@ and exit code 2, with no traceback and nothing written.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
-import sys
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,18 +16,20 @@ import duckdb
 import pandas as pd
 import typer
 from rich.console import Console
-from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    Progress,
-    TaskID,
-    TaskProgressColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from rich.table import Table
 
+from gpucredit._progress import ProgressBar
+from gpucredit._terminal import markup_safe, plain, printable
 from gpucredit._version import __version__
+from gpucredit.cli.output import (
+    FormatOption,
+    OutputFormat,
+    QuietOption,
+    print_csv,
+    print_json,
+    show,
+    wide_console,
+)
 from gpucredit.cli.params import engine_use, run_calibration
 from gpucredit.cli.store_cmds import register_store_commands
 from gpucredit.config.loading import read_document, validate_document
@@ -44,6 +44,7 @@ from gpucredit.miners import MinerResult, simulate_miner
 from gpucredit.pipeline import SimulationResult, simulate
 from gpucredit.reports.tables import (
     attribution_table,
+    calibration_rows,
     calibration_table,
     collateral_table,
     duration_table,
@@ -90,16 +91,10 @@ def _root(
 
 
 def _fail(message: str) -> typer.Exit:
-    # escape: a value from the user's file ('[/x]') is text, not Rich markup
+    # a value from the user's file is text: no Rich markup ('[/x]'), no terminal control (ESC)
     console = Console(stderr=True, highlight=False, soft_wrap=True)
-    console.print(f"[bold red]error:[/] {escape(message)}")
+    console.print(f"[bold red]error:[/] {markup_safe(message, keep_newlines=True)}")
     return typer.Exit(EXIT_INPUT)
-
-
-def _wide_console() -> Console:
-    """The terminal, or 170 columns for a pipe or file (tables are not folded to 80)."""
-    console = Console()
-    return console if console.is_terminal else Console(width=170)
 
 
 def _parse_date_option(option: str, value: str | None) -> dt.date | None:
@@ -153,9 +148,9 @@ def run(
     ] = None,
     paths: Annotated[int, typer.Option("--paths", help="Monte Carlo paths per deal.")] = 10_000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print one JSON object on stdout instead of a table.")
-    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
+    output_format: FormatOption = OutputFormat.TABLE,
+    quiet: QuietOption = False,
     out: Annotated[
         Path | None,
         typer.Option(
@@ -206,6 +201,11 @@ def run(
         if attribution_paths < 1:
             issue = SpecIssue("--attribution-paths", attribution_paths, "an integer of at least 1")
             raise SpecError("command line", [issue])
+        if as_json and output_format not in (OutputFormat.TABLE, OutputFormat.JSON):
+            issue = SpecIssue("--json", f"--format {output_format}", "--json or --format alone")
+            raise SpecError("command line", [issue])
+        if as_json:
+            output_format = OutputFormat.JSON
         files = deals or shipped_examples()
         loaded = [load_spec(f) for f in files]  # validate all before running
         for file, spec in zip(files, loaded, strict=True):
@@ -215,11 +215,20 @@ def run(
         target = None if out is None else check_output_dir(out, force=force)  # before any work
         se_target = (target_se, max_paths)
         results = _simulate_all(
-            specs, paths, seed, block_size, keep_paths, workers, as_json, calibration, db, se_target
+            specs, paths, seed, block_size, keep_paths, workers, quiet, calibration, db, se_target
         )
         miners = [
             _simulate_miner(
-                m, paths, seed, block_size, workers, calibration, db, attribution_paths, se_target
+                m,
+                paths,
+                seed,
+                block_size,
+                workers,
+                calibration,
+                db,
+                attribution_paths,
+                se_target,
+                quiet,
             )
             for m in miner_specs
         ]
@@ -236,36 +245,42 @@ def run(
             _record(results, miners, db)
     except GpuCreditError as exc:
         raise _fail(str(exc)) from None
-    if as_json:
-        sys.stdout.write(json.dumps(document, allow_nan=False) + "\n")
+    if output_format is OutputFormat.JSON:
+        print_json(document)
         return
-    console = _wide_console()
+    if output_format is OutputFormat.CSV:
+        frames = [r.summary() for r in results] + [m.summary() for m in miners]
+        print_csv(pd.concat(frames))
+        return
+    console = wide_console()
     if results:
-        console.print(summary_table(results))
-        console.print(collateral_table(results))
+        show(console, summary_table(results), keys=2)
+        show(console, collateral_table(results))
     if results or miners:
-        console.print(duration_table(results, miners))
+        show(console, duration_table(results, miners))
     structures = structure_table(results)
     if structures is not None:
-        console.print(structures)
+        show(console, structures)
     if miners:
-        console.print(miner_table(miners))
+        show(console, miner_table(miners), keys=2)
         attribution = attribution_table(miners)
         if attribution is not None:
-            console.print(attribution)
+            show(console, attribution, keys=2)
+    if quiet:
+        return
     if target_se is not None:
         console.print(_target_line(target_se, results, miners))
     used = [r.provenance for r in results] + [m.provenance for m in miners]
     ids = ", ".join(dict.fromkeys(str(p.get("calibration_id")) for p in used))
     console.print(
         f"[dim]{paths:,} paths per deal, seed {seed}, factor parameters "
-        f"{escape(ids)}; "
+        f"{markup_safe(ids)}; "
         "fair spread = the coupon spread that makes "
         "expected discounted cash flows worth the price paid; market spread includes OID and "
         "floor; breakeven = flat rent at which the minimum DSCR is 1.0x.[/dim]"
     )
     if out is not None:
-        console.print(f"results written to {out}")
+        console.print(f"results written to {markup_safe(out)}")
 
 
 def _check_target_options(target_se: float | None, paths: int, max_paths: int) -> None:
@@ -288,7 +303,7 @@ def _target_line(
     ]:
         target = prov.get("target_se", {})
         state = "met" if target.get("met") else "not met"
-        parts.append(f"{escape(name)} {int(prov['n_paths']):,} paths ({state})")
+        parts.append(f"{markup_safe(name)} {int(prov['n_paths']):,} paths ({state})")
     return f"[dim]target fair-spread standard error {target_se:g} bp: {'; '.join(parts)}[/dim]"
 
 
@@ -299,33 +314,14 @@ def _simulate_all(
     block_size: int,
     keep_paths: int,
     workers: int | None,
-    quiet_stdout: bool,
+    quiet: bool,
     calibration: str,
     db: Path | None,
     target: tuple[float | None, int] = (None, MAX_TARGET_PATHS),
 ) -> list[SimulationResult]:
-    console = Console(stderr=True)
     results: list[SimulationResult] = []
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TaskProgressColumn(),
-        TimeElapsedColumn(),
-    )
-    with Progress(
-        *columns, console=console, transient=True, disable=not console.is_terminal
-    ) as bar:
+    with ProgressBar(Console(stderr=True), disable=quiet) as bar:
         for spec in specs:
-            task = bar.add_task(f"{spec.name}: simulate", total=n_paths)
-
-            def report(
-                phase: str, done: int, total: int, task: TaskID = task, name: str = spec.name
-            ) -> None:
-                if phase == "simulate":
-                    bar.update(task, completed=done, total=total)
-                else:
-                    bar.update(task, description=f"{name}: {phase} (pass {done})")
-
             results.append(
                 simulate(
                     spec,
@@ -334,14 +330,13 @@ def _simulate_all(
                     block_size=block_size,
                     keep_paths=keep_paths,
                     n_workers=workers,
-                    progress=report,
+                    progress=bar.reporter(spec.name),
                     calibration=calibration,
                     db=db,
                     target_se_bps=target[0],
                     max_paths=target[1],
                 )
             )
-            bar.update(task, completed=results[-1].config.n_paths)
     return results
 
 
@@ -365,17 +360,9 @@ def _simulate_miner(
     db: Path | None,
     attribution_paths: int,
     target: tuple[float | None, int] = (None, MAX_TARGET_PATHS),
+    quiet: bool = False,
 ) -> MinerResult:
-    console = Console(stderr=True)
-    columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
-    with Progress(
-        *columns, console=console, transient=True, disable=not console.is_terminal
-    ) as bar:
-        task = bar.add_task(f"{spec.name}: simulate", total=None)
-
-        def report(phase: str, done: int, total: int) -> None:
-            bar.update(task, description=f"{spec.name}: {phase} ({done}/{total})")
-
+    with ProgressBar(Console(stderr=True), disable=quiet) as bar:
         return simulate_miner(
             spec,
             n_paths=n_paths,
@@ -385,7 +372,7 @@ def _simulate_miner(
             attribution_paths=attribution_paths,
             calibration=calibration,
             db=db,
-            progress=report,
+            progress=bar.reporter(spec.name),
             target_se_bps=target[0],
             max_paths=target[1],
         )
@@ -406,7 +393,7 @@ def _record(results: list[SimulationResult], miners: list[MinerResult], db: Path
     try:
         _record_in(db, results, miners)
     except (GpuCreditError, OSError, duckdb.Error) as exc:
-        typer.echo(f"warning: the run was not recorded in the store: {exc}", err=True)
+        typer.echo(printable(f"warning: the run was not recorded in the store: {exc}"), err=True)
 
 
 def _record_in(
@@ -454,6 +441,8 @@ def calibrate(
         ),
     ] = None,
     db: DbOption = None,
+    output_format: FormatOption = OutputFormat.TABLE,
+    quiet: QuietOption = False,
 ) -> None:
     """Fit the factor models to the market data and store the parameter set."""
     try:
@@ -464,8 +453,26 @@ def calibrate(
         used = engine_use(stored)
     except GpuCreditError as exc:
         raise _fail(str(exc)) from None
-    console = _wide_console()
-    console.print(calibration_table(stored, used))
+    if output_format is OutputFormat.JSON:
+        print_json(
+            {
+                "id": stored.id,
+                "as_of": stored.as_of.isoformat(),
+                "data_hash": stored.data_hash,
+                "created_utc": stored.created_utc,
+                "db": str(path),
+                "rent_series": stored.params.get("rent_series"),
+                "parameters": calibration_rows(stored, used),
+            }
+        )
+        return
+    if output_format is OutputFormat.CSV:
+        print_csv(pd.DataFrame(calibration_rows(stored, used)), index=False)
+        return
+    console = wide_console()
+    show(console, calibration_table(stored, used), keys=2)
+    if quiet:
+        return
     for model, what in (("rent", "rent index months"), ("sofr", "months of SOFR")):
         if stored.params.get(model) is None:
             console.print(
@@ -474,11 +481,11 @@ def calibrate(
             )
     if "bitcoin" not in stored.params:
         reason = stored.diagnostics.get("bitcoin", {}).get("not_fitted", "")
-        console.print(f"bitcoin: not fitted ({escape(str(reason))}); miners fit at run time.")
+        console.print(f"bitcoin: not fitted ({markup_safe(reason)}); miners fit at run time.")
     series = stored.params.get("rent_series", "the shipped rent index")
     console.print(
         f"stored as [bold]{stored.id}[/] (as of {stored.as_of}, GPU rents from "
-        f"{escape(str(series))}, data {stored.data_hash[:12]}) in {escape(str(path))}; "
+        f"{markup_safe(series)}, data {stored.data_hash[:12]}) in {markup_safe(path)}; "
         f"`gpucredit run --calibration {stored.id}` uses it."
     )
 
@@ -500,7 +507,7 @@ _SHOW_ROWS = 60
 
 
 @data_app.command("list")
-def data_list(db: DbOption = None) -> None:
+def data_list(db: DbOption = None, output_format: FormatOption = OutputFormat.TABLE) -> None:
     """List the series in the store: date range, rows, unit, source and licence."""
     try:
         with MarketStore(db, read_only=True) as store:
@@ -508,21 +515,32 @@ def data_list(db: DbOption = None) -> None:
             where = store.path
     except GpuCreditError as exc:
         raise _fail(str(exc)) from None
-    table = Table(title=f"Market data in {where}")
+    records = [
+        {
+            "series": info.name,
+            "from": _iso(info.first_date) or None,
+            "to": _iso(info.last_date) or None,
+            "rows": info.n_rows,
+            "unit": info.unit,
+            "origin": info.origin,
+            "source": info.source,
+            "licence": info.licence,
+        }
+        for info in infos
+    ]
+    if output_format is OutputFormat.JSON:
+        print_json({"db": str(where), "series": records})
+        return
+    if output_format is OutputFormat.CSV:
+        columns = ["series", "from", "to", "rows", "unit", "origin", "source", "licence"]
+        print_csv(pd.DataFrame(records, columns=columns), index=False)
+        return
+    table = Table(title=plain(f"Market data in {where}"))
     for column in ("series", "from", "to", "rows", "unit", "origin", "source", "licence"):
         table.add_column(column, justify="right" if column == "rows" else "left")
-    for info in infos:
-        table.add_row(
-            escape(info.name),
-            _iso(info.first_date),
-            _iso(info.last_date),
-            f"{info.n_rows:,}",
-            escape(info.unit),
-            info.origin,
-            escape(info.source),
-            escape(info.licence),
-        )
-    _wide_console().print(table)
+    for record in records:
+        table.add_row(*(plain(f"{v:,}" if k == "rows" else (v or "")) for k, v in record.items()))
+    show(wide_console(), table)
 
 
 def _iso(day: dt.date | None) -> str:
@@ -530,7 +548,7 @@ def _iso(day: dt.date | None) -> str:
 
 
 @data_app.command("show")
-def data_show(
+def datashow(
     series: Annotated[
         str, typer.Argument(help="Series name, e.g. SOFR or gpu_rent/H100/on_demand.")
     ],
@@ -547,6 +565,8 @@ def data_show(
         bool, typer.Option("--all", help=f"Print every row (default: at most {_SHOW_ROWS}).")
     ] = False,
     db: DbOption = None,
+    output_format: FormatOption = OutputFormat.TABLE,
+    quiet: QuietOption = False,
 ) -> None:
     """Print the values of one series (GPU rent: the daily median and its observations)."""
     try:
@@ -560,7 +580,10 @@ def data_show(
     except GpuCreditError as exc:
         raise _fail(str(exc)) from None
     aggregated = info.table_name == "gpu_rental_observations"
-    table = Table(title=f"{escape(info.name)} ({escape(info.unit)})")
+    if output_format is not OutputFormat.TABLE:
+        _print_series(output_format, info, frame, aggregated)
+        return
+    table = Table(title=plain(f"{info.name} ({info.unit})"))
     table.add_column("date")
     table.add_column("median" if aggregated else "value", justify="right")
     if aggregated:
@@ -579,13 +602,43 @@ def data_show(
         if aggregated:
             cells.append(str(n_obs))
         table.add_row(*cells)
-    console = _wide_console()
-    console.print(table)
+    console = wide_console()
+    show(console, table)
+    if quiet:
+        return
     console.print(
-        f"{len(rows):,} rows; source: {escape(info.source)}; licence: {escape(info.licence)}"
+        f"{len(rows):,} rows; source: {markup_safe(info.source)}; "
+        f"licence: {markup_safe(info.licence)}"
     )
     if plot is not None:
-        console.print(f"plot written to {plot}")
+        console.print(f"plot written to {markup_safe(plot)}")
+
+
+def _print_series(
+    output_format: OutputFormat, info: SeriesInfo, frame: pd.DataFrame, aggregated: bool
+) -> None:
+    """``data show --format json|csv``: every row of the range (``--all`` is for the table)."""
+    columns = ["date", "value", "n_obs"] if aggregated else ["date", "value"]
+    rows = frame[columns].copy()
+    rows["date"] = [day.isoformat() for day in rows["date"]]
+    if output_format is OutputFormat.CSV:
+        print_csv(rows, index=False)
+        return
+    records = [
+        {k: (int(v) if k == "n_obs" else v) for k, v in row.items()}
+        for row in rows.to_dict(orient="records")
+    ]
+    print_json(
+        {
+            "series": info.name,
+            "unit": info.unit,
+            "source": info.source,
+            "licence": info.licence,
+            "origin": info.origin,
+            "aggregated": "daily median of observations" if aggregated else None,
+            "rows": records,
+        }
+    )
 
 
 def _plot_series(path: Path, info: SeriesInfo, dates: list[dt.date], values: list[float]) -> None:
@@ -631,8 +684,10 @@ def data_import(
     except GpuCreditError as exc:
         raise _fail(str(exc)) from None
     typer.echo(
-        f"imported {info.name}: {info.n_rows:,} rows, {_iso(info.first_date)} to "
-        f"{_iso(info.last_date)}"
+        printable(
+            f"imported {info.name}: {info.n_rows:,} rows, {_iso(info.first_date)} to "
+            f"{_iso(info.last_date)}"
+        )
     )
 
 
@@ -656,7 +711,7 @@ def data_export(
             n = store.export_series(series, file, lo, hi)
     except GpuCreditError as exc:
         raise _fail(str(exc)) from None
-    typer.echo(f"exported {n:,} rows of {series} to {file}")
+    typer.echo(printable(f"exported {n:,} rows of {series} to {file}"))
 
 
 def main() -> None:

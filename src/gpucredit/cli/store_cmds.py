@@ -7,16 +7,23 @@ read-only, so they run beside a ``gpucredit run`` or a notebook using the same s
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
+import pandas as pd
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
+from gpucredit._terminal import markup_safe
+from gpucredit.cli.output import (
+    FormatOption,
+    OutputFormat,
+    print_csv,
+    print_json,
+    show,
+    wide_console,
+)
 from gpucredit.errors import GpuCreditError, SpecError, SpecIssue
 from gpucredit.market.store import MarketStore, RunInfo
 
@@ -54,23 +61,21 @@ DbOption = Annotated[
         show_default=False,
     ),
 ]
-JsonOption = Annotated[
-    bool, typer.Option("--json", help="Print JSON on stdout instead of a table.")
-]
+JsonOption = Annotated[bool, typer.Option("--json", help="Same as --format json.")]
 
 
 def _fail(message: str) -> typer.Exit:
     console = Console(stderr=True, highlight=False, soft_wrap=True)
-    console.print(f"[bold red]error:[/] {escape(_printable(message))}")
+    console.print(f"[bold red]error:[/] {markup_safe(message, keep_newlines=True)}")
     return typer.Exit(_EXIT_INPUT)
 
 
-def _printable(text: str) -> str:
-    """``text`` with control characters (terminal escapes) written as ``\\x1b``-style codes."""
-    return "".join(
-        ch if ch.isprintable() or ch in "\n\t" else ch.encode("unicode_escape").decode("ascii")
-        for ch in text
-    )
+def _format(as_json: bool, output_format: OutputFormat) -> OutputFormat:
+    """``--json`` is ``--format json``; with another ``--format`` it is an input error."""
+    if as_json and output_format is OutputFormat.CSV:
+        issue = SpecIssue("--json", f"--format {output_format}", "--json or --format alone")
+        raise SpecError("command line", [issue])
+    return OutputFormat.JSON if as_json else output_format
 
 
 def _cell(value: object) -> str:
@@ -80,48 +85,49 @@ def _cell(value: object) -> str:
     if isinstance(value, float):
         # money and other large figures in full (5,252,980.12), ratios to 6 significant digits
         return f"{value:,.2f}" if abs(value) >= 1e4 else f"{value:.6g}"
-    return escape(_printable(str(value)))
+    return markup_safe(value)
 
 
 def _console() -> Console:
-    """The terminal, or 170 columns for a pipe or file."""
-    console = Console(highlight=False)
-    return console if console.is_terminal else Console(width=170, highlight=False)
+    """The terminal, or 170 columns for a pipe or file unless ``COLUMNS`` says."""
+    return wide_console(highlight=False)
 
 
 def _table(title: str, columns: tuple[str, ...], right: tuple[str, ...] = ()) -> Table:
-    table = Table(title=escape(_printable(title)), title_justify="left")
+    table = Table(title=markup_safe(title), title_justify="left")
     for column in columns:
         # fold: a narrow terminal wraps an id or a hash instead of cutting it
         table.add_column(column, justify="right" if column in right else "left", overflow="fold")
     return table
 
 
-def _write_json(document: object) -> None:
-    sys.stdout.write(json.dumps(document, allow_nan=False, default=str) + "\n")
-
-
 @calibrations_app.command("list")
-def calibrations_list(db: DbOption = None, as_json: JsonOption = False) -> None:
+def calibrations_list(
+    db: DbOption = None,
+    as_json: JsonOption = False,
+    output_format: FormatOption = OutputFormat.TABLE,
+) -> None:
     """List the stored calibrations, latest first: as-of date, data hash, runs using each."""
     try:
+        fmt = _format(as_json, output_format)
         store = MarketStore(db, read_only=True)
         rows = store.list_calibrations()
     except GpuCreditError as exc:
         raise _fail(str(exc)) from None
-    if as_json:
-        _write_json(
-            [
-                {
-                    "id": c.id,
-                    "as_of": c.as_of.isoformat(),
-                    "created_utc": c.created_utc,
-                    "data_hash": c.data_hash,
-                    "rent_series": c.rent_series,
-                    "n_runs": c.n_runs,
-                }
-                for c in rows
-            ]
+    records = [
+        {
+            "id": c.id,
+            "as_of": c.as_of.isoformat(),
+            "created_utc": c.created_utc,
+            "data_hash": c.data_hash,
+            "rent_series": c.rent_series,
+            "n_runs": c.n_runs,
+        }
+        for c in rows
+    ]
+    if fmt is not OutputFormat.TABLE:
+        _print_records(
+            fmt, records, ["id", "as_of", "created_utc", "data_hash", "rent_series", "n_runs"]
         )
         return
     console = _console()
@@ -145,7 +151,28 @@ def calibrations_list(db: DbOption = None, as_json: JsonOption = False) -> None:
             _cell(c.rent_series) if c.rent_series else "[dim]not recorded[/dim]",
             f"{c.n_runs:,}",
         )
-    console.print(table)
+    show(console, table)
+
+
+def _print_records(fmt: OutputFormat, records: list[dict[str, Any]], columns: list[str]) -> None:
+    """``--format json``: the records as a JSON list; ``csv``: one row each."""
+    if fmt is OutputFormat.JSON:
+        print_json(records)
+    else:
+        print_csv(pd.DataFrame(records, columns=columns), index=False)
+
+
+_RUN_COLUMNS = [
+    "id",
+    "created_utc",
+    "deal",
+    "spec_hash",
+    "seed",
+    "n_paths",
+    "calibration_id",
+    "data_hash",
+    "version",
+]
 
 
 def _run_record(info: RunInfo) -> dict[str, Any]:
@@ -167,9 +194,11 @@ def runs_list(
     limit: Annotated[int, typer.Option("--limit", help="Show the newest N runs (0: all).")] = 20,
     db: DbOption = None,
     as_json: JsonOption = False,
+    output_format: FormatOption = OutputFormat.TABLE,
 ) -> None:
     """List the recorded runs, newest first: deal, seed, paths, calibration, version."""
     try:
+        fmt = _format(as_json, output_format)
         if limit < 0:
             raise SpecError(
                 "command line", [SpecIssue("--limit", limit, "an integer of at least 0")]
@@ -178,8 +207,9 @@ def runs_list(
         rows = store.list_runs(limit or None)
     except GpuCreditError as exc:
         raise _fail(str(exc)) from None
-    if as_json:
-        _write_json([_run_record(r) for r in rows])
+    if fmt is not OutputFormat.TABLE:
+        records = [_run_record(r) for r in rows]
+        _print_records(fmt, records, _RUN_COLUMNS)
         return
     console = _console()
     if not rows:
@@ -201,7 +231,7 @@ def runs_list(
             _cell(r.calibration_id or "default (sourced)"),
             _cell(r.version),
         )
-    console.print(table)
+    show(console, table)
     console.print("[dim]`gpucredit runs show ID` prints a run's stored summary.[/dim]")
 
 
@@ -221,13 +251,19 @@ def _flatten(value: object, prefix: str = "") -> list[tuple[str, object]]:
 
 
 def _summary_cell(value: object) -> str:
+    return markup_safe(_summary_text(value))
+
+
+def _summary_text(value: object) -> str:
     if isinstance(value, list):
-        return _cell(", ".join(_summary_cell(v) for v in value))
+        return ", ".join(_summary_text(v) for v in value)
     if value is None:
         return "n/a"
     if isinstance(value, bool):
         return "yes" if value else "no"
-    return _cell(value)
+    if isinstance(value, float):
+        return f"{value:,.2f}" if abs(value) >= 1e4 else f"{value:.6g}"
+    return str(value)
 
 
 @runs_app.command("show")
@@ -235,15 +271,21 @@ def runs_show(
     run_id: Annotated[str, typer.Argument(help="The run id (run-...), or a unique prefix of it.")],
     db: DbOption = None,
     as_json: JsonOption = False,
+    output_format: FormatOption = OutputFormat.TABLE,
 ) -> None:
     """Print one recorded run: its provenance and the summary stored with it."""
     try:
+        fmt = _format(as_json, output_format)
         stored = MarketStore(db, read_only=True).load_run(run_id)
     except GpuCreditError as exc:
         raise _fail(str(exc)) from None
     record = _run_record(stored.info)
-    if as_json:
-        _write_json(record | {"summary": stored.summary})
+    if fmt is OutputFormat.JSON:
+        print_json(record | {"summary": stored.summary})
+        return
+    if fmt is OutputFormat.CSV:  # one (field, value) row each, the summary flattened
+        fields = list(record.items()) + [(f"summary.{k}", v) for k, v in _flatten(stored.summary)]
+        print_csv(pd.DataFrame(fields, columns=["field", "value"]), index=False)
         return
     console = _console()
     table = _table(f"Run {stored.info.id}", ("field", "value"))
@@ -251,4 +293,4 @@ def runs_show(
         table.add_row(key, _summary_cell(value if value is not None else "default (sourced)"))
     for key, value in _flatten(stored.summary):
         table.add_row(_cell(f"summary.{key}"), _summary_cell(value))
-    console.print(table)
+    show(console, table)

@@ -7,7 +7,9 @@ import math
 from typing import Any
 
 from rich.table import Table
+from rich.text import Text
 
+from gpucredit._terminal import plain, printable
 from gpucredit._version import __version__
 from gpucredit.credit.metrics import FacilityMetrics
 from gpucredit.market.store import StoredCalibration
@@ -15,6 +17,7 @@ from gpucredit.miners import MinerResult
 from gpucredit.pipeline import SimulationResult
 
 __all__ = [
+    "calibration_rows",
     "calibration_table",
     "collateral_record",
     "collateral_table",
@@ -124,13 +127,14 @@ def duration_table(
     ]
     deals += [(mr.spec.name, mr, mr.facilities) for mr in miners or []]
     for name, r, facilities in deals:
-        table.add_row(f"[bold]{name}[/bold]", *[""] * 6)
+        table.add_row(Text(printable(name), style="bold"), *[""] * 6)
         for m in facilities:
             d = r.duration_of(m)
             if d is None:
                 continue
             crossing = d.ltv_over_100_month
-            table.add_row(
+            _add_row(
+                table,
                 f"  {m.name}",
                 _months(d.debt_wal_months),
                 _months(d.collateral_half_life_p50_months),
@@ -257,14 +261,16 @@ def collateral_record(result: SimulationResult) -> dict[str, Any]:
     )
 
 
-def calibration_table(stored: StoredCalibration, used: dict[str, str] | None = None) -> Table:
-    """The parameters a calibration stored, with their standard errors, and whether the
-    engine uses each estimate or keeps its sourced prior (``used``: ``model.parameter`` ->
-    note, from ``Calibration.to_params(...).sources``)."""
+def calibration_rows(
+    stored: StoredCalibration, used: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
+    """The parameters a calibration stored, one JSON-ready dict each: ``model``,
+    ``parameter``, ``estimate`` and ``std_error`` (None where not estimated or not finite),
+    ``engine_uses``
+    (whether the engine uses the estimate or keeps its sourced prior; ``used``:
+    ``model.parameter`` -> note, from ``Calibration.to_params(...).sources``)."""
     used = used or {}
-    table = Table(title=f"calibration {stored.id} (as of {stored.as_of})", title_justify="left")
-    for name in ("model", "parameter", "estimate", "std. error", "engine uses"):
-        table.add_column(name, justify="right" if name in ("estimate", "std. error") else "left")
+    rows: list[dict[str, Any]] = []
     for model in ("rent", "sofr", "regime"):
         block = stored.params.get(model) or {}  # None: too few data, the priors stand
         errors = block.get("std_errors", {}) or {}
@@ -272,14 +278,40 @@ def calibration_table(stored: StoredCalibration, used: dict[str, str] | None = N
             if isinstance(value, bool) or not isinstance(value, int | float):
                 continue
             se = errors.get(key)
-            note = used.get(f"{model}.{key}", "")
-            table.add_row(
-                model,
-                key,
-                f"{value:.6g}",
-                "n/a" if not isinstance(se, int | float) else f"{se:.3g}",
-                note.split(": ", 1)[-1],
+            rows.append(
+                {
+                    "model": model,
+                    "parameter": key,
+                    "estimate": _finite_or_none(value),
+                    "std_error": _finite_or_none(se),
+                    "engine_uses": used.get(f"{model}.{key}", "").split(": ", 1)[-1],
+                }
             )
+    return rows
+
+
+def _finite_or_none(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def calibration_table(stored: StoredCalibration, used: dict[str, str] | None = None) -> Table:
+    """:func:`calibration_rows` as a table: the parameters a calibration stored, with their
+    standard errors, and whether the engine uses each estimate or keeps its sourced prior."""
+    table = Table(title=f"calibration {stored.id} (as of {stored.as_of})", title_justify="left")
+    for name in ("model", "parameter", "estimate", "std. error", "engine uses"):
+        table.add_column(name, justify="right" if name in ("estimate", "std. error") else "left")
+    for row in calibration_rows(stored, used):
+        value, se = row["estimate"], row["std_error"]
+        _add_row(
+            table,
+            row["model"],
+            row["parameter"],
+            "n/a" if value is None else f"{value:.6g}",
+            "n/a" if se is None else f"{se:.3g}",
+            row["engine_uses"],
+        )
     return table
 
 
@@ -392,7 +424,8 @@ def summary_table(results: list[SimulationResult]) -> Table:
     for m in (m for r in results for m in r.all_facilities):
         gap = _bps(m.spread_gap_bps)
         be = m.breakeven_rent_usd_per_gpu_hour
-        table.add_row(
+        _add_row(
+            table,
             m.deal,
             m.name,
             _pct(m.pd, se=m.pd_se),
@@ -414,6 +447,12 @@ def summary_table(results: list[SimulationResult]) -> Table:
 
 def _ratio(value: float | None) -> str:
     return "n/a" if value is None or not math.isfinite(value) else f"{value:.2f}"
+
+
+def _add_row(table: Table, *cells: str) -> None:
+    """Add one row whose cells are text, never Rich markup, with control characters shown as
+    escapes: names come from the user's spec (``[/x]``, ``\\x1b[31m``)."""
+    table.add_row(*(plain(cell) for cell in cells))
 
 
 def collateral_table(results: list[SimulationResult]) -> Table:
@@ -440,7 +479,8 @@ def collateral_table(results: list[SimulationResult]) -> Table:
     for r in results:
         c = r.collateral
         months = c.time_to_recover_months_mean
-        table.add_row(
+        _add_row(
+            table,
             r.metrics.deal,
             c.sale_speed,
             _pct(c.ltv_book),
@@ -484,7 +524,8 @@ def structure_table(results: list[SimulationResult]) -> Table | None:
         largest = conc.get("largest_tenant") or "none"
         year1 = s.dscr_p5[:12]
         year1 = year1[year1 == year1]  # drop NaN months
-        table.add_row(
+        _add_row(
+            table,
             r.deal.name,
             _pct(s.borrower_pd),
             _ratio(s.llcr_at_close),
@@ -551,7 +592,8 @@ def miner_table(results: list[MinerResult]) -> Table:
             premium = (r.premium or {}).get(m.name, {})
             p_bp = premium.get("fair_spread_bps")
             p_el = premium.get("expected_loss_usd")
-            table.add_row(
+            _add_row(
+                table,
                 m.deal,
                 m.name,
                 _pct(m.pd, se=m.pd_se),
@@ -589,7 +631,8 @@ def attribution_table(results: list[MinerResult]) -> Table | None:
             ("pd", "PD", 100.0, "%"),
         ):
             m = a.metrics[key]
-            table.add_row(
+            _add_row(
+                table,
                 r.spec.name,
                 label,
                 f"{m.total * scale:,.2f}{unit}",
