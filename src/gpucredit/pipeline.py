@@ -1406,10 +1406,12 @@ def simulate_structure(
     def main_block(start: int, stop: int) -> tuple[Any, ...]:
         inputs = _inputs(model, source, start, stop)
         x = SpreadInputs.of(inputs)
-        regime = inputs.scenarios.regime
+        window = (
+            inputs.scenarios.credit_window()
+        )  # refinancing: the credit window, not the GPU regime
         if cache_inputs and config.solve_fair_spread:
-            cache[start] = (x, regime)
-        ledger, outs = _run_structure_block(model, structure, x, recoverer, regime)
+            cache[start] = (x, window)
+        ledger, outs = _run_structure_block(model, structure, x, recoverer, window)
         accs = []
         for out, fl in zip(outs, ledger.facilities, strict=True):
             acc = CreditAccumulator(n_months)
@@ -1522,7 +1524,7 @@ def _solve_structure_spread(
         if start in cache:
             return cache[start]
         inputs = _inputs(model, source, start, stop)
-        return SpreadInputs.of(inputs), inputs.scenarios.regime
+        return SpreadInputs.of(inputs), inputs.scenarios.credit_window()
 
     evaluations = 0
     phase = "fair spread" if measure == "P" else "fair spread (Q)"
@@ -1608,7 +1610,7 @@ def _run_structure_deterministic(
         inputs.cash.cfads_usd,
         inputs.cash.cohort_value_usd,
         inputs.scenarios.sofr,
-        inputs.scenarios.regime,
+        inputs.scenarios.credit_window(),
     )
     return inputs, ledger
 

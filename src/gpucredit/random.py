@@ -31,6 +31,7 @@ class Component(IntEnum):
     ENTITY_FACTOR = 3  # systematic factor of the tenant and guarantor default copula
     MINER_NORMALS = 4  # bitcoin price, hashrate and fee shocks
     MINER_MIXING = 5  # chi-square mixing variables of the Student-t copula
+    CREDIT_WINDOW = 6  # uniforms of the credit market's refinancing-window chain
 
 
 def granule_generator(seed: int, component: Component, granule: int) -> np.random.Generator:

@@ -115,3 +115,29 @@ def test_cross_default_makes_all_live_facilities_default_together(stem: str) -> 
     for fl in ledger.facilities:
         any_facility |= fl.default_month > 0
     np.testing.assert_array_equal(month > 0, any_facility)
+
+
+@pytest.mark.parametrize("stem", ["parent_unsecured_notes", "hosting_secured_notes_backstop"])
+def test_refinancing_reads_the_credit_window_not_the_gpu_regime(stem: str) -> None:
+    """The market condition of refinancing is the credit window: with the window open
+    throughout, the GPU regime paths change nothing; shutting it can only add defaults."""
+    model, inputs, _ = _run(stem)
+    assert model.structure is not None
+    args = (
+        model.structure,
+        inputs.cash.cfads_usd,
+        inputs.cash.cohort_value_usd,
+        inputs.scenarios.sofr,
+    )
+    open_all = np.zeros_like(inputs.scenarios.regime)
+    shut_all = np.ones_like(inputs.scenarios.regime)
+    ledger_open = run_structure(*args, open_all)
+    ledger_none = run_structure(*args, None)
+    ledger_shut = run_structure(*args, shut_all)
+    ledger_run = run_structure(*args, inputs.scenarios.credit_window())
+    assert np.array_equal(ledger_open.default_month, ledger_none.default_month)
+    # a path that defaults with the window open also defaults (no later) with it shut
+    d_open, d_shut = ledger_open.default_month, ledger_shut.default_month
+    early = (d_open > 0) & ((d_shut == 0) | (d_shut > d_open))
+    assert not early.any()
+    assert np.count_nonzero(ledger_run.default_month) >= np.count_nonzero(d_open)

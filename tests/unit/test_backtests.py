@@ -12,6 +12,7 @@ from gpucredit.reports.backtests import (
     FanBacktest,
     backtest_btc,
     backtest_h100_rent,
+    backtest_regime_rent,
     fan_backtest,
 )
 
@@ -50,3 +51,17 @@ def test_fan_backtest_percentiles_by_hand() -> None:
     assert result.realised["percentile"].tolist() == [50.0, 100.0]
     assert result.realised["inside_5_95"].tolist() == [True, False]
     assert result.coverage_5_95 == pytest.approx(0.5)
+
+
+def test_regime_backtest_fits_point_in_time_and_compares_declines() -> None:
+    result = backtest_regime_rent(dt.date(2024, 8, 31), n_months=22, n_paths=300)
+    assert result.calibrated.as_of == dt.date(2024, 8, 31)
+    _check(result.calibrated)
+    assert result.calibrated.n_realised == result.prior_decay.n_realised > 5
+    # realised months all lie after the as-of date (nothing later entered the fit)
+    assert (result.calibrated.realised.index > pd.Timestamp("2024-08-31")).all()
+    for slope in (result.slope_calibrated, result.slope_prior, result.slope_realised):
+        assert np.isfinite(slope)
+    # the hand-set decay differs from the fitted one, so the two fans differ
+    assert result.decay_calibrated != result.decay_prior
+    assert not result.calibrated.fan.equals(result.prior_decay.fan)

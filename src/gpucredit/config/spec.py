@@ -556,8 +556,10 @@ class RefinancingSpec(Spec):
     In a multi-facility deal (``facilities``) the test can also ask for a trailing-12-month
     deal DSCR of at least ``min_dscr`` (DBRS uses a refinance DSCR of 1.19x on a data-centre
     issuer, REFERENCES.md) and for an open credit market (``needs_open_market``: refinancing
-    fails in the glut regime, an assumption). The refinanced balance stays owed by the borrower
-    at SOFR plus the spread of the regime it was refinanced in; defaults: CoreWeave's 5-year
+    fails while the credit window is shut, a chain of its own calibrated on high-yield spreads,
+    ``factors/credit_window.py``). The refinanced balance stays owed by the borrower at SOFR
+    plus the spread of the window it was refinanced in (``spread_tight_bps`` open,
+    ``spread_glut_bps`` shut); defaults: CoreWeave's 5-year
     CDS, 368 bp on 2025-10-06 (calm) and 643 bp in early December 2025 (stressed)
     (REFERENCES.md).
     """

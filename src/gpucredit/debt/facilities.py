@@ -54,9 +54,10 @@ class RefinancingTerms:
 
     The test passes on a path and month when the claim is at most ``max_ltv`` of the
     facility's collateral value, the trailing-12-month deal DSCR is at least ``min_dscr`` (if
-    set), and, if ``needs_open_market``, the credit market is open (the tight regime; the
-    glut regime shuts it: an assumption, see docs/capital_structures.md). A refinanced balance
-    stays owed by the borrower at SOFR + ``spread[regime at refinancing]``.
+    set), and, if ``needs_open_market``, the credit market's refinancing window is open (its
+    own chain, ``factors/credit_window.py``; see docs/capital_structures.md). A refinanced
+    balance stays owed by the borrower at SOFR + ``spread[window at refinancing]`` (open,
+    shut).
     """
 
     max_ltv: float

@@ -313,7 +313,8 @@ def run_structure(
     cohort_value : ndarray, shape (path, month, cohort), USD at each month's end
     sofr : ndarray, shape (path, month), decimal per year
     regime : ndarray of int, shape (path, month), optional
-        0 tight (credit market open), 1 glut (shut); open throughout when omitted.
+        The credit market's refinancing window (``ScenarioSet.credit_window``): 0 open,
+        1 shut; open throughout when omitted.
     enterprise_value_usd : ndarray, shape (path, month), optional
         The fleet value the share price follows (``EquityTerms``); the sum of
         ``cohort_value`` when omitted (the promised-cash-flow run passes the real one).

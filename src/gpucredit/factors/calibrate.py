@@ -21,6 +21,7 @@ import dataclasses
 import datetime as dt
 import itertools
 import math
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import optimize
+from statsmodels.tools.sm_exceptions import ConvergenceWarning
+from statsmodels.tsa.regime_switching.markov_regression import MarkovRegression
 
 from gpucredit._typing import Float64Array
 from gpucredit.config.presets import generation_presets
@@ -39,6 +42,8 @@ from gpucredit.market.rent_index import GENERATIONS, monthly_rent_index, rental_
 
 __all__ = [
     "LONG_RUN_MAX_STD_ERROR",
+    "MAX_INTERPOLATED_SHARE",
+    "MIN_REGIME_MONTHS",
     "MIN_RENT_MONTHS",
     "MIN_SOFR_MONTHS",
     "N_OBS_FULL_WEIGHT",
@@ -50,7 +55,11 @@ __all__ = [
     "calibrate_regimes",
     "calibrate_rent",
     "calibrate_sofr",
+    "centred_levels",
     "default_regime_path",
+    "fit_regime_chain",
+    "joint_decay",
+    "market_rent_index",
     "shipped_rent_index",
 ]
 
@@ -585,10 +594,55 @@ def calibrate_sofr(rates: pd.DataFrame, *, as_of: dt.date) -> SofrCalibration:
 
 @dataclass(frozen=True)
 class RegimeCalibration:
-    """Monthly regime-switching probabilities read from the known regime timeline.
+    """Monthly switching probabilities of the tight/glut chain, and the regime at ``as_of``.
 
-    ``p = switches / months at risk`` (the Markov-chain MLE given the path), standard error
-    ``sqrt(p (1 - p) / n)``. With no switch out of a state the sourced value is used.
+    Two methods, named in ``method``:
+
+    * ``"markov_switching"`` (:func:`fit_regime_chain`): a two-state Markov-switching
+      regression fitted by maximum likelihood (statsmodels ``MarkovRegression``) to the pooled
+      monthly log rent index; the standard errors are the fit's.
+    * ``"timeline"`` (:func:`calibrate_regimes`): ``p = switches / months at risk`` read from a
+      known regime path, standard error ``sqrt(p (1 - p) / n)``.
+    * ``"prior"``: too few months (or no convergence): the sourced values stand.
+
+    With no switch out of a state (or no fit) the sourced value is used (``source`` says so).
+
+    Attributes
+    ----------
+    p_tight_to_glut, p_glut_to_tight : float
+        Monthly switching probabilities.
+    std_errors : dict of str to float
+        Standard errors of every estimate (``p_*``, ``level_*``, ``trend_per_year``).
+    months_at_risk, switches : dict of str to int
+        Months spent in each state (but the last) and switches out of it on the regime path.
+    source : dict of str to str
+        How each probability was obtained.
+    method : str
+        ``"markov_switching"``, ``"timeline"`` or ``"prior"``.
+    initial : int
+        Regime at ``as_of`` (0 tight, 1 glut): glut when the filtered probability
+        ``P(glut | index up to as_of)`` exceeds 0.5. Tight with no fit.
+    p_glut_at_as_of : float
+        That filtered probability (NaN with no fit).
+    level_tight, level_glut : float
+        Regime means of the detrended log index, centred so that they average to zero over the
+        chain's stationary distribution (natural-log units; NaN with no fit).
+    trend_per_year : float
+        Slope of the log index fitted jointly with the regime means (log units per year; the
+        index is the successor-step-adjusted pooled index, so this is ``-decay``).
+    sigma : float
+        Residual sd of the log index around trend + regime mean (log units, one month).
+    log_likelihood : float
+        Maximised log-likelihood of the fit (NaN with no fit).
+    n_months, n_interpolated : int
+        Months of the fitted series (first observed month to the last on or before
+        ``as_of``), and how many of them had no index value and were interpolated.
+    months : tuple of str
+        ISO month starts of the fitted series.
+    filtered_glut, smoothed_glut : tuple of float
+        ``P(glut | data to month t)`` and ``P(glut | data to the last month)``, per month.
+    converged : bool
+        Whether the optimiser converged without a warning.
     """
 
     p_tight_to_glut: float
@@ -597,6 +651,30 @@ class RegimeCalibration:
     months_at_risk: dict[str, int]
     switches: dict[str, int]
     source: dict[str, str]
+    method: str = "timeline"
+    initial: int = TIGHT
+    p_glut_at_as_of: float = math.nan
+    level_tight: float = math.nan
+    level_glut: float = math.nan
+    trend_per_year: float = math.nan
+    sigma: float = math.nan
+    log_likelihood: float = math.nan
+    n_months: int = 0
+    n_interpolated: int = 0
+    months: tuple[str, ...] = ()
+    filtered_glut: tuple[float, ...] = ()
+    smoothed_glut: tuple[float, ...] = ()
+    converged: bool = True
+
+    def regime_path(self) -> dict[dt.date, int]:
+        """Month start -> regime (glut where the smoothed probability exceeds 0.5).
+
+        Empty with no fit. Smoothing uses the data up to ``as_of`` only (point in time).
+        """
+        return {
+            dt.date.fromisoformat(m): (GLUT if p > 0.5 else TIGHT)
+            for m, p in zip(self.months, self.smoothed_glut, strict=True)
+        }
 
 
 def calibrate_regimes(regime_path: Mapping[dt.date, int]) -> RegimeCalibration:
@@ -637,6 +715,241 @@ def calibrate_regimes(regime_path: Mapping[dt.date, int]) -> RegimeCalibration:
     )
 
 
+#: Fewest months (first observed month to the last on or before ``as_of``) of the pooled rent
+#: index the Markov-switching fit needs; with fewer the sourced switching probabilities stand
+#: and the chain starts tight.
+MIN_REGIME_MONTHS = 24
+
+#: Largest share of interpolated (unobserved) months the regime fit accepts.
+MAX_INTERPOLATED_SHARE = 0.6
+
+
+def market_rent_index(index: pd.DataFrame, as_of: dt.date) -> pd.Series:
+    """Pooled monthly log rent index of every generation, successor steps taken out.
+
+    For each generation ``g`` and observed month ``t``, ``z = log R_g(t) + S_g(t)`` (the
+    successor-step decline of :func:`calibrate_rent` added back), and
+    ``z = a_g + b_t + e`` is fitted by weighted least squares (weight ``min(n_obs, N)``,
+    ``N = N_OBS_FULL_WEIGHT``; ``a`` of the first generation is 0): ``b_t`` is the market's
+    log rent in month ``t`` net of the generation mix (a chain-linked index).
+
+    Parameters
+    ----------
+    index : pandas.DataFrame
+        As :func:`calibrate_rent` takes it (USD per GPU-hour).
+    as_of : date
+        Months after it are dropped (point in time).
+
+    Returns
+    -------
+    pandas.Series
+        Log index (natural-log units) on every month start from the first observed month to
+        the last observed one on or before ``as_of``; NaN where no generation has a value.
+    """
+    frame = index
+    if "rental_type" in frame.columns:
+        frame = frame[frame["rental_type"] == "on_demand"]
+    month = pd.to_datetime(frame["month"])
+    keep = (month <= pd.Timestamp(as_of)) & frame["usd_per_gpu_hour"].notna()
+    keep &= frame["n_obs"] > 0
+    frame = frame[keep].assign(month=month[keep])
+    if frame.empty:
+        return pd.Series(dtype=np.float64)
+    z = np.log(frame["usd_per_gpu_hour"].to_numpy(dtype=np.float64))
+    for gen, rows in frame.groupby("generation", sort=True):
+        pos = frame.index.get_indexer(rows.index)
+        mids = [_month(m) + dt.timedelta(days=14) for m in rows["month"]]
+        z[pos] += _step_decline(str(gen), mids, as_of)
+    gens = sorted(frame["generation"].unique())
+    months = pd.date_range(frame["month"].min(), frame["month"].max(), freq="MS")
+    observed = sorted(set(frame["month"]))
+    g_idx = frame["generation"].map({g: i for i, g in enumerate(gens)}).to_numpy()
+    m_idx = pd.DatetimeIndex(observed).get_indexer(pd.DatetimeIndex(frame["month"]))
+    n_gen = len(gens)
+    design = np.zeros((len(frame), n_gen - 1 + len(observed)))
+    rows_i = np.arange(len(frame))
+    has_a = g_idx > 0
+    design[rows_i[has_a], g_idx[has_a] - 1] = 1.0
+    design[rows_i, n_gen - 1 + m_idx] = 1.0
+    w = np.sqrt(np.minimum(frame["n_obs"].to_numpy(dtype=np.float64), N_OBS_FULL_WEIGHT))
+    beta = np.linalg.lstsq(design * w[:, None], z * w, rcond=None)[0]
+    out = pd.Series(np.nan, index=months, dtype=np.float64)
+    out[pd.DatetimeIndex(observed)] = beta[n_gen - 1 :]
+    return out
+
+
+def _prior_regimes(reason: str, months: list[dt.date]) -> RegimeCalibration:
+    note = f"prior (factors/defaults.py): {reason}"
+    return RegimeCalibration(
+        p_tight_to_glut=defaults.P_TIGHT_TO_GLUT,
+        p_glut_to_tight=defaults.P_GLUT_TO_TIGHT,
+        std_errors={"p_tight_to_glut": math.nan, "p_glut_to_tight": math.nan},
+        months_at_risk={},
+        switches={},
+        source={"p_tight_to_glut": note, "p_glut_to_tight": note, "initial": f"tight: {reason}"},
+        method="prior",
+        months=tuple(m.isoformat() for m in months),
+        smoothed_glut=tuple(0.0 for _ in months),
+        filtered_glut=tuple(0.0 for _ in months),
+        n_months=len(months),
+    )
+
+
+def fit_regime_chain(index: pd.DataFrame, *, as_of: dt.date) -> RegimeCalibration:
+    """Fit the tight/glut chain to the pooled monthly rent index (point in time).
+
+    Model (statsmodels ``MarkovRegression``, two regimes, exact MLE by the Hamilton filter)::
+
+        b_t = c[s_t] + beta * t_years + e_t,   e_t ~ N(0, sigma^2),
+        P(s_t = j | s_{t-1} = i) = p_ij
+
+    on :func:`market_rent_index` (successor steps out; months without a value are linearly
+    interpolated in log, at most ``MAX_INTERPOLATED_SHARE`` of them). The trend slope
+    ``beta`` and the regime means ``c`` are fitted jointly, so the trend is not the midpoint
+    of hand-set regimes; the reported levels are ``c`` less their stationary mean
+    (``pi_tight c_tight + pi_glut c_glut``), so they average to zero over the chain: the
+    trend carries the mean decline and the regimes only the cycle around it. Tight is the
+    regime with the higher mean. The regime at ``as_of`` is glut when the filtered
+    probability ``P(glut | data to as_of)`` exceeds 0.5.
+
+    Parameters
+    ----------
+    index : pandas.DataFrame
+        Monthly rent index (USD per GPU-hour), as :func:`calibrate_rent` takes it.
+    as_of : date
+        Nothing dated after it is used.
+
+    Returns
+    -------
+    RegimeCalibration
+        ``method="markov_switching"``, or ``"prior"`` (sourced probabilities, tight start)
+        with fewer than ``MIN_REGIME_MONTHS`` months, too many gaps, or a failed fit.
+    """
+    series = market_rent_index(index, as_of)
+    months = [_month(m) for m in series.index]
+    if len(series) < MIN_REGIME_MONTHS:
+        return _prior_regimes(
+            f"{len(series)} months of rent index to {as_of} (fewer than {MIN_REGIME_MONTHS})",
+            months,
+        )
+    n_interp = int(series.isna().sum())
+    if n_interp > MAX_INTERPOLATED_SHARE * len(series):
+        return _prior_regimes(
+            f"{n_interp} of {len(series)} index months missing (more than "
+            f"{MAX_INTERPOLATED_SHARE:.0%})",
+            months,
+        )
+    y = series.interpolate().to_numpy(dtype=np.float64)
+    years = np.arange(y.size, dtype=np.float64) / 12.0
+    years -= years.mean()  # centred: the slope does not trade off against the constants
+    model = MarkovRegression(
+        y, k_regimes=2, trend="c", exog=years, switching_exog=False, switching_variance=False
+    )
+    # Deterministic starts (no random search, so the fit is reproducible): a small grid of
+    # persistences with the means at the detrended quartiles and the OLS slope; Nelder-Mead
+    # from each (statsmodels' EM and BFGS steps can run the slope away on a trending series);
+    # the highest likelihood among the converged fits wins.
+    ols = np.polyfit(years, y, 1)
+    resid = y - np.polyval(ols, years)
+    hi, lo = (float(q) + float(ols[1]) for q in np.quantile(resid, (0.75, 0.25)))
+    var = max(float(np.var(resid)) / 4.0, 1e-6)
+    best: Any = None
+    best_ok = False
+    failure = "no start gave a finite likelihood"
+    for stay, back in ((0.9, 0.1), (0.95, 0.05), (0.8, 0.2)):
+        start = np.array([stay, back, hi, lo, float(ols[0]), var])
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                fit = model.fit(
+                    start_params=start, em_iter=0, method="nm", maxiter=5000, disp=False
+                )
+            except (RuntimeError, np.linalg.LinAlgError, ValueError) as exc:
+                failure = f"Markov-switching fit failed ({exc})"
+                continue
+        ok = bool(fit.mle_retvals.get("converged", False)) and not any(
+            issubclass(w.category, ConvergenceWarning) for w in caught
+        )
+        if not math.isfinite(float(fit.llf)):
+            continue
+        if best is None or (ok, float(fit.llf)) > (best_ok, float(best.llf)):
+            best, best_ok = fit, ok
+    if best is None:
+        return _prior_regimes(failure, months)
+    res, converged = best, best_ok
+    names = list(model.param_names)
+    par = dict(zip(names, np.asarray(res.params, dtype=np.float64), strict=True))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a flat direction gives NaN, reported as such
+        bse = dict(zip(names, np.asarray(res.bse, dtype=np.float64), strict=True))
+    slope = next(n for n in names if n.startswith("x1"))  # the trend's (only) exog
+    tight = 0 if par["const[0]"] >= par["const[1]"] else 1
+    glut = 1 - tight
+    # p[i->j] = P(s_t = j | s_{t-1} = i); statsmodels estimates p[0->0] and p[1->0].
+    if tight == 0:
+        p_tg, se_tg = 1.0 - par["p[0->0]"], bse["p[0->0]"]
+        p_gt, se_gt = par["p[1->0]"], bse["p[1->0]"]
+    else:
+        p_tg, se_tg = par["p[1->0]"], bse["p[1->0]"]
+        p_gt, se_gt = 1.0 - par["p[0->0]"], bse["p[0->0]"]
+    values = (p_tg, p_gt, par["const[0]"], par["const[1]"], par[slope], par["sigma2"])
+    if not all(math.isfinite(v) for v in values) or p_tg + p_gt <= 0.0:
+        return _prior_regimes("Markov-switching fit not finite", months)
+    pi_glut = p_tg / (p_tg + p_gt)
+    c_t, c_g = par[f"const[{tight}]"], par[f"const[{glut}]"]
+    centre = (1.0 - pi_glut) * c_t + pi_glut * c_g
+    filtered = np.asarray(res.filtered_marginal_probabilities, dtype=np.float64)[:, glut]
+    smoothed = np.asarray(res.smoothed_marginal_probabilities, dtype=np.float64)[:, glut]
+    states = [GLUT if p > 0.5 else TIGHT for p in smoothed]
+    at_risk, switches = _count_switches(states)
+    tag = (
+        f"Markov-switching MLE (statsmodels MarkovRegression), {len(y)} months of the pooled "
+        f"rent index {months[0]:%Y-%m}..{months[-1]:%Y-%m} ({n_interp} interpolated)"
+    )
+    p_last = float(filtered[-1])
+    return RegimeCalibration(
+        p_tight_to_glut=float(p_tg),
+        p_glut_to_tight=float(p_gt),
+        std_errors={
+            "p_tight_to_glut": float(se_tg),
+            "p_glut_to_tight": float(se_gt),
+            "level_tight": float(bse[f"const[{tight}]"]),
+            "level_glut": float(bse[f"const[{glut}]"]),
+            "trend_per_year": float(bse[slope]),
+        },
+        months_at_risk=at_risk,
+        switches=switches,
+        source={
+            "p_tight_to_glut": tag,
+            "p_glut_to_tight": tag,
+            "initial": f"filtered P(glut | index to {months[-1]:%Y-%m}) = {p_last:.2f}",
+        },
+        method="markov_switching",
+        initial=GLUT if p_last > 0.5 else TIGHT,
+        p_glut_at_as_of=p_last,
+        level_tight=float(c_t - centre),
+        level_glut=float(c_g - centre),
+        trend_per_year=float(par[slope]),
+        sigma=math.sqrt(float(par["sigma2"])),
+        log_likelihood=float(res.llf),
+        n_months=len(y),
+        n_interpolated=n_interp,
+        months=tuple(m.isoformat() for m in months),
+        filtered_glut=tuple(float(v) for v in filtered),
+        smoothed_glut=tuple(float(v) for v in smoothed),
+        converged=converged,
+    )
+
+
+def _count_switches(states: list[int]) -> tuple[dict[str, int], dict[str, int]]:
+    at_risk: dict[str, int] = {}
+    switches: dict[str, int] = {}
+    for name, state in (("p_tight_to_glut", TIGHT), ("p_glut_to_tight", GLUT)):
+        at_risk[name] = sum(1 for s in states[:-1] if s == state)
+        switches[name] = sum(1 for s, nxt in itertools.pairwise(states) if s == state != nxt)
+    return at_risk, switches
+
+
 # --- Assembly -------------------------------------------------------------------------------
 
 
@@ -655,6 +968,8 @@ def _jsonable(value: Any) -> Any:
 def _restore(cls: type[Any], raw: Mapping[str, Any]) -> Any:
     kwargs: dict[str, Any] = {}
     for f in dataclasses.fields(cls):
+        if f.name not in raw and f.default is not dataclasses.MISSING:
+            continue  # stored before the field existed: its default
         v = raw[f.name]
         kind = str(f.type)
         if kind == "dt.date":
@@ -665,6 +980,8 @@ def _restore(cls: type[Any], raw: Mapping[str, Any]) -> Any:
             v = {k: (math.nan if x is None else float(x)) for k, x in v.items()}
         elif kind == "tuple[float, ...]":
             v = tuple(math.nan if x is None else float(x) for x in v)
+        elif kind == "int":
+            v = int(v)
         elif kind == "tuple[str, ...]":
             v = tuple(str(x) for x in v)
         elif kind == "tuple[tuple[str, int], ...]":
@@ -713,6 +1030,48 @@ def _adopt(
     return estimate, f"calibrated {estimate:.4g} (s.e. {se:.2g}, t = {t:.1f})"
 
 
+def joint_decay(
+    regime: RegimeCalibration, prior: float, sources: dict[str, str], tag: str
+) -> float:
+    """The continuous rent decay from the joint trend-and-regime fit, or the prior.
+
+    ``decay = -trend_per_year`` of :func:`fit_regime_chain` (log units per year; successor
+    steps are out of the fitted index, so this is the decline beyond them). Adopted as
+    :func:`_adopt` would (``ADOPT_MIN_T``, ``PLAUSIBLE``), except that a trend that rises
+    significantly (``decay`` at least ``ADOPT_MIN_T`` standard errors below zero) gives
+    ``decay = 0``: the data reject a continuous decline beyond the successor steps, and a
+    rising trend is not extrapolated. Writes the decision to ``sources``.
+    """
+    estimate = -regime.trend_per_year
+    se = regime.std_errors.get("trend_per_year", math.nan)
+    name = "rent.decay_per_year"
+    if math.isfinite(se) and se > 0.0 and estimate <= -ADOPT_MIN_T * se:
+        sources[f"calibration.{name}"] = (
+            f"{tag}: calibrated 0 (joint trend-regime fit: the trend net of successor steps "
+            f"rises, decay estimate {estimate:.4g}, s.e. {se:.2g}; floored at 0)"
+        )
+        return 0.0
+    value, note = _adopt(name, estimate, se, prior, False)
+    sources[f"calibration.{name}"] = f"{tag}: joint trend-regime fit: {note}"
+    return value
+
+
+def centred_levels(
+    gap: float, p_tight_to_glut: float, p_glut_to_tight: float
+) -> tuple[float, float]:
+    """Regime levels ``(tight, glut)`` with ``tight - glut = gap`` that average to zero.
+
+    ``pi_tight * tight + pi_glut * glut = 0`` over the chain's stationary distribution
+    ``pi_glut = p_tg / (p_tg + p_gt)``: the mean of the log deviation is then zero in the long
+    run, so the trend alone carries the mean decline of rent and the glut level is not a
+    second, permanent fall. ``gap`` in natural-log units; with both probabilities zero the
+    split is symmetric.
+    """
+    total = p_tight_to_glut + p_glut_to_tight
+    pi_glut = p_tight_to_glut / total if total > 0.0 else 0.5
+    return gap * pi_glut, -gap * (1.0 - pi_glut)
+
+
 @dataclass(frozen=True)
 class Calibration:
     """Calibrated rent, SOFR and regime parameters as of a date.
@@ -752,34 +1111,85 @@ class Calibration:
             sources[f"calibration.{name}"] = f"{tag}: {note}"
             return value
 
+        g = self.regime
+        gse = g.std_errors
+        regime = RegimeParams(
+            adopt(
+                "regime.p_tight_to_glut",
+                g.p_tight_to_glut,
+                gse.get("p_tight_to_glut"),
+                base.regime.p_tight_to_glut,
+            ),
+            adopt(
+                "regime.p_glut_to_tight",
+                g.p_glut_to_tight,
+                gse.get("p_glut_to_tight"),
+                base.regime.p_glut_to_tight,
+            ),
+            g.initial,
+        )
+        sources["calibration.regime.initial"] = (
+            f"{tag}: {'glut' if g.initial == GLUT else 'tight'} "
+            f"({g.source.get('initial', 'no fit')})"
+        )
+        if "credit_window" in base.sources:
+            sources["calibration.credit_window"] = base.sources["credit_window"]
         if r is not None and prior is not None:
             rse = r.std_errors
-            decay = adopt(
-                "rent.decay_per_year",
-                r.decay_per_year,
-                rse.get("decay_per_year"),
-                prior.decay_per_year,
-            )
+            if g.method == "markov_switching" and math.isfinite(g.trend_per_year):
+                # The decay fitted jointly with the regime means (the trend is what the
+                # regimes average to), not the rent fit's, which takes the regimes as known.
+                decay = joint_decay(g, prior.decay_per_year, sources, tag)
+            else:
+                decay = adopt(
+                    "rent.decay_per_year",
+                    r.decay_per_year,
+                    rse.get("decay_per_year"),
+                    prior.decay_per_year,
+                )
             kappa = adopt(
                 "rent.kappa_per_year",
                 r.kappa_per_year,
                 rse.get("kappa_per_year"),
                 prior.kappa_per_year,
             )
-            gap = adopt(
-                "rent.level_tight", r.level_tight, rse.get("level_tight"), prior.level_tight
-            )
+            if g.method == "markov_switching" and math.isfinite(g.level_tight - g.level_glut):
+                # The regime levels of the Markov-switching fit (fitted jointly with the
+                # trend); half their gap goes through the usual adoption rule.
+                half = 0.5 * (g.level_tight - g.level_glut)
+                half_se = 0.5 * math.hypot(
+                    g.std_errors.get("level_tight", math.nan),
+                    g.std_errors.get("level_glut", math.nan),
+                )
+                value, note = _adopt("rent.level_tight", half, half_se, prior.level_tight, False)
+                sources["calibration.rent.level_tight"] = (
+                    f"{tag}: half the Markov-switching fit's level gap: {note}"
+                )
+                gap = value
+            else:
+                gap = adopt(
+                    "rent.level_tight", r.level_tight, rse.get("level_tight"), prior.level_tight
+                )
             s_tight = adopt(
                 "rent.sigma_tight", r.sigma_tight, rse.get("sigma_tight"), prior.sigma_tight
             )
             s_glut = adopt("rent.sigma_glut", r.sigma_glut, rse.get("sigma_glut"), prior.sigma_glut)
+            # Centre the regime levels over the chain's stationary distribution (the gap
+            # 2 * gap stays): the trend carries the mean decline, the regimes the cycle.
+            level_t, level_g = centred_levels(
+                2.0 * gap, regime.p_tight_to_glut, regime.p_glut_to_tight
+            )
+            sources["rent.levels"] = (
+                f"{tag}: regime levels centred on the trend over the chain's stationary "
+                f"distribution: tight {level_t:+.4f}, glut {level_g:+.4f} (log)"
+            )
             rents = tuple(
                 dataclasses.replace(
                     p,
                     decay_per_year=decay,
                     kappa_per_year=kappa,
-                    level_tight=gap,
-                    level_glut=-gap,
+                    level_tight=level_t,
+                    level_glut=level_g,
                     sigma_tight=s_tight,
                     sigma_glut=s_glut,
                 )
@@ -803,23 +1213,6 @@ class Calibration:
             )
         else:
             sofr = base.sofr
-        g = self.regime
-        gse = g.std_errors
-        regime = RegimeParams(
-            adopt(
-                "regime.p_tight_to_glut",
-                g.p_tight_to_glut,
-                gse.get("p_tight_to_glut"),
-                base.regime.p_tight_to_glut,
-            ),
-            adopt(
-                "regime.p_glut_to_tight",
-                g.p_glut_to_tight,
-                gse.get("p_glut_to_tight"),
-                base.regime.p_glut_to_tight,
-            ),
-            base.regime.initial,
-        )
         if r is not None:
             sources["rent.model"] = (
                 f"{tag}: on-demand rent index MLE, {r.n_obs} monthly values; successor step "
@@ -898,9 +1291,25 @@ class Calibration:
                     "residual_sd": float(np.std(s.residuals)),
                 },
                 "regime": {
+                    "method": self.regime.method,
+                    "estimates": {
+                        "p_tight_to_glut": self.regime.p_tight_to_glut,
+                        "p_glut_to_tight": self.regime.p_glut_to_tight,
+                        "level_tight": self.regime.level_tight,
+                        "level_glut": self.regime.level_glut,
+                        "trend_per_year": self.regime.trend_per_year,
+                        "sigma": self.regime.sigma,
+                    },
                     "std_errors": self.regime.std_errors,
+                    "initial": "glut" if self.regime.initial == GLUT else "tight",
+                    "p_glut_at_as_of": self.regime.p_glut_at_as_of,
+                    "log_likelihood": self.regime.log_likelihood,
+                    "n_months": self.regime.n_months,
+                    "n_interpolated": self.regime.n_interpolated,
+                    "converged": self.regime.converged,
                     "months_at_risk": self.regime.months_at_risk,
                     "switches": self.regime.switches,
+                    "source": self.regime.source,
                 },
             }
         )
@@ -940,8 +1349,9 @@ def calibrate_factors(
         ``rent`` None with fewer than ``MIN_RENT_MONTHS`` index months to ``as_of``, ``sofr``
         None with fewer than ``MIN_SOFR_MONTHS`` SOFR months: the sourced priors stand.
 
-    The regime path is :func:`default_regime_path` from the first on-demand index month to
-    ``as_of``.
+    The regime chain is :func:`fit_regime_chain` on the same index (its switching
+    probabilities, the regime at ``as_of``), and the rent fit takes the fit's smoothed regime
+    of each month as known: nothing after ``as_of`` decides a month's regime.
     """
     table = shipped_rent_index(as_of) if rent_index is None else rent_index
     month = pd.to_datetime(table["month"]) if not table.empty else pd.Series(dtype="M8[ns]")
@@ -951,7 +1361,9 @@ def calibrate_factors(
         & (month <= pd.Timestamp(as_of))
     ]
     start = min(pd.Timestamp(od["month"].min()).date(), as_of) if not od.empty else as_of
-    path = default_regime_path(start, as_of)
+    regime = fit_regime_chain(table, as_of=as_of)
+    # The fit's (smoothed, data to as_of only) regime of each month; tight where it has none.
+    path = {m: regime.regime_path().get(m, TIGHT) for m in _months(start, as_of)}
     rent = (
         calibrate_rent(table, as_of=as_of, regime_path=path) if len(od) >= MIN_RENT_MONTHS else None
     )
@@ -960,4 +1372,4 @@ def calibrate_factors(
         sofr = calibrate_sofr(_rates() if rates is None else rates, as_of=as_of)
     except DataError:  # no SOFR, or fewer than MIN_SOFR_MONTHS months, on or before as_of
         sofr = None
-    return Calibration(as_of, rent, sofr, calibrate_regimes(path))
+    return Calibration(as_of, rent, sofr, regime)

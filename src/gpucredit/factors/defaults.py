@@ -13,6 +13,7 @@ import math
 
 from gpucredit.config.presets import generation_presets
 from gpucredit.errors import DataError
+from gpucredit.factors.credit_window import GLUT_MULTIPLIER, calibrate_credit_window
 from gpucredit.factors.params import (
     TIGHT,
     CorrelationParams,
@@ -175,6 +176,10 @@ def default_factor_params(
         sources[f"rent.{gen}.anchor"] = note
     sofr = short_rate_on(as_of)
     sources["sofr.initial"] = f"{sofr.source}, {sofr.date}"
+    window = calibrate_credit_window(as_of)
+    sources["credit_window"] = (
+        f"{window.source}; glut multiplier {GLUT_MULTIPLIER:g} (an assumption: no joint history)"
+    )
     return FactorParams(
         regime=RegimeParams(P_TIGHT_TO_GLUT, P_GLUT_TO_TIGHT, initial=TIGHT),
         rents=tuple(rents),
@@ -182,4 +187,5 @@ def default_factor_params(
         sofr=SofrParams(sofr.value, sofr.date, SOFR_LONG_RUN, SOFR_KAPPA_PER_YEAR, SOFR_SIGMA),
         correlation=CorrelationParams(RHO_RENT_RENT, RHO_RENT_UTIL, RHO_RENT_SOFR, RHO_UTIL_SOFR),
         sources=sources,
+        credit_window=window.to_params(),
     )

@@ -15,8 +15,11 @@ from gpucredit._typing import Float64Array
 
 __all__ = [
     "GLUT",
+    "OPEN",
+    "SHUT",
     "TIGHT",
     "CorrelationParams",
+    "CreditWindowParams",
     "FactorParams",
     "RegimeParams",
     "RentParams",
@@ -27,6 +30,9 @@ __all__ = [
 
 TIGHT = 0
 GLUT = 1
+#: States of the credit market's refinancing window.
+OPEN = 0
+SHUT = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +52,50 @@ class RegimeParams:
             raise ValueError(
                 f"RegimeParams.initial = {self.initial}: expected 0 (tight) or 1 (glut)"
             )
+
+
+@dataclass(frozen=True, slots=True)
+class CreditWindowParams:
+    """The credit market's refinancing window: a two-state monthly chain (0 open, 1 shut).
+
+    Its own driver, not the GPU regime: refinancing fails only while it is shut. It leans on
+    the GPU regime through the chance of shutting: ``p_open_to_shut`` is the average over the
+    GPU chain's stationary distribution, split so that a month in a GPU glut is
+    ``glut_multiplier`` times as likely to shut the window as a month in a tight market
+    (:meth:`p_open_to_shut_by_regime`). ``glut_multiplier = 1``: independent of the GPU regime.
+    """
+
+    p_open_to_shut: float
+    p_shut_to_open: float
+    initial: int = OPEN
+    glut_multiplier: float = 1.0
+
+    def __post_init__(self) -> None:
+        for name in ("p_open_to_shut", "p_shut_to_open"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(
+                    f"CreditWindowParams.{name} = {value}: expected a probability in [0, 1]"
+                )
+        if self.initial not in (OPEN, SHUT):
+            raise ValueError(
+                f"CreditWindowParams.initial = {self.initial}: expected 0 (open) or 1 (shut)"
+            )
+        if not self.glut_multiplier >= 1.0:
+            raise ValueError(
+                f"CreditWindowParams.glut_multiplier = {self.glut_multiplier}: expected >= 1"
+            )
+
+    def p_open_to_shut_by_regime(self, regime: RegimeParams) -> tuple[float, float]:
+        """Monthly chance that an open window shuts, ``(in a tight month, in a glut month)``.
+
+        ``pi_tight * p_tight + pi_glut * p_glut = p_open_to_shut`` over the GPU chain's
+        stationary distribution, with ``p_glut = glut_multiplier * p_tight`` (each capped at 1).
+        """
+        total = regime.p_tight_to_glut + regime.p_glut_to_tight
+        pi_glut = regime.p_tight_to_glut / total if total > 0.0 else 0.0
+        p_tight = self.p_open_to_shut / (1.0 - pi_glut + self.glut_multiplier * pi_glut)
+        return min(p_tight, 1.0), min(self.glut_multiplier * p_tight, 1.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +206,8 @@ class FactorParams:
     sofr: SofrParams
     correlation: CorrelationParams
     sources: dict[str, str] = field(default_factory=dict)
+    #: The refinancing window; always open when omitted (no credit-market risk).
+    credit_window: CreditWindowParams = field(default_factory=lambda: CreditWindowParams(0.0, 1.0))
 
     @property
     def generations(self) -> tuple[str, ...]:

@@ -17,6 +17,7 @@ sample tells little).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 
@@ -33,6 +34,7 @@ from gpucredit.factors.bitcoin import (
     hashprice_params,
     simulate_hashprice,
 )
+from gpucredit.factors.calibrate import calibrate_factors
 from gpucredit.market.bitcoin import hashprice_series
 from gpucredit.market.rent_index import rent_index
 from gpucredit.scenarios import MonteCarloShocks, TimeGrid, n_factors, simulate_scenarios
@@ -41,8 +43,10 @@ __all__ = [
     "FAN_QUANTILES",
     "BtcBacktest",
     "FanBacktest",
+    "RegimeBacktest",
     "backtest_btc",
     "backtest_h100_rent",
+    "backtest_regime_rent",
     "fan_backtest",
 ]
 
@@ -254,4 +258,97 @@ def backtest_btc(
             sims.hashprice_usd_per_ph_day,
             hp_real,
         ),
+    )
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class RegimeBacktest:
+    """The calibrated regime model's H100 rent fan, and its mean decline against the realised.
+
+    Attributes
+    ----------
+    calibrated : FanBacktest
+        The model as the engine runs it as of ``as_of``: regime chain and start regime from the
+        Markov-switching fit, continuous decay from the joint trend-and-regime fit.
+    prior_decay : FanBacktest
+        The same model and shocks with the hand-set decay (0.11 a year, read off the total
+        decline including the glut): the glut's fall counted in the trend as well.
+    initial_regime : int
+        Regime at ``as_of`` from the fit (0 tight, 1 glut).
+    decay_calibrated, decay_prior : float
+        The two models' continuous decay, log units per year.
+    slope_calibrated, slope_prior, slope_realised : float
+        Least-squares slope of log rent on time over the realised months, per year: of each
+        model's mean log rent and of the realised index.
+    """
+
+    calibrated: FanBacktest
+    prior_decay: FanBacktest
+    initial_regime: int
+    decay_calibrated: float
+    decay_prior: float
+    slope_calibrated: float
+    slope_prior: float
+    slope_realised: float
+
+
+def _slope(months: pd.Index, log_values: Float64Array) -> float:
+    stamps = pd.DatetimeIndex(months)
+    years = (stamps - stamps[0]).days.to_numpy(dtype=np.float64) / 365.25
+    return float(np.polyfit(years, log_values, 1)[0])
+
+
+def backtest_regime_rent(
+    as_of: dt.date = dt.date(2024, 8, 31),
+    n_months: int = 22,
+    n_paths: int = 5_000,
+    seed: int = 20240831,
+) -> RegimeBacktest:
+    """H100 rent fan of the calibrated regime model from ``as_of`` (point in time).
+
+    The parameters are :func:`~gpucredit.factors.calibrate.calibrate_factors` as of ``as_of``
+    (regime chain fitted by Markov switching on the index to that date, the start regime from
+    its filtered probability, the decay fitted jointly with the regime means), run through
+    :func:`simulate_scenarios`; the comparison differs only in its decay.
+
+    Parameters
+    ----------
+    as_of : datetime.date
+        Start; a month end.
+    n_months, n_paths : int
+        Horizon (months) and Monte Carlo paths.
+    seed : int
+        Seed of :class:`gpucredit.scenarios.MonteCarloShocks`.
+
+    Returns
+    -------
+    RegimeBacktest
+        Rents in USD per GPU-hour; decays and slopes in log units per year.
+    """
+    params = calibrate_factors(as_of).to_params(("H100",), as_of)
+    rp = params.rent("H100")
+    prior = default_factor_params(("H100",), as_of).rent("H100").decay_per_year
+    twice = dataclasses.replace(params, rents=(dataclasses.replace(rp, decay_per_year=prior),))
+    grid = TimeGrid(as_of, n_months)
+    shocks = MonteCarloShocks(seed).draw(0, n_paths, n_months, n_factors(params), 0)
+    months = _month_starts(as_of, n_months)
+    realised = rent_index("H100")
+    fans = []
+    slopes = []
+    for p in (params, twice):
+        rent = simulate_scenarios(p, grid, shocks).rent_of("H100")
+        fan = fan_backtest("H100 on-demand rent", "USD per GPU-hour", as_of, months, rent, realised)
+        fans.append(fan)
+        at = months.get_indexer(fan.realised.index)
+        slopes.append(_slope(fan.realised.index, np.log(rent[:, at]).mean(axis=0)))
+    real = fans[0].realised
+    return RegimeBacktest(
+        calibrated=fans[0],
+        prior_decay=fans[1],
+        initial_regime=params.regime.initial,
+        decay_calibrated=rp.decay_per_year,
+        decay_prior=prior,
+        slope_calibrated=slopes[0],
+        slope_prior=slopes[1],
+        slope_realised=_slope(real.index, np.log(real["value"].to_numpy(dtype=np.float64))),
     )

@@ -16,6 +16,7 @@ import numba
 import numpy as np
 
 from gpucredit._typing import Float64Array, Int8Array
+from gpucredit.factors.credit_window import credit_window_paths
 from gpucredit.factors.params import GLUT, TIGHT, FactorParams
 from gpucredit.factors.processes import (
     initial_level,
@@ -54,6 +55,9 @@ class ScenarioSet:
         time (``Shocks.tenant_uniforms``).
     entity_factor : ndarray, shape (path,), optional
         The systematic normal factor of the entities' default copula; ``None``: independent.
+    credit_shut : ndarray of int8, shape (path, month), optional
+        The credit market's refinancing window: 0 open, 1 shut
+        (``factors.credit_window``); ``None``: open throughout.
     """
 
     generations: tuple[str, ...]
@@ -63,6 +67,7 @@ class ScenarioSet:
     sofr: Float64Array
     tenant_uniforms: Float64Array
     entity_factor: Float64Array | None = None
+    credit_shut: Int8Array | None = None
 
     @property
     def n_paths(self) -> int:
@@ -71,6 +76,12 @@ class ScenarioSet:
     @property
     def n_months(self) -> int:
         return int(self.regime.shape[1])
+
+    def credit_window(self) -> Int8Array:
+        """The refinancing window, shape (path, month): 0 open, 1 shut (zeros when absent)."""
+        if self.credit_shut is None:
+            return np.zeros(self.regime.shape, dtype=np.int8)
+        return self.credit_shut
 
     def rent_of(self, generation: str) -> Float64Array:
         """Rent index of one generation, shape (path, month)."""
@@ -238,6 +249,9 @@ def simulate_scenarios(params: FactorParams, grid: TimeGrid, shocks: Shocks) -> 
         sofr=sofr,
         tenant_uniforms=shocks.tenant_uniforms,
         entity_factor=shocks.entity_factor,
+        credit_shut=credit_window_paths(
+            params.credit_window, params.regime, regime, shocks.credit_uniforms
+        ),
     )
 
 
@@ -292,4 +306,7 @@ def simulate_scenarios_reference(
         sofr=sofr,
         tenant_uniforms=shocks.tenant_uniforms,
         entity_factor=shocks.entity_factor,
+        credit_shut=credit_window_paths(
+            params.credit_window, params.regime, regime, shocks.credit_uniforms
+        ),
     )

@@ -35,6 +35,9 @@ class Shocks:
     entity_factor : ndarray, shape (path,), optional
         Standard normal systematic factor shared by every entity of a path (the one-factor
         copula of ``assets.fleet.tenant_default_months``); ``None``: entities independent.
+    credit_uniforms : ndarray, shape (path, month), optional
+        U(0, 1) draws for the credit market's refinancing-window chain; ``None``: the window
+        keeps its initial state.
     """
 
     normals: Float64Array
@@ -42,6 +45,7 @@ class Shocks:
     tenant_uniforms: Float64Array
     regime: Int8Array | None = None
     entity_factor: Float64Array | None = None
+    credit_uniforms: Float64Array | None = None
 
     @property
     def n_paths(self) -> int:
@@ -60,7 +64,8 @@ class MonteCarloShocks:
     """Pseudo-random shocks; path ``i`` gets the same numbers whatever the block split.
 
     The entities' idiosyncratic uniforms come from ``Component.TENANT_UNIFORMS`` and their
-    common factor from ``Component.ENTITY_FACTOR``, each stream granule by granule.
+    common factor from ``Component.ENTITY_FACTOR``, the credit window's uniforms from
+    ``Component.CREDIT_WINDOW``, each stream granule by granule.
     """
 
     seed: int
@@ -99,12 +104,21 @@ class MonteCarloShocks:
         else:
             tenant_u = np.ones((stop - start, 0))
             factor = np.zeros(stop - start)
-        return Shocks(normals, regime_u, tenant_u, entity_factor=factor)
+        credit_u = draw_paths(
+            self.seed,
+            Component.CREDIT_WINDOW,
+            start,
+            stop,
+            lambda rng, n: rng.random((n, n_months)),
+        )
+        return Shocks(normals, regime_u, tenant_u, entity_factor=factor, credit_uniforms=credit_u)
 
 
 @dataclass(frozen=True, slots=True)
 class StressPath:
     """One deterministic path: zero shocks, a forced regime, no tenant or guarantor default.
+
+    The credit window keeps its initial state (no credit uniforms).
 
     ``regime`` gives the regime of each month (0 tight, 1 glut); a shorter list is extended
     with its last value. ``None`` keeps the initial regime throughout.
