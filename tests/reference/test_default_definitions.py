@@ -43,7 +43,7 @@ def test_a_covenant_only_default_counts_in_pd_not_in_pd_payment() -> None:
     assert m.pd_payment == 0.0
     assert m.default_kind_share["covenant"] == 1.0
     assert sum(m.default_kind_share.values()) == 1.0
-    assert m.implied_rating == "AAA"  # on pd_payment, as S&P's table counts defaults
+    assert m.implied_rating == "AAA"  # the acceleration repaid the lender in full: no loss
     # the lender, accelerating a 300,000 USD loan on GPUs worth millions, is repaid in full
     assert m.pd_payment_upper == 0.0
     record = credit_record(m)

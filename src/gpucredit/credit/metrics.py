@@ -173,10 +173,11 @@ class FacilityMetrics:
     probability of any event of default over the loan's life; ``pd_payment`` that of a
     payment default as S&P and Moody's count it (the kinds in ``PAYMENT_DEFAULT_KINDS``);
     ``default_kind_share`` the probability of each kind, which add up to ``pd``.
-    ``implied_rating`` and ``implied_rating_range`` are S&P-style, on ``pd_payment`` (S&P's
-    table counts payment defaults). ``pd_payment_upper`` adds the accelerations (covenant,
-    cross-default) that leave the lender a loss, had the borrower then missed the accelerated
-    amount: ``pd_payment <= pd_payment_upper <= pd``. ``waiver_probability`` is the
+    ``pd_payment_upper`` adds the accelerations (covenant, cross-default) that leave the lender
+    a loss, the borrower having then missed the accelerated amount: ``pd_payment <=
+    pd_payment_upper <= pd``. ``implied_rating`` and ``implied_rating_range`` are S&P-style,
+    on ``pd_payment_upper`` (S&P's table counts payment defaults, and an accelerated amount
+    that the collateral does not repay in full is one). ``waiver_probability`` is the
     probability that a lender waives a covenant breach at least once (``WaiverSpec``).
 
     Monte Carlo error (docs/model.md section 6): ``pd_se`` is the binomial standard error of
@@ -308,6 +309,10 @@ def summarise(
     n_pay = payment_default_count(acc)
     pd_pay = n_pay / n
     pay_low, pay_high = wilson_interval(n_pay, n)
+    # the rating counts an acceleration the collateral did not repay in full: the accelerated
+    # amount fell due and was missed, a payment default in the agencies' eyes
+    n_rated = n_pay + acc.unpaid_accelerations
+    rated_low, rated_high = wilson_interval(n_rated, n)
     alive_counts = acc.dscr_fan.counts.sum(axis=1)
     return FacilityMetrics(
         deal=deal,
@@ -329,7 +334,7 @@ def summarise(
         fair_spread_bps=None if fair_spread is None else fair_spread * 1e4,
         market_spread_bps=market_spread * 1e4,
         spread_gap_bps=None if fair_spread is None else (market_spread - fair_spread) * 1e4,
-        implied_rating=implied_rating(pd_pay, years),
+        implied_rating=implied_rating(n_rated / n, years),
         breach_probability=acc.breaches / n,
         min_dscr_p50=acc.min_dscr_hist.quantile(0.5),
         breakeven_rent_usd_per_gpu_hour=breakeven_rent,
@@ -347,7 +352,7 @@ def summarise(
         fair_spread_se_bps=None
         if fair_spread is None or fair_spread_se is None
         else fair_spread_se * 1e4,
-        implied_rating_range=implied_rating_range(pay_low, pay_high, years),
+        implied_rating_range=implied_rating_range(rated_low, rated_high, years),
         pd_payment=pd_pay,
         pd_payment_se=math.sqrt(pd_pay * (1.0 - pd_pay) / n),
         pd_payment_ci_low=pay_low,
