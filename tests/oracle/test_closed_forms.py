@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 import gpucredit
 from gpucredit.assets import gpu_value_usd
+from gpucredit.config.spec import DealSpec
 from gpucredit.credit import IncomeApproachRecovery
 from gpucredit.factors import default_factor_params
 from gpucredit.factors.params import FactorParams, RegimeParams
@@ -70,8 +71,9 @@ def test_zero_volatility_well_covered_deal_has_no_default_and_zero_fair_spread()
     assert 700.0 < m.market_spread_bps < 1000.0
 
 
-def test_fair_spread_is_near_pd_times_lgd_for_a_bullet() -> None:
-    """Credit triangle: for a bullet loan the fair spread is close to hazard x LGD."""
+def tenant_only_deal() -> DealSpec:
+    """A 36-month bullet whose only risk is one tenant at 8% a year: with zero volatility its
+    default idles the GPUs for the rest of the loan (downtime 36 months)."""
     data = hand_deal_data()
     data["contracts"][0] = dict(data["contracts"][0], annual_pd_pct=8.0, end="2031-07-31")
     loan = dict(
@@ -82,9 +84,13 @@ def test_fair_spread_is_near_pd_times_lgd_for_a_bullet() -> None:
         rate={"kind": "floating", "margin_bps": 300.0},
         refinancing={"max_ltv": 1.0},
     )
-    # the tenant is the only risk (zero volatility); its default idles the GPUs for the rest
-    # of the loan, and a distressed sale recovers part of the exposure
-    deal = make_deal(data, loan=loan, re_lease_downtime_months=36)
+    return make_deal(data, loan=loan, re_lease_downtime_months=36)
+
+
+def test_fair_spread_is_near_pd_times_lgd_for_a_bullet() -> None:
+    """Credit triangle: for a bullet loan the fair spread is close to hazard x LGD."""
+    # the tenant is the only risk; a distressed sale recovers part of the exposure
+    deal = tenant_only_deal()
     # the first-version fixed-factor recovery, through the recovery interface
     recovery = IncomeApproachRecovery("distressed", liquidation_cost_share=0.5)
     result = gpucredit.simulate(

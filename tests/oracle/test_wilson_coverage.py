@@ -13,30 +13,14 @@ from __future__ import annotations
 import pytest
 
 import gpucredit
-from gpucredit.config.spec import DealSpec
-from tests.conftest import hand_deal_data, make_deal
-from tests.oracle.test_closed_forms import _zero_risk_params
+from tests.oracle.test_closed_forms import _zero_risk_params, tenant_only_deal
 
 TRUE_PD = 1.0 - 0.92**3
 
 
-def _tenant_only_deal() -> DealSpec:
-    data = hand_deal_data()
-    data["contracts"][0] = dict(data["contracts"][0], annual_pd_pct=8.0, end="2031-07-31")
-    loan = dict(
-        data["loan"],
-        principal_usd=1_000_000.0,
-        tenor_months=36,
-        amortisation={"kind": "bullet"},
-        rate={"kind": "floating", "margin_bps": 300.0},
-        refinancing={"max_ltv": 1.0},
-    )
-    return make_deal(data, loan=loan, re_lease_downtime_months=36)
-
-
 @pytest.mark.slow
 def test_wilson_intervals_cover_the_closed_form_pd_at_their_nominal_rate() -> None:
-    deal = _tenant_only_deal()
+    deal = tenant_only_deal()
     params = _zero_risk_params(deal)
     covered, runs, estimates = 0, 200, []
     for seed in range(runs):
