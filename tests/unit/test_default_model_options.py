@@ -22,7 +22,7 @@ from gpucredit.market.ratings import DEFAULT_ASSET_CORRELATION, stress_hazard_mu
 from gpucredit.miners import build_miner_model
 from gpucredit.pipeline import build_model
 from tests.conftest import EXAMPLES, hand_deal_data, make_deal
-from tests.oracle.test_wilson_coverage import _tenant_only_deal
+from tests.oracle.test_closed_forms import tenant_only_deal
 
 OPTIONS = {"stress_hazard_multiplier": 2.0, "asset_correlation": 0.5}
 REGIME = {"p_tight_to_glut": 0.1, "p_glut_to_tight": 0.2, "initial": "glut"}
@@ -80,7 +80,7 @@ def test_a_multiplier_of_one_makes_the_regime_irrelevant_to_tenant_defaults() ->
 def test_a_multiplier_of_one_gives_the_same_tenant_defaults_in_any_regime_chain() -> None:
     """Through the engine: the tenant-only loan's payment defaults (its tenant's) are the same
     paths whether the chain stays in glut or in tight, once gluts do not scale hazards."""
-    deal = _tenant_only_deal()
+    deal = tenant_only_deal()
     shares = []
     for regime in (
         {"p_tight_to_glut": 0.5, "p_glut_to_tight": 0.01, "initial": "glut"},
@@ -101,7 +101,7 @@ def test_a_multiplier_of_one_gives_the_same_tenant_defaults_in_any_regime_chain(
 
 
 def test_the_spec_option_equals_the_api_option_bit_for_bit() -> None:
-    deal = _tenant_only_deal()
+    deal = tenant_only_deal()
     in_spec = gpucredit.evolve(deal, default_model=OPTIONS, regime=REGIME)
     run = {"n_paths": 256, "seed": 5, "keep_paths": 0, "n_workers": 1}
     a = gpucredit.simulate(in_spec, **run)
