@@ -90,7 +90,12 @@ from gpucredit.debt.margin_loan import (
 )
 from gpucredit.debt.structure import StructureLedger, run_structure
 from gpucredit.debt.terms import LoanTerms
-from gpucredit.engine.runner import block_ranges, default_workers, run_blocks
+from gpucredit.engine.runner import (
+    CACHE_LIMIT_PATH_MONTHS,
+    block_ranges,
+    default_workers,
+    run_blocks,
+)
 from gpucredit.factors.defaults import default_factor_params
 from gpucredit.factors.miner_params import (
     ConvergenceParams,
@@ -989,6 +994,10 @@ def simulate_miner(
     workers = n_workers if n_workers is not None else default_workers()
     ranges = block_ranges(n_paths, block_size)
     cache: dict[tuple[int, frozenset[str], bool], MinerInputs] = {}
+    # the fair-spread passes (with and without convergence) reuse the blocks' inputs, up to a
+    # limit in path-months above which they simulate them again (same numbers, bounded memory)
+    small = n_paths * model.grid.n_months <= CACHE_LIMIT_PATH_MONTHS
+    kept = cache if solve_fair_spread and small else None
 
     report = progress if callable(progress) else None
 
@@ -996,7 +1005,7 @@ def simulate_miner(
         m: MinerModel, prefix: str = ""
     ) -> tuple[tuple[FacilityMetrics, ...], list[SpreadSolution | None], _Totals]:
         tick = block_ticker(report, n_paths, f"{prefix}simulate")
-        totals = _main_pass(m, seed, ranges, workers, cache=cache, on_block=tick)
+        totals = _main_pass(m, seed, ranges, workers, cache=kept, on_block=tick)
         spreads: list[SpreadSolution | None] = [None] * len(m.names)
         q_spreads: list[SpreadSolution | None] = [None] * len(m.names)
         if solve_fair_spread:
@@ -1012,7 +1021,7 @@ def simulate_miner(
         return _metrics(m, totals, spreads, q_spreads), spreads, totals
 
     facilities, spreads, totals = run(model)
-    duration = miner_duration(model, seed, ranges, cache)
+    duration = miner_duration(model, seed, ranges, cache, workers)
     prem: dict[str, dict[str, float | None]] | None = None
     if premium:
         off_facilities, _, off_totals = run(model.with_convergence(False), "convergence off: ")
@@ -1098,9 +1107,10 @@ def miner_duration(
     seed: int,
     ranges: list[tuple[int, int]],
     cache: dict[tuple[int, frozenset[str], bool], MinerInputs],
+    workers: int = 1,
 ) -> tuple[DurationMismatch, ...]:
     """Every facility's duration mismatch (``credit.duration``), in the order of
-    ``model.names``.
+    ``model.names``; blocks missing from ``cache`` are simulated again on ``workers`` threads.
 
     The structure's facilities are secured by the rigs and the hosting leases (ASIC value plus
     lease value), the margin loan by its pledged bitcoin (pledge x BTC price); each value at
@@ -1116,12 +1126,19 @@ def miner_duration(
     close_assets = float(median.cash.asic_value_usd[0, 0] + median.cash.lease_value_usd[0, 0])
     close_btc = 0.0 if margin is None else margin.pledged_btc * float(median.market.btc_usd[0, 0])
     assets, btc = ValueFan(n, close_assets), ValueFan(n, close_btc)
-    for start, stop in ranges:
+
+    def fans(start: int, stop: int) -> tuple[ValueFan, ValueFan]:
         key = (start, frozenset[str](), enabled)
         x = cache[key] if key in cache else miner_inputs(model, seed, start, stop)
-        assets.add(x.cash.asic_value_usd + x.cash.lease_value_usd)
+        block_assets, block_btc = ValueFan(n, close_assets), ValueFan(n, close_btc)
+        block_assets.add(x.cash.asic_value_usd + x.cash.lease_value_usd)
         if margin is not None:
-            btc.add(margin.pledged_btc * x.market.btc_usd)
+            block_btc.add(margin.pledged_btc * x.market.btc_usd)
+        return block_assets, block_btc
+
+    for block_assets, block_btc in run_blocks(fans, ranges, n_workers=workers):
+        assets.merge(block_assets)
+        btc.merge(block_btc)
     leases = np.asarray(model.plan.lease_payment_usd, dtype=np.float64).sum(axis=0)
     live = np.flatnonzero(leases > 0.0)
     contracts = (weighted_average_life(leases), int(live[-1]) + 1) if live.size else (None, None)

@@ -85,7 +85,12 @@ from gpucredit.debt.sculpting import cover_ratio
 from gpucredit.debt.structure import StructureLedger, run_structure
 from gpucredit.debt.terms import LoanTerms, loan_terms
 from gpucredit.debt.waterfall import run_waterfall
-from gpucredit.engine.runner import block_ranges, default_workers, run_blocks
+from gpucredit.engine.runner import (
+    CACHE_LIMIT_PATH_MONTHS,
+    block_ranges,
+    default_workers,
+    run_blocks,
+)
 from gpucredit.factors.defaults import default_factor_params
 from gpucredit.factors.options import default_model as default_model_of
 from gpucredit.factors.options import default_model_record, with_options, with_regime
@@ -113,10 +118,6 @@ __all__ = [
 ]
 
 Backend = Literal["numba", "numpy"]
-#: Path-months up to which a run keeps what the fair-spread passes need in memory (~32 bytes a
-#: path-month for a one-cohort deal: at most ~256 MB); above it the blocks are simulated again,
-#: which gives the same numbers.
-CACHE_LIMIT_PATH_MONTHS = 8_000_000
 #: Units grid of the optimal-liquidation DP: lots of 1/12 of the fleet. A multiple of six, so
 #: every named speed is on the grid and the optimum is never below it; on the canonical deal
 #: its sale PVs are within 0.5% (0.04% on average) of a 1/60 grid, at a fifth of the cost.

@@ -61,6 +61,16 @@ def test_quiet_prints_only_the_tables(run_cli: RunCli, merchant_path: Path) -> N
     assert "paths per deal" not in proc.stdout  # the footnote
 
 
+def test_the_run_ends_with_its_wall_time_on_stderr(
+    merchant_json_run: subprocess.CompletedProcess[str], stdout_json: StdoutJson
+) -> None:
+    stdout_json(merchant_json_run)  # stdout is the JSON document alone
+    last = merchant_json_run.stderr.strip().splitlines()[-1]
+    words = last.split()
+    assert words[:2] == ["done", "in"] and words[3] == "s", last
+    assert float(words[2]) > 0.0
+
+
 def test_format_json_is_what_json_prints(
     run_cli: RunCli,
     merchant_path: Path,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import time
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
@@ -181,6 +182,7 @@ def run(
     ] = MAX_TARGET_PATHS,
 ) -> None:
     """Simulate deals and report PD, LGD, expected loss and fair versus market spread."""
+    started = time.perf_counter()
     try:
         _check_run_options(paths, seed, block_size, keep_paths)
         _check_target_options(target_se, paths, max_paths)
@@ -233,10 +235,12 @@ def run(
         raise fail(str(exc)) from None
     if output_format is OutputFormat.JSON:
         print_json(document)
+        _print_wall_time(started, quiet)
         return
     if output_format is OutputFormat.CSV:
         frames = [r.summary() for r in results] + [m.summary() for m in miners]
         print_csv(pd.concat(frames))
+        _print_wall_time(started, quiet)
         return
     console = wide_console()
     if results:
@@ -268,6 +272,14 @@ def run(
     )
     if out is not None:
         console.print(f"results written to {markup_safe(out)}")
+    _print_wall_time(started, quiet)
+
+
+def _print_wall_time(started: float, quiet: bool) -> None:
+    """One line on standard error, with the progress: the run's wall-clock seconds since the
+    command started (``started``, ``time.perf_counter``); nothing with ``--quiet``."""
+    if not quiet:
+        Console(stderr=True, highlight=False).print(f"done in {time.perf_counter() - started:.1f} s")
 
 
 def _check_target_options(target_se: float | None, paths: int, max_paths: int) -> None:

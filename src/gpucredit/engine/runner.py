@@ -14,9 +14,15 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
-__all__ = ["block_ranges", "default_workers", "run_blocks"]
+__all__ = ["CACHE_LIMIT_PATH_MONTHS", "block_ranges", "default_workers", "run_blocks"]
 
 T = TypeVar("T")
+
+#: Path-months up to which a run keeps what its later passes over the same paths (fair spreads,
+#: a miner's premium) need in memory: ~32 bytes a path-month for a one-cohort deal (at most
+#: ~256 MB), ~220 for a miner. Above it the blocks are simulated again, which gives the same
+#: numbers, so memory stays set by the block size and not by the number of paths.
+CACHE_LIMIT_PATH_MONTHS = 8_000_000
 
 
 def block_ranges(n_paths: int, block_size: int) -> list[tuple[int, int]]:
