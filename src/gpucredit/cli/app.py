@@ -279,7 +279,8 @@ def _print_wall_time(started: float, quiet: bool) -> None:
     """One line on standard error, with the progress: the run's wall-clock seconds since the
     command started (``started``, ``time.perf_counter``); nothing with ``--quiet``."""
     if not quiet:
-        Console(stderr=True, highlight=False).print(f"done in {time.perf_counter() - started:.1f} s")
+        seconds = time.perf_counter() - started
+        Console(stderr=True, highlight=False).print(f"done in {seconds:.1f} s")
 
 
 def _check_target_options(target_se: float | None, paths: int, max_paths: int) -> None:
