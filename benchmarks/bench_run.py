@@ -51,6 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=2, help="warm runs; best is reported")
     parser.add_argument("--example", nargs="+", default=None, help="stems; default: all")
     parser.add_argument("--no-cold", action="store_true", help="skip the empty-cache run")
+    parser.add_argument(
+        "--no-warm-up", action="store_true", help="the numba cache and store are already filled"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument(
         "--smoke", action="store_true", help="one example, 256 paths, one run, no warm-up"
@@ -64,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         files = [f for f in files if f.stem in args.example]
     run_args = [*map(str, files), "--paths", str(args.paths)]
     env = {**os.environ, "PYTHONPATH": str(common.ROOT / "src")}
-    if not args.smoke:
+    if not (args.smoke or args.no_warm_up):
         time_run(run_args, env)  # fills the numba cache and the store's calibration
     rows: list[dict[str, Any]] = []
     best, median = common.best_of(args.repeat, lambda: time_run(run_args, env))
