@@ -13,9 +13,10 @@ runs, after a warm-up that compiles or loads the numba kernels) and, in the same
 plain NumPy reference loop of ``common.reference_pass`` on the same paths, months, blocks and
 workers; it prints both in path-months per second, their ratio, and whether the case's target
 is met. Then the peak resident set (``ru_maxrss``) of a fresh child process running one main
-pass of each ``--memory-paths`` size: the same at every size when memory is set by the block
-size and not by the number of paths. It writes ``benchmarks/results/engine.json`` (git-ignored)
-and asserts nothing: a slow or busy machine never fails it.
+pass of each ``--memory-paths`` size, counted from the start of that pass: the same at every
+size when memory is set by the block size and not by the number of paths. It writes
+``benchmarks/results/engine.json`` (git-ignored) and asserts nothing: a slow or busy machine
+never fails it.
 """
 
 from __future__ import annotations
