@@ -67,6 +67,7 @@ def _check(records: list[Any]) -> None:
         assert other == records[0]
 
 
+@pytest.mark.slow
 def test_a_single_loan_is_bit_identical_for_any_block_size_and_workers() -> None:
     _check(_deal_records("b200_ai_lab", 600, SPLITS))
 
