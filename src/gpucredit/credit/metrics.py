@@ -172,7 +172,8 @@ class FacilityMetrics:
     Default definitions (docs/model.md "Counting defaults as the agencies do"): ``pd`` is the
     probability of any event of default over the loan's life; ``pd_payment`` that of a
     payment default as S&P and Moody's count it (the kinds in ``PAYMENT_DEFAULT_KINDS``);
-    ``default_kind_share`` the probability of each kind, which add up to ``pd``.
+    ``default_kind_share`` the probability of each kind, which add up to ``pd``, and
+    ``default_kind_share_se`` the binomial standard error of each.
     ``pd_payment_upper`` adds the accelerations (covenant, cross-default) that leave the lender
     a loss, the borrower having then missed the accelerated amount: ``pd_payment <=
     pd_payment_upper <= pd``. ``implied_rating`` and ``implied_rating_range`` are S&P-style,
@@ -197,6 +198,7 @@ class FacilityMetrics:
     pd_annual: float
     pd_by_year: tuple[float, ...]
     default_kind_share: dict[str, float]
+    default_kind_share_se: dict[str, float]
     lgd: float | None
     lgd_p95: float | None
     mean_ead_usd: float | None
@@ -229,6 +231,7 @@ class FacilityMetrics:
     pd_payment_ci_low: float
     pd_payment_ci_high: float
     pd_payment_upper: float
+    pd_payment_upper_se: float
     waiver_probability: float
     notes: dict[str, str] = field(default_factory=dict)
     #: The fair spread under the real-world measure P (bp) and its standard error; with
@@ -306,6 +309,7 @@ def summarise(
     years = tenor_months / 12.0
     pd_annual = 1.0 - (1.0 - pd) ** (1.0 / years) if pd < 1.0 else 1.0
     share = {k: float(acc.defaults_by_kind[i]) / n for i, k in DEFAULT_KINDS.items() if i > 0}
+    share_se = {k: math.sqrt(p * (1.0 - p) / n) for k, p in share.items()}
     n_pay = payment_default_count(acc)
     pd_pay = n_pay / n
     pay_low, pay_high = wilson_interval(n_pay, n)
@@ -324,6 +328,7 @@ def summarise(
         pd_annual=pd_annual,
         pd_by_year=pd_term_structure(acc, tenor_months),
         default_kind_share=share,
+        default_kind_share_se=share_se,
         lgd=acc.lgd.mean() if n_def else None,
         lgd_p95=acc.lgd_hist.quantile(0.95) if n_def else None,
         mean_ead_usd=acc.ead.mean() if n_def else None,
@@ -357,7 +362,8 @@ def summarise(
         pd_payment_se=math.sqrt(pd_pay * (1.0 - pd_pay) / n),
         pd_payment_ci_low=pay_low,
         pd_payment_ci_high=pay_high,
-        pd_payment_upper=(n_pay + acc.unpaid_accelerations) / n,
+        pd_payment_upper=n_rated / n,
+        pd_payment_upper_se=math.sqrt(n_rated / n * (1.0 - n_rated / n) / n),
         waiver_probability=acc.waived / n,
         notes=notes,
     )
@@ -372,18 +378,21 @@ def payment_default_count(acc: CreditAccumulator) -> int:
 def default_kind_record(m: FacilityMetrics) -> dict[str, Any]:
     """The default-definition figures of one facility, flat, for a summary row or a record:
     ``pd_payment`` with its standard error and Wilson 95% interval, the S&P-style implied
-    rating (on ``pd_payment``) with its range, the waiver probability and one
-    ``default_kind_<kind>`` probability per kind (decimals; they add up to ``pd``)."""
+    rating (on ``pd_payment_upper``) with its range, the waiver probability and one
+    ``default_kind_<kind>`` probability per kind (decimals; they add up to ``pd``), each with
+    its binomial standard error (``_se``)."""
     return {
         "pd_payment": m.pd_payment,
         "pd_payment_se": m.pd_payment_se,
         "pd_payment_ci_low": m.pd_payment_ci_low,
         "pd_payment_ci_high": m.pd_payment_ci_high,
         "pd_payment_upper": m.pd_payment_upper,
+        "pd_payment_upper_se": m.pd_payment_upper_se,
         "implied_rating_sp": m.implied_rating,
         "implied_rating_sp_range": m.implied_rating_range,
         "waiver_probability": m.waiver_probability,
         **{f"default_kind_{k}": v for k, v in m.default_kind_share.items()},
+        **{f"default_kind_{k}_se": v for k, v in m.default_kind_share_se.items()},
     }
 
 
