@@ -14,6 +14,7 @@ import pytest
 
 import gpucredit
 from gpucredit.credit.metrics import PAYMENT_DEFAULT_KINDS, FacilityMetrics
+from gpucredit.credit.ratings import implied_rating_el
 from gpucredit.debt.ledger import DEFAULT_KINDS
 from tests.conftest import EXAMPLES
 
@@ -43,6 +44,8 @@ def _check(m: FacilityMetrics) -> None:
     for k, p in kinds.items():
         assert m.default_kind_share_se[k] == pytest.approx(math.sqrt(p * (1 - p) / n), rel=1e-12)
     upper = m.pd_payment_upper
+    # the rating by expected loss reads the facility's own EL over its life
+    assert m.implied_rating_el == implied_rating_el(m.expected_loss_pct, m.tenor_months / 12)
     assert m.pd_payment_upper_se == pytest.approx(math.sqrt(upper * (1 - upper) / n), rel=1e-12)
 
 

@@ -11,7 +11,12 @@ import numpy as np
 
 from gpucredit._typing import Float64Array, Int64Array
 from gpucredit.credit.outcomes import CreditOutcomes
-from gpucredit.credit.ratings import implied_rating, implied_rating_range
+from gpucredit.credit.ratings import (
+    implied_rating,
+    implied_rating_el,
+    implied_rating_el_range,
+    implied_rating_range,
+)
 from gpucredit.debt.ledger import DEFAULT_KINDS, DebtLedger
 from gpucredit.stats import ExactSum, Histogram, MonthlyHistogram
 
@@ -176,7 +181,10 @@ class FacilityMetrics:
     ``default_kind_share_se`` the binomial standard error of each.
     ``pd_payment_upper`` adds the accelerations (covenant, cross-default) that leave the lender
     a loss, the borrower having then missed the accelerated amount: ``pd_payment <=
-    pd_payment_upper <= pd``. ``implied_rating`` and ``implied_rating_range`` are S&P-style,
+    pd_payment_upper <= pd``. ``implied_rating_el`` and ``implied_rating_el_range`` rate by
+    expected loss (Moody's-style: ``expected_loss_pct`` and its 95% interval against the
+    default table times a 60% loss given default, ``credit.ratings.implied_rating_el``).
+    ``implied_rating`` and ``implied_rating_range`` are S&P-style,
     on ``pd_payment_upper`` (S&P's table counts payment defaults, and an accelerated amount
     that the collateral does not repay in full is one). ``waiver_probability`` is the
     probability that a lender waives a covenant breach at least once (``WaiverSpec``).
@@ -232,6 +240,8 @@ class FacilityMetrics:
     pd_payment_ci_high: float
     pd_payment_upper: float
     pd_payment_upper_se: float
+    implied_rating_el: str
+    implied_rating_el_range: str
     waiver_probability: float
     notes: dict[str, str] = field(default_factory=dict)
     #: The fair spread under the real-world measure P (bp) and its standard error; with
@@ -318,6 +328,8 @@ def summarise(
     n_rated = n_pay + acc.unpaid_accelerations
     rated_low, rated_high = wilson_interval(n_rated, n)
     alive_counts = acc.dscr_fan.counts.sum(axis=1)
+    el_share = acc.loss.total / n / principal_usd
+    el_half_width = Z_95 * acc.loss.standard_error() / principal_usd
     return FacilityMetrics(
         deal=deal,
         name=name,
@@ -333,7 +345,7 @@ def summarise(
         lgd_p95=acc.lgd_hist.quantile(0.95) if n_def else None,
         mean_ead_usd=acc.ead.mean() if n_def else None,
         expected_loss_usd=acc.loss.total / n,
-        expected_loss_pct=acc.loss.total / n / principal_usd,
+        expected_loss_pct=el_share,
         pv_per_par=acc.pv.mean(),
         issue_price=issue_price,
         fair_spread_bps=None if fair_spread is None else fair_spread * 1e4,
@@ -364,6 +376,10 @@ def summarise(
         pd_payment_ci_high=pay_high,
         pd_payment_upper=n_rated / n,
         pd_payment_upper_se=math.sqrt(n_rated / n * (1.0 - n_rated / n) / n),
+        implied_rating_el=implied_rating_el(el_share, years),
+        implied_rating_el_range=implied_rating_el_range(
+            max(el_share - el_half_width, 0.0), el_share + el_half_width, years
+        ),
         waiver_probability=acc.waived / n,
         notes=notes,
     )
@@ -390,6 +406,8 @@ def default_kind_record(m: FacilityMetrics) -> dict[str, Any]:
         "pd_payment_upper_se": m.pd_payment_upper_se,
         "implied_rating_sp": m.implied_rating,
         "implied_rating_sp_range": m.implied_rating_range,
+        "implied_rating_el": m.implied_rating_el,
+        "implied_rating_el_range": m.implied_rating_el_range,
         "waiver_probability": m.waiver_probability,
         **{f"default_kind_{k}": v for k, v in m.default_kind_share.items()},
         **{f"default_kind_{k}_se": v for k, v in m.default_kind_share_se.items()},
