@@ -71,6 +71,11 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from gpucredit._typing import BoolArray, Float64Array, Int64Array
+from gpucredit.credit.liquidation_kernel import (
+    IMPACT_CODES,
+    evaluate_schedules,
+    optimal_schedules,
+)
 from gpucredit.credit.recovery import LIQUIDATION_FACTORS, DefaultState, RecoveryResult
 from gpucredit.errors import ModelError
 from gpucredit.market.shipments import (
@@ -120,6 +125,9 @@ NamedSpeed = Literal["distressed", "auction", "broker", "orderly"]
 LiquidationSpeed = Literal["distressed", "auction", "broker", "orderly", "optimal"]
 Condition = Literal["refurbished", "as_is"]
 ReferenceBasis = Literal["income", "lower_of_income_and_vintage"]
+#: How the optimiser and the evaluation run: the compiled per-path loops
+#: (``credit.liquidation_kernel``, the engine's) or the NumPy dynamic programme (the oracle).
+LiquidationMethod = Literal["compiled", "numpy"]
 
 #: Days in a month (365.25 / 12), as in ``gpucredit.assets.fleet``.
 DAYS_PER_MONTH = 30.4375
@@ -849,6 +857,7 @@ def liquidate(
     grid_steps: int = 60,
     windows_days: tuple[float, ...] = DEFAULT_WINDOWS_DAYS,
     chunk_paths: int = 1024,
+    method: LiquidationMethod = "compiled",
 ) -> Liquidation:
     """Sell a lot on every path at a named speed or on the optimal schedule.
 
@@ -881,7 +890,11 @@ def liquidate(
     windows_days : tuple of float
         Sale windows the optimiser may use in a month (each at most a month).
     chunk_paths : int
-        Paths per dynamic-programming chunk (memory ~ 8 x chunk x (grid + 1)^2 bytes).
+        Paths per dynamic-programming chunk of the NumPy method (memory ~ 8 x chunk x
+        (grid + 1)^2 bytes); the compiled method solves one path at a time.
+    method : {"compiled", "numpy"}
+        ``"compiled"``: the numba loops of ``credit.liquidation_kernel`` (fast, the engine's);
+        ``"numpy"``: the vectorised dynamic programme kept as the readable oracle.
 
     Returns
     -------
@@ -925,6 +938,8 @@ def liquidate(
     )
     if np.any(lot.absorption < 0.0) or np.any(lot.others < 0.0):
         raise ValueError("liquidate: absorption and other_units must be >= 0")
+    if method == "compiled":
+        return _liquidate_compiled(lot, speed, h, grid_steps, windows_days)
     if speed != "optimal":
         schedule = units_arr[:, None] * shares[None, :]
         return _evaluate(lot, schedule, np.broadcast_to(windows, (n, h)).copy(), speed)
@@ -948,6 +963,46 @@ def liquidate(
         )
         units_sold[part], window_days[part] = _optimal_chunk(sub, h, grid_steps, windows_days)
     return _evaluate(lot, units_sold, window_days, "optimal")
+
+
+def _liquidate_compiled(
+    lot: _Lot, speed: LiquidationSpeed, h: int, grid_steps: int, windows_days: tuple[float, ...]
+) -> Liquidation:
+    """``liquidate`` with the compiled optimiser and evaluation (one path at a time)."""
+    p = lot.params
+    market = (
+        lot.price,
+        lot.drift,
+        lot.carry,
+        lot.rho,
+        lot.absorption,
+        lot.others,
+        lot.insurance_per_month,
+        lot.one_off,
+        lot.fee,
+        IMPACT_CODES[p.impact_kind],
+        p.impact_coefficient,
+        p.min_price_fraction,
+    )
+    if speed == "optimal":
+        windows = np.asarray(windows_days, dtype=np.float64)
+        units_sold, window_days = optimal_schedules(lot.units, *market, windows, grid_steps)
+    else:
+        shares, named_windows = named_schedule(speed)
+        units_sold = lot.units[:, None] * shares[None, :]
+        window_days = np.ascontiguousarray(np.broadcast_to(named_windows, units_sold.shape))
+    times, mult, unit_price, gross, costs, pv = evaluate_schedules(*market, units_sold, window_days)
+    return Liquidation(
+        speed=speed,
+        units_sold=units_sold,
+        window_days=np.where(units_sold > 0.0, window_days, 0.0),
+        sale_time_months=times,
+        price_multiplier=mult,
+        unit_price_usd=unit_price,
+        gross_usd=gross,
+        costs_usd=costs,
+        pv_usd=pv,
+    )
 
 
 def optimal_schedule(
@@ -1083,6 +1138,7 @@ class SecondaryMarket:
         other_units: Float64Array | float = 0.0,
         condition: Condition = "refurbished",
         grid_steps: int = 60,
+        method: LiquidationMethod = "compiled",
     ) -> Liquidation:
         """``liquidate`` in this market: its absorption by month and its parameters.
 
@@ -1105,6 +1161,7 @@ class SecondaryMarket:
             other_units=other_units,
             condition=condition,
             grid_steps=grid_steps,
+            method=method,
         )
 
 
@@ -1215,6 +1272,9 @@ class SecondaryMarketRecovery:
         Reference price per unit: the income-approach value, or the lower of it and purchase
         price x the vintage curve at the unit's age at default.
     grid_steps : int
+    method : {"compiled", "numpy"}
+        The optimiser and evaluation used (``liquidate``): the compiled loops, or the NumPy
+        oracle (for tests and benchmarks).
     """
 
     cohorts: tuple[CohortCollateral, ...]
@@ -1225,6 +1285,7 @@ class SecondaryMarketRecovery:
     condition: Condition = "refurbished"
     reference: ReferenceBasis = "income"
     grid_steps: int = 60
+    method: LiquidationMethod = "compiled"
     _pools: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -1392,6 +1453,7 @@ class SecondaryMarketRecovery:
                 other_units=0.0 if others is None else others,
                 condition=self.condition,
                 grid_steps=self.grid_steps,
+                method=self.method,
             )
             drop = ~(sale.pv_usd > 0.0)
             abandoned[:, p] = drop
