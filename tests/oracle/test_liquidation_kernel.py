@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 import gpucredit
 from gpucredit.config.miner import load_miner
 from gpucredit.credit.liquidation import (
+    Liquidation,
     MarketDefaultState,
     SecondaryMarketRecovery,
     asic_market_params,
@@ -135,7 +136,7 @@ def test_compiled_equals_numpy_on_generated_lots(
     grid_steps: int,
     as_is: bool,
 ) -> None:
-    params = (asic_market_params if asic else gpu_market_params)(kind)  # type: ignore[arg-type]
+    params = (asic_market_params if asic else gpu_market_params)(kind)
     n = len(units)
     h = horizon if speed == "optimal" else 6
     absorb = np.resize(np.array(absorption), h)[None, :].repeat(n, axis=0)
@@ -160,28 +161,33 @@ def test_a_path_sells_the_same_whoever_shares_its_call() -> None:
     """Bit-identical results whatever the block size: the optimiser runs path by path."""
     rng = np.random.default_rng(7)
     n, h = 64, 12
-    args = (
-        "optimal",
-        rng.uniform(0.0, 3e4, n),
-        rng.uniform(0.0, 3e4, n),
-        rng.uniform(0.0, 0.1, n),
-        rng.uniform(0.0, 500.0, n),
-        rng.uniform(0.0, 0.01, n),
-        rng.uniform(1e3, 3e4, (n, h)),
-        gpu_market_params(),
-    )
-    whole = liquidate(*args, horizon_months=h, grid_steps=12)  # type: ignore[arg-type]
+    lots = {
+        "units": rng.uniform(0.0, 3e4, n),
+        "price": rng.uniform(0.0, 3e4, n),
+        "drift": rng.uniform(0.0, 0.1, n),
+        "carry": rng.uniform(0.0, 500.0, n),
+        "discount": rng.uniform(0.0, 0.01, n),
+        "absorption": rng.uniform(1e3, 3e4, (n, h)),
+    }
+
+    def sell(part: slice) -> Liquidation:
+        a = {k: v[part] for k, v in lots.items()}
+        return liquidate(
+            "optimal",
+            a["units"],
+            a["price"],
+            a["drift"],
+            a["carry"],
+            a["discount"],
+            a["absorption"],
+            gpu_market_params(),
+            horizon_months=h,
+            grid_steps=12,
+        )
+
+    whole = sell(slice(0, n))
     for cut in (1, 5, 33):
-        parts = [
-            liquidate(  # type: ignore[arg-type]
-                args[0],
-                *(a[s] for a in args[1:7]),  # type: ignore[index]
-                args[7],
-                horizon_months=h,
-                grid_steps=12,
-            )
-            for s in (slice(0, cut), slice(cut, n))
-        ]
+        parts = (sell(slice(0, cut)), sell(slice(cut, n)))
         for name in FIELDS:
             joined = np.concatenate([getattr(p, name) for p in parts])
             np.testing.assert_array_equal(joined, getattr(whole, name), err_msg=name)

@@ -1587,9 +1587,9 @@ class MemoisedRecovery:
         if missing.size:
             fresh = self.model.summarise(_take_state(state, missing, rate))
             if len(self._memo) < self.max_entries:
-                columns = [np.asarray(getattr(fresh, f)) for f in _SALE_FIELDS]
-                for j, i in enumerate(missing):
-                    self._memo[keys[i]] = tuple(float(c[j]) for c in columns)
+                rows = np.column_stack([getattr(fresh, f) for f in _SALE_FIELDS]).tolist()
+                for i, row in zip(missing.tolist(), rows, strict=True):
+                    self._memo[keys[i]] = tuple(row)
         found = [self._memo.get(k) for k in keys]
         if any(f is None for f in found):  # memo full: price the rest directly
             return self.model.recover(state)

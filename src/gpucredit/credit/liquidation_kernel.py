@@ -179,7 +179,8 @@ def optimal_schedules(
             future[r] = -math.inf
         future[0] = 0.0
         for k in range(h - 1, -1, -1):
-            for r in range(g + 1):
+            # the first month starts from the whole lot: only V_1(G) is needed
+            for r in range(g if k == 0 else 0, g + 1):
                 best[r] = -math.inf
                 choice[k, r] = 0
                 for j in range(r + 1):
