@@ -1,6 +1,6 @@
 """The optimal sale schedule and its evaluation, compiled with numba and run path by path.
 
-The twin of the NumPy dynamic programme in ``credit.liquidation`` (``_optimal_chunk`` and
+The twin of the NumPy dynamic programme in ``schedule`` (``_optimal_chunk`` and
 ``_evaluate``), which stays as the readable oracle. Both solve, on each path on its own,
 
 ``V_k(r) = max_{j <= r} f_k(j) + V_{k+1}(r - j)``, ``f_k(j) = max_w q_j (alpha_kw m(x_kwj)
@@ -23,12 +23,12 @@ import numba
 import numpy as np
 
 from gpucredit._typing import Float64Array
+from gpucredit.credit.liquidation.params import DAYS_PER_MONTH
 
 __all__ = ["IMPACT_CODES", "evaluate_schedules", "optimal_schedules"]
 
 #: Integer code of each impact law inside the compiled loops.
 IMPACT_CODES = {"isoelastic": 0, "sqrt": 1, "exponential": 2}
-_DAYS_PER_MONTH = 30.4375
 
 
 @numba.njit(cache=True, nogil=True)
@@ -60,7 +60,7 @@ def _participation(q: float, a: float, o: float, w: float) -> float:
     """``x = q / (A w / D) + O / A``; infinite where units meet no absorption."""
     own = 0.0
     if q > 0.0:
-        own = q * _DAYS_PER_MONTH / (a * w) if a > 0.0 else math.inf
+        own = q * DAYS_PER_MONTH / (a * w) if a > 0.0 else math.inf
     other = 0.0
     if o > 0.0:
         other = o / a if a > 0.0 else math.inf
@@ -81,7 +81,7 @@ def _terms(
 ) -> tuple[float, float, float]:
     """Sale time ``t`` (months), and ``alpha``, ``beta`` (USD per unit): the PV of a unit sold
     in month ``k + 1`` within ``w`` days at multiplier ``m`` is ``alpha m - beta``."""
-    t = k + w / _DAYS_PER_MONTH
+    t = k + w / DAYS_PER_MONTH
     disc = math.exp(-rho * t)
     price_t = price * math.exp(-drift * t)
     alpha = disc * price_t * (1.0 - fee)
