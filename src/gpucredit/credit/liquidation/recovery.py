@@ -453,18 +453,23 @@ class MemoisedRecovery:
                 rate,
             ]
         )
-        keys = [row.tobytes() for row in keys_matrix]
-        missing = np.array([i for i, k in enumerate(keys) if k not in self._memo], dtype=np.int64)
+        width = keys_matrix.shape[1] * keys_matrix.itemsize
+        blob = keys_matrix.tobytes()  # row i's key: its bytes, as ``keys_matrix[i].tobytes()``
+        keys = [blob[start : start + width] for start in range(0, n * width, width)]
+        memo = self._memo
+        hits = [memo.get(k) for k in keys]
+        missing = np.array([i for i, h in enumerate(hits) if h is None], dtype=np.int64)
+        table = np.empty((n, len(_SALE_FIELDS)), dtype=np.float64)
         if missing.size:
             fresh = self.model.summarise(_take_state(state, missing, rate))
-            if len(self._memo) < self.max_entries:
-                rows = np.column_stack([getattr(fresh, f) for f in _SALE_FIELDS]).tolist()
-                for i, row in zip(missing.tolist(), rows, strict=True):
-                    self._memo[keys[i]] = tuple(row)
-        found = [self._memo.get(k) for k in keys]
-        if any(f is None for f in found):  # memo full: price the rest directly
-            return self.model.recover(state)
-        table = np.array(found, dtype=np.float64)
+            rows = np.column_stack([getattr(fresh, f) for f in _SALE_FIELDS])
+            table[missing] = rows  # a sale's numbers do not depend on the others priced with it
+            if len(memo) < self.max_entries:
+                for i, row in zip(missing.tolist(), rows.tolist(), strict=True):
+                    memo[keys[i]] = tuple(row)
+        if missing.size < n:
+            found = np.array([i for i, h in enumerate(hits) if h is not None], dtype=np.int64)
+            table[found] = np.array([hits[i] for i in found.tolist()], dtype=np.float64)
         sale = SaleSummary(*(table[:, j] for j in range(len(_SALE_FIELDS))))
         return self.model.finish(sale, state)
 
