@@ -1,7 +1,7 @@
 """Secondary market for repossessed collateral, and the lender's liquidation strategy.
 
 At default the lender takes the GPUs (or mining rigs) and sells them into a market that can
-absorb only so many used units a month. This module prices that sale; ``docs/liquidation.md``
+absorb only so many used units a month. This package prices that sale; ``docs/liquidation.md``
 states the equations, every parameter and its source.
 
 Market (one per pool of interchangeable hardware, shared by every seller in it):
@@ -55,6 +55,12 @@ grid (``optimal_schedule``); the named speeds (distressed, auction, broker, orde
 of that grid when ``G`` is a multiple of six, so the optimum is never below any of them. Where
 the best PV of a lot is not positive the lender abandons it (``SecondaryMarketRecovery``).
 Nothing here is random: results are a deterministic function of the inputs.
+
+One idea a file: ``params`` (names, sourced constants, assumptions, costs, ``MarketParams``),
+``impact`` (price impact, vintage curve, named speeds, calibration), ``market`` (absorption,
+``SecondaryMarket``), ``schedule`` (a schedule's cash flows and the optimal schedule in NumPy:
+the oracle), ``schedule_kernel`` (the same compiled with numba: what the engine runs) and
+``recovery`` (``SecondaryMarketRecovery``, ``MemoisedRecovery``). Import from the package.
 """
 
 from gpucredit.credit.liquidation.impact import (
