@@ -78,6 +78,7 @@ from gpucredit.credit.spread import (
     with_standard_error,
 )
 from gpucredit.debt.capital import BaseCase, structure_terms
+from gpucredit.debt.engine import run_structure_compiled
 from gpucredit.debt.facilities import FacilityTerms, StructureTerms
 from gpucredit.debt.kernel import run_waterfall_loop
 from gpucredit.debt.ledger import DEFAULT_KINDS, DebtLedger
@@ -1359,8 +1360,10 @@ def _run_structure_block(
     recovery: RecoveryModel,
     regime: np.ndarray,
     riskless: bool = False,
+    backend: Backend = "numba",
 ) -> tuple[StructureLedger, tuple[CreditOutcomes, ...]]:
-    ledger = run_structure(
+    engine = run_structure_compiled if backend == "numba" else run_structure
+    ledger = engine(
         structure, x.cfads_usd, x.cohort_value_usd, x.sofr, regime, default_free=riskless
     )
     outs = evaluate_structure(
@@ -1411,7 +1414,9 @@ def simulate_structure(
         )  # refinancing: the credit window, not the GPU regime
         if cache_inputs and config.solve_fair_spread:
             cache[start] = (x, window)
-        ledger, outs = _run_structure_block(model, structure, x, recoverer, window)
+        ledger, outs = _run_structure_block(
+            model, structure, x, recoverer, window, backend=config.backend
+        )
         accs = []
         for out, fl in zip(outs, ledger.facilities, strict=True):
             acc = CreditAccumulator(n_months)
@@ -1484,7 +1489,7 @@ def simulate_structure(
         for k, f in enumerate(structure.facilities)
     )
     report = _structure_report(model, deal_total)
-    prov = _provenance(model, config, "numpy (capital structure)", provenance)
+    prov = _provenance(model, config, f"{config.backend} (capital structure)", provenance)
     paths = _structure_dataset(model, kept.stacked(), prov) if keep else xr.Dataset()
     return SimulationResult(
         deal,

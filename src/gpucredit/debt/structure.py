@@ -283,7 +283,7 @@ def _total(arrays: Iterable[Float64Array]) -> Float64Array:
     return out
 
 
-def _facility_order(structure: StructureTerms) -> list[int]:
+def facility_order(structure: StructureTerms) -> list[int]:
     """Facilities in the order the waterfall first names them (then any unnamed)."""
     order: list[int] = []
     for step in structure.steps:
@@ -365,7 +365,7 @@ def run_structure(
     cfads = np.ascontiguousarray(cfads.T, dtype=np.float64)
     sofr = np.ascontiguousarray(sofr.T, dtype=np.float64)
     ranks = [f.seniority for f in facs]
-    order = _facility_order(structure)
+    order = facility_order(structure)
 
     rec: list[dict[str, Float64Array]] = [{k: np.zeros(shape) for k in _MONTHLY} for _ in facs]
     alive_out = [np.zeros(shape, dtype=bool) for _ in facs]
