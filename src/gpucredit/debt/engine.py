@@ -124,12 +124,13 @@ def _scheduled(
     share: Float64Array,
     has_draw_due: bool,
     draw_due: Float64Array,
+    k: int,
 ) -> float:
-    """Contractual principal of ``month`` (``structure._scheduled``, one path)."""
+    """Contractual principal of ``month`` of facility ``k`` (``structure._scheduled``, one path)."""
     if month >= tenor:
         return balance
     if has_draw_due:
-        return float(min(draw_due[month - 1], balance))
+        return float(min(draw_due[k, month - 1], balance))
     if amort == 0:
         n_left = tenor - month + 1
         if i > 0.0:
@@ -141,7 +142,7 @@ def _scheduled(
         return min(principal0 / tenor, balance)
     if amort == 2:
         return 0.0
-    return float(min(share[month - 1] * principal0, balance))
+    return float(min(share[k, month - 1] * principal0, balance))
 
 
 @numba.njit(cache=True, nogil=True)
@@ -297,9 +298,12 @@ def _structure_kernel(
     for p in range(n_paths):
         for t in range(n_all):
             cum_cf[t + 1] = cum_cf[t] + cfads[p, t]
-        cum_deal_ds[:] = 0.0
-        cum_rank_ds[:, :] = 0.0
-        counters[:] = 0
+        for t in range(n_all + 1):
+            cum_deal_ds[t] = 0.0
+            for k in range(n_fac):
+                cum_rank_ds[k, t] = 0.0
+        for c in range(n_cov):
+            counters[c] = 0
         for k in range(n_fac):
             bal = principal0[k]
             i0 = annual[k, p, 0] / 12.0
@@ -312,9 +316,10 @@ def _structure_kernel(
                     bal,
                     i0,
                     principal0[k],
-                    share[k],
+                    share,
                     has_draw_due[k],
-                    draw_due[k],
+                    draw_due,
+                    k,
                 )
             balance[k] = bal
             live[k] = True
@@ -410,9 +415,10 @@ def _structure_kernel(
                         ob,
                         i,
                         principal0[k],
-                        share[k],
+                        share,
                         has_draw_due[k],
-                        draw_due[k],
+                        draw_due,
+                        k,
                     )
                 if final and balloon_cap[k]:
                     regular_p = min(principal, last_regular[k])
@@ -462,8 +468,9 @@ def _structure_kernel(
             cash = cfads[p, t] if active else 0.0
             deficit = max(-cash, 0.0)
             avail = max(cash, 0.0)
-            lk_draw[:] = 0.0
-            ds_draw[:] = 0.0
+            for k in range(n_fac):
+                lk_draw[k] = 0.0
+                ds_draw[k] = 0.0
             take = min(deficit, lockup)
             lockup = lockup - take
             deficit = deficit - take
@@ -472,7 +479,8 @@ def _structure_kernel(
             deficit = deficit - more
             if n_fac:
                 lk_draw[order[0]] += take + more
-            for k in order:
+            for kk in range(n_fac):
+                k = order[kk]
                 take = min(deficit, dsra[k])
                 dsra[k] = dsra[k] - take
                 deficit = deficit - take
@@ -481,11 +489,12 @@ def _structure_kernel(
 
             # The steps.
             stop = False
-            got_int[:] = 0.0
-            got_prin[:] = 0.0
-            refinanced[:] = 0.0
-            kind[:] = 0
-            swept[:] = 0.0
+            for k in range(n_fac):
+                got_int[k] = 0.0
+                got_prin[k] = 0.0
+                refinanced[k] = 0.0
+                kind[k] = 0
+                swept[k] = 0.0
             for j in range(n_steps):
                 code_j = step_kind[j]
                 k = step_fac[j]
@@ -727,7 +736,8 @@ def _structure_kernel(
             # Covenant sweeps (senior first), lock-up, releases, distribution.
             going = ok and not now
             any_sweep = False
-            for k in by_rank:
+            for kk in range(n_fac):
+                k = by_rank[kk]
                 amount = 0.0
                 if going and sweep_on[k] and d_live[k]:
                     amount = min(avail, max(balance[k], 0.0))
@@ -780,7 +790,8 @@ def _structure_kernel(
             out_d[_D_REFI, p, t] = refi_now * (1.0 if ok else 0.0)
             ok = ok and not now
             if not ok:
-                refi[:] = 0.0
+                for k in range(n_fac):
+                    refi[k] = 0.0
         for k in range(n_fac):
             out_fi[k, _F_WAIVERS, p] = waivers[k]
 
