@@ -16,12 +16,18 @@ the loop, so the two engines agree to the last bit.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numba
 import numpy as np
 
 from gpucredit._typing import Float64Array, Int64Array
-from gpucredit.debt.facilities import StructureTerms
+from gpucredit.debt.facilities import (
+    FacilityTerms,
+    RefinancingTerms,
+    StructureTerms,
+    default_steps,
+)
 from gpucredit.debt.ledger import DebtLedger
 from gpucredit.debt.schedule import annuity_factor
 from gpucredit.debt.structure import (
@@ -31,8 +37,9 @@ from gpucredit.debt.structure import (
     StructureLedger,
     facility_order,
 )
+from gpucredit.debt.terms import LoanTerms
 
-__all__ = ["STEP_CODES", "run_structure_compiled"]
+__all__ = ["STEP_CODES", "loan_structure", "run_loan_compiled", "run_structure_compiled"]
 
 #: Integer code of each ``StepTerms.kind`` in the compiled program.
 STEP_CODES = {
@@ -108,12 +115,12 @@ _F_MONTH, _F_KIND, _F_WAIVERS = range(3)
 _E_ESTATE, _E_REFI = range(2)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _ratio(num: float, den: float, empty: float) -> float:
     return num / den if den > 0.0 else empty
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _scheduled(
     amort: int,
     month: int,
@@ -121,16 +128,17 @@ def _scheduled(
     balance: float,
     i: float,
     principal0: float,
-    share: Float64Array,
+    share: float,
     has_draw_due: bool,
-    draw_due: Float64Array,
-    k: int,
+    draw_due: float,
 ) -> float:
-    """Contractual principal of ``month`` of facility ``k`` (``structure._scheduled``, one path)."""
+    """Contractual principal of ``month`` (``structure._scheduled``, one path): ``share`` and
+    ``draw_due`` are the facility's schedule share and per-draw principal of that month
+    (scalars, so that no array crosses the call)."""
     if month >= tenor:
         return balance
     if has_draw_due:
-        return float(min(draw_due[k, month - 1], balance))
+        return min(draw_due, balance)
     if amort == 0:
         n_left = tenor - month + 1
         if i > 0.0:
@@ -142,30 +150,30 @@ def _scheduled(
         return min(principal0 / tenor, balance)
     if amort == 2:
         return 0.0
-    return float(min(share[k, month - 1] * principal0, balance))
+    return min(share * principal0, balance)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _refinancing_ok(
-    k: int,
     claim: float,
     pool_value: float,
     trailing_dscr: float,
     open_market: bool,
-    refi_ltv: Float64Array,
-    refi_has_dscr: np.ndarray,
-    refi_dscr: Float64Array,
-    refi_needs_open: np.ndarray,
+    max_ltv: float,
+    has_min_dscr: bool,
+    min_dscr: float,
+    needs_open: bool,
 ) -> bool:
-    ok = bool(claim <= refi_ltv[k] * pool_value + CENT)
-    if refi_has_dscr[k]:
-        ok = ok and bool(trailing_dscr >= refi_dscr[k])
-    if refi_needs_open[k]:
+    """The refinancing test of one facility on one path (``structure._refinancing_ok``)."""
+    ok = claim <= max_ltv * pool_value + CENT
+    if has_min_dscr:
+        ok = ok and trailing_dscr >= min_dscr
+    if needs_open:
         ok = ok and open_market
     return ok
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _structure_kernel(
     n: int,
     cfads: Float64Array,
@@ -316,10 +324,9 @@ def _structure_kernel(
                     bal,
                     i0,
                     principal0[k],
-                    share,
+                    share[k, 0],
                     has_draw_due[k],
-                    draw_due,
-                    k,
+                    draw_due[k, 0],
                 )
             balance[k] = bal
             live[k] = True
@@ -392,15 +399,14 @@ def _structure_kernel(
                         lv
                         and saving > price - 1.0
                         and _refinancing_ok(
-                            k,
                             ahead[k] + ob * price,
                             pool,
                             trailing_deal,
                             open_market,
-                            refi_ltv,
-                            refi_has_dscr,
-                            refi_dscr,
-                            refi_needs_open,
+                            refi_ltv[k],
+                            refi_has_dscr[k],
+                            refi_dscr[k],
+                            refi_needs_open[k],
                         )
                     )
                     premium = ob * (price - 1.0) if called else 0.0
@@ -415,10 +421,9 @@ def _structure_kernel(
                         ob,
                         i,
                         principal0[k],
-                        share,
+                        share[k, min(month - 1, share.shape[1] - 1)],
                         has_draw_due[k],
-                        draw_due,
-                        k,
+                        draw_due[k, min(month - 1, draw_due.shape[1] - 1)],
                     )
                 if final and balloon_cap[k]:
                     regular_p = min(principal, last_regular[k])
@@ -532,15 +537,14 @@ def _structure_kernel(
                             short
                             and gap <= d_principal[k] + CENT
                             and _refinancing_ok(
-                                k,
                                 ahead[k] + gap,
                                 pools[k, p, t],
                                 trailing_deal,
                                 open_market,
-                                refi_ltv,
-                                refi_has_dscr,
-                                refi_dscr,
-                                refi_needs_open,
+                                refi_ltv[k],
+                                refi_has_dscr[k],
+                                refi_dscr[k],
+                                refi_needs_open[k],
                             )
                         )
                         refinanced[k] = gap if can else 0.0
@@ -1068,3 +1072,35 @@ def run_structure_compiled(
         refinanced_claim=out_e[_E_REFI],
         share_price=out_d[_D_SHARE],
     )
+
+
+def loan_structure(terms: LoanTerms) -> StructureTerms:
+    """A single loan as a structure: one facility, the default steps, its refinancing test."""
+    facility = FacilityTerms(loan=terms, refinancing=RefinancingTerms(terms.refinancing_max_ltv))
+    return StructureTerms((facility,), default_steps((facility,)))
+
+
+def run_loan_compiled(
+    terms: LoanTerms, cfads: Float64Array, collateral_value: Float64Array, sofr: Float64Array
+) -> DebtLedger:
+    """One term loan through the structure engine (``loan_structure``), as a ``DebtLedger``.
+
+    Parameters
+    ----------
+    terms : LoanTerms
+    cfads : ndarray, shape (path, month), USD per month
+    collateral_value : ndarray, shape (path, month), USD at each month's end
+    sofr : ndarray, shape (path, month), decimal per year
+
+    Returns
+    -------
+    DebtLedger
+        The facility's ledger; ``pledged_cash`` is what the lender takes at default: the
+        facility's DSRA plus the deal's accounts and trapped cash (the structure's
+        ``estate_cash``), as ``waterfall.run_waterfall`` counts it.
+    """
+    out = run_structure_compiled(
+        loan_structure(terms), cfads, np.asarray(collateral_value)[:, :, None], sofr
+    )
+    ledger = out.facilities[0]
+    return replace(ledger, pledged_cash=ledger.pledged_cash + out.estate_cash, extra_received=None)
