@@ -78,14 +78,12 @@ from gpucredit.credit.spread import (
     with_standard_error,
 )
 from gpucredit.debt.capital import BaseCase, structure_terms
-from gpucredit.debt.engine import run_structure_compiled
+from gpucredit.debt.engine import run_loan, run_structure_compiled
 from gpucredit.debt.facilities import FacilityTerms, StructureTerms
-from gpucredit.debt.kernel import run_waterfall_loop
 from gpucredit.debt.ledger import DEFAULT_KINDS, DebtLedger
 from gpucredit.debt.sculpting import cover_ratio
 from gpucredit.debt.structure import StructureLedger, run_structure
 from gpucredit.debt.terms import LoanTerms, loan_terms
-from gpucredit.debt.waterfall import run_waterfall
 from gpucredit.engine.runner import block_ranges, default_workers, run_blocks
 from gpucredit.factors.defaults import default_factor_params
 from gpucredit.factors.options import default_model as default_model_of
@@ -348,9 +346,10 @@ def _waterfall(
     backend: Backend,
     fields: tuple[str, ...] | None = None,
 ) -> DebtLedger:
-    if backend == "numba":
-        return run_waterfall_loop(terms, cfads, collateral, sofr, fields=fields)
-    return run_waterfall(terms, cfads, collateral, sofr)
+    """A single loan's waterfall: the structure engine on one facility (``debt.engine.run_loan``),
+    compiled on the "numba" backend, its NumPy oracle on "numpy". Every ledger field is
+    recorded whatever ``fields`` asks for."""
+    return run_loan(terms, cfads, collateral, sofr, compiled=backend == "numba")
 
 
 def _contracts_uplift(model: DealModel, tenant_default_month: Int64Array) -> ExtraCollateral:

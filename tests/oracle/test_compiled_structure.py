@@ -218,7 +218,7 @@ def _structure(draw: st.DrawFn) -> StructureTerms:
         )
         steps = (*draw(st.permutations(body)), StepTerms("distribute"))
     equity = EquityTerms(10.0, 20.0) if draw(st.booleans()) else None
-    return StructureTerms(facs, steps, equity)
+    return StructureTerms(facs, steps, equity, unfunded_opex_defaults=draw(st.booleans()))
 
 
 @settings(max_examples=40, deadline=None)

@@ -36,10 +36,11 @@ from gpucredit.debt.structure import (
     CROSS_DEFAULT,
     StructureLedger,
     facility_order,
+    run_structure,
 )
 from gpucredit.debt.terms import LoanTerms
 
-__all__ = ["STEP_CODES", "loan_structure", "run_loan_compiled", "run_structure_compiled"]
+__all__ = ["STEP_CODES", "loan_structure", "run_loan", "run_structure_compiled"]
 
 #: Integer code of each ``StepTerms.kind`` in the compiled program.
 STEP_CODES = {
@@ -185,6 +186,7 @@ def _structure_kernel(
     external: Int64Array,
     has_external: bool,
     default_free: bool,
+    opex_defaults: bool,
     opening_cash: float,
     # equity
     has_equity: bool,
@@ -525,7 +527,10 @@ def _structure_kernel(
                     dsra[k] = dsra[k] - take
                     gap = gap - take
                     ds_draw[k] = ds_draw[k] + take
-                    short = gap > CENT
+                    if opex_defaults:
+                        short = gap + out_d[_D_UNF, p, t] > CENT
+                    else:
+                        short = gap > CENT
                     if default_free:
                         short = False
                     got = ask - (gap if short else 0.0)
@@ -950,6 +955,7 @@ def run_structure_compiled(
         ext,
         external_default_month is not None,
         default_free,
+        structure.unfunded_opex_defaults,
         float(opening_cash_usd),
         equity is not None,
         float(equity.market_cap_usd + debt0) if equity is not None else 0.0,
@@ -1077,11 +1083,16 @@ def run_structure_compiled(
 def loan_structure(terms: LoanTerms) -> StructureTerms:
     """A single loan as a structure: one facility, the default steps, its refinancing test."""
     facility = FacilityTerms(loan=terms, refinancing=RefinancingTerms(terms.refinancing_max_ltv))
-    return StructureTerms((facility,), default_steps((facility,)))
+    return StructureTerms((facility,), default_steps((facility,)), unfunded_opex_defaults=True)
 
 
-def run_loan_compiled(
-    terms: LoanTerms, cfads: Float64Array, collateral_value: Float64Array, sofr: Float64Array
+def run_loan(
+    terms: LoanTerms,
+    cfads: Float64Array,
+    collateral_value: Float64Array,
+    sofr: Float64Array,
+    *,
+    compiled: bool = True,
 ) -> DebtLedger:
     """One term loan through the structure engine (``loan_structure``), as a ``DebtLedger``.
 
@@ -1091,6 +1102,9 @@ def run_loan_compiled(
     cfads : ndarray, shape (path, month), USD per month
     collateral_value : ndarray, shape (path, month), USD at each month's end
     sofr : ndarray, shape (path, month), decimal per year
+    compiled : bool
+        The compiled engine (``run_structure_compiled``), else its NumPy oracle
+        (``structure.run_structure``); the two give the same ledger to the bit.
 
     Returns
     -------
@@ -1099,8 +1113,7 @@ def run_loan_compiled(
         facility's DSRA plus the deal's accounts and trapped cash (the structure's
         ``estate_cash``), as ``waterfall.run_waterfall`` counts it.
     """
-    out = run_structure_compiled(
-        loan_structure(terms), cfads, np.asarray(collateral_value)[:, :, None], sofr
-    )
+    engine = run_structure_compiled if compiled else run_structure
+    out = engine(loan_structure(terms), cfads, np.asarray(collateral_value)[:, :, None], sofr)
     ledger = out.facilities[0]
     return replace(ledger, pledged_cash=ledger.pledged_cash + out.estate_cash, extra_received=None)

@@ -42,8 +42,7 @@ import numpy as np
 
 from gpucredit._typing import BoolArray, Float64Array, Int64Array
 from gpucredit.debt.facilities import FacilityTerms, StructureTerms
-from gpucredit.debt.kernel import LEDGER_MONTHLY_FIELDS
-from gpucredit.debt.ledger import DebtLedger
+from gpucredit.debt.ledger import LEDGER_MONTHLY_FIELDS, DebtLedger
 from gpucredit.debt.schedule import scheduled_principal
 
 __all__ = ["StructureLedger", "run_structure"]
@@ -502,7 +501,10 @@ def run_structure(
                 liquidity, gap, lk_draw[k] = liquidity - take, gap - take, lk_draw[k] + take
                 take = np.minimum(gap, s.dsra)
                 s.dsra, gap, ds_draw[k] = s.dsra - take, gap - take, ds_draw[k] + take
-                short = gap > CENT
+                if structure.unfunded_opex_defaults:
+                    short = gap + unfunded_out[t] > CENT
+                else:
+                    short = gap > CENT
                 if default_free:
                     short = np.zeros(n_paths, dtype=bool)
                 got = ask - np.where(short, gap, 0.0)
