@@ -347,9 +347,10 @@ def _waterfall(
     fields: tuple[str, ...] | None = None,
 ) -> DebtLedger:
     """A single loan's waterfall: the structure engine on one facility (``debt.engine.run_loan``),
-    compiled on the "numba" backend, its NumPy oracle on "numpy". Every ledger field is
-    recorded whatever ``fields`` asks for."""
-    return run_loan(terms, cfads, collateral, sofr, compiled=backend == "numba")
+    compiled on the "numba" backend (recording only ``fields``), its NumPy oracle on "numpy"."""
+    if backend == "numba":
+        return run_loan(terms, cfads, collateral, sofr, fields=fields)
+    return run_loan(terms, cfads, collateral, sofr, compiled=False)
 
 
 def _contracts_uplift(model: DealModel, tenant_default_month: Int64Array) -> ExtraCollateral:

@@ -19,7 +19,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import gpucredit
-from gpucredit.debt.engine import run_structure_compiled
+from gpucredit.credit.metrics import CREDIT_LEDGER_FIELDS
+from gpucredit.debt.engine import _FIELDS, run_loan, run_structure_compiled
 from gpucredit.debt.facilities import (
     EquityTerms,
     FacilityTerms,
@@ -246,3 +247,21 @@ def test_compiled_equals_numpy_on_random_structures(
     a = run_structure(structure, cfads, value, sofr, regime, **kwargs)
     b = run_structure_compiled(structure, cfads, value, sofr, regime, **kwargs)
     assert_same_ledger(a, b)
+
+
+def test_a_lean_recording_keeps_the_numbers_of_the_fields_it_records() -> None:
+    # the Monte Carlo passes of a single loan record only the fields the credit layer reads
+    model = build_model(make_deal(load_example_data("merchant_h100")))
+    inputs = _inputs(model, MonteCarloShocks(3), 0, 64)
+    cash = inputs.cash
+    args = (model.terms, cash.cfads_usd, cash.collateral_value_usd, inputs.scenarios.sofr)
+    full = run_loan(*args)
+    lean = run_loan(*args, fields=CREDIT_LEDGER_FIELDS)
+    for f in dataclasses.fields(full):
+        a, b = getattr(full, f.name), getattr(lean, f.name)
+        if a is not None and f.name in _FIELDS and f.name not in CREDIT_LEDGER_FIELDS:
+            assert b.shape == a.shape and np.isnan(b).all() and not b.flags.writeable
+        else:
+            assert (a is None and b is None) or np.array_equal(a, b), f.name
+    with pytest.raises(ValueError, match="balanse"):
+        run_loan(*args, fields=("balanse",))

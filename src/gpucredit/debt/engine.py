@@ -16,6 +16,7 @@ the loop, so the two engines agree to the last bit.
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from dataclasses import replace
 
 import numba
@@ -28,7 +29,7 @@ from gpucredit.debt.facilities import (
     StructureTerms,
     default_steps,
 )
-from gpucredit.debt.ledger import DebtLedger
+from gpucredit.debt.ledger import LEDGER_MONTHLY_FIELDS, DebtLedger
 from gpucredit.debt.schedule import annuity_factor
 from gpucredit.debt.structure import (
     BORROWING_BASE,
@@ -244,6 +245,7 @@ def _structure_kernel(
     step_usd: Float64Array,
     step_target: Float64Array,
     # outputs
+    slot: Int64Array,
     out_f: Float64Array,
     out_alive: np.ndarray,
     out_breach: np.ndarray,
@@ -304,6 +306,8 @@ def _structure_kernel(
     cum_cf = np.zeros(n_all + 1)
     cum_deal_ds = np.zeros(n_all + 1)
     cum_rank_ds = np.zeros((n_fac, n_all + 1))
+    n_fields = slot.shape[0]
+    row = np.zeros((n_fac, n_fields))  # the month's per-facility fields, then recorded
 
     for p in range(n_paths):
         for t in range(n_all):
@@ -357,6 +361,17 @@ def _structure_kernel(
                 ev = ev_scale * _ratio(basis[p, t], v0, 0.0)
                 price_now = max(ev - debt_now, 0.0) / shares
                 out_d[_D_SHARE, p, t] = price_now
+            # A path that is over writes nothing more (its zeros are already there): after the
+            # borrower's default, or once every facility and any refinancing debt are repaid,
+            # when only the deal DSCR, with nothing scheduled, is +inf.
+            if not ok:
+                continue
+            done = True
+            for k in range(n_fac):
+                done = done and not live[k] and refi[k] == 0.0
+            if done:
+                out_d[_D_DSCR, p, t] = math.inf
+                continue
             if month > 1:
                 lo = max(month - 1 - 12, 0)
                 trailing_deal = _ratio(
@@ -376,6 +391,9 @@ def _structure_kernel(
                 ahead[k] = acc
                 rates[k] = annual[k, p, t] / 12.0 + step_up[k] / 12.0
             sofr_t = sofr[p, t]
+            for k in range(n_fac):
+                for f in range(n_fields):
+                    row[k, f] = 0.0
 
             # What each facility asks this month.
             for k in range(n_fac):
@@ -458,9 +476,9 @@ def _structure_kernel(
                 d_converted[k] = converted
                 d_premium[k] = premium
                 out_alive[k, p, t] = lv
-                out_f[k, _INT_DUE, p, t] = ob * rates[k]
-                out_f[k, _DS_SCHED, p, t] = d_regular[k]
-                out_f[k, _EXTRA, p, t] = converted + premium
+                row[k, _INT_DUE] = ob * rates[k]
+                row[k, _DS_SCHED] = d_regular[k]
+                row[k, _EXTRA] = converted + premium
 
             # Operating deficit: the lock-up account, then the reserves in waterfall order.
             any_live = False
@@ -575,7 +593,7 @@ def _structure_kernel(
                     top = min(avail, room) if (d_live[k] and not stop) else 0.0
                     dsra[k] = dsra[k] + top
                     avail = avail - top
-                    out_f[k, _DSRA_TOP, p, t] += top
+                    row[k, _DSRA_TOP] += top
                     out_step[p, t, j] = top
                 elif code_j == 3:
                     room = max(step_target[j] - mra, 0.0)
@@ -601,12 +619,12 @@ def _structure_kernel(
                 if d_called[k]:
                     refi[k] = refi[k] + (d_open[k] + d_premium[k])
                     refi_spread[k] = spread_open[k] if open_market else spread_shut[k]
-                out_f[k, _INT_PAID, p, t] = lender_int
-                out_f[k, _PRIN_PAID, p, t] = paid_prin
-                out_f[k, _PREPAID, p, t] = swept[k]
-                out_f[k, _REFI, p, t] = refinanced[k] + (d_open[k] if d_called[k] else 0.0)
-                out_f[k, _DSRA_DRAW, p, t] = ds_draw[k]
-                out_f[k, _LK_DRAW, p, t] = lk_draw[k]
+                row[k, _INT_PAID] = lender_int
+                row[k, _PRIN_PAID] = paid_prin
+                row[k, _PREPAID] = swept[k]
+                row[k, _REFI] = refinanced[k] + (d_open[k] if d_called[k] else 0.0)
+                row[k, _DSRA_DRAW] = ds_draw[k]
+                row[k, _LK_DRAW] = lk_draw[k]
                 if d_converted[k] > 0.0:
                     balance[k] = 0.0
 
@@ -647,9 +665,9 @@ def _structure_kernel(
                 else:
                     trailing = dscr
                 lv = d_live[k]
-                out_f[k, _DSCR, p, t] = dscr if lv else 0.0
-                out_f[k, _DSCR_TR, p, t] = trailing if lv else 0.0
-                out_f[k, _LTV, p, t] = ltv if lv else 0.0
+                row[k, _DSCR] = dscr if lv else 0.0
+                row[k, _DSCR_TR] = trailing if lv else 0.0
+                row[k, _LTV] = ltv if lv else 0.0
                 testable = paying and lv and not d_final[k]
                 any_breach = False
                 eod = False
@@ -732,7 +750,7 @@ def _structure_kernel(
                     out_fp[k, _F_EAD, p] = max(balance[k], 0.0) + unpaid
                     out_fp[k, _F_PLEDGED, p] = dsra[k]
                 if k == order[0] and hit:
-                    out_f[k, _TRAPPED, p, t] = trapped
+                    row[k, _TRAPPED] = trapped
             if now:
                 out_e[_E_ESTATE, p] = lockup + mra + liquidity + trapped
                 claim = 0.0
@@ -752,7 +770,7 @@ def _structure_kernel(
                     amount = min(avail, max(balance[k], 0.0))
                 balance[k] = balance[k] - amount
                 avail = avail - amount
-                out_f[k, _PREPAID, p, t] += amount
+                row[k, _PREPAID] += amount
                 any_sweep = any_sweep or sweep_on[k]
             to_lock = avail if (going and lock_on and not any_sweep) else 0.0
             avail = avail - to_lock
@@ -761,7 +779,7 @@ def _structure_kernel(
             release = release_lockup
             lockup = lockup - release
             if n_fac:
-                out_f[order[0], _LK_IN, p, t] = to_lock
+                row[order[0], _LK_IN] = to_lock
             still = False
             for k in range(n_fac):
                 drawn_all = month >= last_draw[k]
@@ -772,20 +790,20 @@ def _structure_kernel(
                 )
                 gone = repaid or (now and live[k])
                 release_k = dsra[k] if repaid else 0.0
-                out_f[k, _RELEASE, p, t] = release_k
+                row[k, _RELEASE] = release_k
                 release = release + release_k
                 if gone:
                     dsra[k] = 0.0
                     balance[k] = 0.0
                     live[k] = False
                 still = still or live[k]
-                out_f[k, _BAL, p, t] = balance[k]
-                out_f[k, _DSRA_BAL, p, t] = dsra[k]
+                row[k, _BAL] = balance[k]
+                row[k, _DSRA_BAL] = dsra[k]
             last = going and not still
             deal_release = release_lockup + (lockup + mra + liquidity if last else 0.0)
             release = release + (lockup + mra + liquidity if last else 0.0)
             if n_fac:
-                out_f[order[0], _RELEASE, p, t] += deal_release
+                row[order[0], _RELEASE] += deal_release
             if last or now:
                 lockup = 0.0
                 mra = 0.0
@@ -797,6 +815,10 @@ def _structure_kernel(
             for k in range(n_fac):
                 refi_now = refi_now + refi[k]
             out_d[_D_REFI, p, t] = refi_now * (1.0 if ok else 0.0)
+            for k in range(n_fac):
+                for f in range(n_fields):
+                    if slot[f] >= 0:
+                        out_f[k, slot[f], p, t] = row[k, f]
             ok = ok and not now
             if not ok:
                 for k in range(n_fac):
@@ -823,6 +845,7 @@ def run_structure_compiled(
     default_free: bool = False,
     external_default_month: Int64Array | None = None,
     opening_cash_usd: float = 0.0,
+    fields: Collection[str] | None = None,
 ) -> StructureLedger:
     """``structure.run_structure`` by the compiled engine: same arguments, same ledger.
 
@@ -842,6 +865,12 @@ def run_structure_compiled(
         The borrower's default on debt outside the structure (cross-default), month 1-based.
     opening_cash_usd : float
         The borrower's cash on the as-of date, USD.
+    fields : collection of str, optional
+        The facilities' per-month float fields to record (``DebtLedger`` names; default
+        all). Every other one comes back as a read-only all-NaN array that takes no memory,
+        so a statistic computed from it fails loudly; the deal's fields, ``alive``,
+        ``breach`` and the per-path fields are always recorded, and the recorded numbers do
+        not depend on ``fields``.
 
     Returns
     -------
@@ -924,7 +953,18 @@ def run_structure_compiled(
         else np.ascontiguousarray(np.asarray(external_default_month, dtype=np.int64))
     )
 
-    out_f = np.zeros((n_fac, len(_FIELDS), n_paths, n_all))
+    names: tuple[str, ...]
+    if fields is None:
+        names = _FIELDS
+    else:
+        unknown = sorted(set(fields) - set(_FIELDS) - set(LEDGER_MONTHLY_FIELDS))
+        if unknown:
+            raise ValueError(f"fields = {unknown}: not fields of DebtLedger {list(_FIELDS)}")
+        names = tuple(f for f in _FIELDS if f in fields)
+    slot = np.full(len(_FIELDS), -1, dtype=np.int64)
+    for j, name in enumerate(names):
+        slot[_FIELDS.index(name)] = j
+    out_f = np.zeros((n_fac, len(names), n_paths, n_all))
     out_alive = np.zeros((n_fac, n_paths, n_all), dtype=np.bool_)
     out_breach = np.zeros((n_fac, n_paths, n_all), dtype=np.bool_)
     out_fp = np.zeros((n_fac, 3, n_paths))
@@ -1017,6 +1057,7 @@ def run_structure_compiled(
         f64([s.share for s in steps]),
         f64([s.usd_per_month for s in steps]),
         f64([s.target_usd for s in steps]),
+        slot,
         out_f,
         out_alive,
         out_breach,
@@ -1027,29 +1068,35 @@ def run_structure_compiled(
         out_default,
         out_e,
     )
+    missing = np.broadcast_to(np.float64(np.nan), (n_paths, n_all))
+
+    def field(k: int, index: int) -> Float64Array:
+        j = int(slot[index])
+        return out_f[k, j] if j >= 0 else missing
+
     ledgers = tuple(
         DebtLedger(
             alive=out_alive[k],
-            balance=out_f[k, _BAL],
-            interest_due=out_f[k, _INT_DUE],
-            interest_paid=out_f[k, _INT_PAID],
-            principal_paid=out_f[k, _PRIN_PAID],
-            prepaid=out_f[k, _PREPAID],
-            refinanced=out_f[k, _REFI],
-            ds_scheduled=out_f[k, _DS_SCHED],
-            dsra_balance=out_f[k, _DSRA_BAL],
-            dsra_draw=out_f[k, _DSRA_DRAW],
-            dsra_topup=out_f[k, _DSRA_TOP],
+            balance=field(k, _BAL),
+            interest_due=field(k, _INT_DUE),
+            interest_paid=field(k, _INT_PAID),
+            principal_paid=field(k, _PRIN_PAID),
+            prepaid=field(k, _PREPAID),
+            refinanced=field(k, _REFI),
+            ds_scheduled=field(k, _DS_SCHED),
+            dsra_balance=field(k, _DSRA_BAL),
+            dsra_draw=field(k, _DSRA_DRAW),
+            dsra_topup=field(k, _DSRA_TOP),
             lockup_balance=out_d[_D_LK],
-            lockup_draw=out_f[k, _LK_DRAW],
-            lockup_in=out_f[k, _LK_IN],
-            reserve_release=out_f[k, _RELEASE],
+            lockup_draw=field(k, _LK_DRAW),
+            lockup_in=field(k, _LK_IN),
+            reserve_release=field(k, _RELEASE),
             distribution=out_d[_D_DIST],
-            trapped=out_f[k, _TRAPPED],
+            trapped=field(k, _TRAPPED),
             unfunded_opex=out_d[_D_UNF],
-            dscr=out_f[k, _DSCR],
-            dscr_trailing=out_f[k, _DSCR_TR],
-            ltv=out_f[k, _LTV],
+            dscr=field(k, _DSCR),
+            dscr_trailing=field(k, _DSCR_TR),
+            ltv=field(k, _LTV),
             breach=out_breach[k],
             default_month=out_fi[k, _F_MONTH],
             default_kind=out_fi[k, _F_KIND],
@@ -1057,7 +1104,7 @@ def run_structure_compiled(
             pledged_cash=out_fp[k, _F_PLEDGED],
             initial_dsra=out_fp[k, _F_DSRA0],
             waivers=out_fi[k, _F_WAIVERS],
-            extra_received=out_f[k, _EXTRA],
+            extra_received=field(k, _EXTRA),
         )
         for k in range(n_fac)
     )
@@ -1093,6 +1140,7 @@ def run_loan(
     sofr: Float64Array,
     *,
     compiled: bool = True,
+    fields: Collection[str] | None = None,
 ) -> DebtLedger:
     """One term loan through the structure engine (``loan_structure``), as a ``DebtLedger``.
 
@@ -1105,6 +1153,9 @@ def run_loan(
     compiled : bool
         The compiled engine (``run_structure_compiled``), else its NumPy oracle
         (``structure.run_structure``); the two give the same ledger to the bit.
+    fields : collection of str, optional
+        The per-month float fields to record (compiled engine only; see
+        ``run_structure_compiled``); default all.
 
     Returns
     -------
@@ -1113,7 +1164,10 @@ def run_loan(
         facility's DSRA plus the deal's accounts and trapped cash (the structure's
         ``estate_cash``), as ``waterfall.run_waterfall`` counts it.
     """
-    engine = run_structure_compiled if compiled else run_structure
-    out = engine(loan_structure(terms), cfads, np.asarray(collateral_value)[:, :, None], sofr)
+    args = (loan_structure(terms), cfads, np.asarray(collateral_value)[:, :, None], sofr)
+    if compiled:
+        out = run_structure_compiled(*args, fields=fields)
+    else:
+        out = run_structure(*args)
     ledger = out.facilities[0]
     return replace(ledger, pledged_cash=ledger.pledged_cash + out.estate_cash, extra_received=None)
