@@ -920,7 +920,7 @@ def run_structure_compiled(
     call_on = np.zeros((n_fac, n_all), dtype=np.bool_)
     call_px = np.zeros((n_fac, n_all))
     for k, f in enumerate(facs):
-        for t in range(n_all):
+        for t in range(n_all if f.draw_month.size or f.call_month.size else 0):
             month = t + 1
             hit = f.draw_month == month
             if hit.any():
