@@ -32,8 +32,8 @@ __all__ = [
 
 #: The per-month ledger fields that ``outcomes.evaluate`` (lender cash flow, minimum DSCR)
 #: and ``CreditAccumulator.add`` (DSCR and LTV fans) read: all a Monte Carlo pass needs the
-#: waterfall to record (``pipeline._waterfall(fields=...)``; the structure engine records
-#: every field today, so the list is what a leaner recording would have to keep).
+#: waterfall to record (``debt.engine.run_loan(fields=...)``). A field left out is NaN, so a
+#: reader added later fails loudly until it is listed here.
 CREDIT_LEDGER_FIELDS = ("interest_paid", "principal_paid", "prepaid", "dscr", "ltv")
 
 #: DSCR histogram: -5x to 20x in steps of 0.01x (quantiles accurate to 0.01x; values beyond
