@@ -80,6 +80,7 @@ from gpucredit.credit.spread import (
     with_standard_error,
 )
 from gpucredit.debt.capital import build_structure
+from gpucredit.debt.engine import run_structure_compiled
 from gpucredit.debt.facilities import FacilityTerms, StructureTerms
 from gpucredit.debt.ledger import DebtLedger
 from gpucredit.debt.margin_loan import (
@@ -88,7 +89,7 @@ from gpucredit.debt.margin_loan import (
     margin_loan_terms,
     run_margin_loan,
 )
-from gpucredit.debt.structure import StructureLedger, run_structure
+from gpucredit.debt.structure import StructureLedger
 from gpucredit.debt.terms import LoanTerms
 from gpucredit.engine.runner import block_ranges, default_workers, run_blocks
 from gpucredit.factors.defaults import default_factor_params
@@ -577,7 +578,7 @@ def _run_debt(
     borrower = margin_default.copy()
     if structure is not None:
         values = np.stack([cash.asic_value_usd, cash.lease_value_usd], axis=2)
-        sl = run_structure(
+        sl = run_structure_compiled(
             structure,
             cash.net_cash_usd - paydown,
             values,

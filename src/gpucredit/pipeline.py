@@ -78,13 +78,12 @@ from gpucredit.credit.spread import (
     with_standard_error,
 )
 from gpucredit.debt.capital import BaseCase, structure_terms
+from gpucredit.debt.engine import run_loan, run_structure_compiled
 from gpucredit.debt.facilities import FacilityTerms, StructureTerms
-from gpucredit.debt.kernel import run_waterfall_loop
 from gpucredit.debt.ledger import DEFAULT_KINDS, DebtLedger
 from gpucredit.debt.sculpting import cover_ratio
 from gpucredit.debt.structure import StructureLedger, run_structure
 from gpucredit.debt.terms import LoanTerms, loan_terms
-from gpucredit.debt.waterfall import run_waterfall
 from gpucredit.engine.runner import block_ranges, default_workers, run_blocks
 from gpucredit.factors.defaults import default_factor_params
 from gpucredit.factors.options import default_model as default_model_of
@@ -347,9 +346,11 @@ def _waterfall(
     backend: Backend,
     fields: tuple[str, ...] | None = None,
 ) -> DebtLedger:
+    """A single loan's waterfall: the structure engine on one facility (``debt.engine.run_loan``),
+    compiled on the "numba" backend (recording only ``fields``), its NumPy oracle on "numpy"."""
     if backend == "numba":
-        return run_waterfall_loop(terms, cfads, collateral, sofr, fields=fields)
-    return run_waterfall(terms, cfads, collateral, sofr)
+        return run_loan(terms, cfads, collateral, sofr, fields=fields)
+    return run_loan(terms, cfads, collateral, sofr, compiled=False)
 
 
 def _contracts_uplift(model: DealModel, tenant_default_month: Int64Array) -> ExtraCollateral:
@@ -1359,8 +1360,10 @@ def _run_structure_block(
     recovery: RecoveryModel,
     regime: np.ndarray,
     riskless: bool = False,
+    backend: Backend = "numba",
 ) -> tuple[StructureLedger, tuple[CreditOutcomes, ...]]:
-    ledger = run_structure(
+    engine = run_structure_compiled if backend == "numba" else run_structure
+    ledger = engine(
         structure, x.cfads_usd, x.cohort_value_usd, x.sofr, regime, default_free=riskless
     )
     outs = evaluate_structure(
@@ -1411,7 +1414,9 @@ def simulate_structure(
         )  # refinancing: the credit window, not the GPU regime
         if cache_inputs and config.solve_fair_spread:
             cache[start] = (x, window)
-        ledger, outs = _run_structure_block(model, structure, x, recoverer, window)
+        ledger, outs = _run_structure_block(
+            model, structure, x, recoverer, window, backend=config.backend
+        )
         accs = []
         for out, fl in zip(outs, ledger.facilities, strict=True):
             acc = CreditAccumulator(n_months)
@@ -1484,7 +1489,7 @@ def simulate_structure(
         for k, f in enumerate(structure.facilities)
     )
     report = _structure_report(model, deal_total)
-    prov = _provenance(model, config, "numpy (capital structure)", provenance)
+    prov = _provenance(model, config, f"{config.backend} (capital structure)", provenance)
     paths = _structure_dataset(model, kept.stacked(), prov) if keep else xr.Dataset()
     return SimulationResult(
         deal,

@@ -37,7 +37,7 @@ __all__ = [
 
 #: The per-month ledger fields that ``outcomes.evaluate`` (lender cash flow, minimum DSCR)
 #: and ``CreditAccumulator.add`` (DSCR and LTV fans) read: all a Monte Carlo pass needs the
-#: waterfall to record (``run_waterfall_loop(fields=...)``). A field left out is NaN, so a
+#: waterfall to record (``debt.engine.run_loan(fields=...)``). A field left out is NaN, so a
 #: reader added later fails loudly until it is listed here.
 CREDIT_LEDGER_FIELDS = ("interest_paid", "principal_paid", "prepaid", "dscr", "ltv")
 
