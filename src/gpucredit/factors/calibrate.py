@@ -899,26 +899,44 @@ def _nm_fit(model: MarkovRegression, start: Float64Array) -> tuple[Any, bool] | 
     return fit, ok
 
 
-def _markov_fit(y: Float64Array, years: Float64Array) -> tuple[MarkovRegression, Any, bool] | str:
-    """Markov-switching fit of ``y = c[s] + beta years + e``: model, fit, converged.
+def _markov_fit(
+    y: Float64Array,
+    years: Float64Array,
+    step_x: Float64Array | None = None,
+    extra_start: Float64Array | None = None,
+) -> tuple[MarkovRegression, Any, bool] | str:
+    """Markov-switching fit of ``y = c[s] + beta years (+ step x) + e``: model, fit, converged.
 
     Deterministic starts (no random search, so the fit is reproducible): a small grid of
-    persistences with the means at the detrended quartiles and the OLS slope; Nelder-Mead from
-    each (statsmodels' EM and BFGS steps can run the slope away on a trending series); the
-    highest likelihood among the converged fits wins. A string says why no fit came back.
+    persistences with the means at the detrended quartiles and the OLS slope (the step
+    ``x`` column, when given, starts at the sourced step), then ``extra_start`` if given;
+    Nelder-Mead from each (statsmodels' EM and BFGS steps can run the slope away on a
+    trending series); the highest likelihood among the converged fits wins. A string says
+    why no fit came back.
     """
+    if step_x is None:
+        exog, base, step0 = years, y, []
+    else:
+        exog = np.column_stack([years, step_x])
+        base, step0 = y - defaults.SUCCESSOR_LOG_STEP * step_x, [defaults.SUCCESSOR_LOG_STEP]
     model = MarkovRegression(
-        y, k_regimes=2, trend="c", exog=years, switching_exog=False, switching_variance=False
+        y, k_regimes=2, trend="c", exog=exog, switching_exog=False, switching_variance=False
     )
-    ols = np.polyfit(years, y, 1)
-    resid = y - np.polyval(ols, years)
+    ols = np.polyfit(years, base, 1)
+    resid = base - np.polyval(ols, years)
     hi, lo = (float(q) + float(ols[1]) for q in np.quantile(resid, (0.75, 0.25)))
     var = max(float(np.var(resid)) / 4.0, 1e-6)
+    starts = [
+        np.array([stay, back, hi, lo, float(ols[0]), *step0, var])
+        for stay, back in ((0.9, 0.1), (0.95, 0.05), (0.8, 0.2))
+    ]
+    if extra_start is not None:
+        starts.append(extra_start)
     best: Any = None
     best_ok = False
     failure = "no start gave a finite likelihood"
-    for stay, back in ((0.9, 0.1), (0.95, 0.05), (0.8, 0.2)):
-        fitted = _nm_fit(model, np.array([stay, back, hi, lo, float(ols[0]), var]))
+    for start in starts:
+        fitted = _nm_fit(model, start)
         if isinstance(fitted, str):
             failure = fitted
             continue
@@ -948,9 +966,9 @@ def _fit_successor_step(
     The joint model is :func:`_markov_fit`'s on the pooled index with no step taken out,
     ``y = c[s] + beta years + step x + e``, ``x = -(r - mean r)`` where ``r`` is the pooled
     count of successor ramps (:func:`market_rent_index` with ``log_rent_weight=0``), so
-    ``step`` is the log decline per ramp net of the trend. It is fitted by Nelder-Mead from
-    ``held`` (the fit with the sourced step held, whose optimum is the joint model's
-    conditional optimum at that step: a deterministic start near the answer). The estimate is
+    ``step`` is the log decline per ramp net of the trend. It is fitted from :func:`_markov_fit`'s
+    starts plus ``held`` (the fit with the sourced step held: the joint model's conditional
+    optimum at that step); with few data the likelihood has several modes. The estimate is
     used as :func:`_adopt` would (``ADOPT_MIN_T``, ``PLAUSIBLE``); one at least
     ``ADOPT_MIN_T`` standard errors below zero gives 0 (its bound: the data reject a fall at
     the ramps beyond the trend); fewer than ``MIN_SUCCESSOR_RAMPS`` ramps spanned, or no fit,
@@ -969,24 +987,16 @@ def _fit_successor_step(
     ramps = market_rent_index(index, as_of, successor_log_step=1.0, log_rent_weight=0.0)
     r = ramps.interpolate().to_numpy(dtype=np.float64)
     x = -(r - r.mean())
-    model = MarkovRegression(
-        y,
-        k_regimes=2,
-        trend="c",
-        exog=np.column_stack([years, x]),
-        switching_exog=False,
-        switching_variance=False,
-    )
     # held: (p00, p10, c0, c1, slope, sigma2) fitted on y + sourced r, which is
     # y - sourced x + sourced mean(r): its constants are ours plus that shift
     p = np.asarray(held.params, dtype=np.float64)
     shift = sourced * float(r.mean())
     start = np.array([p[0], p[1], p[2] - shift, p[3] - shift, p[4], sourced, p[5]])
-    fitted = _nm_fit(model, start)
+    fitted = _markov_fit(y, years, x, start)
     if isinstance(fitted, str):
         note = f"sourced {sourced:g} kept: {fitted}"
         return _StepFit(sourced, math.nan, math.nan, note, n_ramps, None)
-    res, converged = fitted
+    model, res, converged = fitted
     names = list(model.param_names)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a flat direction gives NaN, reported as such
