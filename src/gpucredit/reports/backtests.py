@@ -379,9 +379,14 @@ def backtest_regime_rent(
     realised = rent_index("H100")
     fans = []
     slopes = []
-    for p in models:
+    names = (
+        "H100 on-demand rent",
+        "H100 rent, hand-set decay",
+        f"H100 rent, step and decay fitted to {hindsight_as_of} (hindsight)",
+    )
+    for name, p in zip(names, models, strict=True):
         rent = simulate_scenarios(p, grid, shocks).rent_of("H100")
-        fan = fan_backtest("H100 on-demand rent", "USD per GPU-hour", as_of, months, rent, realised)
+        fan = fan_backtest(name, "USD per GPU-hour", as_of, months, rent, realised)
         fans.append(fan)
         at = months.get_indexer(fan.realised.index)
         slopes.append(_slope(fan.realised.index, np.log(rent[:, at]).mean(axis=0)))
