@@ -69,6 +69,8 @@ from gpucredit.credit.outcomes import CreditOutcomes, ExtraCollateral, evaluate
 from gpucredit.credit.pricing import default_prices_of_risk, with_pricing_measure
 from gpucredit.credit.recovery import RecoveryModel
 from gpucredit.credit.spread import (
+    PathValues,
+    SpreadSearch,
     SpreadSolution,
     WeightedMean,
     fair_spread_terms,
@@ -138,6 +140,9 @@ class RunConfig:
     n_workers: int | None = None
     backend: Backend = "numba"
     solve_fair_spread: bool = True
+    #: How the fair spread is searched (``credit.spread.solve_spreads``): "full" is the
+    #: reference search the default "fast" one is tested against.
+    spread_search: SpreadSearch = "fast"
 
     def __post_init__(self) -> None:
         if self.n_paths < 1:
@@ -150,6 +155,8 @@ class RunConfig:
             raise ValueError(f"seed = {self.seed}: expected a non-negative integer")
         if self.backend not in ("numba", "numpy"):
             raise ValueError(f"backend = {self.backend!r}: expected 'numba' or 'numpy'")
+        if self.spread_search not in ("fast", "full"):
+            raise ValueError(f"spread_search = {self.spread_search!r}: expected 'fast' or 'full'")
 
     @property
     def workers(self) -> int:
@@ -678,6 +685,7 @@ def simulate(
     pricing: MarketPricesOfRisk | None = None,
     default_model: DefaultModelSpec | Mapping[str, Any] | None = None,
     regime: RegimeSpec | Mapping[str, Any] | None = None,
+    spread_search: SpreadSearch = "fast",
 ) -> SimulationResult:
     """Simulate one deal: ``n_paths`` Monte Carlo paths in blocks of ``block_size``.
 
@@ -704,6 +712,9 @@ def simulate(
     ``pricing``: the market prices of risk of the pricing measure Q under which
     ``fair_spread_bps`` is solved (``docs/pricing.md``); default the deal's ``pricing``
     section over the calibrated ones. All zero: Q = P, bit for bit.
+
+    ``spread_search``: "fast" (default) or "full", the reference search of the fair spread
+    (``credit.spread.solve_spreads``; within 0.1 bp of each other).
     """
     report = progress if callable(progress) else None
     deal = with_options(deal, default_model, regime)
@@ -732,6 +743,7 @@ def simulate(
                 provenance=provenance,
                 progress=report,
                 pricing=pricing,
+                spread_search=spread_search,
             )
 
         result, target = run_to_target(
@@ -746,6 +758,7 @@ def simulate(
         n_workers=n_workers,
         backend=backend,
         solve_fair_spread=solve_fair_spread,
+        spread_search=spread_search,
     )
     model = build_model(deal, params, recovery, pricing)
     if model.structure is not None:
@@ -938,7 +951,7 @@ def _solve_spreads(
             return cache[start]
         return SpreadInputs.of(_inputs(model, source, start, stop))
 
-    def pv_paths(add_on: float, riskless: bool, start: int, stop: int) -> Float64Array:
+    def pv_block(add_on: float, riskless: bool, start: int, stop: int) -> Float64Array:
         terms = model.terms.with_add_on(add_on)
         x = inputs_of(start, stop)
         if riskless:
@@ -962,6 +975,8 @@ def _solve_spreads(
             extra_collateral=_contracts_uplift(model, x.tenant_default_month),
         )
         return out.pv_per_par
+
+    pv_paths = PathValues(pv_block)  # the standard error reuses the passes at the roots
 
     def mean_pv(add_on: float, riskless: bool) -> float:
         nonlocal evaluations
@@ -987,7 +1002,9 @@ def _solve_spreads(
         return total.mean()
 
     price = model.terms.issue_price
-    solution = solve_spreads(lambda x: mean_pv(x, True), lambda x: mean_pv(x, False), price)
+    solution = solve_spreads(
+        lambda x: mean_pv(x, True), lambda x: mean_pv(x, False), price, config.spread_search
+    )
     if measure == "Q":
         return _with_weighted_se(
             solution,
@@ -1529,11 +1546,13 @@ def _solve_structure_spread(
     evaluations = 0
     phase = "fair spread" if measure == "P" else "fair spread (Q)"
 
-    def pv_paths(add_on: float, riskless: bool, start: int, stop: int) -> Float64Array:
+    def pv_block(add_on: float, riskless: bool, start: int, stop: int) -> Float64Array:
         structure = base.with_add_on(k, add_on)
         x, regime = inputs_of(start, stop)
         _, outs = _run_structure_block(model, structure, x, recovery, regime, riskless)
         return outs[k].pv_per_par
+
+    pv_paths = PathValues(pv_block)  # the standard error reuses the passes at the roots
 
     def weights(start: int, stop: int) -> Float64Array:
         return _weights(inputs_of(start, stop)[0].log_weight, stop - start)
@@ -1562,7 +1581,9 @@ def _solve_structure_spread(
         return total.mean()
 
     price = base.facilities[k].loan.issue_price
-    solution = solve_spreads(lambda x: mean_pv(x, True), lambda x: mean_pv(x, False), price)
+    solution = solve_spreads(
+        lambda x: mean_pv(x, True), lambda x: mean_pv(x, False), price, config.spread_search
+    )
     error = f"{phase}: {name}, standard error"
     if measure == "Q":
         return _with_weighted_se(
