@@ -737,10 +737,12 @@ def _solve(
     phase: str = "fair spread",
     measure: Literal["P", "Q"] = "P",
     search: SpreadSearch = "fast",
-) -> SpreadSolution:
+    warm: tuple[SpreadSolution, PathValues] | None = None,
+) -> tuple[SpreadSolution, PathValues]:
     """Facility ``k``'s fair spread (the margin loan is the last index), others as written;
     each full pass over the paths is reported as ``PHASE: NAME, pass N``; under ``measure``
-    "Q" on the paths' likelihood-ratio weights (self-normalised means)."""
+    "Q" on the paths' likelihood-ratio weights (self-normalised means). ``warm`` and the
+    values returned: as for ``pipeline._solve_spreads``."""
     n_struct = len(model.structure.facilities) if model.structure is not None else 0
     enabled = model.convergence.enabled
     evaluations = 0
@@ -768,7 +770,8 @@ def _solve(
         out = _run_debt(model, x, structure, margin, riskless)
         return out.outcomes[k].pv_per_par
 
-    pv_paths = PathValues(pv_block)  # the standard error reuses the passes at the roots
+    # the standard error, and Q's search, reuse the passes at the roots
+    pv_paths = PathValues(pv_block) if warm is None else warm[1]
 
     n_paths = ranges[-1][1] if ranges else 0
 
@@ -808,10 +811,16 @@ def _solve(
         if k < n_struct
         else 1.0
     )
-    solution = solve_spreads(lambda x: mean_pv(x, True), lambda x: mean_pv(x, False), price, search)
+    solution = solve_spreads(
+        lambda x: mean_pv(x, True),
+        lambda x: mean_pv(x, False),
+        price,
+        search,
+        None if warm is None else warm[0],
+    )
     x0, x1 = solution.riskless_add_on, solution.risky_add_on
     if x0 is None or x1 is None:
-        return solution
+        return solution, pv_paths
     r_slope, f_slope = solution.risky_slope, solution.riskless_slope
     weighted = (
         measure == "Q"
@@ -832,12 +841,13 @@ def _solve(
         return fair_spread_terms(solution, risky, promised)
 
     error = f"{phase}: {model.names[k]}, standard error"
-    return with_standard_error(
+    solved = with_standard_error(
         solution,
         lambda: run_blocks(
             terms, ranges, n_workers=workers, on_block=block_ticker(progress, n_paths, error)
         ),
     )
+    return solved, pv_paths
 
 
 def _mean_weight(
@@ -1009,7 +1019,7 @@ def simulate_miner(
         q_spreads: list[SpreadSolution | None] = [None] * len(m.names)
         if solve_fair_spread:
             for k in range(len(m.names)):
-                spreads[k] = _solve(
+                solved, kept = _solve(
                     m,
                     k,
                     seed,
@@ -1020,9 +1030,9 @@ def simulate_miner(
                     f"{prefix}fair spread",
                     search=spread_search,
                 )
-                q_spreads[k] = spreads[k]
+                spreads[k] = q_spreads[k] = solved
                 if not m.pricing.is_zero:
-                    q_spreads[k] = _solve(
+                    q_spreads[k], _ = _solve(
                         m,
                         k,
                         seed,
@@ -1033,6 +1043,7 @@ def simulate_miner(
                         f"{prefix}fair spread (Q)",
                         "Q",
                         spread_search,
+                        (solved, kept),
                     )
         return _metrics(m, totals, spreads, q_spreads), spreads, totals
 

@@ -830,10 +830,22 @@ def simulate(
     spreads: SpreadSolution | None = None
     q_spreads: SpreadSolution | None = None
     if solve_fair_spread:
-        spreads = _solve_spreads(model, source, ranges, cache, config, report, recoverer)
+        spreads, spread_values = _solve_spreads(
+            model, source, ranges, cache, config, report, recoverer
+        )
         q_spreads = spreads
         if not model.pricing.is_zero:
-            q_spreads = _solve_spreads(model, source, ranges, cache, config, report, recoverer, "Q")
+            q_spreads, _ = _solve_spreads(
+                model,
+                source,
+                ranges,
+                cache,
+                config,
+                report,
+                recoverer,
+                "Q",
+                (spreads, spread_values),
+            )
     cache.clear()
     rent, generation = _breakeven_reported(model, report)
     stress = glut_stress(model)
@@ -938,11 +950,14 @@ def _solve_spreads(
     progress: ProgressCallback | None,
     recovery: RecoveryModel,
     measure: Literal["P", "Q"] = "P",
-) -> SpreadSolution:
-    """Solve the riskless and risky add-ons by full passes over the same paths (each pass
-    reported as the phase ``fair spread: pass N``, ``fair spread (Q): pass N`` under Q);
-    under ``measure`` "Q" every mean is weighted by the paths' likelihood ratios
-    (self-normalised)."""
+    warm: tuple[SpreadSolution, PathValues] | None = None,
+) -> tuple[SpreadSolution, PathValues]:
+    """Solve the riskless and risky add-ons by passes over the same paths (each pass reported
+    as the phase ``fair spread: pass N``, ``fair spread (Q): pass N`` under Q); under
+    ``measure`` "Q" every mean is weighted by the paths' likelihood ratios (self-normalised).
+    ``warm``: the solution under P and the per-path values of its passes, from which Q's
+    search starts (``credit.spread.solve_spreads``). Returns the solution and the per-path
+    values kept."""
     evaluations = 0
     phase = "fair spread" if measure == "P" else "fair spread (Q)"
 
@@ -976,7 +991,8 @@ def _solve_spreads(
         )
         return out.pv_per_par
 
-    pv_paths = PathValues(pv_block)  # the standard error reuses the passes at the roots
+    # the standard error, and Q's search, reuse the passes at the roots
+    pv_paths = PathValues(pv_block) if warm is None else warm[1]
 
     def mean_pv(add_on: float, riskless: bool) -> float:
         nonlocal evaluations
@@ -1003,10 +1019,14 @@ def _solve_spreads(
 
     price = model.terms.issue_price
     solution = solve_spreads(
-        lambda x: mean_pv(x, True), lambda x: mean_pv(x, False), price, config.spread_search
+        lambda x: mean_pv(x, True),
+        lambda x: mean_pv(x, False),
+        price,
+        config.spread_search,
+        None if warm is None else warm[0],
     )
     if measure == "Q":
-        return _with_weighted_se(
+        weighted = _with_weighted_se(
             solution,
             pv_paths,
             lambda a, b: _weights(inputs_of(a, b).log_weight, b - a),
@@ -1015,7 +1035,8 @@ def _solve_spreads(
             price,
             progress,
         )
-    return _with_se(solution, pv_paths, ranges, config.workers, progress)
+        return weighted, pv_paths
+    return _with_se(solution, pv_paths, ranges, config.workers, progress), pv_paths
 
 
 def _weights(log_weight: Float64Array | None, n: int) -> Float64Array:
@@ -1470,13 +1491,22 @@ def simulate_structure(
     q_solutions: list[SpreadSolution | None] = [None] * n_fac
     if config.solve_fair_spread:
         for k in range(n_fac):
-            solutions[k] = _solve_structure_spread(
+            solved, spread_values = _solve_structure_spread(
                 model, k, source, ranges, cache, config, recoverer, progress
             )
-            q_solutions[k] = solutions[k]
+            solutions[k] = q_solutions[k] = solved
             if not model.pricing.is_zero:
-                q_solutions[k] = _solve_structure_spread(
-                    model, k, source, ranges, cache, config, recoverer, progress, "Q"
+                q_solutions[k], _ = _solve_structure_spread(
+                    model,
+                    k,
+                    source,
+                    ranges,
+                    cache,
+                    config,
+                    recoverer,
+                    progress,
+                    "Q",
+                    (solved, spread_values),
                 )
     cache.clear()
     rent, generation = _breakeven_reported(model, progress)
@@ -1529,10 +1559,12 @@ def _solve_structure_spread(
     recovery: RecoveryModel,
     progress: ProgressCallback | None,
     measure: Literal["P", "Q"] = "P",
-) -> SpreadSolution:
+    warm: tuple[SpreadSolution, PathValues] | None = None,
+) -> tuple[SpreadSolution, PathValues]:
     """Facility ``k``'s riskless and risky add-ons, the other facilities as written (each pass
     reported as the phase ``fair spread: NAME, pass N``, ``fair spread (Q): ...`` under Q);
-    under ``measure`` "Q" on the paths' likelihood-ratio weights (self-normalised means)."""
+    under ``measure`` "Q" on the paths' likelihood-ratio weights (self-normalised means).
+    ``warm`` and the values returned: as for ``_solve_spreads``."""
     assert model.structure is not None
     base = model.structure
     name = base.names[k]
@@ -1552,7 +1584,8 @@ def _solve_structure_spread(
         _, outs = _run_structure_block(model, structure, x, recovery, regime, riskless)
         return outs[k].pv_per_par
 
-    pv_paths = PathValues(pv_block)  # the standard error reuses the passes at the roots
+    # the standard error, and Q's search, reuse the passes at the roots
+    pv_paths = PathValues(pv_block) if warm is None else warm[1]
 
     def weights(start: int, stop: int) -> Float64Array:
         return _weights(inputs_of(start, stop)[0].log_weight, stop - start)
@@ -1582,14 +1615,19 @@ def _solve_structure_spread(
 
     price = base.facilities[k].loan.issue_price
     solution = solve_spreads(
-        lambda x: mean_pv(x, True), lambda x: mean_pv(x, False), price, config.spread_search
+        lambda x: mean_pv(x, True),
+        lambda x: mean_pv(x, False),
+        price,
+        config.spread_search,
+        None if warm is None else warm[0],
     )
     error = f"{phase}: {name}, standard error"
     if measure == "Q":
-        return _with_weighted_se(
+        weighted = _with_weighted_se(
             solution, pv_paths, weights, ranges, config.workers, price, progress, error
         )
-    return _with_se(solution, pv_paths, ranges, config.workers, progress, error)
+        return weighted, pv_paths
+    return _with_se(solution, pv_paths, ranges, config.workers, progress, error), pv_paths
 
 
 def _structure_report(model: DealModel, acc: _DealAccumulator) -> StructureReport:

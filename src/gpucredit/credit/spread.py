@@ -97,6 +97,7 @@ def solve_spreads(
     pv_risky: Callable[[float], float],
     price: float,
     search: SpreadSearch = "fast",
+    start: SpreadSolution | None = None,
 ) -> SpreadSolution:
     """Solve both add-ons; ``pv_*(x)`` is the mean discounted value per unit of par (each call
     one pass over the paths; no add-on is evaluated twice).
@@ -108,7 +109,10 @@ def solve_spreads(
     * ``"fast"`` (default): secant steps to convergence for both, the risky one starting from
       a Newton step off ``x0`` on the riskless slope; Brent's method only where the secant
       fails (a PV that jumps or bends). About half the passes; the same root to ``XTOL``
-      where the PV crosses the price once.
+      where the PV crosses the price once. ``start``, a solution on the same paths under
+      another measure (Q's search starts from P's), puts the secants' first points at its
+      roots and a Newton step off them: with the per-path values of its passes kept
+      (``PathValues``), those points cost no pass.
 
     Never raises for want of a root: a missing one is None with ``note``.
     """
@@ -132,7 +136,10 @@ def solve_spreads(
     f0, f1 = memoised(pv_riskless, seen0), memoised(pv_risky, seen1)
     fast = search == "fast"
     steps = FAST_SECANT_STEPS if fast else SECANT_STEPS
-    x0 = _secant_root(f0, -RISKLESS_RANGE, RISKLESS_RANGE, steps, fast)
+    first = (0.0, SECANT_START)
+    if fast and start is not None and start.riskless_add_on is not None:
+        first = _newton_pair(f0, start.riskless_add_on, start.riskless_slope)
+    x0 = _secant_root(f0, -RISKLESS_RANGE, RISKLESS_RANGE, steps, fast, first)
     if x0 is None:
         note = (
             f"no fair spread exists: no add-on within +-{WIDEST_ADD_ON * 1e4:,.0f} bp makes the "
@@ -156,9 +163,13 @@ def solve_spreads(
 
     lo = x0
     if fast:
-        newton = -at_x0 / slope0 if slope0 is not None and slope0 > 0.0 else SECANT_START
         top = x0 + MAX_FAIR_SPREAD
-        root, below, above = _secant(f1, x0, min(x0 + newton, top), x0, top, steps, True)
+        if start is not None and start.risky_add_on is not None and x0 < start.risky_add_on:
+            second = min(start.risky_add_on, top)  # kept from the start's passes
+        else:
+            newton = -at_x0 / slope0 if slope0 is not None and slope0 > 0.0 else SECANT_START
+            second = min(x0 + newton, top)
+        root, below, above = _secant(f1, x0, second, x0, top, steps, True)
         if root is not None:
             return solved(root)
         lo = x0 if below is None else below
@@ -173,8 +184,8 @@ def solve_spreads(
             )
             return SpreadSolution(x0, None, -x0, None, None, calls, slope0, note=note)
         width *= 2.0
-    start = max(lo, x0 + (width / 2.0 if width > MAX_FAIR_SPREAD else 0.0))
-    return solved(float(brentq(f1, start, x0 + width, xtol=XTOL)))
+    left = max(lo, x0 + (width / 2.0 if width > MAX_FAIR_SPREAD else 0.0))
+    return solved(float(brentq(f1, left, x0 + width, xtol=XTOL)))
 
 
 #: Add-ons whose per-path values ``PathValues`` keeps, per kind and block: the last few
@@ -336,20 +347,35 @@ def _secant(
     return None, below, above
 
 
+def _newton_pair(f: Fn, x: float, slope: float | None) -> tuple[float, float]:
+    """``x`` and a Newton step off it on ``slope`` (1% where there is none, or it is not
+    positive): the first two points of a secant started near the root."""
+    f_x = f(x)
+    if slope is None or not slope > 0.0:
+        return x, x + SECANT_START
+    step = -f_x / slope
+    return x, x + (step if step != 0.0 else XTOL)
+
+
 def _secant_root(
-    f: Fn, lo: float, hi: float, steps: int = SECANT_STEPS, fast: bool = False
+    f: Fn,
+    lo: float,
+    hi: float,
+    steps: int = SECANT_STEPS,
+    fast: bool = False,
+    first: tuple[float, float] = (0.0, SECANT_START),
 ) -> float | None:
-    """Root of the increasing ``f`` to ``XTOL``: ``steps`` secant steps from 0 and 1%, then
-    Brent's method on the tightest bracket the steps found; with no bracket, ``lo`` and
-    ``hi``, then double them out to +-``WIDEST_ADD_ON``. None when ``f`` has no sign change
-    there. ``fast``: as for ``_secant``.
+    """Root of the increasing ``f`` to ``XTOL``: ``steps`` secant steps from ``first`` (0 and
+    1% by default), then Brent's method on the tightest bracket the steps found; with no
+    bracket, ``lo`` and ``hi``, then double them out to +-``WIDEST_ADD_ON``. None when ``f``
+    has no sign change there. ``fast``: as for ``_secant``.
 
     The promised cash flows' value is close to linear in the add-on (coupons scale with it;
     only calls, sweeps and floors bend it), so the secant lands on the root in four to six
     evaluations where Brent's method on ``[lo, hi]`` takes about nine; where calls bend it,
     Brent's method starts from a bracket already narrowed by the secant's points.
     """
-    root, below, above = _secant(f, 0.0, SECANT_START, lo, hi, steps, fast)
+    root, below, above = _secant(f, first[0], first[1], lo, hi, steps, fast)
     if root is not None:
         return root
     step = lo
