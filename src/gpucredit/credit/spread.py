@@ -111,8 +111,8 @@ def solve_spreads(
       fails (a PV that jumps or bends). About half the passes; the same root to ``XTOL``
       where the PV crosses the price once. ``start``, a solution on the same paths under
       another measure (Q's search starts from P's), puts the secants' first points at its
-      roots and a Newton step off them: with the per-path values of its passes kept
-      (``PathValues``), those points cost no pass.
+      roots (and the riskless one's second 10 bp away): with the per-path values of its
+      passes kept (``PathValues``), those points cost no pass.
 
     Never raises for want of a root: a missing one is None with ``note``.
     """
@@ -138,7 +138,7 @@ def solve_spreads(
     steps = FAST_SECANT_STEPS if fast else SECANT_STEPS
     first = (0.0, SECANT_START)
     if fast and start is not None and start.riskless_add_on is not None:
-        first = _newton_pair(f0, start.riskless_add_on, start.riskless_slope)
+        first = _warm_pair(f0, start.riskless_add_on)
     x0 = _secant_root(f0, -RISKLESS_RANGE, RISKLESS_RANGE, steps, fast, first)
     if x0 is None:
         note = (
@@ -347,14 +347,11 @@ def _secant(
     return None, below, above
 
 
-def _newton_pair(f: Fn, x: float, slope: float | None) -> tuple[float, float]:
-    """``x`` and a Newton step off it on ``slope`` (1% where there is none, or it is not
-    positive): the first two points of a secant started near the root."""
-    f_x = f(x)
-    if slope is None or not slope > 0.0:
-        return x, x + SECANT_START
-    step = -f_x / slope
-    return x, x + (step if step != 0.0 else XTOL)
+def _warm_pair(f: Fn, x: float) -> tuple[float, float]:
+    """``x`` and the point ``SLOPE_STEP`` from it towards the root of the increasing ``f``: the
+    first two points of a secant started at another measure's root. The second, about 10 bp
+    from the root, also gives the slope its preferred distance (``_slope``)."""
+    return x, x - SLOPE_STEP if f(x) > 0.0 else x + SLOPE_STEP
 
 
 def _secant_root(
