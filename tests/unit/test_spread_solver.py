@@ -118,3 +118,23 @@ def test_a_sawtooth_pv_is_solved_to_one_of_its_roots_without_many_more_passes(
     x = fast.risky_add_on
     assert (risky(x - 2 * XTOL) - 1.0) * (risky(x + 2 * XTOL) - 1.0) <= 0.0
     assert fast.evaluations <= full.evaluations + 3  # Brent's method takes over on the bracket
+
+
+def test_a_start_from_another_measure_gives_the_same_roots() -> None:
+    # Q's search starts from P's roots; it must land where a search from scratch lands, and
+    # still measure both slopes when Q's benchmark equals P's (no riskless point 0.1 bp away)
+    def riskless(x: float) -> float:
+        return 0.98 + 3.7 * x
+
+    p = solve_spreads(riskless, lambda x: riskless(x) - 0.02 - 0.1 * x, 1.0)
+    for loss in (0.05, 0.02 + 1e-7):  # Q's loss larger, then a sliver of a bp larger
+        risky_q = lambda x, loss=loss: riskless(x) - loss - 0.1 * x  # noqa: E731
+        cold = solve_spreads(riskless, risky_q, 1.0)
+        warm = solve_spreads(riskless, risky_q, 1.0, "fast", p)
+        assert warm.riskless_add_on is not None and cold.riskless_add_on is not None
+        assert warm.risky_add_on is not None and cold.risky_add_on is not None
+        assert warm.riskless_add_on == pytest.approx(cold.riskless_add_on, abs=2 * XTOL)
+        assert warm.risky_add_on == pytest.approx(cold.risky_add_on, abs=2 * XTOL)
+        # the root is an evaluation within XTOL of the exact one: its residual tilts the secant
+        assert warm.riskless_slope == pytest.approx(3.7, rel=1e-4)
+        assert warm.risky_slope == pytest.approx(3.6, rel=1e-4)
