@@ -64,7 +64,8 @@ SLOPE_MIN_STEP = 1e-5
 #: Resolution of the delta-method terms ``z_i`` (decimal a year).
 TERM_RESOLUTION = 1e-12
 
-#: How ``solve_spreads`` searches the risky add-on (``"full"``: the reference search).
+#: How ``solve_spreads`` searches the add-ons (``"full"``: the reference search, kept as the
+#: oracle of the default ``"fast"`` one).
 SpreadSearch = Literal["fast", "full"]
 #: A function of the add-on (decimal a year): a mean PV per unit of par, or its excess over
 #: the price.
