@@ -125,66 +125,138 @@ def main() -> None:
         hr_now=f"{hr_now.params.drift:.4f} ({hr_now.drift_se:.4f}) and "
         f"{hr_now.params.vol:.4f} ({hr_now.vol_se:.4f})",
     )
-    page += regime_section(backtest_regime_rent(n_paths=N_PATHS))
+    page += regime_section(
+        3, backtest_regime_rent(n_paths=N_PATHS), "backtest_regime_h100_2024", READING_2024
+    )
+    page += regime_section(
+        4,
+        backtest_regime_rent(dt.date(2025, 6, 30), n_months=12, n_paths=N_PATHS, seed=20250630),
+        "backtest_regime_h100_2025",
+        READING_2025,
+    )
     DOC.write_text(page)
     print(page)
 
 
-def regime_section(result: RegimeBacktest) -> str:
-    """Section 3 of the page (and its figure): the calibrated regime model's rent fan."""
-    fan_chart(result.calibrated, FIGURES / "backtest_regime_h100_2024.png")
-    cal, prior = result.calibrated, result.prior_decay
-    out = cal.realised[~cal.realised["inside_5_95"]]
-    return REGIME_TEMPLATE.format(
-        as_of=cal.as_of,
-        n=cal.n_realised,
-        n_paths=cal.n_paths,
-        start="glut" if result.initial_regime == 1 else "tight",
-        decay=result.decay_calibrated,
-        decay_prior=result.decay_prior,
-        cov=cal.coverage_5_95,
-        cov_prior=prior.coverage_5_95,
-        n_out=len(out),
-        slope=result.slope_calibrated,
-        slope_prior=result.slope_prior,
-        slope_real=result.slope_realised,
-        table=realised_table(cal, ".2f"),
-    )
+def regime_table(result: RegimeBacktest) -> str:
+    """Markdown table of the realised months in the point-in-time and the hindsight fans."""
+    cal, late = result.calibrated.realised, result.hindsight.realised
+    lines = [
+        "| month | realised | percentile | inside 5-95% | percentile, hindsight | inside |",
+        "|---|---:|---:|:---:|---:|:---:|",
+    ]
+    for month, row in cal.iterrows():
+        other = late.loc[month]
+        cells = [
+            f"{month:%Y-%m}",
+            f"{row['value']:.2f}",
+            f"{row['percentile']:.1f}",
+            "yes" if row["inside_5_95"] else "**no**",
+            f"{other['percentile']:.1f}",
+            "yes" if other["inside_5_95"] else "**no**",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def regime_section(number: int, result: RegimeBacktest, figure: str, reading: str) -> str:
+    """A section of the page (and its two figures): the calibrated regime model's rent fan."""
+    fan_chart(result.calibrated, FIGURES / f"{figure}.png")
+    fan_chart(result.hindsight, FIGURES / f"{figure}_hindsight.png")
+    cal, prior, late = result.calibrated, result.prior_decay, result.hindsight
+    fields = {
+        "number": number,
+        "figure": figure,
+        "as_of": cal.as_of,
+        "n": cal.n_realised,
+        "n_paths": cal.n_paths,
+        "start": "glut" if result.initial_regime == 1 else "tight",
+        "anchor": result.anchor_usd_per_gpu_hour,
+        "decay": result.decay_calibrated,
+        "decay_prior": result.decay_prior,
+        "decay_late": result.decay_hindsight,
+        "step": result.step_calibrated,
+        "step_late": result.step_hindsight,
+        "step_source": result.step_source,
+        "step_source_late": result.step_source_hindsight,
+        "late_as_of": result.hindsight_as_of,
+        "cov": cal.coverage_5_95,
+        "cov_prior": prior.coverage_5_95,
+        "cov_late": late.coverage_5_95,
+        "n_out": int((~cal.realised["inside_5_95"]).sum()),
+        "n_out_late": int((~late.realised["inside_5_95"]).sum()),
+        "slope": result.slope_calibrated,
+        "slope_prior": result.slope_prior,
+        "slope_late": result.slope_hindsight,
+        "slope_real": result.slope_realised,
+    }
+    fields["table"] = regime_table(result)
+    fields["reading"] = reading.format(**fields)
+    return REGIME_TEMPLATE.format(**fields)
 
 
 REGIME_TEMPLATE = """
-## 3. H100 rent with the calibrated regime model, from {as_of} ({n} realised months)
+## {number}. H100 rent with the calibrated regime model, from {as_of} ({n} realised months)
 
 `calibrate_factors({as_of}).to_params(("H100",), {as_of})`: the tight/glut chain fitted by
 Markov switching on the pooled rent index to that date (`docs/calibration.md`), the start
-regime from its filtered probability (**{start}**), the continuous decay fitted jointly with the
-regime means ({decay:.3f} a year; successor steps as set), regime levels centred on the trend.
-{n_paths:,} paths, fixed seed.
+regime from its filtered probability (**{start}**), the successor-step size fitted jointly with
+the trend and the regime means where the data identify it ({step:.2f} log per ramp), the
+continuous decay net of that step ({decay:.3f} a year), regime levels centred on the trend.
+Anchor {anchor:.2f} USD/h. {n_paths:,} paths, fixed seed. The step as of {as_of}:
+{step_source}.
 
-![H100 rent fan, calibrated regime model](figures/backtest_regime_h100_2024.png)
+![H100 rent fan, calibrated regime model](figures/{figure}.png)
 
 **Coverage of the 5-95% band: {cov:.0%} ({n_out} of {n} months outside).** The same shocks with
 the hand-set decay ({decay_prior:.3f} a year, read off the total decline of 2023-26, glut
-included) cover {cov_prior:.0%}.
+included) cover {cov_prior:.0%}. With the step and the decay of the joint fit on all the data to
+{late_as_of} (step {step_late:.2f}, decay {decay_late:.3f} a year; **hindsight, not point in
+time**) they cover {cov_late:.0%} ({n_out_late} of {n} months outside).
+
+![H100 rent fan, step and decay fitted to the latest data](figures/{figure}_hindsight.png)
 
 | mean decline of log rent over the realised months | per year |
 |---|---:|
-| calibrated model (mean of the paths) | {slope:+.3f} |
+| calibrated model as of {as_of} (mean of the paths) | {slope:+.3f} |
 | same, hand-set decay | {slope_prior:+.3f} |
+| same, step and decay fitted to {late_as_of} (hindsight) | {slope_late:+.3f} |
 | realised H100 index (least squares) | {slope_real:+.3f} |
 
 {table}
 
+{reading}
+"""
+
+READING_2024 = """\
 Reading: a common shift of the two regime levels changes no simulated rent (the trend is
 anchored on the price at `as_of` in the start regime), so centring the levels is a statement
-about the trend, not a change of path: the trend is the long-run mean. The fall the model
-double counts is elsewhere. The model's mean decline is about three times the realised one.
-It is driven by the successor steps (0.10 log for each ramp in the window) on top of a decay
-fitted on 2022-24 data that still carried the 2023 peak. On the data to 2026-07, the joint
-fit puts the trend, net of the successor steps, as rising (+0.04 a year, t = 2.2): the engine
-then uses a decay of 0 (`joint_decay`), and the successor steps alone carry the decline. The
-step size (0.10, an assumption) is the parameter this backtest questions.
-"""
+about the trend, not a change of path. The fall the model counted twice was the step: as of
+2024-08 the index spans a single successor ramp (H100's, in the A100 prices of 2022-23;
+H200's ends in 2024-11), too few to tell a step from the trend or a regime switch, so the
+sourced 0.10 stands and this point-in-time fan is unchanged. Its mean decline is about three
+times the realised one: 0.10 for each of the three ramps in the window (B200 and GB200 in
+2024-10, B300 in 2025-10) on top of a decay fitted on 2022-24 data that still carried the 2023
+peak. Fitted on the data to {late_as_of} (five ramps spanned), the joint fit says rents did not
+fall at the ramps beyond their trend (the step is {step_source_late}): the trend
+alone carries the decline, {decay_late:.3f} a year: one fall, counted once. With that split the
+same shocks give a mean decline of {slope_late:+.3f} a year against {slope_real:+.3f} realised,
+and cover {cov_late:.0%}. The months still outside are 2024-09 (2.99 USD/h, a quarter below the
+3.95 of 2024-08: the autumn-2024 price cuts, far below a fan that starts tight at
+{anchor:.2f}) and 2025-03 (7.01 USD/h, an Epoch month of hyperscaler list prices: a panel change,
+not a market move). What limits the estimate: 27 of the 52 index months are interpolated, the
+ramps come about once a year so a step and a steady decline are close to collinear, and the
+B200 and GB200 ramps share a volume date."""
+
+READING_2025 = """\
+Reading: from 2025-06-30 the index spans two successor ramps (H100's and H200's) and the
+step is fitted point in time; the data already reject a fall at the ramps beyond the trend,
+so the step is 0. The joint fit's decay has a t below 2, so the hand-set decay ({decay:.3f})
+is kept and the fan declines by {slope:+.3f} a year while the realised index rose
+({slope_real:+.3f}: the 2026 shortage, "The great GPU shortage", SemiAnalysis, March 2026). The
+band holds {cov:.0%} of the {n} realised months (2025-10 to 2026-06; the index has no values
+for 2025-07 to 2025-09 and 2025-12 to 2026-01), the first two near its bottom: {n} months of
+one path are a weak test."""
 
 
 TEMPLATE = """# Backtests: realised markets in the simulated fans

@@ -71,6 +71,8 @@ from gpucredit.credit.outcomes import CreditOutcomes, discount_factors
 from gpucredit.credit.pricing import default_prices_of_risk, with_pricing_measure
 from gpucredit.credit.recovery import DefaultState, RecoveryResult
 from gpucredit.credit.spread import (
+    PathValues,
+    SpreadSearch,
     SpreadSolution,
     WeightedMean,
     fair_spread_terms,
@@ -80,6 +82,7 @@ from gpucredit.credit.spread import (
     with_standard_error,
 )
 from gpucredit.debt.capital import build_structure
+from gpucredit.debt.engine import run_structure_compiled
 from gpucredit.debt.facilities import FacilityTerms, StructureTerms
 from gpucredit.debt.ledger import DebtLedger
 from gpucredit.debt.margin_loan import (
@@ -88,7 +91,7 @@ from gpucredit.debt.margin_loan import (
     margin_loan_terms,
     run_margin_loan,
 )
-from gpucredit.debt.structure import StructureLedger, run_structure
+from gpucredit.debt.structure import StructureLedger
 from gpucredit.debt.terms import LoanTerms
 from gpucredit.engine.runner import (
     CACHE_LIMIT_PATH_MONTHS,
@@ -582,7 +585,7 @@ def _run_debt(
     borrower = margin_default.copy()
     if structure is not None:
         values = np.stack([cash.asic_value_usd, cash.lease_value_usd], axis=2)
-        sl = run_structure(
+        sl = run_structure_compiled(
             structure,
             cash.net_cash_usd - paydown,
             values,
@@ -739,10 +742,13 @@ def _solve(
     progress: ProgressCallback | None = None,
     phase: str = "fair spread",
     measure: Literal["P", "Q"] = "P",
-) -> SpreadSolution:
+    search: SpreadSearch = "fast",
+    warm: tuple[SpreadSolution, PathValues] | None = None,
+) -> tuple[SpreadSolution, PathValues]:
     """Facility ``k``'s fair spread (the margin loan is the last index), others as written;
     each full pass over the paths is reported as ``PHASE: NAME, pass N``; under ``measure``
-    "Q" on the paths' likelihood-ratio weights (self-normalised means)."""
+    "Q" on the paths' likelihood-ratio weights (self-normalised means). ``warm`` and the
+    values returned: as for ``pipeline._solve_spreads``."""
     n_struct = len(model.structure.facilities) if model.structure is not None else 0
     enabled = model.convergence.enabled
     evaluations = 0
@@ -755,7 +761,7 @@ def _solve(
         log_weight = inputs(start, stop).log_weight
         return np.ones(stop - start) if log_weight is None else np.exp(log_weight)
 
-    def pv_paths(add_on: float, riskless: bool, start: int, stop: int) -> Float64Array:
+    def pv_block(add_on: float, riskless: bool, start: int, stop: int) -> Float64Array:
         structure, margin = model.structure, model.margin
         if k < n_struct:
             assert structure is not None
@@ -769,6 +775,9 @@ def _solve(
             return _promised_margin_pv(margin, x.scen.sofr)
         out = _run_debt(model, x, structure, margin, riskless)
         return out.outcomes[k].pv_per_par
+
+    # the standard error, and Q's search, reuse the passes at the roots
+    pv_paths = PathValues(pv_block) if warm is None else warm[1]
 
     n_paths = ranges[-1][1] if ranges else 0
 
@@ -808,10 +817,16 @@ def _solve(
         if k < n_struct
         else 1.0
     )
-    solution = solve_spreads(lambda x: mean_pv(x, True), lambda x: mean_pv(x, False), price)
+    solution = solve_spreads(
+        lambda x: mean_pv(x, True),
+        lambda x: mean_pv(x, False),
+        price,
+        search,
+        None if warm is None else warm[0],
+    )
     x0, x1 = solution.riskless_add_on, solution.risky_add_on
     if x0 is None or x1 is None:
-        return solution
+        return solution, pv_paths
     r_slope, f_slope = solution.risky_slope, solution.riskless_slope
     weighted = (
         measure == "Q"
@@ -832,12 +847,13 @@ def _solve(
         return fair_spread_terms(solution, risky, promised)
 
     error = f"{phase}: {model.names[k]}, standard error"
-    return with_standard_error(
+    solved = with_standard_error(
         solution,
         lambda: run_blocks(
             terms, ranges, n_workers=workers, on_block=block_ticker(progress, n_paths, error)
         ),
     )
+    return solved, pv_paths
 
 
 def _mean_weight(
@@ -929,6 +945,7 @@ def simulate_miner(
     pricing: MarketPricesOfRisk | None = None,
     default_model: DefaultModelSpec | Mapping[str, Any] | None = None,
     regime: RegimeSpec | Mapping[str, Any] | None = None,
+    spread_search: SpreadSearch = "fast",
 ) -> MinerResult:
     """Simulate one miner: every facility's PD, LGD, EL and fair spread; the double-leverage
     premium (convergence on minus off, same paths and seed); the Shapley attribution of the
@@ -954,6 +971,7 @@ def simulate_miner(
 
     ``pricing``: the market prices of risk of the pricing measure Q under which
     ``fair_spread_bps`` is solved (``simulate``'s rule; ``docs/pricing.md``).
+    ``spread_search``: how the fair spread is searched (``simulate``'s rule).
     """
     spec = with_options(spec, default_model, regime)
     if n_paths < 1 or block_size < 1 or seed < 0:
@@ -984,6 +1002,7 @@ def simulate_miner(
                 provenance=provenance,
                 progress=progress,
                 pricing=pricing,
+                spread_search=spread_search,
             )
 
         result, target = run_to_target(
@@ -1010,13 +1029,31 @@ def simulate_miner(
         q_spreads: list[SpreadSolution | None] = [None] * len(m.names)
         if solve_fair_spread:
             for k in range(len(m.names)):
-                spreads[k] = _solve(
-                    m, k, seed, ranges, workers, cache, report, f"{prefix}fair spread"
+                solved, kept = _solve(
+                    m,
+                    k,
+                    seed,
+                    ranges,
+                    workers,
+                    cache,
+                    report,
+                    f"{prefix}fair spread",
+                    search=spread_search,
                 )
-                q_spreads[k] = spreads[k]
+                spreads[k] = q_spreads[k] = solved
                 if not m.pricing.is_zero:
-                    q_spreads[k] = _solve(
-                        m, k, seed, ranges, workers, cache, report, f"{prefix}fair spread (Q)", "Q"
+                    q_spreads[k], _ = _solve(
+                        m,
+                        k,
+                        seed,
+                        ranges,
+                        workers,
+                        cache,
+                        report,
+                        f"{prefix}fair spread (Q)",
+                        "Q",
+                        spread_search,
+                        (solved, kept),
                     )
         return _metrics(m, totals, spreads, q_spreads), spreads, totals
 

@@ -69,6 +69,8 @@ from gpucredit.credit.outcomes import CreditOutcomes, ExtraCollateral, evaluate
 from gpucredit.credit.pricing import default_prices_of_risk, with_pricing_measure
 from gpucredit.credit.recovery import RecoveryModel
 from gpucredit.credit.spread import (
+    PathValues,
+    SpreadSearch,
     SpreadSolution,
     WeightedMean,
     fair_spread_terms,
@@ -78,13 +80,12 @@ from gpucredit.credit.spread import (
     with_standard_error,
 )
 from gpucredit.debt.capital import BaseCase, structure_terms
+from gpucredit.debt.engine import run_loan, run_structure_compiled
 from gpucredit.debt.facilities import FacilityTerms, StructureTerms
-from gpucredit.debt.kernel import run_waterfall_loop
 from gpucredit.debt.ledger import DEFAULT_KINDS, DebtLedger
 from gpucredit.debt.sculpting import cover_ratio
 from gpucredit.debt.structure import StructureLedger, run_structure
 from gpucredit.debt.terms import LoanTerms, loan_terms
-from gpucredit.debt.waterfall import run_waterfall
 from gpucredit.engine.runner import (
     CACHE_LIMIT_PATH_MONTHS,
     block_ranges,
@@ -139,6 +140,9 @@ class RunConfig:
     n_workers: int | None = None
     backend: Backend = "numba"
     solve_fair_spread: bool = True
+    #: How the fair spread is searched (``credit.spread.solve_spreads``): "full" is the
+    #: reference search the default "fast" one is tested against.
+    spread_search: SpreadSearch = "fast"
 
     def __post_init__(self) -> None:
         if self.n_paths < 1:
@@ -151,6 +155,8 @@ class RunConfig:
             raise ValueError(f"seed = {self.seed}: expected a non-negative integer")
         if self.backend not in ("numba", "numpy"):
             raise ValueError(f"backend = {self.backend!r}: expected 'numba' or 'numpy'")
+        if self.spread_search not in ("fast", "full"):
+            raise ValueError(f"spread_search = {self.spread_search!r}: expected 'fast' or 'full'")
 
     @property
     def workers(self) -> int:
@@ -348,9 +354,11 @@ def _waterfall(
     backend: Backend,
     fields: tuple[str, ...] | None = None,
 ) -> DebtLedger:
+    """A single loan's waterfall: the structure engine on one facility (``debt.engine.run_loan``),
+    compiled on the "numba" backend (recording only ``fields``), its NumPy oracle on "numpy"."""
     if backend == "numba":
-        return run_waterfall_loop(terms, cfads, collateral, sofr, fields=fields)
-    return run_waterfall(terms, cfads, collateral, sofr)
+        return run_loan(terms, cfads, collateral, sofr, fields=fields)
+    return run_loan(terms, cfads, collateral, sofr, compiled=False)
 
 
 def _contracts_uplift(model: DealModel, tenant_default_month: Int64Array) -> ExtraCollateral:
@@ -679,6 +687,7 @@ def simulate(
     pricing: MarketPricesOfRisk | None = None,
     default_model: DefaultModelSpec | Mapping[str, Any] | None = None,
     regime: RegimeSpec | Mapping[str, Any] | None = None,
+    spread_search: SpreadSearch = "fast",
 ) -> SimulationResult:
     """Simulate one deal: ``n_paths`` Monte Carlo paths in blocks of ``block_size``.
 
@@ -705,6 +714,9 @@ def simulate(
     ``pricing``: the market prices of risk of the pricing measure Q under which
     ``fair_spread_bps`` is solved (``docs/pricing.md``); default the deal's ``pricing``
     section over the calibrated ones. All zero: Q = P, bit for bit.
+
+    ``spread_search``: "fast" (default) or "full", the reference search of the fair spread
+    (``credit.spread.solve_spreads``; within 0.1 bp of each other).
     """
     report = progress if callable(progress) else None
     deal = with_options(deal, default_model, regime)
@@ -733,6 +745,7 @@ def simulate(
                 provenance=provenance,
                 progress=report,
                 pricing=pricing,
+                spread_search=spread_search,
             )
 
         result, target = run_to_target(
@@ -747,6 +760,7 @@ def simulate(
         n_workers=n_workers,
         backend=backend,
         solve_fair_spread=solve_fair_spread,
+        spread_search=spread_search,
     )
     model = build_model(deal, params, recovery, pricing)
     if model.structure is not None:
@@ -818,10 +832,22 @@ def simulate(
     spreads: SpreadSolution | None = None
     q_spreads: SpreadSolution | None = None
     if solve_fair_spread:
-        spreads = _solve_spreads(model, source, ranges, cache, config, report, recoverer)
+        spreads, spread_values = _solve_spreads(
+            model, source, ranges, cache, config, report, recoverer
+        )
         q_spreads = spreads
         if not model.pricing.is_zero:
-            q_spreads = _solve_spreads(model, source, ranges, cache, config, report, recoverer, "Q")
+            q_spreads, _ = _solve_spreads(
+                model,
+                source,
+                ranges,
+                cache,
+                config,
+                report,
+                recoverer,
+                "Q",
+                (spreads, spread_values),
+            )
     cache.clear()
     rent, generation = _breakeven_reported(model, report)
     stress = glut_stress(model)
@@ -926,11 +952,14 @@ def _solve_spreads(
     progress: ProgressCallback | None,
     recovery: RecoveryModel,
     measure: Literal["P", "Q"] = "P",
-) -> SpreadSolution:
-    """Solve the riskless and risky add-ons by full passes over the same paths (each pass
-    reported as the phase ``fair spread: pass N``, ``fair spread (Q): pass N`` under Q);
-    under ``measure`` "Q" every mean is weighted by the paths' likelihood ratios
-    (self-normalised)."""
+    warm: tuple[SpreadSolution, PathValues] | None = None,
+) -> tuple[SpreadSolution, PathValues]:
+    """Solve the riskless and risky add-ons by passes over the same paths (each pass reported
+    as the phase ``fair spread: pass N``, ``fair spread (Q): pass N`` under Q); under
+    ``measure`` "Q" every mean is weighted by the paths' likelihood ratios (self-normalised).
+    ``warm``: the solution under P and the per-path values of its passes, from which Q's
+    search starts (``credit.spread.solve_spreads``). Returns the solution and the per-path
+    values kept."""
     evaluations = 0
     phase = "fair spread" if measure == "P" else "fair spread (Q)"
 
@@ -939,7 +968,7 @@ def _solve_spreads(
             return cache[start]
         return SpreadInputs.of(_inputs(model, source, start, stop))
 
-    def pv_paths(add_on: float, riskless: bool, start: int, stop: int) -> Float64Array:
+    def pv_block(add_on: float, riskless: bool, start: int, stop: int) -> Float64Array:
         terms = model.terms.with_add_on(add_on)
         x = inputs_of(start, stop)
         if riskless:
@@ -963,6 +992,9 @@ def _solve_spreads(
             extra_collateral=_contracts_uplift(model, x.tenant_default_month),
         )
         return out.pv_per_par
+
+    # the standard error, and Q's search, reuse the passes at the roots
+    pv_paths = PathValues(pv_block) if warm is None else warm[1]
 
     def mean_pv(add_on: float, riskless: bool) -> float:
         nonlocal evaluations
@@ -988,9 +1020,15 @@ def _solve_spreads(
         return total.mean()
 
     price = model.terms.issue_price
-    solution = solve_spreads(lambda x: mean_pv(x, True), lambda x: mean_pv(x, False), price)
+    solution = solve_spreads(
+        lambda x: mean_pv(x, True),
+        lambda x: mean_pv(x, False),
+        price,
+        config.spread_search,
+        None if warm is None else warm[0],
+    )
     if measure == "Q":
-        return _with_weighted_se(
+        weighted = _with_weighted_se(
             solution,
             pv_paths,
             lambda a, b: _weights(inputs_of(a, b).log_weight, b - a),
@@ -999,7 +1037,8 @@ def _solve_spreads(
             price,
             progress,
         )
-    return _with_se(solution, pv_paths, ranges, config.workers, progress)
+        return weighted, pv_paths
+    return _with_se(solution, pv_paths, ranges, config.workers, progress), pv_paths
 
 
 def _weights(log_weight: Float64Array | None, n: int) -> Float64Array:
@@ -1360,8 +1399,10 @@ def _run_structure_block(
     recovery: RecoveryModel,
     regime: np.ndarray,
     riskless: bool = False,
+    backend: Backend = "numba",
 ) -> tuple[StructureLedger, tuple[CreditOutcomes, ...]]:
-    ledger = run_structure(
+    engine = run_structure_compiled if backend == "numba" else run_structure
+    ledger = engine(
         structure, x.cfads_usd, x.cohort_value_usd, x.sofr, regime, default_free=riskless
     )
     outs = evaluate_structure(
@@ -1412,7 +1453,9 @@ def simulate_structure(
         )  # refinancing: the credit window, not the GPU regime
         if cache_inputs and config.solve_fair_spread:
             cache[start] = (x, window)
-        ledger, outs = _run_structure_block(model, structure, x, recoverer, window)
+        ledger, outs = _run_structure_block(
+            model, structure, x, recoverer, window, backend=config.backend
+        )
         accs = []
         for out, fl in zip(outs, ledger.facilities, strict=True):
             acc = CreditAccumulator(n_months)
@@ -1454,13 +1497,22 @@ def simulate_structure(
     q_solutions: list[SpreadSolution | None] = [None] * n_fac
     if config.solve_fair_spread:
         for k in range(n_fac):
-            solutions[k] = _solve_structure_spread(
+            solved, spread_values = _solve_structure_spread(
                 model, k, source, ranges, cache, config, recoverer, progress
             )
-            q_solutions[k] = solutions[k]
+            solutions[k] = q_solutions[k] = solved
             if not model.pricing.is_zero:
-                q_solutions[k] = _solve_structure_spread(
-                    model, k, source, ranges, cache, config, recoverer, progress, "Q"
+                q_solutions[k], _ = _solve_structure_spread(
+                    model,
+                    k,
+                    source,
+                    ranges,
+                    cache,
+                    config,
+                    recoverer,
+                    progress,
+                    "Q",
+                    (solved, spread_values),
                 )
     cache.clear()
     rent, generation = _breakeven_reported(model, progress)
@@ -1485,7 +1537,7 @@ def simulate_structure(
         for k, f in enumerate(structure.facilities)
     )
     report = _structure_report(model, deal_total)
-    prov = _provenance(model, config, "numpy (capital structure)", provenance)
+    prov = _provenance(model, config, f"{config.backend} (capital structure)", provenance)
     paths = _structure_dataset(model, kept.stacked(), prov) if keep else xr.Dataset()
     return SimulationResult(
         deal,
@@ -1513,10 +1565,12 @@ def _solve_structure_spread(
     recovery: RecoveryModel,
     progress: ProgressCallback | None,
     measure: Literal["P", "Q"] = "P",
-) -> SpreadSolution:
+    warm: tuple[SpreadSolution, PathValues] | None = None,
+) -> tuple[SpreadSolution, PathValues]:
     """Facility ``k``'s riskless and risky add-ons, the other facilities as written (each pass
     reported as the phase ``fair spread: NAME, pass N``, ``fair spread (Q): ...`` under Q);
-    under ``measure`` "Q" on the paths' likelihood-ratio weights (self-normalised means)."""
+    under ``measure`` "Q" on the paths' likelihood-ratio weights (self-normalised means).
+    ``warm`` and the values returned: as for ``_solve_spreads``."""
     assert model.structure is not None
     base = model.structure
     name = base.names[k]
@@ -1530,11 +1584,16 @@ def _solve_structure_spread(
     evaluations = 0
     phase = "fair spread" if measure == "P" else "fair spread (Q)"
 
-    def pv_paths(add_on: float, riskless: bool, start: int, stop: int) -> Float64Array:
+    def pv_block(add_on: float, riskless: bool, start: int, stop: int) -> Float64Array:
         structure = base.with_add_on(k, add_on)
         x, regime = inputs_of(start, stop)
-        _, outs = _run_structure_block(model, structure, x, recovery, regime, riskless)
+        _, outs = _run_structure_block(
+            model, structure, x, recovery, regime, riskless, backend=config.backend
+        )
         return outs[k].pv_per_par
+
+    # the standard error, and Q's search, reuse the passes at the roots
+    pv_paths = PathValues(pv_block) if warm is None else warm[1]
 
     def weights(start: int, stop: int) -> Float64Array:
         return _weights(inputs_of(start, stop)[0].log_weight, stop - start)
@@ -1563,13 +1622,20 @@ def _solve_structure_spread(
         return total.mean()
 
     price = base.facilities[k].loan.issue_price
-    solution = solve_spreads(lambda x: mean_pv(x, True), lambda x: mean_pv(x, False), price)
+    solution = solve_spreads(
+        lambda x: mean_pv(x, True),
+        lambda x: mean_pv(x, False),
+        price,
+        config.spread_search,
+        None if warm is None else warm[0],
+    )
     error = f"{phase}: {name}, standard error"
     if measure == "Q":
-        return _with_weighted_se(
+        weighted = _with_weighted_se(
             solution, pv_paths, weights, ranges, config.workers, price, progress, error
         )
-    return _with_se(solution, pv_paths, ranges, config.workers, progress, error)
+        return weighted, pv_paths
+    return _with_se(solution, pv_paths, ranges, config.workers, progress, error), pv_paths
 
 
 def _structure_report(model: DealModel, acc: _DealAccumulator) -> StructureReport:

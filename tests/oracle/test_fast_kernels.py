@@ -3,7 +3,7 @@
 Each hot recursion of the Monte Carlo pass runs as a numba kernel and keeps a plain NumPy
 version: the OU recursion and the regime chain (``factors.processes``), the fused scenario
 builder (``scenarios.scenario``), the fleet projection (``assets.fleet``), the histogram
-binning (``stats``) and the waterfall's field selection (``debt.kernel``). They must agree
+binning (``stats``). They must agree
 exactly: the kernels perform the same floating-point operations in the same order.
 """
 
@@ -29,8 +29,6 @@ from gpucredit.assets.fleet import (
     project_reference,
 )
 from gpucredit.config.spec import DealSpec
-from gpucredit.credit.metrics import CREDIT_LEDGER_FIELDS
-from gpucredit.debt.kernel import LEDGER_MONTHLY_FIELDS, run_waterfall_loop
 from gpucredit.factors.params import RegimeParams
 from gpucredit.factors.processes import (
     markov_regimes,
@@ -349,29 +347,7 @@ def test_histograms_refuse_nan_and_keep_their_counts() -> None:
     assert flat.total == 0
 
 
-# --- the waterfall's field selection ---------------------------------------------------
-
-
-@pytest.mark.parametrize("compiled", [True, False])
-def test_waterfall_records_only_the_fields_asked_for(compiled: bool) -> None:
-    model = _model("merchant_h100")
-    inputs = _inputs(model, MonteCarloShocks(3), 0, 64)
-    args = (
-        model.terms,
-        inputs.cash.cfads_usd,
-        inputs.cash.collateral_value_usd,
-        inputs.scenarios.sofr,
-    )
-    full = run_waterfall_loop(*args, compiled=compiled)
-    lean = run_waterfall_loop(*args, compiled=compiled, fields=CREDIT_LEDGER_FIELDS)
-    for f in dataclasses.fields(full):
-        a, b = getattr(full, f.name), getattr(lean, f.name)
-        if f.name in LEDGER_MONTHLY_FIELDS and f.name not in CREDIT_LEDGER_FIELDS:
-            assert b.shape == a.shape and np.isnan(b).all() and not b.flags.writeable
-        else:
-            assert np.array_equal(a, b), f.name
-    with pytest.raises(ValueError, match="balanse"):
-        run_waterfall_loop(*args, fields=("balanse",))
+# --- the credit layer's fields ----------------------------------------------------------
 
 
 def test_credit_fields_are_all_the_main_pass_needs() -> None:

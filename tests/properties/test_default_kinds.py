@@ -8,10 +8,13 @@ covenant and payment defaults (merchant_h100), a capital structure with cross-de
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 import gpucredit
 from gpucredit.credit.metrics import PAYMENT_DEFAULT_KINDS, FacilityMetrics
+from gpucredit.credit.ratings import implied_rating_el
 from gpucredit.debt.ledger import DEFAULT_KINDS
 from tests.conftest import EXAMPLES
 
@@ -36,6 +39,14 @@ def _check(m: FacilityMetrics) -> None:
     assert m.pd_payment <= m.pd_payment_upper <= m.pd
     assert m.pd_payment_ci_low <= m.pd_payment <= m.pd_payment_ci_high
     assert 0.0 <= m.waiver_probability <= 1.0
+    # every share carries its binomial standard error, zero exactly when the share is 0 or 1
+    assert set(m.default_kind_share_se) == set(kinds)
+    for k, p in kinds.items():
+        assert m.default_kind_share_se[k] == pytest.approx(math.sqrt(p * (1 - p) / n), rel=1e-12)
+    upper = m.pd_payment_upper
+    # the rating by expected loss reads the facility's own EL over its life
+    assert m.implied_rating_el == implied_rating_el(m.expected_loss_pct, m.tenor_months / 12)
+    assert m.pd_payment_upper_se == pytest.approx(math.sqrt(upper * (1 - upper) / n), rel=1e-12)
 
 
 @pytest.mark.slow

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gpucredit.debt import DebtLedger, LoanTerms, loan_terms, run_waterfall, run_waterfall_loop
+from gpucredit.debt import DebtLedger, LoanTerms, loan_terms, run_loan, run_waterfall
 from gpucredit.pipeline import _inputs, build_model
 from gpucredit.scenarios import MonteCarloShocks
 from tests.conftest import hand_deal_data, make_deal
@@ -137,9 +137,10 @@ def test_random_loans_conserve_cash_and_both_engines_agree(
     ledger = run_waterfall(terms, cfads, collateral, sofr)
     assert_cash_conserved(ledger, cfads)
     assert_reserves_add_up(ledger)
-    loop = run_waterfall_loop(terms, cfads, collateral, sofr)
-    assert np.array_equal(ledger.balance, loop.balance)
-    assert np.array_equal(ledger.default_month, loop.default_month)
+    engine = run_loan(terms, cfads, collateral, sofr)
+    # the structure pays step by step, the single loan nets CFADS once: last-bit differences
+    np.testing.assert_allclose(engine.balance, ledger.balance, rtol=1e-12, atol=1e-6)
+    assert np.array_equal(ledger.default_month, engine.default_month)
     # a path either repays, defaults once, or is still outstanding at the end (never both)
     repaid = ledger.balance[:, -1] <= 1e-6
     assert np.all(repaid | (ledger.default_month > 0))

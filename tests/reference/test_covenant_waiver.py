@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from gpucredit.debt import DebtLedger, LoanTerms, loan_terms, run_waterfall, run_waterfall_loop
+from gpucredit.debt import DebtLedger, LoanTerms, loan_terms, run_loan, run_waterfall
 from gpucredit.debt.facilities import FacilityTerms, StructureTerms, default_steps
 from gpucredit.debt.structure import run_structure
 from tests.conftest import hand_deal_data, make_deal
@@ -51,14 +51,14 @@ def _terms(covenants: list[dict[str, Any]]) -> LoanTerms:
 
 
 def _engines(terms: LoanTerms, cfads: np.ndarray, collateral: np.ndarray) -> dict[str, DebtLedger]:
-    """The same loan through the vectorised, plain-loop, compiled and structure engines."""
+    """The same loan through the single-loan waterfall, the compiled structure engine and its
+    NumPy oracle."""
     sofr = np.zeros_like(cfads)
     facility = FacilityTerms(loan=terms)
     structure = StructureTerms((facility,), default_steps((facility,)))
     return {
         "vectorised": run_waterfall(terms, cfads, collateral, sofr),
-        "plain": run_waterfall_loop(terms, cfads, collateral, sofr, compiled=False),
-        "compiled": run_waterfall_loop(terms, cfads, collateral, sofr, compiled=True),
+        "compiled": run_loan(terms, cfads, collateral, sofr),
         "structure": run_structure(structure, cfads, collateral[:, :, None], sofr).facilities[0],
     }
 
@@ -70,7 +70,7 @@ def _cash(*low_months: int) -> np.ndarray:
     return cfads
 
 
-@pytest.mark.parametrize("engine", ["vectorised", "plain", "compiled", "structure"])
+@pytest.mark.parametrize("engine", ["vectorised", "compiled", "structure"])
 def test_breach_waived_once_then_event_of_default(engine: str) -> None:
     ledger = _engines(_terms([DSCR_COV]), _cash(4, 6), np.full((1, 12), 2_000_000.0))[engine]
     step = 0.01 / 12.0  # 100 bp a year, monthly
@@ -96,7 +96,7 @@ def test_breach_waived_once_then_event_of_default(engine: str) -> None:
     np.testing.assert_allclose(ledger.principal_paid[0, :6], 100_000.0, rtol=0, atol=CENT)
 
 
-@pytest.mark.parametrize("engine", ["vectorised", "plain", "compiled", "structure"])
+@pytest.mark.parametrize("engine", ["vectorised", "compiled", "structure"])
 def test_no_waiver_when_the_auction_value_does_not_cover_the_loan(engine: str) -> None:
     # month 4: 800,000 after payment > 0.65 x 1,000,000 = 650,000 -> accelerated at once
     collateral = np.full((1, 12), 2_000_000.0)
@@ -107,7 +107,7 @@ def test_no_waiver_when_the_auction_value_does_not_cover_the_loan(engine: str) -
     assert ledger.ead[0] == pytest.approx(800_000.0, abs=CENT)
 
 
-@pytest.mark.parametrize("engine", ["vectorised", "plain", "compiled", "structure"])
+@pytest.mark.parametrize("engine", ["vectorised", "compiled", "structure"])
 def test_two_covenants_waived_in_one_amendment_at_the_larger_terms(engine: str) -> None:
     # month 4 the collateral halves: LTV 900,000 / 2,000,000 = 0.45 > 0.35 breaches too. One
     # amendment: the LTV covenant's 80 bp fee (6,400 on 800,000) and the DSCR one's 100 bp step.

@@ -65,3 +65,10 @@ def test_regime_backtest_fits_point_in_time_and_compares_declines() -> None:
     # the hand-set decay differs from the fitted one, so the two fans differ
     assert result.decay_calibrated != result.decay_prior
     assert not result.calibrated.fan.equals(result.prior_decay.fan)
+    # as of 2024-08 the index spans one successor ramp: the sourced step, and it says why;
+    # the hindsight model (step and decay fitted to 2026-07) is a different, labelled fan
+    assert result.step_calibrated == 0.10
+    assert "fewer than" in result.step_source
+    assert result.hindsight_as_of > result.calibrated.as_of
+    assert result.step_hindsight >= 0.0 and np.isfinite(result.slope_hindsight)
+    assert not result.hindsight.fan.equals(result.calibrated.fan)

@@ -415,3 +415,30 @@ def test_mining_rigs_sell_in_their_own_market() -> None:
     )
     proceeds = float(model.recover(state).proceeds_usd[0])
     assert 0.0 < proceeds < 50_000 * 1_500.0  # price impact and costs, but a real sale
+
+
+def test_memoised_recovery_returns_what_pricing_again_would() -> None:
+    """Hits, misses, a sale asked twice in one call and a full memo all give the direct result."""
+    from gpucredit.credit.liquidation import MarketDefaultState, MemoisedRecovery
+
+    model = SecondaryMarketRecovery.for_cohorts(
+        ["H100", "B200"], [1_000.0, 500.0], [250.0, 300.0], [0.02, 0.015], AS_OF, grid_steps=12
+    )
+
+    def state(values: list[float]) -> MarketDefaultState:
+        v = np.array(values)
+        return MarketDefaultState(
+            month=np.arange(1, v.size + 1),
+            ead_usd=np.full(v.size, 5e7),
+            pledged_cash_usd=np.full(v.size, 1e5),
+            cohort_value_usd=np.column_stack([v * 1_000.0, v * 400.0]),
+            monthly_discount=np.full(v.size, 0.004),
+        )
+
+    first, second = state([9e3, 1.5e4, 20.0]), state([9e3, 4e3, 4e3, 1.5e4])
+    second = dataclasses.replace(second, month=np.array([1, 2, 2, 2]))  # 9e3 in month 1: a hit
+    for memo in (MemoisedRecovery(model), MemoisedRecovery(model, max_entries=0)):
+        for s in (first, second, first):
+            got, want = memo.recover(s), model.recover(s)
+            for name in ("proceeds_usd", "lag_months", "gross_sale_usd", "time_to_recover_months"):
+                np.testing.assert_array_equal(getattr(got, name), getattr(want, name))

@@ -11,7 +11,12 @@ import numpy as np
 
 from gpucredit._typing import Float64Array, Int64Array
 from gpucredit.credit.outcomes import CreditOutcomes
-from gpucredit.credit.ratings import implied_rating, implied_rating_range
+from gpucredit.credit.ratings import (
+    implied_rating,
+    implied_rating_el,
+    implied_rating_el_range,
+    implied_rating_range,
+)
 from gpucredit.debt.ledger import DEFAULT_KINDS, DebtLedger
 from gpucredit.stats import ExactSum, Histogram, MonthlyHistogram
 
@@ -32,7 +37,7 @@ __all__ = [
 
 #: The per-month ledger fields that ``outcomes.evaluate`` (lender cash flow, minimum DSCR)
 #: and ``CreditAccumulator.add`` (DSCR and LTV fans) read: all a Monte Carlo pass needs the
-#: waterfall to record (``run_waterfall_loop(fields=...)``). A field left out is NaN, so a
+#: waterfall to record (``debt.engine.run_loan(fields=...)``). A field left out is NaN, so a
 #: reader added later fails loudly until it is listed here.
 CREDIT_LEDGER_FIELDS = ("interest_paid", "principal_paid", "prepaid", "dscr", "ltv")
 
@@ -172,10 +177,14 @@ class FacilityMetrics:
     Default definitions (docs/model.md "Counting defaults as the agencies do"): ``pd`` is the
     probability of any event of default over the loan's life; ``pd_payment`` that of a
     payment default as S&P and Moody's count it (the kinds in ``PAYMENT_DEFAULT_KINDS``);
-    ``default_kind_share`` the probability of each kind, which add up to ``pd``.
+    ``default_kind_share`` the probability of each kind, which add up to ``pd``, and
+    ``default_kind_share_se`` the binomial standard error of each.
     ``pd_payment_upper`` adds the accelerations (covenant, cross-default) that leave the lender
     a loss, the borrower having then missed the accelerated amount: ``pd_payment <=
-    pd_payment_upper <= pd``. ``implied_rating`` and ``implied_rating_range`` are S&P-style,
+    pd_payment_upper <= pd``. ``implied_rating_el`` and ``implied_rating_el_range`` rate by
+    expected loss (Moody's-style: ``expected_loss_pct`` and its 95% interval against the
+    default table times a 60% loss given default, ``credit.ratings.implied_rating_el``).
+    ``implied_rating`` and ``implied_rating_range`` are S&P-style,
     on ``pd_payment_upper`` (S&P's table counts payment defaults, and an accelerated amount
     that the collateral does not repay in full is one). ``waiver_probability`` is the
     probability that a lender waives a covenant breach at least once (``WaiverSpec``).
@@ -197,6 +206,7 @@ class FacilityMetrics:
     pd_annual: float
     pd_by_year: tuple[float, ...]
     default_kind_share: dict[str, float]
+    default_kind_share_se: dict[str, float]
     lgd: float | None
     lgd_p95: float | None
     mean_ead_usd: float | None
@@ -229,6 +239,9 @@ class FacilityMetrics:
     pd_payment_ci_low: float
     pd_payment_ci_high: float
     pd_payment_upper: float
+    pd_payment_upper_se: float
+    implied_rating_el: str
+    implied_rating_el_range: str
     waiver_probability: float
     notes: dict[str, str] = field(default_factory=dict)
     #: The fair spread under the real-world measure P (bp) and its standard error; with
@@ -306,6 +319,7 @@ def summarise(
     years = tenor_months / 12.0
     pd_annual = 1.0 - (1.0 - pd) ** (1.0 / years) if pd < 1.0 else 1.0
     share = {k: float(acc.defaults_by_kind[i]) / n for i, k in DEFAULT_KINDS.items() if i > 0}
+    share_se = {k: math.sqrt(p * (1.0 - p) / n) for k, p in share.items()}
     n_pay = payment_default_count(acc)
     pd_pay = n_pay / n
     pay_low, pay_high = wilson_interval(n_pay, n)
@@ -314,6 +328,8 @@ def summarise(
     n_rated = n_pay + acc.unpaid_accelerations
     rated_low, rated_high = wilson_interval(n_rated, n)
     alive_counts = acc.dscr_fan.counts.sum(axis=1)
+    el_share = acc.loss.total / n / principal_usd
+    el_half_width = Z_95 * acc.loss.standard_error() / principal_usd
     return FacilityMetrics(
         deal=deal,
         name=name,
@@ -324,11 +340,12 @@ def summarise(
         pd_annual=pd_annual,
         pd_by_year=pd_term_structure(acc, tenor_months),
         default_kind_share=share,
+        default_kind_share_se=share_se,
         lgd=acc.lgd.mean() if n_def else None,
         lgd_p95=acc.lgd_hist.quantile(0.95) if n_def else None,
         mean_ead_usd=acc.ead.mean() if n_def else None,
         expected_loss_usd=acc.loss.total / n,
-        expected_loss_pct=acc.loss.total / n / principal_usd,
+        expected_loss_pct=el_share,
         pv_per_par=acc.pv.mean(),
         issue_price=issue_price,
         fair_spread_bps=None if fair_spread is None else fair_spread * 1e4,
@@ -357,7 +374,12 @@ def summarise(
         pd_payment_se=math.sqrt(pd_pay * (1.0 - pd_pay) / n),
         pd_payment_ci_low=pay_low,
         pd_payment_ci_high=pay_high,
-        pd_payment_upper=(n_pay + acc.unpaid_accelerations) / n,
+        pd_payment_upper=n_rated / n,
+        pd_payment_upper_se=math.sqrt(n_rated / n * (1.0 - n_rated / n) / n),
+        implied_rating_el=implied_rating_el(el_share, years),
+        implied_rating_el_range=implied_rating_el_range(
+            max(el_share - el_half_width, 0.0), el_share + el_half_width, years
+        ),
         waiver_probability=acc.waived / n,
         notes=notes,
     )
@@ -372,18 +394,23 @@ def payment_default_count(acc: CreditAccumulator) -> int:
 def default_kind_record(m: FacilityMetrics) -> dict[str, Any]:
     """The default-definition figures of one facility, flat, for a summary row or a record:
     ``pd_payment`` with its standard error and Wilson 95% interval, the S&P-style implied
-    rating (on ``pd_payment``) with its range, the waiver probability and one
-    ``default_kind_<kind>`` probability per kind (decimals; they add up to ``pd``)."""
+    rating (on ``pd_payment_upper``) with its range, the waiver probability and one
+    ``default_kind_<kind>`` probability per kind (decimals; they add up to ``pd``), each with
+    its binomial standard error (``_se``)."""
     return {
         "pd_payment": m.pd_payment,
         "pd_payment_se": m.pd_payment_se,
         "pd_payment_ci_low": m.pd_payment_ci_low,
         "pd_payment_ci_high": m.pd_payment_ci_high,
         "pd_payment_upper": m.pd_payment_upper,
+        "pd_payment_upper_se": m.pd_payment_upper_se,
         "implied_rating_sp": m.implied_rating,
         "implied_rating_sp_range": m.implied_rating_range,
+        "implied_rating_el": m.implied_rating_el,
+        "implied_rating_el_range": m.implied_rating_el_range,
         "waiver_probability": m.waiver_probability,
         **{f"default_kind_{k}": v for k, v in m.default_kind_share.items()},
+        **{f"default_kind_{k}_se": v for k, v in m.default_kind_share_se.items()},
     }
 
 

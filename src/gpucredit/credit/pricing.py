@@ -41,6 +41,7 @@ from scipy.special import ndtr, ndtri
 from gpucredit._typing import Float64Array
 from gpucredit.assets.hazards import through_the_cycle_scale
 from gpucredit.credit.metrics import FacilityMetrics
+from gpucredit.credit.ratings import RATING_EL_RECOVERY
 from gpucredit.credit.spread import SpreadSolution
 from gpucredit.factors.defaults import P_GLUT_TO_TIGHT, P_TIGHT_TO_GLUT
 from gpucredit.factors.params import GLUT, TIGHT, RegimeParams
@@ -70,9 +71,9 @@ __all__ = [
     "with_pricing_measure",
 ]
 
-#: Recovery of par of the generic borrower's bond: an assumption, the agencies' long-run
-#: average recovery of senior unsecured bonds is near 40%.
-GENERIC_RECOVERY = 0.40
+#: Recovery of par of the generic borrower's bond: the assumption behind the expected-loss
+#: rating scale (``credit.ratings.RATING_EL_RECOVERY``, 40%), one figure for both.
+GENERIC_RECOVERY = RATING_EL_RECOVERY
 #: The generic bond: a 5-year bullet (the tenor of the ICE BofA indices is near 5-7 years).
 GENERIC_TENOR_MONTHS = 60
 #: Flat risk-free rate of the generic bond, decimal a year (an assumption near SOFR in 2025;

@@ -26,9 +26,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TypedDict
+from typing import Literal, TypedDict
 
 import numpy as np
 from scipy.optimize import brentq
@@ -37,6 +38,8 @@ from gpucredit._typing import Float64Array
 from gpucredit.stats import ExactSum
 
 __all__ = [
+    "PathValues",
+    "SpreadSearch",
     "SpreadSolution",
     "fair_spread_terms",
     "solve_spreads",
@@ -60,6 +63,13 @@ SLOPE_STEP = 1e-3
 SLOPE_MIN_STEP = 1e-5
 #: Resolution of the delta-method terms ``z_i`` (decimal a year).
 TERM_RESOLUTION = 1e-12
+
+#: How ``solve_spreads`` searches the add-ons (``"full"``: the reference search, kept as the
+#: oracle of the default ``"fast"`` one).
+SpreadSearch = Literal["fast", "full"]
+#: A function of the add-on (decimal a year): a mean PV per unit of par, or its excess over
+#: the price.
+Fn = Callable[[float], float]
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,8 +97,23 @@ def solve_spreads(
     pv_riskless: Callable[[float], float],
     pv_risky: Callable[[float], float],
     price: float,
+    search: SpreadSearch = "fast",
+    start: SpreadSolution | None = None,
 ) -> SpreadSolution:
-    """Solve both add-ons; ``pv_*(x)`` is the mean discounted value per unit of par.
+    """Solve both add-ons; ``pv_*(x)`` is the mean discounted value per unit of par (each call
+    one pass over the paths; no add-on is evaluated twice).
+
+    ``search`` picks the search (``docs/pricing.md``, "Solving"):
+
+    * ``"full"``, the reference: the riskless add-on by three secant steps then Brent's method,
+      the risky one by Brent's method on ``[x0, x0 + 30%]``;
+    * ``"fast"`` (default): secant steps to convergence for both, the risky one starting from
+      a Newton step off ``x0`` on the riskless slope; Brent's method only where the secant
+      fails (a PV that jumps or bends). About half the passes; the same root to ``XTOL``
+      where the PV crosses the price once. ``start``, a solution on the same paths under
+      another measure (Q's search starts from P's), puts the secants' first points at its
+      roots (and the riskless one's second 10 bp away): with the per-path values of its
+      passes kept (``PathValues``), those points cost no pass.
 
     Never raises for want of a root: a missing one is None with ``note``.
     """
@@ -96,21 +121,26 @@ def solve_spreads(
     seen0: list[tuple[float, float]] = []
     seen1: list[tuple[float, float]] = []
 
-    def f0(x: float) -> float:
-        nonlocal calls
-        calls += 1
-        fx = pv_riskless(x) - price
-        seen0.append((x, fx))
-        return fx
+    def memoised(pv: Fn, seen: list[tuple[float, float]]) -> Fn:
+        known: dict[float, float] = {}
 
-    def f1(x: float) -> float:
-        nonlocal calls
-        calls += 1
-        fx = pv_risky(x) - price
-        seen1.append((x, fx))
-        return fx
+        def f(x: float) -> float:
+            nonlocal calls
+            if x not in known:
+                calls += 1
+                known[x] = pv(x) - price
+                seen.append((x, known[x]))
+            return known[x]
 
-    x0 = _secant_root(f0, -RISKLESS_RANGE, RISKLESS_RANGE)
+        return f
+
+    f0, f1 = memoised(pv_riskless, seen0), memoised(pv_risky, seen1)
+    fast = search == "fast"
+    steps = FAST_SECANT_STEPS if fast else SECANT_STEPS
+    first = (0.0, SECANT_START)
+    if fast and start is not None and start.riskless_add_on is not None:
+        first = _warm_pair(f0, start.riskless_add_on)
+    x0 = _secant_root(f0, -RISKLESS_RANGE, RISKLESS_RANGE, steps, fast, first)
     if x0 is None:
         note = (
             f"no fair spread exists: no add-on within +-{WIDEST_ADD_ON * 1e4:,.0f} bp makes the "
@@ -122,6 +152,30 @@ def solve_spreads(
     if at_x0 >= 0.0:
         # No expected loss at the benchmark coupon: no default risk to pay for.
         return SpreadSolution(x0, x0, -x0, 0.0, -x0, calls, slope0, slope0, fair_spread_se=0.0)
+
+    def solved(x1: float) -> SpreadSolution:
+        assert x0 is not None
+        if fast and _slope(seen1, x1) is None:
+            # Every evaluation within SLOPE_MIN_STEP of the root (a fair spread of a fraction
+            # of a bp): one more pass for the slope, which the full search has from its
+            # bracket's ends.
+            f1(x1 + SLOPE_STEP)
+        return SpreadSolution(x0, x1, -x0, x1 - x0, -x1, calls, slope0, _slope(seen1, x1))
+
+    lo = x0
+    if fast:
+        top = x0 + MAX_FAIR_SPREAD
+        if start is not None and start.risky_add_on is not None and x0 < start.risky_add_on:
+            second = min(start.risky_add_on, top)  # kept from the start's passes
+        else:
+            newton = -at_x0 / slope0 if slope0 is not None and slope0 > 0.0 else SECANT_START
+            second = min(x0 + newton, top)
+        root, below, above = _secant(f1, x0, second, x0, top, steps, True)
+        if root is not None:
+            return solved(root)
+        lo = x0 if below is None else below
+        if above is not None:
+            return solved(float(brentq(f1, lo, above, xtol=XTOL)))
     width = MAX_FAIR_SPREAD
     while f1(x0 + width) < 0.0:
         if width >= WIDEST_ADD_ON:
@@ -131,10 +185,40 @@ def solve_spreads(
             )
             return SpreadSolution(x0, None, -x0, None, None, calls, slope0, note=note)
         width *= 2.0
-    x1 = float(
-        brentq(f1, x0 + (width / 2.0 if width > MAX_FAIR_SPREAD else 0.0), x0 + width, xtol=XTOL)
-    )
-    return SpreadSolution(x0, x1, -x0, x1 - x0, -x1, calls, slope0, _slope(seen1, x1))
+    left = max(lo, x0 + (width / 2.0 if width > MAX_FAIR_SPREAD else 0.0))
+    return solved(float(brentq(f1, left, x0 + width, xtol=XTOL)))
+
+
+#: Add-ons whose per-path values ``PathValues`` keeps, per kind and block: the last few
+#: evaluated, among which are the roots (a secant's last point, Brent's best).
+KEPT_ADD_ONS = 3
+
+
+class PathValues:
+    """A block's per-path PVs per unit of par, ``pv(add_on, riskless, start, stop)``, that keeps
+    those of the last ``KEPT_ADD_ONS`` add-ons of each kind and block: the standard error's
+    pass (``with_standard_error``) then reuses the solver's passes at the roots instead of
+    running them again. Safe to call from the block runner's threads; the values returned are
+    shared and never to be written to.
+    """
+
+    def __init__(self, pv: Callable[[float, bool, int, int], Float64Array]) -> None:
+        self._pv = pv
+        self._kept: dict[tuple[bool, int], list[tuple[float, Float64Array]]] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, add_on: float, riskless: bool, start: int, stop: int) -> Float64Array:
+        key = (riskless, start)
+        with self._lock:
+            for x, values in self._kept.get(key, ()):
+                if x == add_on:
+                    return values
+        values = self._pv(add_on, riskless, start, stop)
+        with self._lock:
+            kept = self._kept.setdefault(key, [])
+            kept.append((add_on, values))
+            del kept[:-KEPT_ADD_ONS]
+        return values
 
 
 def _slope(points: list[tuple[float, float]], root: float) -> float | None:
@@ -207,22 +291,36 @@ def spread_figures(solution: SpreadSolution | None, nominal_spread: float) -> Sp
     )
 
 
-#: Secant steps tried before falling back to Brent's method.
+#: Secant steps of the full (reference) search before it falls back to Brent's method.
 SECANT_STEPS = 3
+#: Secant steps of the fast search: enough to converge on a smooth PV (about four).
+FAST_SECANT_STEPS = 8
+#: Second point of the riskless secant (decimal a year; the first is 0).
+SECANT_START = 0.01
 
 
-def _secant_root(f: Callable[[float], float], lo: float, hi: float) -> float | None:
-    """Root of the increasing ``f`` to ``XTOL``: secant steps from 0 and 1%, then Brent's
-    method on the tightest bracket the steps found; with no bracket, ``lo`` and ``hi``, then
-    double them out to +-``WIDEST_ADD_ON``. None when ``f`` has no sign change there.
+def _secant(
+    f: Fn,
+    x_a: float,
+    x_b: float,
+    lo: float,
+    hi: float,
+    steps: int,
+    fast: bool = False,
+) -> tuple[float | None, float | None, float | None]:
+    """Up to ``steps`` secant steps from ``x_a`` and ``x_b`` towards the root of the increasing
+    ``f``, stopping at a step outside ``[lo, hi]``.
 
-    The promised cash flows' value is close to linear in the add-on (coupons scale with it;
-    only calls and sweeps bend it), so the secant lands on the root in three or four
-    evaluations where Brent's method on ``[lo, hi]`` takes about nine; where calls bend it,
-    Brent's method starts from a bracket already narrowed by the secant's points.
+    Returns ``(root, below, above)``: the root to ``XTOL`` (None where the steps did not get
+    there) and the largest ``x`` seen with ``f(x) < 0`` and the smallest with ``f(x) > 0``
+    (None where none was), the bracket a fallback starts from. The root is the next secant
+    point, less than ``XTOL`` from the last evaluation. With ``fast``, the root is that last
+    evaluation itself (so that the passes at the roots can serve the standard error) and a
+    step that leaves the bracket found stops the steps (a PV in steps, as a Monte Carlo mean
+    is, where Brent's method on the bracket does better).
     """
-    below: float | None = None  # largest x seen with f(x) < 0
-    above: float | None = None  # smallest x seen with f(x) > 0
+    below: float | None = None
+    above: float | None = None
 
     def value(x: float) -> float:
         nonlocal below, above
@@ -233,28 +331,70 @@ def _secant_root(f: Callable[[float], float], lo: float, hi: float) -> float | N
             above = x if above is None else min(above, x)
         return fx
 
-    x_a, x_b = 0.0, 0.01
     f_a, f_b = value(x_a), value(x_b)
-    for _ in range(SECANT_STEPS):
+    for _ in range(steps):
         if f_b == f_a:
             break
         x_c = x_b - f_b * (x_b - x_a) / (f_b - f_a)
         if not lo <= x_c <= hi:
             break
+        if fast and below is not None and above is not None and not below < x_c < above:
+            break
         if abs(x_c - x_b) < XTOL or f_b == 0.0:
-            return float(x_c if f_b != 0.0 else x_b)
+            return float(x_c if f_b != 0.0 and not fast else x_b), below, above
         x_a, f_a, x_b, f_b = x_b, f_b, x_c, value(x_c)
     if f_a == 0.0:
-        return float(x_a)
+        return float(x_a), below, above
+    return None, below, above
+
+
+def _warm_pair(f: Fn, x: float) -> tuple[float, float]:
+    """``x`` and the point ``SLOPE_STEP`` from it towards the root of the increasing ``f``: the
+    first two points of a secant started at another measure's root. The second, about 10 bp
+    from the root, also gives the slope its preferred distance (``_slope``)."""
+    return x, x - SLOPE_STEP if f(x) > 0.0 else x + SLOPE_STEP
+
+
+def _secant_root(
+    f: Fn,
+    lo: float,
+    hi: float,
+    steps: int = SECANT_STEPS,
+    fast: bool = False,
+    first: tuple[float, float] = (0.0, SECANT_START),
+) -> float | None:
+    """Root of the increasing ``f`` to ``XTOL``: ``steps`` secant steps from ``first`` (0 and
+    1% by default), then Brent's method on the tightest bracket the steps found; with no
+    bracket, ``lo`` and ``hi``, then double them out to +-``WIDEST_ADD_ON``. None when ``f``
+    has no sign change there. ``fast``: as for ``_secant``.
+
+    The promised cash flows' value is close to linear in the add-on (coupons scale with it;
+    only calls, sweeps and floors bend it), so the secant lands on the root in four to six
+    evaluations where Brent's method on ``[lo, hi]`` takes about nine; where calls bend it,
+    Brent's method starts from a bracket already narrowed by the secant's points.
+    """
+    root, below, above = _secant(f, first[0], first[1], lo, hi, steps, fast)
+    if root is not None:
+        return root
     step = lo
     while below is None and abs(step) <= WIDEST_ADD_ON:
-        if value(step) == 0.0:
+        f_step = f(step)
+        if f_step == 0.0:
             return float(step)
+        if f_step < 0.0:
+            below = step
+        elif above is None or step < above:
+            above = step
         step *= 2.0
     step = hi
     while above is None and abs(step) <= WIDEST_ADD_ON:
-        if value(step) == 0.0:
+        f_step = f(step)
+        if f_step == 0.0:
             return float(step)
+        if f_step > 0.0:
+            above = step
+        elif below is None or step > below:
+            below = step
         step *= 2.0
     if below is None or above is None or not below < above:
         return None

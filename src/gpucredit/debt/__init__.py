@@ -1,6 +1,6 @@
-"""Debt: loan terms, amortisation schedules and the waterfall (vectorised and per-path)."""
+"""Debt: loan terms, amortisation schedules and the waterfalls (NumPy oracles, compiled engine)."""
 
-from gpucredit.debt.kernel import run_waterfall_loop
+from gpucredit.debt.engine import run_loan, run_structure_compiled
 from gpucredit.debt.ledger import DEFAULT_KINDS, DebtLedger
 from gpucredit.debt.schedule import annuity_payment, scheduled_principal
 from gpucredit.debt.terms import CovenantTerms, LoanTerms, loan_terms
@@ -13,7 +13,8 @@ __all__ = [
     "LoanTerms",
     "annuity_payment",
     "loan_terms",
+    "run_loan",
+    "run_structure_compiled",
     "run_waterfall",
-    "run_waterfall_loop",
     "scheduled_principal",
 ]

@@ -165,11 +165,18 @@ class StructureTerms:
 
     Every facility cross-defaults: a payment, covenant, borrowing-base or maturity default of
     any of them accelerates all (the borrower's event of default).
+
+    ``unfunded_opex_defaults`` is the single loan's convention (``engine.loan_structure``): an
+    operating deficit that neither the accounts nor the reserves fund is a shortfall of the
+    month's first debt payment, so it is a payment default even when nothing is due, and at
+    maturity it stops the balloon's refinancing. A structure leaves it unfunded
+    (``StructureLedger.unfunded_opex``) and defaults only on a debt payment it misses.
     """
 
     facilities: tuple[FacilityTerms, ...]
     steps: tuple[StepTerms, ...]
     equity: EquityTerms | None = None
+    unfunded_opex_defaults: bool = False
 
     def __post_init__(self) -> None:
         n = len(self.facilities)

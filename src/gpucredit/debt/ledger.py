@@ -8,7 +8,7 @@ import numpy as np
 
 from gpucredit._typing import BoolArray, Float64Array, Int64Array
 
-__all__ = ["DEFAULT_KINDS", "DebtLedger"]
+__all__ = ["DEFAULT_KINDS", "LEDGER_MONTHLY_FIELDS", "DebtLedger"]
 
 #: Codes of ``DebtLedger.default_kind``.
 DEFAULT_KINDS = {
@@ -20,6 +20,31 @@ DEFAULT_KINDS = {
     5: "cross_default",
     6: "margin_liquidation",
 }
+
+#: The per-month float fields of ``DebtLedger`` (all but ``alive``, ``breach`` and
+#: ``extra_received``).
+LEDGER_MONTHLY_FIELDS = (
+    "balance",
+    "interest_due",
+    "interest_paid",
+    "principal_paid",
+    "prepaid",
+    "refinanced",
+    "ds_scheduled",
+    "dsra_balance",
+    "dsra_draw",
+    "dsra_topup",
+    "lockup_balance",
+    "lockup_draw",
+    "lockup_in",
+    "reserve_release",
+    "distribution",
+    "unfunded_opex",
+    "dscr",
+    "trapped",
+    "dscr_trailing",
+    "ltv",
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,8 +42,7 @@ import numpy as np
 
 from gpucredit._typing import BoolArray, Float64Array, Int64Array
 from gpucredit.debt.facilities import FacilityTerms, StructureTerms
-from gpucredit.debt.kernel import LEDGER_MONTHLY_FIELDS
-from gpucredit.debt.ledger import DebtLedger
+from gpucredit.debt.ledger import LEDGER_MONTHLY_FIELDS, DebtLedger
 from gpucredit.debt.schedule import scheduled_principal
 
 __all__ = ["StructureLedger", "run_structure"]
@@ -283,7 +282,7 @@ def _total(arrays: Iterable[Float64Array]) -> Float64Array:
     return out
 
 
-def _facility_order(structure: StructureTerms) -> list[int]:
+def facility_order(structure: StructureTerms) -> list[int]:
     """Facilities in the order the waterfall first names them (then any unnamed)."""
     order: list[int] = []
     for step in structure.steps:
@@ -365,7 +364,7 @@ def run_structure(
     cfads = np.ascontiguousarray(cfads.T, dtype=np.float64)
     sofr = np.ascontiguousarray(sofr.T, dtype=np.float64)
     ranks = [f.seniority for f in facs]
-    order = _facility_order(structure)
+    order = facility_order(structure)
 
     rec: list[dict[str, Float64Array]] = [{k: np.zeros(shape) for k in _MONTHLY} for _ in facs]
     alive_out = [np.zeros(shape, dtype=bool) for _ in facs]
@@ -502,7 +501,10 @@ def run_structure(
                 liquidity, gap, lk_draw[k] = liquidity - take, gap - take, lk_draw[k] + take
                 take = np.minimum(gap, s.dsra)
                 s.dsra, gap, ds_draw[k] = s.dsra - take, gap - take, ds_draw[k] + take
-                short = gap > CENT
+                if structure.unfunded_opex_defaults:
+                    short = gap + unfunded_out[t] > CENT
+                else:
+                    short = gap > CENT
                 if default_free:
                     short = np.zeros(n_paths, dtype=bool)
                 got = ask - np.where(short, gap, 0.0)

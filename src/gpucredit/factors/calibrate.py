@@ -195,7 +195,8 @@ class RentCalibration:
     residuals : tuple of float
         Standardised one-step innovations of the Kalman filter (N(0, 1) if the model holds).
     successor_log_step, ramp_months
-        Successor-step component of the trend, held at the engine's sourced value.
+        Successor-step component of the trend (log decline per ramp, months of a ramp), held
+        fixed: the step of the joint trend-regime fit when it identifies one, else sourced.
     regime_path : tuple of (str, int)
         The known regime of each month (ISO month start, 0 tight / 1 glut).
     converged : bool
@@ -240,26 +241,35 @@ class _GenData:
     first_month: dt.date
 
 
-def _successor_steps(generation: str) -> list[tuple[dt.date, float, int]]:
+def _successor_steps(generation: str, log_step: float) -> list[tuple[dt.date, float, int]]:
     presets = generation_presets()
     out: list[tuple[dt.date, float, int]] = []
     if generation not in presets:
         return out
     nxt = presets[generation].successor
     while nxt is not None and nxt in presets:
-        out.append((presets[nxt].volume_date, defaults.SUCCESSOR_LOG_STEP, defaults.RAMP_MONTHS))
+        out.append((presets[nxt].volume_date, log_step, defaults.RAMP_MONTHS))
         nxt = presets[nxt].successor
     return out
 
 
-def _step_decline(generation: str, dates: list[dt.date], as_of: dt.date) -> Float64Array:
-    """Successor-step log decline at each date minus that at ``as_of`` (as log_rent_trend)."""
+def _step_decline(
+    generation: str,
+    dates: list[dt.date],
+    as_of: dt.date,
+    log_step: float = defaults.SUCCESSOR_LOG_STEP,
+) -> Float64Array:
+    """Successor-step log decline at each date minus that at ``as_of`` (as log_rent_trend).
+
+    ``log_step`` is the log decline per successor ramp (natural-log units); ``1.0`` gives the
+    number of ramps, fractions for ramps under way.
+    """
 
     def total(day: dt.date) -> float:
         s = 0.0
-        for volume, log_step, ramp_months in _successor_steps(generation):
+        for volume, step, ramp_months in _successor_steps(generation, log_step):
             years = (day - volume).days / DAYS_PER_YEAR
-            s += log_step * min(max(years * 12.0 / ramp_months, 0.0), 1.0)
+            s += step * min(max(years * 12.0 / ramp_months, 0.0), 1.0)
         return s
 
     ref = total(as_of)
@@ -267,7 +277,10 @@ def _step_decline(generation: str, dates: list[dt.date], as_of: dt.date) -> Floa
 
 
 def _prepare(
-    index: pd.DataFrame, as_of: dt.date, regime_path: Mapping[dt.date, int]
+    index: pd.DataFrame,
+    as_of: dt.date,
+    regime_path: Mapping[dt.date, int],
+    log_step: float = defaults.SUCCESSOR_LOG_STEP,
 ) -> list[_GenData]:
     frame = index
     if "rental_type" in frame.columns:
@@ -299,7 +312,7 @@ def _prepare(
                 log_price=np.log(rows["usd_per_gpu_hour"].to_numpy(dtype=np.float64)),
                 obs_weight=N_OBS_FULL_WEIGHT / np.minimum(n_obs, N_OBS_FULL_WEIGHT),
                 years=np.array([(d - as_of).days / DAYS_PER_YEAR for d in mids]),
-                steps=_step_decline(str(gen), mids, as_of),
+                steps=_step_decline(str(gen), mids, as_of, log_step),
                 interval=np.array(interval, dtype=np.intp),
                 lag=np.array(lag, dtype=np.float64),
                 glut=np.array(glut, dtype=bool),
@@ -355,6 +368,7 @@ def calibrate_rent(
     *,
     as_of: dt.date,
     regime_path: Mapping[dt.date, int] | None = None,
+    successor_log_step: float = defaults.SUCCESSOR_LOG_STEP,
 ) -> RentCalibration:
     """Fit the engine's rent model to the monthly on-demand rent index by maximum likelihood.
 
@@ -364,7 +378,8 @@ def calibrate_rent(
         dy = kappa (level[s_t] - y) dt + sigma[s_t] dW,    level = (+gap/2, -gap/2)
         e_g(t) ~ N(0, tau^2 * N / min(n_obs, N)),          N = N_OBS_FULL_WEIGHT
 
-    ``S_g`` is the successor-step decline (fixed at the engine's sourced step and ramp), ``c_g``
+    ``S_g`` is the successor-step decline (held at ``successor_log_step`` per ramp over the
+    sourced ``RAMP_MONTHS``: the step :func:`fit_regime_chain` fits, or the sourced), ``c_g``
     the log trend at ``as_of``. Between observed months the exact monthly OU transition is
     applied month by month with the known regime of each month; a scalar Kalman filter per
     generation gives the exact Gaussian likelihood. Generations share every parameter but
@@ -381,6 +396,9 @@ def calibrate_rent(
     regime_path : mapping of date to int, optional
         Regime of each month start (0 tight, 1 glut) covering the data; default
         :func:`default_regime_path`.
+    successor_log_step : float, optional
+        Log decline of the trend per successor ramp (natural-log units), held fixed; default
+        the sourced ``defaults.SUCCESSOR_LOG_STEP``.
 
     Returns
     -------
@@ -389,7 +407,7 @@ def calibrate_rent(
     """
     if regime_path is None:
         regime_path = default_regime_path(dt.date(2000, 1, 1), as_of)
-    data = _prepare(index, as_of, regime_path)
+    data = _prepare(index, as_of, regime_path, successor_log_step)
 
     def negll(theta: Float64Array) -> float:
         value = -_rent_filter(theta, data)[0]
@@ -437,7 +455,7 @@ def calibrate_rent(
         n_obs_by_generation={g.name: int(g.log_price.size) for g in data},
         log_likelihood=float(loglik),
         residuals=tuple(float(v) for v in np.concatenate(resid)),
-        successor_log_step=defaults.SUCCESSOR_LOG_STEP,
+        successor_log_step=successor_log_step,
         ramp_months=defaults.RAMP_MONTHS,
         regime_path=path,
         converged=bool(res.success),
@@ -629,7 +647,8 @@ class RegimeCalibration:
         chain's stationary distribution (natural-log units; NaN with no fit).
     trend_per_year : float
         Slope of the log index fitted jointly with the regime means (log units per year; the
-        index is the successor-step-adjusted pooled index, so this is ``-decay``).
+        index is the successor-step-adjusted pooled index, so this is ``-decay``, net of
+        ``successor_log_step``).
     sigma : float
         Residual sd of the log index around trend + regime mean (log units, one month).
     log_likelihood : float
@@ -643,6 +662,17 @@ class RegimeCalibration:
         ``P(glut | data to month t)`` and ``P(glut | data to the last month)``, per month.
     converged : bool
         Whether the optimiser converged without a warning.
+    successor_log_step : float
+        Log decline of the rent trend per successor ramp (natural-log units) that the fit
+        takes out and the engine uses: fitted jointly with the trend and the regime means
+        when the index spans at least ``MIN_SUCCESSOR_RAMPS`` ramps and the estimate passes
+        the adoption rule (0 when it is significantly negative), else the sourced
+        ``defaults.SUCCESSOR_LOG_STEP``; ``source["successor_log_step"]`` says which.
+    successor_step_estimate : float
+        The joint fit's unconstrained estimate (NaN when not fitted); its standard error is
+        ``std_errors["successor_log_step"]``.
+    n_successor_ramps : int
+        Successor ramps the index spans by ``as_of``.
     """
 
     p_tight_to_glut: float
@@ -665,6 +695,9 @@ class RegimeCalibration:
     filtered_glut: tuple[float, ...] = ()
     smoothed_glut: tuple[float, ...] = ()
     converged: bool = True
+    successor_log_step: float = defaults.SUCCESSOR_LOG_STEP
+    successor_step_estimate: float = math.nan
+    n_successor_ramps: int = 0
 
     def regime_path(self) -> dict[dt.date, int]:
         """Month start -> regime (glut where the smoothed probability exceeds 0.5).
@@ -724,11 +757,18 @@ MIN_REGIME_MONTHS = 24
 MAX_INTERPOLATED_SHARE = 0.6
 
 
-def market_rent_index(index: pd.DataFrame, as_of: dt.date) -> pd.Series:
+def market_rent_index(
+    index: pd.DataFrame,
+    as_of: dt.date,
+    *,
+    successor_log_step: float = defaults.SUCCESSOR_LOG_STEP,
+    log_rent_weight: float = 1.0,
+) -> pd.Series:
     """Pooled monthly log rent index of every generation, successor steps taken out.
 
     For each generation ``g`` and observed month ``t``, ``z = log R_g(t) + S_g(t)`` (the
-    successor-step decline of :func:`calibrate_rent` added back), and
+    successor-step decline of :func:`calibrate_rent`, ``successor_log_step`` per ramp, added
+    back), and
     ``z = a_g + b_t + e`` is fitted by weighted least squares (weight ``min(n_obs, N)``,
     ``N = N_OBS_FULL_WEIGHT``; ``a`` of the first generation is 0): ``b_t`` is the market's
     log rent in month ``t`` net of the generation mix (a chain-linked index).
@@ -739,6 +779,14 @@ def market_rent_index(index: pd.DataFrame, as_of: dt.date) -> pd.Series:
         As :func:`calibrate_rent` takes it (USD per GPU-hour).
     as_of : date
         Months after it are dropped (point in time).
+    successor_log_step : float, optional
+        Log decline per successor ramp added back (natural-log units); default the sourced
+        ``defaults.SUCCESSOR_LOG_STEP``.
+    log_rent_weight : float, optional
+        Multiplier of ``log R`` in ``z`` (1). With 0 and a step of 1 the index is the pooled
+        number of successor ramps relative to ``as_of`` (the regressor of the step size in
+        :func:`fit_regime_chain`); the least squares are linear in ``z``, so the index with
+        step ``s`` is the index with step 0 plus ``s`` times that one.
 
     Returns
     -------
@@ -755,11 +803,11 @@ def market_rent_index(index: pd.DataFrame, as_of: dt.date) -> pd.Series:
     frame = frame[keep].assign(month=month[keep])
     if frame.empty:
         return pd.Series(dtype=np.float64)
-    z = np.log(frame["usd_per_gpu_hour"].to_numpy(dtype=np.float64))
+    z = log_rent_weight * np.log(frame["usd_per_gpu_hour"].to_numpy(dtype=np.float64))
     for gen, rows in frame.groupby("generation", sort=True):
         pos = frame.index.get_indexer(rows.index)
         mids = [_month(m) + dt.timedelta(days=14) for m in rows["month"]]
-        z[pos] += _step_decline(str(gen), mids, as_of)
+        z[pos] += _step_decline(str(gen), mids, as_of, successor_log_step)
     gens = sorted(frame["generation"].unique())
     months = pd.date_range(frame["month"].min(), frame["month"].max(), freq="MS")
     observed = sorted(set(frame["month"]))
@@ -786,13 +834,186 @@ def _prior_regimes(reason: str, months: list[dt.date]) -> RegimeCalibration:
         std_errors={"p_tight_to_glut": math.nan, "p_glut_to_tight": math.nan},
         months_at_risk={},
         switches={},
-        source={"p_tight_to_glut": note, "p_glut_to_tight": note, "initial": f"tight: {reason}"},
+        source={
+            "p_tight_to_glut": note,
+            "p_glut_to_tight": note,
+            "initial": f"tight: {reason}",
+            "successor_log_step": f"sourced {defaults.SUCCESSOR_LOG_STEP:g}: {reason}",
+        },
         method="prior",
         months=tuple(m.isoformat() for m in months),
         smoothed_glut=tuple(0.0 for _ in months),
         filtered_glut=tuple(0.0 for _ in months),
         n_months=len(months),
     )
+
+
+#: Fewest successor ramps the pooled rent index must span (observed before the volume date and
+#: after the ramp ends, on or before ``as_of``) for :func:`fit_regime_chain` to fit the step
+#: size; with fewer a ramp cannot be told from a regime switch or the trend, and the sourced
+#: ``defaults.SUCCESSOR_LOG_STEP`` stands.
+MIN_SUCCESSOR_RAMPS = 2
+
+
+def _observed_ramps(index: pd.DataFrame, as_of: dt.date) -> int:
+    """Successor ramps the on-demand index spans by ``as_of``.
+
+    A successor counts when some generation it steps down has a value before the successor's
+    volume date and one on or after the end of its ramp (``RAMP_MONTHS`` later), both on or
+    before ``as_of``.
+    """
+    frame = index
+    if "rental_type" in frame.columns:
+        frame = frame[frame["rental_type"] == "on_demand"]
+    month = pd.to_datetime(frame["month"])
+    keep = (month <= pd.Timestamp(as_of)) & frame["usd_per_gpu_hour"].notna()
+    keep &= frame["n_obs"] > 0
+    presets = generation_presets()
+    spanned: set[str] = set()
+    for gen, months in month[keep].groupby(frame.loc[keep, "generation"]):
+        first, last = _month(months.min()), _month(months.max())
+        nxt = presets[str(gen)].successor if str(gen) in presets else None
+        while nxt is not None and nxt in presets:
+            volume = presets[nxt].volume_date
+            end = volume + dt.timedelta(days=round(defaults.RAMP_MONTHS * DAYS_PER_YEAR / 12))
+            if first < _month(volume) and _month(end) <= last:
+                spanned.add(nxt)
+            nxt = presets[nxt].successor
+    return len(spanned)
+
+
+def _nm_fit(model: MarkovRegression, start: Float64Array) -> tuple[Any, bool] | str:
+    """One Nelder-Mead fit of ``model`` from ``start``: the fit and whether it converged
+    without a warning, or why it failed."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            fit = model.fit(start_params=start, em_iter=0, method="nm", maxiter=5000, disp=False)
+        except (RuntimeError, np.linalg.LinAlgError, ValueError) as exc:
+            return f"Markov-switching fit failed ({exc})"
+    ok = bool(fit.mle_retvals.get("converged", False)) and not any(
+        issubclass(w.category, ConvergenceWarning) for w in caught
+    )
+    if not math.isfinite(float(fit.llf)):
+        return "no start gave a finite likelihood"
+    return fit, ok
+
+
+def _markov_fit(
+    y: Float64Array,
+    years: Float64Array,
+    step_x: Float64Array | None = None,
+    extra_start: Float64Array | None = None,
+) -> tuple[MarkovRegression, Any, bool] | str:
+    """Markov-switching fit of ``y = c[s] + beta years (+ step x) + e``: model, fit, converged.
+
+    Deterministic starts (no random search, so the fit is reproducible): a small grid of
+    persistences with the means at the detrended quartiles and the OLS slope (the step
+    ``x`` column, when given, starts at the sourced step), then ``extra_start`` if given;
+    Nelder-Mead from each (statsmodels' EM and BFGS steps can run the slope away on a
+    trending series); the highest likelihood among the converged fits wins. A string says
+    why no fit came back.
+    """
+    if step_x is None:
+        exog, base, step0 = years, y, []
+    else:
+        exog = np.column_stack([years, step_x])
+        base, step0 = y - defaults.SUCCESSOR_LOG_STEP * step_x, [defaults.SUCCESSOR_LOG_STEP]
+    model = MarkovRegression(
+        y, k_regimes=2, trend="c", exog=exog, switching_exog=False, switching_variance=False
+    )
+    ols = np.polyfit(years, base, 1)
+    resid = base - np.polyval(ols, years)
+    hi, lo = (float(q) + float(ols[1]) for q in np.quantile(resid, (0.75, 0.25)))
+    var = max(float(np.var(resid)) / 4.0, 1e-6)
+    starts = [
+        np.array([stay, back, hi, lo, float(ols[0]), *step0, var])
+        for stay, back in ((0.9, 0.1), (0.95, 0.05), (0.8, 0.2))
+    ]
+    if extra_start is not None:
+        starts.append(extra_start)
+    best: Any = None
+    best_ok = False
+    failure = "no start gave a finite likelihood"
+    for start in starts:
+        fitted = _nm_fit(model, start)
+        if isinstance(fitted, str):
+            failure = fitted
+            continue
+        fit, ok = fitted
+        if best is None or (ok, float(fit.llf)) > (best_ok, float(best.llf)):
+            best, best_ok = fit, ok
+    if best is None:
+        return failure
+    return model, best, best_ok
+
+
+@dataclass(frozen=True)
+class _StepFit:
+    value: float  # the step the fit and the engine use (log decline per ramp)
+    estimate: float  # unconstrained joint MLE (NaN when not fitted)
+    std_error: float
+    note: str
+    n_ramps: int
+    joint: tuple[MarkovRegression, Any, bool] | None  # the joint fit, when its step is used
+
+
+def _fit_successor_step(
+    index: pd.DataFrame, as_of: dt.date, years: Float64Array, held: Any
+) -> _StepFit:
+    """Successor-step size fitted jointly with the trend and the regimes, or the sourced one.
+
+    The joint model is :func:`_markov_fit`'s on the pooled index with no step taken out,
+    ``y = c[s] + beta years + step x + e``, ``x = -(r - mean r)`` where ``r`` is the pooled
+    count of successor ramps (:func:`market_rent_index` with ``log_rent_weight=0``), so
+    ``step`` is the log decline per ramp net of the trend. It is fitted from :func:`_markov_fit`'s
+    starts plus ``held`` (the fit with the sourced step held: the joint model's conditional
+    optimum at that step); with few data the likelihood has several modes. The estimate is
+    used as :func:`_adopt` would (``ADOPT_MIN_T``, ``PLAUSIBLE``); one at least
+    ``ADOPT_MIN_T`` standard errors below zero gives 0 (its bound: the data reject a fall at
+    the ramps beyond the trend); fewer than ``MIN_SUCCESSOR_RAMPS`` ramps spanned, or no fit,
+    keep the sourced step.
+    """
+    sourced = defaults.SUCCESSOR_LOG_STEP
+    n_ramps = _observed_ramps(index, as_of)
+    if n_ramps < MIN_SUCCESSOR_RAMPS:
+        note = (
+            f"sourced {sourced:g} kept: {n_ramps} successor ramp(s) spanned by the index to "
+            f"{as_of} (fewer than {MIN_SUCCESSOR_RAMPS}): a step cannot be told from the trend "
+            "or a regime switch"
+        )
+        return _StepFit(sourced, math.nan, math.nan, note, n_ramps, None)
+    y = market_rent_index(index, as_of, successor_log_step=0.0).interpolate().to_numpy()
+    ramps = market_rent_index(index, as_of, successor_log_step=1.0, log_rent_weight=0.0)
+    r = ramps.interpolate().to_numpy(dtype=np.float64)
+    x = -(r - r.mean())
+    # held: (p00, p10, c0, c1, slope, sigma2) fitted on y + sourced r, which is
+    # y - sourced x + sourced mean(r): its constants are ours plus that shift
+    p = np.asarray(held.params, dtype=np.float64)
+    shift = sourced * float(r.mean())
+    start = np.array([p[0], p[1], p[2] - shift, p[3] - shift, p[4], sourced, p[5]])
+    fitted = _markov_fit(y, years, x, start)
+    if isinstance(fitted, str):
+        note = f"sourced {sourced:g} kept: {fitted}"
+        return _StepFit(sourced, math.nan, math.nan, note, n_ramps, None)
+    model, res, converged = fitted
+    names = list(model.param_names)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a flat direction gives NaN, reported as such
+        bse = dict(zip(names, np.asarray(res.bse, dtype=np.float64), strict=True))
+    par = dict(zip(names, np.asarray(res.params, dtype=np.float64), strict=True))
+    name = next(n for n in names if n.startswith("x2"))  # the step's regressor
+    estimate, se = float(par[name]), float(bse[name])
+    tag = f"joint trend-regime-step fit over {n_ramps} successor ramps"
+    if math.isfinite(se) and se > 0.0 and estimate <= -ADOPT_MIN_T * se:
+        note = (
+            f"calibrated 0 ({tag}: estimate {estimate:.4g}, s.e. {se:.2g}, below 0 by "
+            f"{-estimate / se:.1f} s.e.; floored at its bound 0)"
+        )
+        return _StepFit(0.0, estimate, se, note, n_ramps, None)
+    value, note = _adopt("rent.successor_log_step", estimate, se, sourced, not converged)
+    joint = (model, res, converged) if value == estimate else None
+    return _StepFit(value, estimate, se, f"{tag}: {note}", n_ramps, joint)
 
 
 def fit_regime_chain(index: pd.DataFrame, *, as_of: dt.date) -> RegimeCalibration:
@@ -804,7 +1025,13 @@ def fit_regime_chain(index: pd.DataFrame, *, as_of: dt.date) -> RegimeCalibratio
         P(s_t = j | s_{t-1} = i) = p_ij
 
     on :func:`market_rent_index` (successor steps out; months without a value are linearly
-    interpolated in log, at most ``MAX_INTERPOLATED_SHARE`` of them). The trend slope
+    interpolated in log, at most ``MAX_INTERPOLATED_SHARE`` of them). The step size taken out
+    is fitted first (``_fit_successor_step``): the same model on the index with no step out,
+    plus ``step * x_t`` with ``x_t`` minus the pooled count of successor ramps, so the trend,
+    the regime means and the step are estimated together; the step is used when the index
+    spans at least ``MIN_SUCCESSOR_RAMPS`` ramps and the estimate passes the adoption rule
+    (then that joint fit is the fit), 0 when it is significantly negative, else the sourced
+    ``defaults.SUCCESSOR_LOG_STEP`` (``source["successor_log_step"]`` says which). The trend
     ``beta`` and the regime means ``c`` are fitted jointly, so the trend is not the midpoint
     of hand-set regimes; the reported levels are ``c`` less their stationary mean
     (``pi_tight c_tight + pi_glut c_glut``), so they average to zero over the chain: the
@@ -839,44 +1066,23 @@ def fit_regime_chain(index: pd.DataFrame, *, as_of: dt.date) -> RegimeCalibratio
             f"{MAX_INTERPOLATED_SHARE:.0%})",
             months,
         )
-    y = series.interpolate().to_numpy(dtype=np.float64)
-    years = np.arange(y.size, dtype=np.float64) / 12.0
+    years = np.arange(len(series), dtype=np.float64) / 12.0
     years -= years.mean()  # centred: the slope does not trade off against the constants
-    model = MarkovRegression(
-        y, k_regimes=2, trend="c", exog=years, switching_exog=False, switching_variance=False
-    )
-    # Deterministic starts (no random search, so the fit is reproducible): a small grid of
-    # persistences with the means at the detrended quartiles and the OLS slope; Nelder-Mead
-    # from each (statsmodels' EM and BFGS steps can run the slope away on a trending series);
-    # the highest likelihood among the converged fits wins.
-    ols = np.polyfit(years, y, 1)
-    resid = y - np.polyval(ols, years)
-    hi, lo = (float(q) + float(ols[1]) for q in np.quantile(resid, (0.75, 0.25)))
-    var = max(float(np.var(resid)) / 4.0, 1e-6)
-    best: Any = None
-    best_ok = False
-    failure = "no start gave a finite likelihood"
-    for stay, back in ((0.9, 0.1), (0.95, 0.05), (0.8, 0.2)):
-        start = np.array([stay, back, hi, lo, float(ols[0]), var])
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                fit = model.fit(
-                    start_params=start, em_iter=0, method="nm", maxiter=5000, disp=False
-                )
-            except (RuntimeError, np.linalg.LinAlgError, ValueError) as exc:
-                failure = f"Markov-switching fit failed ({exc})"
-                continue
-        ok = bool(fit.mle_retvals.get("converged", False)) and not any(
-            issubclass(w.category, ConvergenceWarning) for w in caught
-        )
-        if not math.isfinite(float(fit.llf)):
-            continue
-        if best is None or (ok, float(fit.llf)) > (best_ok, float(best.llf)):
-            best, best_ok = fit, ok
-    if best is None:
-        return _prior_regimes(failure, months)
-    res, converged = best, best_ok
+    y = series.interpolate().to_numpy(dtype=np.float64)
+    fitted = _markov_fit(y, years)  # the sourced step held
+    if isinstance(fitted, str):
+        return _prior_regimes(fitted, months)
+    model, res, converged = fitted
+    step = _fit_successor_step(index, as_of, years, res)
+    if step.joint is not None:  # the joint fit's step is used: that fit is the fit
+        model, res, converged = step.joint
+    elif step.value != defaults.SUCCESSOR_LOG_STEP:  # floored at 0: refit with it held
+        series = market_rent_index(index, as_of, successor_log_step=step.value)
+        y = series.interpolate().to_numpy(dtype=np.float64)
+        fitted = _markov_fit(y, years)
+        if isinstance(fitted, str):
+            return _prior_regimes(fitted, months)
+        model, res, converged = fitted
     names = list(model.param_names)
     par = dict(zip(names, np.asarray(res.params, dtype=np.float64), strict=True))
     with warnings.catch_warnings():
@@ -916,6 +1122,7 @@ def fit_regime_chain(index: pd.DataFrame, *, as_of: dt.date) -> RegimeCalibratio
             "level_tight": float(bse[f"const[{tight}]"]),
             "level_glut": float(bse[f"const[{glut}]"]),
             "trend_per_year": float(bse[slope]),
+            "successor_log_step": step.std_error,
         },
         months_at_risk=at_risk,
         switches=switches,
@@ -923,6 +1130,7 @@ def fit_regime_chain(index: pd.DataFrame, *, as_of: dt.date) -> RegimeCalibratio
             "p_tight_to_glut": tag,
             "p_glut_to_tight": tag,
             "initial": f"filtered P(glut | index to {months[-1]:%Y-%m}) = {p_last:.2f}",
+            "successor_log_step": step.note,
         },
         method="markov_switching",
         initial=GLUT if p_last > 0.5 else TIGHT,
@@ -938,6 +1146,9 @@ def fit_regime_chain(index: pd.DataFrame, *, as_of: dt.date) -> RegimeCalibratio
         filtered_glut=tuple(float(v) for v in filtered),
         smoothed_glut=tuple(float(v) for v in smoothed),
         converged=converged,
+        successor_log_step=step.value,
+        successor_step_estimate=step.estimate,
+        n_successor_ramps=step.n_ramps,
     )
 
 
@@ -1006,6 +1217,9 @@ PLAUSIBLE: dict[str, tuple[float, float]] = {
     "sofr.sigma": (0.001, 0.03),
     "regime.p_tight_to_glut": (0.01, 0.5),
     "regime.p_glut_to_tight": (0.01, 0.5),
+    # Log decline of rent per successor ramp: up to 0.6 (a 45% cut; AWS's ~44% P5 cut of
+    # June 2025 at Blackwell's volume ramp is the largest sourced one, REFERENCES.md).
+    "rent.successor_log_step": (0.0, 0.6),
 }
 
 
@@ -1096,8 +1310,10 @@ class Calibration:
         identifies it: finite, not on an optimiser bound, at least ``ADOPT_MIN_T`` standard
         errors from zero and inside the plausible range in ``PLAUSIBLE``; otherwise the prior
         is kept. ``sources`` says which, parameter by parameter. Rent anchors (the 60-day
-        median before ``as_of``), successor steps, utilisation and correlations come from
-        :func:`~gpucredit.factors.defaults.default_factor_params` (``rent_prior`` as there).
+        median before ``as_of``), the successor generations and ramps, utilisation and
+        correlations come from :func:`~gpucredit.factors.defaults.default_factor_params`
+        (``rent_prior`` as there); the successor-step size is the regime fit's
+        (``RegimeCalibration.successor_log_step``: fitted, or the sourced one).
         """
         base = defaults.default_factor_params(generations, as_of, rent_prior=rent_prior)
         r = self.rent
@@ -1183,6 +1399,12 @@ class Calibration:
                 f"{tag}: regime levels centred on the trend over the chain's stationary "
                 f"distribution: tight {level_t:+.4f}, glut {level_g:+.4f} (log)"
             )
+            # The step the decay is net of: one fall counted once, by the step or the trend.
+            step = g.successor_log_step
+            sources["calibration.rent.successor_log_step"] = (
+                f"{tag}: {step:g} per successor ramp over {defaults.RAMP_MONTHS} months "
+                f"({g.source.get('successor_log_step', 'sourced: no regime fit')})"
+            )
             rents = tuple(
                 dataclasses.replace(
                     p,
@@ -1192,6 +1414,7 @@ class Calibration:
                     level_glut=level_g,
                     sigma_tight=s_tight,
                     sigma_glut=s_glut,
+                    successors=tuple(dataclasses.replace(st, log_step=step) for st in p.successors),
                 )
                 for p in base.rents
             )
@@ -1216,7 +1439,7 @@ class Calibration:
         if r is not None:
             sources["rent.model"] = (
                 f"{tag}: on-demand rent index MLE, {r.n_obs} monthly values; successor step "
-                f"{r.successor_log_step} over {r.ramp_months} months kept as sourced"
+                f"{r.successor_log_step:g} over {r.ramp_months} months held (the regime fit's)"
             )
         else:
             sources["rent.model"] = (
@@ -1299,7 +1522,10 @@ class Calibration:
                         "level_glut": self.regime.level_glut,
                         "trend_per_year": self.regime.trend_per_year,
                         "sigma": self.regime.sigma,
+                        "successor_log_step": self.regime.successor_log_step,
+                        "successor_step_estimate": self.regime.successor_step_estimate,
                     },
+                    "n_successor_ramps": self.regime.n_successor_ramps,
                     "std_errors": self.regime.std_errors,
                     "initial": "glut" if self.regime.initial == GLUT else "tight",
                     "p_glut_at_as_of": self.regime.p_glut_at_as_of,
@@ -1350,8 +1576,9 @@ def calibrate_factors(
         None with fewer than ``MIN_SOFR_MONTHS`` SOFR months: the sourced priors stand.
 
     The regime chain is :func:`fit_regime_chain` on the same index (its switching
-    probabilities, the regime at ``as_of``), and the rent fit takes the fit's smoothed regime
-    of each month as known: nothing after ``as_of`` decides a month's regime.
+    probabilities, the regime at ``as_of``, the successor-step size), and the rent fit takes
+    the fit's smoothed regime of each month and its step as known: nothing after ``as_of``
+    decides a month's regime or the step.
     """
     table = shipped_rent_index(as_of) if rent_index is None else rent_index
     month = pd.to_datetime(table["month"]) if not table.empty else pd.Series(dtype="M8[ns]")
@@ -1365,7 +1592,11 @@ def calibrate_factors(
     # The fit's (smoothed, data to as_of only) regime of each month; tight where it has none.
     path = {m: regime.regime_path().get(m, TIGHT) for m in _months(start, as_of)}
     rent = (
-        calibrate_rent(table, as_of=as_of, regime_path=path) if len(od) >= MIN_RENT_MONTHS else None
+        calibrate_rent(
+            table, as_of=as_of, regime_path=path, successor_log_step=regime.successor_log_step
+        )
+        if len(od) >= MIN_RENT_MONTHS
+        else None
     )
     sofr: SofrCalibration | None
     try:

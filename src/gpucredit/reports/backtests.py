@@ -35,6 +35,7 @@ from gpucredit.factors.bitcoin import (
     simulate_hashprice,
 )
 from gpucredit.factors.calibrate import calibrate_factors
+from gpucredit.factors.params import FactorParams
 from gpucredit.market.bitcoin import hashprice_series
 from gpucredit.market.rent_index import rent_index
 from gpucredit.scenarios import MonteCarloShocks, TimeGrid, n_factors, simulate_scenarios
@@ -269,26 +270,50 @@ class RegimeBacktest:
     ----------
     calibrated : FanBacktest
         The model as the engine runs it as of ``as_of``: regime chain and start regime from the
-        Markov-switching fit, continuous decay from the joint trend-and-regime fit.
+        Markov-switching fit, successor-step size and continuous decay from the joint
+        trend-regime(-step) fit.
     prior_decay : FanBacktest
         The same model and shocks with the hand-set decay (0.11 a year, read off the total
         decline including the glut): the glut's fall counted in the trend as well.
+    hindsight : FanBacktest
+        The same model and shocks with the step size and decay of the joint fit on all the
+        data to ``hindsight_as_of`` (not point in time: it shows what the fitted split of the
+        decline between the trend and the steps does, not what was knowable).
     initial_regime : int
         Regime at ``as_of`` from the fit (0 tight, 1 glut).
-    decay_calibrated, decay_prior : float
-        The two models' continuous decay, log units per year.
-    slope_calibrated, slope_prior, slope_realised : float
+    decay_calibrated, decay_prior, decay_hindsight : float
+        The models' continuous decay, log units per year.
+    step_calibrated, step_hindsight : float
+        Log decline per successor ramp of the calibrated and hindsight models (the prior-decay
+        model has the calibrated one).
+    step_source, step_source_hindsight : str
+        How the calibrations as of ``as_of`` and ``hindsight_as_of`` got their step (fitted,
+        floored at 0, or sourced), with the estimate and its standard error.
+    anchor_usd_per_gpu_hour : float
+        The H100 rent anchor at ``as_of`` (USD per GPU-hour).
+    hindsight_as_of : datetime.date
+        As-of date of the hindsight calibration.
+    slope_calibrated, slope_prior, slope_hindsight, slope_realised : float
         Least-squares slope of log rent on time over the realised months, per year: of each
         model's mean log rent and of the realised index.
     """
 
     calibrated: FanBacktest
     prior_decay: FanBacktest
+    hindsight: FanBacktest
     initial_regime: int
     decay_calibrated: float
     decay_prior: float
+    decay_hindsight: float
+    step_calibrated: float
+    step_hindsight: float
+    step_source: str
+    step_source_hindsight: str
+    anchor_usd_per_gpu_hour: float
+    hindsight_as_of: dt.date
     slope_calibrated: float
     slope_prior: float
+    slope_hindsight: float
     slope_realised: float
 
 
@@ -298,18 +323,29 @@ def _slope(months: pd.Index, log_values: Float64Array) -> float:
     return float(np.polyfit(years, log_values, 1)[0])
 
 
+def _with_trend(params: FactorParams, decay: float, step: float) -> FactorParams:
+    """``params`` with the H100 rent's continuous decay and successor-step size replaced."""
+    rp = params.rent("H100")
+    steps = tuple(dataclasses.replace(s, log_step=step) for s in rp.successors)
+    rent = dataclasses.replace(rp, decay_per_year=decay, successors=steps)
+    return dataclasses.replace(params, rents=(rent,))
+
+
 def backtest_regime_rent(
     as_of: dt.date = dt.date(2024, 8, 31),
     n_months: int = 22,
     n_paths: int = 5_000,
     seed: int = 20240831,
+    hindsight_as_of: dt.date = dt.date(2026, 7, 31),
 ) -> RegimeBacktest:
     """H100 rent fan of the calibrated regime model from ``as_of`` (point in time).
 
     The parameters are :func:`~gpucredit.factors.calibrate.calibrate_factors` as of ``as_of``
     (regime chain fitted by Markov switching on the index to that date, the start regime from
-    its filtered probability, the decay fitted jointly with the regime means), run through
-    :func:`simulate_scenarios`; the comparison differs only in its decay.
+    its filtered probability, the successor-step size and the decay fitted jointly with the
+    regime means), run through :func:`simulate_scenarios`; the comparisons differ only in
+    their decay (the hand-set one) or in their decay and step (those fitted on the data to
+    ``hindsight_as_of``, labelled as hindsight).
 
     Parameters
     ----------
@@ -319,25 +355,38 @@ def backtest_regime_rent(
         Horizon (months) and Monte Carlo paths.
     seed : int
         Seed of :class:`gpucredit.scenarios.MonteCarloShocks`.
+    hindsight_as_of : datetime.date
+        As-of date of the hindsight calibration (the last data month).
 
     Returns
     -------
     RegimeBacktest
-        Rents in USD per GPU-hour; decays and slopes in log units per year.
+        Rents in USD per GPU-hour; decays, steps and slopes in log units per year (steps in
+        log units per successor ramp).
     """
-    params = calibrate_factors(as_of).to_params(("H100",), as_of)
+    cal = calibrate_factors(as_of)
+    params = cal.to_params(("H100",), as_of)
     rp = params.rent("H100")
+    step = cal.regime.successor_log_step
     prior = default_factor_params(("H100",), as_of).rent("H100").decay_per_year
-    twice = dataclasses.replace(params, rents=(dataclasses.replace(rp, decay_per_year=prior),))
+    late = calibrate_factors(hindsight_as_of)
+    late_step = late.regime.successor_log_step
+    late_decay = late.to_params(("H100",), hindsight_as_of).rent("H100").decay_per_year
+    models = (params, _with_trend(params, prior, step), _with_trend(params, late_decay, late_step))
     grid = TimeGrid(as_of, n_months)
     shocks = MonteCarloShocks(seed).draw(0, n_paths, n_months, n_factors(params), 0)
     months = _month_starts(as_of, n_months)
     realised = rent_index("H100")
     fans = []
     slopes = []
-    for p in (params, twice):
+    names = (
+        "H100 on-demand rent",
+        "H100 rent, hand-set decay",
+        f"H100 rent, step and decay fitted to {hindsight_as_of} (hindsight)",
+    )
+    for name, p in zip(names, models, strict=True):
         rent = simulate_scenarios(p, grid, shocks).rent_of("H100")
-        fan = fan_backtest("H100 on-demand rent", "USD per GPU-hour", as_of, months, rent, realised)
+        fan = fan_backtest(name, "USD per GPU-hour", as_of, months, rent, realised)
         fans.append(fan)
         at = months.get_indexer(fan.realised.index)
         slopes.append(_slope(fan.realised.index, np.log(rent[:, at]).mean(axis=0)))
@@ -345,10 +394,19 @@ def backtest_regime_rent(
     return RegimeBacktest(
         calibrated=fans[0],
         prior_decay=fans[1],
+        hindsight=fans[2],
         initial_regime=params.regime.initial,
         decay_calibrated=rp.decay_per_year,
         decay_prior=prior,
+        decay_hindsight=late_decay,
+        step_calibrated=step,
+        step_hindsight=late_step,
+        step_source=cal.regime.source.get("successor_log_step", ""),
+        step_source_hindsight=late.regime.source.get("successor_log_step", ""),
+        anchor_usd_per_gpu_hour=rp.anchor_usd_per_gpu_hour,
+        hindsight_as_of=hindsight_as_of,
         slope_calibrated=slopes[0],
         slope_prior=slopes[1],
+        slope_hindsight=slopes[2],
         slope_realised=_slope(real.index, np.log(real["value"].to_numpy(dtype=np.float64))),
     )

@@ -160,6 +160,7 @@ def credit_record(m: FacilityMetrics) -> dict[str, Any]:
         "pd_annual": _num(m.pd_annual),
         "pd_by_year": [_num(p) for p in m.pd_by_year],
         "default_kind_share": {k: _num(v) for k, v in m.default_kind_share.items()},
+        "default_kind_share_se": {k: _num(v) for k, v in m.default_kind_share_se.items()},
         **default_definition_record(m),
         "lgd": _num(m.lgd),
         "lgd_se": _num(m.lgd_se),
@@ -188,10 +189,13 @@ def default_definition_record(m: FacilityMetrics) -> dict[str, Any]:
         "pd_payment_se": _num(m.pd_payment_se),
         "pd_payment_ci": [_num(m.pd_payment_ci_low), _num(m.pd_payment_ci_high)],
         "pd_payment_upper": _num(m.pd_payment_upper),
+        "pd_payment_upper_se": _num(m.pd_payment_upper_se),
         "default_kinds": {k: _num(v) for k, v in m.default_kind_share.items()},
         "waiver_probability": _num(m.waiver_probability),
         "implied_rating_sp": m.implied_rating,
         "implied_rating_sp_range": m.implied_rating_range,
+        "implied_rating_el": m.implied_rating_el,
+        "implied_rating_el_range": m.implied_rating_el_range,
     }
 
 
@@ -407,7 +411,9 @@ def _usd_m(value: float, se: float | None = None) -> str:
 SPREAD_CAPTION = (
     "P bp: actuarial fair spread (real-world measure, expected loss only). Q bp: fair spread "
     "under the pricing measure, with the market's prices of risk (docs/pricing.md). "
-    "Gap bp = market - Q; Q - P is the risk premium."
+    "Gap bp = market - Q; Q - P is the risk premium. Rating PD: S&P-style, by payment-default "
+    'PD; Rating EL: by expected loss (Moody\'s-style); "A/BBB" when the 95% interval '
+    "straddles a boundary."
 )
 
 
@@ -432,7 +438,8 @@ def summary_table(results: list[SimulationResult]) -> Table:
         ("Q bp", "right"),
         ("Market bp", "right"),
         ("Gap bp", "right"),
-        ("Rating", "center"),
+        ("Rating PD", "center"),
+        ("Rating EL", "center"),
         ("Breach", "right"),
         ("min DSCR p50", "right"),
         ("Breakeven USD/h", "right"),
@@ -457,6 +464,7 @@ def summary_table(results: list[SimulationResult]) -> Table:
             _bps(m.market_spread_bps),
             gap,
             m.implied_rating_range,
+            m.implied_rating_el_range,
             _pct(m.breach_probability),
             f"{m.min_dscr_p50:.2f}x" if _defined(m.min_dscr_p50) else "n/a",
             "n/a" if be is None else f"{be:.2f} ({m.breakeven_generation})",
@@ -604,7 +612,8 @@ def miner_table(results: list[MinerResult]) -> Table:
         "P bp",
         "Q bp",
         "Market bp",
-        "Rating",
+        "Rating PD",
+        "Rating EL",
         "Premium bp",
         "Premium EL USD m",
     ):
@@ -626,6 +635,7 @@ def miner_table(results: list[MinerResult]) -> Table:
                 _bps(m.fair_spread_bps, m.fair_spread_se_bps),
                 _bps(m.market_spread_bps),
                 m.implied_rating_range,
+                m.implied_rating_el_range,
                 "n/a" if p_bp is None else f"{p_bp:+,.1f}",
                 "n/a" if p_el is None else f"{p_el / 1e6:+,.2f}",
             )

@@ -1,0 +1,1173 @@
+"""The structure's waterfall compiled: one numba loop over paths and months runs the steps.
+
+``run_structure_compiled`` does what ``structure.run_structure`` does (that NumPy function is
+the readable oracle; ``tests/oracle/test_compiled_structure.py`` holds the two to the same
+ledger, field by field). The structure is encoded once per call into plain typed arrays (the
+facilities' terms, each covenant's, the waterfall's steps as integer codes with a facility
+index and their parameters), and one compiled kernel (``nogil``, so blocks run on all cores)
+interprets that program for every path: month by month, the same operations in the same order
+as the oracle, on scalars held per facility.
+
+Whatever the NumPy engine reduces over cohorts (the pools' values, the fleet's) or derives from
+SOFR alone (each facility's all-in coupon) is computed here by the same NumPy expressions before
+the loop, so the two engines agree to the last bit.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection
+from dataclasses import replace
+
+import numba
+import numpy as np
+
+from gpucredit._typing import Float64Array, Int64Array
+from gpucredit.debt.facilities import (
+    FacilityTerms,
+    RefinancingTerms,
+    StructureTerms,
+    default_steps,
+)
+from gpucredit.debt.ledger import LEDGER_MONTHLY_FIELDS, DebtLedger
+from gpucredit.debt.schedule import annuity_factor
+from gpucredit.debt.structure import (
+    BORROWING_BASE,
+    CENT,
+    CROSS_DEFAULT,
+    StructureLedger,
+    facility_order,
+    run_structure,
+)
+from gpucredit.debt.terms import LoanTerms
+
+__all__ = ["STEP_CODES", "loan_structure", "run_loan", "run_structure_compiled"]
+
+#: Integer code of each ``StepTerms.kind`` in the compiled program.
+STEP_CODES = {
+    "interest": 0,
+    "principal": 1,
+    "reserve": 2,
+    "maintenance_reserve": 3,
+    "sweep": 4,
+    "distribute": 5,
+}
+_AMORT = {"level_payment": 0, "straight_line": 1, "bullet": 2, "schedule": 3}
+_CONSEQUENCE = {"event_of_default": 0, "cash_sweep": 1, "lock_up": 2}
+
+# Per-facility monthly float fields, in the kernel's output order.
+_FIELDS = (
+    "balance",
+    "interest_due",
+    "interest_paid",
+    "principal_paid",
+    "prepaid",
+    "refinanced",
+    "ds_scheduled",
+    "dsra_balance",
+    "dsra_draw",
+    "dsra_topup",
+    "lockup_draw",
+    "lockup_in",
+    "reserve_release",
+    "dscr",
+    "trapped",
+    "dscr_trailing",
+    "ltv",
+    "extra_received",
+)
+(
+    _BAL,
+    _INT_DUE,
+    _INT_PAID,
+    _PRIN_PAID,
+    _PREPAID,
+    _REFI,
+    _DS_SCHED,
+    _DSRA_BAL,
+    _DSRA_DRAW,
+    _DSRA_TOP,
+    _LK_DRAW,
+    _LK_IN,
+    _RELEASE,
+    _DSCR,
+    _TRAPPED,
+    _DSCR_TR,
+    _LTV,
+    _EXTRA,
+) = range(len(_FIELDS))
+# Deal monthly float fields.
+_DEAL_FIELDS = (
+    "debt_service",
+    "dscr",
+    "lockup_balance",
+    "maintenance_balance",
+    "distribution",
+    "unfunded_opex",
+    "trapped",
+    "refinanced_debt",
+    "share_price",
+)
+_D_DS, _D_DSCR, _D_LK, _D_MRA, _D_DIST, _D_UNF, _D_TRAP, _D_REFI, _D_SHARE = range(9)
+# Per-facility per-path float fields.
+_F_EAD, _F_PLEDGED, _F_DSRA0 = range(3)
+# Per-facility per-path int fields.
+_F_MONTH, _F_KIND, _F_WAIVERS = range(3)
+# Deal per-path float fields.
+_E_ESTATE, _E_REFI = range(2)
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _ratio(num: float, den: float, empty: float) -> float:
+    return num / den if den > 0.0 else empty
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _scheduled(
+    amort: int,
+    month: int,
+    tenor: int,
+    balance: float,
+    i: float,
+    principal0: float,
+    share: float,
+    has_draw_due: bool,
+    draw_due: float,
+) -> float:
+    """Contractual principal of ``month`` (``structure._scheduled``, one path): ``share`` and
+    ``draw_due`` are the facility's schedule share and per-draw principal of that month
+    (scalars, so that no array crosses the call)."""
+    if month >= tenor:
+        return balance
+    if has_draw_due:
+        return min(draw_due, balance)
+    if amort == 0:
+        n_left = tenor - month + 1
+        if i > 0.0:
+            payment = balance * i / annuity_factor(i, float(n_left))
+        else:
+            payment = balance / n_left
+        return min(payment - balance * i, balance)
+    if amort == 1:
+        return min(principal0 / tenor, balance)
+    if amort == 2:
+        return 0.0
+    return min(share * principal0, balance)
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _refinancing_ok(
+    claim: float,
+    pool_value: float,
+    trailing_dscr: float,
+    open_market: bool,
+    max_ltv: float,
+    has_min_dscr: bool,
+    min_dscr: float,
+    needs_open: bool,
+) -> bool:
+    """The refinancing test of one facility on one path (``structure._refinancing_ok``)."""
+    ok = claim <= max_ltv * pool_value + CENT
+    if has_min_dscr:
+        ok = ok and trailing_dscr >= min_dscr
+    if needs_open:
+        ok = ok and open_market
+    return ok
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _structure_kernel(
+    n: int,
+    cfads: Float64Array,
+    sofr: Float64Array,
+    annual: Float64Array,
+    pools: Float64Array,
+    basis: Float64Array,
+    regime: Int64Array,
+    external: Int64Array,
+    has_external: bool,
+    default_free: bool,
+    opex_defaults: bool,
+    opening_cash: float,
+    # equity
+    has_equity: bool,
+    ev_scale: float,
+    shares: float,
+    # facilities
+    principal0: Float64Array,
+    tenor: Int64Array,
+    amort: Int64Array,
+    share: Float64Array,
+    dsra_months: Float64Array,
+    rank: Int64Array,
+    has_draw_due: np.ndarray,
+    draw_due: Float64Array,
+    draw_hit: np.ndarray,
+    drawn: Float64Array,
+    fee_m: Float64Array,
+    has_calls: np.ndarray,
+    call_on: np.ndarray,
+    call_px: Float64Array,
+    every: Int64Array,
+    balloon_cap: np.ndarray,
+    has_adv: np.ndarray,
+    adv_rate: Float64Array,
+    adv_cure: Int64Array,
+    has_conv: np.ndarray,
+    conv_px: Float64Array,
+    refi_ltv: Float64Array,
+    refi_has_dscr: np.ndarray,
+    refi_dscr: Float64Array,
+    refi_needs_open: np.ndarray,
+    spread_open: Float64Array,
+    spread_shut: Float64Array,
+    last_draw: Int64Array,
+    dscr_window: Int64Array,
+    order: Int64Array,
+    by_rank: Int64Array,
+    sharing: np.ndarray,
+    # covenants, flattened: facility k owns cov_start[k] to cov_start[k + 1]
+    cov_start: Int64Array,
+    cov_kind: Int64Array,
+    cov_threshold: Float64Array,
+    cov_window: Int64Array,
+    cov_cure: Int64Array,
+    cov_consequence: Int64Array,
+    cov_waiver: np.ndarray,
+    cov_waiver_ltv: Float64Array,
+    cov_waiver_fee: Float64Array,
+    cov_waiver_step: Float64Array,
+    cov_waiver_max: Int64Array,
+    # steps
+    step_kind: Int64Array,
+    step_fac: Int64Array,
+    step_share: Float64Array,
+    step_usd: Float64Array,
+    step_target: Float64Array,
+    # outputs
+    slot: Int64Array,
+    out_f: Float64Array,
+    out_alive: np.ndarray,
+    out_breach: np.ndarray,
+    out_fp: Float64Array,
+    out_fi: Int64Array,
+    out_d: Float64Array,
+    out_step: Float64Array,
+    out_default: Int64Array,
+    out_e: Float64Array,
+) -> None:
+    """Run the waterfall program on every path; see ``run_structure_compiled``."""
+    n_paths, n_all = cfads.shape
+    n_fac = principal0.shape[0]
+    n_steps = step_kind.shape[0]
+    n_cov = cov_kind.shape[0]
+    # state per facility
+    balance = np.zeros(n_fac)
+    live = np.zeros(n_fac, dtype=np.bool_)
+    dsra = np.zeros(n_fac)
+    accrued = np.zeros(n_fac)
+    refi = np.zeros(n_fac)
+    refi_spread = np.zeros(n_fac)
+    last_regular = np.zeros(n_fac)
+    counters = np.zeros(n_cov, dtype=np.int64)
+    bb_counter = np.zeros(n_fac, dtype=np.int64)
+    step_up = np.zeros(n_fac)
+    waivers = np.zeros(n_fac, dtype=np.int64)
+    # what each facility asks this month
+    d_live = np.zeros(n_fac, dtype=np.bool_)
+    d_open = np.zeros(n_fac)
+    d_interest = np.zeros(n_fac)
+    d_accrued = np.zeros(n_fac)
+    d_refi_int = np.zeros(n_fac)
+    d_principal = np.zeros(n_fac)
+    d_regular = np.zeros(n_fac)
+    d_basis = np.zeros(n_fac)
+    d_mandatory = np.zeros(n_fac)
+    d_final = np.zeros(n_fac, dtype=np.bool_)
+    d_called = np.zeros(n_fac, dtype=np.bool_)
+    d_converted = np.zeros(n_fac)
+    d_premium = np.zeros(n_fac)
+    ahead = np.zeros(n_fac)
+    start_balance = np.zeros(n_fac)
+    rates = np.zeros(n_fac)
+    lk_draw = np.zeros(n_fac)
+    ds_draw = np.zeros(n_fac)
+    got_int = np.zeros(n_fac)
+    got_prin = np.zeros(n_fac)
+    refinanced = np.zeros(n_fac)
+    kind = np.zeros(n_fac, dtype=np.int64)
+    swept = np.zeros(n_fac)
+    after = np.zeros(n_fac)
+    sweep_on = np.zeros(n_fac, dtype=np.bool_)
+    fees = np.zeros(n_fac)
+    steps_up = np.zeros(n_fac)
+    can_c = np.zeros(n_cov, dtype=np.bool_)
+    waivable_c = np.zeros(n_cov, dtype=np.bool_)
+    cum_cf = np.zeros(n_all + 1)
+    cum_deal_ds = np.zeros(n_all + 1)
+    cum_rank_ds = np.zeros((n_fac, n_all + 1))
+    n_fields = slot.shape[0]
+    row = np.zeros((n_fac, n_fields))  # the month's per-facility fields, then recorded
+
+    for p in range(n_paths):
+        for t in range(n_all):
+            cum_cf[t + 1] = cum_cf[t] + cfads[p, t]
+        for t in range(n_all + 1):
+            cum_deal_ds[t] = 0.0
+            for k in range(n_fac):
+                cum_rank_ds[k, t] = 0.0
+        for c in range(n_cov):
+            counters[c] = 0
+        for k in range(n_fac):
+            bal = principal0[k]
+            i0 = annual[k, p, 0] / 12.0
+            first = bal * i0
+            if tenor[k] > 1:
+                first = first + _scheduled(
+                    amort[k],
+                    1,
+                    tenor[k],
+                    bal,
+                    i0,
+                    principal0[k],
+                    share[k, 0],
+                    has_draw_due[k],
+                    draw_due[k, 0],
+                )
+            balance[k] = bal
+            live[k] = True
+            dsra[k] = dsra_months[k] * first
+            accrued[k] = 0.0
+            refi[k] = 0.0
+            refi_spread[k] = 0.0
+            last_regular[k] = 0.0
+            bb_counter[k] = 0
+            step_up[k] = 0.0
+            waivers[k] = 0
+            out_fp[k, _F_DSRA0, p] = dsra[k]
+        lockup = 0.0
+        mra = 0.0
+        liquidity = opening_cash
+        ok = True
+        v0 = basis[p, 0]
+        for t in range(n):
+            month = t + 1
+            open_market = regime[p, t] == 0
+            price_now = 0.0
+            if has_equity:
+                debt_now = 0.0
+                for k in range(n_fac):
+                    debt_now = debt_now + (balance[k] * (1.0 if live[k] else 0.0) + refi[k])
+                ev = ev_scale * _ratio(basis[p, t], v0, 0.0)
+                price_now = max(ev - debt_now, 0.0) / shares
+                out_d[_D_SHARE, p, t] = price_now
+            # A path that is over writes nothing more (its zeros are already there): after the
+            # borrower's default, or once every facility and any refinancing debt are repaid,
+            # when only the deal DSCR, with nothing scheduled, is +inf.
+            if not ok:
+                continue
+            done = True
+            for k in range(n_fac):
+                done = done and not live[k] and refi[k] == 0.0
+            if done:
+                out_d[_D_DSCR, p, t] = math.inf
+                continue
+            if month > 1:
+                lo = max(month - 1 - 12, 0)
+                trailing_deal = _ratio(
+                    cum_cf[month - 1] - cum_cf[lo],
+                    cum_deal_ds[month - 1] - cum_deal_ds[lo],
+                    math.inf,
+                )
+            else:
+                trailing_deal = math.inf
+            for k in range(n_fac):
+                start_balance[k] = balance[k] if (live[k] and ok) else 0.0
+            for k in range(n_fac):
+                acc = 0.0
+                for j in range(n_fac):
+                    if rank[j] < rank[k]:
+                        acc = acc + start_balance[j]
+                ahead[k] = acc
+                rates[k] = annual[k, p, t] / 12.0 + step_up[k] / 12.0
+            sofr_t = sofr[p, t]
+            for k in range(n_fac):
+                for f in range(n_fields):
+                    row[k, f] = 0.0
+
+            # What each facility asks this month.
+            for k in range(n_fac):
+                i = rates[k]
+                pool = pools[k, p, t]
+                if draw_hit[k, t] and ok and live[k]:
+                    balance[k] = balance[k] + drawn[k, t]
+                lv = live[k] and ok
+                ob = balance[k] if lv else 0.0
+                accrued[k] = accrued[k] + ob * i
+                final = month == tenor[k]
+                fee = fee_m[k, t] if lv else 0.0
+                called = False
+                premium = 0.0
+                if has_calls[k] and not final and call_on[k, t]:
+                    price = call_px[k, t]
+                    coupon = annual[k, p, t] + step_up[k]
+                    spread = spread_open[k] if open_market else spread_shut[k]
+                    refi_rate = max(sofr_t, 0.0) + spread
+                    years_left = (tenor[k] - month) / 12.0
+                    saving = (coupon - refi_rate) * years_left
+                    called = (
+                        lv
+                        and saving > price - 1.0
+                        and _refinancing_ok(
+                            ahead[k] + ob * price,
+                            pool,
+                            trailing_deal,
+                            open_market,
+                            refi_ltv[k],
+                            refi_has_dscr[k],
+                            refi_dscr[k],
+                            refi_needs_open[k],
+                        )
+                    )
+                    premium = ob * (price - 1.0) if called else 0.0
+                pay_now = final or month % every[k] == 0
+                accrued_part = accrued[k] if (lv and (pay_now or called)) else 0.0
+                principal = 0.0
+                if lv and not called:
+                    principal = _scheduled(
+                        amort[k],
+                        month,
+                        tenor[k],
+                        ob,
+                        i,
+                        principal0[k],
+                        share[k, min(month - 1, share.shape[1] - 1)],
+                        has_draw_due[k],
+                        draw_due[k, min(month - 1, draw_due.shape[1] - 1)],
+                    )
+                if final and balloon_cap[k]:
+                    regular_p = min(principal, last_regular[k])
+                else:
+                    regular_p = principal
+                mandatory = 0.0
+                if has_adv[k]:
+                    gap = max(ob - principal - adv_rate[k] * pool, 0.0)
+                    bb_counter[k] = bb_counter[k] + 1 if (lv and gap > CENT) else 0
+                    mandatory = gap if bb_counter[k] > adv_cure[k] else 0.0
+                    principal = principal + mandatory
+                converted = 0.0
+                if final and has_conv[k] and has_equity and lv and price_now > conv_px[k]:
+                    converted = ob * price_now / conv_px[k]
+                    principal = 0.0
+                    regular_p = 0.0
+                if lv:
+                    last_regular[k] = regular_p
+                d_refi_int[k] = refi[k] * (max(sofr_t, 0.0) + refi_spread[k]) / 12.0 if ok else 0.0
+                d_live[k] = lv
+                d_open[k] = ob
+                d_interest[k] = accrued_part + fee
+                d_accrued[k] = accrued_part
+                d_principal[k] = principal
+                d_regular[k] = accrued_part + fee + regular_p if lv else 0.0
+                d_basis[k] = ob * i + fee + regular_p if lv else 0.0
+                d_mandatory[k] = mandatory
+                d_final[k] = final
+                d_called[k] = called
+                d_converted[k] = converted
+                d_premium[k] = premium
+                out_alive[k, p, t] = lv
+                row[k, _INT_DUE] = ob * rates[k]
+                row[k, _DS_SCHED] = d_regular[k]
+                row[k, _EXTRA] = converted + premium
+
+            # Operating deficit: the lock-up account, then the reserves in waterfall order.
+            any_live = False
+            for k in range(n_fac):
+                any_live = any_live or d_live[k]
+            refi_total = 0.0
+            if n_fac:
+                refi_total = refi[0]
+                for k in range(1, n_fac):
+                    refi_total = refi_total + refi[k]
+            active = (ok and any_live) or (ok and refi_total > 0.0)
+            cash = cfads[p, t] if active else 0.0
+            deficit = max(-cash, 0.0)
+            avail = max(cash, 0.0)
+            for k in range(n_fac):
+                lk_draw[k] = 0.0
+                ds_draw[k] = 0.0
+            take = min(deficit, lockup)
+            lockup = lockup - take
+            deficit = deficit - take
+            more = min(deficit, liquidity) if active else 0.0
+            liquidity = liquidity - more
+            deficit = deficit - more
+            if n_fac:
+                lk_draw[order[0]] += take + more
+            for kk in range(n_fac):
+                k = order[kk]
+                take = min(deficit, dsra[k])
+                dsra[k] = dsra[k] - take
+                deficit = deficit - take
+                ds_draw[k] += take
+            out_d[_D_UNF, p, t] = deficit if active else 0.0
+
+            # The steps.
+            stop = False
+            for k in range(n_fac):
+                got_int[k] = 0.0
+                got_prin[k] = 0.0
+                refinanced[k] = 0.0
+                kind[k] = 0
+                swept[k] = 0.0
+            for j in range(n_steps):
+                code_j = step_kind[j]
+                k = step_fac[j]
+                if code_j == 0 or code_j == 1:
+                    if code_j == 0:
+                        ask = d_interest[k] + d_refi_int[k]
+                    else:
+                        ask = d_principal[k]
+                    if not ok or stop:
+                        ask = 0.0
+                    pay = min(avail, ask)
+                    avail = avail - pay
+                    gap = ask - pay
+                    take = min(gap, lockup)
+                    lockup = lockup - take
+                    gap = gap - take
+                    lk_draw[k] = lk_draw[k] + take
+                    take = min(gap, liquidity)
+                    liquidity = liquidity - take
+                    gap = gap - take
+                    lk_draw[k] = lk_draw[k] + take
+                    take = min(gap, dsra[k])
+                    dsra[k] = dsra[k] - take
+                    gap = gap - take
+                    ds_draw[k] = ds_draw[k] + take
+                    if opex_defaults:
+                        short = gap + out_d[_D_UNF, p, t] > CENT
+                    else:
+                        short = gap > CENT
+                    if default_free:
+                        short = False
+                    got = ask - (gap if short else 0.0)
+                    if code_j == 0:
+                        got_int[k] += got
+                        code = 3 if d_final[k] else 1
+                    elif d_final[k]:
+                        can = (
+                            short
+                            and gap <= d_principal[k] + CENT
+                            and _refinancing_ok(
+                                ahead[k] + gap,
+                                pools[k, p, t],
+                                trailing_deal,
+                                open_market,
+                                refi_ltv[k],
+                                refi_has_dscr[k],
+                                refi_dscr[k],
+                                refi_needs_open[k],
+                            )
+                        )
+                        refinanced[k] = gap if can else 0.0
+                        refi[k] = refi[k] + refinanced[k]
+                        if can:
+                            refi_spread[k] = spread_open[k] if open_market else spread_shut[k]
+                        got = got + refinanced[k]
+                        short = short and not can
+                        got_prin[k] += got
+                        code = 3
+                    else:
+                        got_prin[k] += got
+                        bb = d_mandatory[k] > 0.0 and gap > d_principal[k] - d_mandatory[k] + CENT
+                        code = BORROWING_BASE if bb else 1
+                    if short and kind[k] == 0:
+                        kind[k] = code
+                    stop = stop or short
+                    out_step[p, t, j] = got
+                elif code_j == 2:
+                    if d_final[k]:
+                        continue
+                    room = max(dsra_months[k] * d_basis[k] - dsra[k], 0.0)
+                    top = min(avail, room) if (d_live[k] and not stop) else 0.0
+                    dsra[k] = dsra[k] + top
+                    avail = avail - top
+                    row[k, _DSRA_TOP] += top
+                    out_step[p, t, j] = top
+                elif code_j == 3:
+                    room = max(step_target[j] - mra, 0.0)
+                    top = min(min(avail, step_usd[j]), room) if (ok and not stop) else 0.0
+                    mra = mra + top
+                    avail = avail - top
+                    out_step[p, t, j] = top
+                elif code_j == 4:
+                    left = max(d_open[k] - got_prin[k] - swept[k], 0.0)
+                    amount = min(avail * step_share[j], left) if (d_live[k] and not stop) else 0.0
+                    swept[k] += amount
+                    avail = avail - amount
+                    out_step[p, t, j] = amount
+
+            # Balances after payment; lender interest vs refinancing-debt interest.
+            for k in range(n_fac):
+                lender_int = min(got_int[k], d_interest[k])
+                if d_live[k]:
+                    accrued[k] = max(accrued[k] - min(lender_int, d_accrued[k]), 0.0)
+                paid_prin = d_open[k] if d_called[k] else got_prin[k]
+                if d_live[k]:
+                    balance[k] = d_open[k] - paid_prin - swept[k]
+                if d_called[k]:
+                    refi[k] = refi[k] + (d_open[k] + d_premium[k])
+                    refi_spread[k] = spread_open[k] if open_market else spread_shut[k]
+                row[k, _INT_PAID] = lender_int
+                row[k, _PRIN_PAID] = paid_prin
+                row[k, _PREPAID] = swept[k]
+                row[k, _REFI] = refinanced[k] + (d_open[k] if d_called[k] else 0.0)
+                row[k, _DSRA_DRAW] = ds_draw[k]
+                row[k, _LK_DRAW] = lk_draw[k]
+                if d_converted[k] > 0.0:
+                    balance[k] = 0.0
+
+            # Covenants, on the paths where nothing was short.
+            month_ds = 0.0
+            for k in range(n_fac):
+                month_ds = month_ds + d_regular[k]
+            deal_ds = month_ds if ok else 0.0
+            out_d[_D_DS, p, t] = deal_ds
+            cum_deal_ds[month] = cum_deal_ds[month - 1] + deal_ds
+            paying = ok and not stop
+            lock_on = False
+            for k in range(n_fac):
+                sweep_on[k] = False
+                after[k] = balance[k] if d_live[k] else 0.0
+                fees[k] = 0.0
+                steps_up[k] = 0.0
+            for k in range(n_fac):
+                rank_ds = 0.0
+                claims = 0.0
+                for j in range(n_fac):
+                    if rank[j] <= rank[k]:
+                        rank_ds = rank_ds + d_regular[j]
+                for j in range(n_fac):
+                    if rank[j] <= rank[k]:
+                        claims = claims + d_open[j]
+                cum_rank_ds[k, month] = cum_rank_ds[k, month - 1] + rank_ds
+                pool = pools[k, p, t]
+                ltv = _ratio(claims, pool, math.inf)
+                dscr = _ratio(cash, rank_ds, math.inf)
+                if dscr_window[k] > 0:
+                    lo = max(month - dscr_window[k], 0)
+                    trailing = _ratio(
+                        cum_cf[month] - cum_cf[lo],
+                        cum_rank_ds[k, month] - cum_rank_ds[k, lo],
+                        math.inf,
+                    )
+                else:
+                    trailing = dscr
+                lv = d_live[k]
+                row[k, _DSCR] = dscr if lv else 0.0
+                row[k, _DSCR_TR] = trailing if lv else 0.0
+                row[k, _LTV] = ltv if lv else 0.0
+                testable = paying and lv and not d_final[k]
+                any_breach = False
+                eod = False
+                covered = 0.0
+                for j in range(n_fac):
+                    if sharing[k, j]:
+                        covered = covered + after[j]
+                for c in range(cov_start[k], cov_start[k + 1]):
+                    waivable_c[c] = False
+                    can_c[c] = False
+                    breach = False
+                    if cov_kind[c] == 0:
+                        if month >= cov_window[c]:
+                            lo = month - cov_window[c]
+                            tr_cf = cum_cf[month] - cum_cf[lo]
+                            tr_ds = cum_rank_ds[k, month] - cum_rank_ds[k, lo]
+                            breach = testable and tr_cf < cov_threshold[c] * tr_ds
+                    else:
+                        breach = testable and ltv > cov_threshold[c]
+                    counters[c] = counters[c] + 1 if breach else 0
+                    any_breach = any_breach or breach
+                    hit = breach and counters[c] > cov_cure[c]
+                    if cov_consequence[c] == 0 and not default_free:
+                        if not cov_waiver[c]:
+                            eod = eod or hit
+                        else:
+                            can = (
+                                hit
+                                and covered <= cov_waiver_ltv[c] * pool
+                                and waivers[k] < cov_waiver_max[c]
+                            )
+                            eod = eod or (hit and not can)
+                            waivable_c[c] = True
+                            can_c[c] = can
+                            fees[k] = max(fees[k], cov_waiver_fee[c] if can else 0.0)
+                            steps_up[k] = max(steps_up[k], cov_waiver_step[c] if can else 0.0)
+                    elif cov_consequence[c] == 1:
+                        sweep_on[k] = sweep_on[k] or hit
+                    else:
+                        lock_on = lock_on or hit
+                if eod and kind[k] == 0:
+                    kind[k] = 2
+                out_breach[k, p, t] = any_breach
+            out_d[_D_DSCR, p, t] = _ratio(cash, month_ds, math.inf) if ok else 0.0
+
+            # Cross-default: any facility's default is the borrower's.
+            now = False
+            for k in range(n_fac):
+                now = now or kind[k] > 0
+            if has_external and not default_free:
+                now = now or external[p] == month
+            any_state_live = False
+            for k in range(n_fac):
+                any_state_live = any_state_live or live[k]
+            now = now and ok and any_state_live
+
+            # Waivers, on the paths where the borrower does not default this month.
+            for k in range(n_fac):
+                waived = False
+                for c in range(cov_start[k], cov_start[k + 1]):
+                    if waivable_c[c]:
+                        waived = waived or can_c[c]
+                waived = waived and not now
+                if waived:
+                    for c in range(cov_start[k], cov_start[k + 1]):
+                        if waivable_c[c] and can_c[c]:
+                            counters[c] = 0
+                    balance[k] = balance[k] + balance[k] * fees[k]
+                    step_up[k] = step_up[k] + steps_up[k]
+                    waivers[k] += 1
+            trapped = avail if now else 0.0
+            if now:
+                avail = 0.0
+            for k in range(n_fac):
+                hit = now and live[k]
+                if hit:
+                    out_fi[k, _F_MONTH, p] = month
+                    out_fi[k, _F_KIND, p] = kind[k] if kind[k] > 0 else CROSS_DEFAULT
+                    unpaid = max(d_interest[k] - min(got_int[k], d_interest[k]), 0.0)
+                    out_fp[k, _F_EAD, p] = max(balance[k], 0.0) + unpaid
+                    out_fp[k, _F_PLEDGED, p] = dsra[k]
+                if k == order[0] and hit:
+                    row[k, _TRAPPED] = trapped
+            if now:
+                out_e[_E_ESTATE, p] = lockup + mra + liquidity + trapped
+                claim = 0.0
+                for k in range(n_fac):
+                    claim = claim + refi[k]
+                out_e[_E_REFI, p] = claim
+                out_default[p] = month
+            out_d[_D_TRAP, p, t] = trapped
+
+            # Covenant sweeps (senior first), lock-up, releases, distribution.
+            going = ok and not now
+            any_sweep = False
+            for kk in range(n_fac):
+                k = by_rank[kk]
+                amount = 0.0
+                if going and sweep_on[k] and d_live[k]:
+                    amount = min(avail, max(balance[k], 0.0))
+                balance[k] = balance[k] - amount
+                avail = avail - amount
+                row[k, _PREPAID] += amount
+                any_sweep = any_sweep or sweep_on[k]
+            to_lock = avail if (going and lock_on and not any_sweep) else 0.0
+            avail = avail - to_lock
+            lockup = lockup + to_lock
+            release_lockup = lockup if (going and not lock_on) else 0.0
+            release = release_lockup
+            lockup = lockup - release
+            if n_fac:
+                row[order[0], _LK_IN] = to_lock
+            still = False
+            for k in range(n_fac):
+                drawn_all = month >= last_draw[k]
+                repaid = (
+                    going
+                    and d_live[k]
+                    and (d_final[k] or (balance[k] <= CENT and drawn_all) or d_called[k])
+                )
+                gone = repaid or (now and live[k])
+                release_k = dsra[k] if repaid else 0.0
+                row[k, _RELEASE] = release_k
+                release = release + release_k
+                if gone:
+                    dsra[k] = 0.0
+                    balance[k] = 0.0
+                    live[k] = False
+                still = still or live[k]
+                row[k, _BAL] = balance[k]
+                row[k, _DSRA_BAL] = dsra[k]
+            last = going and not still
+            deal_release = release_lockup + (lockup + mra + liquidity if last else 0.0)
+            release = release + (lockup + mra + liquidity if last else 0.0)
+            if n_fac:
+                row[order[0], _RELEASE] += deal_release
+            if last or now:
+                lockup = 0.0
+                mra = 0.0
+                liquidity = 0.0
+            out_d[_D_DIST, p, t] = avail + release if (going and active) else 0.0
+            out_d[_D_LK, p, t] = lockup
+            out_d[_D_MRA, p, t] = mra
+            refi_now = 0.0
+            for k in range(n_fac):
+                refi_now = refi_now + refi[k]
+            out_d[_D_REFI, p, t] = refi_now * (1.0 if ok else 0.0)
+            for k in range(n_fac):
+                for f in range(n_fields):
+                    if slot[f] >= 0:
+                        out_f[k, slot[f], p, t] = row[k, f]
+            ok = ok and not now
+            if not ok:
+                for k in range(n_fac):
+                    refi[k] = 0.0
+        for k in range(n_fac):
+            out_fi[k, _F_WAIVERS, p] = waivers[k]
+
+
+def _padded(rows: list[Float64Array], width: int) -> Float64Array:
+    out = np.zeros((len(rows), max(width, 1)))
+    for k, row in enumerate(rows):
+        out[k, : row.size] = row
+    return out
+
+
+def run_structure_compiled(
+    structure: StructureTerms,
+    cfads: Float64Array,
+    cohort_value: Float64Array,
+    sofr: Float64Array,
+    regime: np.ndarray | None = None,
+    *,
+    enterprise_value_usd: Float64Array | None = None,
+    default_free: bool = False,
+    external_default_month: Int64Array | None = None,
+    opening_cash_usd: float = 0.0,
+    fields: Collection[str] | None = None,
+) -> StructureLedger:
+    """``structure.run_structure`` by the compiled engine: same arguments, same ledger.
+
+    Parameters
+    ----------
+    structure : StructureTerms
+    cfads : ndarray, shape (path, month), USD per month
+    cohort_value : ndarray, shape (path, month, cohort), USD at each month's end
+    sofr : ndarray, shape (path, month), decimal per year
+    regime : ndarray of int, shape (path, month), optional
+        The credit market's refinancing window: 0 open, 1 shut; open throughout when omitted.
+    enterprise_value_usd : ndarray, shape (path, month), optional
+        The fleet value the share price follows; the sum of ``cohort_value`` when omitted.
+    default_free : bool
+        The promised cash flows (nothing defaults; see ``run_structure``).
+    external_default_month : ndarray of int, shape (path,), optional
+        The borrower's default on debt outside the structure (cross-default), month 1-based.
+    opening_cash_usd : float
+        The borrower's cash on the as-of date, USD.
+    fields : collection of str, optional
+        The facilities' per-month float fields to record (``DebtLedger`` names; default
+        all). Every other one comes back as a read-only all-NaN array that takes no memory,
+        so a statistic computed from it fails loudly; the deal's fields, ``alive``,
+        ``breach`` and the per-path fields are always recorded, and the recorded numbers do
+        not depend on ``fields``.
+
+    Returns
+    -------
+    StructureLedger
+    """
+    n_paths, n_all = cfads.shape
+    facs = structure.facilities
+    n_fac = len(facs)
+    n = min(structure.n_months, n_all)
+    cfads_c = np.ascontiguousarray(cfads, dtype=np.float64)
+    sofr_c = np.ascontiguousarray(sofr, dtype=np.float64)
+    reg = (
+        np.zeros((n_paths, n_all), dtype=np.int64)
+        if regime is None
+        else np.ascontiguousarray(np.asarray(regime, np.int64))
+    )
+    # the same NumPy reductions as the oracle's, so the two see the same numbers
+    pools = np.zeros((n_fac, n_paths, n_all))
+    for k, f in enumerate(facs):
+        pools[k] = cohort_value[:, :, list(f.pool) if f.pool else slice(None)].sum(axis=2)
+    basis = np.ascontiguousarray(
+        cohort_value.sum(axis=2) if enterprise_value_usd is None else enterprise_value_usd,
+        dtype=np.float64,
+    )
+    annual = np.zeros((n_fac, n_paths, n_all))
+    for k, f in enumerate(facs):
+        annual[k] = f.loan.annual_rate(sofr_c)
+    n_cohorts = cohort_value.shape[2]
+    cohorts = [set(f.pool) if f.pool else set(range(n_cohorts)) for f in facs]
+    sharing = np.array(
+        [
+            [
+                facs[j].seniority <= f.seniority and bool(cohorts[j] & cohorts[k])
+                for j in range(n_fac)
+            ]
+            for k, f in enumerate(facs)
+        ],
+        dtype=np.bool_,
+    ).reshape(n_fac, n_fac)
+    ranks = [f.seniority for f in facs]
+    order = facility_order(structure)
+
+    # per-facility calendars: draws, commitment fees and calls by month
+    draw_hit = np.zeros((n_fac, n_all), dtype=np.bool_)
+    drawn = np.zeros((n_fac, n_all))
+    fee_m = np.zeros((n_fac, n_all))
+    call_on = np.zeros((n_fac, n_all), dtype=np.bool_)
+    call_px = np.zeros((n_fac, n_all))
+    for k, f in enumerate(facs):
+        for t in range(n_all if f.draw_month.size or f.call_month.size else 0):
+            month = t + 1
+            hit = f.draw_month == month
+            if hit.any():
+                draw_hit[k, t] = True
+                drawn[k, t] = float(f.draw_usd[hit].sum())
+            if f.call_month.size:
+                on = f.call_month <= month
+                if on.any():
+                    call_on[k, t] = True
+                    call_px[k, t] = float(f.call_price[on][-1])
+        if f.undrawn_usd is not None and f.commitment_fee > 0.0:
+            m = min(f.undrawn_usd.size, n_all)
+            fee_m[k, :m] = f.undrawn_usd[:m] * f.commitment_fee / 12.0
+
+    covs = [(k, c) for k, f in enumerate(facs) for c in f.loan.covenants]
+    cov_start = np.zeros(n_fac + 1, dtype=np.int64)
+    for k, f in enumerate(facs):
+        cov_start[k + 1] = cov_start[k] + len(f.loan.covenants)
+
+    def dscr_window(k: int) -> int:
+        c = next((c for c in facs[k].loan.covenants if c.kind == "min_dscr"), None)
+        return c.window_months if c is not None else 0
+
+    equity = structure.equity
+    debt0 = sum(f.loan.principal_usd for f in facs)
+    steps = structure.steps
+    ext = (
+        np.zeros(n_paths, dtype=np.int64)
+        if external_default_month is None
+        else np.ascontiguousarray(np.asarray(external_default_month, dtype=np.int64))
+    )
+
+    names: tuple[str, ...]
+    if fields is None:
+        names = _FIELDS
+    else:
+        unknown = sorted(set(fields) - set(_FIELDS) - set(LEDGER_MONTHLY_FIELDS))
+        if unknown:
+            raise ValueError(f"fields = {unknown}: not fields of DebtLedger {list(_FIELDS)}")
+        names = tuple(f for f in _FIELDS if f in fields)
+    slot = np.full(len(_FIELDS), -1, dtype=np.int64)
+    for j, name in enumerate(names):
+        slot[_FIELDS.index(name)] = j
+    out_f = np.zeros((n_fac, len(names), n_paths, n_all))
+    out_alive = np.zeros((n_fac, n_paths, n_all), dtype=np.bool_)
+    out_breach = np.zeros((n_fac, n_paths, n_all), dtype=np.bool_)
+    out_fp = np.zeros((n_fac, 3, n_paths))
+    out_fi = np.zeros((n_fac, 3, n_paths), dtype=np.int64)
+    out_d = np.zeros((len(_DEAL_FIELDS), n_paths, n_all))
+    out_d[_D_SHARE] = np.nan
+    out_step = np.zeros((n_paths, n_all, len(steps)))
+    out_default = np.zeros(n_paths, dtype=np.int64)
+    out_e = np.zeros((2, n_paths))
+
+    def f64(values: list[float]) -> Float64Array:
+        return np.array(values, dtype=np.float64)
+
+    def i64(values: list[int]) -> Int64Array:
+        return np.array(values, dtype=np.int64)
+
+    def flag(values: list[bool]) -> np.ndarray:
+        return np.array(values, dtype=np.bool_)
+
+    _structure_kernel(
+        n,
+        cfads_c,
+        sofr_c,
+        annual,
+        pools,
+        basis,
+        reg,
+        ext,
+        external_default_month is not None,
+        default_free,
+        structure.unfunded_opex_defaults,
+        float(opening_cash_usd),
+        equity is not None,
+        float(equity.market_cap_usd + debt0) if equity is not None else 0.0,
+        float(equity.shares_outstanding) if equity is not None else 1.0,
+        f64([f.loan.principal_usd for f in facs]),
+        i64([f.tenor_months for f in facs]),
+        i64([_AMORT[f.loan.amortisation] for f in facs]),
+        _padded(
+            [np.asarray(f.loan.schedule_share, dtype=np.float64) for f in facs],
+            max((len(f.loan.schedule_share) for f in facs), default=1),
+        ),
+        f64([f.loan.dsra_months for f in facs]),
+        i64(ranks),
+        flag([f.draw_due is not None for f in facs]),
+        _padded(
+            [f.draw_due if f.draw_due is not None else np.zeros(0) for f in facs],
+            max((f.draw_due.size for f in facs if f.draw_due is not None), default=1),
+        ),
+        draw_hit,
+        drawn,
+        fee_m,
+        flag([bool(f.call_month.size) for f in facs]),
+        call_on,
+        call_px,
+        i64([f.coupon_every_months for f in facs]),
+        flag(
+            [f.loan.amortisation in ("bullet", "schedule") or f.draw_due is not None for f in facs]
+        ),
+        flag([f.advance_rate is not None for f in facs]),
+        f64([f.advance_rate or 0.0 for f in facs]),
+        # a cure beyond the horizon never ends, whatever its length: capped so int64 holds it
+        i64([min(f.cure_months, n + 1) for f in facs]),
+        flag([f.conversion_price_usd is not None for f in facs]),
+        f64([f.conversion_price_usd or 1.0 for f in facs]),
+        f64([f.refinancing.max_ltv for f in facs]),
+        flag([f.refinancing.min_dscr is not None for f in facs]),
+        f64([f.refinancing.min_dscr or 0.0 for f in facs]),
+        flag([f.refinancing.needs_open_market for f in facs]),
+        f64([f.refinancing.spread[0] for f in facs]),
+        f64([f.refinancing.spread[1] for f in facs]),
+        i64([f.last_draw_month for f in facs]),
+        i64([dscr_window(k) for k in range(n_fac)]),
+        i64(order),
+        i64(sorted(range(n_fac), key=lambda j: ranks[j])),
+        sharing,
+        cov_start,
+        i64([0 if c.kind == "min_dscr" else 1 for _, c in covs]),
+        f64([c.threshold for _, c in covs]),
+        i64([c.window_months for _, c in covs]),
+        i64([min(c.cure_period_months, n + 1) for _, c in covs]),
+        i64([_CONSEQUENCE[c.consequence] for _, c in covs]),
+        flag([c.waiver is not None for _, c in covs]),
+        f64([c.waiver.max_ltv if c.waiver is not None else 0.0 for _, c in covs]),
+        f64([c.waiver.fee if c.waiver is not None else 0.0 for _, c in covs]),
+        f64([c.waiver.step_up if c.waiver is not None else 0.0 for _, c in covs]),
+        i64([c.waiver.max_waivers if c.waiver is not None else 0 for _, c in covs]),
+        i64([STEP_CODES[s.kind] for s in steps]),
+        i64([s.facility for s in steps]),
+        f64([s.share for s in steps]),
+        f64([s.usd_per_month for s in steps]),
+        f64([s.target_usd for s in steps]),
+        slot,
+        out_f,
+        out_alive,
+        out_breach,
+        out_fp,
+        out_fi,
+        out_d,
+        out_step,
+        out_default,
+        out_e,
+    )
+    missing = np.broadcast_to(np.float64(np.nan), (n_paths, n_all))
+
+    def field(k: int, index: int) -> Float64Array:
+        j = int(slot[index])
+        return out_f[k, j] if j >= 0 else missing
+
+    ledgers = tuple(
+        DebtLedger(
+            alive=out_alive[k],
+            balance=field(k, _BAL),
+            interest_due=field(k, _INT_DUE),
+            interest_paid=field(k, _INT_PAID),
+            principal_paid=field(k, _PRIN_PAID),
+            prepaid=field(k, _PREPAID),
+            refinanced=field(k, _REFI),
+            ds_scheduled=field(k, _DS_SCHED),
+            dsra_balance=field(k, _DSRA_BAL),
+            dsra_draw=field(k, _DSRA_DRAW),
+            dsra_topup=field(k, _DSRA_TOP),
+            lockup_balance=out_d[_D_LK],
+            lockup_draw=field(k, _LK_DRAW),
+            lockup_in=field(k, _LK_IN),
+            reserve_release=field(k, _RELEASE),
+            distribution=out_d[_D_DIST],
+            trapped=field(k, _TRAPPED),
+            unfunded_opex=out_d[_D_UNF],
+            dscr=field(k, _DSCR),
+            dscr_trailing=field(k, _DSCR_TR),
+            ltv=field(k, _LTV),
+            breach=out_breach[k],
+            default_month=out_fi[k, _F_MONTH],
+            default_kind=out_fi[k, _F_KIND],
+            ead=out_fp[k, _F_EAD],
+            pledged_cash=out_fp[k, _F_PLEDGED],
+            initial_dsra=out_fp[k, _F_DSRA0],
+            waivers=out_fi[k, _F_WAIVERS],
+            extra_received=field(k, _EXTRA),
+        )
+        for k in range(n_fac)
+    )
+    return StructureLedger(
+        facilities=ledgers,
+        step_paid=out_step,
+        cfads=np.asarray(cfads, dtype=np.float64),
+        debt_service=out_d[_D_DS],
+        dscr=out_d[_D_DSCR],
+        lockup_balance=out_d[_D_LK],
+        maintenance_balance=out_d[_D_MRA],
+        distribution=out_d[_D_DIST],
+        unfunded_opex=out_d[_D_UNF],
+        trapped=out_d[_D_TRAP],
+        refinanced_debt=out_d[_D_REFI],
+        default_month=out_default,
+        estate_cash=out_e[_E_ESTATE],
+        refinanced_claim=out_e[_E_REFI],
+        share_price=out_d[_D_SHARE],
+    )
+
+
+def loan_structure(terms: LoanTerms) -> StructureTerms:
+    """A single loan as a structure: one facility, the default steps, its refinancing test."""
+    facility = FacilityTerms(loan=terms, refinancing=RefinancingTerms(terms.refinancing_max_ltv))
+    return StructureTerms((facility,), default_steps((facility,)), unfunded_opex_defaults=True)
+
+
+def run_loan(
+    terms: LoanTerms,
+    cfads: Float64Array,
+    collateral_value: Float64Array,
+    sofr: Float64Array,
+    *,
+    compiled: bool = True,
+    fields: Collection[str] | None = None,
+) -> DebtLedger:
+    """One term loan through the structure engine (``loan_structure``), as a ``DebtLedger``.
+
+    Parameters
+    ----------
+    terms : LoanTerms
+    cfads : ndarray, shape (path, month), USD per month
+    collateral_value : ndarray, shape (path, month), USD at each month's end
+    sofr : ndarray, shape (path, month), decimal per year
+    compiled : bool
+        The compiled engine (``run_structure_compiled``), else its NumPy oracle
+        (``structure.run_structure``); the two give the same ledger to the bit.
+    fields : collection of str, optional
+        The per-month float fields to record (compiled engine only; see
+        ``run_structure_compiled``); default all.
+
+    Returns
+    -------
+    DebtLedger
+        The facility's ledger; ``pledged_cash`` is what the lender takes at default: the
+        facility's DSRA plus the deal's accounts and trapped cash (the structure's
+        ``estate_cash``), as ``waterfall.run_waterfall`` counts it.
+    """
+    args = (loan_structure(terms), cfads, np.asarray(collateral_value)[:, :, None], sofr)
+    if compiled:
+        out = run_structure_compiled(*args, fields=fields)
+    else:
+        out = run_structure(*args)
+    ledger = out.facilities[0]
+    return replace(ledger, pledged_cash=ledger.pledged_cash + out.estate_cash, extra_received=None)
