@@ -1029,7 +1029,7 @@ def simulate_miner(
         q_spreads: list[SpreadSolution | None] = [None] * len(m.names)
         if solve_fair_spread:
             for k in range(len(m.names)):
-                solved, kept = _solve(
+                solved, values = _solve(
                     m,
                     k,
                     seed,
@@ -1053,7 +1053,7 @@ def simulate_miner(
                         f"{prefix}fair spread (Q)",
                         "Q",
                         spread_search,
-                        (solved, kept),
+                        (solved, values),
                     )
         return _metrics(m, totals, spreads, q_spreads), spreads, totals
 
