@@ -34,10 +34,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import common
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_DEAL = HERE / "canonical_h100.yaml"
+RESULTS = common.RESULTS / "liquidation.json"
 
 
 def _clocks() -> tuple[float, float]:
@@ -159,6 +161,7 @@ def main(argv: list[str] | None = None) -> None:
         "the worst case for liquidation), 'latest' or a stored id, as for gpucredit run",
     )
     parser.add_argument("--smoke", action="store_true", help="tiny sizes")
+    parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     lots, paths, repeat = (256, 256, 1) if args.smoke else (args.lots, args.paths, args.repeat)
 
@@ -184,6 +187,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"  {label:<30} {wall:>8.2f} {cpu:>8.2f}")
     ratio, ratio_cpu = main_pass["ratio"], main_pass["ratio_cpu"]
     print(f"  {'ratio compiled / NumPy':<30} {ratio:>8.2f} {ratio_cpu:>8.2f}")
+    report = {**common.header(), "smoke": args.smoke, "alone": alone, "main_pass": main_pass}
+    common.write_results(args.out, report)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,13 @@ SCRIPTS = sorted(p.name for p in BENCHMARKS.glob("*.py") if p.name != "common.py
 
 @pytest.mark.slow
 def test_every_benchmark_script_runs_with_smoke(tmp_path: Path) -> None:
-    assert SCRIPTS == ["bench_engine.py", "bench_run.py", "bench_structures.py", "profile_run.py"]
+    assert SCRIPTS == [
+        "bench_engine.py",
+        "bench_liquidation.py",
+        "bench_run.py",
+        "bench_structures.py",
+        "profile_run.py",
+    ]
     src = str(BENCHMARKS.parent / "src")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
     for script in SCRIPTS:
