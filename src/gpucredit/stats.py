@@ -31,25 +31,38 @@ __all__ = [
 
 
 @numba.njit(cache=True, nogil=True)
-def _guess_scale(edges: Float64Array) -> tuple[float, float]:
-    """``(lo, 1 / step)`` of the evenly spaced edges that ``edges`` would be (0, 0 if none)."""
+def _guess_scale(edges: Float64Array) -> tuple[float, float, int]:
+    """``(lo, 1 / step, k)``: the first ``k`` edges are (nearly) evenly spaced from ``lo`` by
+    ``step``, each within half a step of ``lo + i step``; ``(0, 0, 0)`` if no two are.
+
+    Every edge evenly spaced gives ``k = len(edges)``; a linear run followed by a geometric tail
+    (``credit.duration.VALUE_EDGES``) gives the linear run, so its values are binned
+    arithmetically and only the tail's are bisected.
+    """
     n = edges.shape[0]
     if n < 2:
-        return 0.0, 0.0
+        return 0.0, 0.0, 0
     lo = edges[0]
-    step = (edges[n - 1] - lo) / (n - 1)
-    if not (step > 0.0 and np.isfinite(step) and np.isfinite(lo)):
-        return 0.0, 0.0
-    return lo, 1.0 / step
+    first = edges[1] - lo
+    if not (first > 0.0 and np.isfinite(first) and np.isfinite(lo)):
+        return 0.0, 0.0, 0
+    k = 2
+    while k < n and abs(edges[k] - lo - k * first) <= 0.5 * first:
+        k += 1
+    step = (edges[k - 1] - lo) / (k - 1)
+    if not (step > 0.0 and np.isfinite(step)):
+        return 0.0, 0.0, 0
+    return lo, 1.0 / step, k
 
 
 @numba.njit(cache=True, nogil=True)
-def _bin(v: float, edges: Float64Array, lo: float, inv_step: float) -> int:
+def _bin(v: float, edges: Float64Array, lo: float, inv_step: float, k: int) -> int:
     """Number of edges <= ``v``, i.e. ``searchsorted(edges, v, side="right")``; ``v`` not NaN.
 
-    The bin of evenly spaced edges is guessed arithmetically and accepted only if the edges
-    themselves confirm it (one comparison each side, or one step over); any other case, and
-    uneven edges, fall back to bisection. Exact for any sorted ``edges``.
+    Below the last of the ``k`` evenly spaced leading edges (``_guess_scale``) the bin is
+    guessed arithmetically and accepted only if the edges themselves confirm it (one
+    comparison each side, or one step over); any other case, and the edges after the even run,
+    fall back to bisection. Exact for any sorted ``edges``.
     """
     n = int(edges.shape[0])
     if n == 0 or v < edges[0]:
@@ -58,15 +71,19 @@ def _bin(v: float, edges: Float64Array, lo: float, inv_step: float) -> int:
         return n
     # Here n >= 2 and edges[0] <= v < edges[n - 1]: the answer j in [1, n - 1] is the one
     # with edges[j - 1] <= v < edges[j].
-    j = min(max(int((v - lo) * inv_step) + 1, 1), n - 1)
-    if edges[j - 1] <= v:
-        if v < edges[j]:
-            return j
-        if j + 1 <= n - 1 and v < edges[j + 1]:
-            return j + 1
-    elif j >= 2 and edges[j - 2] <= v:
-        return j - 1
-    left, right = 1, n - 1  # bisection: the smallest j with edges[j] > v
+    left = 1
+    if k >= 2 and v < edges[k - 1]:  # the answer is in [1, k - 1]
+        j = min(max(int((v - lo) * inv_step) + 1, 1), k - 1)
+        if edges[j - 1] <= v:
+            if v < edges[j]:
+                return j
+            if j + 1 <= k - 1 and v < edges[j + 1]:
+                return j + 1
+        elif j >= 2 and edges[j - 2] <= v:
+            return j - 1
+    elif k >= 2:  # edges[k - 1] <= v: the answer is in [k, n - 1]
+        left = k
+    right = n - 1  # bisection: the smallest j in [left, right] with edges[j] > v
     while left < right:
         mid = (left + right) // 2
         if edges[mid] > v:
@@ -78,10 +95,10 @@ def _bin(v: float, edges: Float64Array, lo: float, inv_step: float) -> int:
 
 @numba.njit(cache=True, nogil=True)
 def _bin_many(values: Float64Array, edges: Float64Array) -> Int64Array:
-    lo, inv_step = _guess_scale(edges)
+    lo, inv_step, k = _guess_scale(edges)
     out = np.empty(values.shape[0], dtype=np.int64)
     for i in range(values.shape[0]):
-        out[i] = _bin(values[i], edges, lo, inv_step)
+        out[i] = _bin(values[i], edges, lo, inv_step, k)
     return out
 
 
@@ -93,7 +110,7 @@ def _count_1d(
     counts: Int64Array,
 ) -> int:
     """Add the masked ``values`` to ``counts``; returns the number of NaNs (then adds none)."""
-    lo, inv_step = _guess_scale(edges)
+    lo, inv_step, k = _guess_scale(edges)
     nans = 0
     for i in range(values.shape[0]):
         if mask[i] and np.isnan(values[i]):
@@ -102,7 +119,7 @@ def _count_1d(
         return nans
     for i in range(values.shape[0]):
         if mask[i]:
-            counts[_bin(values[i], edges, lo, inv_step)] += 1
+            counts[_bin(values[i], edges, lo, inv_step, k)] += 1
     return 0
 
 
@@ -117,7 +134,7 @@ def _count_monthly(
 ) -> int:
     """``_count_1d`` for (path, month) values, each first clipped to ``[clip_lo, clip_hi]``
     (as ``np.clip``), into (month, bin) counts."""
-    lo, inv_step = _guess_scale(edges)
+    lo, inv_step, k = _guess_scale(edges)
     n_paths, n_months = values.shape
     nans = 0
     for p in range(n_paths):
@@ -130,7 +147,7 @@ def _count_monthly(
         for t in range(n_months):
             if mask[p, t]:
                 v = min(max(values[p, t], clip_lo), clip_hi)
-                counts[t, _bin(v, edges, lo, inv_step)] += 1
+                counts[t, _bin(v, edges, lo, inv_step, k)] += 1
     return 0
 
 

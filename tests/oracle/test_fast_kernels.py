@@ -293,6 +293,11 @@ EDGES = {
     "uneven": np.sort(np.random.default_rng(4).normal(size=300)),
     "ties": np.array([0.0, 0.0, 1.0, 1.0, 1.0, 2.0, 3.5]),
     "geometric": np.geomspace(1e-3, 1e3, 500),
+    # an even run then a geometric tail (credit.duration.VALUE_EDGES): guessed, then bisected
+    "linear_then_geometric": np.concatenate(
+        [np.linspace(0.0, 4.0, 4001), 4.0 * 1.01 ** np.arange(1, 787)]
+    ),
+    "linear_then_ties": np.array([0.0, 1.0, 2.0, 3.0, 3.0, 3.0, 7.0, 7.5]),
     "infinite_ends": np.array([-np.inf, -1.0, 0.0, 1.0, np.inf]),
 }
 
