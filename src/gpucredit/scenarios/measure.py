@@ -127,26 +127,33 @@ def log_weight_normal(normals: Float64Array, price_of_risk: float) -> Float64Arr
     if price_of_risk == 0.0:
         return np.zeros(u.shape[0])
     lam = price_of_risk
-    return np.asarray((-lam * u - 0.5 * lam * lam).sum(axis=1), dtype=np.float64)
+    terms = np.multiply(u, -lam)  # in place below: one (path, month) temporary
+    terms -= 0.5 * lam * lam
+    return np.asarray(terms.sum(axis=1), dtype=np.float64)
 
 
 def _log_regime_ratio(regime_params: RegimeParams, theta: float, regime: Int8Array) -> Float64Array:
-    """Log of the product over months of the Q / P transition probabilities, shape (path,)."""
+    """Log of the product over months of the Q / P transition probabilities, shape (path,).
+
+    A month's ratio depends only on the state before it and whether the chain switched, so the
+    four log ratios are computed once and each month looks its own up (row ``glut before``,
+    column ``switched``); the sum over months is the same NumPy sum as over computed logs.
+    """
     q = q_regime(regime_params, theta)
     path = np.asarray(regime, dtype=np.int8)
     prev = np.concatenate(
         [np.full((path.shape[0], 1), regime_params.initial, dtype=np.int8), path[:, :-1]], axis=1
     )
-    glut_before = prev == GLUT
-    switched = path != prev
-    p_switch = np.where(glut_before, regime_params.p_glut_to_tight, regime_params.p_tight_to_glut)
-    q_switch = np.where(glut_before, q.p_glut_to_tight, q.p_tight_to_glut)
-    p_prob = np.where(switched, p_switch, 1.0 - p_switch)
-    q_prob = np.where(switched, q_switch, 1.0 - q_switch)
+    p_switch = np.array([regime_params.p_tight_to_glut, regime_params.p_glut_to_tight])
+    q_switch = np.array([q.p_tight_to_glut, q.p_glut_to_tight])
+    p_prob = np.stack([1.0 - p_switch, p_switch], axis=1)  # (state before, switched)
+    q_prob = np.stack([1.0 - q_switch, q_switch], axis=1)
     # a realised path has P probability > 0 in every month (the ratio is only read there);
     # Q's is > 0 there by q_regime's cap
     ratio = np.divide(q_prob, p_prob, out=np.ones_like(p_prob), where=p_prob > 0.0)
-    return np.asarray(np.log(ratio).sum(axis=1), dtype=np.float64)
+    log_ratio = np.log(ratio).reshape(-1)
+    case = (prev == GLUT).astype(np.intp) * 2 + (path != prev)
+    return np.asarray(log_ratio[case].sum(axis=1), dtype=np.float64)
 
 
 def pricing_log_weights(
