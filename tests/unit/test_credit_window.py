@@ -17,6 +17,7 @@ from gpucredit.factors.credit_window import (
     calibrate_credit_window,
     count_switches,
     credit_window_paths,
+    credit_window_paths_reference,
     hy_oas_monthly,
     window_states,
 )
@@ -122,6 +123,29 @@ def test_window_paths_block_independent_and_follow_their_own_stream() -> None:
     assert whole.credit_uniforms is not None
     assert not np.array_equal(whole.credit_uniforms, whole.regime_uniforms)
     assert set(np.unique(full)) <= {OPEN, SHUT}
+
+
+@pytest.mark.parametrize("initial", [OPEN, SHUT])
+def test_compiled_window_equals_the_numpy_loop(initial: int) -> None:
+    window = CreditWindowParams(0.05, 0.25, initial=initial, glut_multiplier=2.0)
+    regime_params = RegimeParams(1 / 15, 1 / 20)
+    tight, glut = window.p_open_to_shut_by_regime(regime_params)
+    rng = np.random.default_rng(8)
+    u = rng.random((400, 36))
+    u[:, 5] = tight  # on each threshold: the comparisons' sides must agree
+    u[:, 6] = glut
+    u[:, 7] = window.p_shut_to_open
+    regime = (rng.random(u.shape) < 0.4).astype(np.int8)
+    expected = credit_window_paths_reference(window, regime_params, regime, u)
+    assert np.array_equal(credit_window_paths(window, regime_params, regime, u), expected)
+    strided = credit_window_paths(window, regime_params, regime[:, ::2], u[:, ::2])
+    assert np.array_equal(
+        strided, credit_window_paths_reference(window, regime_params, regime[:, ::2], u[:, ::2])
+    )
+    absent = credit_window_paths(window, regime_params, regime, None)
+    assert np.array_equal(
+        absent, credit_window_paths_reference(window, regime_params, regime, None)
+    )
 
 
 def test_window_shuts_more_often_in_a_glut() -> None:

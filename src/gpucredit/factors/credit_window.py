@@ -25,6 +25,7 @@ import math
 from dataclasses import dataclass
 from functools import cache
 
+import numba
 import numpy as np
 import pandas as pd
 
@@ -40,6 +41,7 @@ __all__ = [
     "calibrate_credit_window",
     "count_switches",
     "credit_window_paths",
+    "credit_window_paths_reference",
     "hy_oas_monthly",
     "window_states",
 ]
@@ -217,7 +219,77 @@ def credit_window_paths(
     regime: Int8Array,
     uniforms: Float64Array | None,
 ) -> Int8Array:
-    """Simulate the refinancing window month by month, vectorised over paths.
+    """Simulate the refinancing window month by month (compiled, path by path).
+
+    In month ``t`` an open window shuts when ``u_t < p_open_to_shut[regime_t]`` (the GPU
+    regime of that month, :meth:`CreditWindowParams.p_open_to_shut_by_regime`); a shut one
+    opens when ``u_t < p_shut_to_open``. Elementwise per path, so the same draws give the same
+    window whatever the block split; equal to ``credit_window_paths_reference``.
+
+    Parameters
+    ----------
+    window : CreditWindowParams
+    regime_params : RegimeParams
+        The GPU chain (its stationary distribution splits ``p_open_to_shut``).
+    regime : ndarray of int8, shape (path, month)
+        The GPU regime paths (0 tight, 1 glut).
+    uniforms : ndarray, shape (path, month), optional
+        U(0, 1) draws; ``None``: the window keeps its initial state.
+
+    Returns
+    -------
+    ndarray of int8, shape (path, month)
+        0 open, 1 shut.
+    """
+    if uniforms is None:
+        return np.full(regime.shape, window.initial, dtype=np.int8)
+    p_tight, p_glut = window.p_open_to_shut_by_regime(regime_params)
+    out = np.empty(regime.shape, dtype=np.int8)
+    _window_kernel(
+        np.asarray(regime, dtype=np.int8),
+        np.asarray(uniforms, dtype=np.float64),
+        float(p_tight),
+        float(p_glut),
+        float(window.p_shut_to_open),
+        int(window.initial),
+        out,
+    )
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _window_kernel(
+    regime: Int8Array,
+    uniforms: Float64Array,
+    p_tight: float,
+    p_glut: float,
+    p_shut_to_open: float,
+    initial: int,
+    out: Int8Array,
+) -> None:
+    """The window of each path into ``out`` (path, month): 0 open, 1 shut."""
+    for p in range(regime.shape[0]):
+        state = initial
+        for t in range(regime.shape[1]):
+            u = uniforms[p, t]
+            if state == OPEN:
+                shut = u < (p_glut if regime[p, t] == GLUT else p_tight)
+            else:
+                shut = u >= p_shut_to_open
+            state = SHUT if shut else OPEN
+            out[p, t] = state
+
+
+def credit_window_paths_reference(
+    window: CreditWindowParams,
+    regime_params: RegimeParams,
+    regime: Int8Array,
+    uniforms: Float64Array | None,
+) -> Int8Array:
+    """``credit_window_paths`` as a NumPy loop over months, vectorised over paths (the
+    readable reference the compiled kernel is held equal to).
+
+    The refinancing window, month by month.
 
     In month ``t`` an open window shuts when ``u_t < p_open_to_shut[regime_t]`` (the GPU
     regime of that month, :meth:`CreditWindowParams.p_open_to_shut_by_regime`); a shut one

@@ -16,7 +16,7 @@ import numba
 import numpy as np
 
 from gpucredit._typing import Float64Array, Int8Array
-from gpucredit.factors.credit_window import credit_window_paths
+from gpucredit.factors.credit_window import credit_window_paths, credit_window_paths_reference
 from gpucredit.factors.params import GLUT, TIGHT, FactorParams
 from gpucredit.factors.processes import (
     initial_level,
@@ -306,7 +306,7 @@ def simulate_scenarios_reference(
         sofr=sofr,
         tenant_uniforms=shocks.tenant_uniforms,
         entity_factor=shocks.entity_factor,
-        credit_shut=credit_window_paths(
+        credit_shut=credit_window_paths_reference(
             params.credit_window, params.regime, regime, shocks.credit_uniforms
         ),
     )
