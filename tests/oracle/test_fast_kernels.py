@@ -18,6 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.signal import lfilter
+from scipy.special import ndtr
 
 import gpucredit
 from gpucredit.assets.fleet import (
@@ -28,6 +29,7 @@ from gpucredit.assets.fleet import (
     project,
     project_reference,
 )
+from gpucredit.assets.miner import _option_margin_pv
 from gpucredit.config.spec import DealSpec
 from gpucredit.factors.params import RegimeParams
 from gpucredit.factors.processes import (
@@ -279,6 +281,38 @@ def test_log_skip_threshold_is_exact_at_its_boundary() -> None:
             expected = gpu_value_usd(np.array([rent]), cost, f, decay, discount)[0]
             got = _gpu_value_one(rent, cost, f, decay, s_rent[None, :], s_cost[None, :], 0, thr)
             assert got == expected, (f, rent)
+
+
+# --- the ASIC buyer's option margin ------------------------------------------------------
+
+
+def _option_margin_numpy(
+    net: np.ndarray, decay: np.ndarray, weights: np.ndarray, sig: np.ndarray, cost: float
+) -> np.ndarray:
+    """The readable NumPy form of ``assets.miner._option_margin_pv`` (its oracle)."""
+    forward = net[:, None] * decay[None, :]
+    s = np.maximum(sig, 1e-12)[None, :]
+    with np.errstate(divide="ignore"):
+        d1 = (np.log(forward / cost) + 0.5 * s * s) / s
+    margin = forward * ndtr(d1) - cost * ndtr(d1 - s)
+    return np.asarray(np.maximum(margin, 0.0) @ weights, dtype=np.float64)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_compiled_option_margin_equals_numpy_bit_for_bit(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    k = int(rng.integers(1, 70))
+    net = np.exp(rng.normal(-3.0, 2.0, 300))
+    net[:5] = [0.0, 5e-324, 1e-300, 1e300, 0.05]  # log of zero, subnormal, huge, at the cost
+    decay = np.exp(-rng.uniform(0.0, 0.05) * np.arange(1, k + 1))
+    sig = rng.uniform(0.0, 0.3) * np.sqrt(np.arange(1, k + 1))
+    sig[0] = 0.0  # floored at 1e-12
+    weights = rng.random(k)
+    got = _option_margin_pv(net, decay, weights, sig, 0.05)
+    assert np.array_equal(got, _option_margin_numpy(net, decay, weights, sig, 0.05))
+    # strided inputs, as project_miner passes one month's column
+    wide = np.repeat(net[:, None], 3, axis=1)[:, 1]
+    assert np.array_equal(_option_margin_pv(wide, decay, weights, sig, 0.05), got)
 
 
 # --- histograms --------------------------------------------------------------------------

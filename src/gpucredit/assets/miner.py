@@ -42,10 +42,14 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
+from typing import Any
 
+import numba
+import numba.experimental.function_type  # registers the type of _Ndtr below
 import numpy as np
 import pandas as pd
-from scipy.special import ndtr
+from numba.extending import get_cython_function_address
+from scipy import special
 
 from gpucredit._typing import BoolArray, Float64Array, Int64Array
 from gpucredit.config.miner import MinerSpec
@@ -240,6 +244,51 @@ def _buyer_weights(buyer: AsicBuyerParams, n: int) -> tuple[Float64Array, Float6
     return weights, sig
 
 
+class _Ndtr(numba.types.WrapperAddressProtocol):
+    """SciPy's own ``ndtr`` (the C function of ``scipy.special.cython_special``) as a
+    first-class function a compiled kernel calls: the same bits as the ``scipy.special.ndtr``
+    ufunc (the oracle test holds them equal), inside one fused pass over (path, K) instead of
+    the eight array passes and temporaries of the NumPy expression."""
+
+    def __init__(self) -> None:
+        self._address = int(
+            get_cython_function_address("scipy.special.cython_special", "__pyx_fuse_1ndtr")
+        )
+
+    def __wrapper_address__(self) -> int:
+        return self._address
+
+    def signature(self) -> Any:
+        return numba.float64(numba.float64, numba.int32)
+
+    def __call__(self, x: float, skip_dispatch: np.int32) -> float:
+        """Called from Python: ``scipy.special.ndtr`` itself."""
+        return float(special.ndtr(x))
+
+
+_NDTR = _Ndtr()
+
+
+@numba.njit(cache=True, nogil=True)
+def _call_margin_kernel(
+    ndtr: _Ndtr,
+    forward: Float64Array,
+    d1: Float64Array,
+    s: Float64Array,
+    cost: float,
+) -> None:
+    """``max(F N(d1) - c N(d1 - s), 0)`` into ``d1`` (path, K), element by element in the
+    order the NumPy expression evaluates it (no fused multiply-add: the same bits)."""
+    no_dispatch = np.int32(0)
+    for p in range(d1.shape[0]):
+        for k in range(d1.shape[1]):
+            x = d1[p, k]
+            m = forward[p, k] * ndtr(x, no_dispatch) - cost * ndtr(x - s[k], no_dispatch)
+            if m < 0.0:  # np.maximum(m, 0): keeps NaN and -0.0
+                m = 0.0
+            d1[p, k] = m
+
+
 def _option_margin_pv(
     net_usd_per_th_day: Float64Array,
     decay: Float64Array,
@@ -247,26 +296,22 @@ def _option_margin_pv(
     sig: Float64Array,
     cost: float,
 ) -> Float64Array:
-    """``sum_k w_k E[max(h d_k X_k - c, 0)]``, ``X_k`` lognormal with mean 1, shape (path,)."""
+    """``sum_k w_k E[max(h d_k X_k - c, 0)]``, ``X_k`` lognormal with mean 1, shape (path,).
+
+    Black's call ``F N(d1) - c N(d1 - s)``, ``d1 = (log(F / c) + s^2 / 2) / s``: the log and
+    ``d1`` in NumPy, the two normal CDFs and the margin in ``_call_margin_kernel``.
+    """
     forward = net_usd_per_th_day[:, None] * decay[None, :]
     if cost <= 0.0:
         return np.asarray(forward @ weights, dtype=np.float64)
-    s = np.maximum(sig, 1e-12)[None, :]
-    # the same operations as F N(d1) - c N(d1 - s), d1 = (log(F / c) + s^2 / 2) / s, each
-    # written into one of two (path, K) buffers: the same bits without eight temporaries
+    s = np.maximum(sig, 1e-12)
     d1 = np.divide(forward, cost)
     with np.errstate(divide="ignore"):
         np.log(d1, out=d1)
     d1 += 0.5 * s * s
     d1 /= s
-    put = np.subtract(d1, s)
-    ndtr(put, out=put)
-    put *= cost
-    margin = ndtr(d1, out=d1)
-    margin *= forward
-    margin -= put
-    np.maximum(margin, 0.0, out=margin)
-    return np.asarray(margin @ weights, dtype=np.float64)
+    _call_margin_kernel(_NDTR, forward, d1, np.ascontiguousarray(s), float(cost))
+    return np.asarray(d1 @ weights, dtype=np.float64)
 
 
 @dataclass(frozen=True, slots=True)
