@@ -39,6 +39,8 @@ from gpucredit.random import Component, draw_paths
 from gpucredit.scenarios.grid import TimeGrid
 from gpucredit.scenarios.miner import (
     TH_S_PER_EH_S,
+    _fee_kernel,
+    _mix_kernel,
     deterministic_miner_market,
     draw_miner_shocks,
     freeze_gpu_normals,
@@ -355,3 +357,31 @@ def test_shape_errors() -> None:
         simulate_miner_market(
             params, hand_convergence(), TimeGrid(dt.date(2026, 6, 30), 4), scen, normals, 4, 0, 10
         )
+
+
+def test_compiled_regime_mix_and_fee_recursion_equal_numpy() -> None:
+    """The kernels against the NumPy expressions they replace, bit for bit."""
+    rng = np.random.default_rng(12)
+    shape = (50, 30)
+    stress = rng.random(shape) < 0.4
+    rent, sofr, e_btc, e_hash = (rng.normal(size=shape) for _ in range(4))
+    coefficients = rng.normal(size=(2, 7))
+    z_btc, z_hash = np.empty(shape), np.empty(shape)
+    _mix_kernel(stress, rent, sofr, e_btc, e_hash, coefficients, z_btc, z_hash)
+    by_regime = [
+        (
+            c[0] * rent + c[1] * sofr + c[2] * e_btc,
+            c[3] * rent + c[4] * sofr + c[5] * e_btc + c[6] * e_hash,
+        )
+        for c in coefficients
+    ]
+    assert np.array_equal(z_btc, np.where(stress, by_regime[1][0], by_regime[0][0]))
+    assert np.array_equal(z_hash, np.where(stress, by_regime[1][1], by_regime[0][1]))
+
+    phi, sigma, level, x0 = 0.9, 0.3, -1.2, 0.7
+    log_fees = np.empty(shape)
+    _fee_kernel(e_btc, x0, phi, sigma, level, log_fees)
+    state = np.full(shape[0], x0)
+    for t in range(shape[1]):
+        state = phi * state + sigma * e_btc[:, t]
+        assert np.array_equal(log_fees[:, t], level + state)

@@ -55,10 +55,11 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 from scipy import special
 
-from gpucredit._typing import Float64Array, Int8Array
+from gpucredit._typing import BoolArray, Float64Array, Int8Array
 from gpucredit.factors.bitcoin import hashprice_usd_per_ph_day_from
 from gpucredit.factors.miner_params import (
     BTC,
@@ -301,6 +302,28 @@ def _t_to_norm(y: Float64Array, dof: float) -> Float64Array:
     return np.asarray(-np.sign(y) * lower, dtype=np.float64)
 
 
+@numba.njit(cache=True, nogil=True)
+def _mix_kernel(
+    stress: BoolArray,
+    core_rent: Float64Array,
+    core_sofr: Float64Array,
+    e_btc: Float64Array,
+    e_hash: Float64Array,
+    coefficients: Float64Array,
+    z_btc: Float64Array,
+    z_hash: Float64Array,
+) -> None:
+    """Bitcoin and hash-rate shocks, each path-month with its own regime's conditional
+    coefficients (``coefficients[regime]``: b00 b01 lc00 b10 b11 lc10 lc11), summed left to
+    right as ``b00 r + b01 s + lc00 e`` (no fused multiply-add: the NumPy expression's bits)."""
+    for p in range(stress.shape[0]):
+        for t in range(stress.shape[1]):
+            c = coefficients[1] if stress[p, t] else coefficients[0]
+            r, s, e = core_rent[p, t], core_sofr[p, t], e_btc[p, t]
+            z_btc[p, t] = c[0] * r + c[1] * s + c[2] * e
+            z_hash[p, t] = c[3] * r + c[4] * s + c[5] * e + c[6] * e_hash[p, t]
+
+
 def draw_miner_shocks(
     params: MinerMarketParams,
     convergence: ConvergenceParams,
@@ -376,14 +399,13 @@ def draw_miner_shocks(
     else:
         core_rent, core_sofr = g_rent, g_sofr
 
-    by_regime = []
+    coefficients = np.empty((2, 7))  # per regime: b00 b01 lc00 b10 b11 lc10 lc11
     for r in (0, 1):
         b, lc = _conditional(convergence.matrix(r))
-        z_btc_r = b[0, 0] * core_rent + b[0, 1] * core_sofr + lc[0, 0] * e_btc
-        z_hash_r = b[1, 0] * core_rent + b[1, 1] * core_sofr + lc[1, 0] * e_btc + lc[1, 1] * e_hash
-        by_regime.append((z_btc_r, z_hash_r))
-    z_btc = np.where(stress, by_regime[1][0], by_regime[0][0])
-    z_hash = np.where(stress, by_regime[1][1], by_regime[0][1])
+        coefficients[r] = (b[0, 0], b[0, 1], lc[0, 0], b[1, 0], b[1, 1], lc[1, 0], lc[1, 1])
+    z_btc = np.empty(stress.shape)
+    z_hash = np.empty(stress.shape)
+    _mix_kernel(stress, core_rent, core_sofr, e_btc, e_hash, coefficients, z_btc, z_hash)
     if scale is not None:
         z_btc = _t_to_norm(scale * z_btc, convergence.dof)
         z_hash = _t_to_norm(scale * z_hash, convergence.dof)
@@ -401,6 +423,19 @@ def draw_miner_shocks(
 
 def _months_from(earlier: dt.date, later: dt.date) -> int:
     return (later.year * 12 + later.month) - (earlier.year * 12 + earlier.month)
+
+
+@numba.njit(cache=True, nogil=True)
+def _fee_kernel(
+    shocks: Float64Array, x0: float, phi: float, sigma: float, level: float, out: Float64Array
+) -> None:
+    """Log fees per block (path, month): the AR(1) ``x_t = phi x_(t-1) + sigma e_t`` from
+    ``x0``, plus ``level``."""
+    for p in range(shocks.shape[0]):
+        x = x0
+        for t in range(shocks.shape[1]):
+            x = phi * x + sigma * shocks[p, t]
+            out[p, t] = level + x
 
 
 def miner_market_paths(
@@ -446,11 +481,10 @@ def miner_market_paths(
     fp = params.fees
     fee_gap = max(_months_from(fp.last_month, grid.end(1)) - 1, 0)
     x = (math.log(fp.last_btc_per_block) - fp.log_level) * fp.phi**fee_gap
-    log_fees = np.empty_like(shocks.fees)
-    state = np.full(shocks.fees.shape[0], x)
-    for t in range(n_months):
-        state = fp.phi * state + fp.sigma * shocks.fees[:, t]
-        log_fees[:, t] = fp.log_level + state
+    log_fees = np.empty(shocks.fees.shape)
+    _fee_kernel(
+        np.asarray(shocks.fees, dtype=np.float64), x, fp.phi, fp.sigma, fp.log_level, log_fees
+    )
     fees = np.exp(log_fees)
 
     month_ends = tuple(grid.month_ends)
