@@ -59,6 +59,7 @@ from gpucredit.credit.liquidation import (
     asic_market_params,
 )
 from gpucredit.credit.metrics import (
+    CREDIT_LEDGER_FIELDS,
     MAX_TARGET_PATHS,
     CreditAccumulator,
     FacilityMetrics,
@@ -446,6 +447,11 @@ def _outcomes(
     )
 
 
+#: The structure's per-month ledger fields the credit layer reads (``evaluate_structure`` and
+#: the accumulators); the engine records only these.
+_LEDGER_FIELDS = (*CREDIT_LEDGER_FIELDS, "extra_received")
+
+
 def _run_debt(
     model: MinerModel,
     x: MinerInputs,
@@ -477,6 +483,7 @@ def _run_debt(
         opening_cash_usd=model.spec.treasury.cash_usd,
         btc_usd=None if margin is None else market.btc_usd,
         free_btc=free,
+        fields=_LEDGER_FIELDS,
     )
     outs: list[CreditOutcomes] = []
     ledgers: list[DebtLedger] = list(sl.facilities)
