@@ -2,6 +2,11 @@
 
 Each month, on every path where the borrower has not defaulted:
 
+0. A margin loan (``StructureTerms.margin``, a miner's), first: its step ``margin_ladder`` runs
+   the LTV ladder (``margin_loan.ladder_step``; on every path, whatever the borrower's state)
+   and may take cash (``max(cfads, 0)``) to cure a call or repay at maturity; the rest of the
+   month sees the cash left. Its own default (a shortfall) is the borrower's in that month; a
+   default of the borrower's other facilities accelerates it (``margin_loan.MarginLender``).
 1. Draws of delayed-draw facilities fund GPU deliveries (the cash passes through to the
    vendor); each facility's interest accrues (coupons of notes are paid every
    ``coupon_every_months``), its scheduled principal falls due (the whole balance at its
