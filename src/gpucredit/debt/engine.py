@@ -170,6 +170,14 @@ _MT_PRINCIPAL, _MT_PLEDGE, _MT_TOP, _MT_CALL, _MT_LIQ, _MT_PEN = range(6)
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
+def _record(out: Float64Array, slot: Int64Array, field: int, p: int, t: int, value: float) -> None:
+    """``out[slot[field], p, t] = value`` where the field is recorded (``slot`` >= 0)."""
+    j = slot[field]
+    if j >= 0:
+        out[j, p, t] = value
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _ladder_month(
     balance: float,
     pledged: float,
@@ -343,6 +351,7 @@ def _structure_kernel(
     m_btc: Float64Array,
     m_rate: Float64Array,
     m_free: Float64Array,
+    m_slot: Int64Array,
     out_m: Float64Array,
     out_mb: np.ndarray,
     out_mp: Float64Array,
@@ -479,6 +488,7 @@ def _structure_kernel(
         m_start_bal = 0.0
         m_start_pl = 0.0
         m_own = False
+        m_interest = 0.0
         for t in range(n_all + 1):
             cum_deal_ds[t] = 0.0
             for k in range(n_fac):
@@ -567,20 +577,27 @@ def _structure_kernel(
                     out_mp[_MP_REC, p] = m_net
                     out_mp[_MP_EAD, p] = m_net + m_shortfall
                 m_received = m_paid + (m_net if (m_sold_now and not m_hit) else 0.0)
-                out_m[_M_BAL, p, t] = m_bal
-                out_m[_M_INT, p, t] = m_interest
-                out_m[_M_LTV0, p, t] = m_ltv_before
-                out_m[_M_LTV1, p, t] = m_ltv_after
-                out_m[_M_TOP, p, t] = m_top_up
-                out_m[_M_PAID, p, t] = m_paid
-                out_m[_M_SOLD, p, t] = m_sold
-                out_m[_M_PROC, p, t] = m_proceeds
-                out_m[_M_PEN, p, t] = m_penalty
-                out_m[_M_SHORT, p, t] = m_shortfall
-                out_m[_M_PLEDGED, p, t] = m_pl
-                out_m[_M_FREE, p, t] = m_fr
-                out_m[_M_RECEIVED, p, t] = 0.0 if m_before else m_received
-                out_m[_M_LTV, p, t] = m_ltv_before if (m_opened and not m_before) else 0.0
+                _record(out_m, m_slot, _M_BAL, p, t, m_bal)
+                _record(out_m, m_slot, _M_INT, p, t, m_interest)
+                _record(out_m, m_slot, _M_LTV0, p, t, m_ltv_before)
+                _record(out_m, m_slot, _M_LTV1, p, t, m_ltv_after)
+                _record(out_m, m_slot, _M_TOP, p, t, m_top_up)
+                _record(out_m, m_slot, _M_PAID, p, t, m_paid)
+                _record(out_m, m_slot, _M_SOLD, p, t, m_sold)
+                _record(out_m, m_slot, _M_PROC, p, t, m_proceeds)
+                _record(out_m, m_slot, _M_PEN, p, t, m_penalty)
+                _record(out_m, m_slot, _M_SHORT, p, t, m_shortfall)
+                _record(out_m, m_slot, _M_PLEDGED, p, t, m_pl)
+                _record(out_m, m_slot, _M_FREE, p, t, m_fr)
+                _record(out_m, m_slot, _M_RECEIVED, p, t, 0.0 if m_before else m_received)
+                _record(
+                    out_m,
+                    m_slot,
+                    _M_LTV,
+                    p,
+                    t,
+                    m_ltv_before if (m_opened and not m_before) else 0.0,
+                )
                 out_mb[_MB_CALL, p, t] = m_call
                 out_mb[_MB_SOLD, p, t] = m_sold_now
                 out_step[p, t, 0] = m_paid
@@ -964,14 +981,14 @@ def _structure_kernel(
             if has_margin and not default_free and now and m_dm == 0 and m_opened:
                 # another facility's default accelerates the margin loan: the pledge as it
                 # stood at the month's start is sold at the month's price
-                m_ead = m_start_bal + out_m[_M_INT, p, t]
+                m_ead = m_start_bal + m_interest
                 m_sale = m_start_pl * m_btc[p, t] / (1.0 + m_terms[_MT_PEN])
                 m_dm = month
                 out_mi[_MI_MONTH, p] = month
                 out_mi[_MI_KIND, p] = ACCELERATED
                 out_mp[_MP_EAD, p] = m_ead
                 out_mp[_MP_REC, p] = min(m_ead, m_sale)
-                out_m[_M_RECEIVED, p, t] = 0.0
+                _record(out_m, m_slot, _M_RECEIVED, p, t, 0.0)
 
             # Waivers, on the paths where the borrower does not default this month.
             for k in range(n_fac):
@@ -1076,6 +1093,24 @@ def _structure_kernel(
             out_fi[k, _F_WAIVERS, p] = waivers[k]
 
 
+#: The margin loan's record fields behind each ``DebtLedger`` field of its ledger.
+_MARGIN_DEBT_FIELDS = {
+    "balance": "balance_usd",
+    "interest_due": "interest_usd",
+    "principal_paid": "cash_paydown_usd",
+    "ltv": "ltv",
+}
+
+
+def _margin_fields(names: tuple[str, ...]) -> tuple[str, ...]:
+    """The margin loan's record fields kept when the facilities record ``names``: those behind
+    the named ``DebtLedger`` fields, the cash paid (the waterfall's CFADS is net of it) and
+    what the lender received (its cash flows)."""
+    keep = {_MARGIN_DEBT_FIELDS[n] for n in names if n in _MARGIN_DEBT_FIELDS}
+    keep |= {"cash_paydown_usd", "received_usd"}
+    return tuple(f for f in _M_FIELDS if f in keep)
+
+
 def _padded(rows: list[Float64Array], width: int) -> Float64Array:
     out = np.zeros((len(rows), max(width, 1)))
     for k, row in enumerate(rows):
@@ -1125,7 +1160,9 @@ def run_structure_compiled(
         all). Every other one comes back as a read-only all-NaN array that takes no memory,
         so a statistic computed from it fails loudly; the deal's fields, ``alive``,
         ``breach`` and the per-path fields are always recorded, and the recorded numbers do
-        not depend on ``fields``.
+        not depend on ``fields``. A margin loan's record keeps the fields behind its
+        ``DebtLedger``'s named ones, its cash paid and what its lender received
+        (``_margin_fields``); its other per-month floats are all-NaN likewise.
 
     Returns
     -------
@@ -1234,7 +1271,13 @@ def run_structure_compiled(
     m_paths, m_months = (n_paths, n_all) if margin is not None else (0, 0)
     m_btc, m_free = margin_in if margin_in is not None else (np.ones((0, 0)), np.zeros(0))
     m_rate = margin.annual_rate(sofr_c) if margin is not None else np.zeros((0, 0))
-    out_m = np.zeros((len(_M_FIELDS), m_paths, m_months))
+    # the margin loan's record: every field, or (with ``fields``) those its DebtLedger shows
+    # that ``fields`` names, and what the lender received (its cash flows) always
+    m_names = _M_FIELDS if fields is None else _margin_fields(names)
+    m_slot = np.full(len(_M_FIELDS), -1, dtype=np.int64)
+    for j, name in enumerate(m_names):
+        m_slot[_M_FIELDS.index(name)] = j
+    out_m = np.zeros((len(m_names), m_paths, m_months))
     out_mb = np.zeros((3, m_paths, m_months), dtype=np.bool_)
     out_mp = np.zeros((2, m_paths))
     out_mi = np.zeros((3, m_paths), dtype=np.int64)
@@ -1278,6 +1321,7 @@ def run_structure_compiled(
         m_btc,
         np.ascontiguousarray(m_rate, dtype=np.float64),
         m_free,
+        m_slot,
         out_m,
         out_mb,
         out_mp,
@@ -1396,22 +1440,27 @@ def run_structure_compiled(
     ml: MarginLoanLedger | None = None
     margin_facility: DebtLedger | None = None
     if margin is not None:
+
+        def m_field(name: str) -> Float64Array:
+            j = int(m_slot[_M_FIELDS.index(name)])
+            return out_m[j] if j >= 0 else missing
+
         ml = MarginLoanLedger(
             margin_call=out_mb[_MB_CALL],
             liquidated=out_mb[_MB_SOLD],
             shortfall_month=out_mi[_MI_SHORT],
             recovery_usd=out_mp[_MP_REC],
-            **{name: out_m[_M_FIELDS.index(name)] for name in MONTHLY_FIELDS},
+            **{name: m_field(name) for name in MONTHLY_FIELDS},
         )
         margin_facility = margin_debt_ledger(
             ml,
             out_mb[_MB_ALIVE],
-            out_m[_M_LTV],
+            m_field("ltv"),
             out_mi[_MI_MONTH],
             out_mi[_MI_KIND],
             out_mp[_MP_EAD],
         )
-        cfads = cfads_c - ml.cash_paydown_usd
+        cfads = cfads_c - m_field("cash_paydown_usd")
     return StructureLedger(
         facilities=ledgers,
         step_paid=out_step,
