@@ -327,6 +327,43 @@ def test_compiled_equals_numpy_on_random_structures(
     assert_same_ledger(a, b)
 
 
+@settings(max_examples=30, deadline=None)
+@given(
+    structure=_structure(),
+    margin=_margin_loan(),
+    alone=st.booleans(),
+    seed=st.integers(0, 2**16),
+    data=st.data(),
+)
+def test_compiled_equals_numpy_on_random_margin_loans(
+    structure: StructureTerms,
+    margin: MarginLoanTerms,
+    alone: bool,
+    seed: int,
+    data: st.DataObject,
+) -> None:
+    # the margin loan's step always there, alone or before a random structure; cash from
+    # deep deficits to plenty, so calls are cured, missed and maturities enforced
+    rng = np.random.default_rng(seed)
+    n_paths = 8
+    n_all = data.draw(st.sampled_from([N_MONTHS, N_MONTHS + 4]))
+    level = data.draw(st.sampled_from([-5.0, 5.0, 60.0]))
+    cfads = rng.normal(level, 40.0, (n_paths, n_all))
+    value = rng.uniform(0.0, 400.0, (n_paths, n_all, N_COHORTS))
+    sofr = rng.uniform(0.0, 0.06, (n_paths, n_all))
+    kwargs: dict[str, Any] = {
+        "default_free": data.draw(st.booleans()),
+        "btc_usd": _btc_paths(rng, n_paths, n_all),
+        "free_btc": rng.choice([0.0, 0.002, 0.05], n_paths),
+    }
+    if data.draw(st.booleans()):
+        kwargs["external_default_month"] = rng.integers(-1, n_all + 1, n_paths)
+    program = with_margin(None if alone else structure, margin)
+    a = run_structure(program, cfads, value, sofr, **kwargs)
+    b = run_structure_compiled(program, cfads, value, sofr, **kwargs)
+    assert_same_ledger(a, b)
+
+
 def test_a_lean_recording_keeps_the_numbers_of_the_fields_it_records() -> None:
     # the Monte Carlo passes of a single loan record only the fields the credit layer reads
     model = build_model(make_deal(load_example_data("merchant_h100")))
