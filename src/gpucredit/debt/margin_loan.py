@@ -59,13 +59,17 @@ from gpucredit.debt.ledger import DebtLedger
 
 __all__ = [
     "ACCELERATED",
+    "CASH_TOL_USD",
     "LIQUIDATED",
+    "MONTHLY_FIELDS",
+    "NO_DSCR",
     "LadderState",
     "LadderStep",
     "MarginLender",
     "MarginLoanLedger",
     "MarginLoanTerms",
     "ladder_step",
+    "margin_debt_ledger",
     "margin_loan_terms",
 ]
 
@@ -369,6 +373,16 @@ class MarginLender:
     the lender's own-default record); ``cross_default(t, now)`` accelerates the loan where the
     borrower defaults on another facility in that month; ``ledgers()`` the records, laid out
     (path, month). The compiled kernel in ``debt.engine`` does the same per path.
+
+    Parameters
+    ----------
+    terms : MarginLoanTerms
+    n_paths, n_months : int
+        The block's paths and the run's months (the ladder runs over every one).
+    free_btc : ndarray, shape (path,)
+        The borrower's BTC not pledged on the as-of date, BTC, >= 0.
+    default_free : bool
+        The promised-cash-flow run: the lender records no default (``run_structure``).
     """
 
     def __init__(
