@@ -59,6 +59,7 @@ from gpucredit.credit.liquidation import (
     asic_market_params,
 )
 from gpucredit.credit.metrics import (
+    CREDIT_LEDGER_FIELDS,
     MAX_TARGET_PATHS,
     CreditAccumulator,
     FacilityMetrics,
@@ -83,14 +84,9 @@ from gpucredit.credit.spread import (
 )
 from gpucredit.debt.capital import build_structure
 from gpucredit.debt.engine import run_structure_compiled
-from gpucredit.debt.facilities import FacilityTerms, StructureTerms
+from gpucredit.debt.facilities import FacilityTerms, StructureTerms, with_margin
 from gpucredit.debt.ledger import DebtLedger
-from gpucredit.debt.margin_loan import (
-    MarginLoanLedger,
-    MarginLoanTerms,
-    margin_loan_terms,
-    run_margin_loan,
-)
+from gpucredit.debt.margin_loan import MarginLoanTerms, margin_loan_terms
 from gpucredit.debt.structure import StructureLedger
 from gpucredit.debt.terms import LoanTerms
 from gpucredit.engine.runner import (
@@ -421,73 +417,6 @@ class _BlockOutcome:
     structure: StructureLedger | None
 
 
-def _margin_lender(
-    terms: MarginLoanTerms,
-    ml: MarginLoanLedger,
-    btc: Float64Array,
-    sofr: Float64Array,
-    borrower_default: Int64Array,
-    riskless: bool,
-) -> tuple[CreditOutcomes, DebtLedger]:
-    """The margin lender's outcomes: its own ladder, or acceleration when the borrower
-    defaults on another facility first (the pledge is sold then, with the penalty)."""
-    n_paths, n = btc.shape
-    df = discount_factors(sofr)
-    if riskless:
-        zeros = np.zeros(n_paths)
-        none = np.zeros(n_paths, np.int64)
-        promised = _outcomes(_promised_margin_pv(terms, sofr), none, zeros, zeros)
-        return promised, _ledger(ml, none, none, zeros, n)
-    own = np.where(ml.default_month <= n, ml.default_month, 0)
-    first_other = np.where(
-        (borrower_default > 0) & ((own == 0) | (borrower_default < own)), borrower_default, 0
-    )
-    months = np.arange(1, n + 1)[None, :]
-    live_then = np.zeros(n_paths, dtype=bool)
-    idx = np.flatnonzero(first_other > 0)
-    if idx.size:
-        m = first_other[idx] - 1
-        before = np.where(m > 0, ml.balance_usd[idx, np.maximum(m - 1, 0)], terms.principal_usd)
-        live_then[idx] = before > 0.0
-    accelerated = np.where(live_then, first_other, 0)
-    default_month = np.where(accelerated > 0, accelerated, own)
-    cut = np.where(default_month > 0, default_month, n + 1)[:, None]
-    # cash paid in an own-default month (a partial repayment at maturity) reaches the lender;
-    # in an acceleration month the ladder's actions are replaced by the sale of the pledge
-    pay_until = np.where(accelerated > 0, accelerated - 1, np.where(own > 0, own, n))[:, None]
-    received = np.where(months <= pay_until, ml.cash_paydown_usd, 0.0) + np.where(
-        ml.liquidated & (months < cut), ml.liquidation_proceeds_usd - ml.penalty_usd, 0.0
-    )
-    ead = np.zeros(n_paths)
-    recovery = np.zeros(n_paths)
-    at = np.clip(default_month - 1, 0, n - 1)
-    rows = np.arange(n_paths)
-    # own default: the liquidation month's proceeds are the recovery, the shortfall the loss
-    own_hit = (own > 0) & (accelerated == 0)
-    rec_own = ml.liquidation_proceeds_usd[rows, at] - ml.penalty_usd[rows, at]
-    ead = np.where(own_hit, rec_own + ml.shortfall_usd[rows, at], ead)
-    recovery = np.where(own_hit, rec_own, recovery)
-    # accelerated: the month's ladder actions do not happen; the lender sells the pledge as
-    # it stood at the month's start at that month's price, penalty as in the ladder
-    pen = terms.liquidation_penalty
-    before = np.maximum(at - 1, 0)
-    started = at > 0
-    bal = np.where(started, ml.balance_usd[rows, before], terms.principal_usd)
-    bal = bal + ml.interest_usd[rows, at]
-    pledge = np.where(started, ml.pledged_btc[rows, before], terms.pledged_btc)
-    sale = pledge * btc[rows, at] / (1.0 + pen)
-    ead = np.where(accelerated > 0, bal, ead)
-    recovery = np.where(accelerated > 0, np.minimum(bal, sale), recovery)
-    pv = (received * df).sum(axis=1) + recovery * df[rows, at] * (default_month > 0)
-    loss = ead - recovery
-    out = _outcomes(pv / terms.principal_usd, default_month.astype(np.int64), ead, recovery)
-    out = dataclasses.replace(
-        out, loss_usd=loss, lgd=np.where(ead > 0, loss / np.where(ead > 0, ead, 1.0), 0.0)
-    )
-    kind = np.where(accelerated > 0, 5, np.where(own > 0, 6, 0)).astype(np.int64)
-    return out, _ledger(ml, default_month.astype(np.int64), kind, ead, n)
-
-
 def _promised_margin_pv(terms: MarginLoanTerms, sofr: Float64Array) -> Float64Array:
     """The margin loan's promised value per unit of par on each path: interest capitalised
     monthly and repaid with the principal at maturity, discounted on the path's SOFR (the
@@ -518,46 +447,9 @@ def _outcomes(
     )
 
 
-def _ledger(
-    ml: MarginLoanLedger, default_month: Int64Array, kind: Int64Array, ead: Float64Array, n: int
-) -> DebtLedger:
-    """The margin loan as a ``DebtLedger`` for the metrics (LTV fans; no DSCR of its own)."""
-    p = default_month.shape[0]
-    months = np.arange(1, n + 1)[None, :]
-    cut = np.where(default_month > 0, default_month, n + 1)[:, None]
-    opened = np.concatenate([np.ones((p, 1), dtype=bool), ml.balance_usd[:, :-1] > 0.0], axis=1)
-    alive = opened & (months <= cut)
-    z = np.zeros((p, n))
-    return DebtLedger(
-        alive=alive,
-        balance=ml.balance_usd,
-        interest_due=ml.interest_usd,
-        interest_paid=z,
-        principal_paid=ml.cash_paydown_usd,
-        prepaid=z,
-        refinanced=z,
-        ds_scheduled=z,
-        dsra_balance=z,
-        dsra_draw=z,
-        dsra_topup=z,
-        lockup_balance=z,
-        lockup_draw=z,
-        lockup_in=z,
-        reserve_release=z,
-        distribution=z,
-        trapped=z,
-        unfunded_opex=z,
-        dscr=np.full((p, n), 1e6),
-        dscr_trailing=z,
-        ltv=np.where(alive, ml.ltv_before, 0.0),
-        breach=ml.margin_call,
-        default_month=default_month,
-        default_kind=kind,
-        ead=ead,
-        pledged_cash=np.zeros(p),
-        initial_dsra=np.zeros(p),
-        waivers=np.zeros(p, dtype=np.int64),
-    )
+#: The structure's per-month ledger fields the credit layer reads (``evaluate_structure`` and
+#: the accumulators); the engine records only these.
+_LEDGER_FIELDS = (*CREDIT_LEDGER_FIELDS, "extra_received")
 
 
 def _run_debt(
@@ -567,50 +459,58 @@ def _run_debt(
     margin: MarginLoanTerms | None,
     riskless: bool = False,
 ) -> _BlockOutcome:
+    """One program through the compiled engine: the margin loan's ladder first
+    (``debt.margin_loan``), then the structure's waterfall; every facility's outcomes."""
     cash, market, scen = x.cash, x.market, x.scen
     n_paths, n = cash.cfads_usd.shape
     never = np.zeros(n_paths, dtype=np.int64)
-    available = np.maximum(cash.net_cash_usd, 0.0)
-    ml: MarginLoanLedger | None = None
-    margin_default = never
-    paydown = np.zeros_like(available)
-    if margin is not None:
-        free = np.full(n_paths, model.spec.treasury.btc_held - margin.pledged_btc)
-        ml = run_margin_loan(margin, market.btc_usd, free, available, scen.sofr)
-        margin_default = np.where(ml.default_month <= n, ml.default_month, 0).astype(np.int64)
-        paydown = ml.cash_paydown_usd
+    program = structure if margin is None else with_margin(structure, margin)
+    assert program is not None
+    values = np.stack([cash.asic_value_usd, cash.lease_value_usd], axis=2)
+    free = (
+        None
+        if margin is None
+        else np.full(n_paths, model.spec.treasury.btc_held - margin.pledged_btc)
+    )
+    sl = run_structure_compiled(
+        program,
+        cash.net_cash_usd,
+        values,
+        scen.sofr,
+        scen.regime,
+        default_free=riskless,
+        enterprise_value_usd=values.sum(axis=2) + cash.treasury_value_usd,
+        opening_cash_usd=model.spec.treasury.cash_usd,
+        btc_usd=None if margin is None else market.btc_usd,
+        free_btc=free,
+        fields=_LEDGER_FIELDS,
+    )
     outs: list[CreditOutcomes] = []
-    ledgers: list[DebtLedger] = []
-    sl: StructureLedger | None = None
-    borrower = margin_default.copy()
+    ledgers: list[DebtLedger] = list(sl.facilities)
+    ml = sl.margin
+    borrower = never if ml is None else ml.shortfall_month.copy()
     if structure is not None:
-        values = np.stack([cash.asic_value_usd, cash.lease_value_usd], axis=2)
-        sl = run_structure_compiled(
-            structure,
-            cash.net_cash_usd - paydown,
-            values,
-            scen.sofr,
-            scen.regime,
-            default_free=riskless,
-            external_default_month=np.where(margin_default > 0, margin_default, -1),
-            enterprise_value_usd=values.sum(axis=2) + cash.treasury_value_usd,
-            opening_cash_usd=model.spec.treasury.cash_usd,
-        )
-        facility_outs = evaluate_structure(structure, sl, values, model.recovery, scen.sofr)
-        outs.extend(facility_outs)
-        ledgers.extend(sl.facilities)
+        outs.extend(evaluate_structure(structure, sl, values, model.recovery, scen.sofr))
         if not riskless:
             borrower = np.where(
                 (borrower == 0) | ((sl.default_month > 0) & (sl.default_month < borrower)),
                 sl.default_month,
                 borrower,
             ).astype(np.int64)
-    if margin is not None and ml is not None:
-        out, ledger = _margin_lender(
-            margin, ml, market.btc_usd, scen.sofr, borrower if not riskless else never, riskless
-        )
-        outs.append(out)
-        ledgers.append(ledger)
+    if margin is not None and ml is not None and sl.margin_facility is not None:
+        debt = sl.margin_facility
+        if riskless:
+            zeros = np.zeros(n_paths)
+            outs.append(_outcomes(_promised_margin_pv(margin, scen.sofr), never, zeros, zeros))
+        else:
+            df = discount_factors(scen.sofr)
+            at = np.clip(debt.default_month - 1, 0, n - 1)
+            recovered = ml.recovery_usd * df[np.arange(n_paths), at] * (debt.default_month > 0)
+            pv = (ml.received_usd * df).sum(axis=1) + recovered
+            outs.append(
+                _outcomes(pv / margin.principal_usd, debt.default_month, debt.ead, ml.recovery_usd)
+            )
+        ledgers.append(debt)
     return _BlockOutcome(tuple(outs), tuple(ledgers), borrower, sl)
 
 
@@ -768,7 +668,7 @@ def _solve(
             structure = structure.with_add_on(k, add_on)
         else:
             assert margin is not None
-            margin = _with_add_on(margin, add_on)
+            margin = margin.with_add_on(add_on)
         x = inputs(start, stop)
         if riskless and k >= n_struct:  # the margin loan's promise needs only SOFR
             assert margin is not None
@@ -870,12 +770,6 @@ def _mean_weight(
     for part in run_blocks(block, ranges, n_workers=workers):
         total.merge(part)
     return total.mean_weight()
-
-
-def _with_add_on(terms: MarginLoanTerms, add_on: float) -> MarginLoanTerms:
-    if terms.floating:
-        return dataclasses.replace(terms, margin=terms.margin + add_on)
-    return dataclasses.replace(terms, fixed_coupon=terms.fixed_coupon + add_on)
 
 
 def _nominal(model: MinerModel, k: int) -> float:

@@ -3,9 +3,11 @@
 ``debt.engine.run_structure_compiled`` interprets the waterfall program in one numba loop over
 paths and months; ``debt.structure.run_structure`` is the readable NumPy oracle, vectorised over
 paths. Both run the same operations in the same order, so every field must agree to the bit
-(NaN where NaN): on the shipped example structures, on the miner's (which adds an outside
-default, an enterprise value and opening cash), and on structures Hypothesis draws from every
-facility kind, seniority, step, covenant consequence, waiver and refinancing test.
+(NaN where NaN): on the shipped example structures, on the miner's (which adds its margin loan
+as the program's first step, an outside default, an enterprise value and opening cash), and on
+structures Hypothesis draws from every facility kind, seniority, step, covenant consequence,
+waiver and refinancing test, with or without a margin loan (its LTV ladder, pledge, free BTC and
+a BTC path with crashes drawn too).
 """
 
 from __future__ import annotations
@@ -28,8 +30,9 @@ from gpucredit.debt.facilities import (
     StepTerms,
     StructureTerms,
     default_steps,
+    with_margin,
 )
-from gpucredit.debt.ledger import DebtLedger
+from gpucredit.debt.margin_loan import MarginLoanTerms
 from gpucredit.debt.structure import StructureLedger, run_structure
 from gpucredit.debt.terms import CovenantTerms, LoanTerms, WaiverTerms
 from gpucredit.miners import build_miner_model, miner_inputs
@@ -41,6 +44,16 @@ STEMS = ("ddtl2_tiered_structure", "hosting_secured_notes_backstop", "parent_uns
 N_PATHS = 150  # parent_unsecured_notes defaults on ~3/4 of paths, the others on none: both seen
 
 
+def _same_fields(a: Any, b: Any, where: str) -> None:
+    for g in dataclasses.fields(a):
+        u, v = getattr(a, g.name), getattr(b, g.name)
+        if u is None or v is None:
+            assert u is None and v is None, (where, g.name)
+            continue
+        assert u.shape == v.shape and u.dtype == v.dtype, (where, g.name)
+        np.testing.assert_array_equal(v, u, err_msg=f"{where}: {g.name}")
+
+
 def assert_same_ledger(numpy_ledger: StructureLedger, compiled: StructureLedger) -> None:
     """Every field of the two ledgers, bit for bit (NaN equals NaN)."""
     for f in dataclasses.fields(StructureLedger):
@@ -48,10 +61,11 @@ def assert_same_ledger(numpy_ledger: StructureLedger, compiled: StructureLedger)
         if f.name == "facilities":
             assert len(a) == len(b)
             for k, (fa, fb) in enumerate(zip(a, b, strict=True)):
-                for g in dataclasses.fields(DebtLedger):
-                    u, v = getattr(fa, g.name), getattr(fb, g.name)
-                    assert u.shape == v.shape, (k, g.name)
-                    np.testing.assert_array_equal(v, u, err_msg=f"facility {k}: {g.name}")
+                _same_fields(fa, fb, f"facility {k}")
+        elif f.name in ("margin", "margin_facility"):
+            assert (a is None) == (b is None), f.name
+            if a is not None:
+                _same_fields(a, b, f.name)
         else:
             assert a.shape == b.shape, f.name
             np.testing.assert_array_equal(b, a, err_msg=f.name)
@@ -78,25 +92,55 @@ def test_compiled_equals_numpy_on_every_example_structure(stem: str, default_fre
 
 
 @pytest.mark.slow  # building the miner's model takes ~7 s
-def test_compiled_equals_numpy_on_the_miners_structure() -> None:
-    # the miner's run adds what the deals' does not: an outside default (its margin loan's, here
-    # drawn at random), the enterprise value the share price follows and the treasury's cash
+def test_compiled_equals_numpy_on_the_miners_program() -> None:
+    # the miner's run adds what the deals' does not: its margin loan as the program's first step
+    # (alone too), an outside default (drawn at random), the enterprise value the share price
+    # follows and the treasury's cash
     model = build_miner_model(gpucredit.load_miner(EXAMPLES / "miner_hosting_pivot.yaml"))
-    assert model.structure is not None
+    assert model.structure is not None and model.margin is not None
     x = miner_inputs(model, 3, 0, 60)
     cash = x.cash
     n_paths, n = cash.cfads_usd.shape
     values = np.stack([cash.asic_value_usd, cash.lease_value_usd], axis=2)
-    args = (model.structure, cash.net_cash_usd, values, x.scen.sofr, x.scen.regime)
-    kwargs: dict[str, Any] = {
+    free = np.full(n_paths, model.spec.treasury.btc_held - model.margin.pledged_btc)
+    margin_kwargs: dict[str, Any] = {"btc_usd": x.market.btc_usd, "free_btc": free}
+    outside: dict[str, Any] = {
         "external_default_month": np.random.default_rng(5).integers(-1, n + 1, n_paths),
+    }
+    common: dict[str, Any] = {
         "enterprise_value_usd": values.sum(axis=2) + cash.treasury_value_usd,
         "opening_cash_usd": model.spec.treasury.cash_usd,
     }
-    for default_free in (False, True):
-        a = run_structure(*args, default_free=default_free, **kwargs)
-        b = run_structure_compiled(*args, default_free=default_free, **kwargs)
-        assert_same_ledger(a, b)
+    programs = (
+        (model.structure, {**common, **outside}),
+        (with_margin(model.structure, model.margin), {**common, **margin_kwargs}),
+        (with_margin(model.structure, model.margin), {**common, **margin_kwargs, **outside}),
+        (with_margin(None, model.margin), margin_kwargs),
+    )
+    seen = np.zeros(7, dtype=np.int64)
+    for program, kwargs in programs:
+        args = (program, cash.net_cash_usd, values, x.scen.sofr, x.scen.regime)
+        for default_free in (False, True):
+            a = run_structure(*args, default_free=default_free, **kwargs)
+            b = run_structure_compiled(*args, default_free=default_free, **kwargs)
+            assert_same_ledger(a, b)
+            if a.margin_facility is not None:
+                seen += np.bincount(a.margin_facility.default_kind, minlength=7)
+    assert seen[5] > 0 and seen[6] > 0  # the comparison saw accelerations and liquidations
+    # the miner's lean recording keeps the numbers of the fields it records
+    program, kwargs = programs[1]
+    args = (program, cash.net_cash_usd, values, x.scen.sofr, x.scen.regime)
+    full = run_structure_compiled(*args, **kwargs)
+    lean = run_structure_compiled(*args, fields=CREDIT_LEDGER_FIELDS, **kwargs)
+    for part in ("margin", "margin_facility"):
+        a, b = getattr(full, part), getattr(lean, part)
+        for g in dataclasses.fields(a):
+            u, v = getattr(a, g.name), getattr(b, g.name)
+            if u is not None and np.isnan(v).all() and not v.flags.writeable:
+                continue  # not recorded
+            np.testing.assert_array_equal(v, u, err_msg=f"{part}: {g.name}")
+    assert lean.margin is not None and np.isnan(lean.margin.pledged_btc).all()
+    np.testing.assert_array_equal(lean.cfads, full.cfads)
 
 
 # --- Hypothesis: random structures on random paths ------------------------------------------
@@ -222,6 +266,34 @@ def _structure(draw: st.DrawFn) -> StructureTerms:
     return StructureTerms(facs, steps, equity, unfunded_opex_defaults=draw(st.booleans()))
 
 
+@st.composite
+def _margin_loan(draw: st.DrawFn) -> MarginLoanTerms:
+    top = draw(st.sampled_from([0.4, 0.6]))
+    call = top + draw(st.sampled_from([0.05, 0.15]))
+    floating = draw(st.booleans())
+    return MarginLoanTerms(
+        name="margin",
+        principal_usd=draw(st.sampled_from([50.0, 300.0])),
+        tenor_months=draw(st.integers(1, N_MONTHS + 6)),
+        pledged_btc=draw(st.sampled_from([0.005, 0.01, 0.03])),
+        floating=floating,
+        fixed_coupon=0.0 if floating else draw(st.sampled_from([0.0, 0.12])),
+        margin=draw(st.sampled_from([0.0, 0.05])) if floating else 0.0,
+        floor=draw(st.sampled_from([0.0, 0.03])) if floating else 0.0,
+        top_up_to_ltv=top,
+        margin_call_ltv=call,
+        liquidation_ltv=min(call + draw(st.sampled_from([0.02, 0.1, 0.3])), 1.0),
+        liquidation_penalty=draw(st.sampled_from([0.0, 0.0438, 0.2])),
+    )
+
+
+def _btc_paths(rng: np.random.Generator, n_paths: int, n_months: int) -> np.ndarray:
+    """Month-end BTC prices around 30,000 USD with crashes (a month at -60%) and rebounds."""
+    step = rng.normal(0.0, 0.15, (n_paths, n_months))
+    step[rng.uniform(size=step.shape) < 0.1] = np.log(0.4)
+    return np.asarray(30_000.0 * np.exp(np.cumsum(step, axis=1)))
+
+
 @settings(max_examples=40, deadline=None)
 @given(structure=_structure(), seed=st.integers(0, 2**16), data=st.data())
 def test_compiled_equals_numpy_on_random_structures(
@@ -244,8 +316,51 @@ def test_compiled_equals_numpy_on_random_structures(
         kwargs["external_default_month"] = rng.integers(-1, n_all + 1, n_paths)
     if data.draw(st.booleans()):
         kwargs["enterprise_value_usd"] = value.sum(axis=2) + 100.0
+    if data.draw(st.booleans()):  # a margin loan first, or alone
+        margin = data.draw(_margin_loan())
+        alone = data.draw(st.booleans())
+        structure = with_margin(None if alone else structure, margin)
+        kwargs["btc_usd"] = _btc_paths(rng, n_paths, n_all)
+        kwargs["free_btc"] = rng.choice([0.0, 0.002, 0.05], n_paths)
     a = run_structure(structure, cfads, value, sofr, regime, **kwargs)
     b = run_structure_compiled(structure, cfads, value, sofr, regime, **kwargs)
+    assert_same_ledger(a, b)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    structure=_structure(),
+    margin=_margin_loan(),
+    alone=st.booleans(),
+    seed=st.integers(0, 2**16),
+    data=st.data(),
+)
+def test_compiled_equals_numpy_on_random_margin_loans(
+    structure: StructureTerms,
+    margin: MarginLoanTerms,
+    alone: bool,
+    seed: int,
+    data: st.DataObject,
+) -> None:
+    # the margin loan's step always there, alone or before a random structure; cash from
+    # deep deficits to plenty, so calls are cured, missed and maturities enforced
+    rng = np.random.default_rng(seed)
+    n_paths = 8
+    n_all = data.draw(st.sampled_from([N_MONTHS, N_MONTHS + 4]))
+    level = data.draw(st.sampled_from([-5.0, 5.0, 60.0]))
+    cfads = rng.normal(level, 40.0, (n_paths, n_all))
+    value = rng.uniform(0.0, 400.0, (n_paths, n_all, N_COHORTS))
+    sofr = rng.uniform(0.0, 0.06, (n_paths, n_all))
+    kwargs: dict[str, Any] = {
+        "default_free": data.draw(st.booleans()),
+        "btc_usd": _btc_paths(rng, n_paths, n_all),
+        "free_btc": rng.choice([0.0, 0.002, 0.05], n_paths),
+    }
+    if data.draw(st.booleans()):
+        kwargs["external_default_month"] = rng.integers(-1, n_all + 1, n_paths)
+    program = with_margin(None if alone else structure, margin)
+    a = run_structure(program, cfads, value, sofr, **kwargs)
+    b = run_structure_compiled(program, cfads, value, sofr, **kwargs)
     assert_same_ledger(a, b)
 
 

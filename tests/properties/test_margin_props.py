@@ -7,7 +7,8 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gpucredit.debt.margin_loan import MarginLoanLedger, MarginLoanTerms, run_margin_loan
+from gpucredit.debt.margin_loan import MarginLoanLedger, MarginLoanTerms
+from tests._ladder import run_program
 
 N_MONTHS = 8
 
@@ -50,7 +51,7 @@ def test_btc_and_cash_are_conserved(
     n = btc.shape[0]
     cash_in = np.full_like(btc, cash)
     sofr = np.full_like(btc, 0.04)
-    led = run_margin_loan(terms(tenor), btc, np.full(n, free), cash_in, sofr)
+    led = run_program(terms(tenor), btc, np.full(n, free), cash_in, sofr)
 
     # BTC: pledged + free + everything sold by the lender is the BTC of the start
     sold = np.cumsum(led.liquidated_btc, axis=1)
@@ -81,8 +82,7 @@ def _ledger_is_consistent(led: MarginLoanLedger) -> None:
     assert (led.shortfall_usd[~led.liquidated] == 0.0).all()
     assert (led.balance_usd[closed_by_sale] == 0.0).all()
     has_shortfall = (led.shortfall_usd > 0.0).any(axis=1)
-    n_months = led.balance_usd.shape[1]
-    assert ((led.default_month <= n_months) == has_shortfall).all()
+    assert ((led.shortfall_month > 0) == has_shortfall).all()
 
 
 @given(rets=paths, cut=st.floats(min_value=0.0, max_value=0.5))
@@ -97,8 +97,8 @@ def test_lower_btc_never_lowers_liquidation_without_cure_capacity(
     low = high * (1.0 - cut) * np.linspace(1.0, 0.9, N_MONTHS)[None, :]
     zeros = np.zeros_like(high)
     free = np.zeros(high.shape[0])
-    led_high = run_margin_loan(terms(N_MONTHS + 1), high, free, zeros, zeros)
-    led_low = run_margin_loan(terms(N_MONTHS + 1), low, free, zeros, zeros)
+    led_high = run_program(terms(N_MONTHS + 1), high, free, zeros, zeros)
+    led_low = run_program(terms(N_MONTHS + 1), low, free, zeros, zeros)
     liq_high = led_high.liquidated.any(axis=1)
     liq_low = led_low.liquidated.any(axis=1)
     assert (liq_low | ~liq_high).all()
@@ -122,8 +122,8 @@ def test_first_call_or_liquidation_is_never_later_on_a_lower_path(
     cash = np.full_like(high, 10_000.0)
     zeros = np.zeros_like(high)
     free_btc = np.full(high.shape[0], free)
-    led_high = run_margin_loan(terms(N_MONTHS + 1), high, free_btc, cash, zeros)
-    led_low = run_margin_loan(terms(N_MONTHS + 1), low, free_btc, cash, zeros)
+    led_high = run_program(terms(N_MONTHS + 1), high, free_btc, cash, zeros)
+    led_low = run_program(terms(N_MONTHS + 1), low, free_btc, cash, zeros)
     ev_high = led_high.margin_call | led_high.liquidated
     ev_low = led_low.margin_call | led_low.liquidated
     first_high = np.where(ev_high.any(axis=1), ev_high.argmax(axis=1), N_MONTHS)
@@ -143,7 +143,7 @@ def test_a_met_call_can_save_the_lower_path() -> None:
     """
     t = terms(N_MONTHS + 1)
     zeros = np.zeros((1, 2))
-    high = run_margin_loan(t, np.array([[80_800.0, 69_000.0]]), np.array([1.0]), zeros, zeros)
-    low = run_margin_loan(t, np.array([[80_000.0, 69_000.0]]), np.array([1.0]), zeros, zeros)
+    high = run_program(t, np.array([[80_800.0, 69_000.0]]), np.array([1.0]), zeros, zeros)
+    low = run_program(t, np.array([[80_000.0, 69_000.0]]), np.array([1.0]), zeros, zeros)
     assert high.liquidated[0, 1] and not high.margin_call[0, 0]
     assert low.margin_call[0, 0] and not low.liquidated.any()

@@ -24,7 +24,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gpucredit.debt.margin_loan import MarginLoanLedger, MarginLoanTerms, run_margin_loan
+from gpucredit.debt.margin_loan import MarginLoanLedger, MarginLoanTerms
+from tests._ladder import run_program
 
 TERMS = MarginLoanTerms(
     name="hand",
@@ -46,7 +47,7 @@ CASH = np.array([[0.0, 0.0, 0.0, 20_000.0, 0.0, 0.0]])
 
 @pytest.fixture(scope="module")
 def ledger() -> MarginLoanLedger:
-    return run_margin_loan(TERMS, PRICES, np.array([0.3]), CASH, np.zeros((1, 6)))
+    return run_program(TERMS, PRICES, np.array([0.3]), CASH, np.zeros((1, 6)))
 
 
 def test_balance_and_ltv_by_hand(ledger: MarginLoanLedger) -> None:
@@ -80,14 +81,14 @@ def test_crash_liquidates_with_penalty_and_deficiency(ledger: MarginLoanLedger) 
     assert ledger.liquidation_proceeds_usd[0, 5] == pytest.approx(39_000.0)
     assert ledger.penalty_usd[0, 5] == pytest.approx(1_636.5204062, rel=1e-9)
     assert ledger.shortfall_usd[0, 5] == pytest.approx(10_377.2004062, rel=1e-9)
-    assert ledger.default_month[0] == 6
+    assert ledger.shortfall_month[0] == 6
     assert ledger.pledged_btc[0, 5] == 0.0 and ledger.free_btc[0, 5] == 0.0
 
 
 def test_covered_liquidation_returns_surplus_without_default() -> None:
     # same loan, month 1 at 69,000: LTV 60,600 / 69,000 = 87.83% >= 86% -> liquidated at once.
     # claim 60,600 x 1.0438 = 63,254.28 -> 0.916729 BTC sold, 0.083271 BTC back, no deficiency
-    ledger = run_margin_loan(
+    ledger = run_program(
         TERMS, np.array([[69_000.0, 69_000.0]]), np.array([0.3]), np.zeros((1, 2)), np.zeros((1, 2))
     )
     assert ledger.liquidated[0, 0] and not ledger.margin_call[0, 0]
@@ -95,7 +96,7 @@ def test_covered_liquidation_returns_surplus_without_default() -> None:
     assert ledger.penalty_usd[0, 0] == pytest.approx(60_600.0 * 0.0438)
     assert ledger.shortfall_usd[0, 0] == 0.0
     assert ledger.free_btc[0, 0] == pytest.approx(0.3 + 1.0 - 63_254.28 / 69_000.0)
-    assert ledger.default_month[0] == 3  # n_months + 1: no default
+    assert ledger.shortfall_month[0] == 0  # no default
     assert ledger.interest_usd[0, 1] == 0.0  # closed loans accrue nothing
 
 
@@ -103,7 +104,7 @@ def test_unmet_call_liquidates_and_keeps_cash_and_free_btc() -> None:
     # month 1 at 80,000: 60,600 / 80,000 = 75.75% -> call; needs 60,600 / 48,000 - 1 = 0.2625
     # BTC, only 0.1 free, then cash 60,600 - 0.6 x 1.1 x 80,000 = 7,800 > 5,000: not met, so the
     # borrower keeps its 0.1 BTC and 5,000 and the lender sells 60,600 x 1.0438 / 80,000 BTC
-    ledger = run_margin_loan(
+    ledger = run_program(
         TERMS, np.array([[80_000.0]]), np.array([0.1]), np.array([[5_000.0]]), np.zeros((1, 1))
     )
     assert ledger.margin_call[0, 0] and ledger.liquidated[0, 0]
@@ -115,15 +116,15 @@ def test_maturity_repaid_from_cash_then_enforced_on_the_pledge() -> None:
     short = MarginLoanTerms(**{**_terms_dict(), "tenor_months": 1})
     # 60,600 due in month 1; 50,000 cash pays part, the lender sells BTC for the other
     # 10,600 x 1.0438 = 11,064.28 at 100,000: 0.1106428 BTC; the rest of the pledge comes back
-    ledger = run_margin_loan(
+    ledger = run_program(
         short, np.array([[100_000.0]]), np.array([0.0]), np.array([[50_000.0]]), np.zeros((1, 1))
     )
     assert ledger.cash_paydown_usd[0, 0] == pytest.approx(50_000.0)
     assert ledger.liquidated_btc[0, 0] == pytest.approx(0.1106428)
     assert ledger.free_btc[0, 0] == pytest.approx(1.0 - 0.1106428)
-    assert ledger.balance_usd[0, 0] == 0.0 and ledger.default_month[0] == 2
+    assert ledger.balance_usd[0, 0] == 0.0 and ledger.shortfall_month[0] == 0
     # enough cash: repaid, no sale, the whole pledge is released
-    paid = run_margin_loan(
+    paid = run_program(
         short, np.array([[100_000.0]]), np.array([0.0]), np.array([[70_000.0]]), np.zeros((1, 1))
     )
     assert paid.cash_paydown_usd[0, 0] == pytest.approx(60_600.0)
@@ -133,9 +134,7 @@ def test_maturity_repaid_from_cash_then_enforced_on_the_pledge() -> None:
 def test_floating_rate_uses_sofr_floor_and_margin() -> None:
     floating = MarginLoanTerms(**{**_terms_dict(), "floating": True, "margin": 0.05, "floor": 0.03})
     sofr = np.array([[0.01, 0.04]])
-    ledger = run_margin_loan(
-        floating, np.full((1, 2), 1e6), np.array([0.0]), np.zeros((1, 2)), sofr
-    )
+    ledger = run_program(floating, np.full((1, 2), 1e6), np.array([0.0]), np.zeros((1, 2)), sofr)
     # month 1: max(1%, 3%) + 5% = 8% -> 400; month 2: 9% on 60,400 -> 453
     np.testing.assert_allclose(ledger.interest_usd[0], [400.0, 60_400 * 0.09 / 12])
 

@@ -1,5 +1,9 @@
 """The structure's waterfall compiled: one numba loop over paths and months runs the steps.
 
+A miner's margin loan (``StructureTerms.margin``) is the program's first step each month:
+``_ladder_month`` is the numba twin of ``margin_loan.ladder_step`` on one path, and the kernel
+keeps the lender's record as ``margin_loan.MarginLender`` does.
+
 ``run_structure_compiled`` does what ``structure.run_structure`` does (that NumPy function is
 the readable oracle; ``tests/oracle/test_compiled_structure.py`` holds the two to the same
 ledger, field by field). The structure is encoded once per call into plain typed arrays (the
@@ -30,6 +34,14 @@ from gpucredit.debt.facilities import (
     default_steps,
 )
 from gpucredit.debt.ledger import LEDGER_MONTHLY_FIELDS, DebtLedger
+from gpucredit.debt.margin_loan import (
+    ACCELERATED,
+    CASH_TOL_USD,
+    LIQUIDATED,
+    MONTHLY_FIELDS,
+    MarginLoanLedger,
+    margin_debt_ledger,
+)
 from gpucredit.debt.schedule import annuity_factor
 from gpucredit.debt.structure import (
     BORROWING_BASE,
@@ -37,6 +49,7 @@ from gpucredit.debt.structure import (
     CROSS_DEFAULT,
     StructureLedger,
     facility_order,
+    margin_inputs,
     run_structure,
 )
 from gpucredit.debt.terms import LoanTerms
@@ -45,6 +58,7 @@ __all__ = ["STEP_CODES", "loan_structure", "run_loan", "run_structure_compiled"]
 
 #: Integer code of each ``StepTerms.kind`` in the compiled program.
 STEP_CODES = {
+    "margin_ladder": 6,  # run before the waterfall's steps, at the month's start
     "interest": 0,
     "principal": 1,
     "reserve": 2,
@@ -115,6 +129,147 @@ _F_EAD, _F_PLEDGED, _F_DSRA0 = range(3)
 _F_MONTH, _F_KIND, _F_WAIVERS = range(3)
 # Deal per-path float fields.
 _E_ESTATE, _E_REFI = range(2)
+# The margin loan's monthly float fields (``MarginLoanLedger``'s, then its masked LTV), bool
+# fields, per-path float and int fields, and terms.
+_M_FIELDS = (
+    "balance_usd",
+    "interest_usd",
+    "ltv_before",
+    "ltv_after",
+    "top_up_btc",
+    "cash_paydown_usd",
+    "liquidated_btc",
+    "liquidation_proceeds_usd",
+    "penalty_usd",
+    "shortfall_usd",
+    "pledged_btc",
+    "free_btc",
+    "received_usd",
+    "ltv",
+)
+(
+    _M_BAL,
+    _M_INT,
+    _M_LTV0,
+    _M_LTV1,
+    _M_TOP,
+    _M_PAID,
+    _M_SOLD,
+    _M_PROC,
+    _M_PEN,
+    _M_SHORT,
+    _M_PLEDGED,
+    _M_FREE,
+    _M_RECEIVED,
+    _M_LTV,
+) = range(len(_M_FIELDS))
+_MB_CALL, _MB_SOLD, _MB_ALIVE = range(3)
+_MP_EAD, _MP_REC = range(2)
+_MI_SHORT, _MI_MONTH, _MI_KIND = range(3)
+_MT_PRINCIPAL, _MT_PLEDGE, _MT_TOP, _MT_CALL, _MT_LIQ, _MT_PEN = range(6)
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _record(out: Float64Array, slot: Int64Array, field: int, p: int, t: int, value: float) -> None:
+    """``out[slot[field], p, t] = value`` where the field is recorded (``slot`` >= 0)."""
+    j = slot[field]
+    if j >= 0:
+        out[j, p, t] = value
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _ladder_month(
+    balance: float,
+    pledged: float,
+    free: float,
+    live: bool,
+    month: int,
+    btc: float,
+    cash: float,
+    rate: float,
+    tenor: int,
+    terms: Float64Array,
+) -> tuple[
+    float,
+    float,
+    float,
+    bool,
+    float,
+    float,
+    float,
+    bool,
+    float,
+    float,
+    bool,
+    float,
+    float,
+    float,
+    float,
+]:
+    """``margin_loan.ladder_step`` on one path, the same operations in the same order.
+
+    Returns the new balance, pledge, free BTC and live flag, then the month's interest, LTV
+    before and after, margin call, top-up (BTC), cash paid, liquidation, BTC sold, proceeds,
+    penalty and shortfall (USD)."""
+    top_to = terms[_MT_TOP]
+    pen = terms[_MT_PEN]
+    interest = balance * rate / 12.0 if live else 0.0
+    balance = balance + interest
+    collateral = pledged * btc
+    ltv_before = balance / collateral if live else 0.0
+    liquidate = live and ltv_before >= terms[_MT_LIQ]
+    call = live and not liquidate and ltv_before >= terms[_MT_CALL]
+    need_btc = max(balance / (top_to * btc) - pledged, 0.0) if call else 0.0
+    offered = min(need_btc, free)
+    cash_need = max(balance - top_to * (pledged + offered) * btc, 0.0) if call else 0.0
+    met = call and cash_need <= cash + CASH_TOL_USD
+    top_up = offered if met else 0.0
+    cash_paid = min(cash_need, cash) if met else 0.0
+    pledged = pledged + top_up
+    free = free - top_up
+    balance = balance - cash_paid
+    liquidate = liquidate or (call and not met)
+    mature = live and not liquidate and month == tenor
+    repay = max(min(cash - cash_paid, balance) if mature else 0.0, 0.0)
+    balance = balance - repay
+    cash_paid = cash_paid + repay
+    liquidate = liquidate or (mature and balance > 0.0)
+    for_claim = balance * (1.0 + pen) / btc
+    covered = pledged >= for_claim
+    sold = (for_claim if covered else pledged) if liquidate else 0.0
+    proceeds = sold * btc
+    penalty = 0.0
+    if liquidate:
+        penalty = balance * pen if covered else proceeds * pen / (1.0 + pen)
+    shortfall = 0.0
+    if liquidate and not covered:
+        shortfall = max(balance - (proceeds - penalty), 0.0)
+    pledged = pledged - sold
+    if liquidate:
+        balance = 0.0
+    closed = live and (liquidate or mature)
+    if closed:
+        free = free + pledged
+        pledged = 0.0
+    still = live and not closed
+    ltv_after = balance / (pledged * btc) if still else 0.0
+    return (
+        balance,
+        pledged,
+        free,
+        still,
+        interest,
+        ltv_before,
+        ltv_after,
+        call,
+        top_up,
+        cash_paid,
+        liquidate,
+        sold,
+        proceeds,
+        penalty,
+        shortfall,
+    )
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
@@ -189,6 +344,18 @@ def _structure_kernel(
     default_free: bool,
     opex_defaults: bool,
     opening_cash: float,
+    # the margin loan
+    has_margin: bool,
+    m_terms: Float64Array,
+    m_tenor: int,
+    m_btc: Float64Array,
+    m_rate: Float64Array,
+    m_free: Float64Array,
+    m_slot: Int64Array,
+    out_m: Float64Array,
+    out_mb: np.ndarray,
+    out_mp: Float64Array,
+    out_mi: Int64Array,
     # equity
     has_equity: bool,
     ev_scale: float,
@@ -309,9 +476,19 @@ def _structure_kernel(
     n_fields = slot.shape[0]
     row = np.zeros((n_fac, n_fields))  # the month's per-facility fields, then recorded
 
+    cash_row = np.zeros(n_all)  # the path's cash left to the waterfall after the margin step
+    n_run = n_all if has_margin else n
     for p in range(n_paths):
-        for t in range(n_all):
-            cum_cf[t + 1] = cum_cf[t] + cfads[p, t]
+        m_bal = m_terms[_MT_PRINCIPAL]
+        m_pl = m_terms[_MT_PLEDGE]
+        m_fr = m_free[p] if has_margin else 0.0
+        m_live = True
+        m_dm = 0  # the margin lender's default month
+        m_opened = False
+        m_start_bal = 0.0
+        m_start_pl = 0.0
+        m_own = False
+        m_interest = 0.0
         for t in range(n_all + 1):
             cum_deal_ds[t] = 0.0
             for k in range(n_fac):
@@ -350,8 +527,84 @@ def _structure_kernel(
         liquidity = opening_cash
         ok = True
         v0 = basis[p, 0]
-        for t in range(n):
+        for t in range(n_run):
             month = t + 1
+            cash_row[t] = cfads[p, t]
+            if has_margin:  # the program's first step: the margin loan's ladder
+                m_opened = m_bal > 0.0
+                m_start_bal = m_bal
+                m_start_pl = m_pl
+                m_before = m_dm > 0
+                out_mb[_MB_ALIVE, p, t] = m_opened and not m_before
+                m_price = m_btc[p, t]
+                (
+                    m_bal,
+                    m_pl,
+                    m_fr,
+                    m_live,
+                    m_interest,
+                    m_ltv_before,
+                    m_ltv_after,
+                    m_call,
+                    m_top_up,
+                    m_paid,
+                    m_sold_now,
+                    m_sold,
+                    m_proceeds,
+                    m_penalty,
+                    m_shortfall,
+                ) = _ladder_month(
+                    m_bal,
+                    m_pl,
+                    m_fr,
+                    m_live,
+                    month,
+                    m_price,
+                    max(cfads[p, t], 0.0),
+                    m_rate[p, t],
+                    m_tenor,
+                    m_terms,
+                )
+                m_own = m_shortfall > 0.0 and out_mi[_MI_SHORT, p] == 0
+                if m_own:
+                    out_mi[_MI_SHORT, p] = month
+                m_hit = m_own and not m_before and not default_free
+                m_net = m_proceeds - m_penalty
+                if m_hit:
+                    m_dm = month
+                    out_mi[_MI_MONTH, p] = month
+                    out_mi[_MI_KIND, p] = LIQUIDATED
+                    out_mp[_MP_REC, p] = m_net
+                    out_mp[_MP_EAD, p] = m_net + m_shortfall
+                m_received = m_paid + (m_net if (m_sold_now and not m_hit) else 0.0)
+                _record(out_m, m_slot, _M_BAL, p, t, m_bal)
+                _record(out_m, m_slot, _M_INT, p, t, m_interest)
+                _record(out_m, m_slot, _M_LTV0, p, t, m_ltv_before)
+                _record(out_m, m_slot, _M_LTV1, p, t, m_ltv_after)
+                _record(out_m, m_slot, _M_TOP, p, t, m_top_up)
+                _record(out_m, m_slot, _M_PAID, p, t, m_paid)
+                _record(out_m, m_slot, _M_SOLD, p, t, m_sold)
+                _record(out_m, m_slot, _M_PROC, p, t, m_proceeds)
+                _record(out_m, m_slot, _M_PEN, p, t, m_penalty)
+                _record(out_m, m_slot, _M_SHORT, p, t, m_shortfall)
+                _record(out_m, m_slot, _M_PLEDGED, p, t, m_pl)
+                _record(out_m, m_slot, _M_FREE, p, t, m_fr)
+                _record(out_m, m_slot, _M_RECEIVED, p, t, 0.0 if m_before else m_received)
+                _record(
+                    out_m,
+                    m_slot,
+                    _M_LTV,
+                    p,
+                    t,
+                    m_ltv_before if (m_opened and not m_before) else 0.0,
+                )
+                out_mb[_MB_CALL, p, t] = m_call
+                out_mb[_MB_SOLD, p, t] = m_sold_now
+                out_step[p, t, 0] = m_paid
+                cash_row[t] = cfads[p, t] - m_paid
+            cum_cf[t + 1] = cum_cf[t] + cash_row[t]
+            if t >= n:
+                continue
             open_market = regime[p, t] == 0
             price_now = 0.0
             if has_equity:
@@ -490,7 +743,7 @@ def _structure_kernel(
                 for k in range(1, n_fac):
                     refi_total = refi_total + refi[k]
             active = (ok and any_live) or (ok and refi_total > 0.0)
-            cash = cfads[p, t] if active else 0.0
+            cash = cash_row[t] if active else 0.0
             deficit = max(-cash, 0.0)
             avail = max(cash, 0.0)
             for k in range(n_fac):
@@ -719,10 +972,23 @@ def _structure_kernel(
                 now = now or kind[k] > 0
             if has_external and not default_free:
                 now = now or external[p] == month
+            if has_margin and not default_free:
+                now = now or m_own
             any_state_live = False
             for k in range(n_fac):
                 any_state_live = any_state_live or live[k]
             now = now and ok and any_state_live
+            if has_margin and not default_free and now and m_dm == 0 and m_opened:
+                # another facility's default accelerates the margin loan: the pledge as it
+                # stood at the month's start is sold at the month's price
+                m_ead = m_start_bal + m_interest
+                m_sale = m_start_pl * m_btc[p, t] / (1.0 + m_terms[_MT_PEN])
+                m_dm = month
+                out_mi[_MI_MONTH, p] = month
+                out_mi[_MI_KIND, p] = ACCELERATED
+                out_mp[_MP_EAD, p] = m_ead
+                out_mp[_MP_REC, p] = min(m_ead, m_sale)
+                _record(out_m, m_slot, _M_RECEIVED, p, t, 0.0)
 
             # Waivers, on the paths where the borrower does not default this month.
             for k in range(n_fac):
@@ -827,6 +1093,24 @@ def _structure_kernel(
             out_fi[k, _F_WAIVERS, p] = waivers[k]
 
 
+#: The margin loan's record fields behind each ``DebtLedger`` field of its ledger.
+_MARGIN_DEBT_FIELDS = {
+    "balance": "balance_usd",
+    "interest_due": "interest_usd",
+    "principal_paid": "cash_paydown_usd",
+    "ltv": "ltv",
+}
+
+
+def _margin_fields(names: tuple[str, ...]) -> tuple[str, ...]:
+    """The margin loan's record fields kept when the facilities record ``names``: those behind
+    the named ``DebtLedger`` fields, the cash paid (the waterfall's CFADS is net of it) and
+    what the lender received (its cash flows)."""
+    keep = {_MARGIN_DEBT_FIELDS[n] for n in names if n in _MARGIN_DEBT_FIELDS}
+    keep |= {"cash_paydown_usd", "received_usd"}
+    return tuple(f for f in _M_FIELDS if f in keep)
+
+
 def _padded(rows: list[Float64Array], width: int) -> Float64Array:
     out = np.zeros((len(rows), max(width, 1)))
     for k, row in enumerate(rows):
@@ -846,6 +1130,8 @@ def run_structure_compiled(
     external_default_month: Int64Array | None = None,
     opening_cash_usd: float = 0.0,
     fields: Collection[str] | None = None,
+    btc_usd: Float64Array | None = None,
+    free_btc: Float64Array | None = None,
 ) -> StructureLedger:
     """``structure.run_structure`` by the compiled engine: same arguments, same ledger.
 
@@ -865,12 +1151,18 @@ def run_structure_compiled(
         The borrower's default on debt outside the structure (cross-default), month 1-based.
     opening_cash_usd : float
         The borrower's cash on the as-of date, USD.
+    btc_usd : ndarray, shape (path, month), optional
+        Month-end BTC price, USD per BTC (with ``structure.margin``).
+    free_btc : ndarray, shape (path,), optional
+        The borrower's BTC not pledged on the as-of date (with ``structure.margin``).
     fields : collection of str, optional
         The facilities' per-month float fields to record (``DebtLedger`` names; default
         all). Every other one comes back as a read-only all-NaN array that takes no memory,
         so a statistic computed from it fails loudly; the deal's fields, ``alive``,
         ``breach`` and the per-path fields are always recorded, and the recorded numbers do
-        not depend on ``fields``.
+        not depend on ``fields``. A margin loan's record keeps the fields behind its
+        ``DebtLedger``'s named ones, its cash paid and what its lender received
+        (``_margin_fields``); its other per-month floats are all-NaN likewise.
 
     Returns
     -------
@@ -880,6 +1172,7 @@ def run_structure_compiled(
     facs = structure.facilities
     n_fac = len(facs)
     n = min(structure.n_months, n_all)
+    margin_in = margin_inputs(structure, (n_paths, n_all), btc_usd, free_btc)
     cfads_c = np.ascontiguousarray(cfads, dtype=np.float64)
     sofr_c = np.ascontiguousarray(sofr, dtype=np.float64)
     reg = (
@@ -974,6 +1267,20 @@ def run_structure_compiled(
     out_step = np.zeros((n_paths, n_all, len(steps)))
     out_default = np.zeros(n_paths, dtype=np.int64)
     out_e = np.zeros((2, n_paths))
+    margin = structure.margin
+    m_paths, m_months = (n_paths, n_all) if margin is not None else (0, 0)
+    m_btc, m_free = margin_in if margin_in is not None else (np.ones((0, 0)), np.zeros(0))
+    m_rate = margin.annual_rate(sofr_c) if margin is not None else np.zeros((0, 0))
+    # the margin loan's record: every field, or (with ``fields``) those its DebtLedger shows
+    # that ``fields`` names, and what the lender received (its cash flows) always
+    m_names = _M_FIELDS if fields is None else _margin_fields(names)
+    m_slot = np.full(len(_M_FIELDS), -1, dtype=np.int64)
+    for j, name in enumerate(m_names):
+        m_slot[_M_FIELDS.index(name)] = j
+    out_m = np.zeros((len(m_names), m_paths, m_months))
+    out_mb = np.zeros((3, m_paths, m_months), dtype=np.bool_)
+    out_mp = np.zeros((2, m_paths))
+    out_mi = np.zeros((3, m_paths), dtype=np.int64)
 
     def f64(values: list[float]) -> Float64Array:
         return np.array(values, dtype=np.float64)
@@ -997,6 +1304,28 @@ def run_structure_compiled(
         default_free,
         structure.unfunded_opex_defaults,
         float(opening_cash_usd),
+        margin is not None,
+        f64(
+            [
+                margin.principal_usd,
+                margin.pledged_btc,
+                margin.top_up_to_ltv,
+                margin.margin_call_ltv,
+                margin.liquidation_ltv,
+                margin.liquidation_penalty,
+            ]
+            if margin is not None
+            else [0.0] * 6
+        ),
+        margin.tenor_months if margin is not None else 0,
+        m_btc,
+        np.ascontiguousarray(m_rate, dtype=np.float64),
+        m_free,
+        m_slot,
+        out_m,
+        out_mb,
+        out_mp,
+        out_mi,
         equity is not None,
         float(equity.market_cap_usd + debt0) if equity is not None else 0.0,
         float(equity.shares_outstanding) if equity is not None else 1.0,
@@ -1108,6 +1437,30 @@ def run_structure_compiled(
         )
         for k in range(n_fac)
     )
+    ml: MarginLoanLedger | None = None
+    margin_facility: DebtLedger | None = None
+    if margin is not None:
+
+        def m_field(name: str) -> Float64Array:
+            j = int(m_slot[_M_FIELDS.index(name)])
+            return out_m[j] if j >= 0 else missing
+
+        ml = MarginLoanLedger(
+            margin_call=out_mb[_MB_CALL],
+            liquidated=out_mb[_MB_SOLD],
+            shortfall_month=out_mi[_MI_SHORT],
+            recovery_usd=out_mp[_MP_REC],
+            **{name: m_field(name) for name in MONTHLY_FIELDS},
+        )
+        margin_facility = margin_debt_ledger(
+            ml,
+            out_mb[_MB_ALIVE],
+            m_field("ltv"),
+            out_mi[_MI_MONTH],
+            out_mi[_MI_KIND],
+            out_mp[_MP_EAD],
+        )
+        cfads = cfads_c - m_field("cash_paydown_usd")
     return StructureLedger(
         facilities=ledgers,
         step_paid=out_step,
@@ -1124,6 +1477,8 @@ def run_structure_compiled(
         estate_cash=out_e[_E_ESTATE],
         refinanced_claim=out_e[_E_REFI],
         share_price=out_d[_D_SHARE],
+        margin=ml,
+        margin_facility=margin_facility,
     )
 
 

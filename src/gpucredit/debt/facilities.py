@@ -13,6 +13,7 @@ from typing import Literal
 import numpy as np
 
 from gpucredit._typing import Float64Array, Int64Array
+from gpucredit.debt.margin_loan import MarginLoanTerms
 from gpucredit.debt.terms import LoanTerms
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "RefinancingTerms",
     "StepTerms",
     "StructureTerms",
+    "with_margin",
 ]
 
 FacilityKind = Literal[
@@ -37,8 +39,17 @@ FACILITY_KINDS: tuple[str, ...] = (
     "convertible",
     "vendor",
 )
-StepKind = Literal["interest", "principal", "reserve", "maintenance_reserve", "sweep", "distribute"]
+StepKind = Literal[
+    "margin_ladder",
+    "interest",
+    "principal",
+    "reserve",
+    "maintenance_reserve",
+    "sweep",
+    "distribute",
+]
 STEP_KINDS: tuple[str, ...] = (
+    "margin_ladder",
     "interest",
     "principal",
     "reserve",
@@ -128,7 +139,10 @@ class FacilityTerms:
 
 @dataclass(frozen=True, slots=True)
 class StepTerms:
-    """One step of the waterfall: what it pays and to which facility (index)."""
+    """One step of the waterfall: what it pays and to which facility (index).
+
+    ``margin_ladder`` is the month of the structure's margin loan (``StructureTerms.margin``;
+    ``debt.margin_loan``): the program's first step, served before the waterfall's."""
 
     kind: StepKind
     facility: int = -1
@@ -171,15 +185,27 @@ class StructureTerms:
     month's first debt payment, so it is a payment default even when nothing is due, and at
     maturity it stops the balloon's refinancing. A structure leaves it unfunded
     (``StructureLedger.unfunded_opex``) and defaults only on a debt payment it misses.
+
+    ``margin`` is a bitcoin-backed margin loan (a miner's; ``with_margin``): its step
+    ``margin_ladder`` comes first, and it runs over every month of the run, beyond
+    ``n_months`` (the other facilities' horizon) when its tenor is longer.
     """
 
     facilities: tuple[FacilityTerms, ...]
     steps: tuple[StepTerms, ...]
     equity: EquityTerms | None = None
     unfunded_opex_defaults: bool = False
+    margin: MarginLoanTerms | None = None
 
     def __post_init__(self) -> None:
         n = len(self.facilities)
+        ladders = [j for j, step in enumerate(self.steps) if step.kind == "margin_ladder"]
+        if self.margin is None and ladders:
+            raise ValueError("a 'margin_ladder' step needs the structure's margin loan")
+        if self.margin is not None and ladders != [0]:
+            raise ValueError("a margin loan's 'margin_ladder' step must be the first, once")
+        if not n and self.margin is None:
+            raise ValueError("a structure needs a facility or a margin loan")
         for step in self.steps:
             if step.kind in ("interest", "principal", "reserve", "sweep") and not (
                 0 <= step.facility < n
@@ -190,7 +216,8 @@ class StructureTerms:
 
     @property
     def n_months(self) -> int:
-        return max(f.tenor_months for f in self.facilities)
+        """Months of the waterfall of ``facilities`` (0 with none; the margin loan apart)."""
+        return max((f.tenor_months for f in self.facilities), default=0)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -201,6 +228,15 @@ class StructureTerms:
         facilities = list(self.facilities)
         facilities[index] = facilities[index].with_add_on(add_on)
         return replace(self, facilities=tuple(facilities))
+
+
+def with_margin(structure: StructureTerms | None, margin: MarginLoanTerms) -> StructureTerms:
+    """One program: ``margin`` first (its ``margin_ladder`` step), then ``structure``'s
+    facilities and waterfall (none: the margin loan alone)."""
+    ladder = StepTerms("margin_ladder")
+    if structure is None:
+        return StructureTerms((), (ladder, StepTerms("distribute")), margin=margin)
+    return replace(structure, steps=(ladder, *structure.steps), margin=margin)
 
 
 def default_steps(facilities: tuple[FacilityTerms, ...]) -> tuple[StepTerms, ...]:

@@ -1,4 +1,9 @@
-"""A bitcoin-backed margin loan: the LTV ladder as a pure step function and a monthly runner.
+"""A bitcoin-backed margin loan: the LTV ladder as a pure step function, and its lender.
+
+The margin loan is a facility of the one waterfall program (``StructureTerms.margin``): its
+step ``margin_ladder`` runs first each month, before the structure's waterfall, in both
+engines (``debt.structure.run_structure`` calls ``ladder_step`` below; the compiled kernel in
+``debt.engine`` is its numba twin, held equal to it by ``tests/oracle``).
 
 The ladder is tested once a month on the month-end BTC price, in this exact order:
 
@@ -28,6 +33,16 @@ The ladder is tested once a month on the month-end BTC price, in this exact orde
 Closed loans (liquidated or repaid) release their pledge to the free BTC. Each month
 ``pledged + free + BTC sold so far`` equals the BTC at the start, and the balance moves only
 by ``interest - cash paid - (proceeds - penalty) - shortfall``.
+
+**The lender** (``MarginLender``). A shortfall is the margin loan's own default (kind 6,
+``margin_liquidation``): the lender recovers the liquidation's proceeds net of the penalty and
+the shortfall is its loss; the borrower's other facilities are accelerated in that month
+(cross-default). When the borrower defaults on another facility first, while the loan is
+outstanding at the month's start, the margin loan is accelerated (kind 5, ``cross_default``):
+the ladder's actions of that month do not reach the lender, which sells the pledge as it stood
+at the month's start at that month's price, keeps the penalty as in 6 and recovers at most the
+balance with the month's interest. The ladder's own record (balances, pledge, free BTC) runs on
+to the horizon either way: the borrower's treasury does not depend on which lender is paid.
 """
 
 from __future__ import annotations
@@ -40,18 +55,32 @@ import numpy as np
 from gpucredit._typing import BoolArray, Float64Array, Int64Array
 from gpucredit.config.miner import MarginLoanSpec
 from gpucredit.config.spec import FixedRateSpec
+from gpucredit.debt.ledger import DebtLedger
 
 __all__ = [
+    "ACCELERATED",
+    "CASH_TOL_USD",
+    "LIQUIDATED",
+    "MONTHLY_FIELDS",
+    "NO_DSCR",
     "LadderState",
     "LadderStep",
+    "MarginLender",
     "MarginLoanLedger",
     "MarginLoanTerms",
     "ladder_step",
+    "margin_debt_ledger",
     "margin_loan_terms",
-    "run_margin_loan",
 ]
 
-_CASH_TOL_USD = 1e-6  # a call needing a micro-dollar more cash than available is still met
+#: ``DebtLedger.default_kind`` of the margin loan: accelerated by another facility's default,
+#: and its own liquidation with a shortfall (``ledger.DEFAULT_KINDS``).
+ACCELERATED = 5
+LIQUIDATED = 6
+#: The margin loan's ``DebtLedger.dscr``: it has no scheduled debt service of its own.
+NO_DSCR = 1e6
+
+CASH_TOL_USD = 1e-6  # a call needing a micro-dollar more cash than available is still met
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +125,12 @@ class MarginLoanTerms:
             )
         if self.tenor_months < 1 or self.pledged_btc <= 0.0 or self.principal_usd <= 0.0:
             raise ValueError("MarginLoanTerms: tenor, pledge and principal must be positive")
+
+    def with_add_on(self, add_on: float) -> MarginLoanTerms:
+        """The loan with its coupon (fixed) or margin (floating) moved by ``add_on``."""
+        if self.floating:
+            return dataclasses.replace(self, margin=self.margin + add_on)
+        return dataclasses.replace(self, fixed_coupon=self.fixed_coupon + add_on)
 
     def annual_rate(self, sofr: Float64Array) -> Float64Array:
         """All-in annual rate given SOFR (decimal), shape of ``sofr``."""
@@ -204,7 +239,7 @@ def ladder_step(
     cash_need = np.where(
         call, np.maximum(balance - target * (pledged + btc_offered) * btc_usd, 0.0), 0.0
     )
-    met = call & (cash_need <= cash_available_usd + _CASH_TOL_USD)
+    met = call & (cash_need <= cash_available_usd + CASH_TOL_USD)
     top_up = np.where(met, btc_offered, 0.0)
     cash_paid = np.where(met, np.minimum(cash_need, cash_available_usd), 0.0)
     pledged += top_up
@@ -260,6 +295,9 @@ def ladder_step(
 class MarginLoanLedger:
     """The margin loan on every path and month, shape (path, month) unless noted.
 
+    Its ``DebtLedger`` (what the credit layer reads: alive, LTV, default month and kind, EAD)
+    comes beside it in ``StructureLedger.margin_facility``.
+
     Attributes
     ----------
     balance_usd : ndarray
@@ -275,7 +313,7 @@ class MarginLoanLedger:
         Free BTC pledged to meet a call, BTC.
     cash_paydown_usd : ndarray
         Cash the borrower paid to the lender (call cures and repayment at maturity), USD; the
-        caller subtracts it from the miner's cash.
+        structure's waterfall gets the month's cash net of it.
     liquidated : ndarray of bool
         The lender sold the pledge this month (liquidation LTV, unmet call or unpaid maturity).
     liquidated_btc : ndarray
@@ -289,8 +327,14 @@ class MarginLoanLedger:
         USD.
     pledged_btc, free_btc : ndarray
         BTC pledged to the loan and free in the treasury at the month's end.
-    default_month : ndarray of int, shape (path,)
-        First month (1-based) with a shortfall; ``n_months + 1`` when there is none.
+    received_usd : ndarray
+        What the lender received in the month before any recovery, USD: cash paid down and
+        liquidation proceeds net of the penalty, until its default month (in which only an own
+        default's cash paydown counts; the recovery is apart).
+    shortfall_month : ndarray of int, shape (path,)
+        First month (1-based) with a shortfall, the loan's own default; 0 when there is none.
+    recovery_usd : ndarray, shape (path,)
+        What the lender recovers in its default month, USD (0 without a default).
     """
 
     balance_usd: Float64Array
@@ -307,86 +351,188 @@ class MarginLoanLedger:
     shortfall_usd: Float64Array
     pledged_btc: Float64Array
     free_btc: Float64Array
-    default_month: Int64Array
+    received_usd: Float64Array
+    shortfall_month: Int64Array
+    recovery_usd: Float64Array
 
 
 #: The ledger's per-month arrays that are one ``LadderStep`` field each.
-_STEP_FIELDS = tuple(f.name for f in dataclasses.fields(LadderStep))
+STEP_FIELDS = tuple(f.name for f in dataclasses.fields(LadderStep))
+#: The per-month float fields of ``MarginLoanLedger``.
+MONTHLY_FIELDS = tuple(
+    f.name
+    for f in dataclasses.fields(MarginLoanLedger)
+    if f.name not in ("margin_call", "liquidated", "shortfall_month", "recovery_usd")
+)
 
 
-def run_margin_loan(
-    terms: MarginLoanTerms,
-    btc_usd: Float64Array,
-    free_btc: Float64Array,
-    cash_available: Float64Array,
-    sofr: Float64Array,
-) -> MarginLoanLedger:
-    """Run the LTV ladder over every path and month (loop over months, vectorised over paths).
+class MarginLender:
+    """The margin facility's steps in the NumPy program, vectorised over paths.
+
+    ``ladder(t, ...)`` is the step ``margin_ladder`` of month ``t + 1`` (``ladder_step`` plus
+    the lender's own-default record); ``cross_default(t, now)`` accelerates the loan where the
+    borrower defaults on another facility in that month; ``ledgers()`` the records, laid out
+    (path, month). The compiled kernel in ``debt.engine`` does the same per path.
 
     Parameters
     ----------
     terms : MarginLoanTerms
-        The loan; funded at ``terms.principal_usd`` against ``terms.pledged_btc`` on ``as_of``.
-    btc_usd : ndarray, shape (path, month)
-        Month-end BTC price, USD per BTC, > 0.
+    n_paths, n_months : int
+        The block's paths and the run's months (the ladder runs over every one).
     free_btc : ndarray, shape (path,)
-        Treasury BTC not pledged on ``as_of``, BTC, >= 0.
-    cash_available : ndarray, shape (path, month)
-        Cash the borrower can put into the loan in each month, USD, >= 0 (cash unused in a
-        month is not carried by this function; the caller's cash account does that).
-    sofr : ndarray, shape (path, month)
-        SOFR, annual decimal (ignored by a fixed-rate loan).
-
-    Returns
-    -------
-    MarginLoanLedger
+        The borrower's BTC not pledged on the as-of date, BTC, >= 0.
+    default_free : bool
+        The promised-cash-flow run: the lender records no default (``run_structure``).
     """
-    btc = np.asarray(btc_usd, dtype=np.float64)
-    cash = np.asarray(cash_available, dtype=np.float64)
-    rates = terms.annual_rate(np.asarray(sofr, dtype=np.float64))
-    free0 = np.asarray(free_btc, dtype=np.float64)
-    if btc.ndim != 2 or cash.shape != btc.shape or rates.shape != btc.shape:
-        raise ValueError(
-            f"run_margin_loan: btc_usd, cash_available and sofr must share one (path, month) "
-            f"shape, got {btc.shape}, {cash.shape}, {rates.shape}"
-        )
-    n_paths, n_months = btc.shape
-    if free0.shape != (n_paths,):
-        raise ValueError(f"run_margin_loan: free_btc must have shape ({n_paths},)")
-    if not np.all(btc > 0.0):
-        raise ValueError("run_margin_loan: btc_usd must be > 0 everywhere")
-    if np.any(cash < 0.0) or np.any(free0 < 0.0):
-        raise ValueError("run_margin_loan: cash_available and free_btc must be >= 0")
 
-    state = LadderState(
-        balance_usd=np.full(n_paths, terms.principal_usd),
-        pledged_btc=np.full(n_paths, terms.pledged_btc),
-        free_btc=free0.copy(),
-        live=np.ones(n_paths, dtype=bool),
-    )
-    out: dict[str, np.ndarray] = {
-        name: np.zeros(
-            (n_paths, n_months), dtype=bool if name in ("margin_call", "liquidated") else np.float64
+    def __init__(
+        self,
+        terms: MarginLoanTerms,
+        n_paths: int,
+        n_months: int,
+        free_btc: Float64Array,
+        default_free: bool,
+    ) -> None:
+        self.terms = terms
+        self.default_free = default_free
+        self.state = LadderState(
+            balance_usd=np.full(n_paths, terms.principal_usd),
+            pledged_btc=np.full(n_paths, terms.pledged_btc),
+            free_btc=np.array(free_btc, dtype=np.float64),
+            live=np.ones(n_paths, dtype=bool),
         )
-        for name in _STEP_FIELDS
-    }
-    balance = np.zeros((n_paths, n_months))
-    pledged = np.zeros((n_paths, n_months))
-    free = np.zeros((n_paths, n_months))
-    default_month = np.full(n_paths, n_months + 1, dtype=np.int64)
-    for m in range(n_months):
-        state, step = ladder_step(terms, state, m + 1, btc[:, m], cash[:, m], rates[:, m])
-        for name in _STEP_FIELDS:
-            out[name][:, m] = getattr(step, name)
-        balance[:, m] = state.balance_usd
-        pledged[:, m] = state.pledged_btc
-        free[:, m] = state.free_btc
-        first = (step.shortfall_usd > 0.0) & (default_month > n_months)
-        default_month[first] = m + 1
-    return MarginLoanLedger(
-        balance_usd=balance,
-        pledged_btc=pledged,
-        free_btc=free,
+        shape = (n_months, n_paths)  # month-major, as the structure's oracle
+        self.out = {name: np.zeros(shape) for name in MONTHLY_FIELDS}
+        self.call = np.zeros(shape, dtype=bool)
+        self.sold = np.zeros(shape, dtype=bool)
+        self.alive = np.zeros(shape, dtype=bool)
+        self.shortfall_month = np.zeros(n_paths, dtype=np.int64)
+        self.default_month = np.zeros(n_paths, dtype=np.int64)
+        self.kind = np.zeros(n_paths, dtype=np.int64)
+        self.ead = np.zeros(n_paths)
+        self.recovery = np.zeros(n_paths)
+        # the month's start, for an acceleration later in the month
+        self.opened = np.zeros(n_paths, dtype=bool)
+        self.start_balance = np.zeros(n_paths)
+        self.start_pledge = np.zeros(n_paths)
+        self.btc = np.zeros(n_paths)
+
+    def ladder(
+        self,
+        t: int,
+        btc_usd: Float64Array,
+        cash_available_usd: Float64Array,
+        annual_rate: Float64Array,
+    ) -> tuple[Float64Array, BoolArray]:
+        """Month ``t + 1``'s ladder; returns the cash paid to the lender (USD, shape (path,))
+        and where the loan defaults on its own this month (a shortfall)."""
+        s = self.state
+        self.opened = s.balance_usd > 0.0
+        self.start_balance = s.balance_usd
+        self.start_pledge = s.pledged_btc
+        self.btc = btc_usd
+        self.alive[t] = self.opened & (self.default_month == 0)
+        before = self.default_month > 0
+        self.state, step = ladder_step(
+            self.terms, s, t + 1, btc_usd, cash_available_usd, annual_rate
+        )
+        out = self.out
+        for name in STEP_FIELDS:
+            if name == "margin_call":
+                self.call[t] = step.margin_call
+            elif name == "liquidated":
+                self.sold[t] = step.liquidated
+            else:
+                out[name][t] = getattr(step, name)
+        out["balance_usd"][t] = self.state.balance_usd
+        out["pledged_btc"][t] = self.state.pledged_btc
+        out["free_btc"][t] = self.state.free_btc
+        own = (step.shortfall_usd > 0.0) & (self.shortfall_month == 0)
+        self.shortfall_month = np.where(own, t + 1, self.shortfall_month)
+        hit = own & ~before & (not self.default_free)
+        net = step.liquidation_proceeds_usd - step.penalty_usd
+        self.default_month = np.where(hit, t + 1, self.default_month)
+        self.kind = np.where(hit, LIQUIDATED, self.kind)
+        self.recovery = np.where(hit, net, self.recovery)
+        self.ead = np.where(hit, net + step.shortfall_usd, self.ead)
+        received = step.cash_paydown_usd + np.where(step.liquidated & ~hit, net, 0.0)
+        out["received_usd"][t] = np.where(before, 0.0, received)
+        return step.cash_paydown_usd, own
+
+    def cross_default(self, t: int, now: BoolArray) -> None:
+        """Accelerate the loan where the borrower defaults on another facility in month
+        ``t + 1`` while the loan was outstanding at the month's start."""
+        if self.default_free:
+            return
+        hit = now & (self.default_month == 0) & self.opened
+        ead = self.start_balance + self.out["interest_usd"][t]
+        sale = self.start_pledge * self.btc / (1.0 + self.terms.liquidation_penalty)
+        self.default_month = np.where(hit, t + 1, self.default_month)
+        self.kind = np.where(hit, ACCELERATED, self.kind)
+        self.ead = np.where(hit, ead, self.ead)
+        self.recovery = np.where(hit, np.minimum(ead, sale), self.recovery)
+        self.out["received_usd"][t] = np.where(hit, 0.0, self.out["received_usd"][t])
+
+    def ledgers(self) -> tuple[MarginLoanLedger, DebtLedger]:
+        """The loan's records and its ``DebtLedger``, (path, month)."""
+
+        def back(a: np.ndarray) -> np.ndarray:
+            return np.ascontiguousarray(a.T)
+
+        out = {name: back(a) for name, a in self.out.items()}
+        ml = MarginLoanLedger(
+            margin_call=back(self.call),
+            liquidated=back(self.sold),
+            shortfall_month=self.shortfall_month,
+            recovery_usd=self.recovery,
+            **out,
+        )
+        alive = back(self.alive)
+        return ml, margin_debt_ledger(
+            ml, alive, np.where(alive, ml.ltv_before, 0.0), self.default_month, self.kind, self.ead
+        )
+
+
+def margin_debt_ledger(
+    ml: MarginLoanLedger,
+    alive: BoolArray,
+    ltv: Float64Array,
+    default_month: Int64Array,
+    default_kind: Int64Array,
+    ead: Float64Array,
+) -> DebtLedger:
+    """The margin facility's ``DebtLedger`` (both engines): its balance, the interest it
+    accrues, the cash paid down as principal, the LTV while alive, the margin calls as
+    breaches; no DSCR of its own (``NO_DSCR``), no reserves."""
+    p, n = alive.shape
+    z = np.zeros((p, n))
+    return DebtLedger(
+        alive=alive,
+        balance=ml.balance_usd,
+        interest_due=ml.interest_usd,
+        interest_paid=z,
+        principal_paid=ml.cash_paydown_usd,
+        prepaid=z,
+        refinanced=z,
+        ds_scheduled=z,
+        dsra_balance=z,
+        dsra_draw=z,
+        dsra_topup=z,
+        lockup_balance=z,
+        lockup_draw=z,
+        lockup_in=z,
+        reserve_release=z,
+        distribution=z,
+        trapped=z,
+        unfunded_opex=z,
+        dscr=np.full((p, n), NO_DSCR),
+        dscr_trailing=z,
+        ltv=ltv,
+        breach=ml.margin_call,
         default_month=default_month,
-        **out,
+        default_kind=default_kind,
+        ead=ead,
+        pledged_cash=np.zeros(p),
+        initial_dsra=np.zeros(p),
+        waivers=np.zeros(p, dtype=np.int64),
     )

@@ -2,6 +2,11 @@
 
 Each month, on every path where the borrower has not defaulted:
 
+0. A margin loan (``StructureTerms.margin``, a miner's), first: its step ``margin_ladder`` runs
+   the LTV ladder (``margin_loan.ladder_step``; on every path, whatever the borrower's state)
+   and may take cash (``max(cfads, 0)``) to cure a call or repay at maturity; the rest of the
+   month sees the cash left. Its own default (a shortfall) is the borrower's in that month; a
+   default of the borrower's other facilities accelerates it (``margin_loan.MarginLender``).
 1. Draws of delayed-draw facilities fund GPU deliveries (the cash passes through to the
    vendor); each facility's interest accrues (coupons of notes are paid every
    ``coupon_every_months``), its scheduled principal falls due (the whole balance at its
@@ -43,6 +48,7 @@ import numpy as np
 from gpucredit._typing import BoolArray, Float64Array, Int64Array
 from gpucredit.debt.facilities import FacilityTerms, StructureTerms
 from gpucredit.debt.ledger import LEDGER_MONTHLY_FIELDS, DebtLedger
+from gpucredit.debt.margin_loan import MarginLender, MarginLoanLedger
 from gpucredit.debt.schedule import scheduled_principal
 
 __all__ = ["StructureLedger", "run_structure"]
@@ -72,6 +78,8 @@ class StructureLedger:
     estate_cash : (path,) lock-up, maintenance reserve and trapped cash at default.
     refinanced_claim : (path,) refinancing debt outstanding at default.
     share_price : (path, month) the path's share price (NaN without equity terms).
+    margin, margin_facility : the margin loan's records and its ledger (``StructureTerms.margin``;
+        None without one); ``cfads`` is then the cash left to the waterfall after its step.
     """
 
     facilities: tuple[DebtLedger, ...]
@@ -89,6 +97,32 @@ class StructureLedger:
     estate_cash: Float64Array
     refinanced_claim: Float64Array
     share_price: Float64Array
+    margin: MarginLoanLedger | None = None
+    margin_facility: DebtLedger | None = None
+
+
+def margin_inputs(
+    structure: StructureTerms,
+    shape: tuple[int, int],
+    btc_usd: Float64Array | None,
+    free_btc: Float64Array | None,
+) -> tuple[Float64Array, Float64Array] | None:
+    """The margin loan's inputs checked (both engines): ``(btc_usd, free_btc)`` as float
+    arrays, or None without a margin loan."""
+    if structure.margin is None:
+        return None
+    if btc_usd is None or free_btc is None:
+        raise ValueError("a structure with a margin loan needs btc_usd and free_btc")
+    btc = np.ascontiguousarray(btc_usd, dtype=np.float64)
+    free = np.ascontiguousarray(free_btc, dtype=np.float64)
+    if btc.shape != shape or free.shape != shape[:1]:
+        raise ValueError(
+            f"btc_usd must have the shape of cfads {shape} and free_btc ({shape[0]},), got "
+            f"{btc.shape} and {free.shape}"
+        )
+    if not np.all(btc > 0.0) or not np.all(free >= 0.0):
+        raise ValueError("btc_usd must be > 0 and free_btc >= 0 everywhere")
+    return btc, free
 
 
 @dataclass(slots=True)
@@ -302,6 +336,8 @@ def run_structure(
     default_free: bool = False,
     external_default_month: Int64Array | None = None,
     opening_cash_usd: float = 0.0,
+    btc_usd: Float64Array | None = None,
+    free_btc: Float64Array | None = None,
 ) -> StructureLedger:
     """Run the structure's waterfall on one block of paths.
 
@@ -322,12 +358,19 @@ def run_structure(
         lenders are paid in full; nothing defaults), covenants never accelerate, sweeps and
         lock-ups follow the path's cash. The fair-spread solver's riskless benchmark.
     external_default_month : ndarray of int, shape (path,), optional
-        The borrower defaults on debt outside the structure in this month (a miner's margin
-        loan): every facility still outstanding is accelerated then (cross-default).
+        The borrower defaults on debt outside the structure in this month: every facility
+        still outstanding is accelerated then (cross-default; the structure's own margin loan
+        does this by its default, ``debt.margin_loan``).
     opening_cash_usd : float
         The borrower's cash on the as-of date: it meets shortfalls after the lock-up account
         and before the reserves, is never distributed while debt is outstanding, and goes to
         the estate at default (its draws are counted in ``lockup_draw``).
+    btc_usd : ndarray, shape (path, month), optional
+        Month-end BTC price, USD per BTC, > 0 (needed with ``structure.margin``).
+    free_btc : ndarray, shape (path,), optional
+        The borrower's BTC not pledged on the as-of date, BTC, >= 0 (with ``structure.margin``).
+        The margin loan's step takes its cash from ``max(cfads, 0)``; the waterfall gets
+        ``cfads`` less what it paid.
 
     Returns
     -------
@@ -337,6 +380,7 @@ def run_structure(
     facs = structure.facilities
     n_fac = len(facs)
     n = min(structure.n_months, n_all)
+    margin_in = margin_inputs(structure, (n_paths, n_all), btc_usd, free_btc)
     # Month-major inside (month, path): each month reads and writes contiguous rows; the
     # ledger is transposed back to (path, month) at the end.
     shape = (n_all, n_paths)
@@ -361,8 +405,13 @@ def run_structure(
         for k, f in enumerate(facs)
     ]
     cfads_in = cfads
-    cfads = np.ascontiguousarray(cfads.T, dtype=np.float64)
+    cfads = np.array(cfads.T, dtype=np.float64, order="C")  # a copy: the margin step nets it
     sofr = np.ascontiguousarray(sofr.T, dtype=np.float64)
+    lender: MarginLender | None = None
+    if structure.margin is not None and margin_in is not None:
+        lender = MarginLender(structure.margin, n_paths, n_all, margin_in[1], default_free)
+        margin_btc = np.ascontiguousarray(margin_in[0].T)
+        margin_rate = structure.margin.annual_rate(sofr)
     ranks = [f.seniority for f in facs]
     order = facility_order(structure)
 
@@ -374,7 +423,7 @@ def run_structure(
     dist_out, unfunded_out, trapped_out, refi_out = (np.zeros(shape) for _ in range(4))
     share_out = np.full(shape, np.nan)
 
-    cum_cf = np.concatenate([np.zeros((1, n_paths)), np.cumsum(cfads, axis=0)], axis=0)
+    cum_cf = np.zeros((n_all + 1, n_paths))  # filled month by month, after the margin step
     cum_deal_ds = np.zeros((n_all + 1, n_paths))
     cum_rank_ds = [np.zeros((n_all + 1, n_paths)) for _ in facs]  # senior and pari service
     monthly = [f.loan.annual_rate(sofr) / 12.0 for f in facs]
@@ -419,8 +468,17 @@ def run_structure(
     )
     v0 = basis[0].copy()
 
-    for t in range(n):
+    for t in range(n_all if lender is not None else n):
         month = t + 1
+        if lender is not None:  # the program's first step: the margin loan's ladder
+            paydown, own_default = lender.ladder(
+                t, margin_btc[t], np.maximum(cfads[t], 0.0), margin_rate[t]
+            )
+            cfads[t] = cfads[t] - paydown
+            step_paid[t, 0] = paydown
+        cum_cf[month] = cum_cf[month - 1] + cfads[t]
+        if t >= n:
+            continue
         open_market = reg[t] == 0
         share_price: Float64Array | None = None
         if equity is not None:
@@ -653,9 +711,13 @@ def run_structure(
             now |= kind[k] > 0
         if external_default_month is not None and not default_free:
             now |= external_default_month == month
+        if lender is not None and not default_free:
+            now |= own_default
         # once every facility is repaid, debt raised to refinance them is another lender's:
         # a default on it is not the deal's
         now &= ok & _any(s.live for s in states)
+        if lender is not None:
+            lender.cross_default(t, now)
 
         # Waivers, on the paths where the borrower does not default this month.
         for k, s in enumerate(states):
@@ -776,10 +838,11 @@ def run_structure(
         )
         for k in range(n_fac)
     )
+    margin, margin_facility = (None, None) if lender is None else lender.ledgers()
     return StructureLedger(
         facilities=ledgers,
         step_paid=np.ascontiguousarray(np.transpose(step_paid, (2, 0, 1))),
-        cfads=np.asarray(cfads_in, dtype=np.float64),
+        cfads=np.asarray(cfads_in, dtype=np.float64) if lender is None else back(cfads),
         debt_service=back(deal_ds),
         dscr=back(deal_dscr),
         lockup_balance=lk_out,
@@ -792,4 +855,6 @@ def run_structure(
         estate_cash=estate_cash,
         refinanced_claim=refi_claim,
         share_price=back(share_out),
+        margin=margin,
+        margin_facility=margin_facility,
     )
