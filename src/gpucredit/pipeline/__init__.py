@@ -31,13 +31,7 @@ from gpucredit.pipeline.inputs import BlockInputs, SpreadInputs
 
 # the stages' old private names, which tests and benchmarks import from here
 from gpucredit.pipeline.inputs import block_inputs as _inputs  # noqa: F401
-from gpucredit.pipeline.model import (
-    DealModel,
-    RunConfig,
-    build_model,
-    resolve_pricing,
-    step_labels,
-)
+from gpucredit.pipeline.model import DealModel, RunConfig, build_model, resolve_pricing, step_labels
 from gpucredit.pipeline.outcomes import contracts_uplift as _contracts_uplift  # noqa: F401
 from gpucredit.pipeline.outcomes import loan_waterfall as _waterfall  # noqa: F401
 from gpucredit.pipeline.results import SimulationResult, StructureReport, finite_or_none

@@ -15,15 +15,9 @@ import xarray as xr
 from gpucredit._progress import ProgressArg, accepts_progress_bar, block_ticker
 from gpucredit._typing import Float64Array
 from gpucredit.config.spec import DealSpec, DefaultModelSpec, RegimeSpec
-from gpucredit.credit.collateral import (
-    CollateralAccumulator,
-)
-from gpucredit.credit.duration import (
-    ValueFan,
-)
-from gpucredit.credit.liquidation import (
-    MemoisedRecovery,
-)
+from gpucredit.credit.collateral import CollateralAccumulator
+from gpucredit.credit.duration import ValueFan
+from gpucredit.credit.liquidation import MemoisedRecovery
 from gpucredit.credit.metrics import (
     CREDIT_LEDGER_FIELDS,
     MAX_TARGET_PATHS,
@@ -35,20 +29,10 @@ from gpucredit.credit.metrics import (
 from gpucredit.credit.outcomes import evaluate
 from gpucredit.credit.pricing import with_pricing_measure
 from gpucredit.credit.recovery import RecoveryModel
-from gpucredit.credit.spread import (
-    SpreadSearch,
-    SpreadSolution,
-    spread_figures,
-)
-from gpucredit.engine.runner import (
-    CACHE_LIMIT_PATH_MONTHS,
-    block_ranges,
-)
+from gpucredit.credit.spread import SpreadSearch, SpreadSolution, spread_figures
+from gpucredit.engine.runner import CACHE_LIMIT_PATH_MONTHS, block_ranges
 from gpucredit.factors.options import with_options
-from gpucredit.factors.parameter_source import (
-    DEFAULT_CALIBRATION,
-    check_as_of,
-)
+from gpucredit.factors.parameter_source import DEFAULT_CALIBRATION, check_as_of
 from gpucredit.factors.parameter_source import resolve as resolve_parameters
 from gpucredit.factors.params import FactorParams
 from gpucredit.pipeline.deterministic import (
@@ -58,17 +42,8 @@ from gpucredit.pipeline.deterministic import (
     origination_collateral,
 )
 from gpucredit.pipeline.duration import measure_duration
-from gpucredit.pipeline.inputs import (
-    InputCache,
-    SpreadInputs,
-    block_inputs,
-)
-from gpucredit.pipeline.model import (
-    Backend,
-    DealModel,
-    RunConfig,
-    build_model,
-)
+from gpucredit.pipeline.inputs import InputCache, SpreadInputs, block_inputs
+from gpucredit.pipeline.model import Backend, DealModel, RunConfig, build_model
 from gpucredit.pipeline.outcomes import (
     UNLIMITED_USD,
     contracts_uplift,
@@ -76,14 +51,9 @@ from gpucredit.pipeline.outcomes import (
     market_level,
 )
 from gpucredit.pipeline.passes import PassTotals, run_pass
-from gpucredit.pipeline.path_cube import (
-    loan_slice,
-    paths_dataset,
-)
+from gpucredit.pipeline.path_cube import loan_slice, paths_dataset
 from gpucredit.pipeline.provenance import run_provenance
-from gpucredit.pipeline.results import (
-    SimulationResult,
-)
+from gpucredit.pipeline.results import SimulationResult
 from gpucredit.pipeline.spreads import (
     BlockPV,
     likelihood_ratios,

@@ -10,33 +10,21 @@ import numpy as np
 from scipy.optimize import brentq
 
 from gpucredit._progress import ProgressCallback
-from gpucredit.assets.fleet import (
-    project,
-)
+from gpucredit.assets.fleet import project
 from gpucredit.credit.collateral import (
     CollateralAccumulator,
     CollateralReport,
     book_value_usd,
     summarise_collateral,
 )
-from gpucredit.credit.liquidation import (
-    MarketDefaultState,
-)
+from gpucredit.credit.liquidation import MarketDefaultState
 from gpucredit.debt.ledger import DEFAULT_KINDS, DebtLedger
 from gpucredit.debt.structure import StructureLedger, run_structure
 from gpucredit.debt.terms import LoanTerms
 from gpucredit.factors.params import GLUT
-from gpucredit.pipeline.inputs import (
-    BlockInputs,
-    block_inputs,
-)
-from gpucredit.pipeline.model import (
-    DealModel,
-)
-from gpucredit.pipeline.outcomes import (
-    UNLIMITED_USD,
-    loan_waterfall,
-)
+from gpucredit.pipeline.inputs import BlockInputs, block_inputs
+from gpucredit.pipeline.model import DealModel
+from gpucredit.pipeline.outcomes import UNLIMITED_USD, loan_waterfall
 from gpucredit.scenarios.shocks import ShockSource, StressPath
 
 

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gpucredit.credit.collateral import (
-    CollateralReport,
-)
+from gpucredit.credit.collateral import CollateralReport
 from gpucredit.credit.duration import (
     DurationMismatch,
     ValueFan,
@@ -16,21 +14,10 @@ from gpucredit.credit.duration import (
 )
 from gpucredit.debt.facilities import FacilityTerms
 from gpucredit.debt.terms import LoanTerms
-from gpucredit.engine.runner import (
-    run_blocks,
-)
-from gpucredit.pipeline.inputs import (
-    InputCache,
-    MinerInputs,
-    miner_inputs,
-)
-from gpucredit.pipeline.miner_model import (
-    FACTOR_GROUPS,
-    MinerModel,
-)
-from gpucredit.pipeline.model import (
-    DealModel,
-)
+from gpucredit.engine.runner import run_blocks
+from gpucredit.pipeline.inputs import InputCache, MinerInputs, miner_inputs
+from gpucredit.pipeline.miner_model import FACTOR_GROUPS, MinerModel
+from gpucredit.pipeline.model import DealModel
 
 
 def measure_duration(

@@ -13,21 +13,10 @@ from typing import Generic, TypeVar
 import numpy as np
 
 from gpucredit._typing import Float64Array, Int64Array
-from gpucredit.assets.fleet import (
-    AssetCashflows,
-    project,
-    tenant_default_months,
-)
-from gpucredit.assets.miner import (
-    MinerCashflows,
-    project_miner,
-)
-from gpucredit.pipeline.miner_model import (
-    MinerModel,
-)
-from gpucredit.pipeline.model import (
-    DealModel,
-)
+from gpucredit.assets.fleet import AssetCashflows, project, tenant_default_months
+from gpucredit.assets.miner import MinerCashflows, project_miner
+from gpucredit.pipeline.miner_model import MinerModel
+from gpucredit.pipeline.model import DealModel
 from gpucredit.scenarios.measure import log_weight_normal, pricing_log_weights
 from gpucredit.scenarios.miner import MinerMarketPaths, freeze_gpu_normals, simulate_miner_market
 from gpucredit.scenarios.scenario import ScenarioSet, n_factors, simulate_scenarios

@@ -23,19 +23,9 @@ from gpucredit.credit.metrics import (
     summarise,
 )
 from gpucredit.credit.pricing import with_pricing_measure
-from gpucredit.credit.spread import (
-    SpreadSearch,
-    SpreadSolution,
-    spread_figures,
-)
-from gpucredit.engine.runner import (
-    CACHE_LIMIT_PATH_MONTHS,
-    block_ranges,
-    default_workers,
-)
-from gpucredit.factors.miner_params import (
-    MinerMarketParams,
-)
+from gpucredit.credit.spread import SpreadSearch, SpreadSolution, spread_figures
+from gpucredit.engine.runner import CACHE_LIMIT_PATH_MONTHS, block_ranges, default_workers
+from gpucredit.factors.miner_params import MinerMarketParams
 from gpucredit.factors.options import with_options
 from gpucredit.factors.parameter_source import (
     DEFAULT_CALIBRATION,
@@ -46,21 +36,11 @@ from gpucredit.factors.parameter_source import resolve as resolve_parameters
 from gpucredit.factors.params import FactorParams
 from gpucredit.miners import _promised_margin_pv, _run_debt, _with_add_on
 from gpucredit.pipeline.duration import miner_duration
-from gpucredit.pipeline.inputs import (
-    InputCache,
-    MinerInputs,
-    miner_inputs,
-)
-from gpucredit.pipeline.miner_model import (
-    FACTOR_GROUPS,
-    MinerModel,
-    build_miner_model,
-)
+from gpucredit.pipeline.inputs import InputCache, MinerInputs, miner_inputs
+from gpucredit.pipeline.miner_model import FACTOR_GROUPS, MinerModel, build_miner_model
 from gpucredit.pipeline.passes import PassTotals, run_pass
 from gpucredit.pipeline.provenance import miner_provenance
-from gpucredit.pipeline.results import (
-    MinerResult,
-)
+from gpucredit.pipeline.results import MinerResult
 from gpucredit.pipeline.spreads import BlockPV, likelihood_ratios, solve_facility_spread
 from gpucredit.scenarios.measure import MarketPricesOfRisk
 

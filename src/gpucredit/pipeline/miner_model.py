@@ -11,11 +11,7 @@ import numpy as np
 
 from gpucredit._typing import Float64Array
 from gpucredit.assets.hazards import PdBasis, tight_regime_hazard
-from gpucredit.assets.miner import (
-    MinerPlan,
-    calibrate_asic_buyer,
-    plan_miner,
-)
+from gpucredit.assets.miner import MinerPlan, calibrate_asic_buyer, plan_miner
 from gpucredit.config.miner import MinerSpec
 from gpucredit.credit.liquidation import (
     ASIC_GENERATION,
@@ -27,10 +23,7 @@ from gpucredit.credit.liquidation import (
 from gpucredit.credit.recovery import DefaultState, RecoveryResult
 from gpucredit.debt.capital import build_structure
 from gpucredit.debt.facilities import StructureTerms
-from gpucredit.debt.margin_loan import (
-    MarginLoanTerms,
-    margin_loan_terms,
-)
+from gpucredit.debt.margin_loan import MarginLoanTerms, margin_loan_terms
 from gpucredit.factors.defaults import default_factor_params
 from gpucredit.factors.miner_params import (
     ConvergenceParams,
@@ -40,13 +33,9 @@ from gpucredit.factors.miner_params import (
 )
 from gpucredit.factors.options import default_model as default_model_of
 from gpucredit.factors.options import with_regime
-from gpucredit.factors.parameter_source import (
-    MINER_GPU_GENERATION,
-)
+from gpucredit.factors.parameter_source import MINER_GPU_GENERATION
 from gpucredit.factors.params import FactorParams
-from gpucredit.pipeline.model import (
-    resolve_pricing,
-)
+from gpucredit.pipeline.model import resolve_pricing
 from gpucredit.scenarios.grid import TimeGrid
 from gpucredit.scenarios.measure import MarketPricesOfRisk
 

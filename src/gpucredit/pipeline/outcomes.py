@@ -16,13 +16,8 @@ from gpucredit.debt.facilities import StructureTerms
 from gpucredit.debt.ledger import DebtLedger
 from gpucredit.debt.structure import StructureLedger, run_structure
 from gpucredit.debt.terms import LoanTerms
-from gpucredit.pipeline.inputs import (
-    SpreadInputs,
-)
-from gpucredit.pipeline.model import (
-    Backend,
-    DealModel,
-)
+from gpucredit.pipeline.inputs import SpreadInputs
+from gpucredit.pipeline.model import Backend, DealModel
 from gpucredit.scenarios.scenario import ScenarioSet
 
 #: CFADS and collateral value standing in for "never short of cash" in the promised-cash-flow

@@ -10,21 +10,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from gpucredit._typing import Float64Array
-from gpucredit.credit.collateral import (
-    CollateralAccumulator,
-)
-from gpucredit.credit.duration import (
-    ValueFan,
-)
-from gpucredit.credit.metrics import (
-    DSCR_EDGES,
-    USD_RESOLUTION,
-    CreditAccumulator,
-)
+from gpucredit.credit.collateral import CollateralAccumulator
+from gpucredit.credit.duration import ValueFan
+from gpucredit.credit.metrics import DSCR_EDGES, USD_RESOLUTION, CreditAccumulator
 from gpucredit.debt.structure import StructureLedger
-from gpucredit.engine.runner import (
-    run_blocks,
-)
+from gpucredit.engine.runner import run_blocks
 from gpucredit.stats import ExactSum, MonthlyHistogram
 
 

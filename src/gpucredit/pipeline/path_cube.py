@@ -13,13 +13,8 @@ import xarray as xr
 from gpucredit._typing import Float64Array
 from gpucredit.debt.ledger import DebtLedger
 from gpucredit.debt.structure import StructureLedger
-from gpucredit.pipeline.inputs import (
-    BlockInputs,
-)
-from gpucredit.pipeline.model import (
-    DealModel,
-    step_labels,
-)
+from gpucredit.pipeline.inputs import BlockInputs
+from gpucredit.pipeline.model import DealModel, step_labels
 
 
 def loan_slice(inputs: BlockInputs, ledger: DebtLedger, cut: int) -> dict[str, np.ndarray]:

@@ -10,13 +10,8 @@ from typing import Any
 from gpucredit._version import __version__
 from gpucredit.config.loading import spec_hash
 from gpucredit.factors.options import default_model_record
-from gpucredit.pipeline.miner_model import (
-    MinerModel,
-)
-from gpucredit.pipeline.model import (
-    DealModel,
-    RunConfig,
-)
+from gpucredit.pipeline.miner_model import MinerModel
+from gpucredit.pipeline.model import DealModel, RunConfig
 
 
 def run_provenance(

@@ -15,28 +15,17 @@ from gpucredit._typing import Float64Array
 from gpucredit.config.miner import MinerSpec
 from gpucredit.config.spec import DealSpec
 from gpucredit.credit.attribution import Attribution
-from gpucredit.credit.collateral import (
-    CollateralReport,
-)
+from gpucredit.credit.collateral import CollateralReport
 from gpucredit.credit.duration import (
     DurationMismatch,
     duration_columns,
     duration_frame,
     duration_of,
 )
-from gpucredit.credit.metrics import (
-    FacilityMetrics,
-    default_kind_record,
-)
-from gpucredit.credit.spread import (
-    SpreadSolution,
-)
-from gpucredit.pipeline.deterministic import (
-    StressOutcome,
-)
-from gpucredit.pipeline.model import (
-    RunConfig,
-)
+from gpucredit.credit.metrics import FacilityMetrics, default_kind_record
+from gpucredit.credit.spread import SpreadSolution
+from gpucredit.pipeline.deterministic import StressOutcome
+from gpucredit.pipeline.model import RunConfig
 from gpucredit.scenarios.grid import TimeGrid
 
 

@@ -18,9 +18,7 @@ import numpy as np
 
 from gpucredit._progress import ProgressCallback, block_ticker
 from gpucredit._typing import Float64Array
-from gpucredit.credit.metrics import (
-    RATIO_RESOLUTION,
-)
+from gpucredit.credit.metrics import RATIO_RESOLUTION
 from gpucredit.credit.spread import (
     PathValues,
     SpreadSearch,
@@ -32,9 +30,7 @@ from gpucredit.credit.spread import (
     with_standard_error,
 )
 from gpucredit.debt.terms import LoanTerms
-from gpucredit.engine.runner import (
-    run_blocks,
-)
+from gpucredit.engine.runner import run_blocks
 from gpucredit.stats import ExactSum
 
 #: A block's PV per unit of par: ``(add_on, riskless, start, stop) -> (path,)``.

@@ -11,32 +11,17 @@ import xarray as xr
 from gpucredit._progress import ProgressCallback, block_ticker
 from gpucredit._typing import Float64Array
 from gpucredit.assets.concentration import customer_concentration
-from gpucredit.credit.collateral import (
-    CollateralAccumulator,
-)
-from gpucredit.credit.duration import (
-    ValueFan,
-)
-from gpucredit.credit.liquidation import (
-    MemoisedRecovery,
-)
-from gpucredit.credit.metrics import (
-    CreditAccumulator,
-    summarise,
-)
+from gpucredit.credit.collateral import CollateralAccumulator
+from gpucredit.credit.duration import ValueFan
+from gpucredit.credit.liquidation import MemoisedRecovery
+from gpucredit.credit.metrics import CreditAccumulator, summarise
 from gpucredit.credit.pricing import with_pricing_measure
 from gpucredit.credit.recovery import RecoveryModel
-from gpucredit.credit.spread import (
-    SpreadSolution,
-    spread_figures,
-)
+from gpucredit.credit.spread import SpreadSolution, spread_figures
 from gpucredit.debt.facilities import StructureTerms
 from gpucredit.debt.sculpting import cover_ratio
 from gpucredit.debt.structure import StructureLedger
-from gpucredit.engine.runner import (
-    CACHE_LIMIT_PATH_MONTHS,
-    block_ranges,
-)
+from gpucredit.engine.runner import CACHE_LIMIT_PATH_MONTHS, block_ranges
 from gpucredit.pipeline.deterministic import (
     breakeven_reported,
     close_collateral_value,
@@ -45,32 +30,13 @@ from gpucredit.pipeline.deterministic import (
     run_structure_deterministic,
 )
 from gpucredit.pipeline.duration import measure_duration
-from gpucredit.pipeline.inputs import (
-    InputCache,
-    SpreadInputs,
-    block_inputs,
-)
-from gpucredit.pipeline.model import (
-    Backend,
-    DealModel,
-    RunConfig,
-    step_labels,
-)
-from gpucredit.pipeline.outcomes import (
-    combined_outcomes,
-    market_level,
-    run_structure_block,
-)
+from gpucredit.pipeline.inputs import InputCache, SpreadInputs, block_inputs
+from gpucredit.pipeline.model import Backend, DealModel, RunConfig, step_labels
+from gpucredit.pipeline.outcomes import combined_outcomes, market_level, run_structure_block
 from gpucredit.pipeline.passes import DealAccumulator, PassTotals, run_pass
-from gpucredit.pipeline.path_cube import (
-    structure_dataset,
-    structure_slice,
-)
+from gpucredit.pipeline.path_cube import structure_dataset, structure_slice
 from gpucredit.pipeline.provenance import run_provenance
-from gpucredit.pipeline.results import (
-    SimulationResult,
-    StructureReport,
-)
+from gpucredit.pipeline.results import SimulationResult, StructureReport
 from gpucredit.pipeline.spreads import (
     BlockPV,
     likelihood_ratios,
