@@ -1,5 +1,10 @@
-"""The entry point of a deal: ``simulate`` (a single loan here; a capital structure goes on
-to ``pipeline.structure``).
+"""The entry point of a deal: ``simulate``.
+
+A single loan runs here: its block inputs (``inputs``), its waterfall, default and recovery
+(``outcomes``) in the one main pass (``passes``), its fair spread under P and Q from the one
+spread driver (``spreads``), then the deterministic figures (``deterministic``). A deal with
+several facilities goes on to ``structure.simulate_structure``; the target-standard-error
+loop (``credit.metrics.run_to_target``) wraps both.
 """
 
 from __future__ import annotations
@@ -17,7 +22,6 @@ from gpucredit._typing import Float64Array
 from gpucredit.config.spec import DealSpec, DefaultModelSpec, RegimeSpec
 from gpucredit.credit.collateral import CollateralAccumulator
 from gpucredit.credit.duration import ValueFan
-from gpucredit.credit.liquidation import MemoisedRecovery
 from gpucredit.credit.metrics import (
     CREDIT_LEDGER_FIELDS,
     MAX_TARGET_PATHS,
@@ -49,6 +53,7 @@ from gpucredit.pipeline.outcomes import (
     contracts_uplift,
     loan_waterfall,
     market_level,
+    run_recovery,
 )
 from gpucredit.pipeline.passes import PassTotals, run_pass
 from gpucredit.pipeline.path_cube import loan_slice, paths_dataset
@@ -174,9 +179,7 @@ def simulate(
     )
     keep = min(keep_paths, n_paths)
 
-    recoverer: RecoveryModel = (
-        MemoisedRecovery(model.market) if model.recovery is model.market else model.recovery
-    )
+    recoverer = run_recovery(model)
 
     close_value = close_collateral_value(model)
 

@@ -1,4 +1,12 @@
-"""A miner end to end: ``simulate_miner``."""
+"""A miner end to end: ``simulate_miner``.
+
+A miner is an asset model and its debt steps, not a second pipeline: a block's inputs are
+``inputs.miner_inputs`` (GPU scenario, miner market, miner cash flows), its debt side the
+margin loan's ladder beside the structure's waterfall (``gpucredit.miners``); the main pass
+is ``passes.run_pass``, each facility's fair spread ``spreads.solve_facility_spread``. On top:
+the double-leverage premium (the same run with convergence off) and the Shapley attribution
+of the borrower's EL and PD to ``FACTOR_GROUPS`` (main passes with groups frozen).
+"""
 
 from __future__ import annotations
 
@@ -41,7 +49,12 @@ from gpucredit.pipeline.miner_model import FACTOR_GROUPS, MinerModel, build_mine
 from gpucredit.pipeline.passes import PassTotals, run_pass
 from gpucredit.pipeline.provenance import miner_provenance
 from gpucredit.pipeline.results import MinerResult
-from gpucredit.pipeline.spreads import BlockPV, likelihood_ratios, solve_facility_spread
+from gpucredit.pipeline.spreads import (
+    BlockPV,
+    likelihood_ratios,
+    nominal_spread,
+    solve_facility_spread,
+)
 from gpucredit.scenarios.measure import MarketPricesOfRisk
 
 
@@ -103,10 +116,9 @@ def _facility_pv(model: MinerModel, k: int, inputs: InputCache[MinerInputs]) -> 
 def _nominal(model: MinerModel, k: int) -> float:
     n_struct = len(model.structure.facilities) if model.structure is not None else 0
     if k < n_struct:
-        loan = model.structure.facilities[k].loan  # type: ignore[union-attr]
-        return loan.margin if loan.floating else loan.fixed_coupon
+        return nominal_spread(model.structure.facilities[k].loan)  # type: ignore[union-attr]
     assert model.margin is not None
-    return model.margin.margin if model.margin.floating else model.margin.fixed_coupon
+    return nominal_spread(model.margin)
 
 
 def _principal(model: MinerModel, k: int) -> tuple[float, int, float]:

@@ -9,6 +9,7 @@ import numpy as np
 from gpucredit._typing import Float64Array, Int64Array
 from gpucredit.credit.allocation import evaluate_structure
 from gpucredit.credit.contracts import assigned_contract_uplift
+from gpucredit.credit.liquidation import MemoisedRecovery
 from gpucredit.credit.outcomes import CreditOutcomes, ExtraCollateral
 from gpucredit.credit.recovery import RecoveryModel
 from gpucredit.debt.engine import run_loan, run_structure_compiled
@@ -23,6 +24,13 @@ from gpucredit.scenarios.scenario import ScenarioSet
 #: CFADS and collateral value standing in for "never short of cash" in the promised-cash-flow
 #: run (USD; finite so that no infinity enters the arithmetic).
 UNLIMITED_USD = 1e18
+
+
+def run_recovery(model: DealModel) -> RecoveryModel:
+    """The recovery model of one run: the deal's secondary market remembering each sale it
+    has priced (``MemoisedRecovery``: the fair-spread passes meet the same defaults again),
+    or the recovery model given instead."""
+    return MemoisedRecovery(model.market) if model.recovery is model.market else model.recovery
 
 
 def loan_waterfall(

@@ -13,6 +13,7 @@ that Q's search can start from P's passes.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Protocol
 
 import numpy as np
 
@@ -29,7 +30,6 @@ from gpucredit.credit.spread import (
     weighted_fair_spread_terms,
     with_standard_error,
 )
-from gpucredit.debt.terms import LoanTerms
 from gpucredit.engine.runner import run_blocks
 from gpucredit.stats import ExactSum
 
@@ -133,10 +133,10 @@ def likelihood_ratios(log_weight: Float64Array | None, n: int) -> Float64Array:
 
 def _weighted_mean(
     values: Callable[[int, int], Float64Array],
-    weights: Callable[[int, int], Float64Array],
+    weights: BlockWeights,
     ranges: list[tuple[int, int]],
     workers: int,
-    on_block: Callable[[int], None] | None = None,
+    on_block: Callable[[int], None] | None,
 ) -> float:
     """``sum(w x) / sum(w)`` over every block, merged exactly (``credit.spread.WeightedMean``);
     ``on_block(n)`` is called as each block of ``n`` paths completes."""
@@ -152,9 +152,7 @@ def _weighted_mean(
     return total.mean()
 
 
-def _mean_weight(
-    weights: Callable[[int, int], Float64Array], ranges: list[tuple[int, int]], workers: int
-) -> float:
+def _mean_weight(weights: BlockWeights, ranges: list[tuple[int, int]], workers: int) -> float:
     """``sum(w) / n`` over every block (exactly 1.0 for unit weights)."""
 
     def block(start: int, stop: int) -> WeightedMean:
@@ -170,13 +168,13 @@ def _mean_weight(
 
 def _with_weighted_se(
     solution: SpreadSolution,
-    pv_paths: Callable[[float, bool, int, int], Float64Array],
-    weights: Callable[[int, int], Float64Array],
+    pv_paths: BlockPV,
+    weights: BlockWeights,
     ranges: list[tuple[int, int]],
     workers: int,
     price: float,
-    progress: ProgressCallback | None = None,
-    phase: str = "fair spread (Q): standard error",
+    progress: ProgressCallback | None,
+    phase: str,
 ) -> SpreadSolution:
     """``_with_se`` for a spread solved on weighted means: the influence terms of the
     self-normalised estimator (``credit.spread.weighted_fair_spread_terms``), the pass
@@ -211,11 +209,11 @@ def _with_weighted_se(
 
 def _with_se(
     solution: SpreadSolution,
-    pv_paths: Callable[[float, bool, int, int], Float64Array],
+    pv_paths: BlockPV,
     ranges: list[tuple[int, int]],
     workers: int,
-    progress: ProgressCallback | None = None,
-    phase: str = "fair spread: standard error",
+    progress: ProgressCallback | None,
+    phase: str,
 ) -> SpreadSolution:
     """``solution`` with the fair spread's delta-method standard error: one more pass, over
     the same paths, of the risky PV at ``x*`` and the promised PV at ``x0`` (reported as
@@ -239,5 +237,18 @@ def _with_se(
     )
 
 
-def nominal_spread(terms: LoanTerms) -> float:
+class Coupon(Protocol):
+    """A facility's written coupon (``LoanTerms``, ``MarginLoanTerms``)."""
+
+    @property
+    def floating(self) -> bool: ...
+    @property
+    def margin(self) -> float: ...
+    @property
+    def fixed_coupon(self) -> float: ...
+
+
+def nominal_spread(terms: Coupon) -> float:
+    """The spread a facility pays as written, decimal a year: its margin over SOFR if floating,
+    else its fixed coupon."""
     return terms.margin if terms.floating else terms.fixed_coupon

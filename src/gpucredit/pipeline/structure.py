@@ -1,4 +1,9 @@
-"""A capital structure end to end: ``simulate_structure`` and its deal-level report."""
+"""A capital structure end to end: ``simulate_structure`` and its deal-level report.
+
+The same stages as a single loan (``inputs``, ``passes``, ``spreads``); the waterfall is the
+structure engine and the recovery is shared out by ``credit.allocation`` (``outcomes``). Each
+facility's fair spread is solved with the others at their written terms.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +18,6 @@ from gpucredit._typing import Float64Array
 from gpucredit.assets.concentration import customer_concentration
 from gpucredit.credit.collateral import CollateralAccumulator
 from gpucredit.credit.duration import ValueFan
-from gpucredit.credit.liquidation import MemoisedRecovery
 from gpucredit.credit.metrics import CreditAccumulator, summarise
 from gpucredit.credit.pricing import with_pricing_measure
 from gpucredit.credit.recovery import RecoveryModel
@@ -32,7 +36,12 @@ from gpucredit.pipeline.deterministic import (
 from gpucredit.pipeline.duration import measure_duration
 from gpucredit.pipeline.inputs import InputCache, SpreadInputs, block_inputs
 from gpucredit.pipeline.model import Backend, DealModel, RunConfig, step_labels
-from gpucredit.pipeline.outcomes import combined_outcomes, market_level, run_structure_block
+from gpucredit.pipeline.outcomes import (
+    combined_outcomes,
+    market_level,
+    run_recovery,
+    run_structure_block,
+)
 from gpucredit.pipeline.passes import DealAccumulator, PassTotals, run_pass
 from gpucredit.pipeline.path_cube import structure_dataset, structure_slice
 from gpucredit.pipeline.provenance import run_provenance
@@ -77,9 +86,7 @@ def simulate_structure(
         make,
         config.n_paths * n_months <= CACHE_LIMIT_PATH_MONTHS and config.solve_fair_spread,
     )
-    recoverer: RecoveryModel = (
-        MemoisedRecovery(model.market) if model.recovery is model.market else model.recovery
-    )
+    recoverer = run_recovery(model)
     close_value = close_collateral_value(model)
 
     def empty() -> PassTotals:
