@@ -32,7 +32,7 @@ from gpucredit.credit.metrics import (
 )
 from gpucredit.credit.pricing import with_pricing_measure
 from gpucredit.credit.spread import SpreadSearch, SpreadSolution, spread_figures
-from gpucredit.engine.runner import CACHE_LIMIT_PATH_MONTHS, block_ranges, default_workers
+from gpucredit.engine.runner import CACHE_LIMIT_PATH_MONTHS, block_ranges
 from gpucredit.factors.miner_params import MinerMarketParams
 from gpucredit.factors.options import with_options
 from gpucredit.factors.parameter_source import (
@@ -46,6 +46,7 @@ from gpucredit.miners import _promised_margin_pv, _run_debt, _with_add_on
 from gpucredit.pipeline.duration import miner_duration
 from gpucredit.pipeline.inputs import InputCache, MinerInputs, miner_inputs
 from gpucredit.pipeline.miner_model import FACTOR_GROUPS, MinerModel, build_miner_model
+from gpucredit.pipeline.model import RunConfig
 from gpucredit.pipeline.passes import PassTotals, run_pass
 from gpucredit.pipeline.provenance import miner_provenance
 from gpucredit.pipeline.results import MinerResult
@@ -208,8 +209,16 @@ def simulate_miner(
     ``spread_search``: how the fair spread is searched (``simulate``'s rule).
     """
     spec = with_options(spec, default_model, regime)
-    if n_paths < 1 or block_size < 1 or seed < 0:
-        raise ValueError("simulate_miner: n_paths and block_size >= 1, seed >= 0 expected")
+    # the run settings a deal's run validates (``RunConfig``): a miner has no path cube
+    config = RunConfig(
+        n_paths=n_paths,
+        seed=seed,
+        block_size=block_size,
+        keep_paths=0,
+        n_workers=n_workers,
+        solve_fair_spread=solve_fair_spread,
+        spread_search=spread_search,
+    )
     check_as_of(spec.as_of, f"miner {spec.name!r}")
     if params is None and market is None:
         source = resolve_parameters(calibration, db, spec.as_of)
@@ -244,7 +253,7 @@ def simulate_miner(
         )
         return dataclasses.replace(result, provenance={**result.provenance, "target_se": target})
     model = build_miner_model(spec, params, market, pricing)
-    workers = n_workers if n_workers is not None else default_workers()
+    workers = config.workers
     ranges = block_ranges(n_paths, block_size)
     # the fair-spread passes reuse the blocks' inputs, up to a limit in path-months above
     # which they simulate them again (same numbers, bounded memory)
