@@ -46,16 +46,16 @@ Func = tuple[str, int, str]
 
 #: (phase, module file suffix, function names) whose cumulative time is the phase.
 PHASES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    ("main", "gpucredit/pipeline.py", ("main_block",)),
-    ("spreads", "gpucredit/pipeline.py", ("_solve_spreads", "_solve_structure_spread")),
-    ("spreads", "gpucredit/miners.py", ("_solve",)),
+    ("main", "gpucredit/pipeline/deal.py", ("main_block",)),
+    ("main", "gpucredit/pipeline/structure.py", ("main_block",)),
+    ("spreads", "gpucredit/pipeline/spreads.py", ("solve_facility_spread",)),
     ("attrib", "gpucredit/credit/attribution.py", ("attribute",)),
     (
         "determ",
-        "gpucredit/pipeline.py",
-        ("_breakeven_reported", "glut_stress", "close_collateral_value", "measure_duration"),
+        "gpucredit/pipeline/deterministic.py",
+        ("breakeven_reported", "glut_stress", "close_collateral_value"),
     ),
-    ("determ", "gpucredit/miners.py", ("miner_duration",)),
+    ("determ", "gpucredit/pipeline/duration.py", ("measure_duration", "miner_duration")),
     ("store", "gpucredit/factors/parameter_source.py", ("resolve",)),
     ("store", "gpucredit/cli/app.py", ("_record",)),
 )
@@ -70,7 +70,7 @@ def _miner_main(stats: dict[Func, Any]) -> float:
     """A miner's main passes, not counting those its attribution runs."""
     total = 0.0
     for (f, _, n), v in stats.items():
-        if f.endswith("gpucredit/miners.py") and n == "_main_pass":
+        if f.endswith("gpucredit/pipeline/miner.py") and n == "_main_pass":
             callers = v[4]
             total += sum(c[3] for (cf, _, cn), c in callers.items() if cn != "evaluate")
     return total

@@ -27,7 +27,7 @@ def test_the_miner_example_runs_from_the_cli_with_its_premium_and_attribution(
     with MarketStore(db) as store:
         runs = store.query("SELECT spec_hash, seed, n_paths FROM runs")
     assert list(runs["n_paths"]) == [200] and list(runs["seed"]) == [4]  # the run is recorded
-    for title in ("bitcoin miners", "which leg breaks the miner", "Premium bp", "gpu_rent"):
+    for title in ("bitcoin miners", "which leg breaks the miner", "Premium", "gpu_rent"):
         assert title in table.stdout
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     (miner,) = summary["miners"]

@@ -1,0 +1,328 @@
+"""The entry point of a deal: ``simulate``.
+
+A single loan runs here: its block inputs (``inputs``), its waterfall, default and recovery
+(``outcomes``) in the one main pass (``passes``), its fair spread under P and Q from the one
+spread driver (``spreads``), then the deterministic figures (``deterministic``). A deal with
+several facilities goes on to ``structure.simulate_structure``; the target-standard-error
+loop (``credit.metrics.run_to_target``) wraps both.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from gpucredit._progress import ProgressArg, accepts_progress_bar, block_ticker
+from gpucredit._typing import Float64Array
+from gpucredit.config.spec import DealSpec, DefaultModelSpec, RegimeSpec
+from gpucredit.credit.collateral import CollateralAccumulator
+from gpucredit.credit.duration import ValueFan
+from gpucredit.credit.metrics import (
+    CREDIT_LEDGER_FIELDS,
+    MAX_TARGET_PATHS,
+    CreditAccumulator,
+    check_target,
+    run_to_target,
+    summarise,
+)
+from gpucredit.credit.outcomes import evaluate
+from gpucredit.credit.pricing import with_pricing_measure
+from gpucredit.credit.recovery import RecoveryModel
+from gpucredit.credit.spread import SpreadSearch, SpreadSolution, spread_figures
+from gpucredit.engine.runner import CACHE_LIMIT_PATH_MONTHS, block_ranges
+from gpucredit.factors.options import with_options
+from gpucredit.factors.parameter_source import DEFAULT_CALIBRATION, check_as_of
+from gpucredit.factors.parameter_source import resolve as resolve_parameters
+from gpucredit.factors.params import FactorParams
+from gpucredit.pipeline.deterministic import (
+    breakeven_reported,
+    close_collateral_value,
+    glut_stress,
+    origination_collateral,
+)
+from gpucredit.pipeline.duration import measure_duration
+from gpucredit.pipeline.inputs import InputCache, SpreadInputs, block_inputs
+from gpucredit.pipeline.model import Backend, DealModel, RunConfig, build_model
+from gpucredit.pipeline.outcomes import (
+    UNLIMITED_USD,
+    contracts_uplift,
+    loan_waterfall,
+    market_level,
+    run_recovery,
+)
+from gpucredit.pipeline.passes import PassTotals, run_pass
+from gpucredit.pipeline.path_cube import loan_slice, paths_dataset
+from gpucredit.pipeline.provenance import run_provenance
+from gpucredit.pipeline.results import SimulationResult
+from gpucredit.pipeline.spreads import (
+    BlockPV,
+    likelihood_ratios,
+    nominal_spread,
+    solve_facility_spread,
+)
+from gpucredit.pipeline.structure import simulate_structure
+from gpucredit.scenarios.measure import MarketPricesOfRisk
+from gpucredit.scenarios.shocks import MonteCarloShocks
+
+
+@accepts_progress_bar
+def simulate(
+    deal: DealSpec,
+    n_paths: int = 10_000,
+    seed: int = 0,
+    block_size: int = 4096,
+    *,
+    keep_paths: int = 10_000,
+    n_workers: int | None = None,
+    backend: Backend = "numba",
+    solve_fair_spread: bool = True,
+    calibration: str = DEFAULT_CALIBRATION,
+    db: Path | str | None = None,
+    params: FactorParams | None = None,
+    recovery: RecoveryModel | None = None,
+    provenance: Mapping[str, Any] | None = None,
+    progress: ProgressArg = None,
+    target_se_bps: float | None = None,
+    max_paths: int = MAX_TARGET_PATHS,
+    pricing: MarketPricesOfRisk | None = None,
+    default_model: DefaultModelSpec | Mapping[str, Any] | None = None,
+    regime: RegimeSpec | Mapping[str, Any] | None = None,
+    spread_search: SpreadSearch = "fast",
+) -> SimulationResult:
+    """Simulate one deal: ``n_paths`` Monte Carlo paths in blocks of ``block_size``.
+
+    The numbers depend only on ``seed``, ``n_paths`` and the factor parameters, not on
+    ``block_size`` or ``n_workers``. The parameters are those of ``calibration``, as for
+    ``gpucredit run --calibration``: ``"latest"`` (default: the newest calibration in the store
+    ``db`` dated on or before the deal's as-of date, fitted and stored on first use), a stored
+    id ``"cal-..."``, or ``"sourced"`` (the hand-set defaults); the same inputs give the same
+    numbers as the CLI. ``params`` (explicit factor parameters, e.g. for tests) bypasses it.
+    ``recovery`` replaces the secondary-market recovery model; ``provenance`` adds entries to
+    the result's provenance, which names the ``calibration_id`` and ``data_hash`` used.
+    ``progress(phase, done, total)`` is called as each phase advances (``gpucredit._progress``
+    lists the phases); ``progress=True`` shows a bar on standard error. Off by default.
+
+    ``target_se_bps`` (bp): run again with more paths, in whole granules of 256 from the same
+    seed, until every facility's fair-spread standard error is below it or ``max_paths`` is
+    reached. The result is the single run with the paths used (``provenance["n_paths"]``;
+    ``provenance["target_se"]`` says whether the target was met).
+
+    ``default_model`` and ``regime`` replace the deal's sections of those names
+    (``config.spec.DefaultModelSpec``, ``RegimeSpec``, or their fields as a mapping): the
+    glut hazard multiplier, the companies' asset correlation and the regime chain.
+
+    ``pricing``: the market prices of risk of the pricing measure Q under which
+    ``fair_spread_bps`` is solved (``docs/pricing.md``); default the deal's ``pricing``
+    section over the calibrated ones. All zero: Q = P, bit for bit.
+
+    ``spread_search``: "fast" (default) or "full", the reference search of the fair spread
+    (``credit.spread.solve_spreads``; within 0.1 bp of each other).
+    """
+    report = progress if callable(progress) else None
+    deal = with_options(deal, default_model, regime)
+    check_as_of(deal.as_of, f"deal {deal.name!r}")
+    if params is None:
+        chosen = resolve_parameters(calibration, db, deal.as_of)
+        params = chosen.params_for(deal)
+        provenance = {**chosen.provenance(), **(provenance or {})}
+    else:
+        provenance = {"calibration_id": "explicit params", **(provenance or {})}
+    if target_se_bps is not None:
+        check_target(target_se_bps, n_paths, max_paths)
+
+        def run_with(n: int) -> SimulationResult:
+            return simulate(
+                deal,
+                n,
+                seed,
+                block_size,
+                keep_paths=keep_paths,
+                n_workers=n_workers,
+                backend=backend,
+                solve_fair_spread=solve_fair_spread,
+                params=params,
+                recovery=recovery,
+                provenance=provenance,
+                progress=report,
+                pricing=pricing,
+                spread_search=spread_search,
+            )
+
+        result, target = run_to_target(
+            run_with, lambda r: r.all_facilities, n_paths, target_se_bps, max_paths
+        )
+        return dataclasses.replace(result, provenance={**result.provenance, "target_se": target})
+    config = RunConfig(
+        n_paths=n_paths,
+        seed=seed,
+        block_size=block_size,
+        keep_paths=keep_paths,
+        n_workers=n_workers,
+        backend=backend,
+        solve_fair_spread=solve_fair_spread,
+        spread_search=spread_search,
+    )
+    model = build_model(deal, params, recovery, pricing)
+    if model.structure is not None:
+        return simulate_structure(model, config, provenance=provenance, progress=report)
+    source = MonteCarloShocks(seed)
+    ranges = block_ranges(n_paths, block_size)
+    n_months = model.grid.n_months
+    cache = InputCache(
+        lambda a, b: SpreadInputs.of(block_inputs(model, source, a, b)),
+        n_paths * n_months <= CACHE_LIMIT_PATH_MONTHS and solve_fair_spread,
+    )
+    keep = min(keep_paths, n_paths)
+
+    recoverer = run_recovery(model)
+
+    close_value = close_collateral_value(model)
+
+    def main_block(start: int, stop: int) -> PassTotals:
+        inputs = block_inputs(model, source, start, stop)
+        cache.keep(start, SpreadInputs.of(inputs))
+        cash, scen = inputs.cash, inputs.scenarios
+        fields = None if start < keep else CREDIT_LEDGER_FIELDS  # kept paths show every field
+        ledger = loan_waterfall(
+            model.terms,
+            cash.cfads_usd,
+            cash.collateral_value_usd,
+            scen.sofr,
+            config.backend,
+            fields,
+        )
+        outcomes = evaluate(
+            ledger,
+            cash.cohort_value_usd,
+            recoverer,
+            scen.sofr,
+            model.terms.principal_usd,
+            extra_collateral=contracts_uplift(model, cash.tenant_default_month),
+        )
+        part = _empty_totals(n_months, close_value)
+        part.facilities[0].add(outcomes, ledger)
+        assert part.collateral is not None and part.fan is not None
+        part.collateral.add(outcomes, market_level(model, scen))
+        if start < keep:
+            cut = min(stop, keep) - start
+            for name, value in loan_slice(inputs, ledger, cut).items():
+                part.kept.add(name, value)
+        part.fan.add(cash.collateral_value_usd)
+        return part
+
+    totals = run_pass(
+        main_block,
+        ranges,
+        _empty_totals(n_months, close_value),
+        workers=config.workers,
+        on_block=block_ticker(report, n_paths),
+    )
+    assert totals.collateral is not None and totals.fan is not None
+
+    spreads: SpreadSolution | None = None
+    q_spreads: SpreadSolution | None = None
+    if solve_fair_spread:
+        pv_block = _loan_pv(model, cache, recoverer, config.backend)
+        spreads, spread_values = solve_facility_spread(
+            pv_block,
+            model.terms.issue_price,
+            ranges,
+            workers=config.workers,
+            search=spread_search,
+            progress=report,
+        )
+        q_spreads = spreads
+        if not model.pricing.is_zero:
+            q_spreads, _ = solve_facility_spread(
+                pv_block,
+                model.terms.issue_price,
+                ranges,
+                workers=config.workers,
+                search=spread_search,
+                weights=lambda a, b: likelihood_ratios(cache(a, b).log_weight, b - a),
+                warm=(spreads, spread_values),
+                progress=report,
+                label="fair spread (Q): ",
+            )
+    cache.clear()
+    rent, generation = breakeven_reported(model, report)
+    stress = glut_stress(model)
+    collateral_report = origination_collateral(model, totals.collateral)
+    metrics = summarise(
+        totals.facilities[0],
+        deal=deal.name,
+        name=model.terms.name,
+        principal_usd=model.terms.principal_usd,
+        tenor_months=model.terms.tenor_months,
+        issue_price=model.terms.issue_price,
+        breakeven_rent=rent,
+        breakeven_generation=generation,
+        **spread_figures(spreads, nominal_spread(model.terms)),
+    )
+    metrics = with_pricing_measure(metrics, spreads, q_spreads)
+    provenance = run_provenance(model, config, backend, provenance)
+    paths = paths_dataset(model, totals.kept.stacked(), provenance) if keep else xr.Dataset()
+    duration = measure_duration(model, totals.fan, collateral_report)
+    return SimulationResult(
+        deal,
+        config,
+        metrics,
+        paths,
+        spreads,
+        stress,
+        collateral_report,
+        provenance,
+        duration=duration,
+    )
+
+
+def _empty_totals(n_months: int, close_value_usd: float) -> PassTotals:
+    """A single loan's main-pass totals before any path: its metrics, the collateral's
+    recovery and wrong-way statistics, and the collateral-value fan from ``close_value_usd``."""
+    return PassTotals(
+        [CreditAccumulator(n_months)],
+        collateral=CollateralAccumulator(),
+        fan=ValueFan(n_months, close_value_usd),
+    )
+
+
+def _loan_pv(
+    model: DealModel,
+    inputs_of: InputCache[SpreadInputs],
+    recovery: RecoveryModel,
+    backend: Backend,
+) -> BlockPV:
+    """The single loan's PV per unit of par on a block at a coupon add-on (``spreads``): the
+    promise on unlimited cash and collateral (``riskless``), or the risky cash flows."""
+
+    def pv_block(add_on: float, riskless: bool, start: int, stop: int) -> Float64Array:
+        terms = model.terms.with_add_on(add_on)
+        x = inputs_of(start, stop)
+        if riskless:
+            big = np.full_like(x.sofr, UNLIMITED_USD)
+            ledger = loan_waterfall(terms, big, big, x.sofr, backend, CREDIT_LEDGER_FIELDS)
+        else:
+            ledger = loan_waterfall(
+                terms,
+                x.cfads_usd,
+                x.collateral_value_usd,
+                x.sofr,
+                backend,
+                CREDIT_LEDGER_FIELDS,
+            )
+        out = evaluate(
+            ledger,
+            x.cohort_value_usd,
+            recovery,
+            x.sofr,
+            terms.principal_usd,
+            extra_collateral=contracts_uplift(model, x.tenant_default_month),
+        )
+        return out.pv_per_par
+
+    return pv_block

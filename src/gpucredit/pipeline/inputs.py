@@ -1,0 +1,200 @@
+"""The asset side of a block of paths: scenarios and asset cash flows, for a fleet and for a
+miner (stages 2 and 3 of DESIGN.md section 1), and the cache that lets the fair-spread passes
+reuse them (nothing here depends on a coupon).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+import numpy as np
+
+from gpucredit._typing import Float64Array, Int64Array
+from gpucredit.assets.fleet import AssetCashflows, project, tenant_default_months
+from gpucredit.assets.miner import MinerCashflows, project_miner
+from gpucredit.pipeline.miner_model import MinerModel
+from gpucredit.pipeline.model import DealModel
+from gpucredit.scenarios.measure import log_weight_normal, pricing_log_weights
+from gpucredit.scenarios.miner import MinerMarketPaths, freeze_gpu_normals, simulate_miner_market
+from gpucredit.scenarios.scenario import ScenarioSet, n_factors, simulate_scenarios
+from gpucredit.scenarios.shocks import MonteCarloShocks, Shocks, ShockSource
+
+
+@dataclass(frozen=True, slots=True)
+class SpreadInputs:
+    """What a fair-spread pass needs of a block: the asset side never changes with the coupon."""
+
+    cfads_usd: Float64Array
+    collateral_value_usd: Float64Array
+    cohort_value_usd: Float64Array
+    sofr: Float64Array
+    tenant_default_month: Int64Array
+    #: Each path's ``log dQ/dP`` (``scenarios.measure``), shape (path,); None: Q = P.
+    log_weight: Float64Array | None = None
+
+    @classmethod
+    def of(cls, inputs: BlockInputs) -> SpreadInputs:
+        cash = inputs.cash
+        return cls(
+            cash.cfads_usd,
+            cash.collateral_value_usd,
+            cash.cohort_value_usd,
+            inputs.scenarios.sofr,
+            cash.tenant_default_month,
+            inputs.log_weight,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class BlockInputs:
+    """The asset side of a block: everything the waterfall and recovery need."""
+
+    scenarios: ScenarioSet
+    cash: AssetCashflows
+    #: Each path's ``log dQ/dP``, shape (path,); None where the prices of risk are zero.
+    log_weight: Float64Array | None = None
+
+
+def block_inputs(model: DealModel, source: ShockSource, start: int, stop: int) -> BlockInputs:
+    shocks = source.draw(
+        start, stop, model.grid.n_months, n_factors(model.params), model.plan.n_tenants
+    )
+    scen = simulate_scenarios(model.params, model.grid, shocks)
+    cash = project(model.plan, scen, buyer_decay_per_year=model.buyer_decay_per_year)
+    log_weight = None
+    if not model.pricing.is_zero:
+        log_weight = pricing_log_weights(
+            model.pricing,
+            model.params.regime,
+            regime=scen.regime,
+            rent_normals=shocks.normals[:, :, 0],
+            entity_factor=shocks.entity_factor,
+            has_entities=model.plan.n_tenants > 0,
+        )
+    return BlockInputs(scen, cash, log_weight)
+
+
+@dataclass(frozen=True, slots=True)
+class MinerInputs:
+    """The asset side of one block (independent of every coupon)."""
+
+    scen: ScenarioSet
+    market: MinerMarketPaths
+    cash: MinerCashflows
+    lease_failure_month: Int64Array
+    #: Each path's ``log dQ/dP`` (unfrozen runs with a non-zero price of risk), shape (path,).
+    log_weight: Float64Array | None = None
+
+
+def miner_inputs(
+    model: MinerModel, seed: int, start: int, stop: int, frozen: frozenset[str] = frozenset()
+) -> MinerInputs:
+    """GPU scenario, miner market and miner cash flows of paths ``[start, stop)``.
+
+    Frozen groups are at their median path: ``gpu_rent`` also holds the regime at its
+    initial state and lets no hosting tenant default; the miner market always sees the
+    unfrozen GPU normals so that freezing one leg leaves the others' laws unchanged.
+    """
+    n = model.grid.n_months
+    shocks = MonteCarloShocks(seed).draw(
+        start, stop, n, n_factors(model.params), model.entities.n_entities
+    )
+    n_gen = len(model.params.generations)
+    used = shocks
+    if frozen & {"gpu_rent", "rates"}:
+        used = dataclasses.replace(used, normals=freeze_gpu_normals(shocks.normals, frozen, n_gen))
+    if "gpu_rent" in frozen:
+        used = dataclasses.replace(
+            used,
+            regime=np.full(n, model.params.regime.initial, dtype=np.int8),
+            tenant_uniforms=np.ones_like(shocks.tenant_uniforms),
+        )
+    scen = simulate_scenarios(model.params, model.grid, used)
+    market = simulate_miner_market(
+        model.market,
+        model.convergence,
+        model.grid,
+        scen,
+        shocks.normals,
+        seed,
+        start,
+        stop,
+        gpu_correlation=model.params.correlation,
+        frozen=frozen,
+    )
+    tau = tenant_default_months(
+        model.entities, used.tenant_uniforms, scen.regime, gpu_market_factor(used)
+    )
+    never = n + 1
+    failure = np.full((stop - start, len(model.lease_entities)), never, dtype=np.int64)
+    for j, (t, g) in enumerate(model.lease_entities):
+        failure[:, j] = tau[:, t] if g < 0 else np.maximum(tau[:, t], tau[:, g])
+    cash = project_miner(model.plan, market.btc_usd, market.hashprice_usd_per_ph_day, failure)
+    log_weight = None
+    if not frozen and not model.pricing.is_zero:
+        # the hosting tenants' copula factor is the rent shock path (gpu_market_factor), so
+        # the rent's price of risk moves it: no separate entity term
+        log_weight = pricing_log_weights(
+            model.pricing,
+            model.params.regime,
+            regime=scen.regime,
+            rent_normals=shocks.normals[:, :, 0],
+            entity_factor=None,
+            has_entities=False,
+        )
+        if market.shocks.btc_own is not None:
+            log_weight = log_weight + log_weight_normal(
+                market.shocks.btc_own, model.pricing.lambda_btc
+            )
+    return MinerInputs(scen, market, cash, failure, log_weight)
+
+
+def gpu_market_factor(shocks: Shocks) -> Float64Array:
+    """The hosting tenants' systematic factor: the path's GPU rent shocks, standardised.
+
+    ``Z = sum_t z_t / sqrt(T)`` over the first generation's rent shocks (N(0, 1) when they are
+    independent draws): a neo-cloud tenant's solvency follows the GPU rental market, so its
+    copula factor (``assets.fleet.tenant_default_months``, weight sqrt(R)) is the rent path it
+    lives on rather than an independent draw. This is the channel through which bitcoin's
+    convergence with GPU rents in stress reaches the hosting leases (an assumption; the GPU
+    deals keep their independent factor). Like any static copula it ties the default time to
+    the whole path.
+    """
+    z = np.asarray(shocks.normals[:, :, 0], dtype=np.float64)
+    return np.asarray(z.sum(axis=1) / np.sqrt(z.shape[1]), dtype=np.float64)
+
+
+T = TypeVar("T")
+
+
+class InputCache(Generic[T]):
+    """A run's block inputs, kept by the main pass for the later passes over the same paths.
+
+    The asset side of a block never changes with a coupon, so the fair-spread passes read a
+    kept block instead of simulating it again. ``keep`` is False above a size limit in
+    path-months (``engine.runner.CACHE_LIMIT_PATH_MONTHS``) and where no later pass needs
+    them: a block is then simulated again by ``make(start, stop)`` (the same numbers, memory
+    bounded by the block size).
+    """
+
+    def __init__(self, make: Callable[[int, int], T], keep: bool) -> None:
+        self._make = make
+        self._keep = keep
+        self._blocks: dict[int, T] = {}
+
+    def __call__(self, start: int, stop: int) -> T:
+        """The inputs of paths ``[start, stop)``: kept, or made again."""
+        kept = self._blocks.get(start)
+        return kept if kept is not None else self._make(start, stop)
+
+    def keep(self, start: int, value: T) -> None:
+        """Keep ``value`` as the inputs of the block starting at path ``start`` (if keeping)."""
+        if self._keep:
+            self._blocks[start] = value
+
+    def clear(self) -> None:
+        """Drop every kept block."""
+        self._blocks.clear()

@@ -1,0 +1,217 @@
+"""A miner made ready for simulation: its grid, GPU and miner-market parameters, collateral
+(the ASIC market and the hosting leases), hosting tenants and debt terms.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from gpucredit._typing import Float64Array
+from gpucredit.assets.hazards import PdBasis, tight_regime_hazard
+from gpucredit.assets.miner import MinerPlan, calibrate_asic_buyer, plan_miner
+from gpucredit.config.miner import MinerSpec
+from gpucredit.credit.liquidation import (
+    ASIC_GENERATION,
+    CohortCollateral,
+    SecondaryMarket,
+    SecondaryMarketRecovery,
+    asic_market_params,
+)
+from gpucredit.credit.recovery import DefaultState, RecoveryResult
+from gpucredit.debt.capital import build_structure
+from gpucredit.debt.facilities import StructureTerms
+from gpucredit.debt.margin_loan import MarginLoanTerms, margin_loan_terms
+from gpucredit.factors.defaults import default_factor_params
+from gpucredit.factors.miner_params import (
+    ConvergenceParams,
+    MinerMarketParams,
+    convergence_params,
+    miner_market_params,
+)
+from gpucredit.factors.options import default_model as default_model_of
+from gpucredit.factors.options import with_regime
+from gpucredit.factors.parameter_source import MINER_GPU_GENERATION
+from gpucredit.factors.params import FactorParams
+from gpucredit.pipeline.model import resolve_pricing
+from gpucredit.scenarios.grid import TimeGrid
+from gpucredit.scenarios.measure import MarketPricesOfRisk
+
+#: Factor groups of the attribution, each frozen at its median path in turn.
+FACTOR_GROUPS = ("bitcoin", "network", "gpu_rent", "rates")
+
+#: Units of one rig for the ASIC market (the liquidation module's S21, 200 TH/s).
+RIG_TH_S = 200.0
+
+#: ASSUMPTION: cost of assigning a hosting lease to a new owner at default (legal, transfer),
+#: share of the lease's value; the lease itself is not sold into a market.
+LEASE_ASSIGNMENT_COST = 0.05
+
+
+@dataclass(frozen=True, slots=True)
+class EntityRisk:
+    """The hosting tenants and guarantors as ``assets.fleet.tenant_default_months`` needs them."""
+
+    n_months: int
+    entity_monthly_hazard: Float64Array
+    stress_hazard_multiplier: float
+    asset_correlation: float
+
+    @property
+    def n_entities(self) -> int:
+        return int(self.entity_monthly_hazard.size)
+
+
+@dataclass(frozen=True, slots=True)
+class MinerRecovery:
+    """Recovery of a miner's collateral: the rigs sold into the ASIC market (price impact
+    against its absorption, ``credit.liquidation``), hosting leases assigned at their value
+    less ``LEASE_ASSIGNMENT_COST``, plus pledged cash. Collateral axis: (asics, hosting)."""
+
+    asics: SecondaryMarketRecovery
+
+    def recover(self, state: DefaultState) -> RecoveryResult:
+        values = np.asarray(state.cohort_value_usd, dtype=np.float64)
+        asic_state = dataclasses.replace(state, cohort_value_usd=values[:, :1])
+        rec = self.asics.recover(asic_state)
+        lease = values[:, 1] * (1.0 - LEASE_ASSIGNMENT_COST) if values.shape[1] > 1 else 0.0
+        proceeds = np.minimum(rec.proceeds_usd + lease, np.asarray(state.ead_usd, dtype=np.float64))
+        return dataclasses.replace(rec, proceeds_usd=np.asarray(proceeds, dtype=np.float64))
+
+
+@dataclass(frozen=True, slots=True)
+class MinerModel:
+    """A miner made ready for simulation."""
+
+    spec: MinerSpec
+    grid: TimeGrid
+    params: FactorParams
+    plan: MinerPlan
+    market: MinerMarketParams
+    convergence: ConvergenceParams
+    structure: StructureTerms | None
+    margin: MarginLoanTerms | None
+    recovery: MinerRecovery
+    entities: EntityRisk
+    lease_entities: tuple[tuple[int, int], ...]  # (tenant, guarantor or -1) per lease
+    #: Market prices of risk of the pricing measure Q (``scenarios.measure``); zero: Q = P.
+    pricing: MarketPricesOfRisk = field(default_factory=MarketPricesOfRisk)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        out = list(self.structure.names) if self.structure is not None else []
+        if self.margin is not None:
+            out.append(self.margin.name)
+        return tuple(out)
+
+    def with_convergence(self, enabled: bool) -> MinerModel:
+        conv = self.convergence if enabled else self.convergence.switched_off()
+        return dataclasses.replace(self, convergence=conv)
+
+
+def build_miner_model(
+    spec: MinerSpec,
+    params: FactorParams | None = None,
+    market: MinerMarketParams | None = None,
+    pricing: MarketPricesOfRisk | None = None,
+) -> MinerModel:
+    """Prepare ``spec``: grid, GPU and miner-market parameters, collateral and debt terms.
+
+    The miner's ``regime`` section overrides the regime chain of ``params`` and its
+    ``default_model`` section the hosting tenants' glut hazard multiplier and asset
+    correlation (``factors.options``).
+
+    ``pricing``: the market prices of risk of Q; default the spec's ``pricing`` section over
+    the calibrated ones (``credit.pricing.default_prices_of_risk``)."""
+    grid = TimeGrid(spec.as_of, spec.horizon_months)
+    if params is None:
+        params = default_factor_params((MINER_GPU_GENERATION,), spec.as_of, rent_prior=True)
+    params = with_regime(params, spec.regime)
+    companies = default_model_of(spec.default_model)
+    plan = plan_miner(spec, grid)
+    market = market or miner_market_params(spec.as_of)
+    conv = spec.convergence
+    convergence = convergence_params(
+        spec.as_of,
+        stress_correlation=conv.stress_correlation,
+        enabled=conv.enabled,
+        copula=conv.copula,
+        dof=conv.dof,
+        gpu_correlation=params.correlation,
+    )
+    structure = (
+        build_structure(
+            spec.facilities,
+            spec.waterfall,
+            spec.borrower,
+            pool_names=("asics", "hosting"),
+            grid=grid,
+        )
+        if spec.facilities
+        else None
+    )
+    margin = margin_loan_terms(spec.margin_loan) if spec.margin_loan is not None else None
+    th = spec.mining.hashrate_eh_s * 1e6
+    rigs = th / RIG_TH_S
+    carry = plan.power_cost_usd_per_th_day * 30.4375 * RIG_TH_S
+    drift = calibrate_asic_buyer(spec.as_of).hashrate_drift_per_month  # hashprice per TH falls
+    asics = SecondaryMarketRecovery(
+        cohorts=(CohortCollateral(ASIC_GENERATION, rigs, carry, drift),),
+        markets=(SecondaryMarket.for_asic(spec.as_of, asic_market_params()),),
+        sale_speed=spec.recovery.sale_speed,
+        horizon_months=spec.recovery.horizon_months,
+        grid_steps=12,
+    )
+    hazards: list[float] = []
+    links: list[tuple[int, int]] = []
+    multiplier = companies.stress_hazard_multiplier
+
+    def hazard(annual_pd: float, basis: PdBasis) -> float:
+        # the hosting tenants' glut is the GPU market's (their copula factor is its rent shock)
+        return tight_regime_hazard(
+            annual_pd, basis, multiplier=multiplier, regime=params.regime, n_months=grid.n_months
+        )
+
+    leases = spec.hosting.leases if spec.hosting is not None else []
+    for lease, tenant_pd, guarantor_pd in zip(
+        leases,
+        plan.lease_tenant_annual_pd.tolist(),
+        plan.lease_guarantor_annual_pd.tolist(),
+        strict=True,
+    ):
+        hazards.append(hazard(tenant_pd, lease.pd_basis))
+        t = len(hazards) - 1
+        g = -1
+        if lease.guarantor is not None:
+            hazards.append(hazard(guarantor_pd, lease.guarantor.pd_basis))
+            g = len(hazards) - 1
+        links.append((t, g))
+    entities = EntityRisk(
+        n_months=grid.n_months,
+        entity_monthly_hazard=np.array(hazards, dtype=np.float64),
+        stress_hazard_multiplier=multiplier,
+        asset_correlation=companies.asset_correlation,
+    )
+    return MinerModel(
+        spec=spec,
+        grid=grid,
+        params=params,
+        plan=plan,
+        market=market,
+        convergence=convergence,
+        structure=structure,
+        margin=margin,
+        recovery=MinerRecovery(asics),
+        entities=entities,
+        lease_entities=tuple(links),
+        pricing=resolve_pricing(
+            pricing,
+            spec.as_of,
+            spec.pricing,
+            params.regime,
+            entities.stress_hazard_multiplier,
+            entities.asset_correlation,
+        ),
+    )

@@ -1,0 +1,115 @@
+"""The debt side of a block of paths: waterfall, default and recovery (stages 4 and 5 of
+DESIGN.md section 1) for a single loan and for a capital structure.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gpucredit._typing import Float64Array, Int64Array
+from gpucredit.credit.allocation import evaluate_structure
+from gpucredit.credit.contracts import assigned_contract_uplift
+from gpucredit.credit.liquidation import MemoisedRecovery
+from gpucredit.credit.outcomes import CreditOutcomes, ExtraCollateral
+from gpucredit.credit.recovery import RecoveryModel
+from gpucredit.debt.engine import run_loan, run_structure_compiled
+from gpucredit.debt.facilities import StructureTerms
+from gpucredit.debt.ledger import DebtLedger
+from gpucredit.debt.structure import StructureLedger, run_structure
+from gpucredit.debt.terms import LoanTerms
+from gpucredit.pipeline.inputs import SpreadInputs
+from gpucredit.pipeline.model import Backend, DealModel
+from gpucredit.scenarios.scenario import ScenarioSet
+
+#: CFADS and collateral value standing in for "never short of cash" in the promised-cash-flow
+#: run (USD; finite so that no infinity enters the arithmetic).
+UNLIMITED_USD = 1e18
+
+
+def run_recovery(model: DealModel) -> RecoveryModel:
+    """The recovery model of one run: the deal's secondary market remembering each sale it
+    has priced (``MemoisedRecovery``: the fair-spread passes meet the same defaults again),
+    or the recovery model given instead."""
+    return MemoisedRecovery(model.market) if model.recovery is model.market else model.recovery
+
+
+def loan_waterfall(
+    terms: LoanTerms,
+    cfads: Float64Array,
+    collateral: Float64Array,
+    sofr: Float64Array,
+    backend: Backend,
+    fields: tuple[str, ...] | None = None,
+) -> DebtLedger:
+    """A single loan's waterfall: the structure engine on one facility (``debt.engine.run_loan``),
+    compiled on the "numba" backend (recording only ``fields``), its NumPy oracle on "numpy"."""
+    if backend == "numba":
+        return run_loan(terms, cfads, collateral, sofr, fields=fields)
+    return run_loan(terms, cfads, collateral, sofr, compiled=False)
+
+
+def contracts_uplift(model: DealModel, tenant_default_month: Int64Array) -> ExtraCollateral:
+    """The value of surviving contracts over their GPUs', for ``evaluate``."""
+    drift = model.monthly_drift
+
+    def extra(
+        idx: Int64Array, month: Int64Array, values: Float64Array, rate: Float64Array
+    ) -> Float64Array:
+        return assigned_contract_uplift(
+            model.plan, tenant_default_month[idx], month, values, rate, drift
+        )
+
+    return extra
+
+
+def market_level(model: DealModel, scen: ScenarioSet) -> Float64Array:
+    """Each path's mean log rent of the main generation over the loan, relative to the
+    anchor (the market scenario a path is in, for wrong-way risk), shape (path,)."""
+    gen = model.primary_generation
+    anchor = model.params.rent(gen).anchor_usd_per_gpu_hour
+    return np.asarray(np.log(scen.rent_of(gen) / anchor).mean(axis=1), dtype=np.float64)
+
+
+def combined_outcomes(outs: tuple[CreditOutcomes, ...], ledger: StructureLedger) -> CreditOutcomes:
+    """The borrower's outcomes: all facilities' exposures and recoveries together."""
+    ead = sum((o.ead_usd for o in outs), np.zeros_like(outs[0].ead_usd))
+    rec = sum((o.recovery_usd for o in outs), np.zeros_like(ead))
+    loss = ead - rec
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lgd = np.where(ead > 0, loss / np.where(ead > 0, ead, 1.0), 0.0)
+    return CreditOutcomes(
+        default_month=ledger.default_month,
+        ead_usd=ead,
+        recovery_usd=rec,
+        loss_usd=loss,
+        lgd=lgd,
+        pv_per_par=outs[0].pv_per_par,
+        min_dscr=outs[0].min_dscr,
+        breached=outs[0].breached,
+        time_to_recover_months=np.max([o.time_to_recover_months for o in outs], axis=0),
+        appraised_value_usd=np.max([o.appraised_value_usd for o in outs], axis=0),
+    )
+
+
+def run_structure_block(
+    model: DealModel,
+    structure: StructureTerms,
+    x: SpreadInputs,
+    recovery: RecoveryModel,
+    regime: np.ndarray,
+    riskless: bool = False,
+    backend: Backend = "numba",
+) -> tuple[StructureLedger, tuple[CreditOutcomes, ...]]:
+    engine = run_structure_compiled if backend == "numba" else run_structure
+    ledger = engine(
+        structure, x.cfads_usd, x.cohort_value_usd, x.sofr, regime, default_free=riskless
+    )
+    outs = evaluate_structure(
+        structure,
+        ledger,
+        x.cohort_value_usd,
+        recovery,
+        x.sofr,
+        extra_collateral=contracts_uplift(model, x.tenant_default_month),
+    )
+    return ledger, outs

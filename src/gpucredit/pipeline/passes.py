@@ -1,0 +1,147 @@
+"""The main pass: one driver over the blocks of paths and the accumulators it merges, for
+single loans, capital structures and miners alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from gpucredit._typing import Float64Array
+from gpucredit.credit.collateral import CollateralAccumulator
+from gpucredit.credit.duration import ValueFan
+from gpucredit.credit.metrics import DSCR_EDGES, USD_RESOLUTION, CreditAccumulator
+from gpucredit.debt.structure import StructureLedger
+from gpucredit.engine.runner import run_blocks
+from gpucredit.stats import ExactSum, MonthlyHistogram
+
+
+@dataclass(slots=True)
+class KeptPaths:
+    """The first ``keep_paths`` paths' arrays, block by block in path order (the path cube)."""
+
+    arrays: dict[str, list[np.ndarray]] = field(default_factory=dict)
+
+    def add(self, name: str, value: np.ndarray) -> None:
+        self.arrays.setdefault(name, []).append(value)
+
+    def stacked(self) -> dict[str, np.ndarray]:
+        return {k: np.concatenate(v, axis=0) for k, v in self.arrays.items()}
+
+
+#: Cover-ratio histogram (LLCR, PLCR): 0 to 10 in steps of 0.005.
+COVER_EDGES = np.linspace(0.0, 10.0, 2001)
+
+
+@dataclass(slots=True)
+class DealAccumulator:
+    """Deal-level statistics of a capital structure: borrower defaults, deal DSCR, LLCR and
+    PLCR histograms by month, and each waterfall step's total paid (USD)."""
+
+    n_months: int
+    paths: int = 0
+    defaults: int = 0
+    dscr: MonthlyHistogram = field(init=False)
+    llcr: MonthlyHistogram = field(init=False)
+    plcr: MonthlyHistogram = field(init=False)
+    steps: list[ExactSum] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.dscr = MonthlyHistogram(DSCR_EDGES, self.n_months)
+        self.llcr = MonthlyHistogram(COVER_EDGES, self.n_months + 1)
+        self.plcr = MonthlyHistogram(COVER_EDGES, self.n_months + 1)
+
+    def add(
+        self, ledger: StructureLedger, llcr: Float64Array, plcr: Float64Array, n_steps: int
+    ) -> None:
+        n = self.n_months
+        self.paths += ledger.default_month.shape[0]
+        self.defaults += int((ledger.default_month > 0).sum())
+        owing = ledger.debt_service[:, :n] > 0.0
+        self.dscr.add(ledger.dscr[:, :n], owing, clip=(-1e6, 1e6))
+        self.llcr.add(llcr, ~np.isnan(llcr), clip=(0.0, 1e6))
+        self.plcr.add(plcr, ~np.isnan(plcr), clip=(0.0, 1e6))
+        if not self.steps:
+            self.steps = [ExactSum(USD_RESOLUTION) for _ in range(n_steps)]
+        for j in range(n_steps):
+            self.steps[j].add(ledger.step_paid[:, :, j].sum(axis=1))
+
+    def merge(self, other: DealAccumulator) -> None:
+        self.paths += other.paths
+        self.defaults += other.defaults
+        self.dscr.merge(other.dscr)
+        self.llcr.merge(other.llcr)
+        self.plcr.merge(other.plcr)
+        if not self.steps:
+            self.steps = [ExactSum(USD_RESOLUTION) for _ in other.steps]
+        for mine, theirs in zip(self.steps, other.steps, strict=True):
+            mine.merge(theirs)
+
+
+@dataclass(slots=True)
+class PassTotals:
+    """What a main pass accumulates, block by block; each entry point fills its parts.
+
+    Attributes
+    ----------
+    facilities : list of CreditAccumulator
+        One per facility (a miner's margin loan last).
+    collateral : CollateralAccumulator or None
+        The deal's recovery distribution and wrong-way risk (deals and structures).
+    deal : DealAccumulator or None
+        Deal-level statistics of a capital structure.
+    fan : ValueFan or None
+        The collateral-value fan (deals and structures).
+    kept : KeptPaths
+        The path cube's arrays.
+    paths : int
+        Paths accumulated.
+    borrower_defaults : int
+        Paths on which the borrower defaults on any facility (miners).
+    borrower_loss : ExactSum
+        The borrower's loss over all its facilities per path, USD (miners).
+    """
+
+    facilities: list[CreditAccumulator]
+    collateral: CollateralAccumulator | None = None
+    deal: DealAccumulator | None = None
+    fan: ValueFan | None = None
+    kept: KeptPaths = field(default_factory=KeptPaths)
+    paths: int = 0
+    borrower_defaults: int = 0
+    borrower_loss: ExactSum = field(default_factory=lambda: ExactSum(USD_RESOLUTION))
+
+    def merge(self, other: PassTotals) -> None:
+        for mine, theirs in zip(self.facilities, other.facilities, strict=True):
+            mine.merge(theirs)
+        if self.collateral is not None and other.collateral is not None:
+            self.collateral.merge(other.collateral)
+        if self.deal is not None and other.deal is not None:
+            self.deal.merge(other.deal)
+        if self.fan is not None and other.fan is not None:
+            self.fan.merge(other.fan)
+        for name, parts in other.kept.arrays.items():
+            for value in parts:
+                self.kept.add(name, value)
+        self.paths += other.paths
+        self.borrower_defaults += other.borrower_defaults
+        self.borrower_loss.merge(other.borrower_loss)
+
+
+def run_pass(
+    block: Callable[[int, int], PassTotals],
+    ranges: list[tuple[int, int]],
+    total: PassTotals,
+    *,
+    workers: int,
+    on_block: Callable[[int], None] | None = None,
+) -> PassTotals:
+    """The main pass: ``block(start, stop)`` on every block of ``ranges`` (``workers``
+    threads), each block's totals merged into ``total`` in path order (so the numbers do
+    not depend on the block size or the workers); ``on_block(n)`` is called as each block
+    of ``n`` paths completes. Returns ``total``."""
+    for part in run_blocks(block, ranges, n_workers=workers, on_block=on_block):
+        total.merge(part)
+    return total

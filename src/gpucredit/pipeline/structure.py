@@ -1,0 +1,278 @@
+"""A capital structure end to end: ``simulate_structure`` and its deal-level report.
+
+The same stages as a single loan (``inputs``, ``passes``, ``spreads``); the waterfall is the
+structure engine and the recovery is shared out by ``credit.allocation`` (``outcomes``). Each
+facility's fair spread is solved with the others at their written terms.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from gpucredit._progress import ProgressCallback, block_ticker
+from gpucredit._typing import Float64Array
+from gpucredit.assets.concentration import customer_concentration
+from gpucredit.credit.collateral import CollateralAccumulator
+from gpucredit.credit.duration import ValueFan
+from gpucredit.credit.metrics import CreditAccumulator, summarise
+from gpucredit.credit.pricing import with_pricing_measure
+from gpucredit.credit.recovery import RecoveryModel
+from gpucredit.credit.spread import SpreadSolution, spread_figures
+from gpucredit.debt.facilities import StructureTerms
+from gpucredit.debt.sculpting import cover_ratio
+from gpucredit.debt.structure import StructureLedger
+from gpucredit.engine.runner import CACHE_LIMIT_PATH_MONTHS, block_ranges
+from gpucredit.pipeline.deterministic import (
+    breakeven_reported,
+    close_collateral_value,
+    glut_stress,
+    origination_collateral,
+    run_structure_deterministic,
+)
+from gpucredit.pipeline.duration import measure_duration
+from gpucredit.pipeline.inputs import InputCache, SpreadInputs, block_inputs
+from gpucredit.pipeline.model import Backend, DealModel, RunConfig, step_labels
+from gpucredit.pipeline.outcomes import (
+    combined_outcomes,
+    market_level,
+    run_recovery,
+    run_structure_block,
+)
+from gpucredit.pipeline.passes import DealAccumulator, PassTotals, run_pass
+from gpucredit.pipeline.path_cube import structure_dataset, structure_slice
+from gpucredit.pipeline.provenance import run_provenance
+from gpucredit.pipeline.results import SimulationResult, StructureReport
+from gpucredit.pipeline.spreads import (
+    BlockPV,
+    likelihood_ratios,
+    nominal_spread,
+    solve_facility_spread,
+)
+from gpucredit.scenarios.shocks import MonteCarloShocks
+
+
+def simulate_structure(
+    model: DealModel,
+    config: RunConfig,
+    *,
+    provenance: Mapping[str, Any] | None = None,
+    progress: ProgressCallback | None = None,
+) -> SimulationResult:
+    """``simulate`` for a deal with several facilities (``DealSpec.facilities``).
+
+    The asset side is the single-loan run's; the waterfall is ``debt.structure``, the recovery
+    is shared out by ``credit.allocation``. Each facility's fair spread is solved with the
+    others at their written terms. Same numbers whatever the block size or workers.
+    """
+    structure = model.structure
+    assert structure is not None
+    deal = model.deal
+    source = MonteCarloShocks(config.seed)
+    ranges = block_ranges(config.n_paths, config.block_size)
+    n_months = model.grid.n_months
+    n_fac = len(structure.facilities)
+    n_steps = len(structure.steps)
+    keep = min(config.keep_paths, config.n_paths)
+
+    def make(start: int, stop: int) -> tuple[SpreadInputs, np.ndarray]:
+        inputs = block_inputs(model, source, start, stop)
+        return SpreadInputs.of(inputs), inputs.scenarios.credit_window()
+
+    cache = InputCache(
+        make,
+        config.n_paths * n_months <= CACHE_LIMIT_PATH_MONTHS and config.solve_fair_spread,
+    )
+    recoverer = run_recovery(model)
+    close_value = close_collateral_value(model)
+
+    def empty() -> PassTotals:
+        return PassTotals(
+            [CreditAccumulator(n_months) for _ in range(n_fac)],
+            collateral=CollateralAccumulator(),
+            deal=DealAccumulator(n_months),
+            fan=ValueFan(n_months, close_value),
+        )
+
+    def main_block(start: int, stop: int) -> PassTotals:
+        inputs = block_inputs(model, source, start, stop)
+        x = SpreadInputs.of(inputs)
+        window = (
+            inputs.scenarios.credit_window()
+        )  # refinancing: the credit window, not the GPU regime
+        cache.keep(start, (x, window))
+        ledger, outs = run_structure_block(
+            model, structure, x, recoverer, window, backend=config.backend
+        )
+        part = empty()
+        assert part.collateral is not None and part.deal is not None and part.fan is not None
+        for acc, out, fl in zip(part.facilities, outs, ledger.facilities, strict=True):
+            acc.add(out, fl)
+        part.collateral.add(combined_outcomes(outs, ledger), market_level(model, inputs.scenarios))
+        llcr, plcr = cover_ratios(structure, ledger, x.sofr, x.collateral_value_usd)
+        part.deal.add(ledger, llcr, plcr, n_steps)
+        if start < keep:
+            for name, value in structure_slice(
+                inputs, ledger, llcr, min(stop, keep) - start
+            ).items():
+                part.kept.add(name, value)
+        part.fan.add(x.collateral_value_usd)
+        return part
+
+    totals = run_pass(
+        main_block,
+        ranges,
+        empty(),
+        workers=config.workers,
+        on_block=block_ticker(progress, config.n_paths),
+    )
+    assert totals.collateral is not None and totals.deal is not None and totals.fan is not None
+
+    solutions: list[SpreadSolution | None] = [None] * n_fac
+    q_solutions: list[SpreadSolution | None] = [None] * n_fac
+    if config.solve_fair_spread:
+        for k in range(n_fac):
+            pv_block = _facility_pv(model, k, cache, recoverer, config.backend)
+            price = structure.facilities[k].loan.issue_price
+            name = structure.names[k]
+            solved, spread_values = solve_facility_spread(
+                pv_block,
+                price,
+                ranges,
+                workers=config.workers,
+                search=config.spread_search,
+                progress=progress,
+                label=f"fair spread: {name}, ",
+            )
+            solutions[k] = q_solutions[k] = solved
+            if not model.pricing.is_zero:
+                q_solutions[k], _ = solve_facility_spread(
+                    pv_block,
+                    price,
+                    ranges,
+                    workers=config.workers,
+                    search=config.spread_search,
+                    weights=lambda a, b: likelihood_ratios(cache(a, b)[0].log_weight, b - a),
+                    warm=(solved, spread_values),
+                    progress=progress,
+                    label=f"fair spread (Q): {name}, ",
+                )
+    cache.clear()
+    rent, generation = breakeven_reported(model, progress)
+    stress = glut_stress(model)
+    collateral_report = origination_collateral(model, totals.collateral)
+    facilities = tuple(
+        with_pricing_measure(
+            summarise(
+                totals.facilities[k],
+                deal=deal.name,
+                name=f.name,
+                principal_usd=f.committed_usd,
+                tenor_months=f.tenor_months,
+                issue_price=f.loan.issue_price,
+                breakeven_rent=rent,
+                breakeven_generation=generation,
+                **spread_figures(solutions[k], nominal_spread(f.loan)),
+            ),
+            solutions[k],
+            q_solutions[k],
+        )
+        for k, f in enumerate(structure.facilities)
+    )
+    report = structure_report(model, totals.deal)
+    prov = run_provenance(model, config, f"{config.backend} (capital structure)", provenance)
+    paths = structure_dataset(model, totals.kept.stacked(), prov) if keep else xr.Dataset()
+    return SimulationResult(
+        deal,
+        config,
+        facilities[0],
+        paths,
+        solutions[0],
+        stress,
+        collateral_report,
+        prov,
+        facilities=facilities,
+        facility_spreads=tuple(solutions),
+        structure=report,
+        duration=measure_duration(model, totals.fan, collateral_report),
+    )
+
+
+def _facility_pv(
+    model: DealModel,
+    k: int,
+    inputs_of: InputCache[tuple[SpreadInputs, np.ndarray]],
+    recovery: RecoveryModel,
+    backend: Backend,
+) -> BlockPV:
+    """Facility ``k``'s PV per unit of par on a block at a coupon add-on, the other facilities
+    as written (``spreads``); ``riskless``: the structure run default-free."""
+    assert model.structure is not None
+    base = model.structure
+
+    def pv_block(add_on: float, riskless: bool, start: int, stop: int) -> Float64Array:
+        structure = base.with_add_on(k, add_on)
+        x, regime = inputs_of(start, stop)
+        _, outs = run_structure_block(
+            model, structure, x, recovery, regime, riskless, backend=backend
+        )
+        return outs[k].pv_per_par
+
+    return pv_block
+
+
+def cover_ratios(
+    structure: StructureTerms,
+    ledger: StructureLedger,
+    sofr: Float64Array,
+    collateral_value: Float64Array,
+) -> tuple[Float64Array, Float64Array]:
+    """Deal LLCR and PLCR at close and after each month, (path, month + 1), discounted at the
+    facilities' all-in rates weighted by commitment."""
+    n_paths, n = ledger.cfads.shape
+    opening = np.zeros((n_paths, n + 1))
+    weighted = np.zeros((n_paths, n))
+    committed = sum(f.committed_usd for f in structure.facilities)
+    for f, fl in zip(structure.facilities, ledger.facilities, strict=True):
+        bal = np.concatenate([np.full((n_paths, 1), f.loan.principal_usd), fl.balance], axis=1)
+        opening += bal
+        weighted += f.committed_usd * f.loan.annual_rate(sofr) / 12.0
+    # the debt's cost as written, weighted by commitment: a sweep that repays early does not
+    # change the rate the remaining cash flows are discounted at
+    rate = weighted / committed if committed > 0 else sofr / 12.0
+    last = structure.n_months
+    llcr = cover_ratio(ledger.cfads, rate, opening, last)
+    plcr = cover_ratio(ledger.cfads, rate, opening, last, collateral_value[:, min(last, n) - 1])
+    return llcr, plcr
+
+
+def structure_report(model: DealModel, acc: DealAccumulator) -> StructureReport:
+    assert model.structure is not None
+    inputs, ledger = run_structure_deterministic(model)
+    llcr, plcr = cover_ratios(
+        model.structure, ledger, inputs.scenarios.sofr, inputs.cash.collateral_value_usd
+    )
+    sculpted = {
+        f.name: (f.loan.principal_usd, f.sculpted_dscr)
+        for f in model.structure.facilities
+        if f.sculpted_dscr is not None
+    }
+    return StructureReport(
+        borrower_pd=acc.defaults / acc.paths,
+        dscr_p5=acc.dscr.quantiles(0.05),
+        dscr_p50=acc.dscr.quantiles(0.50),
+        dscr_p95=acc.dscr.quantiles(0.95),
+        llcr_p5=acc.llcr.quantiles(0.05),
+        llcr_p50=acc.llcr.quantiles(0.50),
+        llcr_p95=acc.llcr.quantiles(0.95),
+        plcr_p50=acc.plcr.quantiles(0.50),
+        llcr_at_close=float(llcr[0, 0]),
+        plcr_at_close=float(plcr[0, 0]),
+        steps=step_labels(model),
+        step_paid_mean_usd=tuple(s.mean() for s in acc.steps),
+        sculpted=sculpted,
+        concentration=customer_concentration(model.deal).to_dict(),
+    )
