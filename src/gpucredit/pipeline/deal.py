@@ -63,7 +63,7 @@ from gpucredit.pipeline.spreads import (
     BlockPV,
     likelihood_ratios,
     nominal_spread,
-    solve_facility_spread,
+    solve_under_p_and_q,
 )
 from gpucredit.pipeline.structure import simulate_structure
 from gpucredit.scenarios.measure import MarketPricesOfRisk
@@ -228,27 +228,17 @@ def simulate(
     q_spreads: SpreadSolution | None = None
     if solve_fair_spread:
         pv_block = _loan_pv(model, cache, recoverer, config.backend)
-        spreads, spread_values = solve_facility_spread(
+        spreads, q_spreads = solve_under_p_and_q(
             pv_block,
             model.terms.issue_price,
             ranges,
             workers=config.workers,
             search=spread_search,
+            q_weights=None
+            if model.pricing.is_zero
+            else lambda a, b: likelihood_ratios(cache(a, b).log_weight, b - a),
             progress=report,
         )
-        q_spreads = spreads
-        if not model.pricing.is_zero:
-            q_spreads, _ = solve_facility_spread(
-                pv_block,
-                model.terms.issue_price,
-                ranges,
-                workers=config.workers,
-                search=spread_search,
-                weights=lambda a, b: likelihood_ratios(cache(a, b).log_weight, b - a),
-                warm=(spreads, spread_values),
-                progress=report,
-                label="fair spread (Q): ",
-            )
     cache.clear()
     rent, generation = breakeven_reported(model, report)
     stress = glut_stress(model)

@@ -54,7 +54,7 @@ from gpucredit.pipeline.spreads import (
     BlockPV,
     likelihood_ratios,
     nominal_spread,
-    solve_facility_spread,
+    solve_under_p_and_q,
 )
 from gpucredit.scenarios.measure import MarketPricesOfRisk
 
@@ -278,28 +278,19 @@ def simulate_miner(
             for k, name in enumerate(m.names):
                 pv_block = _facility_pv(m, k, cache)
                 price = _principal(m, k)[2]
-                solved, values = solve_facility_spread(
+                spreads[k], q_spreads[k] = solve_under_p_and_q(
                     pv_block,
                     price,
                     ranges,
                     workers=workers,
                     search=spread_search,
+                    q_weights=None
+                    if m.pricing.is_zero
+                    else lambda a, b: likelihood_ratios(cache(a, b).log_weight, b - a),
                     progress=report,
-                    label=f"{prefix}fair spread: {name}, ",
+                    prefix=prefix,
+                    name=f"{name}, ",
                 )
-                spreads[k] = q_spreads[k] = solved
-                if not m.pricing.is_zero:
-                    q_spreads[k], _ = solve_facility_spread(
-                        pv_block,
-                        price,
-                        ranges,
-                        workers=workers,
-                        search=spread_search,
-                        weights=lambda a, b: likelihood_ratios(cache(a, b).log_weight, b - a),
-                        warm=(solved, values),
-                        progress=report,
-                        label=f"{prefix}fair spread (Q): {name}, ",
-                    )
         return _metrics(m, totals, spreads, q_spreads), spreads, totals, cache
 
     facilities, spreads, totals, cache = run(model)

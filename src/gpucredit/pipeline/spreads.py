@@ -124,6 +124,51 @@ def solve_facility_spread(
     return _with_se(solution, pv_paths, ranges, workers, progress, phase), pv_paths
 
 
+def solve_under_p_and_q(
+    pv_block: BlockPV,
+    price: float,
+    ranges: list[tuple[int, int]],
+    *,
+    workers: int,
+    search: SpreadSearch,
+    q_weights: BlockWeights | None,
+    progress: ProgressCallback | None = None,
+    prefix: str = "",
+    name: str = "",
+) -> tuple[SpreadSolution, SpreadSolution]:
+    """One facility's fair spread under P, then under Q started from P's solution and its
+    per-path values (``solve_facility_spread`` twice).
+
+    ``q_weights``: the blocks' likelihood ratios dQ/dP; None when Q equals P (zero prices of
+    risk), and then P's solution is Q's. The phases are reported as ``PREFIX + "fair spread: "
+    + NAME`` and ``PREFIX + "fair spread (Q): " + NAME`` (``name`` e.g. ``"HY notes, "``).
+    Returns the solutions under P and under Q.
+    """
+    p_solution, values = solve_facility_spread(
+        pv_block,
+        price,
+        ranges,
+        workers=workers,
+        search=search,
+        progress=progress,
+        label=f"{prefix}fair spread: {name}",
+    )
+    if q_weights is None:
+        return p_solution, p_solution
+    q_solution, _ = solve_facility_spread(
+        pv_block,
+        price,
+        ranges,
+        workers=workers,
+        search=search,
+        weights=q_weights,
+        warm=(p_solution, values),
+        progress=progress,
+        label=f"{prefix}fair spread (Q): {name}",
+    )
+    return p_solution, q_solution
+
+
 def likelihood_ratios(log_weight: Float64Array | None, n: int) -> Float64Array:
     """Likelihood ratios ``dQ/dP`` of a block's ``n`` paths (all 1.0 without log-weights)."""
     if log_weight is None:

@@ -50,7 +50,7 @@ from gpucredit.pipeline.spreads import (
     BlockPV,
     likelihood_ratios,
     nominal_spread,
-    solve_facility_spread,
+    solve_under_p_and_q,
 )
 from gpucredit.scenarios.shocks import MonteCarloShocks
 
@@ -137,29 +137,18 @@ def simulate_structure(
         for k in range(n_fac):
             pv_block = _facility_pv(model, k, cache, recoverer, config.backend)
             price = structure.facilities[k].loan.issue_price
-            name = structure.names[k]
-            solved, spread_values = solve_facility_spread(
+            solutions[k], q_solutions[k] = solve_under_p_and_q(
                 pv_block,
                 price,
                 ranges,
                 workers=config.workers,
                 search=config.spread_search,
+                q_weights=None
+                if model.pricing.is_zero
+                else lambda a, b: likelihood_ratios(cache(a, b)[0].log_weight, b - a),
                 progress=progress,
-                label=f"fair spread: {name}, ",
+                name=f"{structure.names[k]}, ",
             )
-            solutions[k] = q_solutions[k] = solved
-            if not model.pricing.is_zero:
-                q_solutions[k], _ = solve_facility_spread(
-                    pv_block,
-                    price,
-                    ranges,
-                    workers=config.workers,
-                    search=config.spread_search,
-                    weights=lambda a, b: likelihood_ratios(cache(a, b)[0].log_weight, b - a),
-                    warm=(solved, spread_values),
-                    progress=progress,
-                    label=f"fair spread (Q): {name}, ",
-                )
     cache.clear()
     rent, generation = breakeven_reported(model, progress)
     stress = glut_stress(model)
