@@ -257,6 +257,7 @@ def _structure(draw: st.DrawFn) -> StructureTerms:
                         st.sampled_from([0.25, 1.0]),
                     ),
                     st.just(StepTerms("maintenance_reserve", usd_per_month=5.0, target_usd=20.0)),
+                    st.builds(StepTerms, st.just("payment_account"), st.integers(0, n_fac - 1)),
                 ),
                 max_size=3,
             )

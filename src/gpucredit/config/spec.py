@@ -55,6 +55,7 @@ __all__ = [
     "MerchantSpec",
     "NotesSpec",
     "OpexSpec",
+    "PaymentAccountStep",
     "PowerPrice",
     "PricingSpec",
     "PrincipalStep",
@@ -889,13 +890,24 @@ class DistributeStep(Spec):
     step: Literal["distribute"]
 
 
+class PaymentAccountStep(Spec):
+    """Set 1/m of the facility's next coupon aside each month between its payment dates in its
+    debt-service payment account (m: months left to the payment date); its interest and
+    principal are paid from the account first. Added by default to facilities paid less often
+    than monthly when the waterfall is omitted."""
+
+    step: Literal["payment_account"]
+    facility: str
+
+
 StepSpec = Annotated[
     InterestStep
     | PrincipalStep
     | ReserveStep
     | MaintenanceReserveStep
     | SweepStep
-    | DistributeStep,
+    | DistributeStep
+    | PaymentAccountStep,
     Field(discriminator="step"),
 ]
 
@@ -1131,7 +1143,13 @@ def check_waterfall(steps: list[Any], facilities: list[Any]) -> None:
             )
         if step.step == "distribute" and j != len(steps) - 1:
             raise SpecProblem(f"waterfall[{j}].step", "distribute", "distribute as the last step")
-        if facility is not None and step.step in ("interest", "principal", "reserve", "sweep"):
+        if facility is not None and step.step in (
+            "interest",
+            "principal",
+            "reserve",
+            "sweep",
+            "payment_account",
+        ):
             key = (step.step, facility)
             if key in seen:
                 raise SpecProblem(
@@ -1147,6 +1165,15 @@ def check_waterfall(steps: list[Any], facilities: list[Any]) -> None:
                     f"waterfall[{j}].facility",
                     facility,
                     "a facility with a DSRA (its dsra_months is 0)",
+                )
+        if step.step == "payment_account":
+            f = facilities[names.index(facility)]
+            if getattr(f, "coupon_frequency", "monthly") == "monthly":
+                raise SpecProblem(
+                    f"waterfall[{j}].facility",
+                    facility,
+                    "notes or a convertible paid quarterly or semi-annually (a payment "
+                    "account saves for coupons paid less often than monthly)",
                 )
     if not steps or steps[-1].step != "distribute":
         raise SpecProblem("waterfall", "no final distribute step", "distribute as the last step")

@@ -47,6 +47,7 @@ StepKind = Literal[
     "maintenance_reserve",
     "sweep",
     "distribute",
+    "payment_account",
 ]
 STEP_KINDS: tuple[str, ...] = (
     "margin_ladder",
@@ -56,6 +57,7 @@ STEP_KINDS: tuple[str, ...] = (
     "maintenance_reserve",
     "sweep",
     "distribute",
+    "payment_account",
 )
 
 
@@ -142,7 +144,9 @@ class StepTerms:
     """One step of the waterfall: what it pays and to which facility (index).
 
     ``margin_ladder`` is the month of the structure's margin loan (``StructureTerms.margin``;
-    ``debt.margin_loan``): the program's first step, served before the waterfall's."""
+    ``debt.margin_loan``): the program's first step, served before the waterfall's.
+    ``payment_account`` sets 1/m of the facility's next coupon aside in its debt-service
+    payment account each month between payment dates (``payment_account_set_aside``)."""
 
     kind: StepKind
     facility: int = -1
@@ -207,9 +211,13 @@ class StructureTerms:
         if not n and self.margin is None:
             raise ValueError("a structure needs a facility or a margin loan")
         for step in self.steps:
-            if step.kind in ("interest", "principal", "reserve", "sweep") and not (
-                0 <= step.facility < n
-            ):
+            if step.kind in (
+                "interest",
+                "principal",
+                "reserve",
+                "sweep",
+                "payment_account",
+            ) and not (0 <= step.facility < n):
                 raise ValueError(f"step {step.kind} names facility {step.facility} of {n}")
         if not self.steps or self.steps[-1].kind != "distribute":
             raise ValueError("the last waterfall step must be 'distribute'")
@@ -241,12 +249,22 @@ def with_margin(structure: StructureTerms | None, margin: MarginLoanTerms) -> St
 
 def default_steps(facilities: tuple[FacilityTerms, ...]) -> tuple[StepTerms, ...]:
     """The usual order when a deal gives none: by seniority, interest before principal of each
-    rank, each facility's reserve after its rank's debt service, then distribution."""
+    rank, each facility's reserve after its rank's debt service, then distribution.
+
+    A facility paid less often than monthly (``coupon_every_months`` > 1) gets its
+    ``payment_account`` step after its rank's principal, before the reserves: indentures sweep
+    cash monthly into a debt-service payment account (docs/capital_structures.md, "The payment
+    account")."""
     steps: list[StepTerms] = []
     for rank in sorted({f.seniority for f in facilities}):
         members = [i for i, f in enumerate(facilities) if f.seniority == rank]
         steps += [StepTerms("interest", i) for i in members]
         steps += [StepTerms("principal", i) for i in members]
+        steps += [
+            StepTerms("payment_account", i)
+            for i in members
+            if facilities[i].coupon_every_months > 1
+        ]
         steps += [StepTerms("reserve", i) for i in members if facilities[i].loan.dsra_months > 0]
     steps.append(StepTerms("distribute"))
     return tuple(steps)
