@@ -61,6 +61,7 @@ __all__ = [
     "PrincipalStep",
     "ProjectFinanceSpec",
     "RatedSpec",
+    "RealEstateSpec",
     "RecoverySpec",
     "RefinancingSpec",
     "RegimeSpec",
@@ -912,6 +913,26 @@ StepSpec = Annotated[
 ]
 
 
+class RealEstateSpec(Spec):
+    """A data hall, its land and power contract, pledged to the facilities it ``secures``.
+
+    Stabilised value ``rent x 12 x it_capacity_mw x 1000 / cap rate`` (the hall let again at
+    ``rent_usd_per_kw_month``; the deal's ``opex.colocation_usd_per_kw_month`` when omitted);
+    in liquidation the land counts in full and the building after ``haircut_pct`` (default
+    100: Moody's gives land value but no value to buildings, REFERENCES.md), sold
+    ``liquidation_months`` after the default (docs/capital_structures.md, "Real-estate
+    collateral")."""
+
+    name: str = Field(min_length=1)
+    it_capacity_mw: Annotated[float, Field(gt=0.0, le=10_000.0)]
+    rent_usd_per_kw_month: UsdPerKwMonth | None = None
+    cap_rate_pct: Annotated[float, Field(gt=0.0, le=50.0)]
+    land_value_usd: UsdOrZero = 0.0
+    haircut_pct: Annotated[float, Field(ge=0.0, le=100.0)] = 100.0
+    liquidation_months: Annotated[int, Field(ge=0, le=120)] = 12
+    secures: list[str] = Field(min_length=1, max_length=MAX_ITEMS)
+
+
 class DealSpec(Spec):
     """One deal: a fleet, its contracts and costs, and its debt: one term ``loan``, or several
     ``facilities`` paid by the ``waterfall`` (by seniority when it is omitted)."""
@@ -932,6 +953,7 @@ class DealSpec(Spec):
     default_model: DefaultModelSpec | None = None
     regime: RegimeSpec | None = None
     notes: str = ""
+    real_estate: list[RealEstateSpec] = Field(default_factory=list, max_length=MAX_ITEMS)
 
     @property
     def horizon_months(self) -> int:
@@ -995,6 +1017,7 @@ class DealSpec(Spec):
                     "while the debt is outstanding",
                 )
         self._check_size(horizon_end)
+        check_real_estate(self.real_estate, self.facilities, self.loan is not None)
         for i, cohort in enumerate(self.fleet):
             peak = _peak_contracted_units(
                 [c for c in self.contracts if c.cohort == cohort.name], self.as_of
@@ -1126,6 +1149,33 @@ class DealSpec(Spec):
                 )
         if self.waterfall is not None:
             check_waterfall(self.waterfall, self.facilities)
+
+
+def check_real_estate(items: list[RealEstateSpec], facilities: list[Any], single: bool) -> None:
+    """Each item named once and securing known facilities (each once); a capital structure."""
+    names = [f.name for f in facilities]
+    seen: list[str] = []
+    for i, item in enumerate(items):
+        if single:
+            raise SpecProblem(
+                f"real_estate[{i}]",
+                item.name,
+                "a deal with facilities (real estate secures facilities of a capital structure)",
+            )
+        if item.name in seen:
+            raise SpecProblem(f"real_estate[{i}].name", item.name, "each item named once")
+        seen.append(item.name)
+        for j, name in enumerate(item.secures):
+            if name not in names:
+                raise SpecProblem(
+                    f"real_estate[{i}].secures[{j}]",
+                    name,
+                    f"the name of one of the deal's facilities ({', '.join(names)})",
+                )
+            if name in item.secures[:j]:
+                raise SpecProblem(
+                    f"real_estate[{i}].secures[{j}]", name, "each facility named once"
+                )
 
 
 def check_waterfall(steps: list[Any], facilities: list[Any]) -> None:
