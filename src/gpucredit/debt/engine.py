@@ -1220,6 +1220,8 @@ def run_structure_compiled(
     pools = np.zeros((n_fac, n_paths, n_all))
     for k, f in enumerate(facs):
         pools[k] = cohort_value[:, :, list(f.pool) if f.pool else slice(None)].sum(axis=2)
+        if f.real_estate_value_usd:  # pledged real estate, as the oracle adds it
+            pools[k] = pools[k] + f.real_estate_value_usd
     basis = np.ascontiguousarray(
         cohort_value.sum(axis=2) if enterprise_value_usd is None else enterprise_value_usd,
         dtype=np.float64,

@@ -93,6 +93,8 @@ class FacilityTerms:
     * ``abl``: ``advance_rate`` x the value of ``pool`` is the borrowing base, redetermined
       monthly; a balance above it must be repaid within ``cure_months`` or it is an event
       of default.
+    * any kind: ``real_estate_value_usd`` is pledged real estate's stabilised value, added to
+      the value of ``pool`` in every test of it (its recovery is ``credit.real_estate``'s).
     * ``notes``/``convertible``: interest accrues monthly and is paid every
       ``coupon_every_months``; ``call_month``/``call_price`` the call schedule (decimal of
       par); ``conversion_price_usd`` converts at maturity when the share price is above it.
@@ -116,6 +118,9 @@ class FacilityTerms:
     call_price: Float64Array = field(default_factory=lambda: np.zeros(0))
     conversion_price_usd: float | None = None
     sculpted_dscr: float | None = None  # project finance: its base-case DSCR as sized
+    #: Stabilised value of the real estate pledged to it, USD (``credit.real_estate``): part
+    #: of its pool's value in its LTV covenants, borrowing base and refinancing test.
+    real_estate_value_usd: float = 0.0
 
     @property
     def name(self) -> str:

@@ -433,6 +433,11 @@ def run_structure(
         )
         for f in facs
     ]
+    # pledged real estate at its stabilised value joins the pool of what it secures
+    pool_values = [
+        p + f.real_estate_value_usd if f.real_estate_value_usd else p
+        for p, f in zip(pool_values, facs, strict=True)
+    ]
     # the facilities with a claim on each facility's pool ranking with or ahead of it (the
     # waiver's cover test); an unsecured facility looks to the whole fleet
     cohorts = [set(f.pool) if f.pool else set(range(cohort_value.shape[2])) for f in facs]

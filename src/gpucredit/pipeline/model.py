@@ -177,6 +177,7 @@ def build_model(
         base_scen = simulate_scenarios(params, grid, base_shocks)
         base_cash = project(plan, base_scen, buyer_decay_per_year=decay)
         structure = structure_terms(deal, grid, BaseCase(base_cash.cfads_usd[0], base_scen.sofr[0]))
+        structure = with_real_estate(structure, real_estate_terms(deal))
         terms = structure.facilities[0].loan
     return DealModel(
         deal=deal,
@@ -199,6 +200,22 @@ def build_model(
         ),
         real_estate=real_estate_terms(deal),
     )
+
+
+def with_real_estate(
+    structure: StructureTerms, items: tuple[RealEstateTerms, ...]
+) -> StructureTerms:
+    """``structure`` with each facility's pledged real estate at its stabilised value in the
+    value of its pool (``FacilityTerms.real_estate_value_usd``): what a lender refinancing it
+    or testing its LTV appraises; the recovery at default is the liquidation value."""
+    if not items:
+        return structure
+    facilities = list(structure.facilities)
+    for k, f in enumerate(facilities):
+        value = sum(item.stabilised_value_usd for item in items if k in item.secures)
+        if value:
+            facilities[k] = dataclasses.replace(f, real_estate_value_usd=value)
+    return dataclasses.replace(structure, facilities=tuple(facilities))
 
 
 def real_estate_terms(deal: DealSpec) -> tuple[RealEstateTerms, ...]:
