@@ -233,6 +233,7 @@ def _facility(draw: st.DrawFn, index: int) -> FacilityTerms:
         pool=pool,
         secured=bool(pool),
         refinancing=refinancing,
+        real_estate_value_usd=draw(st.sampled_from([0.0, 300.0])),
         **extra,
     )
 
