@@ -927,8 +927,12 @@ class RealEstateSpec(Spec):
     it_capacity_mw: Annotated[float, Field(gt=0.0, le=10_000.0)]
     rent_usd_per_kw_month: UsdPerKwMonth | None = None
     cap_rate_pct: Annotated[float, Field(gt=0.0, le=50.0)]
+    # ASSUMPTION: no land value unless the deal states one (the conservative default)
     land_value_usd: UsdOrZero = 0.0
+    # Moody's gives land value but no value to buildings in liquidation (REFERENCES.md,
+    # "Adjacent rated data-centre deals"): the building's value is haircut in full
     haircut_pct: Annotated[float, Field(ge=0.0, le=100.0)] = 100.0
+    # ASSUMPTION: a year to sell an industrial site with its power contract (no shipped source)
     liquidation_months: Annotated[int, Field(ge=0, le=120)] = 12
     secures: list[str] = Field(min_length=1, max_length=MAX_ITEMS)
 
