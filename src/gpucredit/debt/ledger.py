@@ -78,6 +78,10 @@ class DebtLedger:
         waiver capitalises its fee into ``balance`` and steps up the rate from the next month.
     extra_received : (path, month) or None
         Call premiums and the value of shares received on conversion (structures only).
+    parent_support : (path, month) or None
+        USD the borrower's parent paid of this facility's shortfall under its guarantee
+        (``ParentSpec.recourse``; structures run with a parent guarantee only, else None): an
+        inflow beside ``cfads`` in the flows above.
     """
 
     alive: BoolArray
@@ -109,6 +113,7 @@ class DebtLedger:
     initial_dsra: Float64Array
     waivers: Int64Array
     extra_received: Float64Array | None = None
+    parent_support: Float64Array | None = None
 
     @property
     def lender_cashflow(self) -> Float64Array:
