@@ -54,6 +54,7 @@ from gpucredit.reports.tables import (
     facility_record,
     miner_record,
     miner_table,
+    parent_table,
     run_document,
     structure_table,
     summary_table,
@@ -251,6 +252,9 @@ def run(
     structures = structure_table(results)
     if structures is not None:
         show(console, structures)
+    parents = parent_table(results)
+    if parents is not None:
+        show(console, parents)
     if miners:
         show(console, miner_table(miners), keys=2)
         attribution = attribution_table(miners)

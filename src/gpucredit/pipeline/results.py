@@ -200,6 +200,11 @@ class StructureReport:
         the life (per path).
     sculpted : facility -> (debt sized, base-case DSCR) for project-finance facilities.
     concentration : customer concentration (tenant shares, HHI) as a dict.
+    parent : the deal's parent (``DealSpec.parent``) as a dict, or None: its links, its P PD
+        and CDS-implied Q hazard (``credit.entity_risk.entity_record``), its simulated default
+        rate over the horizon and per facility what it explains (``parent_figures``).
+    entities : every company whose default is drawn (tenants, guarantors, the parent) with its
+        P PD and where it comes from (registry or typed), and any Q hazard.
     """
 
     borrower_pd: float
@@ -216,6 +221,8 @@ class StructureReport:
     step_paid_mean_usd: tuple[float, ...]
     sculpted: dict[str, tuple[float, float]]
     concentration: dict[str, Any]
+    parent: dict[str, Any] | None = None
+    entities: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

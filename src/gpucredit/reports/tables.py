@@ -224,7 +224,88 @@ def structure_record(result: SimulationResult) -> dict[str, Any]:
             k: {"debt_usd": _num(d, 2), "dscr": _num(r, 4)} for k, (d, r) in s.sculpted.items()
         },
         "concentration": s.concentration,
+        "parent": _finite_record(s.parent),
+        "entities": [_finite_record(e) for e in s.entities],
     }
+
+
+def _finite_record(value: Any) -> Any:
+    """``value`` (a report dict) with every float rounded by ``_num`` (no NaN or infinity)."""
+    if isinstance(value, dict):
+        return {k: _finite_record(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite_record(v) for v in value]
+    if isinstance(value, float):
+        return _num(value)
+    return value
+
+
+def parent_table(results: list[SimulationResult]) -> Table | None:
+    """The parents of the capital structures among ``results`` (``DealSpec.parent``) and what
+    each explains of its facilities' defaults; None if no deal has one."""
+    rows = [r for r in results if r.structure is not None and r.structure.parent is not None]
+    if not rows:
+        return None
+    table = Table(title="gpucredit: parents, sponsors and servicers", title_justify="left")
+    for name in (
+        "Deal",
+        "Parent",
+        "PD source",
+        "PD P /yr",
+        "CDS bp",
+        "Q hazard /yr",
+        "Q/P",
+        "Links",
+        "Parent dflt",
+        "Facility",
+        "PD after parent",
+        "Cross-dflt",
+        "Supported",
+    ):
+        table.add_column(
+            name,
+            justify="left"
+            if name in ("Deal", "Parent", "PD source", "Links", "Facility")
+            else "right",
+        )
+    for r in rows:
+        s = r.structure
+        assert s is not None and s.parent is not None
+        p = s.parent
+        links = [f"recourse {p['recourse']}"]
+        if p["cross_default"]:
+            links.append("cross-default")
+        if p["servicer"] is not None:
+            links.append(f"servicer ({p['servicer']['downtime_months']} mo down)")
+        q = p["q_hazard_per_year"]
+        ratio = p["q_over_p_hazard"]
+        first = True
+        for facility, f in p["facilities"].items():
+            head = (
+                (
+                    r.deal.name,
+                    p["name"],
+                    f"{p['pd_source']}" + (f" ({p['rating']})" if p["rating"] else ""),
+                    _pct(p["annual_pd_p"], 2),
+                    "n/a" if p["cds_5y_bp"] is None else f"{p['cds_5y_bp']:.0f}",
+                    _pct(q, 1),
+                    "n/a" if ratio is None else f"{ratio:.1f}x",
+                    ", ".join(links),
+                    _pct(p["default_rate_horizon"]),
+                )
+                if first
+                else ("",) * 9
+            )
+            _add_row(
+                table,
+                *head,
+                facility,
+                _pct(f["pd_after_parent_default"]),
+                _pct(f["pd_parent_cross_default"]),
+                _pct(f["share_paths_supported"]),
+            )
+            first = False
+    return table
 
 
 def collateral_record(result: SimulationResult) -> dict[str, Any]:
