@@ -71,7 +71,7 @@ _AMORT = {"level_payment": 0, "straight_line": 1, "bullet": 2, "schedule": 3}
 _CONSEQUENCE = {"event_of_default": 0, "cash_sweep": 1, "lock_up": 2}
 
 # Per-facility monthly float fields, in the kernel's output order.
-_FIELDS = (
+_FIELDS: tuple[str, ...] = (
     "balance",
     "interest_due",
     "interest_paid",
