@@ -6,10 +6,10 @@ from typing import Any
 
 import pydantic
 import pytest
-from tests.conftest import load_example_data, make_deal
 
 from gpucredit.assets.fleet import plan_fleet
 from gpucredit.pipeline import build_model
+from tests.conftest import load_example_data, make_deal
 
 
 def _ddtl4() -> dict[str, Any]:
