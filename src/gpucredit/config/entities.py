@@ -156,5 +156,6 @@ def close_names(name: str, names: list[str]) -> list[str]:
     """Up to three registry names close to ``name`` (for an error message)."""
     lower = {n.lower(): n for n in names}
     hits = difflib.get_close_matches(name.lower(), list(lower), n=3, cutoff=0.5)
-    contains = [n for n in names if name.lower() in n.lower() or n.lower() in name.lower()]
+    key = name.lower()
+    contains = [n for n in names if len(key) >= 3 and (key in n.lower() or n.lower() in key)]
     return list(dict.fromkeys([*contains, *(lower[h] for h in hits)]))[:3]

@@ -8,6 +8,7 @@ through properties (``coupon``, ``margin``), never by mutating the spec.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from typing import Annotated, Any, Literal, Self, TypeVar
 
@@ -969,6 +970,17 @@ class ParentSpec(RatedSpec):
         return self
 
 
+def _finite_or_none(value: Any) -> float | None:
+    """A raw number as a finite float, else None (the field's own validation reports it)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
 def _deal_companies(data: dict[str, Any]) -> dict[str, Entity]:
     """The shipped registry with the deal's own ``entities`` (raw input) over it, by name.
 
@@ -990,9 +1002,7 @@ def _deal_companies(data: dict[str, Any]) -> dict[str, Entity]:
             cds_5y_bp=None,
             cds_date=None,
             cds_source="",
-            annual_pd_pct=float(pd_pct)
-            if isinstance(pd_pct, int | float) and not isinstance(pd_pct, bool)
-            else None,
+            annual_pd_pct=_finite_or_none(pd_pct),
             pd_reasoning="typed in the deal",
             parent=parent.strip() if isinstance(parent, str) else None,
             note="",
@@ -1023,8 +1033,8 @@ def _with_registry_risk(party: Any, name_key: str, where: str, companies: dict[s
         raise SpecProblem(
             f"{where}.rating",
             None,
-            f"a 'rating' or 'annual_pd_pct' for '{name}', which is not a company of the "
-            f"entity registry{hint}",
+            f"exactly one of 'rating' or 'annual_pd_pct' to be given for '{name}', which is "
+            f"not a company of the entity registry{hint}",
         )
     filled = dict(party)
     if rating is not None:
