@@ -30,6 +30,7 @@ def test_a_parent_shows_in_the_table_and_the_json() -> None:
     assert table.exit_code == 0, table.output
     assert "parents, sponsors and servicers" in table.stdout
     assert "CoreWeave" in table.stdout and "registry (B+)" in table.stdout
+    assert "companies named from the registry" in table.stdout
     result = CliRunner().invoke(app, ["run", path, "--paths", "64", "--format", "json"])
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
@@ -40,7 +41,7 @@ def test_a_parent_shows_in_the_table_and_the_json() -> None:
     assert parent["q_hazard_per_year"] == pytest.approx(0.107167, abs=1e-6)  # rounded to 1e-6
     assert parent["servicer"] == {"downtime_months": 3, "replacement_cost_pct_of_revenue": 5.0}
     assert 0.0 <= parent["facilities"]["ddtl4-floating"]["pd_after_parent_default"] <= 1.0
-    names = [e["name"] for e in structure["entities"]]
+    names = [e["name"] for e in document["facilities"][0]["entities"]]
     assert names == ["Meta", "CoreWeave"]
 
 

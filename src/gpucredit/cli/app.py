@@ -51,6 +51,7 @@ from gpucredit.reports.tables import (
     calibration_table,
     collateral_table,
     duration_table,
+    entities_table,
     facility_record,
     miner_record,
     miner_table,
@@ -255,6 +256,9 @@ def run(
     parents = parent_table(results)
     if parents is not None:
         show(console, parents)
+    named = entities_table(results)
+    if named is not None:
+        show(console, named)
     if miners:
         show(console, miner_table(miners), keys=2)
         attribution = attribution_table(miners)

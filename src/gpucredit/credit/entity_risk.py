@@ -21,11 +21,13 @@ import math
 from typing import Any
 
 from gpucredit.config.entities import Entity, group_risk, registry
+from gpucredit.config.spec import DealSpec
 from gpucredit.credit.pricing import GENERIC_RECOVERY, market_spread_curve
 from gpucredit.market.ratings import annual_default_rate
 
 __all__ = [
     "CDS_RECOVERY",
+    "deal_entities",
     "entity_record",
     "p_pd_from_cds",
     "q_hazard_from_cds",
@@ -116,3 +118,22 @@ def entity_record(
         record["q_hazard_per_year"] = q
         record["q_over_p_hazard"] = q / _p_hazard(p) if p > 0.0 else None
     return record
+
+
+def deal_entities(deal: DealSpec) -> tuple[dict[str, Any], ...]:
+    """Every company of ``deal`` whose default is drawn, once each (tenants, guarantors, the
+    parent), as ``credit.entity_risk.entity_record`` gives it."""
+    seen: dict[str, dict[str, Any]] = {}
+    parties: list[tuple[str, str | None, float | None]] = []
+    for c in deal.contracts:
+        parties.append((c.tenant, c.rating, c.annual_pd_pct))
+        if c.guarantor is not None:
+            g = c.guarantor
+            parties.append((g.name, g.rating, g.annual_pd_pct))
+    if deal.parent is not None:
+        p = deal.parent
+        parties.append((p.name, p.rating, p.annual_pd_pct))
+    for name, rating, pd_pct in parties:
+        if name not in seen:
+            seen[name] = entity_record(name, rating, pd_pct, deal.as_of)
+    return tuple(seen.values())

@@ -203,8 +203,6 @@ class StructureReport:
     parent : the deal's parent (``DealSpec.parent``) as a dict, or None: its links, its P PD
         and CDS-implied Q hazard (``credit.entity_risk.entity_record``), its simulated default
         rate over the horizon and per facility what it explains (``parent_figures``).
-    entities : every company whose default is drawn (tenants, guarantors, the parent) with its
-        P PD and where it comes from (registry or typed), and any Q hazard.
     """
 
     borrower_pd: float
@@ -222,7 +220,6 @@ class StructureReport:
     sculpted: dict[str, tuple[float, float]]
     concentration: dict[str, Any]
     parent: dict[str, Any] | None = None
-    entities: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,6 @@ import xarray as xr
 from gpucredit._progress import ProgressCallback, block_ticker
 from gpucredit._typing import Float64Array
 from gpucredit.assets.concentration import customer_concentration
-from gpucredit.config.spec import DealSpec
 from gpucredit.credit.collateral import CollateralAccumulator
 from gpucredit.credit.duration import ValueFan
 from gpucredit.credit.entity_risk import entity_record
@@ -269,27 +268,7 @@ def structure_report(model: DealModel, acc: DealAccumulator) -> StructureReport:
         sculpted=sculpted,
         concentration=customer_concentration(model.deal).to_dict(),
         parent=parent_figures(model, acc),
-        entities=deal_entities(model.deal),
     )
-
-
-def deal_entities(deal: DealSpec) -> tuple[dict[str, Any], ...]:
-    """Every company of ``deal`` whose default is drawn, once each (tenants, guarantors, the
-    parent), as ``credit.entity_risk.entity_record`` gives it."""
-    seen: dict[str, dict[str, Any]] = {}
-    parties: list[tuple[str, str | None, float | None]] = []
-    for c in deal.contracts:
-        parties.append((c.tenant, c.rating, c.annual_pd_pct))
-        if c.guarantor is not None:
-            g = c.guarantor
-            parties.append((g.name, g.rating, g.annual_pd_pct))
-    if deal.parent is not None:
-        p = deal.parent
-        parties.append((p.name, p.rating, p.annual_pd_pct))
-    for name, rating, pd_pct in parties:
-        if name not in seen:
-            seen[name] = entity_record(name, rating, pd_pct, deal.as_of)
-    return tuple(seen.values())
 
 
 def parent_figures(model: DealModel, acc: DealAccumulator) -> dict[str, Any] | None:

@@ -11,6 +11,7 @@ from rich.text import Text
 
 from gpucredit._terminal import plain, printable
 from gpucredit._version import __version__
+from gpucredit.credit.entity_risk import deal_entities
 from gpucredit.credit.metrics import FacilityMetrics
 from gpucredit.market.store import StoredCalibration
 from gpucredit.miners import MinerResult
@@ -78,6 +79,7 @@ def facility_record(result: SimulationResult, m: FacilityMetrics | None = None) 
         },
     )
     record["duration_mismatch"] = duration_record(result, m)
+    record["entities"] = [_finite_record(e) for e in deal_entities(result.deal)]
     if result.structure is not None:
         record["structure"] = structure_record(result)
     return record
@@ -225,7 +227,6 @@ def structure_record(result: SimulationResult) -> dict[str, Any]:
         },
         "concentration": s.concentration,
         "parent": _finite_record(s.parent),
-        "entities": [_finite_record(e) for e in s.entities],
     }
 
 
@@ -238,6 +239,37 @@ def _finite_record(value: Any) -> Any:
     if isinstance(value, float):
         return _num(value)
     return value
+
+
+def entities_table(results: list[SimulationResult]) -> Table | None:
+    """The companies of the deals among ``results`` whose risk the registry gave
+    (``data/entities.csv``), with their P PD and any CDS-implied Q hazard; None if none."""
+    rows = [
+        (r.deal.name, e)
+        for r in results
+        for e in deal_entities(r.deal)
+        if e["pd_source"] == "registry"
+    ]
+    if not rows:
+        return None
+    table = Table(title="gpucredit: companies named from the registry", title_justify="left")
+    for name in ("Deal", "Company", "Rating", "PD P /yr", "CDS bp", "Q hazard /yr", "Q/P"):
+        left = name in ("Deal", "Company", "Rating")
+        table.add_column(name, justify="left" if left else "right")
+    for deal, e in rows:
+        ratio = e["q_over_p_hazard"]
+        _add_row(
+            table,
+            deal,
+            e["name"]
+            + ("" if len(e["registry_chain"]) < 2 else f" (via {e['registry_chain'][-1]})"),
+            e["rating"] or "estimate",
+            _pct(e["annual_pd_p"], 2),
+            "n/a" if e["cds_5y_bp"] is None else f"{e['cds_5y_bp']:.0f}",
+            _pct(e["q_hazard_per_year"], 1),
+            "n/a" if ratio is None else f"{ratio:.1f}x",
+        )
+    return table
 
 
 def parent_table(results: list[SimulationResult]) -> Table | None:
