@@ -23,7 +23,7 @@ def _ddtl4() -> dict[str, Any]:
     return data
 
 
-@pytest.mark.slow  # two runs of 64 paths with their fair-spread solves, ~10 s warm
+@pytest.mark.slow  # two CLI runs of 64 paths with their fair-spread solves, ~12 s warm
 def test_a_parent_shows_in_the_table_and_the_json() -> None:
     path = str(example_file("coreweave_ddtl4_spv"))
     table = CliRunner().invoke(app, ["run", path, "--paths", "64", "-q"])
