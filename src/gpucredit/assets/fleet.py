@@ -47,7 +47,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numba
 import numpy as np
@@ -164,6 +164,16 @@ class FleetPlan:
     other_fixed_usd_per_month: float
     re_lease_downtime_months: int
     buyer_monthly_discount: float
+    #: Entity index of the deal's parent (``DealSpec.parent``), -1 for none; the parent is the
+    #: same entity as a tenant or guarantor of the same name, else the last entity.
+    parent_entity: int = -1
+    #: 1 when the parent is an entity of its own (drawn from its own stream,
+    #: ``random.Component.PARENT_UNIFORMS``), else 0.
+    n_parent_draws: int = 0
+    #: The parent as servicer: months without revenue from its default, and the replacement
+    #: operator's cost as a share of revenue afterwards (``ServicerSpec``); -1 months: none.
+    servicer_downtime_months: int = -1
+    servicer_cost_share: float = 0.0
 
     @property
     def n_entities(self) -> int:
@@ -175,7 +185,7 @@ class FleetPlan:
         """Entities to draw default shocks for (tenants and guarantors): the width of
         ``ShockSource.draw``'s uniforms. Same as ``n_entities``; the name is the shock
         sources' argument."""
-        return len(self.entity_names)
+        return len(self.entity_names) - self.n_parent_draws
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,6 +311,11 @@ def _entities(deal: DealSpec) -> tuple[list[str], list[str], list[float], list[P
             names.append(g.name)
             pds.append(party_annual_pd(g.rating, g.annual_pd_pct))
             bases.append(g.pd_basis)
+    p = deal.parent
+    if p is not None and p.name not in names:
+        names.append(p.name)
+        pds.append(party_annual_pd(p.rating, p.annual_pd_pct))
+        bases.append(p.pd_basis)
     return tenants, names, pds, bases
 
 
@@ -430,7 +445,57 @@ def plan_fleet(
         re_lease_downtime_months=deal.re_lease_downtime_months,
         buyer_monthly_discount=(1.0 + deal.recovery.buyer_discount_rate_pct / 100.0) ** (1 / 12)
         - 1.0,
+        **_parent_fields(deal, entities),
     )
+
+
+def _parent_fields(deal: DealSpec, entities: list[str]) -> dict[str, Any]:
+    """``FleetPlan``'s parent and servicer fields of ``deal`` (``entities``: its entity names,
+    the parent included)."""
+    p = deal.parent
+    if p is None:
+        return {}
+    own = p.name not in {c.tenant for c in deal.contracts} | {
+        c.guarantor.name for c in deal.contracts if c.guarantor is not None
+    }
+    servicer = p.servicer
+    return {
+        "parent_entity": entities.index(p.name),
+        "n_parent_draws": 1 if own else 0,
+        "servicer_downtime_months": -1 if servicer is None else servicer.downtime_months,
+        "servicer_cost_share": 0.0
+        if servicer is None
+        else servicer.replacement_cost_pct_of_revenue / 100.0,
+    }
+
+
+def servicer_hit(
+    plan: FleetPlan,
+    tau: Int64Array,
+    contracted: Float64Array,
+    merchant: Float64Array,
+    opex: Float64Array,
+) -> tuple[Float64Array, Float64Array, Float64Array, Float64Array, Float64Array]:
+    """Revenue and opex after the servicer's default (``FleetPlan.servicer_downtime_months``).
+
+    From the parent's default month ``tau_p`` for ``d`` months the fleet earns nothing
+    (contracted and merchant revenue 0; opex, power and colocation owed, unchanged); from
+    ``tau_p + d`` on opex rises by ``servicer_cost_share`` times revenue. Returns
+    ``(contracted, merchant, revenue, opex, cfads)``, each (path, month), USD per month; the
+    inputs unchanged where the deal has no servicer.
+    """
+    revenue = contracted + merchant
+    if plan.servicer_downtime_months < 0 or plan.parent_entity < 0:
+        return contracted, merchant, revenue, opex, revenue - opex
+    month = np.arange(1, plan.n_months + 1, dtype=np.int64)[None, :]
+    t_p = np.asarray(tau, dtype=np.int64)[:, plan.parent_entity][:, None]
+    down = (month >= t_p) & (month < t_p + plan.servicer_downtime_months)
+    replaced = month >= t_p + plan.servicer_downtime_months
+    contracted = np.where(down, 0.0, contracted)
+    merchant = np.where(down, 0.0, merchant)
+    revenue = contracted + merchant
+    opex = np.where(replaced, opex + plan.servicer_cost_share * revenue, opex)
+    return contracted, merchant, revenue, opex, revenue - opex
 
 
 class EntityRisk(Protocol):
@@ -790,6 +855,10 @@ def project(
     )
     if n_cohorts > 2:
         collateral = value.sum(axis=2)
+    if plan.servicer_downtime_months >= 0:
+        contracted, merchant, revenue, opex, cfads = servicer_hit(
+            plan, tau, contracted, merchant, opex
+        )
     return AssetCashflows(
         revenue_usd=revenue,
         contracted_revenue_usd=contracted,
@@ -851,12 +920,13 @@ def project_reference(
 
     revenue = contracted + merchant
     opex = opex + plan.sga_share * revenue
+    contracted, merchant, revenue, opex, cfads = servicer_hit(plan, tau, contracted, merchant, opex)
     return AssetCashflows(
         revenue_usd=revenue,
         contracted_revenue_usd=contracted,
         merchant_revenue_usd=merchant,
         opex_usd=opex,
-        cfads_usd=revenue - opex,
+        cfads_usd=cfads,
         cohort_value_usd=value,
         collateral_value_usd=value.sum(axis=2),
         tenant_default_month=tau,

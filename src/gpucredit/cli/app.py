@@ -51,9 +51,11 @@ from gpucredit.reports.tables import (
     calibration_table,
     collateral_table,
     duration_table,
+    entities_table,
     facility_record,
     miner_record,
     miner_table,
+    parent_table,
     real_estate_table,
     run_document,
     structure_table,
@@ -255,6 +257,12 @@ def run(
     pledged = real_estate_table(results)
     if pledged is not None:
         show(console, pledged)
+    parents = parent_table(results)
+    if parents is not None:
+        show(console, parents)
+    named = entities_table(results)
+    if named is not None:
+        show(console, named)
     if miners:
         show(console, miner_table(miners), keys=2)
         attribution = attribution_table(miners)

@@ -8,6 +8,7 @@ through properties (``coupon``, ``margin``), never by mutating the spec.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from typing import Annotated, Any, Literal, Self, TypeVar
 
@@ -19,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from gpucredit.config.entities import Entity, close_names, find_parent_cycle, group_risk, registry
 from gpucredit.config.presets import generation_presets
 
 __all__ = [
@@ -937,6 +939,174 @@ class RealEstateSpec(Spec):
     secures: list[str] = Field(min_length=1, max_length=MAX_ITEMS)
 
 
+class EntitySpec(Spec):
+    """A company of the deal's own, beside the shipped registry (``config.entities``): a name
+    the registry lacks, or a registry row replaced by name (the input means what the user
+    typed). ``rating`` or ``annual_pd_pct`` (at most one); with neither, its ``parent``'s risk
+    is taken (a group member)."""
+
+    name: str = Field(min_length=1)
+    rating: str | None = None
+    annual_pd_pct: Annotated[float, Field(ge=0.0, lt=100.0)] | None = None
+    parent: str | None = None
+
+    @field_validator("rating")
+    @classmethod
+    def _rating(cls, value: str | None) -> str | None:
+        _rating_category(value)
+        return value
+
+    @model_validator(mode="after")
+    def _risk(self) -> Self:
+        if self.rating is not None and self.annual_pd_pct is not None:
+            raise SpecProblem("rating", self.rating, "at most one of 'rating' or 'annual_pd_pct'")
+        if self.rating is None and self.annual_pd_pct is None and self.parent is None:
+            raise SpecProblem(
+                "rating", None, "a 'rating', an 'annual_pd_pct' or a 'parent' whose risk it takes"
+            )
+        if self.parent == self.name:
+            raise SpecProblem("parent", self.parent, "a parent other than the company itself")
+        return self
+
+
+class ServicerSpec(Spec):
+    """The parent as the fleet's servicer (operator): from the parent's default the fleet earns
+    nothing for ``downtime_months`` (no operator serves the tenants, who stop paying for the
+    capacity they are not served; an assumption), then a replacement operator costs
+    ``replacement_cost_pct_of_revenue`` percent of revenue on top of opex."""
+
+    downtime_months: Annotated[int, Field(ge=0, le=36)]
+    replacement_cost_pct_of_revenue: Annotated[float, Field(ge=0.0, le=100.0)]
+
+
+class ParentSpec(RatedSpec):
+    """The borrower's parent or sponsor: a company of its own with a default time (one with
+    the same name as a tenant or guarantor is that same company).
+
+    ``recourse``: 'none' (a non-recourse SPV) or 'guarantee' (the parent pays a facility's
+    shortfall while it has not defaulted, at most ``guarantee_cap_usd`` in all; unlimited when
+    null). ``cross_default``: the parent's default is an event of default of every facility.
+    ``servicer``: the parent operates the fleet (``ServicerSpec``). The risk may be omitted for
+    a registry name (``config.entities``).
+    """
+
+    name: str = Field(min_length=1)
+    recourse: Literal["none", "guarantee"] = "none"
+    guarantee_cap_usd: Annotated[float, Field(ge=0.0, le=1e13)] | None = None
+    cross_default: bool = False
+    servicer: ServicerSpec | None = None
+
+    @model_validator(mode="after")
+    def _cap(self) -> Self:
+        if self.recourse == "none" and self.guarantee_cap_usd is not None:
+            raise SpecProblem(
+                "guarantee_cap_usd",
+                self.guarantee_cap_usd,
+                "no cap without a guarantee (recourse: guarantee)",
+            )
+        return self
+
+
+def _finite_or_none(value: Any) -> float | None:
+    """A raw number as a finite float, else None (the field's own validation reports it)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _deal_companies(data: dict[str, Any]) -> dict[str, Entity]:
+    """The shipped registry with the deal's own ``entities`` (raw input) over it, by name.
+
+    Raises ``SpecProblem`` on a cycle of parents, naming it."""
+    companies = dict(registry())
+    own = data.get("entities")
+    where: dict[str, int] = {}
+    for i, item in enumerate(own if isinstance(own, list) else []):
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+            continue  # the field's own validation reports it
+        rating, pd_pct, parent = item.get("rating"), item.get("annual_pd_pct"), item.get("parent")
+        name = item["name"].strip()
+        where[name] = i
+        companies[name] = Entity(
+            name=name,
+            kind="deal",
+            rating=rating if isinstance(rating, str) else None,
+            rating_source="typed in the deal",
+            cds_5y_bp=None,
+            cds_date=None,
+            cds_source="",
+            annual_pd_pct=_finite_or_none(pd_pct),
+            pd_reasoning="typed in the deal",
+            parent=parent.strip() if isinstance(parent, str) else None,
+            note="",
+        )
+    cycle = find_parent_cycle({n: e.parent for n, e in companies.items()})
+    if cycle is not None:
+        first = next((n for n in cycle if n in where), cycle[0])
+        raise SpecProblem(
+            f"entities[{where.get(first, 0)}].parent",
+            companies[first].parent,
+            f"no cycle of parents (here {' -> '.join(cycle)})",
+        )
+    return companies
+
+
+def _with_registry_risk(party: Any, name_key: str, where: str, companies: dict[str, Entity]) -> Any:
+    """``party`` (a raw contract, guarantor or parent) with the registry's risk filled in when
+    it names a registry company and gives neither ``rating`` nor ``annual_pd_pct``."""
+    if not isinstance(party, dict) or not isinstance(party.get(name_key), str):
+        return party
+    if party.get("rating") is not None or party.get("annual_pd_pct") is not None:
+        return party  # typed: the input means what the user typed
+    name = party[name_key].strip()
+    rating, pd_pct, _ = group_risk(name, companies)
+    if rating is None and pd_pct is None:
+        near = close_names(name, sorted(companies))
+        hint = f" (close names: {', '.join(near)})" if near else ""
+        raise SpecProblem(
+            f"{where}.rating",
+            None,
+            f"exactly one of 'rating' or 'annual_pd_pct' to be given for '{name}', which is "
+            f"not a company of the entity registry{hint}",
+        )
+    filled = dict(party)
+    if rating is not None:
+        filled["rating"] = rating
+    else:
+        filled["annual_pd_pct"] = pd_pct
+    return filled
+
+
+def fill_registry_risk(data: Any) -> Any:
+    """A raw deal with every tenant, guarantor and parent that names a registry company without
+    a typed risk given the registry's (``config.entities``); other input unchanged."""
+    if not isinstance(data, dict):
+        return data
+    contracts, parent = data.get("contracts"), data.get("parent")
+    if not isinstance(contracts, list) and not isinstance(parent, dict):
+        return data
+    companies = _deal_companies(data)
+    out = dict(data)
+    if isinstance(contracts, list):
+        filled = []
+        for i, c in enumerate(contracts):
+            c = _with_registry_risk(c, "tenant", f"contracts[{i}]", companies)
+            if isinstance(c, dict) and isinstance(c.get("guarantor"), dict):
+                g = _with_registry_risk(
+                    c["guarantor"], "name", f"contracts[{i}].guarantor", companies
+                )
+                c = {**c, "guarantor": g}
+            filled.append(c)
+        out["contracts"] = filled
+    if isinstance(parent, dict):
+        out["parent"] = _with_registry_risk(parent, "name", "parent", companies)
+    return out
+
+
 class DealSpec(Spec):
     """One deal: a fleet, its contracts and costs, and its debt: one term ``loan``, or several
     ``facilities`` paid by the ``waterfall`` (by seniority when it is omitted)."""
@@ -958,6 +1128,17 @@ class DealSpec(Spec):
     regime: RegimeSpec | None = None
     notes: str = ""
     real_estate: list[RealEstateSpec] = Field(default_factory=list, max_length=MAX_ITEMS)
+    #: Companies of the deal's own beside the shipped registry (``EntitySpec``).
+    entities: list[EntitySpec] = Field(default_factory=list, max_length=MAX_ITEMS)
+    #: The borrower's parent, sponsor or servicer (``ParentSpec``); None: no parent modelled.
+    parent: ParentSpec | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _registry_risk(cls, data: Any) -> Any:
+        """Tenants, guarantors and the parent named in the registry take its risk unless one
+        is typed (``fill_registry_risk``)."""
+        return fill_registry_risk(data)
 
     @property
     def horizon_months(self) -> int:
@@ -1032,7 +1213,44 @@ class DealSpec(Spec):
                     f"{peak} units of cohort '{cohort.name}' under contract at once",
                     f"at most the cohort's {cohort.units} units (fleet[{i}].units)",
                 )
+        self._check_parent()
         return self
+
+    def _check_parent(self) -> None:
+        """A parent's guarantee and cross-default act on ``facilities``; a parent that is also a
+        tenant or guarantor carries that company's one risk."""
+        p = self.parent
+        if p is None:
+            return
+        if self.loan is not None and (p.recourse == "guarantee" or p.cross_default):
+            field = "parent.recourse" if p.recourse == "guarantee" else "parent.cross_default"
+            raise SpecProblem(
+                field,
+                p.recourse if p.recourse == "guarantee" else True,
+                "a deal written with 'facilities' (a single 'loan' is one facility there)",
+            )
+        for i, c in enumerate(self.contracts):
+            for name, rating, pd_pct, where in (
+                (c.tenant, c.rating, c.annual_pd_pct, f"contracts[{i}]"),
+                *(
+                    (
+                        (
+                            c.guarantor.name,
+                            c.guarantor.rating,
+                            c.guarantor.annual_pd_pct,
+                            f"contracts[{i}].guarantor",
+                        ),
+                    )
+                    if c.guarantor is not None
+                    else ()
+                ),
+            ):
+                if name == p.name and (rating, pd_pct) != (p.rating, p.annual_pd_pct):
+                    raise SpecProblem(
+                        "parent.rating" if p.rating is not None else "parent.annual_pd_pct",
+                        p.rating if p.rating is not None else p.annual_pd_pct,
+                        f"the same risk as '{name}' has at {where}: one company, one default risk",
+                    )
 
     def _check_size(self, horizon_end: dt.date) -> None:
         """The debt at most ``MAX_DEBT_TO_COST`` times the fleet's cost, and its maturity at

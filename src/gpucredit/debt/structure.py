@@ -43,6 +43,7 @@ test holds the two to the same ledger).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -352,6 +353,17 @@ def _total(arrays: Iterable[Float64Array]) -> Float64Array:
     return out
 
 
+def support_cap(cap_usd: float | None) -> float:
+    """The parent guarantee's cap as the engines use it, USD: ``inf`` for none (unlimited)."""
+    return math.inf if cap_usd is None else float(cap_usd)
+
+
+def _parent_support(gap: Float64Array, left: Float64Array, on: BoolArray) -> Float64Array:
+    """What the parent pays of each path's shortfall ``gap`` (USD): at most what is ``left``
+    of its cap, where ``on`` (``engine._parent_support`` is the compiled one)."""
+    return np.where(on, np.minimum(gap, left), 0.0)
+
+
 def facility_order(structure: StructureTerms) -> list[int]:
     """Facilities in the order the waterfall first names them (then any unnamed)."""
     order: list[int] = []
@@ -374,6 +386,8 @@ def run_structure(
     opening_cash_usd: float = 0.0,
     btc_usd: Float64Array | None = None,
     free_btc: Float64Array | None = None,
+    parent_support_end_month: Int64Array | None = None,
+    parent_support_cap_usd: float | None = None,
 ) -> StructureLedger:
     """Run the structure's waterfall on one block of paths.
 
@@ -407,6 +421,14 @@ def run_structure(
         The borrower's BTC not pledged on the as-of date, BTC, >= 0 (with ``structure.margin``).
         The margin loan's step takes its cash from ``max(cfads, 0)``; the waterfall gets
         ``cfads`` less what it paid.
+    parent_support_end_month : ndarray of int, shape (path,), optional
+        The parent's guarantee (``ParentSpec.recourse``): in months before this one (its
+        default month; ``n_months + 1`` when it does not default) what is still short of an
+        interest or principal step after the facility's reserve is paid by the parent, until
+        its payments reach ``parent_support_cap_usd`` (USD in all over the path; None:
+        unlimited), and recorded in the facility's ``parent_support``. Not in the
+        ``default_free`` run. None: no parent guarantee.
+    parent_support_cap_usd : float, optional
 
     Returns
     -------
@@ -509,6 +531,14 @@ def run_structure(
         else np.ascontiguousarray(np.asarray(enterprise_value_usd, dtype=np.float64).T)
     )
     v0 = basis[0].copy()
+    supported = parent_support_end_month is not None
+    support_end = (
+        np.asarray(parent_support_end_month, dtype=np.int64)
+        if supported
+        else np.zeros(n_paths, dtype=np.int64)
+    )
+    support_left = np.full(n_paths, support_cap(parent_support_cap_usd))
+    support_out = [np.zeros(shape) for _ in facs]
 
     for t in range(n_all if lender is not None else n):
         month = t + 1
@@ -605,6 +635,13 @@ def run_structure(
                 liquidity, gap, lk_draw[k] = liquidity - take, gap - take, lk_draw[k] + take
                 take = np.minimum(gap, s.dsra)
                 s.dsra, gap, ds_draw[k] = s.dsra - take, gap - take, ds_draw[k] + take
+                if supported:
+                    take = _parent_support(
+                        gap, support_left, (not default_free) & (month < support_end)
+                    )
+                    gap = gap - take
+                    support_left = support_left - take
+                    support_out[k][t] += take
                 if structure.unfunded_opex_defaults:
                     short = gap + unfunded_out[t] > CENT
                 else:
@@ -904,6 +941,7 @@ def run_structure(
             dspa_balance=rec[k]["dspa_balance"],
             dspa_in=rec[k]["dspa_in"],
             dspa_draw=rec[k]["dspa_draw"],
+            parent_support=back(support_out[k]) if supported else None,
         )
         for k in range(n_fac)
     )

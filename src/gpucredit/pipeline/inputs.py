@@ -60,7 +60,12 @@ class BlockInputs:
 
 def block_inputs(model: DealModel, source: ShockSource, start: int, stop: int) -> BlockInputs:
     shocks = source.draw(
-        start, stop, model.grid.n_months, n_factors(model.params), model.plan.n_tenants
+        start,
+        stop,
+        model.grid.n_months,
+        n_factors(model.params),
+        model.plan.n_tenants,
+        model.plan.n_parent_draws,
     )
     scen = simulate_scenarios(model.params, model.grid, shocks)
     cash = project(model.plan, scen, buyer_decay_per_year=model.buyer_decay_per_year)
@@ -72,7 +77,7 @@ def block_inputs(model: DealModel, source: ShockSource, start: int, stop: int) -
             regime=scen.regime,
             rent_normals=shocks.normals[:, :, 0],
             entity_factor=shocks.entity_factor,
-            has_entities=model.plan.n_tenants > 0,
+            has_entities=model.plan.n_entities > 0,
         )
     return BlockInputs(scen, cash, log_weight)
 

@@ -173,7 +173,9 @@ def build_model(
     if deal.loan is not None:
         terms = loan_terms(deal.loan)
     else:
-        base_shocks = StressPath().draw(0, 1, grid.n_months, n_factors(params), plan.n_tenants)
+        base_shocks = StressPath().draw(
+            0, 1, grid.n_months, n_factors(params), plan.n_tenants, plan.n_parent_draws
+        )
         base_scen = simulate_scenarios(params, grid, base_shocks)
         base_cash = project(plan, base_scen, buyer_decay_per_year=decay)
         structure = structure_terms(deal, grid, BaseCase(base_cash.cfads_usd[0], base_scen.sofr[0]))

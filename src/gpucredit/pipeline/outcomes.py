@@ -4,6 +4,8 @@ DESIGN.md section 1) for a single loan and for a capital structure.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from gpucredit._typing import Float64Array, Int64Array
@@ -91,6 +93,23 @@ def combined_outcomes(outs: tuple[CreditOutcomes, ...], ledger: StructureLedger)
     )
 
 
+def parent_links(model: DealModel, tenant_default_month: Int64Array) -> dict[str, Any]:
+    """The structure engine's arguments for the deal's parent (``DealSpec.parent``) on a block:
+    its default month as an outside default of every facility (``cross_default``), and as the
+    end of its guarantee with the guarantee's cap (``recourse: guarantee``); none without."""
+    parent, j = model.deal.parent, model.plan.parent_entity
+    if parent is None or j < 0:
+        return {}
+    t_p = np.ascontiguousarray(np.asarray(tenant_default_month, dtype=np.int64)[:, j])
+    links: dict[str, Any] = {}
+    if parent.cross_default:
+        links["external_default_month"] = t_p
+    if parent.recourse == "guarantee":
+        links["parent_support_end_month"] = t_p
+        links["parent_support_cap_usd"] = parent.guarantee_cap_usd
+    return links
+
+
 def run_structure_block(
     model: DealModel,
     structure: StructureTerms,
@@ -102,7 +121,13 @@ def run_structure_block(
 ) -> tuple[StructureLedger, tuple[CreditOutcomes, ...]]:
     engine = run_structure_compiled if backend == "numba" else run_structure
     ledger = engine(
-        structure, x.cfads_usd, x.cohort_value_usd, x.sofr, regime, default_free=riskless
+        structure,
+        x.cfads_usd,
+        x.cohort_value_usd,
+        x.sofr,
+        regime,
+        default_free=riskless,
+        **({} if riskless else parent_links(model, x.tenant_default_month)),
     )
     outs = evaluate_structure(
         structure,

@@ -204,6 +204,9 @@ class StructureReport:
     real_estate : the real estate pledged beside the fleet (``credit.real_estate``).
     real_estate_share : per facility, the share of its recoveries (USD, all defaulted paths)
         that the real estate paid (None where it recovered nothing).
+    parent : the deal's parent (``DealSpec.parent``) as a dict, or None: its links, its P PD
+        and CDS-implied Q hazard (``credit.entity_risk.entity_record``), its simulated default
+        rate over the horizon and per facility what it explains (``parent_figures``).
     """
 
     borrower_pd: float
@@ -222,6 +225,7 @@ class StructureReport:
     concentration: dict[str, Any]
     real_estate: tuple[RealEstateTerms, ...] = ()
     real_estate_share: tuple[float | None, ...] = ()
+    parent: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from gpucredit._typing import Float64Array
 from gpucredit.assets.concentration import customer_concentration
 from gpucredit.credit.collateral import CollateralAccumulator
 from gpucredit.credit.duration import ValueFan
+from gpucredit.credit.entity_risk import entity_record
 from gpucredit.credit.metrics import CreditAccumulator, summarise
 from gpucredit.credit.pricing import with_pricing_measure
 from gpucredit.credit.recovery import RecoveryModel
@@ -115,6 +116,8 @@ def simulate_structure(
         llcr, plcr = cover_ratios(structure, ledger, x.sofr, x.collateral_value_usd)
         part.deal.add(ledger, llcr, plcr, n_steps)
         part.deal.add_recoveries(outs)
+        if model.plan.parent_entity >= 0:
+            part.deal.add_parent(ledger, x.tenant_default_month[:, model.plan.parent_entity])
         if start < keep:
             for name, value in structure_slice(
                 inputs, ledger, llcr, min(stop, keep) - start
@@ -270,4 +273,47 @@ def structure_report(model: DealModel, acc: DealAccumulator) -> StructureReport:
             r.total / t.total if t.total > 0.0 else None
             for r, t in zip(acc.from_real_estate, acc.recovered, strict=True)
         ),
+        parent=parent_figures(model, acc),
     )
+
+
+def parent_figures(model: DealModel, acc: DealAccumulator) -> dict[str, Any] | None:
+    """The deal's parent as the report shows it (JSON-ready), or None without one: its links,
+    P PD and any Q hazard, the share of paths on which it defaults within the horizon, and per
+    facility the share of paths on which the facility defaults in or after the parent's
+    default month (``pd_after_parent_default``), is accelerated in that month by the
+    cross-default (``pd_parent_cross_default``), or is paid by the guarantee
+    (``share_paths_supported``, with the mean USD paid per path)."""
+    parent = model.deal.parent
+    assert model.structure is not None
+    if parent is None or acc.paths == 0:
+        return None
+    n = acc.paths
+    record = entity_record(parent.name, parent.rating, parent.annual_pd_pct, model.deal.as_of)
+    facilities: dict[str, dict[str, float]] = {}
+    for k, name in enumerate(model.structure.names):
+        if not acc.parent_after:
+            break
+        facilities[name] = {
+            "pd_after_parent_default": acc.parent_after[k] / n,
+            "pd_parent_cross_default": acc.parent_cross[k] / n,
+            "share_paths_supported": acc.parent_supported[k] / n,
+            "mean_support_usd": acc.parent_support_usd[k].mean()
+            if acc.parent_support_usd[k].count
+            else 0.0,
+        }
+    servicer = parent.servicer
+    return {
+        **record,
+        "recourse": parent.recourse,
+        "guarantee_cap_usd": parent.guarantee_cap_usd,
+        "cross_default": parent.cross_default,
+        "servicer": None
+        if servicer is None
+        else {
+            "downtime_months": servicer.downtime_months,
+            "replacement_cost_pct_of_revenue": servicer.replacement_cost_pct_of_revenue,
+        },
+        "default_rate_horizon": acc.parent_defaults / n,
+        "facilities": facilities,
+    }

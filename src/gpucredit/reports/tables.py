@@ -11,6 +11,7 @@ from rich.text import Text
 
 from gpucredit._terminal import plain, printable
 from gpucredit._version import __version__
+from gpucredit.credit.entity_risk import deal_entities
 from gpucredit.credit.metrics import FacilityMetrics
 from gpucredit.market.store import StoredCalibration
 from gpucredit.miners import MinerResult
@@ -78,6 +79,7 @@ def facility_record(result: SimulationResult, m: FacilityMetrics | None = None) 
         },
     )
     record["duration_mismatch"] = duration_record(result, m)
+    record["entities"] = [_finite_record(e) for e in deal_entities(result.deal)]
     if result.structure is not None:
         record["structure"] = structure_record(result)
     return record
@@ -225,6 +227,7 @@ def structure_record(result: SimulationResult) -> dict[str, Any]:
         },
         "concentration": s.concentration,
         **real_estate_record(result),
+        "parent": _finite_record(s.parent),
     }
 
 
@@ -284,6 +287,116 @@ def real_estate_table(results: list[SimulationResult]) -> Table | None:
                 f"{item.liquidation_value_usd / 1e6:,.1f}m, {item.liquidation_months} mo",
                 "; ".join(shares),
             )
+    return table
+
+
+def _finite_record(value: Any) -> Any:
+    """``value`` (a report dict) with every float rounded by ``_num`` (no NaN or infinity)."""
+    if isinstance(value, dict):
+        return {k: _finite_record(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite_record(v) for v in value]
+    if isinstance(value, float):
+        return _num(value)
+    return value
+
+
+def entities_table(results: list[SimulationResult]) -> Table | None:
+    """The companies of the deals among ``results`` whose risk the registry gave
+    (``data/entities.csv``), with their P PD and any CDS-implied Q hazard; None if none."""
+    rows = [
+        (r.deal.name, e)
+        for r in results
+        for e in deal_entities(r.deal)
+        if e["pd_source"] == "registry"
+    ]
+    if not rows:
+        return None
+    table = Table(title="gpucredit: companies named from the registry", title_justify="left")
+    for name in ("Deal", "Company", "Rating", "PD P /yr", "CDS bp", "Q hazard /yr", "Q/P"):
+        left = name in ("Deal", "Company", "Rating")
+        table.add_column(name, justify="left" if left else "right")
+    for deal, e in rows:
+        ratio = e["q_over_p_hazard"]
+        _add_row(
+            table,
+            deal,
+            e["name"]
+            + ("" if len(e["registry_chain"]) < 2 else f" (via {e['registry_chain'][-1]})"),
+            e["rating"] or "estimate",
+            _pct(e["annual_pd_p"], 2),
+            "n/a" if e["cds_5y_bp"] is None else f"{e['cds_5y_bp']:.0f}",
+            _pct(e["q_hazard_per_year"], 1),
+            "n/a" if ratio is None else f"{ratio:.1f}x",
+        )
+    return table
+
+
+def parent_table(results: list[SimulationResult]) -> Table | None:
+    """The parents of the capital structures among ``results`` (``DealSpec.parent``) and what
+    each explains of its facilities' defaults; None if no deal has one."""
+    rows = [r for r in results if r.structure is not None and r.structure.parent is not None]
+    if not rows:
+        return None
+    table = Table(title="gpucredit: parents, sponsors and servicers", title_justify="left")
+    for name in (
+        "Deal",
+        "Parent",
+        "PD source",
+        "PD P /yr",
+        "CDS bp",
+        "Q hazard /yr",
+        "Q/P",
+        "Links",
+        "Parent dflt",
+        "Facility",
+        "PD after parent",
+        "Cross-dflt",
+        "Supported",
+    ):
+        table.add_column(
+            name,
+            justify="left"
+            if name in ("Deal", "Parent", "PD source", "Links", "Facility")
+            else "right",
+        )
+    for r in rows:
+        s = r.structure
+        assert s is not None and s.parent is not None
+        p = s.parent
+        links = [f"recourse {p['recourse']}"]
+        if p["cross_default"]:
+            links.append("cross-default")
+        if p["servicer"] is not None:
+            links.append(f"servicer ({p['servicer']['downtime_months']} mo down)")
+        q = p["q_hazard_per_year"]
+        ratio = p["q_over_p_hazard"]
+        first = True
+        for facility, f in p["facilities"].items():
+            head = (
+                (
+                    r.deal.name,
+                    p["name"],
+                    f"{p['pd_source']}" + (f" ({p['rating']})" if p["rating"] else ""),
+                    _pct(p["annual_pd_p"], 2),
+                    "n/a" if p["cds_5y_bp"] is None else f"{p['cds_5y_bp']:.0f}",
+                    _pct(q, 1),
+                    "n/a" if ratio is None else f"{ratio:.1f}x",
+                    ", ".join(links),
+                    _pct(p["default_rate_horizon"]),
+                )
+                if first
+                else ("",) * 9
+            )
+            _add_row(
+                table,
+                *head,
+                facility,
+                _pct(f["pd_after_parent_default"]),
+                _pct(f["pd_parent_cross_default"]),
+                _pct(f["share_paths_supported"]),
+            )
+            first = False
     return table
 
 
