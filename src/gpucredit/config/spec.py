@@ -286,11 +286,51 @@ class GuarantorSpec(RatedSpec):
     """A backstop: a stronger company that pays the rent if the tenant cannot.
 
     Example: a hyperscaler guaranteeing a hosting lease (REFERENCES.md, leases backstopped by
-    Google). The lease fails only once both the tenant and the guarantor have defaulted. Its
-    risk is given as a ``rating`` or an ``annual_pd_pct``, exactly one, as for a tenant.
+    Google). An unlimited backstop (the defaults) keeps the lease standing until both the
+    tenant and the guarantor have defaulted. A backstop as written pays ``share_pct`` of the
+    rent, at most ``cap_usd`` in all (flat or falling to zero at ``until``), until ``until``;
+    the lease fails when it stops (``assets.fleet``). Its risk is given as a ``rating`` or an
+    ``annual_pd_pct``, exactly one, as for a tenant.
     """
 
     name: str = Field(min_length=1)
+    #: Share of the contracted rent the guarantor pays once the tenant has defaulted, percent
+    #: in (0, 100]; the rest is lost (ASSUMPTION: the defaulted tenant pays nothing more and
+    #: its estate's claim is not counted). 100: the whole rent, as before.
+    share_pct: Annotated[float, Field(gt=0.0)] = 100.0
+    #: Total USD the guarantor pays at most over the lease; ``None``: unlimited.
+    cap_usd: UsdOrZero | None = None
+    #: 'none': the cap is flat; 'straight_line': it falls linearly from the contract's start
+    #: to zero at ``until`` (needs ``cap_usd`` and ``until``).
+    cap_amortisation: Literal["none", "straight_line"] = "none"
+    #: Date from which the backstop ends (it covers the days before it); ``None``: the lease's
+    #: whole term.
+    until: SpecDate | None = None
+
+    @model_validator(mode="after")
+    def _as_written(self) -> Self:
+        if self.share_pct > 100.0:
+            raise SpecProblem(
+                "share_pct",
+                self.share_pct,
+                "at most 100 (a guarantee over 100% of the lease cannot be written)",
+            )
+        if self.cap_amortisation == "straight_line" and (
+            self.cap_usd is None or self.until is None
+        ):
+            raise SpecProblem(
+                "cap_amortisation",
+                self.cap_amortisation,
+                "'none' unless both cap_usd and until are given (a straight-line cap falls "
+                "to zero at until)",
+            )
+        return self
+
+    @property
+    def as_written(self) -> bool:
+        """True when the backstop is partial, capped or time-limited (not the whole rent for
+        the lease's whole term)."""
+        return self.share_pct != 100.0 or self.cap_usd is not None or self.until is not None
 
 
 class ContractSpec(RatedSpec):
@@ -321,6 +361,16 @@ class ContractSpec(RatedSpec):
         if self.guarantor is not None and self.guarantor.name == self.tenant:
             raise SpecProblem(
                 "guarantor.name", self.guarantor.name, "a guarantor other than the tenant itself"
+            )
+        if (
+            self.guarantor is not None
+            and self.guarantor.until is not None
+            and self.guarantor.until <= self.start
+        ):
+            raise SpecProblem(
+                "guarantor.until",
+                self.guarantor.until.isoformat(),
+                f"a date after the contract's start ({self.start})",
             )
         return self
 
