@@ -224,9 +224,9 @@ class AssetCashflows:
     collateral_value_usd: Float64Array
     tenant_default_month: Int64Array
     lease_failure_month: Int64Array
-    #: What the written backstops pay each month, USD, shape (path, month) (``None``: the deal
-    #: has none; unlimited backstops pay the rent inside ``contracted_revenue_usd``).
-    guarantor_paid_usd: Float64Array | None = None
+    #: What the written backstops pay each month, USD, shape (path, month) (zero where the
+    #: deal has none: an unlimited backstop's rent stays inside ``contracted_revenue_usd``).
+    guarantor_paid_usd: Float64Array = field(default_factory=lambda: np.zeros((0, 0)))
 
 
 def _months_between(earlier: dt.date, later: dt.date) -> float:
@@ -983,7 +983,7 @@ def project(
         collateral_value_usd=collateral,
         tenant_default_month=tau,
         lease_failure_month=fail,
-        guarantor_paid_usd=paid.sum(axis=2) if paid.shape[2] else None,
+        guarantor_paid_usd=paid.sum(axis=2),
     )
 
 
@@ -1097,5 +1097,5 @@ def project_reference(
         collateral_value_usd=value.sum(axis=2),
         tenant_default_month=tau,
         lease_failure_month=fail,
-        guarantor_paid_usd=paid.sum(axis=2) if paid.shape[2] else None,
+        guarantor_paid_usd=paid.sum(axis=2),
     )
