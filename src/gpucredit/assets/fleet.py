@@ -28,9 +28,9 @@ Conventions (documented assumptions):
   defaulted tenant pays nothing more; its estate's claim is not counted). While the guarantor
   pays the lease stands (its units are not re-let); the lease fails in the first month it pays
   nothing: the guarantor has defaulted, ``until`` has passed, or the cap was reached (a month
-  paying less than due is the last). From the failure month the lease pays nothing, its units sit idle
-  for ``re_lease_downtime_months``, and then join the merchant pool at the path's market
-  rent. Units leave a contract that expires normally straight into the merchant pool.
+  paying less than due is the last). From the failure month the lease pays nothing, its
+  units sit idle for ``re_lease_downtime_months``, and then join the merchant pool at the
+  path's market rent. Units leave a contract that expires normally straight into the merchant pool.
 * Merchant revenue = units x index x price factor x utilisation x hours: the price factor is
   the realised price per rented hour over the index, utilisation the share of hours rented
   (one discount each; calibration in ``gpucredit.factors.merchant``). After a cohort's
@@ -86,6 +86,7 @@ __all__ = [
     "project",
     "project_reference",
     "tenant_default_months",
+    "written_guarantee_payments",
 ]
 
 DAYS_PER_MONTH = 30.4375
@@ -786,6 +787,24 @@ def _written_guarantees_reference(
             cum = np.where(on, cum + pay, cum)
         fail[:, k] = out
     return fail, paid
+
+
+def written_guarantee_payments(plan: FleetPlan) -> Float64Array:
+    """What each written backstop would pay by month were its tenant to default in month 1
+    and its guarantor never, at full contracted hours, USD, shape (contract, month); zero for
+    the contracts without one (``_written_guarantees_reference`` on that one path)."""
+    k, n = plan.contract_units.size, plan.n_months
+    out = np.zeros((k, n))
+    if not (plan.contract_guarantee_written.size and plan.contract_guarantee_written.any()):
+        return out
+    _, paid = _written_guarantees_reference(
+        plan,
+        np.ones((1, k), dtype=np.int64),
+        np.full((1, k), n + 1, dtype=np.int64),
+        np.ones((1, n)),
+    )
+    out[np.flatnonzero(plan.contract_guarantee_written)] = paid[0].T
+    return out
 
 
 def _guarantor_default_by_contract(plan: FleetPlan, tau: Int64Array) -> Int64Array:
