@@ -52,6 +52,7 @@ from gpucredit.reports.tables import (
     collateral_table,
     duration_table,
     facility_record,
+    guarantee_table,
     miner_record,
     miner_table,
     run_document,
@@ -251,6 +252,9 @@ def run(
     structures = structure_table(results)
     if structures is not None:
         show(console, structures)
+    guarantees = guarantee_table(results)
+    if guarantees is not None:
+        show(console, guarantees)
     if miners:
         show(console, miner_table(miners), keys=2)
         attribution = attribution_table(miners)
