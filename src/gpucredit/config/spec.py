@@ -353,6 +353,8 @@ class ContractSpec(RatedSpec):
     take_or_pay: bool = True
     escalator_pct_per_year: Annotated[float, Field(ge=-50.0, le=100.0)] = 0.0
     guarantor: GuarantorSpec | None = None
+    #: A name for the contract, for a facility's ``secured_by_contracts``; once per deal.
+    name: str | None = Field(default=None, min_length=1)
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -755,6 +757,9 @@ class _FacilityBase(Spec):
         return self
 
     refinancing: RefinancingSpec = Field(default_factory=RefinancingSpec)
+    #: The named contracts whose GPUs secure the facility (their units' share of each
+    #: cohort's value), instead of whole cohorts (``secured_by``); ``None``: not used.
+    secured_by_contracts: list[str] | None = Field(default=None, min_length=1, max_length=MAX_ITEMS)
 
 
 class TermLoanSpec(_FacilityBase):
@@ -1043,6 +1048,59 @@ class DealSpec(Spec):
                     f"{peak} units of cohort '{cohort.name}' under contract at once",
                     f"at most the cohort's {cohort.units} units (fleet[{i}].units)",
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _contract_pools(self) -> Self:
+        """Contract names once per deal; a facility's ``secured_by_contracts`` names existing
+        contracts, each pledged to one facility only, and no more of a cohort's units than it
+        has; not together with ``secured_by``."""
+        named: dict[str, int] = {}
+        for i, contract in enumerate(self.contracts):
+            if contract.name is None:
+                continue
+            if contract.name in named:
+                raise SpecProblem(
+                    f"contracts[{i}].name",
+                    contract.name,
+                    f"a contract name used once (already contracts[{named[contract.name]}])",
+                )
+            named[contract.name] = i
+        pledged: dict[str, str] = {}
+        units: dict[str, int] = {}
+        for i, f in enumerate(self.facilities):
+            pool = f.secured_by_contracts
+            if pool is None:
+                continue
+            if f.secured_by is not None:
+                raise SpecProblem(
+                    f"facilities[{i}].secured_by",
+                    f.secured_by,
+                    "no secured_by beside secured_by_contracts (one kind of collateral)",
+                )
+            for j, name in enumerate(pool):
+                where = f"facilities[{i}].secured_by_contracts[{j}]"
+                if name not in named:
+                    raise SpecProblem(
+                        where, name, f"the name of a contract ({', '.join(named) or 'none named'})"
+                    )
+                if name in pledged:
+                    raise SpecProblem(
+                        where,
+                        name,
+                        f"a contract pledged to one facility only (already {pledged[name]!r}'s)",
+                    )
+                pledged[name] = f.name
+                contract = self.contracts[named[name]]
+                units[contract.cohort] = units.get(contract.cohort, 0) + contract.units
+                cohort = next(c for c in self.fleet if c.name == contract.cohort)
+                if units[contract.cohort] > cohort.units:
+                    raise SpecProblem(
+                        where,
+                        name,
+                        f"pledged contracts of at most cohort {cohort.name!r}'s {cohort.units} "
+                        f"units in all (each GPU pledged once; {units[contract.cohort]} pledged)",
+                    )
         return self
 
     def _check_size(self, horizon_end: dt.date) -> None:

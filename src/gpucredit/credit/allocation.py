@@ -24,6 +24,7 @@ import numpy as np
 
 from gpucredit._typing import Float64Array
 from gpucredit.credit.liquidation import MarketDefaultState
+from gpucredit.credit.lots import CollateralLots
 from gpucredit.credit.outcomes import CreditOutcomes, ExtraCollateral, discount_factors
 from gpucredit.credit.recovery import RecoveryModel
 from gpucredit.debt.facilities import StructureTerms
@@ -115,12 +116,18 @@ def evaluate_structure(
     sofr: Float64Array,
     *,
     extra_collateral: ExtraCollateral | None = None,
+    lots: CollateralLots | None = None,
+    lot_collateral: ExtraCollateral | None = None,
 ) -> tuple[CreditOutcomes, ...]:
     """Default, recovery, loss and discounted lender cash flows of every facility in a block.
 
     ``pv_per_par`` is the present value of what the lender receives (interest, principal,
     premiums, conversion value, recovery) over the present value of what it funds (the
     opening balance at close and each later draw made before a default), on the path's SOFR.
+    ``lots``: the facilities' pools are lots of the cohorts (``credit.lots``); each cohort's
+    share of the hardware's proceeds is split on to its lots by their share of its units, and
+    each surviving contract's assignment value (``lot_collateral``, (n, lot), in place of
+    ``extra_collateral``) goes to its own lot: the tier its contract secures.
     """
     n_paths = ledger.default_month.shape[0]
     facs = structure.facilities
@@ -136,6 +143,10 @@ def evaluate_structure(
         if extra_collateral is not None and idx.size
         else np.zeros(idx.size)
     )
+    by_lot: Float64Array | None = None
+    if lots is not None and lot_collateral is not None:
+        by_lot = lot_collateral(idx, month, values, rate) if idx.size else np.zeros((0, 0))
+        uplift = by_lot.sum(axis=1) if idx.size else np.zeros(idx.size)
     state = MarketDefaultState(
         month=month,
         ead_usd=np.full(idx.size, np.inf),
@@ -153,11 +164,14 @@ def evaluate_structure(
             1.0 / max(values.shape[1], 1),
         )
     claims = [fl.ead[idx] for fl in ledger.facilities]
+    split = (
+        sale_net[:, None] * share if lots is None else lots.split(sale_net, uplift, share, by_lot)
+    )
     got = allocate_recovery(
         structure,
         claims,
         reserves,
-        sale_net[:, None] * share,
+        split,
         ledger.estate_cash[idx],
         ledger.refinanced_claim[idx],
     )
