@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.conftest import load_example_data
 from typer.testing import CliRunner
 
 from gpucredit.cli.app import app
-from tests.conftest import load_example_data
 
 EXIT_INPUT = 2
 

@@ -4,6 +4,7 @@ the PD on common random numbers."""
 from __future__ import annotations
 
 import copy
+import itertools
 from typing import Any
 
 import numpy as np
@@ -92,5 +93,5 @@ def test_a_higher_cap_never_raises_pd() -> None:
         defaults.append(result.paths["defaulted"].values.astype(bool))
     assert pds == sorted(pds, reverse=True)
     assert pds[0] > pds[-1]  # the backstop matters on these paths
-    for lower, higher in zip(defaults, defaults[1:], strict=False):
+    for lower, higher in itertools.pairwise(defaults):
         assert not np.any(higher & ~lower)  # path by path
