@@ -160,3 +160,17 @@ def test_bad_guarantees_are_refused_with_their_field(
     issue = info.value.issues[0]
     assert issue.field == field
     assert words in issue.expected
+
+
+def test_a_miners_hosting_lease_refuses_a_written_backstop() -> None:
+    from gpucredit.config.loading import parse_spec
+    from gpucredit.config.miner import MinerSpec
+    from tests.conftest import load_example_data
+
+    data = load_example_data("miner_hosting_pivot")
+    data["hosting"]["leases"][0]["guarantor"]["cap_usd"] = 1e9
+    with pytest.raises(SpecError) as info:
+        parse_spec(MinerSpec, yaml.safe_dump(data), source="miner.yaml", what="miner")
+    issue = info.value.issues[0]
+    assert issue.field == "hosting.leases[0].guarantor"
+    assert "an unlimited backstop" in issue.expected
