@@ -95,3 +95,22 @@ def test_a_higher_cap_never_raises_pd() -> None:
     assert pds[0] > pds[-1]  # the backstop matters on these paths
     for lower, higher in itertools.pairwise(defaults):
         assert not np.any(higher & ~lower)  # path by path
+
+
+@pytest.mark.slow
+def test_the_guarantee_report_does_not_depend_on_blocks_or_workers() -> None:
+    deal = _deal({"share_pct": 70.0, "cap_usd": 5 * MONTH_RENT})
+    runs = [
+        simulate(
+            deal,
+            n_paths=256,
+            seed=2,
+            block_size=size,
+            n_workers=workers,
+            solve_fair_spread=False,
+            calibration="sourced",
+        ).guarantees
+        for size, workers in ((64, 2), (4096, 1))
+    ]
+    assert runs[0] is not None and runs[0].expected_paid_usd > 0.0
+    assert runs[0] == runs[1]
