@@ -20,9 +20,17 @@ Conventions (documented assumptions):
   ``asset_correlation`` (``tenant_default_months``).
 * A lease fails in the month its tenant defaults or, when a guarantor backs it, in the later
   of the tenant's and the guarantor's default months (the guarantor pays from the tenant's
-  default until its own). From the failure month the lease pays nothing, its units sit idle
-  for ``re_lease_downtime_months``, and then join the merchant pool at the path's market
-  rent. Units leave a contract that expires normally straight into the merchant pool.
+  default until its own). A backstop as written (``GuarantorSpec.as_written``) pays, from the
+  tenant's default month, ``share_pct`` of the contracted rent times the share of the month's
+  days before ``until``, and at most what is left of its cap (``cap_usd``, flat or falling in a
+  straight line from the contract's start to zero at ``until``, read at each month's end):
+  ``paid_t = min(due_t, cap_t - paid so far)``. The unguaranteed part is lost (ASSUMPTION: the
+  defaulted tenant pays nothing more; its estate's claim is not counted). While the guarantor
+  pays the lease stands (its units are not re-let); the lease fails in the first month it pays
+  nothing: the guarantor has defaulted, ``until`` has passed, or the cap was reached (a month
+  paying less than due is the last). From the failure month the lease pays nothing, its
+  units sit idle for ``re_lease_downtime_months``, and then join the merchant pool at the
+  path's market rent. Units leave a contract that expires normally straight into the merchant pool.
 * Merchant revenue = units x index x price factor x utilisation x hours: the price factor is
   the realised price per rented hour over the index, utilisation the share of hours rented
   (one discount each; calibration in ``gpucredit.factors.merchant``). After a cohort's
@@ -46,7 +54,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numba
@@ -78,6 +86,7 @@ __all__ = [
     "project",
     "project_reference",
     "tenant_default_months",
+    "written_guarantee_payments",
 ]
 
 DAYS_PER_MONTH = 30.4375
@@ -174,6 +183,15 @@ class FleetPlan:
     #: operator's cost as a share of revenue afterwards (``ServicerSpec``); -1 months: none.
     servicer_downtime_months: int = -1
     servicer_cost_share: float = 0.0
+    #: Contracts whose backstop is written (partial, capped or time-limited), shape (K,);
+    #: empty: none.
+    contract_guarantee_written: BoolArray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    #: Share of the rent a written backstop pays (decimal), shape (K,).
+    contract_guarantee_share: Float64Array = field(default_factory=lambda: np.zeros(0))
+    #: A written backstop's cap in force at each month's end, USD (inf: none), shape (K, month).
+    contract_guarantee_cap_usd: Float64Array = field(default_factory=lambda: np.zeros((0, 0)))
+    #: Share of each month's days a written backstop covers (before ``until``), (K, month).
+    contract_guarantee_cover: Float64Array = field(default_factory=lambda: np.zeros((0, 0)))
 
     @property
     def n_entities(self) -> int:
@@ -217,6 +235,9 @@ class AssetCashflows:
     collateral_value_usd: Float64Array
     tenant_default_month: Int64Array
     lease_failure_month: Int64Array
+    #: What the written backstops pay each month, USD, shape (path, month) (zero where the
+    #: deal has none: an unlimited backstop's rent stays inside ``contracted_revenue_usd``).
+    guarantor_paid_usd: Float64Array = field(default_factory=lambda: np.zeros((0, 0)))
 
 
 def _months_between(earlier: dt.date, later: dt.date) -> float:
@@ -406,6 +427,7 @@ def plan_fleet(
         if on.size:
             first[i], last[i] = on[0] + 1, on[-1] + 1
     cohort_index = {name: i for i, name in enumerate(names)}
+    written, g_share, g_cap, g_cover = _written_guarantee_arrays(deal, grid)
     return FleetPlan(
         n_months=n,
         cohort_names=tuple(names),
@@ -445,6 +467,10 @@ def plan_fleet(
         re_lease_downtime_months=deal.re_lease_downtime_months,
         buyer_monthly_discount=(1.0 + deal.recovery.buyer_discount_rate_pct / 100.0) ** (1 / 12)
         - 1.0,
+        contract_guarantee_written=written,
+        contract_guarantee_share=g_share,
+        contract_guarantee_cap_usd=g_cap,
+        contract_guarantee_cover=g_cover,
         **_parent_fields(deal, entities),
     )
 
@@ -496,6 +522,39 @@ def servicer_hit(
     revenue = contracted + merchant
     opex = np.where(replaced, opex + plan.servicer_cost_share * revenue, opex)
     return contracted, merchant, revenue, opex, revenue - opex
+
+
+def _written_guarantee_arrays(
+    deal: DealSpec, grid: TimeGrid
+) -> tuple[BoolArray, Float64Array, Float64Array, Float64Array]:
+    """Which contracts have a written backstop, its share (decimal), its cap at each month's
+    end (USD; inf when uncapped) and the share of each month's days it covers.
+
+    A straight-line cap is ``cap (until - d) / (until - start)`` at a month ending on day
+    ``d``, floored at 0 (days; ``start`` the contract's start).
+    """
+    n = grid.n_months
+    k = len(deal.contracts)
+    written = np.zeros(k, dtype=bool)
+    share = np.ones(k)
+    cap = np.full((k, n), np.inf)
+    cover = np.ones((k, n))
+    ends = np.array([grid.end(m).toordinal() for m in range(1, n + 1)], dtype=np.float64)
+    for i, contract in enumerate(deal.contracts):
+        g = contract.guarantor
+        if g is None or not g.as_written:
+            continue
+        written[i] = True
+        share[i] = g.share_pct / 100.0
+        if g.until is not None:
+            cover[i] = grid.active_fraction(grid.start(1), g.until)
+        if g.cap_usd is not None:
+            cap[i] = g.cap_usd
+            if g.cap_amortisation == "straight_line" and g.until is not None:
+                span = float(g.until.toordinal() - contract.start.toordinal())
+                left = np.clip((g.until.toordinal() - ends) / span, 0.0, 1.0)
+                cap[i] = g.cap_usd * left
+    return written, share, cap, cover
 
 
 class EntityRisk(Protocol):
@@ -698,6 +757,132 @@ def _log_skip_thresholds(
 
 
 @numba.njit(cache=True, nogil=True)
+def _written_guarantees_kernel(
+    tenant_fail: Int64Array,
+    guarantor_default: Int64Array,
+    util: Float64Array,
+    written: Int64Array,
+    contract_units: Float64Array,
+    contract_rate: Float64Array,
+    contract_active: Float64Array,
+    contract_last: Int64Array,
+    take_or_pay: BoolArray,
+    share: Float64Array,
+    cap: Float64Array,
+    cover: Float64Array,
+    hours: float,
+    fail_out: Int64Array,
+    paid_out: Float64Array,
+) -> None:
+    """The written backstops of ``written`` (contract indices) on every path: each one's
+    lease failure month into ``fail_out`` (path, contract) and its payments, USD, into
+    ``paid_out`` (path, month, written backstop); ``_written_guarantees_reference`` is the
+    NumPy twin (same operations)."""
+    n_paths, n = util.shape
+    hours_top = hours * 1.0
+    for p in range(n_paths):
+        for j in range(written.shape[0]):
+            k = written[j]
+            tt = tenant_fail[p, k]
+            tg = guarantor_default[p, k]
+            fail = max(tt, tg)
+            cum = 0.0
+            short = False
+            for t in range(tt - 1, min(contract_last[k], n)):
+                month = t + 1
+                room = cap[k, t] - cum
+                if short or month >= tg or cover[k, t] <= 0.0 or room <= 0.0:
+                    fail = month
+                    break
+                hours_paid = hours_top if take_or_pay[k] else hours * util[p, t]
+                due = (
+                    (contract_units[k] * contract_rate[k, t] * hours_paid * contract_active[k, t])
+                    * share[k]
+                    * cover[k, t]
+                )
+                pay = min(due, room)
+                short = pay < due
+                paid_out[p, t, j] = pay
+                cum = cum + pay
+            fail_out[p, k] = fail
+
+
+def _written_guarantees_reference(
+    plan: FleetPlan, tenant_fail: Int64Array, guarantor_default: Int64Array, util: Float64Array
+) -> tuple[Int64Array, Float64Array]:
+    """``_written_guarantees_kernel`` vectorised over paths: (lease failure month (path,
+    contract), payments USD (path, month, written backstop)). ``fail`` starts as
+    ``tenant_fail`` for the contracts that are not written backstops' (the caller keeps its
+    own there)."""
+    n_paths, n = util.shape
+    written = np.flatnonzero(plan.contract_guarantee_written)
+    fail = np.array(tenant_fail, dtype=np.int64)
+    paid = np.zeros((n_paths, n, written.size))
+    for j, k in enumerate(written.tolist()):
+        tt = tenant_fail[:, k]
+        tg = guarantor_default[:, k]
+        out = np.maximum(tt, tg)
+        cum = np.zeros(n_paths)
+        short = np.zeros(n_paths, dtype=bool)
+        going = np.ones(n_paths, dtype=bool)
+        for t in range(min(int(plan.contract_last_month[k]), n)):
+            month = t + 1
+            on = going & (month >= tt)
+            room = plan.contract_guarantee_cap_usd[k, t] - cum
+            stop = on & (
+                short | (month >= tg) | (plan.contract_guarantee_cover[k, t] <= 0.0) | (room <= 0.0)
+            )
+            out = np.where(stop, month, out)
+            going &= ~stop
+            on &= ~stop
+            hours_paid = HOURS_PER_MONTH * (1.0 if plan.contract_take_or_pay[k] else util[:, t])
+            due = (
+                (
+                    plan.contract_units[k]
+                    * plan.contract_rate_by_month[k, t]
+                    * hours_paid
+                    * plan.contract_active[k, t]
+                )
+                * plan.contract_guarantee_share[k]
+                * plan.contract_guarantee_cover[k, t]
+            )
+            pay = np.minimum(due, room)
+            short = np.where(on, pay < due, short)
+            paid[:, t, j] = np.where(on, pay, 0.0)
+            cum = np.where(on, cum + pay, cum)
+        fail[:, k] = out
+    return fail, paid
+
+
+def written_guarantee_payments(plan: FleetPlan) -> Float64Array:
+    """What each written backstop would pay by month were its tenant to default in month 1
+    and its guarantor never, at full contracted hours, USD, shape (contract, month); zero for
+    the contracts without one (``_written_guarantees_reference`` on that one path)."""
+    k, n = plan.contract_units.size, plan.n_months
+    out = np.zeros((k, n))
+    if not (plan.contract_guarantee_written.size and plan.contract_guarantee_written.any()):
+        return out
+    _, paid = _written_guarantees_reference(
+        plan,
+        np.ones((1, k), dtype=np.int64),
+        np.full((1, k), n + 1, dtype=np.int64),
+        np.ones((1, n)),
+    )
+    out[np.flatnonzero(plan.contract_guarantee_written)] = paid[0].T
+    return out
+
+
+def _guarantor_default_by_contract(plan: FleetPlan, tau: Int64Array) -> Int64Array:
+    """Default month of each contract's guarantor, shape (path, contract); ``n_months + 1``
+    where it has none."""
+    g = plan.contract_guarantor
+    never = np.full((tau.shape[0], g.size), plan.n_months + 1, dtype=np.int64)
+    if not g.size:
+        return never
+    return np.ascontiguousarray(np.where(g[None, :] >= 0, tau[:, np.maximum(g, 0)], never))
+
+
+@numba.njit(cache=True, nogil=True)
 def _project_kernel(
     fail: Int64Array,
     util: Float64Array,
@@ -731,6 +916,9 @@ def _project_kernel(
     cfads_out: Float64Array,
     value_out: Float64Array,
     collateral_out: Float64Array,
+    tenant_fail: Int64Array | None = None,
+    written_index: Int64Array | None = None,
+    guarantee_paid: Float64Array | None = None,
 ) -> None:
     """``project`` for one block, path by path and month by month (products and sums in the
     order of ``project_reference``)."""
@@ -754,6 +942,16 @@ def _project_kernel(
                 units = contract_units[k]
                 busy[contract_cohort[k]] += units * (paying + (1.0 if down else 0.0))
                 hours_paid = hours_top if take_or_pay[k] else hours * u
+                if written_index is not None and written_index[k] >= 0:  # a written backstop
+                    assert tenant_fail is not None and guarantee_paid is not None
+                    tenant_paying = contract_active[k, t] * (
+                        1.0 if month < tenant_fail[p, k] else 0.0
+                    )
+                    contracted += (
+                        units * contract_rate[k, t] * hours_paid * tenant_paying
+                        + guarantee_paid[p, t, written_index[k]]
+                    )
+                    continue
                 contracted += units * contract_rate[k, t] * hours_paid * paying
             merchant = 0.0
             opex = other_fixed
@@ -799,6 +997,7 @@ def project(
     n_paths, n = scen.n_paths, plan.n_months
     tau = tenant_default_months(plan, scen.tenant_uniforms, scen.regime, scen.entity_factor)
     fail = lease_failure_months(plan, tau)
+    tenant_fail, written_index, paid = _written_guarantees(plan, tau, fail, scen.utilisation)
     n_cohorts = len(plan.cohort_names)
     decay = np.array([buyer_decay_per_year[g] / 12.0 for g in plan.cohort_generation])
     remaining = np.ascontiguousarray(plan.cohort_remaining_life_months, dtype=np.float64)
@@ -852,6 +1051,9 @@ def project(
         cfads,
         value,
         collateral,
+        tenant_fail,
+        written_index,
+        paid,
     )
     if n_cohorts > 2:
         collateral = value.sum(axis=2)
@@ -869,7 +1071,46 @@ def project(
         collateral_value_usd=collateral,
         tenant_default_month=tau,
         lease_failure_month=fail,
+        guarantor_paid_usd=paid.sum(axis=2),
     )
+
+
+def _written_guarantees(
+    plan: FleetPlan, tau: Int64Array, fail: Int64Array, util: Float64Array
+) -> tuple[Int64Array, Int64Array, Float64Array]:
+    """The compiled engine's written backstops: the tenants' default months by contract,
+    each contract's index among the written backstops (-1: none) and their payments (path,
+    month, written backstop), USD; ``fail`` is updated in place for their contracts."""
+    n_paths, n = util.shape
+    k = plan.contract_units.size
+    written = (
+        np.flatnonzero(plan.contract_guarantee_written)
+        if plan.contract_guarantee_written.size
+        else np.zeros(0, dtype=np.int64)
+    )
+    index = np.full(k, -1, dtype=np.int64)
+    index[written] = np.arange(written.size)
+    tenant_fail = np.ascontiguousarray(tau[:, plan.contract_tenant], dtype=np.int64)
+    paid = np.zeros((n_paths, n, written.size))
+    if written.size:
+        _written_guarantees_kernel(
+            tenant_fail,
+            _guarantor_default_by_contract(plan, tau),
+            np.ascontiguousarray(util, dtype=np.float64),
+            written.astype(np.int64),
+            np.ascontiguousarray(plan.contract_units, dtype=np.float64),
+            np.ascontiguousarray(plan.contract_rate_by_month, dtype=np.float64).reshape(-1, n),
+            np.ascontiguousarray(plan.contract_active, dtype=np.float64).reshape(-1, n),
+            np.ascontiguousarray(plan.contract_last_month, dtype=np.int64),
+            np.ascontiguousarray(plan.contract_take_or_pay, dtype=np.bool_),
+            np.ascontiguousarray(plan.contract_guarantee_share, dtype=np.float64),
+            np.ascontiguousarray(plan.contract_guarantee_cap_usd, dtype=np.float64),
+            np.ascontiguousarray(plan.contract_guarantee_cover, dtype=np.float64),
+            float(HOURS_PER_MONTH),
+            fail,
+            paid,
+        )
+    return tenant_fail, index, paid
 
 
 def project_reference(
@@ -881,6 +1122,15 @@ def project_reference(
     tau = tenant_default_months(plan, scen.tenant_uniforms, scen.regime, scen.entity_factor)
     fail = lease_failure_months(plan, tau)
     util = scen.utilisation
+    tenant_fail = tau[:, plan.contract_tenant]
+    written = bool(plan.contract_guarantee_written.size and plan.contract_guarantee_written.any())
+    paid = np.zeros((n_paths, n, 0))
+    if written:
+        g_fail, paid = _written_guarantees_reference(
+            plan, tenant_fail, _guarantor_default_by_contract(plan, tau), util
+        )
+        fail = np.where(plan.contract_guarantee_written[None, :], g_fail, fail)
+    w = 0  # index of the next written backstop
 
     n_cohorts = len(plan.cohort_names)
     busy = np.zeros((n_cohorts, n_paths, n))  # units under contract or in re-leasing downtime
@@ -895,6 +1145,11 @@ def project_reference(
         busy[c] += units * (paying + down)
         hours_paid = HOURS_PER_MONTH * (1.0 if plan.contract_take_or_pay[k] else util)
         rate = plan.contract_rate_by_month[k][None, :]
+        if written and plan.contract_guarantee_written[k]:  # the tenant's rent, the guarantor's
+            tenant_paying = plan.contract_active[k][None, :] * (month < tenant_fail[:, k][:, None])
+            contracted += units * rate * hours_paid * tenant_paying + paid[:, :, w]
+            w += 1
+            continue
         contracted += units * rate * hours_paid * paying
 
     merchant = np.zeros((n_paths, n))
@@ -931,4 +1186,5 @@ def project_reference(
         collateral_value_usd=value.sum(axis=2),
         tenant_default_month=tau,
         lease_failure_month=fail,
+        guarantor_paid_usd=paid.sum(axis=2),
     )

@@ -53,6 +53,7 @@ from gpucredit.reports.tables import (
     duration_table,
     entities_table,
     facility_record,
+    guarantee_table,
     miner_record,
     miner_table,
     parent_table,
@@ -263,6 +264,9 @@ def run(
     named = entities_table(results)
     if named is not None:
         show(console, named)
+    guarantees = guarantee_table(results)
+    if guarantees is not None:
+        show(console, guarantees)
     if miners:
         show(console, miner_table(miners), keys=2)
         attribution = attribution_table(miners)

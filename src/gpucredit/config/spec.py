@@ -290,11 +290,51 @@ class GuarantorSpec(RatedSpec):
     """A backstop: a stronger company that pays the rent if the tenant cannot.
 
     Example: a hyperscaler guaranteeing a hosting lease (REFERENCES.md, leases backstopped by
-    Google). The lease fails only once both the tenant and the guarantor have defaulted. Its
-    risk is given as a ``rating`` or an ``annual_pd_pct``, exactly one, as for a tenant.
+    Google). An unlimited backstop (the defaults) keeps the lease standing until both the
+    tenant and the guarantor have defaulted. A backstop as written pays ``share_pct`` of the
+    rent, at most ``cap_usd`` in all (flat or falling to zero at ``until``), until ``until``;
+    the lease fails when it stops (``assets.fleet``). Its risk is given as a ``rating`` or an
+    ``annual_pd_pct``, exactly one, as for a tenant.
     """
 
     name: str = Field(min_length=1)
+    #: Share of the contracted rent the guarantor pays once the tenant has defaulted, percent
+    #: in (0, 100]; the rest is lost (ASSUMPTION: the defaulted tenant pays nothing more and
+    #: its estate's claim is not counted). 100: the whole rent, as before.
+    share_pct: Annotated[float, Field(gt=0.0)] = 100.0
+    #: Total USD the guarantor pays at most over the lease; ``None``: unlimited.
+    cap_usd: UsdOrZero | None = None
+    #: 'none': the cap is flat; 'straight_line': it falls linearly from the contract's start
+    #: to zero at ``until`` (needs ``cap_usd`` and ``until``).
+    cap_amortisation: Literal["none", "straight_line"] = "none"
+    #: Date from which the backstop ends (it covers the days before it); ``None``: the lease's
+    #: whole term.
+    until: SpecDate | None = None
+
+    @model_validator(mode="after")
+    def _as_written(self) -> Self:
+        if self.share_pct > 100.0:
+            raise SpecProblem(
+                "share_pct",
+                self.share_pct,
+                "at most 100 (a guarantee over 100% of the lease cannot be written)",
+            )
+        if self.cap_amortisation == "straight_line" and (
+            self.cap_usd is None or self.until is None
+        ):
+            raise SpecProblem(
+                "cap_amortisation",
+                self.cap_amortisation,
+                "'none' unless both cap_usd and until are given (a straight-line cap falls "
+                "to zero at until)",
+            )
+        return self
+
+    @property
+    def as_written(self) -> bool:
+        """True when the backstop is partial, capped or time-limited (not the whole rent for
+        the lease's whole term)."""
+        return self.share_pct != 100.0 or self.cap_usd is not None or self.until is not None
 
 
 class ContractSpec(RatedSpec):
@@ -317,6 +357,8 @@ class ContractSpec(RatedSpec):
     take_or_pay: bool = True
     escalator_pct_per_year: Annotated[float, Field(ge=-50.0, le=100.0)] = 0.0
     guarantor: GuarantorSpec | None = None
+    #: A name for the contract, for a facility's ``secured_by_contracts``; once per deal.
+    name: str | None = Field(default=None, min_length=1)
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -325,6 +367,16 @@ class ContractSpec(RatedSpec):
         if self.guarantor is not None and self.guarantor.name == self.tenant:
             raise SpecProblem(
                 "guarantor.name", self.guarantor.name, "a guarantor other than the tenant itself"
+            )
+        if (
+            self.guarantor is not None
+            and self.guarantor.until is not None
+            and self.guarantor.until <= self.start
+        ):
+            raise SpecProblem(
+                "guarantor.until",
+                self.guarantor.until.isoformat(),
+                f"a date after the contract's start ({self.start})",
             )
         return self
 
@@ -709,6 +761,9 @@ class _FacilityBase(Spec):
         return self
 
     refinancing: RefinancingSpec = Field(default_factory=RefinancingSpec)
+    #: The named contracts whose GPUs secure the facility (their units' share of each
+    #: cohort's value), instead of whole cohorts (``secured_by``); ``None``: not used.
+    secured_by_contracts: list[str] | None = Field(default=None, min_length=1, max_length=MAX_ITEMS)
 
 
 class TermLoanSpec(_FacilityBase):
@@ -1251,6 +1306,59 @@ class DealSpec(Spec):
                         p.rating if p.rating is not None else p.annual_pd_pct,
                         f"the same risk as '{name}' has at {where}: one company, one default risk",
                     )
+
+    @model_validator(mode="after")
+    def _contract_pools(self) -> Self:
+        """Contract names once per deal; a facility's ``secured_by_contracts`` names existing
+        contracts, each pledged to one facility only, and no more of a cohort's units than it
+        has; not together with ``secured_by``."""
+        named: dict[str, int] = {}
+        for i, contract in enumerate(self.contracts):
+            if contract.name is None:
+                continue
+            if contract.name in named:
+                raise SpecProblem(
+                    f"contracts[{i}].name",
+                    contract.name,
+                    f"a contract name used once (already contracts[{named[contract.name]}])",
+                )
+            named[contract.name] = i
+        pledged: dict[str, str] = {}
+        units: dict[str, int] = {}
+        for i, f in enumerate(self.facilities):
+            pool = f.secured_by_contracts
+            if pool is None:
+                continue
+            if f.secured_by is not None:
+                raise SpecProblem(
+                    f"facilities[{i}].secured_by",
+                    f.secured_by,
+                    "no secured_by beside secured_by_contracts (one kind of collateral)",
+                )
+            for j, name in enumerate(pool):
+                where = f"facilities[{i}].secured_by_contracts[{j}]"
+                if name not in named:
+                    raise SpecProblem(
+                        where, name, f"the name of a contract ({', '.join(named) or 'none named'})"
+                    )
+                if name in pledged:
+                    raise SpecProblem(
+                        where,
+                        name,
+                        f"a contract pledged to one facility only (already {pledged[name]!r}'s)",
+                    )
+                pledged[name] = f.name
+                contract = self.contracts[named[name]]
+                units[contract.cohort] = units.get(contract.cohort, 0) + contract.units
+                cohort = next(c for c in self.fleet if c.name == contract.cohort)
+                if units[contract.cohort] > cohort.units:
+                    raise SpecProblem(
+                        where,
+                        name,
+                        f"pledged contracts of at most cohort {cohort.name!r}'s {cohort.units} "
+                        f"units in all (each GPU pledged once; {units[contract.cohort]} pledged)",
+                    )
+        return self
 
     def _check_size(self, horizon_end: dt.date) -> None:
         """The debt at most ``MAX_DEBT_TO_COST`` times the fleet's cost, and its maturity at

@@ -22,6 +22,7 @@ from gpucredit._typing import Float64Array
 from gpucredit.config.spec import DealSpec, DefaultModelSpec, RegimeSpec
 from gpucredit.credit.collateral import CollateralAccumulator
 from gpucredit.credit.duration import ValueFan
+from gpucredit.credit.guarantees import guarantee_report
 from gpucredit.credit.metrics import (
     CREDIT_LEDGER_FIELDS,
     MAX_TARGET_PATHS,
@@ -213,6 +214,7 @@ def simulate(
             for name, value in loan_slice(inputs, ledger, cut).items():
                 part.kept.add(name, value)
         part.fan.add(cash.collateral_value_usd)
+        part.add_guarantees(cash.guarantor_paid_usd)
         return part
 
     totals = run_pass(
@@ -268,6 +270,7 @@ def simulate(
         collateral_report,
         provenance,
         duration=duration,
+        guarantees=guarantee_report(deal, totals.guarantor_paid, totals.guarantor_paying),
     )
 
 

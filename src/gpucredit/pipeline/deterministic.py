@@ -55,7 +55,7 @@ def breakeven_rent(model: DealModel) -> tuple[float | None, str]:
     scen = inputs.scenarios
     unlimited = np.full_like(inputs.cash.cfads_usd, UNLIMITED_USD)
     if model.structure is not None:
-        values = np.full_like(inputs.cash.cohort_value_usd, UNLIMITED_USD)
+        values = np.full_like(model.collateral_values(inputs.cash.cohort_value_usd), UNLIMITED_USD)
         ds = run_structure(model.structure, unlimited, values, scen.sofr).debt_service[0]
     else:
         promised = loan_waterfall(model.terms, unlimited, unlimited, scen.sofr, "numpy")
@@ -172,7 +172,7 @@ def run_structure_deterministic(
     ledger = run_structure(
         model.structure,
         inputs.cash.cfads_usd,
-        inputs.cash.cohort_value_usd,
+        model.collateral_values(inputs.cash.cohort_value_usd),
         inputs.scenarios.sofr,
         inputs.scenarios.credit_window(),
     )

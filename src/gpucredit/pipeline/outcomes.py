@@ -64,6 +64,25 @@ def contracts_uplift(model: DealModel, tenant_default_month: Int64Array) -> Extr
     return extra
 
 
+def contracts_uplift_by_lot(model: DealModel, tenant_default_month: Int64Array) -> ExtraCollateral:
+    """``contracts_uplift`` contract by contract, summed into the deal's collateral lots:
+    (n, lot), USD (``credit.lots``; the deal must have lots)."""
+    drift = model.monthly_drift
+    lots = model.lots
+    assert lots is not None
+
+    def extra(
+        idx: Int64Array, month: Int64Array, values: Float64Array, rate: Float64Array
+    ) -> Float64Array:
+        by_contract = np.zeros((idx.size, model.plan.contract_units.size))
+        assigned_contract_uplift(
+            model.plan, tenant_default_month[idx], month, values, rate, drift, by_contract
+        )
+        return lots.by_lot(by_contract)
+
+    return extra
+
+
 def market_level(model: DealModel, scen: ScenarioSet) -> Float64Array:
     """Each path's mean log rent of the main generation over the loan, relative to the
     anchor (the market scenario a path is in, for wrong-way risk), shape (path,)."""
@@ -123,7 +142,7 @@ def run_structure_block(
     ledger = engine(
         structure,
         x.cfads_usd,
-        x.cohort_value_usd,
+        model.collateral_values(x.cohort_value_usd),
         x.sofr,
         regime,
         default_free=riskless,
@@ -137,5 +156,9 @@ def run_structure_block(
         x.sofr,
         extra_collateral=contracts_uplift(model, x.tenant_default_month),
         real_estate=model.real_estate,
+        lots=model.lots,
+        lot_collateral=None
+        if model.lots is None
+        else contracts_uplift_by_lot(model, x.tenant_default_month),
     )
     return ledger, outs

@@ -174,6 +174,16 @@ class PassTotals:
     paths: int = 0
     borrower_defaults: int = 0
     borrower_loss: ExactSum = field(default_factory=lambda: ExactSum(USD_RESOLUTION))
+    #: Each path's total payments by written backstops, USD (deals and structures).
+    guarantor_paid: ExactSum = field(default_factory=lambda: ExactSum(USD_RESOLUTION, moments=True))
+    #: 1.0 for each path on which a written backstop pays anything.
+    guarantor_paying: ExactSum = field(default_factory=lambda: ExactSum(1e-12))
+
+    def add_guarantees(self, paid_usd: Float64Array) -> None:
+        """Add one block's guarantor payments, shape (path, month), USD."""
+        per_path = paid_usd.sum(axis=1)
+        self.guarantor_paid.add(per_path)
+        self.guarantor_paying.add((per_path > 0.0).astype(np.float64))
 
     def merge(self, other: PassTotals) -> None:
         for mine, theirs in zip(self.facilities, other.facilities, strict=True):
@@ -190,6 +200,8 @@ class PassTotals:
         self.paths += other.paths
         self.borrower_defaults += other.borrower_defaults
         self.borrower_loss.merge(other.borrower_loss)
+        self.guarantor_paid.merge(other.guarantor_paid)
+        self.guarantor_paying.merge(other.guarantor_paying)
 
 
 def run_pass(

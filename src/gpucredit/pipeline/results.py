@@ -22,6 +22,7 @@ from gpucredit.credit.duration import (
     duration_frame,
     duration_of,
 )
+from gpucredit.credit.guarantees import GuaranteeReport
 from gpucredit.credit.metrics import FacilityMetrics, default_kind_record
 from gpucredit.credit.real_estate import RealEstateTerms
 from gpucredit.credit.spread import SpreadSolution
@@ -51,6 +52,9 @@ class SimulationResult:
     duration : tuple of DurationMismatch
         Debt WAL against collateral half-life and contract life, per facility
         (``credit.duration``).
+    guarantees : GuaranteeReport or None
+        The written backstops' expected payments under P and the share of the lease revenue
+        they back (``credit.guarantees``); None when the deal has none.
     """
 
     deal: DealSpec
@@ -66,6 +70,8 @@ class SimulationResult:
     structure: StructureReport | None = None
     #: The duration mismatch of each facility, in the order of ``all_facilities``.
     duration: tuple[DurationMismatch, ...] = ()
+    #: The written backstops' expected payments (P) and share backed; None: the deal has none.
+    guarantees: GuaranteeReport | None = None
 
     @property
     def all_facilities(self) -> tuple[FacilityMetrics, ...]:

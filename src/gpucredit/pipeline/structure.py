@@ -19,6 +19,7 @@ from gpucredit.assets.concentration import customer_concentration
 from gpucredit.credit.collateral import CollateralAccumulator
 from gpucredit.credit.duration import ValueFan
 from gpucredit.credit.entity_risk import entity_record
+from gpucredit.credit.guarantees import guarantee_report
 from gpucredit.credit.metrics import CreditAccumulator, summarise
 from gpucredit.credit.pricing import with_pricing_measure
 from gpucredit.credit.recovery import RecoveryModel
@@ -124,6 +125,7 @@ def simulate_structure(
             ).items():
                 part.kept.add(name, value)
         part.fan.add(x.collateral_value_usd)
+        part.add_guarantees(inputs.cash.guarantor_paid_usd)
         return part
 
     totals = run_pass(
@@ -191,6 +193,7 @@ def simulate_structure(
         facility_spreads=tuple(solutions),
         structure=report,
         duration=measure_duration(model, totals.fan, collateral_report),
+        guarantees=guarantee_report(deal, totals.guarantor_paid, totals.guarantor_paying),
     )
 
 

@@ -82,7 +82,54 @@ def facility_record(result: SimulationResult, m: FacilityMetrics | None = None) 
     record["entities"] = [_finite_record(e) for e in deal_entities(result.deal)]
     if result.structure is not None:
         record["structure"] = structure_record(result)
+    if result.guarantees is not None:
+        record["guarantees"] = guarantee_record(result)
     return record
+
+
+def guarantee_record(result: SimulationResult) -> dict[str, Any]:
+    """The deal's written backstops (JSON-ready): the guarantors' expected payments over the
+    horizon (USD, real-world measure P) with their standard error, the share of paths on
+    which a guarantor pays, and the share of the lease revenue backed."""
+    g = result.guarantees
+    assert g is not None
+    return {
+        "written_backstops": g.written_backstops,
+        "expected_paid_usd": _num(g.expected_paid_usd, 2),
+        "expected_paid_se_usd": _num(g.expected_paid_se_usd, 2),
+        "paid_probability": _num(g.paid_probability),
+        "guaranteed_share": _num(g.guaranteed_share),
+        "measure": "P",
+    }
+
+
+def guarantee_table(results: list[SimulationResult]) -> Table | None:
+    """The written backstops of the deals that have any: expected payments (P), how often a
+    guarantor pays, and the share of the lease revenue backed; None when no deal has one."""
+    rows = [r for r in results if r.guarantees is not None]
+    if not rows:
+        return None
+    table = Table(
+        title="written guarantees: what the backstops pay (real-world measure P)",
+        title_justify="left",
+        caption="paid: mean over paths of all guarantor payments over the horizon; backed: "
+        "share of the contracted revenue the backstops cover were the tenants to default now",
+        caption_justify="left",
+    )
+    for name in ("Deal", "Backstops", "Paid USD m", "P(pays)", "Backed"):
+        table.add_column(name, justify="left" if name == "Deal" else "right", overflow="fold")
+    for r in rows:
+        g = r.guarantees
+        assert g is not None
+        _add_row(
+            table,
+            r.deal.name,
+            str(g.written_backstops),
+            _usd_m(g.expected_paid_usd, g.expected_paid_se_usd),
+            _pct(g.paid_probability),
+            _pct(g.guaranteed_share),
+        )
+    return table
 
 
 def duration_record(result: SimulationResult | MinerResult, m: FacilityMetrics) -> dict[str, Any]:
