@@ -50,6 +50,7 @@ from gpucredit.reports.tables import (
     calibration_rows,
     calibration_table,
     collateral_table,
+    construction_table,
     duration_table,
     facility_record,
     miner_record,
@@ -251,6 +252,9 @@ def run(
     structures = structure_table(results)
     if structures is not None:
         show(console, structures)
+    construction = construction_table(results)
+    if construction is not None:
+        show(console, construction, keys=2)
     if miners:
         show(console, miner_table(miners), keys=2)
         attribution = attribution_table(miners)

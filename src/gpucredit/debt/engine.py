@@ -330,6 +330,13 @@ def _refinancing_ok(
     return ok
 
 
+@numba.njit(cache=True, nogil=True)
+def _capitalised(balance: float, accrued: float) -> tuple[float, float]:
+    """Interest during construction capitalised: the balance with the accrued interest added,
+    and nothing accrued (``structure._capitalise``)."""
+    return balance + accrued, 0.0
+
+
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _structure_kernel(
     n: int,
@@ -422,8 +429,11 @@ def _structure_kernel(
     out_step: Float64Array,
     out_default: Int64Array,
     out_e: Float64Array,
+    pik_end: Int64Array,
 ) -> None:
-    """Run the waterfall program on every path; see ``run_structure_compiled``."""
+    """Run the waterfall program on every path; see ``run_structure_compiled``.
+    ``pik_end[p, k]``: facility ``k`` capitalises its interest before this month on path
+    ``p`` (``structure._capitalise``)."""
     n_paths, n_all = cfads.shape
     n_fac = principal0.shape[0]
     n_steps = step_kind.shape[0]
@@ -657,6 +667,9 @@ def _structure_kernel(
                 lv = live[k] and ok
                 ob = balance[k] if lv else 0.0
                 accrued[k] = accrued[k] + ob * i
+                if lv and month < pik_end[p, k]:
+                    balance[k], accrued[k] = _capitalised(balance[k], accrued[k])
+                    ob = balance[k]
                 final = month == tenor[k]
                 fee = fee_m[k, t] if lv else 0.0
                 called = False
@@ -1132,6 +1145,7 @@ def run_structure_compiled(
     fields: Collection[str] | None = None,
     btc_usd: Float64Array | None = None,
     free_btc: Float64Array | None = None,
+    pik_end_month: Int64Array | None = None,
 ) -> StructureLedger:
     """``structure.run_structure`` by the compiled engine: same arguments, same ledger.
 
@@ -1163,6 +1177,8 @@ def run_structure_compiled(
         not depend on ``fields``. A margin loan's record keeps the fields behind its
         ``DebtLedger``'s named ones, its cash paid and what its lender received
         (``_margin_fields``); its other per-month floats are all-NaN likewise.
+    pik_end_month : ndarray of int, shape (path, facility), optional
+        Interest during construction, capitalised before this month (as ``run_structure``).
 
     Returns
     -------
@@ -1396,6 +1412,9 @@ def run_structure_compiled(
         out_step,
         out_default,
         out_e,
+        np.zeros((n_paths, len(facs)), dtype=np.int64)
+        if pik_end_month is None
+        else np.ascontiguousarray(pik_end_month, dtype=np.int64),
     )
     missing = np.broadcast_to(np.float64(np.nan), (n_paths, n_all))
 

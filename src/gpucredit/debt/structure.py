@@ -141,6 +141,8 @@ class _State:
     bb_counter: Int64Array
     step_up: Float64Array  # cumulated waiver step-ups, decimal per year
     waivers: Int64Array
+    #: Interest is capitalised before this month (interest during construction); None: never.
+    pik_end: Int64Array | None = None
 
 
 @dataclass(slots=True)
@@ -215,6 +217,15 @@ def _spread_now(f: FacilityTerms, open_market: BoolArray) -> Float64Array:
     return np.where(open_market, tight, glut)
 
 
+def _capitalise(s: _State, cap: BoolArray, open_balance: Float64Array) -> Float64Array:
+    """Interest during construction, capitalised on the paths ``cap``: the month's accrued
+    interest is added to the balance (PIK) and nothing is accrued; returns the open balance
+    (the new balance there)."""
+    s.balance = np.where(cap, s.balance + s.accrued, s.balance)
+    s.accrued = np.where(cap, 0.0, s.accrued)
+    return np.asarray(np.where(cap, s.balance, open_balance), dtype=np.float64)
+
+
 def _month_due(
     s: _State,
     month: int,
@@ -237,6 +248,8 @@ def _month_due(
     live = s.live & ok
     open_balance = np.where(live, s.balance, 0.0)
     s.accrued = s.accrued + open_balance * i
+    if s.pik_end is not None:
+        open_balance = _capitalise(s, live & (month < s.pik_end), open_balance)
     final = month == f.tenor_months
     fee = np.zeros(n_paths)
     # the commitment ends with the facility's tenor, which may be shorter than the deal's grid
@@ -338,6 +351,7 @@ def run_structure(
     opening_cash_usd: float = 0.0,
     btc_usd: Float64Array | None = None,
     free_btc: Float64Array | None = None,
+    pik_end_month: Int64Array | None = None,
 ) -> StructureLedger:
     """Run the structure's waterfall on one block of paths.
 
@@ -371,6 +385,10 @@ def run_structure(
         The borrower's BTC not pledged on the as-of date, BTC, >= 0 (with ``structure.margin``).
         The margin loan's step takes its cash from ``max(cfads, 0)``; the waterfall gets
         ``cfads`` less what it paid.
+    pik_end_month : ndarray of int, shape (path, facility), optional
+        Interest during construction: before this month (1-based) a facility's accrued
+        interest is added to its balance each month instead of being paid (``_capitalise``);
+        None: never.
 
     Returns
     -------
@@ -447,6 +465,9 @@ def run_structure(
                 bb_counter=np.zeros(n_paths, dtype=np.int64),
                 step_up=np.zeros(n_paths),
                 waivers=np.zeros(n_paths, dtype=np.int64),
+                pik_end=None
+                if pik_end_month is None
+                else np.ascontiguousarray(np.asarray(pik_end_month, dtype=np.int64)[:, k]),
             )
         )
     initial_dsra = [s.dsra.copy() for s in states]

@@ -17,6 +17,7 @@ from gpucredit.debt.facilities import StructureTerms
 from gpucredit.debt.ledger import DebtLedger
 from gpucredit.debt.structure import StructureLedger, run_structure
 from gpucredit.debt.terms import LoanTerms
+from gpucredit.pipeline.construction import pik_end_months
 from gpucredit.pipeline.inputs import SpreadInputs
 from gpucredit.pipeline.model import Backend, DealModel
 from gpucredit.scenarios.scenario import ScenarioSet
@@ -102,7 +103,13 @@ def run_structure_block(
 ) -> tuple[StructureLedger, tuple[CreditOutcomes, ...]]:
     engine = run_structure_compiled if backend == "numba" else run_structure
     ledger = engine(
-        structure, x.cfads_usd, x.cohort_value_usd, x.sofr, regime, default_free=riskless
+        structure,
+        x.cfads_usd,
+        x.cohort_value_usd,
+        x.sofr,
+        regime,
+        default_free=riskless,
+        pik_end_month=pik_end_months(model, x.delivery_delay_months, x.cfads_usd.shape[0]),
     )
     outs = evaluate_structure(
         structure,

@@ -15,6 +15,7 @@ from gpucredit.credit.duration import ValueFan
 from gpucredit.credit.metrics import DSCR_EDGES, USD_RESOLUTION, CreditAccumulator
 from gpucredit.debt.structure import StructureLedger
 from gpucredit.engine.runner import run_blocks
+from gpucredit.pipeline.construction import ConstructionAccumulator
 from gpucredit.stats import ExactSum, MonthlyHistogram
 
 
@@ -112,6 +113,8 @@ class PassTotals:
     paths: int = 0
     borrower_defaults: int = 0
     borrower_loss: ExactSum = field(default_factory=lambda: ExactSum(USD_RESOLUTION))
+    #: Construction and completion risk (deals whose deliveries have it).
+    construction: ConstructionAccumulator | None = None
 
     def merge(self, other: PassTotals) -> None:
         for mine, theirs in zip(self.facilities, other.facilities, strict=True):
@@ -128,6 +131,8 @@ class PassTotals:
         self.paths += other.paths
         self.borrower_defaults += other.borrower_defaults
         self.borrower_loss.merge(other.borrower_loss)
+        if self.construction is not None and other.construction is not None:
+            self.construction.merge(other.construction)
 
 
 def run_pass(

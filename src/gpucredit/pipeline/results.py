@@ -24,6 +24,7 @@ from gpucredit.credit.duration import (
 )
 from gpucredit.credit.metrics import FacilityMetrics, default_kind_record
 from gpucredit.credit.spread import SpreadSolution
+from gpucredit.pipeline.construction import ConstructionReport
 from gpucredit.pipeline.deterministic import StressOutcome
 from gpucredit.pipeline.model import RunConfig
 from gpucredit.scenarios.grid import TimeGrid
@@ -65,6 +66,8 @@ class SimulationResult:
     structure: StructureReport | None = None
     #: The duration mismatch of each facility, in the order of ``all_facilities``.
     duration: tuple[DurationMismatch, ...] = ()
+    #: Construction and completion risk (``pipeline.construction``); None without it.
+    construction: ConstructionReport | None = None
 
     @property
     def all_facilities(self) -> tuple[FacilityMetrics, ...]:
