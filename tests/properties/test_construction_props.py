@@ -7,12 +7,11 @@ import copy
 from typing import Any
 
 import numpy as np
-import pytest
 
 import gpucredit
 from gpucredit.pipeline import _inputs, build_model
-from gpucredit.pipeline.outcomes import run_recovery, run_structure_block
 from gpucredit.pipeline.inputs import SpreadInputs
+from gpucredit.pipeline.outcomes import run_recovery, run_structure_block
 from gpucredit.scenarios import MonteCarloShocks
 from tests.conftest import load_example_data, make_deal
 from tests.reference.test_construction import deal_data
@@ -25,16 +24,16 @@ def with_delay(data: dict[str, Any], probabilities: dict[int, float] | None) -> 
     """The example with a delay distribution (None: no construction block, no long-stop)."""
     out = copy.deepcopy(data)
     if probabilities is None:
-        del out["fleet"][0]["construction"]
-        del out["contracts"][0]["longstop_date"]
+        del out["fleet"][1]["construction"]
+        del out["contracts"][1]["longstop_date"]
     else:
-        out["fleet"][0]["construction"]["delay_months"] = {"probabilities": probabilities}
+        out["fleet"][1]["construction"]["delay_months"] = {"probabilities": probabilities}
     return make_deal(out)
 
 
 def test_a_delay_of_zero_reproduces_the_deal_without_construction_risk() -> None:
     data = load_example_data(EXAMPLE)
-    data["fleet"][0]["construction"]["cost_overrun_pct"] = {"probabilities": {0: 1.0}}
+    data["fleet"][1]["construction"]["cost_overrun_pct"] = {"probabilities": {0: 1.0}}
     today = build_model(with_delay(data, None))
     zero = build_model(with_delay(data, {0: 1.0}))
     a = _inputs(today, MonteCarloShocks(2), 0, 300)

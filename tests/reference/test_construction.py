@@ -118,7 +118,9 @@ def cash_of(plan: FleetPlan, scen: ScenarioSet, draws: ConstructionDraws | None)
     return fast
 
 
-def certain(plan: FleetPlan, n_paths: int, months: int, overrun_usd: float = 0.0) -> ConstructionDraws:
+def certain(
+    plan: FleetPlan, n_paths: int, months: int, overrun_usd: float = 0.0
+) -> ConstructionDraws:
     return ConstructionDraws(
         np.full((n_paths, 1), months, dtype=np.int64), np.full((n_paths, 1), overrun_usd)
     )
@@ -156,6 +158,7 @@ def test_a_delivery_after_the_long_stop_date_terminates_the_lease() -> None:
     assert (cash.contracted_revenue_usd[1] == 0.0).all()
     delivered = 2 + 4  # month 7 (0-based 6) on the terminated path
     merchant = UNITS * 2.5 * deal.merchant.price_factor * 0.7 * 730.0
+    # a few roundings in a different order of the same products
     np.testing.assert_allclose(cash.merchant_revenue_usd[1, delivered:], merchant, rtol=1e-13)
     assert (cash.merchant_revenue_usd[0] == 0.0).all()  # the kept lease takes every unit
 
@@ -172,13 +175,16 @@ def test_an_overrun_funded_by_project_cash_is_one_months_cost_in_the_delivery_mo
     draws = construction_draws(plan, seed=5, start=0, stop=3)
     overrun = 0.10 * UNITS * UNIT_COST
     assert np.array_equal(draws.delay_months, np.full((3, 1), 2))
+    # 10 / 100 x cost against 0.10 x cost: one rounding
     np.testing.assert_allclose(draws.overrun_usd, overrun, rtol=1e-15)
     base = cash_of(plan, scen, certain(plan, 3, 2))
     charged = cash_of(plan, scen, draws)
     month = 2 + 2  # first earning month 3 on schedule, 5 two months late (0-based 4)
+    # the same sum: one rounding at most
     np.testing.assert_allclose(
         charged.opex_usd[:, month], base.opex_usd[:, month] + overrun, rtol=1e-15
     )
+    # (revenue - opex) - overrun against revenue - (opex + overrun): cancellation of 1e6 sums
     np.testing.assert_allclose(
         charged.cfads_usd[:, month], base.cfads_usd[:, month] - overrun, rtol=1e-12
     )
@@ -212,11 +218,12 @@ def test_capitalised_interest_compounds_the_balance_until_the_delivery_month(k: 
         f = ledger.facilities[0]
         assert (f.interest_paid[:, : 2 + k] == 0.0).all()
         assert f.balance[0, 1 + k] == balance  # same operations: exact
+        # the interest of the month: one product, rounded once either way
         np.testing.assert_allclose(f.interest_paid[:, 2 + k], balance * i, rtol=1e-15)
         np.testing.assert_allclose(f.balance[:, N_MONTHS - 2], balance, rtol=1e-15)
 
 
-def test_paid_interest_during_construction_is_todays_ledger() -> None:
+def test_paid_interest_during_construction_asks_the_engines_for_nothing() -> None:
     data = deal_data({"delay_months": {"probabilities": {2: 1.0}}})
     paid = copy.deepcopy(data)
     paid["facilities"][0]["interest_during_construction"] = "paid"
