@@ -134,11 +134,16 @@ def test_a_certain_delay_of_k_months_shifts_every_cash_flow_by_k_months_exactly(
     on_time = cash_of(plan, scen, None)
     late = cash_of(plan, scen, certain(plan, 4, k))
     assert (on_time.contracted_revenue_usd[:, :2] == 0.0).all()
-    assert (on_time.contracted_revenue_usd[:, 2] > 0.0).all()  # delivered in month 3
-    for name in CASH_FIELDS:
+    assert (on_time.contracted_revenue_usd[:, 2] > 0.0).all()  # earning from month 3
+    for name in ("revenue_usd", "contracted_revenue_usd", "merchant_revenue_usd", "opex_usd"):
         a, b = getattr(on_time, name), getattr(late, name)
         assert np.array_equal(b[:, k:], a[:, : N_MONTHS - k]), name  # exactly k months later
-        assert (b[:, : 1 + k] == 0.0).all(), name  # nothing before the late delivery
+        assert (b[:, : 2 + k] == 0.0).all(), name  # nothing before the late delivery
+    assert np.array_equal(late.cfads_usd[:, k:], on_time.cfads_usd[:, : N_MONTHS - k])
+    # the GPUs are bought on schedule and wait for their hall: owned, ageing and valued on
+    # the calendar whatever the delay
+    assert np.array_equal(late.cohort_value_usd, on_time.cohort_value_usd)
+    assert (late.cohort_value_usd[:, 1:] > 0.0).all()
 
 
 def test_a_delivery_after_the_long_stop_date_terminates_the_lease() -> None:

@@ -925,21 +925,19 @@ def _project_kernel(
                 tc = _delayed(t, delay[p, c])
                 rent = rent_index[p, t, cohort_gen[c]] * price_factor
                 owned_units = cohort_units[c] * (owned[c, tc] if tc >= 0 else 0.0)
-                merchant_units = max(owned_units - busy[c], 0.0) * (
-                    in_service[c, tc] if tc >= 0 else 0.0
-                )
+                merchant_units = max(owned_units - busy[c], 0.0) * in_service[c, t]
                 merchant += merchant_units * rent * u * hours
                 opex += (merchant_units + busy[c]) * opex_per_gpu[c]
                 net_rent = rent * u * hours * one_minus_sga
                 per_gpu = _gpu_value_one(
                     net_rent,
                     opex_per_gpu[c],
-                    remaining[c, tc] if tc >= 0 else 0.0,
+                    remaining[c, t],
                     decay[c],
                     s_rent,
                     s_cost,
                     c,
-                    no_log_above[c, max(tc, 0)],
+                    no_log_above[c, t],
                 )
                 value_out[p, t, c] = cohort_units[c] * per_gpu
             revenue = contracted + merchant
@@ -1114,7 +1112,7 @@ def project_reference(
     for c in range(n_cohorts):
         gen = plan.cohort_generation[c]
         rent = scen.rent_of(gen) * plan.price_factor
-        in_service = _shift(plan.cohort_in_service[c], delay[:, c], 0.0)
+        in_service = plan.cohort_in_service[c][None, :]
         owned_units = plan.cohort_units[c] * _shift(plan.cohort_owned_share[c], delay[:, c], 0.0)
         merchant_units = np.maximum(owned_units - busy[c], 0.0) * in_service
         merchant += merchant_units * rent * util * HOURS_PER_MONTH
@@ -1123,7 +1121,7 @@ def project_reference(
         per_gpu = gpu_value_usd(
             net_rent,
             float(plan.opex_per_gpu_usd[c]),
-            _shift(plan.cohort_remaining_life_months[c], delay[:, c], 0.0),
+            plan.cohort_remaining_life_months[c][None, :],
             buyer_decay_per_year[gen] / 12.0,
             plan.buyer_monthly_discount,
         )
