@@ -207,8 +207,8 @@ class ConstructionAccumulator:
                     name=name,
                     pd_late=c[1] / c[0] if c[0] else None,
                     pd_on_time=c[3] / c[2] if c[2] else None,
-                    el_late_pct=100.0 * loss[0] / (c[0] * principal) if c[0] else None,
-                    el_on_time_pct=100.0 * loss[1] / (c[2] * principal) if c[2] else None,
+                    el_late_pct=_el_pct(loss[0], c[0], principal),
+                    el_on_time_pct=_el_pct(loss[1], c[2], principal),
                 )
             )
         return ConstructionReport(
@@ -220,6 +220,14 @@ class ConstructionAccumulator:
             overrun_on_project_cash=self.project_cash,
             facilities=tuple(facilities),
         )
+
+
+def _el_pct(loss_usd: float, paths: int, principal_usd: float) -> float | None:
+    """Mean loss per path, percent of principal (None without paths); a sum of losses that
+    rounds a hair below zero (recoveries netted against exposures) reads 0."""
+    if not paths:
+        return None
+    return max(100.0 * loss_usd / (paths * principal_usd), 0.0)
 
 
 def construction_accumulator(model: DealModel) -> ConstructionAccumulator | None:

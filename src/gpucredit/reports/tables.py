@@ -686,6 +686,16 @@ def _construction_records(results: list[SimulationResult]) -> dict[str, Any]:
         if r.construction is None:
             continue
         doc = r.construction.to_dict()
+        doc["facilities"] = [
+            {
+                "facility": f.name,
+                "pd_late": _num(f.pd_late),
+                "pd_on_time": _num(f.pd_on_time),
+                "el_late_pct": _num(f.el_late_pct),
+                "el_on_time_pct": _num(f.el_on_time_pct),
+            }
+            for f in r.construction.facilities
+        ]
         records.append(
             {
                 "deal": r.deal.name,
