@@ -4,6 +4,7 @@ without a construction block bit for bit, and a longer certain delay never lower
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -81,3 +82,16 @@ def test_a_longer_construction_delay_never_lowers_the_pd() -> None:
         pds.append(result.metrics.pd)
     assert pds == sorted(pds), pds
     assert pds[-1] > pds[0], pds
+
+
+def test_the_construction_report_does_not_depend_on_the_block_size() -> None:
+    deal = gpucredit.load_deal(
+        Path(__file__).parents[2] / "src" / "gpucredit" / "examples" / f"{EXAMPLE}.yaml"
+    )
+    runs = [
+        gpucredit.simulate(deal, n_paths=600, seed=9, block_size=size, solve_fair_spread=False)
+        for size in (600, 128)
+    ]
+    assert runs[0].construction is not None
+    assert runs[0].construction == runs[1].construction
+    assert runs[0].metrics.pd == runs[1].metrics.pd

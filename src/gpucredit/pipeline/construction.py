@@ -13,8 +13,10 @@ import numpy as np
 from gpucredit._typing import Int64Array
 from gpucredit.assets.fleet import AssetCashflows
 from gpucredit.config.spec import MAX_DELAY_MONTHS
+from gpucredit.credit.metrics import USD_RESOLUTION
 from gpucredit.credit.outcomes import CreditOutcomes
 from gpucredit.pipeline.model import DealModel
+from gpucredit.stats import ExactSum
 
 __all__ = [
     "ConstructionAccumulator",
@@ -133,7 +135,8 @@ class ConstructionReport:
 
 @dataclass(slots=True)
 class ConstructionAccumulator:
-    """Counts of the main pass for ``ConstructionReport``; merged in path order."""
+    """Counts and exact sums (``stats.ExactSum``: the same whatever the block size) of the main
+    pass for ``ConstructionReport``."""
 
     names: tuple[str, ...]
     principal_usd: tuple[float, ...]
@@ -143,16 +146,16 @@ class ConstructionAccumulator:
         default_factory=lambda: np.zeros(MAX_DELAY_MONTHS + 1, dtype=np.int64)
     )
     past_longstop: int = 0
-    overrun_usd: float = 0.0
+    overrun_usd: ExactSum = field(default_factory=lambda: ExactSum(USD_RESOLUTION))
     #: per facility: [late paths, late defaults, on-time paths, on-time defaults]
     counts: list[list[int]] = field(default_factory=list)
     #: per facility: [late loss, on-time loss], USD
-    losses: list[list[float]] = field(default_factory=list)
+    losses: list[list[ExactSum]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.counts:
             self.counts = [[0, 0, 0, 0] for _ in self.names]
-            self.losses = [[0.0, 0.0] for _ in self.names]
+            self.losses = [[ExactSum(USD_RESOLUTION), ExactSum(USD_RESOLUTION)] for _ in self.names]
 
     def add(self, cash: AssetCashflows, outcomes: tuple[CreditOutcomes, ...]) -> None:
         """Add one block: its construction draws and each facility's outcomes."""
@@ -169,7 +172,7 @@ class ConstructionAccumulator:
         if cash.terminated is not None and cash.terminated.shape[1]:
             self.past_longstop += int(cash.terminated.any(axis=1).sum())
         if cash.overrun_usd is not None:
-            self.overrun_usd += float(cash.overrun_usd.sum())
+            self.overrun_usd.add(cash.overrun_usd.sum(axis=1))
         late = delay > 0
         for k, out in enumerate(outcomes):
             d = out.default_month > 0
@@ -177,20 +180,20 @@ class ConstructionAccumulator:
             self.counts[k][1] += int((d & late).sum())
             self.counts[k][2] += int((~late).sum())
             self.counts[k][3] += int((d & ~late).sum())
-            self.losses[k][0] += float(out.loss_usd[late].sum())
-            self.losses[k][1] += float(out.loss_usd[~late].sum())
+            self.losses[k][0].add(out.loss_usd, late)
+            self.losses[k][1].add(out.loss_usd, ~late)
 
     def merge(self, other: ConstructionAccumulator) -> None:
         self.paths += other.paths
         self.delay_counts += other.delay_counts
         self.past_longstop += other.past_longstop
-        self.overrun_usd += other.overrun_usd
+        self.overrun_usd.merge(other.overrun_usd)
         for mine, theirs in zip(self.counts, other.counts, strict=True):
             for j in range(4):
                 mine[j] += theirs[j]
         for mine_l, theirs_l in zip(self.losses, other.losses, strict=True):
-            mine_l[0] += theirs_l[0]
-            mine_l[1] += theirs_l[1]
+            mine_l[0].merge(theirs_l[0])
+            mine_l[1].merge(theirs_l[1])
 
     def report(self) -> ConstructionReport:
         """The report of the paths added."""
@@ -207,8 +210,8 @@ class ConstructionAccumulator:
                     name=name,
                     pd_late=c[1] / c[0] if c[0] else None,
                     pd_on_time=c[3] / c[2] if c[2] else None,
-                    el_late_pct=_el_pct(loss[0], c[0], principal),
-                    el_on_time_pct=_el_pct(loss[1], c[2], principal),
+                    el_late_pct=_el_pct(loss[0].total, c[0], principal),
+                    el_on_time_pct=_el_pct(loss[1].total, c[2], principal),
                 )
             )
         return ConstructionReport(
@@ -216,7 +219,7 @@ class ConstructionAccumulator:
             p90_delay_months=p90,
             share_late=float(self.delay_counts[1:].sum() / n),
             share_past_longstop=self.past_longstop / n,
-            mean_overrun_usd=self.overrun_usd / n,
+            mean_overrun_usd=self.overrun_usd.total / n,
             overrun_on_project_cash=self.project_cash,
             facilities=tuple(facilities),
         )
