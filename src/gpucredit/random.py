@@ -33,6 +33,7 @@ class Component(IntEnum):
     MINER_MIXING = 5  # chi-square mixing variables of the Student-t copula
     CREDIT_WINDOW = 6  # uniforms of the credit market's refinancing-window chain
     PARENT_UNIFORMS = 7  # a deal's parent that is no tenant or guarantor (its own stream)
+    CONSTRUCTION = 8  # normals of the deliveries' construction delays and cost overruns
 
 
 def granule_generator(seed: int, component: Component, granule: int) -> np.random.Generator:

@@ -50,6 +50,7 @@ from gpucredit.reports.tables import (
     calibration_rows,
     calibration_table,
     collateral_table,
+    construction_table,
     duration_table,
     entities_table,
     facility_record,
@@ -267,6 +268,9 @@ def run(
     guarantees = guarantee_table(results)
     if guarantees is not None:
         show(console, guarantees)
+    construction = construction_table(results)
+    if construction is not None:
+        show(console, construction, keys=2)
     if miners:
         show(console, miner_table(miners), keys=2)
         attribution = attribution_table(miners)

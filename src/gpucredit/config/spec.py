@@ -38,12 +38,14 @@ __all__ = [
     "BulletSpec",
     "CallSpec",
     "CohortSpec",
+    "ConstructionSpec",
     "ContractSpec",
     "ConvertibleSpec",
     "CovenantSpec",
     "DdtlSpec",
     "DealSpec",
     "DefaultModelSpec",
+    "DelaySpec",
     "DistributeStep",
     "DrawSpec",
     "FacilitySpec",
@@ -57,6 +59,7 @@ __all__ = [
     "MerchantSpec",
     "NotesSpec",
     "OpexSpec",
+    "OverrunSpec",
     "PaymentAccountStep",
     "PowerPrice",
     "PricingSpec",
@@ -195,6 +198,88 @@ class BorrowerSpec(Spec):
     shares_outstanding: Annotated[float, Field(gt=0.0, le=1e12)] | None = None
 
 
+#: Longest construction delay, months: ten years, far beyond the 24-36 month build times
+#: (and the 34% average schedule overrun) of data-centre projects reported by Foresight
+#: Works (https://fierce-network.com/cloud/optimism-could-kill-data-center-boom); an
+#: assumption.
+MAX_DELAY_MONTHS = 120
+#: Largest cost overrun, percent of the cohort's cost: an assumption (three times the cost).
+MAX_OVERRUN_PCT = 300.0
+#: Probabilities of a discrete distribution must add up to 1 within this (YAML decimals such
+#: as 0.1 + 0.2 are not exact in binary).
+PROBABILITY_SUM_TOLERANCE = 1e-9
+
+
+def _check_probabilities(probabilities: dict[Any, float], unit: str, lo: float, hi: float) -> None:
+    """Raise ``SpecProblem`` unless ``probabilities`` maps values in ``[lo, hi]`` (``unit``) to
+    probabilities in [0, 1] that add up to 1."""
+    for value, prob in probabilities.items():
+        if not lo <= value <= hi:
+            raise SpecProblem(
+                f"probabilities.{value}", value, f"a {unit} between {lo:g} and {hi:g}"
+            )
+        if not 0.0 <= prob <= 1.0:
+            raise SpecProblem(f"probabilities.{value}", prob, "a probability between 0 and 1")
+    total = sum(probabilities.values())
+    if abs(total - 1.0) > PROBABILITY_SUM_TOLERANCE:
+        raise SpecProblem("probabilities", f"probabilities adding up to {total:g}", "a sum of 1")
+
+
+class DelaySpec(Spec):
+    """A discrete distribution of the delivery delay: ``probabilities`` maps a whole number of
+    months of delay (0 = on schedule) to its probability; they add up to 1.
+    ``{probabilities: {3: 1.0}}`` is a certain three-month delay."""
+
+    probabilities: dict[int, float] = Field(min_length=1, max_length=MAX_ITEMS)
+
+    @model_validator(mode="after")
+    def _valid(self) -> Self:
+        _check_probabilities(self.probabilities, "delay in whole months", 0, MAX_DELAY_MONTHS)
+        return self
+
+    @property
+    def max_months(self) -> int:
+        """The longest delay with a positive probability, months."""
+        return max(m for m, p in self.probabilities.items() if p > 0.0)
+
+
+class OverrunSpec(Spec):
+    """A discrete distribution of the cost overrun: ``probabilities`` maps an overrun, percent
+    of the cohort's cost (``units x unit_cost_usd``), to its probability; they add up to 1."""
+
+    probabilities: dict[float, float] = Field(min_length=1, max_length=MAX_ITEMS)
+
+    @model_validator(mode="after")
+    def _valid(self) -> Self:
+        _check_probabilities(self.probabilities, "cost overrun in percent", 0.0, MAX_OVERRUN_PCT)
+        return self
+
+
+def _no_overrun() -> OverrunSpec:
+    return OverrunSpec(probabilities={0.0: 1.0})
+
+
+class ConstructionSpec(Spec):
+    """Construction and completion risk of a delivery (a cohort bought after ``as_of``).
+
+    On each path the cohort arrives ``delay_months`` later than ``purchase_date`` (a draw of
+    its distribution), and its cost overruns by ``cost_overrun_pct`` of ``units x
+    unit_cost_usd``. The two are one draw (a late build is an over-budget build: the overrun is
+    the same quantile of its distribution as the delay, an assumption, see
+    docs/capital_structures.md), and the deal's cohorts are tied by a one-factor Gaussian
+    copula with ``common_factor_correlation``. ``overrun_funded_by``: ``sponsor_equity``
+    (reported only) or ``project_cash`` (paid out of the CFADS of the delivery month).
+    """
+
+    delay_months: DelaySpec
+    cost_overrun_pct: OverrunSpec = Field(default_factory=_no_overrun)
+    overrun_funded_by: Literal["sponsor_equity", "project_cash"] = "sponsor_equity"
+    # ASSUMPTION: 0.5. The cohorts of one deal share a site, a contractor, a utility and an
+    # equipment queue (REFERENCES.md: power and switchgear lead times drive data-centre
+    # delays), so their delays are strongly but not perfectly linked.
+    common_factor_correlation: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.5
+
+
 class CohortSpec(Spec):
     """A block of identical GPUs bought at one time.
 
@@ -216,6 +301,9 @@ class CohortSpec(Spec):
     book_useful_life_years: LifeYears = 6.0
     # at most 10 kW per GPU: five times a GB200 NVL72 rack's ~1.9 kW per GPU (an assumption)
     power_kw_per_gpu: Annotated[float, Field(gt=0.0, le=10.0)] | None = None
+    #: Construction and completion risk of a delivery (``ConstructionSpec``); None: the cohort
+    #: arrives on ``purchase_date`` on every path.
+    construction: ConstructionSpec | None = None
 
     @field_validator("generation")
     @classmethod
@@ -359,6 +447,9 @@ class ContractSpec(RatedSpec):
     guarantor: GuarantorSpec | None = None
     #: A name for the contract, for a facility's ``secured_by_contracts``; once per deal.
     name: str | None = Field(default=None, min_length=1)
+    #: The tenant may terminate if its cohort is delivered after this date (a lease long-stop
+    #: date); None: no termination right.
+    longstop_date: SpecDate | None = None
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -377,6 +468,14 @@ class ContractSpec(RatedSpec):
                 "guarantor.until",
                 self.guarantor.until.isoformat(),
                 f"a date after the contract's start ({self.start})",
+            )
+        if self.guarantor is not None and self.guarantor.as_written and self.longstop_date:
+            # a lease the tenant may terminate before delivery and a backstop written on its
+            # rent are not modelled together (docs/capital_structures.md, "Construction")
+            raise SpecProblem(
+                "longstop_date",
+                self.longstop_date.isoformat(),
+                "no long-stop date on a lease whose backstop is partial, capped or time-limited",
             )
         return self
 
@@ -764,6 +863,10 @@ class _FacilityBase(Spec):
     #: The named contracts whose GPUs secure the facility (their units' share of each
     #: cohort's value), instead of whole cohorts (``secured_by``); ``None``: not used.
     secured_by_contracts: list[str] | None = Field(default=None, min_length=1, max_length=MAX_ITEMS)
+    #: Interest before the path's delivery of the cohorts the facility finances: 'paid' (as
+    #: any month) or 'capitalised' (added to the balance each month, PIK, until the delivery
+    #: month: interest during construction).
+    interest_during_construction: Literal["paid", "capitalised"] = "paid"
 
 
 class TermLoanSpec(_FacilityBase):
@@ -1269,6 +1372,7 @@ class DealSpec(Spec):
                     f"at most the cohort's {cohort.units} units (fleet[{i}].units)",
                 )
         self._check_parent()
+        self._check_construction(horizon_end)
         return self
 
     def _check_parent(self) -> None:
@@ -1359,6 +1463,50 @@ class DealSpec(Spec):
                         f"units in all (each GPU pledged once; {units[contract.cohort]} pledged)",
                     )
         return self
+
+    def _check_construction(self, horizon_end: dt.date) -> None:
+        """A construction block only on a delivery, whose latest delivery is inside the
+        horizon; a long-stop date only on a delivery's contract, on or after its schedule."""
+        names = [c.name for c in self.fleet]
+        for i, cohort in enumerate(self.fleet):
+            if cohort.construction is None:
+                continue
+            if cohort.purchase_date <= self.as_of:
+                raise SpecProblem(
+                    f"fleet[{i}].construction",
+                    "a construction block",
+                    f"a cohort delivered after as_of ({self.as_of}): fleet[{i}].purchase_date "
+                    f"is {cohort.purchase_date}, already delivered",
+                )
+            latest_months = cohort.construction.delay_months.max_months
+            latest = add_months(cohort.purchase_date, latest_months)
+            if latest >= horizon_end:
+                raise SpecProblem(
+                    f"fleet[{i}].construction.delay_months.probabilities.{latest_months}",
+                    latest_months,
+                    f"a delay that still delivers before the debt's maturity ({horizon_end}, "
+                    f"{self.horizon_months} months after as_of): {latest_months} months after "
+                    f"{cohort.purchase_date} is {latest}",
+                )
+        for i, contract in enumerate(self.contracts):
+            if contract.longstop_date is None:
+                continue
+            k = names.index(contract.cohort)
+            scheduled = self.fleet[k].purchase_date
+            if scheduled <= self.as_of:
+                raise SpecProblem(
+                    f"contracts[{i}].longstop_date",
+                    contract.longstop_date.isoformat(),
+                    f"no long-stop date: cohort '{contract.cohort}' is already delivered "
+                    f"(fleet[{k}].purchase_date {scheduled} is on or before as_of)",
+                )
+            if contract.longstop_date < scheduled:
+                raise SpecProblem(
+                    f"contracts[{i}].longstop_date",
+                    contract.longstop_date.isoformat(),
+                    f"a date on or after the scheduled delivery of cohort '{contract.cohort}' "
+                    f"({scheduled}, fleet[{k}].purchase_date)",
+                )
 
     def _check_size(self, horizon_end: dt.date) -> None:
         """The debt at most ``MAX_DEBT_TO_COST`` times the fleet's cost, and its maturity at

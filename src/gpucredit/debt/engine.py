@@ -351,6 +351,13 @@ def _refinancing_ok(
     return ok
 
 
+@numba.njit(cache=True, nogil=True)
+def _capitalised(balance: float, accrued: float) -> tuple[float, float]:
+    """Interest during construction capitalised: the balance with the accrued interest added,
+    and nothing accrued (``structure._capitalise``)."""
+    return balance + accrued, 0.0
+
+
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _parent_support(gap: float, left: float, on: bool) -> float:
     """What the parent pays of a facility's shortfall ``gap`` (USD): at most what is ``left``
@@ -455,8 +462,11 @@ def _structure_kernel(
     has_support: bool,
     support_end: Int64Array,
     cap_usd: float,
+    pik_end: Int64Array,
 ) -> None:
-    """Run the waterfall program on every path; see ``run_structure_compiled``."""
+    """Run the waterfall program on every path; see ``run_structure_compiled``.
+    ``pik_end[p, k]``: facility ``k`` capitalises its interest before this month on path
+    ``p`` (``structure._capitalise``)."""
     n_paths, n_all = cfads.shape
     n_fac = principal0.shape[0]
     n_steps = step_kind.shape[0]
@@ -693,6 +703,9 @@ def _structure_kernel(
                 lv = live[k] and ok
                 ob = balance[k] if lv else 0.0
                 accrued[k] = accrued[k] + ob * i
+                if lv and month < pik_end[p, k]:
+                    balance[k], accrued[k] = _capitalised(balance[k], accrued[k])
+                    ob = balance[k]
                 final = month == tenor[k]
                 fee = fee_m[k, t] if lv else 0.0
                 called = False
@@ -1194,6 +1207,7 @@ def run_structure_compiled(
     free_btc: Float64Array | None = None,
     parent_support_end_month: Int64Array | None = None,
     parent_support_cap_usd: float | None = None,
+    pik_end_month: Int64Array | None = None,
 ) -> StructureLedger:
     """``structure.run_structure`` by the compiled engine: same arguments, same ledger.
 
@@ -1227,6 +1241,8 @@ def run_structure_compiled(
         not depend on ``fields``. A margin loan's record keeps the fields behind its
         ``DebtLedger``'s named ones, its cash paid and what its lender received
         (``_margin_fields``); its other per-month floats are all-NaN likewise.
+    pik_end_month : ndarray of int, shape (path, facility), optional
+        Interest during construction, capitalised before this month (as ``run_structure``).
 
     Returns
     -------
@@ -1467,6 +1483,9 @@ def run_structure_compiled(
         if parent_support_end_month is None
         else np.ascontiguousarray(np.asarray(parent_support_end_month, dtype=np.int64)),
         support_cap(parent_support_cap_usd),
+        np.zeros((n_paths, len(facs)), dtype=np.int64)
+        if pik_end_month is None
+        else np.ascontiguousarray(pik_end_month, dtype=np.int64),
     )
     missing = np.broadcast_to(np.float64(np.nan), (n_paths, n_all))
 

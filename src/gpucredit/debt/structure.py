@@ -146,6 +146,8 @@ class _State:
     step_up: Float64Array  # cumulated waiver step-ups, decimal per year
     waivers: Int64Array
     dspa: Float64Array  # the debt-service payment account
+    #: Interest is capitalised before this month (interest during construction); None: never.
+    pik_end: Int64Array | None = None
 
 
 @dataclass(slots=True)
@@ -252,6 +254,15 @@ def _spread_now(f: FacilityTerms, open_market: BoolArray) -> Float64Array:
     return np.where(open_market, tight, glut)
 
 
+def _capitalise(s: _State, cap: BoolArray, open_balance: Float64Array) -> Float64Array:
+    """Interest during construction, capitalised on the paths ``cap``: the month's accrued
+    interest is added to the balance (PIK) and nothing is accrued; returns the open balance
+    (the new balance there)."""
+    s.balance = np.where(cap, s.balance + s.accrued, s.balance)
+    s.accrued = np.where(cap, 0.0, s.accrued)
+    return np.asarray(np.where(cap, s.balance, open_balance), dtype=np.float64)
+
+
 def _month_due(
     s: _State,
     month: int,
@@ -274,6 +285,8 @@ def _month_due(
     live = s.live & ok
     open_balance = np.where(live, s.balance, 0.0)
     s.accrued = s.accrued + open_balance * i
+    if s.pik_end is not None:
+        open_balance = _capitalise(s, live & (month < s.pik_end), open_balance)
     final = month == f.tenor_months
     fee = np.zeros(n_paths)
     # the commitment ends with the facility's tenor, which may be shorter than the deal's grid
@@ -388,6 +401,7 @@ def run_structure(
     free_btc: Float64Array | None = None,
     parent_support_end_month: Int64Array | None = None,
     parent_support_cap_usd: float | None = None,
+    pik_end_month: Int64Array | None = None,
 ) -> StructureLedger:
     """Run the structure's waterfall on one block of paths.
 
@@ -429,6 +443,10 @@ def run_structure(
         unlimited), and recorded in the facility's ``parent_support``. Not in the
         ``default_free`` run. None: no parent guarantee.
     parent_support_cap_usd : float, optional
+    pik_end_month : ndarray of int, shape (path, facility), optional
+        Interest during construction: before this month (1-based) a facility's accrued
+        interest is added to its balance each month instead of being paid (``_capitalise``);
+        None: never.
 
     Returns
     -------
@@ -511,6 +529,9 @@ def run_structure(
                 step_up=np.zeros(n_paths),
                 waivers=np.zeros(n_paths, dtype=np.int64),
                 dspa=np.zeros(n_paths),
+                pik_end=None
+                if pik_end_month is None
+                else np.ascontiguousarray(np.asarray(pik_end_month, dtype=np.int64)[:, k]),
             )
         )
     initial_dsra = [s.dsra.copy() for s in states]

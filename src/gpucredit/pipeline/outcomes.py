@@ -19,6 +19,7 @@ from gpucredit.debt.facilities import StructureTerms
 from gpucredit.debt.ledger import DebtLedger
 from gpucredit.debt.structure import StructureLedger, run_structure
 from gpucredit.debt.terms import LoanTerms
+from gpucredit.pipeline.construction import pik_end_months
 from gpucredit.pipeline.inputs import SpreadInputs
 from gpucredit.pipeline.model import Backend, DealModel
 from gpucredit.scenarios.scenario import ScenarioSet
@@ -147,6 +148,7 @@ def run_structure_block(
         regime,
         default_free=riskless,
         **({} if riskless else parent_links(model, x.tenant_default_month)),
+        pik_end_month=pik_end_months(model, x.delivery_delay_months, x.cfads_usd.shape[0]),
     )
     outs = evaluate_structure(
         structure,

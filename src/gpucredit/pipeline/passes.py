@@ -16,6 +16,7 @@ from gpucredit.credit.metrics import DSCR_EDGES, USD_RESOLUTION, CreditAccumulat
 from gpucredit.credit.outcomes import CreditOutcomes
 from gpucredit.debt.structure import CROSS_DEFAULT, StructureLedger
 from gpucredit.engine.runner import run_blocks
+from gpucredit.pipeline.construction import ConstructionAccumulator
 from gpucredit.stats import ExactSum, MonthlyHistogram
 
 
@@ -185,6 +186,9 @@ class PassTotals:
         self.guarantor_paid.add(per_path)
         self.guarantor_paying.add((per_path > 0.0).astype(np.float64))
 
+    #: Construction and completion risk (deals whose deliveries have it).
+    construction: ConstructionAccumulator | None = None
+
     def merge(self, other: PassTotals) -> None:
         for mine, theirs in zip(self.facilities, other.facilities, strict=True):
             mine.merge(theirs)
@@ -202,6 +206,8 @@ class PassTotals:
         self.borrower_loss.merge(other.borrower_loss)
         self.guarantor_paid.merge(other.guarantor_paid)
         self.guarantor_paying.merge(other.guarantor_paying)
+        if self.construction is not None and other.construction is not None:
+            self.construction.merge(other.construction)
 
 
 def run_pass(

@@ -26,6 +26,7 @@ from gpucredit.credit.guarantees import GuaranteeReport
 from gpucredit.credit.metrics import FacilityMetrics, default_kind_record
 from gpucredit.credit.real_estate import RealEstateTerms
 from gpucredit.credit.spread import SpreadSolution
+from gpucredit.pipeline.construction import ConstructionReport
 from gpucredit.pipeline.deterministic import StressOutcome
 from gpucredit.pipeline.model import RunConfig
 from gpucredit.scenarios.grid import TimeGrid
@@ -72,6 +73,8 @@ class SimulationResult:
     duration: tuple[DurationMismatch, ...] = ()
     #: The written backstops' expected payments (P) and share backed; None: the deal has none.
     guarantees: GuaranteeReport | None = None
+    #: Construction and completion risk (``pipeline.construction``); None without it.
+    construction: ConstructionReport | None = None
 
     @property
     def all_facilities(self) -> tuple[FacilityMetrics, ...]:

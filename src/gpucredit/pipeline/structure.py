@@ -28,6 +28,7 @@ from gpucredit.debt.facilities import StructureTerms
 from gpucredit.debt.sculpting import cover_ratio
 from gpucredit.debt.structure import StructureLedger
 from gpucredit.engine.runner import CACHE_LIMIT_PATH_MONTHS, block_ranges
+from gpucredit.pipeline.construction import construction_accumulator
 from gpucredit.pipeline.deterministic import (
     breakeven_reported,
     close_collateral_value,
@@ -97,6 +98,7 @@ def simulate_structure(
             collateral=CollateralAccumulator(),
             deal=DealAccumulator(n_months),
             fan=ValueFan(n_months, close_value),
+            construction=construction_accumulator(model),
         )
 
     def main_block(start: int, stop: int) -> PassTotals:
@@ -113,6 +115,8 @@ def simulate_structure(
         assert part.collateral is not None and part.deal is not None and part.fan is not None
         for acc, out, fl in zip(part.facilities, outs, ledger.facilities, strict=True):
             acc.add(out, fl)
+        if part.construction is not None:
+            part.construction.add(inputs.cash, outs)
         part.collateral.add(combined_outcomes(outs, ledger), market_level(model, inputs.scenarios))
         llcr, plcr = cover_ratios(structure, ledger, x.sofr, x.collateral_value_usd)
         part.deal.add(ledger, llcr, plcr, n_steps)
@@ -194,6 +198,7 @@ def simulate_structure(
         structure=report,
         duration=measure_duration(model, totals.fan, collateral_report),
         guarantees=guarantee_report(deal, totals.guarantor_paid, totals.guarantor_paying),
+        construction=None if totals.construction is None else totals.construction.report(),
     )
 
 

@@ -22,6 +22,7 @@ __all__ = [
     "calibration_table",
     "collateral_record",
     "collateral_table",
+    "construction_table",
     "duration_record",
     "duration_table",
     "facility_record",
@@ -577,6 +578,7 @@ def run_document(
         },
         "facilities": [facility_record(r, m) for r in results for m in r.all_facilities],
         "miners": [miner_record(m) for m in miners],
+        **_construction_records(results),
     }
 
 
@@ -891,5 +893,82 @@ def attribution_table(results: list[MinerResult]) -> Table | None:
                 f"{m.total * scale:,.2f}{unit}",
                 *[f"{m.shapley[g] * scale:,.2f}{unit}" for g in groups],
                 f"{m.joint * scale:,.2f}{unit}",
+            )
+    return table
+
+
+def _construction_records(results: list[SimulationResult]) -> dict[str, Any]:
+    """``{"construction": [...]}``: one record per deal with construction risk (its delivery
+    delays, long-stop terminations, overruns, and each facility's PD and EL on the paths
+    delivered late and on time); empty for runs without any."""
+    records = []
+    for r in results:
+        if r.construction is None:
+            continue
+        doc = r.construction.to_dict()
+        doc["facilities"] = [
+            {
+                "facility": f.name,
+                "pd_late": _num(f.pd_late),
+                "pd_on_time": _num(f.pd_on_time),
+                "el_late_pct": _num(f.el_late_pct),
+                "el_on_time_pct": _num(f.el_on_time_pct),
+            }
+            for f in r.construction.facilities
+        ]
+        records.append(
+            {
+                "deal": r.deal.name,
+                **{k: _num(v) if isinstance(v, float) else v for k, v in doc.items()},
+            }
+        )
+    return {"construction": records} if records else {}
+
+
+def construction_table(results: list[SimulationResult]) -> Table | None:
+    """Construction and completion risk of the deals that have it (None if none do): the
+    delay of the latest delivery (mean, p90), the share of paths delivered late and past a
+    lease's long-stop date, the mean cost overrun, and each facility's PD and EL on the paths
+    delivered late against on time."""
+    rows = [r for r in results if r.construction is not None]
+    if not rows:
+        return None
+    table = Table(
+        title="gpucredit: construction and completion risk (late = any delivery delayed)",
+        title_justify="left",
+    )
+    for name in (
+        "Deal",
+        "Facility",
+        "Delay mean mo",
+        "Delay p90 mo",
+        "Late",
+        "Past long-stop",
+        "Overrun USD m",
+        "PD late",
+        "PD on time",
+        "EL late",
+        "EL on time",
+    ):
+        table.add_column(name, justify="left" if name in ("Deal", "Facility") else "right")
+    for r in rows:
+        c = r.construction
+        assert c is not None
+        funded = "cash" if c.overrun_on_project_cash else "equity"
+        for i, f in enumerate(c.facilities):
+            first = i == 0
+            _add_row(
+                table,
+                r.deal.name if first else "",
+                f.name,
+                f"{c.mean_delay_months:.1f}" if first else "",
+                f"{c.p90_delay_months:.0f}" if first else "",
+                _pct(c.share_late) if first else "",
+                _pct(c.share_past_longstop) if first else "",
+                f"{c.mean_overrun_usd / 1e6:,.1f} ({funded})" if first else "",
+                _pct(f.pd_late),
+                _pct(f.pd_on_time),
+                _pct(None if f.el_late_pct is None else f.el_late_pct / 100.0, 2),
+                _pct(None if f.el_on_time_pct is None else f.el_on_time_pct / 100.0, 2),
             )
     return table
