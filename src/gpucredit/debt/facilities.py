@@ -75,6 +75,15 @@ class RefinancingTerms:
     min_dscr: float | None = None
     needs_open_market: bool = False
     spread: tuple[float, float] = (0.0, 0.0)
+    #: Refinancing at the path's spread (docs/capital_structures.md, "Refinancing at the
+    #: path's spread"): the window's spread plus ``spread_per_ltv`` (decimal a year per unit
+    #: of LTV) x the LTV above ``ltv_pivot``; with ``new_tenor_months`` > 0 the new debt
+    #: amortises over that many months (level payment if ``new_level_payment``, else a bullet)
+    #: and ``min_dscr`` tests the trailing CFADS against its service. 0: today's test.
+    spread_per_ltv: float = 0.0
+    ltv_pivot: float = 0.0
+    new_tenor_months: int = 0
+    new_level_payment: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +123,10 @@ class FacilityTerms:
     call_price: Float64Array = field(default_factory=lambda: np.zeros(0))
     conversion_price_usd: float | None = None
     sculpted_dscr: float | None = None  # project finance: its base-case DSCR as sized
+    #: convertible: from this month (0: never) the issuer calls when the share price is above
+    #: ``soft_call_trigger`` x the conversion price; the holders convert (at parity)
+    soft_call_month: int = 0
+    soft_call_trigger: float = 0.0
 
     @property
     def name(self) -> str:
@@ -167,6 +180,12 @@ class EquityTerms:
 
     share_price_usd: float
     shares_outstanding: float
+    #: "fleet_value" (above) or "diffusion": the share price is given to the engine as a path
+    #: (``factors.equity.share_price_paths``: volatility ``vol``, decimal a year, correlation
+    #: ``rho_fleet`` with the fleet's rent shocks)
+    model: Literal["fleet_value", "diffusion"] = "fleet_value"
+    vol: float = 0.0
+    rho_fleet: float = 0.0
 
     @property
     def market_cap_usd(self) -> float:

@@ -175,5 +175,6 @@ def run_structure_deterministic(
         inputs.cash.cohort_value_usd,
         inputs.scenarios.sofr,
         inputs.scenarios.credit_window(),
+        share_price_usd=inputs.share_price_usd,
     )
     return inputs, ledger

@@ -102,7 +102,13 @@ def run_structure_block(
 ) -> tuple[StructureLedger, tuple[CreditOutcomes, ...]]:
     engine = run_structure_compiled if backend == "numba" else run_structure
     ledger = engine(
-        structure, x.cfads_usd, x.cohort_value_usd, x.sofr, regime, default_free=riskless
+        structure,
+        x.cfads_usd,
+        x.cohort_value_usd,
+        x.sofr,
+        regime,
+        default_free=riskless,
+        share_price_usd=x.share_price_usd,
     )
     outs = evaluate_structure(
         structure,
