@@ -50,6 +50,7 @@ from gpucredit.reports.tables import (
     calibration_rows,
     calibration_table,
     collateral_table,
+    convertible_table,
     duration_table,
     facility_record,
     miner_record,
@@ -251,6 +252,9 @@ def run(
     structures = structure_table(results)
     if structures is not None:
         show(console, structures)
+    convertibles = convertible_table(results)
+    if convertibles is not None:
+        show(console, convertibles)
     if miners:
         show(console, miner_table(miners), keys=2)
         attribution = attribution_table(miners)

@@ -368,7 +368,14 @@ def _maturity_refinancing(
     window = spread_open if open_market else spread_shut
     if new_tenor <= 0:
         ok0 = _refinancing_ok(
-            claim, pool_value, trailing_dscr, open_market, max_ltv, has_min_dscr, min_dscr, needs_open
+            claim,
+            pool_value,
+            trailing_dscr,
+            open_market,
+            max_ltv,
+            has_min_dscr,
+            min_dscr,
+            needs_open,
         )
         return ok0, window
     ok = claim <= max_ltv * pool_value + CENT
@@ -1326,9 +1333,7 @@ def run_structure_compiled(
     equity = structure.equity
     debt0 = sum(f.loan.principal_usd for f in facs)
     share_path = (
-        None
-        if share_price_usd is None
-        else np.ascontiguousarray(share_price_usd, dtype=np.float64)
+        None if share_price_usd is None else np.ascontiguousarray(share_price_usd, dtype=np.float64)
     )
     steps = structure.steps
     ext = (

@@ -229,7 +229,9 @@ def _soft_called(
     return np.asarray(live & (share_price > f.soft_call_trigger * cp))
 
 
-def _new_service(gap: Float64Array, monthly_rate: Float64Array, r: RefinancingTerms) -> Float64Array:
+def _new_service(
+    gap: Float64Array, monthly_rate: Float64Array, r: RefinancingTerms
+) -> Float64Array:
     """The first monthly service of the debt refinancing ``gap`` (USD): a level payment over
     ``r.new_tenor_months`` or, for a bullet, the interest alone."""
     if not r.new_level_payment:
