@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -19,6 +20,7 @@ from gpucredit.debt.facilities import (
 from gpucredit.debt.structure import run_structure
 from gpucredit.debt.terms import LoanTerms
 from tests.oracle.test_compiled_structure import assert_same_ledger
+from tests.properties.test_block_invariance import _check, _deal_records
 
 N_PATHS, N_MONTHS = 8, 18
 
@@ -152,3 +154,10 @@ def test_the_default_settings_reproduce_today_bit_for_bit(seed: int, compiled: b
         sofr,
     )
     assert_same_ledger(a, b)
+
+
+@pytest.mark.slow
+def test_a_convertible_with_a_share_diffusion_is_bit_identical_for_any_block_size() -> None:
+    # the share's own stream is drawn granule by granule like every other: two splits, 130
+    # paths (blocks of 64 cut the first 256-path granule), the option's passes included
+    _check(_deal_records("coreweave_convertible_2031", 130, ((64, 2), (4096, 1))))
