@@ -80,7 +80,15 @@ def block_share_price(
         if isinstance(source, MonteCarloShocks)
         else np.zeros_like(fleet)
     )
-    return share_price_paths(equity.share_price_usd, equity.vol, equity.rho_fleet, sofr, fleet, own)
+    return share_price_paths(
+        equity.share_price_usd,
+        equity.vol,
+        equity.rho_fleet,
+        sofr,
+        fleet,
+        own,
+        model.pricing.lambda_rent,
+    )
 
 
 def block_inputs(model: DealModel, source: ShockSource, start: int, stop: int) -> BlockInputs:
