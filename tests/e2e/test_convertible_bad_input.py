@@ -42,12 +42,24 @@ def _negative_new_tenor(data: dict[str, Any]) -> list[str]:
     return ["facilities[1].refinancing.new_tenor_months", "got -12", "greater than or equal to 0"]
 
 
+def _put_after_maturity(data: dict[str, Any]) -> list[str]:
+    data["facilities"][1]["put"] = {"date": "2032-06-01", "price_pct": 100}
+    return ["facilities[1].put.date", "got '2032-06-01'", "before the facility's maturity"]
+
+
+def _put_above_par(data: dict[str, Any]) -> list[str]:
+    data["facilities"][1]["put"] = {"date": "2029-12-01", "price_pct": 110}
+    return ["facilities[1].put.price_pct", "got 110", "less than or equal to 100"]
+
+
 CASES: dict[str, Callable[[dict[str, Any]], list[str]]] = {
     "soft-call-trigger-below-100": _trigger_below_par,
     "soft-call-after-maturity": _soft_call_after_maturity,
     "negative-equity-volatility": _negative_volatility,
     "correlation-above-one": _correlation_above_one,
     "negative-new-tenor": _negative_new_tenor,
+    "put-after-maturity": _put_after_maturity,
+    "put-above-par": _put_above_par,
 }
 
 

@@ -233,6 +233,9 @@ def _facility(draw: st.DrawFn, index: int) -> FacilityTerms:
             if draw(st.booleans()):  # a soft call from a month, at 100% or 130% of it
                 extra["soft_call_month"] = draw(st.integers(1, tenor))
                 extra["soft_call_trigger"] = draw(st.sampled_from([1.0, 1.3]))
+            if draw(st.booleans()):  # a put in a month, at par or below
+                extra["put_month"] = draw(st.integers(1, tenor))
+                extra["put_price"] = draw(st.sampled_from([0.9, 1.0]))
     return FacilityTerms(
         loan=loan,
         kind=kind,  # type: ignore[arg-type]  # drawn from the literal's values

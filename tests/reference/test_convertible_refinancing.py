@@ -176,3 +176,34 @@ def test_the_conversion_option_is_worth_its_black_scholes_value() -> None:
     se = payoff.std(ddof=1) / math.sqrt(n_paths)
     # 4 standard errors: a Monte Carlo estimate, false alarm about 1 in 16,000
     assert abs(payoff.mean() - expected) < 4.0 * se, (payoff.mean(), expected, se)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_put_below_parity_is_paid_in_cash_or_defaults(engine: object) -> None:
+    # 100 of par, conversion price 10, a put at par in month 6: the share at 7 (parity 0.7)
+    # is below the put price, so the holders put. With 120 of cash that month the issuer pays
+    # 100 and nothing is owed after; with 50 it is short: a payment default in month 6.
+    facility = FacilityTerms(
+        loan=_loan(12, 0.0),
+        kind="convertible",
+        conversion_price_usd=10.0,
+        put_month=6,
+        put_price=1.0,
+    )
+    structure = _structure(facility, EquityTerms(8.0, 1.0, model="diffusion"))
+    share = np.full((1, 12), 7.0)
+    for cash, defaulted in ((120.0, False), (50.0, True)):
+        cfads = np.full((1, 12), 1.0)
+        cfads[0, 5] = cash
+        ledger = _run(engine, structure, cfads, share_price_usd=share)
+        fl = ledger.facilities[0]
+        if defaulted:
+            assert int(ledger.default_month[0]) == 6
+            assert int(fl.default_kind[0]) == 1  # payment
+        else:
+            assert int(ledger.default_month[0]) == 0
+            assert fl.principal_paid[0, 5] == 100.0
+            assert fl.balance[0, 5:].tolist() == [0.0] * 7
+    # above the put price (parity 1.2) the holders keep the note to maturity
+    ledger = _run(engine, structure, np.full((1, 12), 1.0), share_price_usd=share * 0 + 12.0)
+    assert ledger.facilities[0].principal_paid[0, 5] == 0.0

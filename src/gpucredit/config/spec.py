@@ -59,6 +59,7 @@ __all__ = [
     "PricingSpec",
     "PrincipalStep",
     "ProjectFinanceSpec",
+    "PutSpec",
     "RatedSpec",
     "RecoverySpec",
     "RefinancingSpec",
@@ -869,6 +870,14 @@ class SoftCallSpec(Spec):
     trigger_pct: Annotated[float, Field(ge=100.0, le=1000.0)]
 
 
+class PutSpec(Spec):
+    """On ``date`` the holders may put the convertible at ``price_pct`` of par (paid in cash);
+    they do when its parity is below that price."""
+
+    date: SpecDate
+    price_pct: Annotated[float, Field(gt=0.0, le=100.0)] = 100.0
+
+
 class ConvertibleSpec(_FacilityBase):
     """Convertible notes: the holder converts at maturity when the path's share price is above
     ``conversion_price_usd`` (shares per USD of par = 1 / conversion price); otherwise repaid
@@ -881,6 +890,7 @@ class ConvertibleSpec(_FacilityBase):
     coupon_frequency: Literal["monthly", "quarterly", "semi_annual"] = "semi_annual"
     amortisation: BulletSpec = Field(default_factory=lambda: BulletSpec(kind="bullet"))
     soft_call: SoftCallSpec | None = None
+    put: PutSpec | None = None
 
 
 FacilitySpec = Annotated[
@@ -1155,6 +1165,15 @@ class DealSpec(Spec):
                     raise SpecProblem(
                         f"facilities[{i}].soft_call.from",
                         f.soft_call.date.isoformat(),
+                        f"a date after as_of ({self.as_of}) and before the facility's "
+                        f"maturity ({maturity}, {f.tenor_months} months after as_of)",
+                    )
+            if isinstance(f, ConvertibleSpec) and f.put is not None:
+                maturity = _months_after(self.as_of, f.tenor_months)
+                if not self.as_of < f.put.date < maturity:
+                    raise SpecProblem(
+                        f"facilities[{i}].put.date",
+                        f.put.date.isoformat(),
                         f"a date after as_of ({self.as_of}) and before the facility's "
                         f"maturity ({maturity}, {f.tenor_months} months after as_of)",
                     )

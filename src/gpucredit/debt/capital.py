@@ -243,6 +243,8 @@ def build_structure(
                     soft_call_trigger=0.0
                     if f.soft_call is None
                     else f.soft_call.trigger_pct / 100.0,
+                    put_month=0 if f.put is None else month_of(grid, f.put.date),
+                    put_price=0.0 if f.put is None else f.put.price_pct / 100.0,
                 )
             )
         else:

@@ -490,6 +490,8 @@ def _structure_kernel(
     refi_level: np.ndarray,
     refi_slope: Float64Array,
     refi_pivot: Float64Array,
+    put_month: Int64Array,
+    put_px: Float64Array,
 ) -> None:
     """Run the waterfall program on every path; see ``run_structure_compiled``."""
     n_paths, n_all = cfads.shape
@@ -522,6 +524,7 @@ def _structure_kernel(
     d_called = np.zeros(n_fac, dtype=np.bool_)
     d_converted = np.zeros(n_fac)
     d_premium = np.zeros(n_fac)
+    d_put = np.zeros(n_fac, dtype=np.bool_)
     ahead = np.zeros(n_fac)
     start_balance = np.zeros(n_fac)
     rates = np.zeros(n_fac)
@@ -795,6 +798,17 @@ def _structure_kernel(
                     converted = ob * price_now / conv_px[k]
                     principal = 0.0
                     regular_p = 0.0
+                d_put[k] = (
+                    has_conv[k]
+                    and has_equity
+                    and put_month[k] > 0
+                    and month == put_month[k]
+                    and month < tenor[k]
+                    and lv
+                    and price_now < put_px[k] * conv_px[k]
+                )
+                if d_put[k]:
+                    principal = ob * put_px[k]
                 if lv:
                     last_regular[k] = regular_p
                 d_refi_int[k] = refi[k] * (max(sofr_t, 0.0) + refi_spread[k]) / 12.0 if ok else 0.0
@@ -970,6 +984,8 @@ def _structure_kernel(
                 row[k, _LK_DRAW] = lk_draw[k]
                 if d_converted[k] > 0.0:
                     balance[k] = 0.0
+                if d_put[k] and got_prin[k] >= d_principal[k] - CENT:
+                    balance[k] = 0.0  # a put paid in full leaves nothing owed
 
             # Covenants, on the paths where nothing was short.
             month_ds = 0.0
@@ -1500,6 +1516,8 @@ def run_structure_compiled(
         flag([f.refinancing.new_level_payment for f in facs]),
         f64([f.refinancing.spread_per_ltv for f in facs]),
         f64([f.refinancing.ltv_pivot for f in facs]),
+        i64([f.put_month for f in facs]),
+        f64([f.put_price for f in facs]),
     )
     missing = np.broadcast_to(np.float64(np.nan), (n_paths, n_all))
 

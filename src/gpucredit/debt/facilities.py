@@ -127,6 +127,10 @@ class FacilityTerms:
     #: ``soft_call_trigger`` x the conversion price; the holders convert (at parity)
     soft_call_month: int = 0
     soft_call_trigger: float = 0.0
+    #: convertible: in this month (0: never) the holders put the note at ``put_price``
+    #: (decimal of par, at most 1) when its parity is below it; the issuer pays in cash
+    put_month: int = 0
+    put_price: float = 0.0
 
     @property
     def name(self) -> str:

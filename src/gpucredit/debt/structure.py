@@ -160,6 +160,7 @@ class _Due:
     called: BoolArray
     converted: Float64Array  # value of shares received on conversion
     premium: Float64Array  # call premium
+    put: BoolArray | None = None  # the holders put the note this month (paid in cash)
 
 
 #: Per-facility monthly ledger fields (the deal's lock-up, distribution and operating deficit
@@ -227,6 +228,19 @@ def _soft_called(
     if month < f.soft_call_month or month >= f.tenor_months:
         return None
     return np.asarray(live & (share_price > f.soft_call_trigger * cp))
+
+
+def _put_exercised(
+    f: FacilityTerms, month: int, live: BoolArray, share_price: Float64Array | None
+) -> BoolArray | None:
+    """The paths on which a convertible's holders put it this month (its put month, before
+    maturity, parity below the put price); None where no put falls this month."""
+    cp = f.conversion_price_usd
+    if cp is None or share_price is None or f.put_month <= 0:
+        return None
+    if month != f.put_month or month >= f.tenor_months:
+        return None
+    return np.asarray(live & (share_price < f.put_price * cp))
 
 
 def _new_service(
@@ -350,6 +364,9 @@ def _month_due(
         converted = np.where(soft, open_balance * share_price / f.conversion_price_usd, converted)
         principal = np.where(soft, 0.0, principal)
         regular_principal = np.where(soft, 0.0, regular_principal)
+    puts = _put_exercised(f, month, live, share_price)
+    if puts is not None:
+        principal = np.where(puts, open_balance * f.put_price, principal)
     s.last_regular = np.where(live, regular_principal, s.last_regular)
     refi_interest = np.where(ok, s.refi * (np.maximum(sofr_t, 0.0) + s.refi_spread) / 12.0, 0.0)
     return _Due(
@@ -366,6 +383,7 @@ def _month_due(
         called=called,
         converted=converted,
         premium=premium,
+        put=puts,
     )
 
 
@@ -727,6 +745,8 @@ def run_structure(
             rec[k]["lockup_draw"][t] = lk_draw[k]
             if d.converted.any():
                 s.balance = np.where(d.converted > 0.0, 0.0, s.balance)
+            if d.put is not None:  # a put paid in full leaves nothing owed
+                s.balance = np.where(d.put & (got_prin[k] >= d.principal - CENT), 0.0, s.balance)
 
         # Covenants, on the paths where nothing was short.
         month_ds = sum((d.regular for d in due), np.zeros(n_paths))

@@ -273,13 +273,13 @@ def _with_option(
 
 
 def without_option(structure: StructureTerms, k: int) -> StructureTerms:
-    """``structure`` with facility ``k`` as straight debt: a convertible's conversion and soft
-    call removed (other facilities, and ``k`` if not a convertible, as they are)."""
+    """``structure`` with facility ``k`` as straight debt: a convertible's conversion, soft
+    call and put removed (other facilities, and ``k`` if not a convertible, as they are)."""
     f = structure.facilities[k]
     if f.conversion_price_usd is None:
         return structure
     facilities = list(structure.facilities)
-    facilities[k] = replace(f, conversion_price_usd=None, soft_call_month=0)
+    facilities[k] = replace(f, conversion_price_usd=None, soft_call_month=0, put_month=0)
     return replace(structure, facilities=tuple(facilities))
 
 
