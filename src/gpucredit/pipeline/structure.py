@@ -159,26 +159,24 @@ def simulate_structure(
     stress = glut_stress(model)
     collateral_report = origination_collateral(model, totals.collateral)
     facilities = tuple(
-        _with_option(
-            with_pricing_measure(
-                summarise(
-                    totals.facilities[k],
-                    deal=deal.name,
-                    name=f.name,
-                    principal_usd=f.committed_usd,
-                    tenor_months=f.tenor_months,
-                    issue_price=f.loan.issue_price,
-                    breakeven_rent=rent,
-                    breakeven_generation=generation,
-                    **spread_figures(solutions[k], nominal_spread(f.loan)),
-                ),
-                solutions[k],
-                q_solutions[k],
+        with_pricing_measure(
+            summarise(
+                totals.facilities[k],
+                deal=deal.name,
+                name=f.name,
+                principal_usd=f.committed_usd,
+                tenor_months=f.tenor_months,
+                issue_price=f.loan.issue_price,
+                breakeven_rent=rent,
+                breakeven_generation=generation,
+                **spread_figures(solutions[k], nominal_spread(f.loan)),
             ),
-            options[k],
+            solutions[k],
+            q_solutions[k],
         )
         for k, f in enumerate(structure.facilities)
     )
+    facilities = tuple(_with_option(m, options[k]) for k, m in enumerate(facilities))
     report = structure_report(model, totals.deal)
     prov = run_provenance(model, config, f"{config.backend} (capital structure)", provenance)
     paths = structure_dataset(model, totals.kept.stacked(), prov) if keep else xr.Dataset()
