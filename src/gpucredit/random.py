@@ -34,6 +34,7 @@ class Component(IntEnum):
     CREDIT_WINDOW = 6  # uniforms of the credit market's refinancing-window chain
     PARENT_UNIFORMS = 7  # a deal's parent that is no tenant or guarantor (its own stream)
     CONSTRUCTION = 8  # normals of the deliveries' construction delays and cost overruns
+    EQUITY_NORMALS = 9  # the borrower's own share-price shocks (factors.equity)
 
 
 def granule_generator(seed: int, component: Component, granule: int) -> np.random.Generator:

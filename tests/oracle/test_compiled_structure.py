@@ -206,6 +206,10 @@ def _facility(draw: st.DrawFn, index: int) -> FacilityTerms:
         min_dscr=draw(st.sampled_from([None, 1.2])),
         needs_open_market=draw(st.booleans()),
         spread=(0.03, 0.08),
+        spread_per_ltv=draw(st.sampled_from([0.0, 0.064])),
+        ltv_pivot=0.55,
+        new_tenor_months=draw(st.sampled_from([0, 1, 60])),
+        new_level_payment=draw(st.booleans()),
     )
     extra: dict[str, Any] = {}
     if kind == "ddtl":
@@ -226,6 +230,12 @@ def _facility(draw: st.DrawFn, index: int) -> FacilityTerms:
             extra["call_price"] = np.array([1.02, 1.0])
         if kind == "convertible":
             extra["conversion_price_usd"] = draw(st.sampled_from([5.0, 30.0]))
+            if draw(st.booleans()):  # a soft call from a month, at 100% or 130% of it
+                extra["soft_call_month"] = draw(st.integers(1, tenor))
+                extra["soft_call_trigger"] = draw(st.sampled_from([1.0, 1.3]))
+            if draw(st.booleans()):  # a put in a month, at par or below
+                extra["put_month"] = draw(st.integers(1, tenor))
+                extra["put_price"] = draw(st.sampled_from([0.9, 1.0]))
     return FacilityTerms(
         loan=loan,
         kind=kind,  # type: ignore[arg-type]  # drawn from the literal's values
@@ -321,6 +331,8 @@ def test_compiled_equals_numpy_on_random_structures(
     if data.draw(st.booleans()):  # interest during construction capitalised on some paths
         n_fac = len(structure.facilities)
         kwargs["pik_end_month"] = rng.integers(0, n_all + 2, (n_paths, n_fac))
+    if data.draw(st.booleans()):  # the share price as a path (a diffusion's)
+        kwargs["share_price_usd"] = rng.lognormal(np.log(10.0), 1.0, (n_paths, n_all))
     if data.draw(st.booleans()):  # a margin loan first, or alone
         margin = data.draw(_margin_loan())
         alone = data.draw(st.booleans())

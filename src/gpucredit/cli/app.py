@@ -51,6 +51,7 @@ from gpucredit.reports.tables import (
     calibration_table,
     collateral_table,
     construction_table,
+    convertible_table,
     duration_table,
     entities_table,
     facility_record,
@@ -271,6 +272,9 @@ def run(
     construction = construction_table(results)
     if construction is not None:
         show(console, construction, keys=2)
+    convertibles = convertible_table(results)
+    if convertibles is not None:
+        show(console, convertibles)
     if miners:
         show(console, miner_table(miners), keys=2)
         attribution = attribution_table(miners)

@@ -361,6 +361,13 @@ class MinerSpec(Spec):
                     "convertible",
                     "borrower.share_price_usd and borrower.shares_outstanding to be given",
                 )
+        if self.borrower is not None and self.borrower.equity_model != "fleet_value":
+            raise SpecProblem(
+                "borrower.equity_model",
+                self.borrower.equity_model,
+                "fleet_value for a miner (its share price follows its enterprise value; the "
+                "diffusion is for GPU deals)",
+            )
         if self.waterfall is not None:
             check_waterfall(self.waterfall, self.facilities)
 

@@ -65,6 +65,7 @@ __all__ = [
     "PricingSpec",
     "PrincipalStep",
     "ProjectFinanceSpec",
+    "PutSpec",
     "RatedSpec",
     "RealEstateSpec",
     "RecoverySpec",
@@ -72,6 +73,7 @@ __all__ = [
     "RegimeSpec",
     "ReserveStep",
     "ScheduleSpec",
+    "SoftCallSpec",
     "SpecDate",
     "SpecProblem",
     "StepSpec",
@@ -196,6 +198,19 @@ class BorrowerSpec(Spec):
     # assumptions: ten times Berkshire Hathaway's class A share; 1e12 shares
     share_price_usd: Annotated[float, Field(gt=0.0, le=1e7)] | None = None
     shares_outstanding: Annotated[float, Field(gt=0.0, le=1e12)] | None = None
+    #: How the share price moves (docs/capital_structures.md, "The convertible's equity
+    #: option"): ``fleet_value`` (equity = the fleet's value less the debt) or ``diffusion``
+    #: (a lognormal diffusion at ``equity_vol_pct`` a year, correlated ``rho_fleet`` with the
+    #: fleet's rent shocks, plus its own shock).
+    equity_model: Literal["fleet_value", "diffusion"] = "fleet_value"
+    # PUBLIC: CoreWeave's 30-day implied volatility (Schaeffer's SVI) was 87% on the day its
+    # 2031 convertible was announced (2025-12-08, finviz.com/news/248492); its option chain
+    # priced 90-98% in 2026 (datacenterindex.ai/trade-ideas/55, thetaowl.com CRWV report)
+    equity_vol_pct: Annotated[float, Field(ge=0.0, le=500.0)] = 87.0
+    # ASSUMPTION: 0.5. A neo-cloud's equity is a levered claim on its fleet, so it moves with
+    # GPU rents, but half its variance is its own (growth, financing, customer news); no
+    # public estimate of the correlation is known to us.
+    rho_fleet: Annotated[float, Field(ge=-1.0, le=1.0)] = 0.5
 
 
 #: Longest construction delay, months: ten years, far beyond the 24-36 month build times
@@ -724,6 +739,20 @@ class RefinancingSpec(Spec):
     needs_open_market: bool = False
     spread_tight_bps: Annotated[float, Field(ge=0.0, le=5000.0)] = 368.0
     spread_glut_bps: Annotated[float, Field(ge=0.0, le=5000.0)] = 643.0
+    #: Refinancing at the path's spread (docs/capital_structures.md): with
+    #: ``new_tenor_months`` > 0 the balloon is refinanced by a new facility amortising
+    #: ``new_amortisation`` over that tenor at SOFR + the window's spread +
+    #: ``spread_per_ltv_bps`` x (LTV - ``ltv_pivot``)+, and ``min_dscr`` tests the trailing
+    #: 12 months' CFADS against the new debt service. 0 keeps the test above.
+    new_tenor_months: Annotated[int, Field(ge=0, le=360)] = 0
+    new_amortisation: Literal["level_payment", "bullet"] = "level_payment"
+    # ASSUMPTION: 640 bp per unit of LTV above 55%. The ICE BofA OAS of BB (181 bp) and single
+    # B (309 bp) on 2025-08-11 (data/credit_spreads_by_rating.csv) differ by 128 bp; we map
+    # a 20-point rise in LTV, from a bank's 55% to a specialty lender's 75% (REFERENCES.md,
+    # origination LTVs), to that one rating step: 128 / 0.20 = 640 bp per unit of LTV.
+    spread_per_ltv_bps: Annotated[float, Field(ge=0.0, le=5000.0)] = 640.0
+    # ASSUMPTION: 0.55, the top of the banks' origination LTVs (REFERENCES.md)
+    ltv_pivot: Annotated[float, Field(ge=0.0, le=1.0)] = 0.55
 
 
 class LoanSpec(Spec):
@@ -995,6 +1024,22 @@ class NotesSpec(_FacilityBase):
         return self
 
 
+class SoftCallSpec(Spec):
+    """From ``date`` the issuer calls the convertible when the share price is above
+    ``trigger_pct`` of the conversion price (the holders then convert)."""
+
+    date: SpecDate = Field(alias="from")
+    trigger_pct: Annotated[float, Field(ge=100.0, le=1000.0)]
+
+
+class PutSpec(Spec):
+    """On ``date`` the holders may put the convertible at ``price_pct`` of par (paid in cash);
+    they do when its parity is below that price."""
+
+    date: SpecDate
+    price_pct: Annotated[float, Field(gt=0.0, le=100.0)] = 100.0
+
+
 class ConvertibleSpec(_FacilityBase):
     """Convertible notes: the holder converts at maturity when the path's share price is above
     ``conversion_price_usd`` (shares per USD of par = 1 / conversion price); otherwise repaid
@@ -1006,6 +1051,8 @@ class ConvertibleSpec(_FacilityBase):
     conversion_price_usd: Annotated[float, Field(gt=0.0, le=1e7)]  # as share_price_usd
     coupon_frequency: Literal["monthly", "quarterly", "semi_annual"] = "semi_annual"
     amortisation: BulletSpec = Field(default_factory=lambda: BulletSpec(kind="bullet"))
+    soft_call: SoftCallSpec | None = None
+    put: PutSpec | None = None
 
 
 FacilitySpec = Annotated[
@@ -1625,6 +1672,24 @@ class DealSpec(Spec):
                     "borrower.share_price_usd and borrower.shares_outstanding to be given "
                     "(a convertible converts on the share price)",
                 )
+            if isinstance(f, ConvertibleSpec) and f.soft_call is not None:
+                maturity = _months_after(self.as_of, f.tenor_months)
+                if not self.as_of < f.soft_call.date < maturity:
+                    raise SpecProblem(
+                        f"facilities[{i}].soft_call.from",
+                        f.soft_call.date.isoformat(),
+                        f"a date after as_of ({self.as_of}) and before the facility's "
+                        f"maturity ({maturity}, {f.tenor_months} months after as_of)",
+                    )
+            if isinstance(f, ConvertibleSpec) and f.put is not None:
+                maturity = _months_after(self.as_of, f.tenor_months)
+                if not self.as_of < f.put.date < maturity:
+                    raise SpecProblem(
+                        f"facilities[{i}].put.date",
+                        f.put.date.isoformat(),
+                        f"a date after as_of ({self.as_of}) and before the facility's "
+                        f"maturity ({maturity}, {f.tenor_months} months after as_of)",
+                    )
         if self.waterfall is not None:
             check_waterfall(self.waterfall, self.facilities)
 
@@ -1654,6 +1719,15 @@ def check_real_estate(items: list[RealEstateSpec], facilities: list[Any], single
                 raise SpecProblem(
                     f"real_estate[{i}].secures[{j}]", name, "each facility named once"
                 )
+
+
+def _months_after(day: dt.date, months: int) -> dt.date:
+    """``day`` moved by ``months`` calendar months (the day clamped to the month's end)."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    month += 1
+    last_day = (dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)).day
+    return dt.date(year, month, min(day.day, last_day))
 
 
 def check_waterfall(steps: list[Any], facilities: list[Any]) -> None:

@@ -250,6 +250,11 @@ class FacilityMetrics:
     actuarial_spread_se_bps: float | None = None
     #: Q fair spread - P fair spread (bp): what the market's prices of risk add.
     risk_premium_bps: float | None = None
+    #: A convertible's fair spread as straight debt (its conversion and soft call removed),
+    #: bp, under Q and P; None for other facilities. Straight - fair = the equity option's
+    #: value to the holder in spread (docs/capital_structures.md).
+    straight_spread_bps: float | None = None
+    straight_actuarial_spread_bps: float | None = None
 
 
 def wilson_interval(defaults: int, n: int, z: float = Z_95) -> tuple[float, float]:

@@ -151,6 +151,10 @@ def build_structure(
             min_dscr=f.refinancing.min_dscr,
             needs_open_market=f.refinancing.needs_open_market,
             spread=(f.refinancing.spread_tight_bps / 1e4, f.refinancing.spread_glut_bps / 1e4),
+            spread_per_ltv=f.refinancing.spread_per_ltv_bps / 1e4,
+            ltv_pivot=f.refinancing.ltv_pivot,
+            new_tenor_months=f.refinancing.new_tenor_months,
+            new_level_payment=f.refinancing.new_amortisation == "level_payment",
         )
 
         def loan(
@@ -235,6 +239,12 @@ def build_structure(
                     kind="convertible",
                     coupon_every_months=COUPON_EVERY[f.coupon_frequency],
                     conversion_price_usd=f.conversion_price_usd,
+                    soft_call_month=0 if f.soft_call is None else month_of(grid, f.soft_call.date),
+                    soft_call_trigger=0.0
+                    if f.soft_call is None
+                    else f.soft_call.trigger_pct / 100.0,
+                    put_month=0 if f.put is None else month_of(grid, f.put.date),
+                    put_price=0.0 if f.put is None else f.put.price_pct / 100.0,
                 )
             )
         else:
@@ -266,7 +276,13 @@ def build_structure(
         steps = tuple(built)
     b = borrower
     equity = (
-        EquityTerms(b.share_price_usd, b.shares_outstanding)
+        EquityTerms(
+            b.share_price_usd,
+            b.shares_outstanding,
+            model=b.equity_model,
+            vol=b.equity_vol_pct / 100.0,
+            rho_fleet=b.rho_fleet,
+        )
         if b is not None and b.share_price_usd is not None and b.shares_outstanding is not None
         else None
     )

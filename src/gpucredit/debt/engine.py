@@ -367,6 +367,65 @@ def _parent_support(gap: float, left: float, on: bool) -> float:
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
+def _new_service(gap: float, rate: float, new_tenor: int, level: bool) -> float:
+    """The first monthly service of a refinancing's new debt (``structure._new_service``)."""
+    if not level:
+        return gap * rate
+    growth = 1.0
+    for _ in range(new_tenor):
+        growth = growth * (1.0 + rate)
+    if rate > 0.0:
+        return gap * rate * growth / (growth - 1.0 if growth > 1.0 else 1.0)
+    return gap / new_tenor
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _maturity_refinancing(
+    claim: float,
+    gap: float,
+    pool_value: float,
+    trailing_dscr: float,
+    open_market: bool,
+    max_ltv: float,
+    has_min_dscr: bool,
+    min_dscr: float,
+    needs_open: bool,
+    spread_open: float,
+    spread_shut: float,
+    new_tenor: int,
+    level: bool,
+    slope: float,
+    pivot: float,
+    sofr_t: float,
+    cf_sum: float,
+    cf_months: int,
+) -> tuple[bool, float]:
+    """A balloon's refinancing test and spread on one path (``structure._maturity_refinancing``)."""
+    window = spread_open if open_market else spread_shut
+    if new_tenor <= 0:
+        ok0 = _refinancing_ok(
+            claim,
+            pool_value,
+            trailing_dscr,
+            open_market,
+            max_ltv,
+            has_min_dscr,
+            min_dscr,
+            needs_open,
+        )
+        return ok0, window
+    ok = claim <= max_ltv * pool_value + CENT
+    if needs_open:
+        ok = ok and open_market
+    ltv = min(_ratio(claim, pool_value, max_ltv), max_ltv)
+    spread = window + slope * max(ltv - pivot, 0.0)
+    service = _new_service(gap, (max(sofr_t, 0.0) + spread) / 12.0, new_tenor, level)
+    if has_min_dscr and cf_months > 0:
+        ok = ok and cf_sum / cf_months >= min_dscr * service
+    return ok, spread
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _structure_kernel(
     n: int,
     cfads: Float64Array,
@@ -463,6 +522,17 @@ def _structure_kernel(
     support_end: Int64Array,
     cap_usd: float,
     pik_end: Int64Array,
+    # the share price as a path; soft calls; refinancing at the path's spread
+    has_share_path: bool,
+    share_path: Float64Array,
+    soft_month: Int64Array,
+    soft_trig: Float64Array,
+    refi_new_tenor: Int64Array,
+    refi_level: np.ndarray,
+    refi_slope: Float64Array,
+    refi_pivot: Float64Array,
+    put_month: Int64Array,
+    put_px: Float64Array,
 ) -> None:
     """Run the waterfall program on every path; see ``run_structure_compiled``.
     ``pik_end[p, k]``: facility ``k`` capitalises its interest before this month on path
@@ -498,6 +568,7 @@ def _structure_kernel(
     d_called = np.zeros(n_fac, dtype=np.bool_)
     d_converted = np.zeros(n_fac)
     d_premium = np.zeros(n_fac)
+    d_put = np.zeros(n_fac, dtype=np.bool_)
     ahead = np.zeros(n_fac)
     start_balance = np.zeros(n_fac)
     rates = np.zeros(n_fac)
@@ -653,7 +724,10 @@ def _structure_kernel(
                 continue
             open_market = regime[p, t] == 0
             price_now = 0.0
-            if has_equity:
+            if has_equity and has_share_path:
+                price_now = share_path[p, t]
+                out_d[_D_SHARE, p, t] = price_now
+            elif has_equity:
                 debt_now = 0.0
                 for k in range(n_fac):
                     debt_now = debt_now + (balance[k] * (1.0 if live[k] else 0.0) + refi[k])
@@ -762,6 +836,28 @@ def _structure_kernel(
                     converted = ob * price_now / conv_px[k]
                     principal = 0.0
                     regular_p = 0.0
+                if (
+                    has_conv[k]
+                    and has_equity
+                    and soft_month[k] > 0
+                    and soft_month[k] <= month < tenor[k]
+                    and lv
+                    and price_now > soft_trig[k] * conv_px[k]
+                ):
+                    converted = ob * price_now / conv_px[k]
+                    principal = 0.0
+                    regular_p = 0.0
+                d_put[k] = (
+                    has_conv[k]
+                    and has_equity
+                    and put_month[k] > 0
+                    and month == put_month[k]
+                    and month < tenor[k]
+                    and lv
+                    and price_now < put_px[k] * conv_px[k]
+                )
+                if d_put[k]:
+                    principal = ob * put_px[k]
                 if lv:
                     last_regular[k] = regular_p
                 d_refi_int[k] = refi[k] * (max(sofr_t, 0.0) + refi_spread[k]) / 12.0 if ok else 0.0
@@ -869,24 +965,32 @@ def _structure_kernel(
                         got_int[k] += got
                         code = 3 if d_final[k] else 1
                     elif d_final[k]:
-                        can = (
-                            short
-                            and gap <= d_principal[k] + CENT
-                            and _refinancing_ok(
-                                ahead[k] + gap,
-                                pools[k, p, t],
-                                trailing_deal,
-                                open_market,
-                                refi_ltv[k],
-                                refi_has_dscr[k],
-                                refi_dscr[k],
-                                refi_needs_open[k],
-                            )
+                        lo = max(month - 1 - 12, 0)
+                        refi_ok, refi_new_spread = _maturity_refinancing(
+                            ahead[k] + gap,
+                            gap,
+                            pools[k, p, t],
+                            trailing_deal,
+                            open_market,
+                            refi_ltv[k],
+                            refi_has_dscr[k],
+                            refi_dscr[k],
+                            refi_needs_open[k],
+                            spread_open[k],
+                            spread_shut[k],
+                            refi_new_tenor[k],
+                            refi_level[k],
+                            refi_slope[k],
+                            refi_pivot[k],
+                            sofr_t,
+                            cum_cf[month - 1] - cum_cf[lo],
+                            month - 1 - lo,
                         )
+                        can = short and gap <= d_principal[k] + CENT and refi_ok
                         refinanced[k] = gap if can else 0.0
                         refi[k] = refi[k] + refinanced[k]
                         if can:
-                            refi_spread[k] = spread_open[k] if open_market else spread_shut[k]
+                            refi_spread[k] = refi_new_spread
                         got = got + refinanced[k]
                         short = short and not can
                         got_prin[k] += got
@@ -951,6 +1055,8 @@ def _structure_kernel(
                 row[k, _LK_DRAW] = lk_draw[k]
                 if d_converted[k] > 0.0:
                     balance[k] = 0.0
+                if d_put[k] and got_prin[k] >= d_principal[k] - CENT:
+                    balance[k] = 0.0  # a put paid in full leaves nothing owed
 
             # Covenants, on the paths where nothing was short.
             month_ds = 0.0
@@ -1208,6 +1314,7 @@ def run_structure_compiled(
     parent_support_end_month: Int64Array | None = None,
     parent_support_cap_usd: float | None = None,
     pik_end_month: Int64Array | None = None,
+    share_price_usd: Float64Array | None = None,
 ) -> StructureLedger:
     """``structure.run_structure`` by the compiled engine: same arguments, same ledger.
 
@@ -1233,6 +1340,8 @@ def run_structure_compiled(
         The borrower's BTC not pledged on the as-of date (with ``structure.margin``).
     parent_support_end_month, parent_support_cap_usd :
         The parent's guarantee (``run_structure``).
+    share_price_usd : ndarray, shape (path, month), optional
+        The path's share price, USD; with equity terms it replaces the fleet-value one.
     fields : collection of str, optional
         The facilities' per-month float fields to record (``DebtLedger`` names; default
         all). Every other one comes back as a read-only all-NaN array that takes no memory,
@@ -1321,6 +1430,9 @@ def run_structure_compiled(
 
     equity = structure.equity
     debt0 = sum(f.loan.principal_usd for f in facs)
+    share_path = (
+        None if share_price_usd is None else np.ascontiguousarray(share_price_usd, dtype=np.float64)
+    )
     steps = structure.steps
     ext = (
         np.zeros(n_paths, dtype=np.int64)
@@ -1486,6 +1598,16 @@ def run_structure_compiled(
         np.zeros((n_paths, len(facs)), dtype=np.int64)
         if pik_end_month is None
         else np.ascontiguousarray(pik_end_month, dtype=np.int64),
+        share_path is not None,
+        share_path if share_path is not None else np.zeros((1, 1)),
+        i64([f.soft_call_month for f in facs]),
+        f64([f.soft_call_trigger for f in facs]),
+        i64([f.refinancing.new_tenor_months for f in facs]),
+        flag([f.refinancing.new_level_payment for f in facs]),
+        f64([f.refinancing.spread_per_ltv for f in facs]),
+        f64([f.refinancing.ltv_pivot for f in facs]),
+        i64([f.put_month for f in facs]),
+        f64([f.put_price for f in facs]),
     )
     missing = np.broadcast_to(np.float64(np.nan), (n_paths, n_all))
 

@@ -77,6 +77,15 @@ class RefinancingTerms:
     min_dscr: float | None = None
     needs_open_market: bool = False
     spread: tuple[float, float] = (0.0, 0.0)
+    #: Refinancing at the path's spread (docs/capital_structures.md, "Refinancing at the
+    #: path's spread"): the window's spread plus ``spread_per_ltv`` (decimal a year per unit
+    #: of LTV) x the LTV above ``ltv_pivot``; with ``new_tenor_months`` > 0 the new debt
+    #: amortises over that many months (level payment if ``new_level_payment``, else a bullet)
+    #: and ``min_dscr`` tests the trailing CFADS against its service. 0: today's test.
+    spread_per_ltv: float = 0.0
+    ltv_pivot: float = 0.0
+    new_tenor_months: int = 0
+    new_level_payment: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +130,14 @@ class FacilityTerms:
     #: Stabilised value of the real estate pledged to it, USD (``credit.real_estate``): part
     #: of its pool's value in its LTV covenants, borrowing base and refinancing test.
     real_estate_value_usd: float = 0.0
+    #: convertible: from this month (0: never) the issuer calls when the share price is above
+    #: ``soft_call_trigger`` x the conversion price; the holders convert (at parity)
+    soft_call_month: int = 0
+    soft_call_trigger: float = 0.0
+    #: convertible: in this month (0: never) the holders put the note at ``put_price``
+    #: (decimal of par, at most 1) when its parity is below it; the issuer pays in cash
+    put_month: int = 0
+    put_price: float = 0.0
 
     @property
     def name(self) -> str:
@@ -176,6 +193,12 @@ class EquityTerms:
 
     share_price_usd: float
     shares_outstanding: float
+    #: "fleet_value" (above) or "diffusion": the share price is given to the engine as a path
+    #: (``factors.equity.share_price_paths``: volatility ``vol``, decimal a year, correlation
+    #: ``rho_fleet`` with the fleet's rent shocks)
+    model: Literal["fleet_value", "diffusion"] = "fleet_value"
+    vol: float = 0.0
+    rho_fleet: float = 0.0
 
     @property
     def market_cap_usd(self) -> float:

@@ -50,7 +50,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gpucredit._typing import BoolArray, Float64Array, Int64Array
-from gpucredit.debt.facilities import FacilityTerms, StructureTerms
+from gpucredit.debt.facilities import FacilityTerms, RefinancingTerms, StructureTerms
 from gpucredit.debt.ledger import LEDGER_MONTHLY_FIELDS, DebtLedger
 from gpucredit.debt.margin_loan import MarginLender, MarginLoanLedger
 from gpucredit.debt.schedule import scheduled_principal
@@ -167,6 +167,7 @@ class _Due:
     called: BoolArray
     converted: Float64Array  # value of shares received on conversion
     premium: Float64Array  # call premium
+    put: BoolArray | None = None  # the holders put the note this month (paid in cash)
 
 
 #: Per-facility monthly ledger fields (the deal's lock-up, distribution and operating deficit
@@ -263,6 +264,83 @@ def _capitalise(s: _State, cap: BoolArray, open_balance: Float64Array) -> Float6
     return np.asarray(np.where(cap, s.balance, open_balance), dtype=np.float64)
 
 
+def _soft_called(
+    f: FacilityTerms, month: int, live: BoolArray, share_price: Float64Array | None
+) -> BoolArray | None:
+    """The paths on which a convertible's soft call converts it this month (before maturity,
+    from ``soft_call_month``, share price above ``soft_call_trigger`` x the conversion price);
+    None where the facility has no soft call in force."""
+    cp = f.conversion_price_usd
+    if cp is None or share_price is None or f.soft_call_month <= 0:
+        return None
+    if month < f.soft_call_month or month >= f.tenor_months:
+        return None
+    return np.asarray(live & (share_price > f.soft_call_trigger * cp))
+
+
+def _put_exercised(
+    f: FacilityTerms, month: int, live: BoolArray, share_price: Float64Array | None
+) -> BoolArray | None:
+    """The paths on which a convertible's holders put it this month (its put month, before
+    maturity, parity below the put price); None where no put falls this month."""
+    cp = f.conversion_price_usd
+    if cp is None or share_price is None or f.put_month <= 0:
+        return None
+    if month != f.put_month or month >= f.tenor_months:
+        return None
+    return np.asarray(live & (share_price < f.put_price * cp))
+
+
+def _new_service(
+    gap: Float64Array, monthly_rate: Float64Array, r: RefinancingTerms
+) -> Float64Array:
+    """The first monthly service of the debt refinancing ``gap`` (USD): a level payment over
+    ``r.new_tenor_months`` or, for a bullet, the interest alone."""
+    if not r.new_level_payment:
+        return np.asarray(gap * monthly_rate)
+    growth = np.ones_like(gap)
+    for _ in range(r.new_tenor_months):
+        growth = growth * (1.0 + monthly_rate)
+    level = np.where(
+        monthly_rate > 0.0,
+        gap * monthly_rate * growth / np.where(growth > 1.0, growth - 1.0, 1.0),
+        gap / r.new_tenor_months,
+    )
+    return np.asarray(level)
+
+
+def _maturity_refinancing(
+    f: FacilityTerms,
+    claim: Float64Array,
+    gap: Float64Array,
+    pool_value: Float64Array,
+    trailing_dscr: Float64Array,
+    open_market: BoolArray,
+    sofr_t: Float64Array,
+    cf_sum: Float64Array,
+    cf_months: int,
+) -> tuple[BoolArray, Float64Array]:
+    """The test and spread of a balloon's refinancing on each path. Without a new facility
+    (``new_tenor_months`` 0) today's ``_refinancing_ok`` and window spread; with one, the
+    window's spread plus ``spread_per_ltv`` x (LTV - ``ltv_pivot``)+ (LTV = ``claim`` over the
+    pool's value, at most ``max_ltv``), and ``min_dscr`` tested on the new service: the mean
+    CFADS of the trailing ``cf_months`` months (``cf_sum``) against it."""
+    r = f.refinancing
+    if r.new_tenor_months <= 0:
+        return _refinancing_ok(f, claim, pool_value, trailing_dscr, open_market), _spread_now(
+            f, open_market
+        )
+    ok = claim <= r.max_ltv * pool_value + CENT
+    if r.needs_open_market:
+        ok &= open_market
+    ltv = np.minimum(_ratio(claim, pool_value, r.max_ltv), r.max_ltv)
+    spread = _spread_now(f, open_market) + r.spread_per_ltv * np.maximum(ltv - r.ltv_pivot, 0.0)
+    service = _new_service(gap, (np.maximum(sofr_t, 0.0) + spread) / 12.0, r)
+    if r.min_dscr is not None and cf_months > 0:
+        ok &= cf_sum / cf_months >= r.min_dscr * service
+    return np.asarray(ok), np.asarray(spread)
+
+
 def _month_due(
     s: _State,
     month: int,
@@ -331,6 +409,14 @@ def _month_due(
         converted = np.where(converts, open_balance * share_price / f.conversion_price_usd, 0.0)
         principal = np.where(converts, 0.0, principal)
         regular_principal = np.where(converts, 0.0, regular_principal)
+    soft = _soft_called(f, month, live, share_price)
+    if soft is not None and share_price is not None and f.conversion_price_usd is not None:
+        converted = np.where(soft, open_balance * share_price / f.conversion_price_usd, converted)
+        principal = np.where(soft, 0.0, principal)
+        regular_principal = np.where(soft, 0.0, regular_principal)
+    puts = _put_exercised(f, month, live, share_price)
+    if puts is not None:
+        principal = np.where(puts, open_balance * f.put_price, principal)
     s.last_regular = np.where(live, regular_principal, s.last_regular)
     refi_interest = np.where(ok, s.refi * (np.maximum(sofr_t, 0.0) + s.refi_spread) / 12.0, 0.0)
     return _Due(
@@ -347,6 +433,7 @@ def _month_due(
         called=called,
         converted=converted,
         premium=premium,
+        put=puts,
     )
 
 
@@ -402,6 +489,7 @@ def run_structure(
     parent_support_end_month: Int64Array | None = None,
     parent_support_cap_usd: float | None = None,
     pik_end_month: Int64Array | None = None,
+    share_price_usd: Float64Array | None = None,
 ) -> StructureLedger:
     """Run the structure's waterfall on one block of paths.
 
@@ -447,6 +535,10 @@ def run_structure(
         Interest during construction: before this month (1-based) a facility's accrued
         interest is added to its balance each month instead of being paid (``_capitalise``);
         None: never.
+    share_price_usd : ndarray, shape (path, month), optional
+        The path's share price, USD (``EquityTerms.model`` "diffusion",
+        ``factors.equity.share_price_paths``); with equity terms it replaces the
+        fleet-value share price.
 
     Returns
     -------
@@ -560,6 +652,11 @@ def run_structure(
     )
     support_left = np.full(n_paths, support_cap(parent_support_cap_usd))
     support_out = [np.zeros(shape) for _ in facs]
+    share_path = (
+        None
+        if share_price_usd is None
+        else np.ascontiguousarray(np.asarray(share_price_usd, dtype=np.float64).T)
+    )
 
     for t in range(n_all if lender is not None else n):
         month = t + 1
@@ -574,7 +671,10 @@ def run_structure(
             continue
         open_market = reg[t] == 0
         share_price: Float64Array | None = None
-        if equity is not None:
+        if equity is not None and share_path is not None:
+            share_price = share_path[t]
+            share_out[t] = share_price
+        elif equity is not None:
             debt_now = sum((s.balance * s.live + s.refi for s in states), np.zeros(n_paths))
             ev = (equity.market_cap_usd + debt0) * _ratio(basis[t], v0, 0.0)
             share_price = np.maximum(ev - debt_now, 0.0) / equity.shares_outstanding
@@ -677,12 +777,22 @@ def run_structure(
                     code = np.full(n_paths, 3 if d.final else 1, dtype=np.int64)
                 elif d.final:
                     can = short & (gap <= d.principal + CENT)
-                    can &= _refinancing_ok(
-                        s.terms, ahead[k] + gap, pools[k], trailing_deal, open_market
+                    lo = max(month - 1 - 12, 0)
+                    refi_ok, refi_spread = _maturity_refinancing(
+                        s.terms,
+                        ahead[k] + gap,
+                        gap,
+                        pools[k],
+                        trailing_deal,
+                        open_market,
+                        sofr[t],
+                        cum_cf[month - 1] - cum_cf[lo],
+                        month - 1 - lo,
                     )
+                    can &= refi_ok
                     refinanced[k] = np.where(can, gap, 0.0)
                     s.refi = s.refi + refinanced[k]
-                    s.refi_spread = np.where(can, _spread_now(s.terms, open_market), s.refi_spread)
+                    s.refi_spread = np.where(can, refi_spread, s.refi_spread)
                     got = got + refinanced[k]
                     short &= ~can
                     got_prin[k] += got
@@ -757,6 +867,8 @@ def run_structure(
             rec[k]["lockup_draw"][t] = lk_draw[k]
             if d.converted.any():
                 s.balance = np.where(d.converted > 0.0, 0.0, s.balance)
+            if d.put is not None:  # a put paid in full leaves nothing owed
+                s.balance = np.where(d.put & (got_prin[k] >= d.principal - CENT), 0.0, s.balance)
 
         # Covenants, on the paths where nothing was short.
         month_ds = sum((d.regular for d in due), np.zeros(n_paths))

@@ -183,5 +183,6 @@ def run_structure_deterministic(
         inputs.scenarios.sofr,
         inputs.scenarios.credit_window(),
         pik_end_month=pik_end_months(model, None, 1),
+        share_price_usd=inputs.share_price_usd,
     )
     return inputs, ledger

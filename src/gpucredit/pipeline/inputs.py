@@ -21,6 +21,7 @@ from gpucredit.assets.fleet import (
     tenant_default_months,
 )
 from gpucredit.assets.miner import MinerCashflows, project_miner
+from gpucredit.factors.equity import equity_normals, share_price_paths
 from gpucredit.pipeline.miner_model import MinerModel
 from gpucredit.pipeline.model import DealModel
 from gpucredit.scenarios.measure import log_weight_normal, pricing_log_weights
@@ -42,6 +43,9 @@ class SpreadInputs:
     log_weight: Float64Array | None = None
     #: Each cohort's delivery delay, months, shape (path, cohort); None: on schedule.
     delivery_delay_months: Int64Array | None = None
+    #: The borrower's share price as a diffusion (``factors.equity``), USD, (path, month);
+    #: None: the fleet-value share price (or no equity).
+    share_price_usd: Float64Array | None = None
 
     @classmethod
     def of(cls, inputs: BlockInputs) -> SpreadInputs:
@@ -54,6 +58,7 @@ class SpreadInputs:
             cash.tenant_default_month,
             inputs.log_weight,
             cash.delivery_delay_months,
+            inputs.share_price_usd,
         )
 
 
@@ -65,6 +70,34 @@ class BlockInputs:
     cash: AssetCashflows
     #: Each path's ``log dQ/dP``, shape (path,); None where the prices of risk are zero.
     log_weight: Float64Array | None = None
+    #: The borrower's share price as a diffusion, USD, (path, month); None without one.
+    share_price_usd: Float64Array | None = None
+
+
+def block_share_price(
+    model: DealModel, source: ShockSource, shocks: Shocks, sofr: Float64Array, start: int, stop: int
+) -> Float64Array | None:
+    """The share price of paths ``[start, stop)`` when the structure's equity is a diffusion
+    (``factors.equity``): the fleet's rent shocks and the share's own stream (none on a
+    deterministic source: its median path); None otherwise."""
+    equity = None if model.structure is None else model.structure.equity
+    if equity is None or equity.model != "diffusion":
+        return None
+    fleet = np.asarray(shocks.normals[:, :, 0], dtype=np.float64)
+    own = (
+        equity_normals(source.seed, start, stop, fleet.shape[1])
+        if isinstance(source, MonteCarloShocks)
+        else np.zeros_like(fleet)
+    )
+    return share_price_paths(
+        equity.share_price_usd,
+        equity.vol,
+        equity.rho_fleet,
+        sofr,
+        fleet,
+        own,
+        model.pricing.lambda_rent,
+    )
 
 
 def block_inputs(model: DealModel, source: ShockSource, start: int, stop: int) -> BlockInputs:
@@ -93,7 +126,8 @@ def block_inputs(model: DealModel, source: ShockSource, start: int, stop: int) -
             entity_factor=shocks.entity_factor,
             has_entities=model.plan.n_entities > 0,
         )
-    return BlockInputs(scen, cash, log_weight)
+    share = block_share_price(model, source, shocks, scen.sofr, start, stop)
+    return BlockInputs(scen, cash, log_weight, share)
 
 
 def block_construction(

@@ -149,6 +149,7 @@ def run_structure_block(
         default_free=riskless,
         **({} if riskless else parent_links(model, x.tenant_default_month)),
         pik_end_month=pik_end_months(model, x.delivery_delay_months, x.cfads_usd.shape[0]),
+        share_price_usd=x.share_price_usd,
     )
     outs = evaluate_structure(
         structure,

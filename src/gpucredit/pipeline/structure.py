@@ -8,6 +8,7 @@ facility's fair spread is solved with the others at their written terms.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -20,7 +21,12 @@ from gpucredit.credit.collateral import CollateralAccumulator
 from gpucredit.credit.duration import ValueFan
 from gpucredit.credit.entity_risk import entity_record
 from gpucredit.credit.guarantees import guarantee_report
-from gpucredit.credit.metrics import CreditAccumulator, summarise
+from gpucredit.credit.metrics import (
+    RATIO_RESOLUTION,
+    CreditAccumulator,
+    FacilityMetrics,
+    summarise,
+)
 from gpucredit.credit.pricing import with_pricing_measure
 from gpucredit.credit.recovery import RecoveryModel
 from gpucredit.credit.spread import SpreadSolution, spread_figures
@@ -56,6 +62,7 @@ from gpucredit.pipeline.spreads import (
     solve_under_p_and_q,
 )
 from gpucredit.scenarios.shocks import MonteCarloShocks
+from gpucredit.stats import ExactSum
 
 
 def simulate_structure(
@@ -145,7 +152,10 @@ def simulate_structure(
     q_solutions: list[SpreadSolution | None] = [None] * n_fac
     if config.solve_fair_spread:
         for k in range(n_fac):
-            pv_block = _facility_pv(model, k, cache, recoverer, config.backend)
+            # a convertible is solved as straight debt; its option is valued below
+            pv_block = _facility_pv(
+                model, k, cache, recoverer, config.backend, without_option(structure, k)
+            )
             price = structure.facilities[k].loan.issue_price
             solutions[k], q_solutions[k] = solve_under_p_and_q(
                 pv_block,
@@ -159,6 +169,7 @@ def simulate_structure(
                 progress=progress,
                 name=f"{structure.names[k]}, ",
             )
+    options = _option_values(model, config, cache, recoverer, ranges, solutions, q_solutions)
     cache.clear()
     rent, generation = breakeven_reported(model, progress)
     stress = glut_stress(model)
@@ -181,6 +192,7 @@ def simulate_structure(
         )
         for k, f in enumerate(structure.facilities)
     )
+    facilities = tuple(_with_option(m, options[k]) for k, m in enumerate(facilities))
     report = structure_report(model, totals.deal)
     prov = run_provenance(model, config, f"{config.backend} (capital structure)", provenance)
     paths = structure_dataset(model, totals.kept.stacked(), prov) if keep else xr.Dataset()
@@ -202,17 +214,105 @@ def simulate_structure(
     )
 
 
+def _option_values(
+    model: DealModel,
+    config: RunConfig,
+    cache: InputCache[tuple[SpreadInputs, np.ndarray]],
+    recovery: RecoveryModel,
+    ranges: list[tuple[int, int]],
+    solutions: list[SpreadSolution | None],
+    q_solutions: list[SpreadSolution | None],
+) -> list[tuple[float | None, float | None] | None]:
+    """Each convertible's equity option in spread, decimal a year, under P and Q; None for the
+    other facilities.
+
+    The convertible's PV with its conversion and soft call less its PV as straight debt,
+    both at the straight debt's fair add-on ``x*``, over the straight PV's slope there:
+    ``(PV_conv(x*) - PV_straight(x*)) / PV'(x*)``. Two passes per measure over the paths
+    kept for the solve; the Q means weighted by dQ/dP. Zero where it never converts."""
+    structure = model.structure
+    assert structure is not None
+    out: list[tuple[float | None, float | None] | None] = []
+    for k, f in enumerate(structure.facilities):
+        if f.conversion_price_usd is None or solutions[k] is None:
+            out.append(None)
+            continue
+        pv_block = _facility_pv(model, k, cache, recovery, config.backend)
+        pv_straight = _facility_pv(
+            model, k, cache, recovery, config.backend, without_option(structure, k)
+        )
+        values: list[float | None] = []
+        for sol, weighted in ((solutions[k], False), (q_solutions[k], True)):
+            if sol is None or sol.risky_add_on is None or not sol.risky_slope:
+                values.append(None)
+                continue
+            # exact sums: the same whatever the block split (PV per unit of par, ratios)
+            total, weight = ExactSum(RATIO_RESOLUTION), ExactSum(RATIO_RESOLUTION)
+            for start, stop in ranges:
+                pv = pv_block(sol.risky_add_on, False, start, stop)
+                pv = pv - pv_straight(sol.risky_add_on, False, start, stop)
+                w = (
+                    likelihood_ratios(cache(start, stop)[0].log_weight, stop - start)
+                    if weighted and not model.pricing.is_zero
+                    else np.ones(stop - start)
+                )
+                total.add(w * pv)
+                weight.add(w)
+            values.append(total.total / weight.total / sol.risky_slope)
+        out.append((values[0], values[1]))
+    return out
+
+
+def _with_option(
+    metrics: FacilityMetrics, option: tuple[float | None, float | None] | None
+) -> FacilityMetrics:
+    """A convertible's ``metrics`` (solved as straight debt) with its option: the straight
+    spreads kept as ``straight_*``, the fair spreads less the option (P and Q, bp)."""
+    if option is None:
+        return metrics
+    p_opt, q_opt = option
+    p_straight, q_straight = metrics.actuarial_spread_bps, metrics.fair_spread_bps
+
+    def less(a: float | None, b: float | None) -> float | None:
+        return None if a is None or b is None else a - b * 1e4
+
+    fair = less(q_straight, q_opt)
+    actuarial = less(p_straight, p_opt)
+    return replace(
+        metrics,
+        straight_spread_bps=q_straight,
+        straight_actuarial_spread_bps=p_straight,
+        fair_spread_bps=fair,
+        actuarial_spread_bps=actuarial,
+        spread_gap_bps=None if fair is None else metrics.market_spread_bps - fair,
+        risk_premium_bps=None if fair is None or actuarial is None else fair - actuarial,
+    )
+
+
+def without_option(structure: StructureTerms, k: int) -> StructureTerms:
+    """``structure`` with facility ``k`` as straight debt: a convertible's conversion, soft
+    call and put removed (other facilities, and ``k`` if not a convertible, as they are)."""
+    f = structure.facilities[k]
+    if f.conversion_price_usd is None:
+        return structure
+    facilities = list(structure.facilities)
+    facilities[k] = replace(f, conversion_price_usd=None, soft_call_month=0, put_month=0)
+    return replace(structure, facilities=tuple(facilities))
+
+
 def _facility_pv(
     model: DealModel,
     k: int,
     inputs_of: InputCache[tuple[SpreadInputs, np.ndarray]],
     recovery: RecoveryModel,
     backend: Backend,
+    structure: StructureTerms | None = None,
 ) -> BlockPV:
     """Facility ``k``'s PV per unit of par on a block at a coupon add-on, the other facilities
-    as written (``spreads``); ``riskless``: the structure run default-free."""
+    as written (``spreads``); ``riskless``: the structure run default-free. ``structure``:
+    the model's when omitted."""
     assert model.structure is not None
-    base = model.structure
+    base = model.structure if structure is None else structure
 
     def pv_block(add_on: float, riskless: bool, start: int, stop: int) -> Float64Array:
         structure = base.with_add_on(k, add_on)

@@ -23,6 +23,8 @@ __all__ = [
     "collateral_record",
     "collateral_table",
     "construction_table",
+    "convertible_record",
+    "convertible_table",
     "duration_record",
     "duration_table",
     "facility_record",
@@ -229,7 +231,70 @@ def credit_record(m: FacilityMetrics) -> dict[str, Any]:
         "implied_rating_range": m.implied_rating_range,
         "notes": {k: v for k, v in m.notes.items() if k != "mean_ead_usd"},
     }
+    if m.straight_actuarial_spread_bps is not None or m.straight_spread_bps is not None:
+        record.update(convertible_record(m))
     return _noted(record, {})
+
+
+def _less(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else a - b
+
+
+def convertible_record(m: FacilityMetrics) -> dict[str, Any]:
+    """A convertible's straight-debt spreads and its equity option's value (bp, P and Q):
+    option value = straight-debt fair spread - the convertible's fair spread."""
+    return {
+        "straight_spread_bps": _num(m.straight_spread_bps, 3),
+        "straight_actuarial_spread_bps": _num(m.straight_actuarial_spread_bps, 3),
+        "option_value_bps": _num(_less(m.straight_spread_bps, m.fair_spread_bps), 3),
+        "option_value_actuarial_bps": _num(
+            _less(m.straight_actuarial_spread_bps, m.actuarial_spread_bps), 3
+        ),
+    }
+
+
+def convertible_table(results: list[SimulationResult]) -> Table | None:
+    """Convertibles: the fair spread with and without the equity option (None if none)."""
+    rows = [
+        m
+        for r in results
+        for m in r.all_facilities
+        if m.straight_actuarial_spread_bps is not None or m.straight_spread_bps is not None
+    ]
+    if not rows:
+        return None
+    table = Table(
+        title="convertibles: fair spread as straight debt and the equity option's value",
+        title_justify="left",
+        caption="option bp = straight-debt fair spread - convertible fair spread (P and Q)",
+        caption_justify="left",
+    )
+    for name in (
+        "Deal",
+        "Facility",
+        "P bp",
+        "Straight P bp",
+        "Option P bp",
+        "Q bp",
+        "Straight Q bp",
+        "Option Q bp",
+        "Market bp",
+    ):
+        table.add_column(name, justify="left" if name in ("Deal", "Facility") else "right")
+    for m in rows:
+        _add_row(
+            table,
+            m.deal,
+            m.name,
+            _bps(m.actuarial_spread_bps),
+            _bps(m.straight_actuarial_spread_bps),
+            _bps(_less(m.straight_actuarial_spread_bps, m.actuarial_spread_bps)),
+            _bps(m.fair_spread_bps),
+            _bps(m.straight_spread_bps),
+            _bps(_less(m.straight_spread_bps, m.fair_spread_bps)),
+            _bps(m.market_spread_bps),
+        )
+    return table
 
 
 def default_definition_record(m: FacilityMetrics) -> dict[str, Any]:
