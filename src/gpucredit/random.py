@@ -32,6 +32,7 @@ class Component(IntEnum):
     MINER_NORMALS = 4  # bitcoin price, hashrate and fee shocks
     MINER_MIXING = 5  # chi-square mixing variables of the Student-t copula
     CREDIT_WINDOW = 6  # uniforms of the credit market's refinancing-window chain
+    MINER_GPU_TENANTS = 7  # default uniforms of the tenants of a miner's own GPU fleet
 
 
 def granule_generator(seed: int, component: Component, granule: int) -> np.random.Generator:

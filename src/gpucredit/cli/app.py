@@ -54,6 +54,7 @@ from gpucredit.reports.tables import (
     facility_record,
     miner_record,
     miner_table,
+    premium_curve_table,
     run_document,
     structure_table,
     summary_table,
@@ -256,6 +257,9 @@ def run(
         attribution = attribution_table(miners)
         if attribution is not None:
             show(console, attribution, keys=2)
+        curve = premium_curve_table(miners)
+        if curve is not None:
+            show(console, curve, keys=2)
     if quiet:
         return
     if target_se is not None:

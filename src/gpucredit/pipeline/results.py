@@ -243,6 +243,11 @@ class MinerResult:
     provenance: dict[str, Any]
     #: Duration mismatch of each facility, in the order of ``facilities``.
     duration: tuple[DurationMismatch, ...] = ()
+    #: The double-leverage premium over the stress correlation (``pipeline.miner``):
+    #: {"paths": n, "points": [{"stress_correlation", facility or "borrower" -> {"pd",
+    #: "pd_se", "expected_loss_usd", "el_se_usd", "fair_spread_bps", "fair_spread_se_bps",
+    #: "actuarial_spread_bps", "actuarial_spread_se_bps"}}]}; None when not run.
+    premium_curve: dict[str, Any] | None = None
 
     def summary(self) -> pd.DataFrame:
         rows = []
