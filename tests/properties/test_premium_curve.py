@@ -5,6 +5,7 @@ a miner whose GPU leg and mining leg fail together in stress."""
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from typing import Any
 
 import pytest
@@ -90,7 +91,7 @@ def test_the_premium_pd_does_not_fall_as_the_stress_correlation_rises() -> None:
     assert result.premium_curve is not None  # on by default: the miner has a GPU fleet
     points = [p["borrower"] for p in result.premium_curve["points"]]
     assert points[0]["pd"] == 0.0  # 0 is the calm BTC-rent correlation: convergence is off
-    for lo, hi in zip(points, points[1:], strict=False):
+    for lo, hi in itertools.pairwise(points):
         # k = 3 standard errors of the two points (each paired with the same off run)
         k_se = 3.0 * (lo["pd_se"] ** 2 + hi["pd_se"] ** 2) ** 0.5
         assert hi["pd"] >= lo["pd"] - k_se, points
