@@ -14,7 +14,7 @@ from gpucredit.assets.fleet import FleetPlan, plan_fleet
 from gpucredit.assets.hazards import PdBasis, tight_regime_hazard
 from gpucredit.assets.miner import MinerPlan, calibrate_asic_buyer, plan_miner
 from gpucredit.config.miner import MINER_POOLS, MinerSpec
-from gpucredit.config.spec import DealSpec
+from gpucredit.config.spec import BorrowerSpec, DealSpec
 from gpucredit.credit.liquidation import (
     ASIC_GENERATION,
     CohortCollateral,
@@ -264,6 +264,7 @@ def _gpu_fleet(
     deal = DealSpec.model_construct(
         name=spec.name,
         as_of=spec.as_of,
+        borrower=spec.borrower or BorrowerSpec(name=spec.name),
         fleet=gpu.fleet,
         contracts=gpu.contracts,
         merchant=gpu.merchant,
