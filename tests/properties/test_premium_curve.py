@@ -25,10 +25,10 @@ def test_the_curve_at_the_miners_own_correlation_is_the_single_premium_run() -> 
     spec = parse_miner(yaml.safe_dump(data, sort_keys=False))
     params = default_factor_params((MINER_GPU_GENERATION,), spec.as_of)
     result = simulate_miner(
-        spec, n_paths=256, seed=2, n_workers=1, attribution=False, params=params
+        spec, n_paths=128, seed=2, n_workers=1, attribution=False, params=params
     )
     assert result.premium is not None and result.premium_curve is not None
-    assert result.premium_curve["paths"] == 256  # min(paths, the run's paths)
+    assert result.premium_curve["paths"] == 128  # min(paths, the run's paths)
     (point,) = result.premium_curve["points"]
     assert point["stress_correlation"] == 0.3
     for name, single in result.premium.items():
@@ -100,3 +100,46 @@ def test_the_premium_pd_does_not_fall_as_the_stress_correlation_rises() -> None:
             >= lo["expected_loss_usd"] - 3.0 * (lo["el_se_usd"] ** 2 + hi["el_se_usd"] ** 2) ** 0.5
         )
     assert points[-1]["pd"] > points[0]["pd"] + 2.0 * points[-1]["pd_se"]
+
+
+def test_the_curve_does_not_depend_on_the_block_split() -> None:
+    data: dict[str, Any] = load_example_data("iren_style_miner")
+    data["premium_curve"] = {"correlations": [0.45, 0.9], "paths": 64}
+    spec = parse_miner(yaml.safe_dump(data, sort_keys=False))
+    params = default_factor_params((MINER_GPU_GENERATION,), spec.as_of)
+    curves = [
+        simulate_miner(
+            spec,
+            n_paths=128,
+            seed=6,
+            block_size=block,
+            n_workers=workers,
+            premium=False,
+            attribution=False,
+            params=params,
+        ).premium_curve
+        for block, workers in ((128, 1), (32, 2))
+    ]
+    assert curves[0] == curves[1]
+    assert curves[0] is not None and curves[0]["paths"] == 64
+
+
+def test_a_correlation_the_stress_matrix_cannot_hold_is_a_noted_point() -> None:
+    data: dict[str, Any] = load_example_data("iren_style_miner")
+    data["premium_curve"] = {"correlations": [0.3, 0.99]}
+    spec = parse_miner(yaml.safe_dump(data, sort_keys=False))
+    params = default_factor_params((MINER_GPU_GENERATION,), spec.as_of)
+    result = simulate_miner(
+        spec,
+        n_paths=32,
+        seed=1,
+        n_workers=1,
+        solve_fair_spread=False,
+        premium=False,
+        attribution=False,
+        params=params,
+    )
+    assert result.premium_curve is not None
+    ok, bad = result.premium_curve["points"]
+    assert "borrower" in ok and "borrower" not in bad
+    assert bad["stress_correlation"] == 0.99 and "positive definite" in bad["note"]

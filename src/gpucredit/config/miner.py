@@ -318,8 +318,9 @@ class PremiumCurveSpec(Spec):
     with ``convergence.stress_correlation`` set to each of ``correlations`` on the same paths
     and seed, minus the run with convergence off. ``enabled``: None (the default) runs it for
     a miner with a ``gpu_fleet`` only. ``paths``: the curve uses the first ``min(paths, run
-    paths)`` paths (ASSUMPTION: 1,000 keeps the seven runs with their fair spreads near the
-    cost of the main run at 10,000 paths; the standard errors say what that buys)."""
+    paths)`` paths (ASSUMPTION: 1,000, so that the curve's eight runs with their fair spreads
+    simulate fewer paths than the default main run of 10,000; the standard errors say what
+    that buys)."""
 
     enabled: bool | None = None
     correlations: list[Annotated[float, Field(ge=0.0, lt=1.0)]] = Field(

@@ -50,8 +50,9 @@ def miner_duration(
     ``model.names``; blocks not kept in ``cache`` are simulated again on ``workers`` threads.
 
     The structure's facilities are secured by the rigs and the hosting leases (ASIC value plus
-    lease value, plus the GPUs' value where the miner has a ``gpu_fleet``), the margin loan by its pledged bitcoin (pledge x BTC price); each value at
-    close is that of month 1 on the median path (every factor group frozen). The contracts are
+    lease value, plus the GPUs' value where the miner has a ``gpu_fleet``), the margin loan by
+    its pledged bitcoin (pledge x BTC price); each value at close is that of month 1 on the
+    median path (every factor group frozen). The contracts are
     the hosting leases (their scheduled payments within the horizon). No liquidation haircut
     is applied at close: the realisable value is the appraised value (bitcoin is marked at the
     market).
