@@ -340,7 +340,10 @@ class MinerSpec(Spec):
     loan's initial LTV, and scenario paths should start from it. Debt: a BTC-backed
     ``margin_loan`` and ``facilities`` (equipment loans ``secured_by: [asics]``, hosting-project
     notes ``secured_by: [hosting]``, convertibles, ...) paid by the ``waterfall`` (by seniority
-    when omitted), exactly as in a GPU deal (docs/capital_structures.md).
+    when omitted), exactly as in a GPU deal (docs/capital_structures.md). ``gpu_fleet``: the
+    miner's own GPUs rented out, whose CFADS joins the mining cash that pays the debt and whose
+    value is the collateral pool ``gpus``; ``premium_curve``: the double-leverage premium over
+    the stress correlation (docs/miners.md, "A miner's own GPU fleet and the premium curve").
     """
 
     name: str = Field(min_length=1)
@@ -362,7 +365,7 @@ class MinerSpec(Spec):
     regime: RegimeSpec | None = None
     notes: str = ""
     gpu_fleet: GpuFleetSpec | None = None
-    premium_curve: PremiumCurveSpec = Field(default_factory=lambda: PremiumCurveSpec())
+    premium_curve: PremiumCurveSpec = Field(default_factory=PremiumCurveSpec)
 
     @property
     def horizon_months(self) -> int:
