@@ -233,6 +233,7 @@ def _facility(draw: st.DrawFn, index: int) -> FacilityTerms:
         pool=pool,
         secured=bool(pool),
         refinancing=refinancing,
+        real_estate_value_usd=draw(st.sampled_from([0.0, 300.0])),
         **extra,
     )
 
@@ -257,6 +258,7 @@ def _structure(draw: st.DrawFn) -> StructureTerms:
                         st.sampled_from([0.25, 1.0]),
                     ),
                     st.just(StepTerms("maintenance_reserve", usd_per_month=5.0, target_usd=20.0)),
+                    st.builds(StepTerms, st.just("payment_account"), st.integers(0, n_fac - 1)),
                 ),
                 max_size=3,
             )

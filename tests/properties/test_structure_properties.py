@@ -48,6 +48,8 @@ def assert_structure_cash_conserved(model, ledger) -> None:  # type: ignore[no-u
     )
     for fl in facs:
         uses += fl.interest_paid + fl.principal_paid + fl.prepaid + fl.dsra_topup + fl.lockup_in
+        if fl.dspa_in is not None and fl.dspa_draw is not None:  # the payment account
+            uses += fl.dspa_in - fl.dspa_draw
     # step payments that are not a facility's: refinancing interest and the maintenance reserve
     labels = [s.kind for s in model.structure.steps]
     for j, kind in enumerate(labels):

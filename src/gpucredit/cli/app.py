@@ -55,6 +55,7 @@ from gpucredit.reports.tables import (
     miner_record,
     miner_table,
     premium_curve_table,
+    real_estate_table,
     run_document,
     structure_table,
     summary_table,
@@ -252,6 +253,9 @@ def run(
     structures = structure_table(results)
     if structures is not None:
         show(console, structures)
+    pledged = real_estate_table(results)
+    if pledged is not None:
+        show(console, pledged)
     if miners:
         show(console, miner_table(miners), keys=2)
         attribution = attribution_table(miners)

@@ -55,11 +55,13 @@ __all__ = [
     "MerchantSpec",
     "NotesSpec",
     "OpexSpec",
+    "PaymentAccountStep",
     "PowerPrice",
     "PricingSpec",
     "PrincipalStep",
     "ProjectFinanceSpec",
     "RatedSpec",
+    "RealEstateSpec",
     "RecoverySpec",
     "RefinancingSpec",
     "RegimeSpec",
@@ -889,15 +891,50 @@ class DistributeStep(Spec):
     step: Literal["distribute"]
 
 
+class PaymentAccountStep(Spec):
+    """Set 1/m of the facility's next coupon aside each month between its payment dates in its
+    debt-service payment account (m: months left to the payment date); its interest and
+    principal are paid from the account first. Added by default to facilities paid less often
+    than monthly when the waterfall is omitted."""
+
+    step: Literal["payment_account"]
+    facility: str
+
+
 StepSpec = Annotated[
     InterestStep
     | PrincipalStep
     | ReserveStep
     | MaintenanceReserveStep
     | SweepStep
-    | DistributeStep,
+    | DistributeStep
+    | PaymentAccountStep,
     Field(discriminator="step"),
 ]
+
+
+class RealEstateSpec(Spec):
+    """A data hall, its land and power contract, pledged to the facilities it ``secures``.
+
+    Stabilised value ``rent x 12 x it_capacity_mw x 1000 / cap rate`` (the hall let again at
+    ``rent_usd_per_kw_month``; the deal's ``opex.colocation_usd_per_kw_month`` when omitted);
+    in liquidation the land counts in full and the building after ``haircut_pct`` (default
+    100: Moody's gives land value but no value to buildings, REFERENCES.md), sold
+    ``liquidation_months`` after the default (docs/capital_structures.md, "Real-estate
+    collateral")."""
+
+    name: str = Field(min_length=1)
+    it_capacity_mw: Annotated[float, Field(gt=0.0, le=10_000.0)]
+    rent_usd_per_kw_month: UsdPerKwMonth | None = None
+    cap_rate_pct: Annotated[float, Field(gt=0.0, le=50.0)]
+    # ASSUMPTION: no land value unless the deal states one (the conservative default)
+    land_value_usd: UsdOrZero = 0.0
+    # Moody's gives land value but no value to buildings in liquidation (REFERENCES.md,
+    # "Adjacent rated data-centre deals"): the building's value is haircut in full
+    haircut_pct: Annotated[float, Field(ge=0.0, le=100.0)] = 100.0
+    # ASSUMPTION: a year to sell an industrial site with its power contract (no shipped source)
+    liquidation_months: Annotated[int, Field(ge=0, le=120)] = 12
+    secures: list[str] = Field(min_length=1, max_length=MAX_ITEMS)
 
 
 class DealSpec(Spec):
@@ -920,6 +957,7 @@ class DealSpec(Spec):
     default_model: DefaultModelSpec | None = None
     regime: RegimeSpec | None = None
     notes: str = ""
+    real_estate: list[RealEstateSpec] = Field(default_factory=list, max_length=MAX_ITEMS)
 
     @property
     def horizon_months(self) -> int:
@@ -983,6 +1021,7 @@ class DealSpec(Spec):
                     "while the debt is outstanding",
                 )
         self._check_size(horizon_end)
+        check_real_estate(self.real_estate, self.facilities, self.loan is not None)
         for i, cohort in enumerate(self.fleet):
             peak = _peak_contracted_units(
                 [c for c in self.contracts if c.cohort == cohort.name], self.as_of
@@ -1116,6 +1155,33 @@ class DealSpec(Spec):
             check_waterfall(self.waterfall, self.facilities)
 
 
+def check_real_estate(items: list[RealEstateSpec], facilities: list[Any], single: bool) -> None:
+    """Each item named once and securing known facilities (each once); a capital structure."""
+    names = [f.name for f in facilities]
+    seen: list[str] = []
+    for i, item in enumerate(items):
+        if single:
+            raise SpecProblem(
+                f"real_estate[{i}]",
+                item.name,
+                "a deal with facilities (real estate secures facilities of a capital structure)",
+            )
+        if item.name in seen:
+            raise SpecProblem(f"real_estate[{i}].name", item.name, "each item named once")
+        seen.append(item.name)
+        for j, name in enumerate(item.secures):
+            if name not in names:
+                raise SpecProblem(
+                    f"real_estate[{i}].secures[{j}]",
+                    name,
+                    f"the name of one of the deal's facilities ({', '.join(names)})",
+                )
+            if name in item.secures[:j]:
+                raise SpecProblem(
+                    f"real_estate[{i}].secures[{j}]", name, "each facility named once"
+                )
+
+
 def check_waterfall(steps: list[Any], facilities: list[Any]) -> None:
     """Every step names a known facility; each facility's interest and principal are paid
     once; reserves only for facilities with one; ``distribute`` last and only there."""
@@ -1131,7 +1197,13 @@ def check_waterfall(steps: list[Any], facilities: list[Any]) -> None:
             )
         if step.step == "distribute" and j != len(steps) - 1:
             raise SpecProblem(f"waterfall[{j}].step", "distribute", "distribute as the last step")
-        if facility is not None and step.step in ("interest", "principal", "reserve", "sweep"):
+        if facility is not None and step.step in (
+            "interest",
+            "principal",
+            "reserve",
+            "sweep",
+            "payment_account",
+        ):
             key = (step.step, facility)
             if key in seen:
                 raise SpecProblem(
@@ -1147,6 +1219,15 @@ def check_waterfall(steps: list[Any], facilities: list[Any]) -> None:
                     f"waterfall[{j}].facility",
                     facility,
                     "a facility with a DSRA (its dsra_months is 0)",
+                )
+        if step.step == "payment_account":
+            f = facilities[names.index(facility)]
+            if getattr(f, "coupon_frequency", "monthly") == "monthly":
+                raise SpecProblem(
+                    f"waterfall[{j}].facility",
+                    facility,
+                    "notes or a convertible paid quarterly or semi-annually (a payment "
+                    "account saves for coupons paid less often than monthly)",
                 )
     if not steps or steps[-1].step != "distribute":
         raise SpecProblem("waterfall", "no final distribute step", "distribute as the last step")

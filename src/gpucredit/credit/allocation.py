@@ -10,7 +10,10 @@ whole fleet, so a cohort's share of it is taken pro rata to value). Then:
 1. each facility takes its own DSRA;
 2. each cohort's proceeds pay the facilities secured by it, by seniority (pro rata within a
    rank, by remaining claim);
-3. what is left of the sale, with the deal's lock-up, maintenance-reserve and trapped cash, is
+3. pledged real estate (``credit.real_estate``) pays the facilities it secures, by seniority
+   (pro rata within a rank, by remaining claim), before their deficiency claims; what is left
+   of it joins the estate;
+4. what is left of the sale, with the deal's lock-up, maintenance-reserve and trapped cash, is
    the general estate: it pays the unsecured claims (unsecured facilities, the deficiency of
    secured ones, and debt raised to refinance a facility), by seniority, pro rata within a
    rank.
@@ -25,6 +28,7 @@ import numpy as np
 from gpucredit._typing import Float64Array
 from gpucredit.credit.liquidation import MarketDefaultState
 from gpucredit.credit.outcomes import CreditOutcomes, ExtraCollateral, discount_factors
+from gpucredit.credit.real_estate import RealEstateTerms
 from gpucredit.credit.recovery import RecoveryModel
 from gpucredit.debt.facilities import StructureTerms
 from gpucredit.debt.structure import StructureLedger
@@ -46,6 +50,32 @@ def _safe_div(num: Float64Array, den: Float64Array, empty: float) -> Float64Arra
         return np.asarray(np.where(den > 0.0, num / np.where(den > 0.0, den, 1.0), empty))
 
 
+def _take_real_estate(
+    structure: StructureTerms,
+    left: list[Float64Array],
+    got: list[Float64Array],
+    real_estate: list[tuple[Float64Array, tuple[int, ...]]],
+    from_real_estate: list[Float64Array],
+) -> Float64Array:
+    """Each item's proceeds to the facilities it secures, senior first (pro rata within a
+    rank); ``left``, ``got`` and ``from_real_estate`` are updated; returns what is left over
+    for the general estate, (n,)."""
+    facs = structure.facilities
+    spare = np.zeros_like(left[0]) if left else np.zeros(0)
+    for proceeds, secures in real_estate:
+        cash = np.array(np.maximum(proceeds, 0.0), dtype=np.float64)
+        for rank in sorted({facs[k].seniority for k in secures}):
+            members = [k for k in secures if facs[k].seniority == rank]
+            takes = _take_pro_rata([left[k] for k in members], cash)
+            for k, take in zip(members, takes, strict=True):
+                got[k] += take
+                left[k] -= take
+                from_real_estate[k] += take
+                cash = cash - take
+        spare = spare + cash
+    return spare
+
+
 def allocate_recovery(
     structure: StructureTerms,
     claims: list[Float64Array],
@@ -53,6 +83,8 @@ def allocate_recovery(
     cohort_sale_usd: Float64Array,
     estate_usd: Float64Array,
     other_unsecured_claim: Float64Array,
+    real_estate: list[tuple[Float64Array, tuple[int, ...]]] | None = None,
+    from_real_estate: list[Float64Array] | None = None,
 ) -> list[Float64Array]:
     """Each facility's recovery on ``n`` defaulted paths.
 
@@ -64,6 +96,10 @@ def allocate_recovery(
     estate_usd : (n,) deal cash (lock-up, maintenance reserve, trapped).
     other_unsecured_claim : (n,) claims that share the estate at the most junior rank
         present among the facilities (refinancing debt).
+    real_estate : list of ((n,) net proceeds, secured facility indices), optional
+        Pledged real estate, paid out after the fleet's secured claims.
+    from_real_estate : list of (n,), optional
+        Filled with what each facility took from the real estate (zeros on entry).
     """
     facs = structure.facilities
     left = [np.array(c, dtype=np.float64) for c in claims]
@@ -92,6 +128,11 @@ def allocate_recovery(
         for k in members:
             left[k] = np.maximum(claims[k] - got[k], 0.0)
     estate = np.asarray(estate_usd, dtype=np.float64) + sale.sum(axis=1)
+    if real_estate:
+        took = (
+            from_real_estate if from_real_estate is not None else [np.zeros_like(c) for c in left]
+        )
+        estate = estate + _take_real_estate(structure, left, got, real_estate, took)
     junior = max(ranks) if ranks else 1
     for rank in ranks:  # the general estate
         members = [k for k, f in enumerate(facs) if f.seniority == rank]
@@ -115,12 +156,15 @@ def evaluate_structure(
     sofr: Float64Array,
     *,
     extra_collateral: ExtraCollateral | None = None,
+    real_estate: tuple[RealEstateTerms, ...] = (),
 ) -> tuple[CreditOutcomes, ...]:
     """Default, recovery, loss and discounted lender cash flows of every facility in a block.
 
     ``pv_per_par`` is the present value of what the lender receives (interest, principal,
     premiums, conversion value, recovery) over the present value of what it funds (the
     opening balance at close and each later draw made before a default), on the path's SOFR.
+    ``real_estate`` is pledged beside the fleet (``credit.real_estate``); each outcome's
+    ``real_estate_usd`` is what the facility recovered from it.
     """
     n_paths = ledger.default_month.shape[0]
     facs = structure.facilities
@@ -153,6 +197,7 @@ def evaluate_structure(
             1.0 / max(values.shape[1], 1),
         )
     claims = [fl.ead[idx] for fl in ledger.facilities]
+    from_real_estate = [np.zeros(idx.size) for _ in facs]
     got = allocate_recovery(
         structure,
         claims,
@@ -160,6 +205,8 @@ def evaluate_structure(
         sale_net[:, None] * share,
         ledger.estate_cash[idx],
         ledger.refinanced_claim[idx],
+        [(item.proceeds_usd(rate, rec.lag_months), item.secures) for item in real_estate],
+        from_real_estate,
     )
     df = discount_factors(sofr)
     r_default = sofr[idx, month - 1]
@@ -169,6 +216,8 @@ def evaluate_structure(
         fac_def = fl.default_month > 0
         recovery_usd = np.zeros(n_paths)
         recovery_usd[idx] = np.where(fl.default_month[idx] > 0, got[k], 0.0)
+        real_estate_usd = np.zeros(n_paths)
+        real_estate_usd[idx] = np.where(fl.default_month[idx] > 0, from_real_estate[k], 0.0)
         ead = np.where(fac_def, fl.ead, 0.0)
         loss = ead - recovery_usd
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -199,6 +248,7 @@ def evaluate_structure(
                 breached=np.asarray(fl.breach.any(axis=1), dtype=np.bool_),
                 time_to_recover_months=ttr,
                 appraised_value_usd=appraised,
+                real_estate_usd=real_estate_usd,
             )
         )
     return tuple(out)

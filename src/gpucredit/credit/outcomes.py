@@ -31,6 +31,8 @@ class CreditOutcomes:
     time_to_recover_months : (path,) months from default to the last sale (0 elsewhere).
     appraised_value_usd : (path,) income-approach value of the collateral at default (0
         elsewhere): the denominator of the appraised LTV at default.
+    real_estate_usd : (path,) or None
+        The part of ``recovery_usd`` paid by pledged real estate (structures only).
     """
 
     default_month: Int64Array
@@ -43,6 +45,7 @@ class CreditOutcomes:
     breached: BoolArray
     time_to_recover_months: Float64Array
     appraised_value_usd: Float64Array
+    real_estate_usd: Float64Array | None = None
 
     @property
     def defaulted(self) -> BoolArray:

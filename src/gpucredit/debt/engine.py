@@ -65,6 +65,7 @@ STEP_CODES = {
     "maintenance_reserve": 3,
     "sweep": 4,
     "distribute": 5,
+    "payment_account": 7,
 }
 _AMORT = {"level_payment": 0, "straight_line": 1, "bullet": 2, "schedule": 3}
 _CONSEQUENCE = {"event_of_default": 0, "cash_sweep": 1, "lock_up": 2}
@@ -89,6 +90,9 @@ _FIELDS = (
     "dscr_trailing",
     "ltv",
     "extra_received",
+    "dspa_balance",
+    "dspa_in",
+    "dspa_draw",
 )
 (
     _BAL,
@@ -109,6 +113,9 @@ _FIELDS = (
     _DSCR_TR,
     _LTV,
     _EXTRA,
+    _DSPA_BAL,
+    _DSPA_IN,
+    _DSPA_DRAW,
 ) = range(len(_FIELDS))
 # Deal monthly float fields.
 _DEAL_FIELDS = (
@@ -167,6 +174,16 @@ _MB_CALL, _MB_SOLD, _MB_ALIVE = range(3)
 _MP_EAD, _MP_REC = range(2)
 _MI_SHORT, _MI_MONTH, _MI_KIND = range(3)
 _MT_PRINCIPAL, _MT_PLEDGE, _MT_TOP, _MT_CALL, _MT_LIQ, _MT_PEN = range(6)
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _set_aside(
+    accrued: float, ob: float, rate: float, account: float, avail: float, months_left: int
+) -> float:
+    """``structure.payment_account_set_aside`` on one path: the same operations in order."""
+    target = accrued + ob * rate * months_left
+    need = max(target - account, 0.0)
+    return min(avail, need / (months_left + 1))
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
@@ -432,6 +449,7 @@ def _structure_kernel(
     balance = np.zeros(n_fac)
     live = np.zeros(n_fac, dtype=np.bool_)
     dsra = np.zeros(n_fac)
+    dspa = np.zeros(n_fac)  # the debt-service payment accounts
     accrued = np.zeros(n_fac)
     refi = np.zeros(n_fac)
     refi_spread = np.zeros(n_fac)
@@ -514,6 +532,7 @@ def _structure_kernel(
             balance[k] = bal
             live[k] = True
             dsra[k] = dsra_months[k] * first
+            dspa[k] = 0.0
             accrued[k] = 0.0
             refi[k] = 0.0
             refi_spread[k] = 0.0
@@ -783,9 +802,13 @@ def _structure_kernel(
                         ask = d_principal[k]
                     if not ok or stop:
                         ask = 0.0
-                    pay = min(avail, ask)
+                    from_account = min(ask, dspa[k])  # the payment account pays first
+                    dspa[k] = dspa[k] - from_account
+                    row[k, _DSPA_DRAW] += from_account
+                    rest = ask - from_account
+                    pay = min(avail, rest)
                     avail = avail - pay
-                    gap = ask - pay
+                    gap = rest - pay
                     take = min(gap, lockup)
                     lockup = lockup - take
                     gap = gap - take
@@ -860,6 +883,17 @@ def _structure_kernel(
                     swept[k] += amount
                     avail = avail - amount
                     out_step[p, t, j] = amount
+                elif code_j == 7:
+                    if d_final[k] or month > tenor[k] or month % every[k] == 0:
+                        continue
+                    months_left = min((month // every[k] + 1) * every[k], tenor[k]) - month
+                    put = _set_aside(accrued[k], d_open[k], rates[k], dspa[k], avail, months_left)
+                    if not (d_live[k] and not stop and not d_called[k]):
+                        put = 0.0
+                    dspa[k] = dspa[k] + put
+                    avail = avail - put
+                    row[k, _DSPA_IN] += put
+                    out_step[p, t, j] = put
 
             # Balances after payment; lender interest vs refinancing-debt interest.
             for k in range(n_fac):
@@ -1014,7 +1048,7 @@ def _structure_kernel(
                     out_fi[k, _F_KIND, p] = kind[k] if kind[k] > 0 else CROSS_DEFAULT
                     unpaid = max(d_interest[k] - min(got_int[k], d_interest[k]), 0.0)
                     out_fp[k, _F_EAD, p] = max(balance[k], 0.0) + unpaid
-                    out_fp[k, _F_PLEDGED, p] = dsra[k]
+                    out_fp[k, _F_PLEDGED, p] = dsra[k] + dspa[k]
                 if k == order[0] and hit:
                     row[k, _TRAPPED] = trapped
             if now:
@@ -1055,16 +1089,18 @@ def _structure_kernel(
                     and (d_final[k] or (balance[k] <= CENT and drawn_all) or d_called[k])
                 )
                 gone = repaid or (now and live[k])
-                release_k = dsra[k] if repaid else 0.0
+                release_k = dsra[k] + dspa[k] if repaid else 0.0
                 row[k, _RELEASE] = release_k
                 release = release + release_k
                 if gone:
                     dsra[k] = 0.0
+                    dspa[k] = 0.0
                     balance[k] = 0.0
                     live[k] = False
                 still = still or live[k]
                 row[k, _BAL] = balance[k]
                 row[k, _DSRA_BAL] = dsra[k]
+                row[k, _DSPA_BAL] = dspa[k]
             last = going and not still
             deal_release = release_lockup + (lockup + mra + liquidity if last else 0.0)
             release = release + (lockup + mra + liquidity if last else 0.0)
@@ -1184,6 +1220,8 @@ def run_structure_compiled(
     pools = np.zeros((n_fac, n_paths, n_all))
     for k, f in enumerate(facs):
         pools[k] = cohort_value[:, :, list(f.pool) if f.pool else slice(None)].sum(axis=2)
+        if f.real_estate_value_usd:  # pledged real estate, as the oracle adds it
+            pools[k] = pools[k] + f.real_estate_value_usd
     basis = np.ascontiguousarray(
         cohort_value.sum(axis=2) if enterprise_value_usd is None else enterprise_value_usd,
         dtype=np.float64,
@@ -1434,6 +1472,9 @@ def run_structure_compiled(
             initial_dsra=out_fp[k, _F_DSRA0],
             waivers=out_fi[k, _F_WAIVERS],
             extra_received=field(k, _EXTRA),
+            dspa_balance=field(k, _DSPA_BAL),
+            dspa_in=field(k, _DSPA_IN),
+            dspa_draw=field(k, _DSPA_DRAW),
         )
         for k in range(n_fac)
     )

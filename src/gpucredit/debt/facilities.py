@@ -47,6 +47,7 @@ StepKind = Literal[
     "maintenance_reserve",
     "sweep",
     "distribute",
+    "payment_account",
 ]
 STEP_KINDS: tuple[str, ...] = (
     "margin_ladder",
@@ -56,6 +57,7 @@ STEP_KINDS: tuple[str, ...] = (
     "maintenance_reserve",
     "sweep",
     "distribute",
+    "payment_account",
 )
 
 
@@ -91,6 +93,8 @@ class FacilityTerms:
     * ``abl``: ``advance_rate`` x the value of ``pool`` is the borrowing base, redetermined
       monthly; a balance above it must be repaid within ``cure_months`` or it is an event
       of default.
+    * any kind: ``real_estate_value_usd`` is pledged real estate's stabilised value, added to
+      the value of ``pool`` in every test of it (its recovery is ``credit.real_estate``'s).
     * ``notes``/``convertible``: interest accrues monthly and is paid every
       ``coupon_every_months``; ``call_month``/``call_price`` the call schedule (decimal of
       par); ``conversion_price_usd`` converts at maturity when the share price is above it.
@@ -114,6 +118,9 @@ class FacilityTerms:
     call_price: Float64Array = field(default_factory=lambda: np.zeros(0))
     conversion_price_usd: float | None = None
     sculpted_dscr: float | None = None  # project finance: its base-case DSCR as sized
+    #: Stabilised value of the real estate pledged to it, USD (``credit.real_estate``): part
+    #: of its pool's value in its LTV covenants, borrowing base and refinancing test.
+    real_estate_value_usd: float = 0.0
 
     @property
     def name(self) -> str:
@@ -142,7 +149,9 @@ class StepTerms:
     """One step of the waterfall: what it pays and to which facility (index).
 
     ``margin_ladder`` is the month of the structure's margin loan (``StructureTerms.margin``;
-    ``debt.margin_loan``): the program's first step, served before the waterfall's."""
+    ``debt.margin_loan``): the program's first step, served before the waterfall's.
+    ``payment_account`` sets 1/m of the facility's next coupon aside in its debt-service
+    payment account each month between payment dates (``payment_account_set_aside``)."""
 
     kind: StepKind
     facility: int = -1
@@ -207,9 +216,13 @@ class StructureTerms:
         if not n and self.margin is None:
             raise ValueError("a structure needs a facility or a margin loan")
         for step in self.steps:
-            if step.kind in ("interest", "principal", "reserve", "sweep") and not (
-                0 <= step.facility < n
-            ):
+            if step.kind in (
+                "interest",
+                "principal",
+                "reserve",
+                "sweep",
+                "payment_account",
+            ) and not (0 <= step.facility < n):
                 raise ValueError(f"step {step.kind} names facility {step.facility} of {n}")
         if not self.steps or self.steps[-1].kind != "distribute":
             raise ValueError("the last waterfall step must be 'distribute'")
@@ -241,12 +254,22 @@ def with_margin(structure: StructureTerms | None, margin: MarginLoanTerms) -> St
 
 def default_steps(facilities: tuple[FacilityTerms, ...]) -> tuple[StepTerms, ...]:
     """The usual order when a deal gives none: by seniority, interest before principal of each
-    rank, each facility's reserve after its rank's debt service, then distribution."""
+    rank, each facility's reserve after its rank's debt service, then distribution.
+
+    A facility paid less often than monthly (``coupon_every_months`` > 1) gets its
+    ``payment_account`` step after its rank's principal, before the reserves: indentures sweep
+    cash monthly into a debt-service payment account (docs/capital_structures.md, "The payment
+    account")."""
     steps: list[StepTerms] = []
     for rank in sorted({f.seniority for f in facilities}):
         members = [i for i, f in enumerate(facilities) if f.seniority == rank]
         steps += [StepTerms("interest", i) for i in members]
         steps += [StepTerms("principal", i) for i in members]
+        steps += [
+            StepTerms("payment_account", i)
+            for i in members
+            if facilities[i].coupon_every_months > 1
+        ]
         steps += [StepTerms("reserve", i) for i in members if facilities[i].loan.dsra_months > 0]
     steps.append(StepTerms("distribute"))
     return tuple(steps)

@@ -78,6 +78,12 @@ class DebtLedger:
         waiver capitalises its fee into ``balance`` and steps up the rate from the next month.
     extra_received : (path, month) or None
         Call premiums and the value of shares received on conversion (structures only).
+    dspa_balance, dspa_in, dspa_draw : (path, month) or None
+        The facility's debt-service payment account (structures only; zero without a
+        ``payment_account`` step): its month-end balance, the month's set-aside and what it
+        paid to the facility's interest and principal steps. A balance left at repayment is in
+        ``reserve_release``; at default it is in ``pledged_cash``. With an account the flows
+        above gain ``dspa_draw`` on the left and ``dspa_in`` on the right.
     """
 
     alive: BoolArray
@@ -109,6 +115,9 @@ class DebtLedger:
     initial_dsra: Float64Array
     waivers: Int64Array
     extra_received: Float64Array | None = None
+    dspa_balance: Float64Array | None = None
+    dspa_in: Float64Array | None = None
+    dspa_draw: Float64Array | None = None
 
     @property
     def lender_cashflow(self) -> Float64Array:

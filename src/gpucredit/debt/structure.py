@@ -21,6 +21,9 @@ Each month, on every path where the borrower has not defaulted:
    short is a payment default, or at maturity a refinancing if the test passes; ``reserve``
    tops a facility's DSRA up to its target; ``maintenance_reserve`` funds the maintenance
    reserve; ``sweep`` prepays a facility with a share of the cash left; ``distribute`` ends.
+   ``payment_account`` sets aside, in a month between a facility's payment dates, 1/m of
+   what it will owe on the next one (``payment_account_set_aside``); ``interest`` and
+   ``principal`` are paid from that account first. A set-aside that falls short is no default.
    Once a facility is short on a path, later steps pay nothing there that month.
 4. Covenants are tested on the paths still paying; a breach beyond its cure period triggers an
    event of default, a sweep of the cash left into the facility, or a lock-up. An event of
@@ -51,7 +54,7 @@ from gpucredit.debt.ledger import LEDGER_MONTHLY_FIELDS, DebtLedger
 from gpucredit.debt.margin_loan import MarginLender, MarginLoanLedger
 from gpucredit.debt.schedule import scheduled_principal
 
-__all__ = ["StructureLedger", "run_structure"]
+__all__ = ["StructureLedger", "payment_account_set_aside", "run_structure"]
 
 CENT = 1e-6
 #: Default kinds beyond ``ledger.DEFAULT_KINDS``' first four.
@@ -141,6 +144,7 @@ class _State:
     bb_counter: Int64Array
     step_up: Float64Array  # cumulated waiver step-ups, decimal per year
     waivers: Int64Array
+    dspa: Float64Array  # the debt-service payment account
 
 
 @dataclass(slots=True)
@@ -168,6 +172,9 @@ _DEAL_FIELDS = ("lockup_balance", "distribution", "unfunded_opex")
 _MONTHLY = (
     *(f for f in LEDGER_MONTHLY_FIELDS if f not in _DEAL_FIELDS),
     "extra_received",
+    "dspa_balance",
+    "dspa_in",
+    "dspa_draw",
 )
 
 
@@ -180,6 +187,35 @@ def _scheduled(
             return np.asarray(balance, dtype=np.float64)
         return np.asarray(np.minimum(f.draw_due[month - 1], balance), dtype=np.float64)
     return scheduled_principal(f.loan, month, balance, i)
+
+
+def months_to_payment(f: FacilityTerms, month: int) -> int:
+    """Months from ``month`` to the facility's next payment date (its maturity at the latest),
+    for a month that is not a payment date."""
+    every = f.coupon_every_months
+    return min((month // every + 1) * every, f.tenor_months) - month
+
+
+def payment_account_set_aside(
+    accrued: Float64Array,
+    open_balance: Float64Array,
+    rate: Float64Array,
+    account: Float64Array,
+    avail: Float64Array,
+    months_left: int,
+) -> Float64Array:
+    """The month's set-aside into a facility's debt-service payment account, USD, (path,).
+
+    The next payment is the interest accrued to date (this month's included) plus
+    ``months_left`` more months at this month's ``rate`` (decimal per month) on the open
+    balance; principal falls due monthly in the engine, so it is paid as it falls due. What
+    the account lacks of it is set aside in ``months_left + 1`` equal parts (this month's and
+    the payment month's included), at most the cash ``avail``. ``compiled._set_aside`` is the
+    same arithmetic, in the same order.
+    """
+    target = accrued + open_balance * rate * months_left
+    need = np.maximum(target - account, 0.0)
+    return np.asarray(np.minimum(avail, need / (months_left + 1)), dtype=np.float64)
 
 
 def _ratio(num: Float64Array, den: Float64Array, empty: float) -> Float64Array:
@@ -397,6 +433,11 @@ def run_structure(
         )
         for f in facs
     ]
+    # pledged real estate at its stabilised value joins the pool of what it secures
+    pool_values = [
+        p + f.real_estate_value_usd if f.real_estate_value_usd else p
+        for p, f in zip(pool_values, facs, strict=True)
+    ]
     # the facilities with a claim on each facility's pool ranking with or ahead of it (the
     # waiver's cover test); an unsecured facility looks to the whole fleet
     cohorts = [set(f.pool) if f.pool else set(range(cohort_value.shape[2])) for f in facs]
@@ -447,6 +488,7 @@ def run_structure(
                 bb_counter=np.zeros(n_paths, dtype=np.int64),
                 step_up=np.zeros(n_paths),
                 waivers=np.zeros(n_paths, dtype=np.int64),
+                dspa=np.zeros(n_paths),
             )
         )
     initial_dsra = [s.dsra.copy() for s in states]
@@ -550,9 +592,13 @@ def run_structure(
                 s, d = states[k], due[k]
                 ask = d.interest + d.refi_interest if step.kind == "interest" else d.principal
                 ask = np.where(ok & ~stop, ask, 0.0)
-                pay = np.minimum(avail, ask)
+                from_account = np.minimum(ask, s.dspa)  # the payment account pays first
+                s.dspa = s.dspa - from_account
+                rec[k]["dspa_draw"][t] += from_account
+                rest = ask - from_account
+                pay = np.minimum(avail, rest)
                 avail = avail - pay
-                gap = ask - pay
+                gap = rest - pay
                 take = np.minimum(gap, lockup)
                 lockup, gap, lk_draw[k] = lockup - take, gap - take, lk_draw[k] + take
                 take = np.minimum(gap, liquidity)
@@ -614,6 +660,24 @@ def run_structure(
                 swept[k] += sweep
                 avail = avail - sweep
                 step_paid[t, j] = sweep
+            elif step.kind == "payment_account":
+                s, d = states[k], due[k]
+                fk = s.terms
+                if d.final or month > fk.tenor_months or month % fk.coupon_every_months == 0:
+                    continue
+                on = d.live & ~stop & ~d.called
+                put = payment_account_set_aside(
+                    s.accrued,
+                    d.open_balance,
+                    rates[k],
+                    s.dspa,
+                    avail,
+                    months_to_payment(s.terms, month),
+                )
+                put = np.where(on, put, 0.0)
+                s.dspa, avail = s.dspa + put, avail - put
+                rec[k]["dspa_in"][t] += put
+                step_paid[t, j] = put
 
         # Balances after payment; lender interest vs refinancing-debt interest.
         for k, (s, d) in enumerate(zip(states, due, strict=True)):
@@ -739,7 +803,7 @@ def run_structure(
             f_kind[k] = np.where(hit, code, f_kind[k])
             unpaid = np.maximum(d.interest - np.minimum(got_int[k], d.interest), 0.0)
             f_ead[k] = np.where(hit, np.maximum(s.balance, 0.0) + unpaid, f_ead[k])
-            f_pledged[k] = np.where(hit, s.dsra, f_pledged[k])
+            f_pledged[k] = np.where(hit, s.dsra + s.dspa, f_pledged[k])
             rec[k]["trapped"][t] = np.where(hit, trapped, 0.0) if k == order[0] else 0.0
         estate_cash = np.where(now, lockup + mra + liquidity + trapped, estate_cash)
         refi_claim = np.where(now, sum((s.refi for s in states), np.zeros(n_paths)), refi_claim)
@@ -772,15 +836,17 @@ def run_structure(
             drawn = month >= s.terms.last_draw_month
             repaid = going & d.live & (d.final | (s.balance <= CENT) & drawn | d.called)
             gone = repaid | (now & s.live)
-            release_k = np.where(repaid, s.dsra, 0.0)
+            release_k = np.where(repaid, s.dsra + s.dspa, 0.0)
             rec[k]["reserve_release"][t] = release_k
             release = release + release_k
             s.dsra = np.where(gone, 0.0, s.dsra)
+            s.dspa = np.where(gone, 0.0, s.dspa)
             s.balance = np.where(gone, 0.0, s.balance)
             s.live = s.live & ~gone
             still |= s.live
             rec[k]["balance"][t] = s.balance
             rec[k]["dsra_balance"][t] = s.dsra
+            rec[k]["dspa_balance"][t] = s.dspa
         last = going & ~still
         deal_release = release_lockup + np.where(last, lockup + mra + liquidity, 0.0)
         release = release + np.where(last, lockup + mra + liquidity, 0.0)
@@ -835,6 +901,9 @@ def run_structure(
             initial_dsra=initial_dsra[k],
             waivers=states[k].waivers,
             extra_received=rec[k]["extra_received"],
+            dspa_balance=rec[k]["dspa_balance"],
+            dspa_in=rec[k]["dspa_in"],
+            dspa_draw=rec[k]["dspa_draw"],
         )
         for k in range(n_fac)
     )

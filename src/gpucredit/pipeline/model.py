@@ -20,6 +20,10 @@ from gpucredit.config.loading import spec_hash
 from gpucredit.config.spec import DealSpec, PricingSpec
 from gpucredit.credit.liquidation import SecondaryMarketRecovery
 from gpucredit.credit.pricing import default_prices_of_risk
+from gpucredit.credit.real_estate import (
+    RealEstateTerms,
+    stabilised_value_usd,
+)
 from gpucredit.credit.recovery import RecoveryModel
 from gpucredit.credit.spread import SpreadSearch
 from gpucredit.debt.capital import BaseCase, structure_terms
@@ -94,6 +98,8 @@ class DealModel:
     structure: StructureTerms | None = None
     #: Market prices of risk of the pricing measure Q (``scenarios.measure``); all zero: Q = P.
     pricing: MarketPricesOfRisk = field(default_factory=MarketPricesOfRisk)
+    #: Real estate pledged beside the fleet (``deal.real_estate``; structures only).
+    real_estate: tuple[RealEstateTerms, ...] = ()
 
     @property
     def monthly_drift(self) -> Float64Array:
@@ -171,6 +177,7 @@ def build_model(
         base_scen = simulate_scenarios(params, grid, base_shocks)
         base_cash = project(plan, base_scen, buyer_decay_per_year=decay)
         structure = structure_terms(deal, grid, BaseCase(base_cash.cfads_usd[0], base_scen.sofr[0]))
+        structure = with_real_estate(structure, real_estate_terms(deal))
         terms = structure.facilities[0].loan
     return DealModel(
         deal=deal,
@@ -191,7 +198,48 @@ def build_model(
             plan.stress_hazard_multiplier,
             plan.asset_correlation,
         ),
+        real_estate=real_estate_terms(deal),
     )
+
+
+def with_real_estate(
+    structure: StructureTerms, items: tuple[RealEstateTerms, ...]
+) -> StructureTerms:
+    """``structure`` with each facility's pledged real estate at its stabilised value in the
+    value of its pool (``FacilityTerms.real_estate_value_usd``): what a lender refinancing it
+    or testing its LTV appraises; the recovery at default is the liquidation value."""
+    if not items:
+        return structure
+    facilities = list(structure.facilities)
+    for k, f in enumerate(facilities):
+        value = sum(item.stabilised_value_usd for item in items if k in item.secures)
+        if value:
+            facilities[k] = dataclasses.replace(f, real_estate_value_usd=value)
+    return dataclasses.replace(structure, facilities=tuple(facilities))
+
+
+def real_estate_terms(deal: DealSpec) -> tuple[RealEstateTerms, ...]:
+    """The deal's ``real_estate`` in engine units: each item's stabilised value at its rent
+    (the deal's colocation rent when it gives none) and the facilities it secures by index."""
+    names = list(deal.facility_names)
+    out: list[RealEstateTerms] = []
+    for item in deal.real_estate:
+        rent = item.rent_usd_per_kw_month
+        if rent is None:
+            rent = deal.opex.colocation_usd_per_kw_month
+        out.append(
+            RealEstateTerms(
+                name=item.name,
+                stabilised_value_usd=stabilised_value_usd(
+                    item.it_capacity_mw, rent, item.cap_rate_pct / 100.0
+                ),
+                land_value_usd=item.land_value_usd,
+                haircut=item.haircut_pct / 100.0,
+                liquidation_months=item.liquidation_months,
+                secures=tuple(names.index(n) for n in item.secures),
+            )
+        )
+    return tuple(out)
 
 
 def resolve_pricing(

@@ -111,5 +111,6 @@ def run_structure_block(
         recovery,
         x.sofr,
         extra_collateral=contracts_uplift(model, x.tenant_default_month),
+        real_estate=model.real_estate,
     )
     return ledger, outs

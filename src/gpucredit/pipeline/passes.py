@@ -4,7 +4,7 @@ single loans, capital structures and miners alike.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -13,6 +13,7 @@ from gpucredit._typing import Float64Array
 from gpucredit.credit.collateral import CollateralAccumulator
 from gpucredit.credit.duration import ValueFan
 from gpucredit.credit.metrics import DSCR_EDGES, USD_RESOLUTION, CreditAccumulator
+from gpucredit.credit.outcomes import CreditOutcomes
 from gpucredit.debt.structure import StructureLedger
 from gpucredit.engine.runner import run_blocks
 from gpucredit.stats import ExactSum, MonthlyHistogram
@@ -47,6 +48,8 @@ class DealAccumulator:
     llcr: MonthlyHistogram = field(init=False)
     plcr: MonthlyHistogram = field(init=False)
     steps: list[ExactSum] = field(default_factory=list)
+    recovered: list[ExactSum] = field(default_factory=list)  # per facility, USD
+    from_real_estate: list[ExactSum] = field(default_factory=list)  # per facility, USD
 
     def __post_init__(self) -> None:
         self.dscr = MonthlyHistogram(DSCR_EDGES, self.n_months)
@@ -78,6 +81,23 @@ class DealAccumulator:
             self.steps = [ExactSum(USD_RESOLUTION) for _ in other.steps]
         for mine, theirs in zip(self.steps, other.steps, strict=True):
             mine.merge(theirs)
+        if not self.recovered:
+            self.recovered = [ExactSum(USD_RESOLUTION) for _ in other.recovered]
+            self.from_real_estate = [ExactSum(USD_RESOLUTION) for _ in other.from_real_estate]
+        for mine, theirs in zip(self.recovered, other.recovered, strict=True):
+            mine.merge(theirs)
+        for mine, theirs in zip(self.from_real_estate, other.from_real_estate, strict=True):
+            mine.merge(theirs)
+
+    def add_recoveries(self, outs: Sequence[CreditOutcomes]) -> None:
+        """Each facility's recovery and the part of it pledged real estate paid, USD."""
+        if not self.recovered:
+            self.recovered = [ExactSum(USD_RESOLUTION) for _ in outs]
+            self.from_real_estate = [ExactSum(USD_RESOLUTION) for _ in outs]
+        for k, out in enumerate(outs):
+            self.recovered[k].add(out.recovery_usd)
+            if out.real_estate_usd is not None:
+                self.from_real_estate[k].add(out.real_estate_usd)
 
 
 @dataclass(slots=True)

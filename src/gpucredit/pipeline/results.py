@@ -23,6 +23,7 @@ from gpucredit.credit.duration import (
     duration_of,
 )
 from gpucredit.credit.metrics import FacilityMetrics, default_kind_record
+from gpucredit.credit.real_estate import RealEstateTerms
 from gpucredit.credit.spread import SpreadSolution
 from gpucredit.pipeline.deterministic import StressOutcome
 from gpucredit.pipeline.model import RunConfig
@@ -200,6 +201,9 @@ class StructureReport:
         the life (per path).
     sculpted : facility -> (debt sized, base-case DSCR) for project-finance facilities.
     concentration : customer concentration (tenant shares, HHI) as a dict.
+    real_estate : the real estate pledged beside the fleet (``credit.real_estate``).
+    real_estate_share : per facility, the share of its recoveries (USD, all defaulted paths)
+        that the real estate paid (None where it recovered nothing).
     """
 
     borrower_pd: float
@@ -216,6 +220,8 @@ class StructureReport:
     step_paid_mean_usd: tuple[float, ...]
     sculpted: dict[str, tuple[float, float]]
     concentration: dict[str, Any]
+    real_estate: tuple[RealEstateTerms, ...] = ()
+    real_estate_share: tuple[float | None, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

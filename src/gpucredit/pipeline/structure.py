@@ -114,6 +114,7 @@ def simulate_structure(
         part.collateral.add(combined_outcomes(outs, ledger), market_level(model, inputs.scenarios))
         llcr, plcr = cover_ratios(structure, ledger, x.sofr, x.collateral_value_usd)
         part.deal.add(ledger, llcr, plcr, n_steps)
+        part.deal.add_recoveries(outs)
         if start < keep:
             for name, value in structure_slice(
                 inputs, ledger, llcr, min(stop, keep) - start
@@ -264,4 +265,9 @@ def structure_report(model: DealModel, acc: DealAccumulator) -> StructureReport:
         step_paid_mean_usd=tuple(s.mean() for s in acc.steps),
         sculpted=sculpted,
         concentration=customer_concentration(model.deal).to_dict(),
+        real_estate=model.real_estate,
+        real_estate_share=tuple(
+            r.total / t.total if t.total > 0.0 else None
+            for r, t in zip(acc.from_real_estate, acc.recovered, strict=True)
+        ),
     )

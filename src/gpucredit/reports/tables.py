@@ -224,7 +224,67 @@ def structure_record(result: SimulationResult) -> dict[str, Any]:
             k: {"debt_usd": _num(d, 2), "dscr": _num(r, 4)} for k, (d, r) in s.sculpted.items()
         },
         "concentration": s.concentration,
+        **real_estate_record(result),
     }
+
+
+def real_estate_record(result: SimulationResult) -> dict[str, Any]:
+    """The real estate pledged in a capital structure and, per facility, the share of its
+    recoveries it paid (JSON-ready; empty without real estate)."""
+    s = result.structure
+    if s is None or not s.real_estate:
+        return {}
+    names = [m.name for m in result.all_facilities]
+    return {
+        "real_estate": [
+            {
+                "name": item.name,
+                "stabilised_value_usd": _num(item.stabilised_value_usd, 2),
+                "land_value_usd": _num(item.land_value_usd, 2),
+                "haircut": _num(item.haircut, 4),
+                "liquidation_value_usd": _num(item.liquidation_value_usd, 2),
+                "liquidation_months": item.liquidation_months,
+                "secures": [names[k] for k in item.secures],
+            }
+            for item in s.real_estate
+        ],
+        "real_estate_recovery_share": {
+            name: None if share is None else _num(share)
+            for name, share in zip(names, s.real_estate_share, strict=True)
+        },
+    }
+
+
+def real_estate_table(results: list[SimulationResult]) -> Table | None:
+    """Pledged real estate: its value and its share of each facility's recoveries (None when
+    no deal pledges any)."""
+    rows = [r for r in results if r.structure is not None and r.structure.real_estate]
+    if not rows:
+        return None
+    table = Table(title="gpucredit: real-estate collateral", title_justify="left")
+    for name in ("Deal", "Item", "Stabilised", "Land", "Haircut", "Liquidation", "Secures"):
+        table.add_column(name, justify="left" if name in ("Deal", "Item", "Secures") else "right")
+    for r in rows:
+        s = r.structure
+        assert s is not None
+        names = [m.name for m in r.all_facilities]
+        for item in s.real_estate:
+            shares = []
+            for k in item.secures:
+                share = s.real_estate_share[k] if k < len(s.real_estate_share) else None
+                shown = "no recovery" if share is None else f"{_pct(share)} of recoveries"
+                shares.append(f"{names[k]} ({shown})")
+            _add_row(
+                table,
+                r.deal.name,
+                item.name,
+                f"{item.stabilised_value_usd / 1e6:,.1f}m",
+                f"{item.land_value_usd / 1e6:,.1f}m",
+                _pct(item.haircut),
+                f"{item.liquidation_value_usd / 1e6:,.1f}m, {item.liquidation_months} mo",
+                "; ".join(shares),
+            )
+    return table
 
 
 def collateral_record(result: SimulationResult) -> dict[str, Any]:
