@@ -90,3 +90,6 @@ def test_a_miner_with_its_own_gpus_reports_its_premium_curve_in_the_table_and_js
             assert row["pd"] is not None and abs(row["pd"]) <= 1.0
     # the margin loan is served by both legs: the GPU cloud's cash meets its margin calls
     assert miner["facilities"][-1]["name"] == "btc-margin-loan"
+    frame = pd.read_csv(tmp_path / "out" / "premium_curve.csv")
+    assert len(frame) == 7 * (len(names) + 1)  # every point, every facility and the borrower
+    assert set(frame["facility"]) == {*names, "borrower"}

@@ -293,6 +293,31 @@ class MinerResult:
         """The duration mismatch of facility ``m`` (None when it was not measured)."""
         return duration_of(self.facilities, self.duration, m)
 
+    def premium_curve_frame(self) -> pd.DataFrame:
+        """The premium curve, one row per stress correlation and facility (the borrower last):
+        PD, EL (USD) and fair-spread (bp) premiums with their standard errors; empty when the
+        curve was not run. A point the stress matrix cannot hold has only its ``note``."""
+        rows: list[dict[str, Any]] = []
+        curve = self.premium_curve or {"points": []}
+        for point in curve["points"]:
+            rho = point["stress_correlation"]
+            if "note" in point:
+                rows.append(
+                    {
+                        "deal": self.spec.name,
+                        "facility": None,
+                        "stress_correlation": rho,
+                        "note": point["note"],
+                    }
+                )
+                continue
+            for name, row in point.items():
+                if isinstance(row, dict):
+                    rows.append(
+                        {"deal": self.spec.name, "facility": name, "stress_correlation": rho, **row}
+                    )
+        return pd.DataFrame(rows)
+
     def duration_frame(self) -> pd.DataFrame:
         """One row per facility: the duration-mismatch figures and why any is missing."""
         return duration_frame(self.facilities, self.duration)
