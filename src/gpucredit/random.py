@@ -32,7 +32,9 @@ class Component(IntEnum):
     MINER_NORMALS = 4  # bitcoin price, hashrate and fee shocks
     MINER_MIXING = 5  # chi-square mixing variables of the Student-t copula
     CREDIT_WINDOW = 6  # uniforms of the credit market's refinancing-window chain
-    MINER_GPU_TENANTS = 7  # default uniforms of the tenants of a miner's own GPU fleet
+    PARENT_UNIFORMS = 7  # a deal's parent that is no tenant or guarantor (its own stream)
+    CONSTRUCTION = 8  # normals of the deliveries' construction delays and cost overruns
+    MINER_GPU_TENANTS = 9  # default uniforms of the tenants of a miner's own GPU fleet
 
 
 def granule_generator(seed: int, component: Component, granule: int) -> np.random.Generator:

@@ -318,6 +318,9 @@ def test_compiled_equals_numpy_on_random_structures(
         kwargs["external_default_month"] = rng.integers(-1, n_all + 1, n_paths)
     if data.draw(st.booleans()):
         kwargs["enterprise_value_usd"] = value.sum(axis=2) + 100.0
+    if data.draw(st.booleans()):  # interest during construction capitalised on some paths
+        n_fac = len(structure.facilities)
+        kwargs["pik_end_month"] = rng.integers(0, n_all + 2, (n_paths, n_fac))
     if data.draw(st.booleans()):  # a margin loan first, or alone
         margin = data.draw(_margin_loan())
         alone = data.draw(st.booleans())

@@ -111,3 +111,17 @@ def test_escalators_weigh_in_the_shares() -> None:
     term = customer_concentration(make_deal(data, contracts=[flat, rising])).remaining_term
     # 12 months at 2.00 then 12 at 2.20 against 24 at 2.00: 4.2 vs 4.0
     assert term.tenant_share["Rising"] == pytest.approx(4.2 / 8.2, rel=1e-12)
+
+
+def test_a_written_backstop_backs_what_it_would_pay() -> None:
+    # Beta's guarantor pays 50% of 438,000 USD a month (219,000) up to 2,000,000 USD in all:
+    # were Beta to default at once, 9 months of 219,000 and 29,000 in the 10th.
+    deal = _deal()
+    contracts = [c.model_dump() for c in deal.contracts]
+    contracts[1]["guarantor"].update(share_pct=50.0, cap_usd=2_000_000.0)
+    result = customer_concentration(make_deal(deal.model_dump(), contracts=contracts))
+    term, year = result.remaining_term, result.next_12_months
+    assert term.guaranteed_share == pytest.approx(2_000_000 / 30_660_000, rel=1e-12)
+    assert year.guaranteed_share == pytest.approx(2_000_000 / 16_644_000, rel=1e-12)
+    assert term.investment_grade_share == pytest.approx(19_520_000 / 30_660_000, rel=1e-12)
+    assert term.investment_grade_tenant_share == pytest.approx(20 / 35, rel=1e-12)

@@ -10,7 +10,9 @@ the contracts still owe from ``as_of``:
   section 2.1, which calls a market with an HHI above 1,800 highly concentrated);
 * the largest tenant and its share;
 * the share of the revenue that a guarantor backs, and the share owed or guaranteed by an
-  investment-grade company.
+  investment-grade company. A backstop as written (partial, capped, time-limited) backs what
+  it would pay were the tenant to default at the as-of date (``fleet``'s rule: ``share_pct``
+  of the rent up to the cap, before ``until``), not the whole contract.
 
 Contracted revenue is units x rate in force (escalated) x 730 hours x share of each month
 inside the contract, as ``fleet.plan_fleet`` computes it. Assumption: a contract that is not
@@ -26,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from gpucredit.assets.fleet import plan_fleet
+from gpucredit.assets.fleet import plan_fleet, written_guarantee_payments
 from gpucredit.config.spec import DealSpec
 from gpucredit.market.ratings import is_investment_grade
 from gpucredit.scenarios.grid import TimeGrid, add_months
@@ -151,9 +153,9 @@ def _summarise(
     horizon: str,
     revenue: list[float],
     tenants: list[str],
-    guaranteed: list[bool],
+    guaranteed: list[float],
     ig_tenant: list[bool],
-    ig_credit: list[bool],
+    ig_credit: list[float],
 ) -> Concentration:
     by_tenant: dict[str, float] = {}
     for name, usd in zip(tenants, revenue, strict=True):
@@ -161,10 +163,11 @@ def _summarise(
     ranked = tuple(sorted(by_tenant.items(), key=lambda item: (-item[1], item[0])))
     total = float(sum(revenue))
 
-    def share(flags: list[bool]) -> float:
+    def share(flags: list[bool] | list[float]) -> float:
+        """Share of the revenue flagged (bool) or backed in part (a weight in [0, 1])."""
         if total <= 0.0:
             return 0.0
-        return float(sum(usd for usd, f in zip(revenue, flags, strict=True) if f) / total)
+        return float(sum(usd * f for usd, f in zip(revenue, flags, strict=True) if f) / total)
 
     hhi = herfindahl([usd for _, usd in ranked])
     some = total > 0.0 and bool(ranked)
@@ -208,28 +211,53 @@ def customer_concentration(deal: DealSpec) -> CustomerConcentration:
     whole = monthly.sum(axis=1).tolist()
     year = monthly[:, :12].sum(axis=1).tolist()
     tenants = [c.tenant for c in deal.contracts]
-    guaranteed = [c.guarantor is not None for c in deal.contracts]
+    backed = written_guarantee_payments(plan)
+    guaranteed_whole = _backed_weights(deal, backed.sum(axis=1).tolist(), whole)
+    guaranteed_year = _backed_weights(deal, backed[:, :12].sum(axis=1).tolist(), year)
     ig_tenant = [
         is_investment_grade(c.rating, None if c.annual_pd_pct is None else c.annual_pd_pct / 100)
         for c in deal.contracts
     ]
-    ig_credit = [
-        ig
-        or (
-            c.guarantor is not None
-            and is_investment_grade(
-                c.guarantor.rating,
-                None if c.guarantor.annual_pd_pct is None else c.guarantor.annual_pd_pct / 100,
-            )
+    ig_guarantor = [
+        c.guarantor is not None
+        and is_investment_grade(
+            c.guarantor.rating,
+            None if c.guarantor.annual_pd_pct is None else c.guarantor.annual_pd_pct / 100,
         )
-        for ig, c in zip(ig_tenant, deal.contracts, strict=True)
+        for c in deal.contracts
     ]
+
+    def ig_credit(weights: list[float]) -> list[float]:
+        return [
+            1.0 if ig else (w if g else 0.0)
+            for ig, g, w in zip(ig_tenant, ig_guarantor, weights, strict=True)
+        ]
+
     return CustomerConcentration(
         as_of=deal.as_of,
         remaining_term=_summarise(
-            "remaining_term", whole, tenants, guaranteed, ig_tenant, ig_credit
+            "remaining_term",
+            whole,
+            tenants,
+            guaranteed_whole,
+            ig_tenant,
+            ig_credit(guaranteed_whole),
         ),
         next_12_months=_summarise(
-            "next_12_months", year, tenants, guaranteed, ig_tenant, ig_credit
+            "next_12_months", year, tenants, guaranteed_year, ig_tenant, ig_credit(guaranteed_year)
         ),
     )
+
+
+def _backed_weights(deal: DealSpec, backed: list[float], revenue: list[float]) -> list[float]:
+    """Share of each contract's revenue its guarantor backs: 1 for an unlimited backstop, 0
+    for none, a written one's payments over the revenue (0 where nothing is owed)."""
+    out: list[float] = []
+    for c, paid, usd in zip(deal.contracts, backed, revenue, strict=True):
+        if c.guarantor is None:
+            out.append(0.0)
+        elif not c.guarantor.as_written:
+            out.append(1.0)
+        else:
+            out.append(min(paid / usd, 1.0) if usd > 0.0 else 0.0)
+    return out

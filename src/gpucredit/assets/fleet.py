@@ -20,9 +20,17 @@ Conventions (documented assumptions):
   ``asset_correlation`` (``tenant_default_months``).
 * A lease fails in the month its tenant defaults or, when a guarantor backs it, in the later
   of the tenant's and the guarantor's default months (the guarantor pays from the tenant's
-  default until its own). From the failure month the lease pays nothing, its units sit idle
-  for ``re_lease_downtime_months``, and then join the merchant pool at the path's market
-  rent. Units leave a contract that expires normally straight into the merchant pool.
+  default until its own). A backstop as written (``GuarantorSpec.as_written``) pays, from the
+  tenant's default month, ``share_pct`` of the contracted rent times the share of the month's
+  days before ``until``, and at most what is left of its cap (``cap_usd``, flat or falling in a
+  straight line from the contract's start to zero at ``until``, read at each month's end):
+  ``paid_t = min(due_t, cap_t - paid so far)``. The unguaranteed part is lost (ASSUMPTION: the
+  defaulted tenant pays nothing more; its estate's claim is not counted). While the guarantor
+  pays the lease stands (its units are not re-let); the lease fails in the first month it pays
+  nothing: the guarantor has defaulted, ``until`` has passed, or the cap was reached (a month
+  paying less than due is the last). From the failure month the lease pays nothing, its
+  units sit idle for ``re_lease_downtime_months``, and then join the merchant pool at the
+  path's market rent. Units leave a contract that expires normally straight into the merchant pool.
 * Merchant revenue = units x index x price factor x utilisation x hours: the price factor is
   the realised price per rented hour over the index, utilisation the share of hours rented
   (one discount each; calibration in ``gpucredit.factors.merchant``). After a cohort's
@@ -46,12 +54,12 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 import numba
 import numpy as np
-from scipy.special import log_ndtr, ndtri
+from scipy.special import log_ndtr, ndtr, ndtri
 
 from gpucredit._typing import BoolArray, Float64Array, Int8Array, Int64Array
 from gpucredit.assets.hazards import PdBasis, tight_regime_hazard
@@ -64,20 +72,25 @@ from gpucredit.market.ratings import (
     party_annual_pd,
     stress_hazard_multiplier,
 )
+from gpucredit.random import Component, draw_paths
 from gpucredit.scenarios.grid import TimeGrid, add_months
 from gpucredit.scenarios.scenario import ScenarioSet
 from gpucredit.units import HOURS_PER_MONTH, MWH_PER_KWH
 
 __all__ = [
     "AssetCashflows",
+    "ConstructionDraws",
+    "ConstructionPlan",
     "EntityRisk",
     "FleetPlan",
+    "construction_draws",
     "gpu_value_usd",
     "lease_failure_months",
     "plan_fleet",
     "project",
     "project_reference",
     "tenant_default_months",
+    "written_guarantee_payments",
 ]
 
 DAYS_PER_MONTH = 30.4375
@@ -164,6 +177,28 @@ class FleetPlan:
     other_fixed_usd_per_month: float
     re_lease_downtime_months: int
     buyer_monthly_discount: float
+    #: Entity index of the deal's parent (``DealSpec.parent``), -1 for none; the parent is the
+    #: same entity as a tenant or guarantor of the same name, else the last entity.
+    parent_entity: int = -1
+    #: 1 when the parent is an entity of its own (drawn from its own stream,
+    #: ``random.Component.PARENT_UNIFORMS``), else 0.
+    n_parent_draws: int = 0
+    #: The parent as servicer: months without revenue from its default, and the replacement
+    #: operator's cost as a share of revenue afterwards (``ServicerSpec``); -1 months: none.
+    servicer_downtime_months: int = -1
+    servicer_cost_share: float = 0.0
+    #: Contracts whose backstop is written (partial, capped or time-limited), shape (K,);
+    #: empty: none.
+    contract_guarantee_written: BoolArray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    #: Share of the rent a written backstop pays (decimal), shape (K,).
+    contract_guarantee_share: Float64Array = field(default_factory=lambda: np.zeros(0))
+    #: A written backstop's cap in force at each month's end, USD (inf: none), shape (K, month).
+    contract_guarantee_cap_usd: Float64Array = field(default_factory=lambda: np.zeros((0, 0)))
+    #: Share of each month's days a written backstop covers (before ``until``), (K, month).
+    contract_guarantee_cover: Float64Array = field(default_factory=lambda: np.zeros((0, 0)))
+    #: Construction and completion risk of the deliveries; None: every delivery arrives on
+    #: its date on every path.
+    construction: ConstructionPlan | None = None
 
     @property
     def n_entities(self) -> int:
@@ -175,7 +210,7 @@ class FleetPlan:
         """Entities to draw default shocks for (tenants and guarantors): the width of
         ``ShockSource.draw``'s uniforms. Same as ``n_entities``; the name is the shock
         sources' argument."""
-        return len(self.entity_names)
+        return len(self.entity_names) - self.n_parent_draws
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +242,218 @@ class AssetCashflows:
     collateral_value_usd: Float64Array
     tenant_default_month: Int64Array
     lease_failure_month: Int64Array
+    #: What the written backstops pay each month, USD, shape (path, month) (zero where the
+    #: deal has none: an unlimited backstop's rent stays inside ``contracted_revenue_usd``).
+    guarantor_paid_usd: Float64Array = field(default_factory=lambda: np.zeros((0, 0)))
+    #: Each cohort's delivery delay on each path, months, shape (path, cohort); None: none.
+    delivery_delay_months: Int64Array | None = None
+    #: Each cohort's cost overrun on each path, USD, shape (path, cohort); None: none.
+    overrun_usd: Float64Array | None = None
+    #: Contracts terminated at their long-stop date, shape (path, contract); None: none.
+    terminated: BoolArray | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConstructionPlan:
+    """The deliveries' delay and overrun distributions (C cohorts, K contracts, S values).
+
+    Attributes
+    ----------
+    delay_months : ndarray of int, shape (C, S)
+        Delay values of each cohort's distribution in increasing order, months (padded with
+        the largest; a cohort without construction risk has only 0).
+    delay_cdf : ndarray, shape (C, S)
+        Cumulative probabilities of ``delay_months``; the last is exactly 1.
+    overrun_pct : ndarray, shape (C, S2)
+        Overrun values in increasing order, percent of ``cost_usd``.
+    overrun_cdf : ndarray, shape (C, S2)
+    cost_usd : ndarray, shape (C,)
+        The cohort's cost, units x unit cost, USD.
+    paid_from_cash : ndarray of bool, shape (C,)
+        The overrun is paid out of the CFADS of the delivery month (``project_cash``).
+    correlation : ndarray, shape (C,)
+        Weight of the deal's common construction factor in each cohort's copula.
+    scheduled_month : ndarray of int, shape (C,)
+        Scheduled delivery month, 1-based (0 for a cohort owned at ``as_of``).
+    contract_max_delay : ndarray of int, shape (K,)
+        Longest delay, months, that still delivers on or before the contract's long-stop
+        date; ``NO_LONGSTOP`` for a contract without one.
+    """
+
+    delay_months: Int64Array
+    delay_cdf: Float64Array
+    overrun_pct: Float64Array
+    overrun_cdf: Float64Array
+    cost_usd: Float64Array
+    paid_from_cash: BoolArray
+    correlation: Float64Array
+    scheduled_month: Int64Array
+    contract_max_delay: Int64Array
+
+
+#: ``ConstructionPlan.contract_max_delay`` of a contract without a long-stop date.
+NO_LONGSTOP = 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class ConstructionDraws:
+    """One block's construction outcomes.
+
+    Attributes
+    ----------
+    delay_months : ndarray of int, shape (path, cohort)
+        Months each cohort arrives after its scheduled delivery month.
+    overrun_usd : ndarray, shape (path, cohort)
+        Each cohort's cost overrun, USD.
+    """
+
+    delay_months: Int64Array
+    overrun_usd: Float64Array
+
+
+def _discrete_table(
+    distributions: list[dict[float, float]],
+) -> tuple[Float64Array, Float64Array]:
+    """Sorted values and cumulative probabilities, one row per distribution (padded)."""
+    width = max(len(d) for d in distributions)
+    values = np.zeros((len(distributions), width))
+    cdf = np.ones((len(distributions), width))
+    for i, dist in enumerate(distributions):
+        keys = sorted(dist)
+        cum = np.cumsum([dist[k] for k in keys])
+        cum[-1] = 1.0  # the probabilities add up to 1 within the spec's tolerance
+        values[i, : len(keys)] = keys
+        values[i, len(keys) :] = keys[-1]
+        cdf[i, : len(keys)] = cum
+    return values, cdf
+
+
+def _construction_plan(deal: DealSpec, owned_share: list[Float64Array]) -> ConstructionPlan | None:
+    """The deal's ``ConstructionPlan``, None when no cohort has a construction block and no
+    contract a long-stop date."""
+    if all(c.construction is None for c in deal.fleet) and all(
+        k.longstop_date is None for k in deal.contracts
+    ):
+        return None
+    delays: list[dict[float, float]] = []
+    overruns: list[dict[float, float]] = []
+    for cohort in deal.fleet:
+        build = cohort.construction
+        if build is None:
+            delays.append({0.0: 1.0})
+            overruns.append({0.0: 1.0})
+        else:
+            delays.append({float(m): p for m, p in build.delay_months.probabilities.items()})
+            overruns.append(dict(build.cost_overrun_pct.probabilities))
+    delay_values, delay_cdf = _discrete_table(delays)
+    overrun_values, overrun_cdf = _discrete_table(overruns)
+    scheduled = np.zeros(len(deal.fleet), dtype=np.int64)
+    for c, owned in enumerate(owned_share):
+        on = np.flatnonzero(np.asarray(owned) > 0.0)
+        if deal.fleet[c].purchase_date > deal.as_of and on.size:
+            scheduled[c] = on[0] + 1
+    names = [c.name for c in deal.fleet]
+    max_delay = np.full(len(deal.contracts), NO_LONGSTOP, dtype=np.int64)
+    for k, contract in enumerate(deal.contracts):
+        if contract.longstop_date is None:
+            continue
+        due = deal.fleet[names.index(contract.cohort)].purchase_date
+        d = 0
+        while d < NO_LONGSTOP and add_months(due, d + 1) <= contract.longstop_date:
+            d += 1
+        max_delay[k] = d
+    return ConstructionPlan(
+        delay_months=delay_values.astype(np.int64),
+        delay_cdf=delay_cdf,
+        overrun_pct=overrun_values,
+        overrun_cdf=overrun_cdf,
+        cost_usd=np.array([c.units * c.unit_cost_usd for c in deal.fleet], dtype=np.float64),
+        paid_from_cash=np.array(
+            [
+                c.construction is not None and c.construction.overrun_funded_by == "project_cash"
+                for c in deal.fleet
+            ],
+            dtype=bool,
+        ),
+        correlation=np.array(
+            [
+                0.0 if c.construction is None else c.construction.common_factor_correlation
+                for c in deal.fleet
+            ],
+            dtype=np.float64,
+        ),
+        scheduled_month=scheduled,
+        contract_max_delay=max_delay,
+    )
+
+
+def construction_draws(plan: FleetPlan, seed: int, start: int, stop: int) -> ConstructionDraws:
+    """Each cohort's delivery delay and cost overrun on paths ``[start, stop)``.
+
+    From ``Component.CONSTRUCTION``: per path one common normal ``Z`` and one normal
+    ``e_c`` per cohort; ``X_c = sqrt(r_c) Z + sqrt(1 - r_c) e_c`` and ``u_c = Phi(X_c)``. The
+    delay is the ``u_c``-quantile of the cohort's delay distribution (the smallest value whose
+    cumulative probability reaches ``u_c``) and the overrun the ``u_c``-quantile of its
+    overrun distribution (comonotone: the later the build, the larger the overrun). A plan
+    without construction risk has zero delays and overruns.
+    """
+    n_paths = stop - start
+    n_cohorts = len(plan.cohort_names)
+    build = plan.construction
+    if build is None:
+        return ConstructionDraws(
+            np.zeros((n_paths, n_cohorts), dtype=np.int64), np.zeros((n_paths, n_cohorts))
+        )
+    normals = draw_paths(
+        seed,
+        Component.CONSTRUCTION,
+        start,
+        stop,
+        lambda rng, n: rng.standard_normal((n, 1 + n_cohorts)),
+    )
+    r = build.correlation[None, :]
+    x = np.sqrt(r) * normals[:, :1] + np.sqrt(1.0 - r) * normals[:, 1:]
+    u = ndtr(x)
+    delay = np.zeros((n_paths, n_cohorts), dtype=np.int64)
+    overrun = np.zeros((n_paths, n_cohorts))
+    for c in range(n_cohorts):
+        i = np.minimum(np.searchsorted(build.delay_cdf[c], u[:, c]), build.delay_cdf.shape[1] - 1)
+        delay[:, c] = build.delay_months[c, i]
+        j = np.minimum(
+            np.searchsorted(build.overrun_cdf[c], u[:, c]), build.overrun_cdf.shape[1] - 1
+        )
+        overrun[:, c] = build.overrun_pct[c, j] / 100.0 * build.cost_usd[c]
+    return ConstructionDraws(delay, overrun)
+
+
+def _terminated(plan: FleetPlan, delay: Int64Array) -> BoolArray:
+    """Contracts whose cohort is delivered after their long-stop date, shape (path, contract)."""
+    build = plan.construction
+    n_paths = delay.shape[0]
+    if build is None or plan.contract_units.size == 0:
+        return np.zeros((n_paths, plan.contract_units.size), dtype=bool)
+    return np.asarray(delay[:, plan.contract_cohort] > build.contract_max_delay[None, :])
+
+
+def _charge_overruns(
+    plan: FleetPlan,
+    draws: ConstructionDraws,
+    revenue: Float64Array,
+    opex: Float64Array,
+    cfads: Float64Array,
+) -> None:
+    """Add each ``project_cash`` overrun to the opex of its path's delivery month (the
+    scheduled month plus the delay) and recompute that month's CFADS, in place."""
+    build = plan.construction
+    if build is None or not build.paid_from_cash.any():
+        return
+    rows = np.arange(revenue.shape[0])
+    for c in np.flatnonzero(build.paid_from_cash):
+        month = build.scheduled_month[c] + draws.delay_months[:, c]
+        ok = (month >= 1) & (month <= plan.n_months)
+        p, t = rows[ok], month[ok] - 1
+        opex[p, t] = opex[p, t] + draws.overrun_usd[ok, c]
+        cfads[p, t] = revenue[p, t] - opex[p, t]
 
 
 def _months_between(earlier: dt.date, later: dt.date) -> float:
@@ -301,6 +548,11 @@ def _entities(deal: DealSpec) -> tuple[list[str], list[str], list[float], list[P
             names.append(g.name)
             pds.append(party_annual_pd(g.rating, g.annual_pd_pct))
             bases.append(g.pd_basis)
+    p = deal.parent
+    if p is not None and p.name not in names:
+        names.append(p.name)
+        pds.append(party_annual_pd(p.rating, p.annual_pd_pct))
+        bases.append(p.pd_basis)
     return tenants, names, pds, bases
 
 
@@ -391,6 +643,7 @@ def plan_fleet(
         if on.size:
             first[i], last[i] = on[0] + 1, on[-1] + 1
     cohort_index = {name: i for i, name in enumerate(names)}
+    written, g_share, g_cap, g_cover = _written_guarantee_arrays(deal, grid)
     return FleetPlan(
         n_months=n,
         cohort_names=tuple(names),
@@ -430,7 +683,95 @@ def plan_fleet(
         re_lease_downtime_months=deal.re_lease_downtime_months,
         buyer_monthly_discount=(1.0 + deal.recovery.buyer_discount_rate_pct / 100.0) ** (1 / 12)
         - 1.0,
+        construction=_construction_plan(deal, owned_share),
+        contract_guarantee_written=written,
+        contract_guarantee_share=g_share,
+        contract_guarantee_cap_usd=g_cap,
+        contract_guarantee_cover=g_cover,
+        **_parent_fields(deal, entities),
     )
+
+
+def _parent_fields(deal: DealSpec, entities: list[str]) -> dict[str, Any]:
+    """``FleetPlan``'s parent and servicer fields of ``deal`` (``entities``: its entity names,
+    the parent included)."""
+    p = deal.parent
+    if p is None:
+        return {}
+    own = p.name not in {c.tenant for c in deal.contracts} | {
+        c.guarantor.name for c in deal.contracts if c.guarantor is not None
+    }
+    servicer = p.servicer
+    return {
+        "parent_entity": entities.index(p.name),
+        "n_parent_draws": 1 if own else 0,
+        "servicer_downtime_months": -1 if servicer is None else servicer.downtime_months,
+        "servicer_cost_share": 0.0
+        if servicer is None
+        else servicer.replacement_cost_pct_of_revenue / 100.0,
+    }
+
+
+def servicer_hit(
+    plan: FleetPlan,
+    tau: Int64Array,
+    contracted: Float64Array,
+    merchant: Float64Array,
+    opex: Float64Array,
+) -> tuple[Float64Array, Float64Array, Float64Array, Float64Array, Float64Array]:
+    """Revenue and opex after the servicer's default (``FleetPlan.servicer_downtime_months``).
+
+    From the parent's default month ``tau_p`` for ``d`` months the fleet earns nothing
+    (contracted and merchant revenue 0; opex, power and colocation owed, unchanged); from
+    ``tau_p + d`` on opex rises by ``servicer_cost_share`` times revenue. Returns
+    ``(contracted, merchant, revenue, opex, cfads)``, each (path, month), USD per month; the
+    inputs unchanged where the deal has no servicer.
+    """
+    revenue = contracted + merchant
+    if plan.servicer_downtime_months < 0 or plan.parent_entity < 0:
+        return contracted, merchant, revenue, opex, revenue - opex
+    month = np.arange(1, plan.n_months + 1, dtype=np.int64)[None, :]
+    t_p = np.asarray(tau, dtype=np.int64)[:, plan.parent_entity][:, None]
+    down = (month >= t_p) & (month < t_p + plan.servicer_downtime_months)
+    replaced = month >= t_p + plan.servicer_downtime_months
+    contracted = np.where(down, 0.0, contracted)
+    merchant = np.where(down, 0.0, merchant)
+    revenue = contracted + merchant
+    opex = np.where(replaced, opex + plan.servicer_cost_share * revenue, opex)
+    return contracted, merchant, revenue, opex, revenue - opex
+
+
+def _written_guarantee_arrays(
+    deal: DealSpec, grid: TimeGrid
+) -> tuple[BoolArray, Float64Array, Float64Array, Float64Array]:
+    """Which contracts have a written backstop, its share (decimal), its cap at each month's
+    end (USD; inf when uncapped) and the share of each month's days it covers.
+
+    A straight-line cap is ``cap (until - d) / (until - start)`` at a month ending on day
+    ``d``, floored at 0 (days; ``start`` the contract's start).
+    """
+    n = grid.n_months
+    k = len(deal.contracts)
+    written = np.zeros(k, dtype=bool)
+    share = np.ones(k)
+    cap = np.full((k, n), np.inf)
+    cover = np.ones((k, n))
+    ends = np.array([grid.end(m).toordinal() for m in range(1, n + 1)], dtype=np.float64)
+    for i, contract in enumerate(deal.contracts):
+        g = contract.guarantor
+        if g is None or not g.as_written:
+            continue
+        written[i] = True
+        share[i] = g.share_pct / 100.0
+        if g.until is not None:
+            cover[i] = grid.active_fraction(grid.start(1), g.until)
+        if g.cap_usd is not None:
+            cap[i] = g.cap_usd
+            if g.cap_amortisation == "straight_line" and g.until is not None:
+                span = float(g.until.toordinal() - contract.start.toordinal())
+                left = np.clip((g.until.toordinal() - ends) / span, 0.0, 1.0)
+                cap[i] = g.cap_usd * left
+    return written, share, cap, cover
 
 
 class EntityRisk(Protocol):
@@ -633,6 +974,139 @@ def _log_skip_thresholds(
 
 
 @numba.njit(cache=True, nogil=True)
+def _written_guarantees_kernel(
+    tenant_fail: Int64Array,
+    guarantor_default: Int64Array,
+    util: Float64Array,
+    written: Int64Array,
+    contract_units: Float64Array,
+    contract_rate: Float64Array,
+    contract_active: Float64Array,
+    contract_last: Int64Array,
+    take_or_pay: BoolArray,
+    share: Float64Array,
+    cap: Float64Array,
+    cover: Float64Array,
+    hours: float,
+    fail_out: Int64Array,
+    paid_out: Float64Array,
+) -> None:
+    """The written backstops of ``written`` (contract indices) on every path: each one's
+    lease failure month into ``fail_out`` (path, contract) and its payments, USD, into
+    ``paid_out`` (path, month, written backstop); ``_written_guarantees_reference`` is the
+    NumPy twin (same operations)."""
+    n_paths, n = util.shape
+    hours_top = hours * 1.0
+    for p in range(n_paths):
+        for j in range(written.shape[0]):
+            k = written[j]
+            tt = tenant_fail[p, k]
+            tg = guarantor_default[p, k]
+            fail = max(tt, tg)
+            cum = 0.0
+            short = False
+            for t in range(tt - 1, min(contract_last[k], n)):
+                month = t + 1
+                room = cap[k, t] - cum
+                if short or month >= tg or cover[k, t] <= 0.0 or room <= 0.0:
+                    fail = month
+                    break
+                hours_paid = hours_top if take_or_pay[k] else hours * util[p, t]
+                due = (
+                    (contract_units[k] * contract_rate[k, t] * hours_paid * contract_active[k, t])
+                    * share[k]
+                    * cover[k, t]
+                )
+                pay = min(due, room)
+                short = pay < due
+                paid_out[p, t, j] = pay
+                cum = cum + pay
+            fail_out[p, k] = fail
+
+
+def _written_guarantees_reference(
+    plan: FleetPlan, tenant_fail: Int64Array, guarantor_default: Int64Array, util: Float64Array
+) -> tuple[Int64Array, Float64Array]:
+    """``_written_guarantees_kernel`` vectorised over paths: (lease failure month (path,
+    contract), payments USD (path, month, written backstop)). ``fail`` starts as
+    ``tenant_fail`` for the contracts that are not written backstops' (the caller keeps its
+    own there)."""
+    n_paths, n = util.shape
+    written = np.flatnonzero(plan.contract_guarantee_written)
+    fail = np.array(tenant_fail, dtype=np.int64)
+    paid = np.zeros((n_paths, n, written.size))
+    for j, k in enumerate(written.tolist()):
+        tt = tenant_fail[:, k]
+        tg = guarantor_default[:, k]
+        out = np.maximum(tt, tg)
+        cum = np.zeros(n_paths)
+        short = np.zeros(n_paths, dtype=bool)
+        going = np.ones(n_paths, dtype=bool)
+        for t in range(min(int(plan.contract_last_month[k]), n)):
+            month = t + 1
+            on = going & (month >= tt)
+            room = plan.contract_guarantee_cap_usd[k, t] - cum
+            stop = on & (
+                short | (month >= tg) | (plan.contract_guarantee_cover[k, t] <= 0.0) | (room <= 0.0)
+            )
+            out = np.where(stop, month, out)
+            going &= ~stop
+            on &= ~stop
+            hours_paid = HOURS_PER_MONTH * (1.0 if plan.contract_take_or_pay[k] else util[:, t])
+            due = (
+                (
+                    plan.contract_units[k]
+                    * plan.contract_rate_by_month[k, t]
+                    * hours_paid
+                    * plan.contract_active[k, t]
+                )
+                * plan.contract_guarantee_share[k]
+                * plan.contract_guarantee_cover[k, t]
+            )
+            pay = np.minimum(due, room)
+            short = np.where(on, pay < due, short)
+            paid[:, t, j] = np.where(on, pay, 0.0)
+            cum = np.where(on, cum + pay, cum)
+        fail[:, k] = out
+    return fail, paid
+
+
+def written_guarantee_payments(plan: FleetPlan) -> Float64Array:
+    """What each written backstop would pay by month were its tenant to default in month 1
+    and its guarantor never, at full contracted hours, USD, shape (contract, month); zero for
+    the contracts without one (``_written_guarantees_reference`` on that one path)."""
+    k, n = plan.contract_units.size, plan.n_months
+    out = np.zeros((k, n))
+    if not (plan.contract_guarantee_written.size and plan.contract_guarantee_written.any()):
+        return out
+    _, paid = _written_guarantees_reference(
+        plan,
+        np.ones((1, k), dtype=np.int64),
+        np.full((1, k), n + 1, dtype=np.int64),
+        np.ones((1, n)),
+    )
+    out[np.flatnonzero(plan.contract_guarantee_written)] = paid[0].T
+    return out
+
+
+def _guarantor_default_by_contract(plan: FleetPlan, tau: Int64Array) -> Int64Array:
+    """Default month of each contract's guarantor, shape (path, contract); ``n_months + 1``
+    where it has none."""
+    g = plan.contract_guarantor
+    never = np.full((tau.shape[0], g.size), plan.n_months + 1, dtype=np.int64)
+    if not g.size:
+        return never
+    return np.ascontiguousarray(np.where(g[None, :] >= 0, tau[:, np.maximum(g, 0)], never))
+
+
+@numba.njit(cache=True, nogil=True)
+def _delayed(t: int, delay: int) -> int:
+    """The month index (0-based) of the schedule that month ``t`` of a path plays when the
+    delivery is ``delay`` months late; negative: before the (late) delivery."""
+    return t - delay
+
+
+@numba.njit(cache=True, nogil=True)
 def _project_kernel(
     fail: Int64Array,
     util: Float64Array,
@@ -666,9 +1140,14 @@ def _project_kernel(
     cfads_out: Float64Array,
     value_out: Float64Array,
     collateral_out: Float64Array,
+    delay: Int64Array,
+    tenant_fail: Int64Array | None = None,
+    written_index: Int64Array | None = None,
+    guarantee_paid: Float64Array | None = None,
 ) -> None:
     """``project`` for one block, path by path and month by month (products and sums in the
-    order of ``project_reference``)."""
+    order of ``project_reference``). ``delay[p, c]``: months cohort ``c`` and its contracts
+    arrive late on path ``p`` (``_delayed``)."""
     n_paths, n = util.shape
     n_cohorts = cohort_units.shape[0]
     n_contracts = contract_units.shape[0]
@@ -683,18 +1162,30 @@ def _project_kernel(
             contracted = 0.0
             for k in range(n_contracts):
                 t_def = fail[p, k]
-                paying = contract_active[k, t] * (1.0 if month < t_def else 0.0)
-                hit = contract_first[k] <= t_def <= contract_last[k]
+                d = delay[p, contract_cohort[k]]
+                tk = _delayed(t, d)
+                active = contract_active[k, tk] if tk >= 0 else 0.0
+                paying = active * (1.0 if month < t_def else 0.0)
+                hit = contract_first[k] + d <= t_def <= contract_last[k] + d
                 down = hit and t_def <= month < t_def + downtime
                 units = contract_units[k]
                 busy[contract_cohort[k]] += units * (paying + (1.0 if down else 0.0))
                 hours_paid = hours_top if take_or_pay[k] else hours * u
-                contracted += units * contract_rate[k, t] * hours_paid * paying
+                if written_index is not None and written_index[k] >= 0:  # a written backstop
+                    assert tenant_fail is not None and guarantee_paid is not None
+                    tenant_paying = active * (1.0 if month < tenant_fail[p, k] else 0.0)
+                    contracted += (
+                        units * contract_rate[k, max(tk, 0)] * hours_paid * tenant_paying
+                        + guarantee_paid[p, t, written_index[k]]
+                    )
+                    continue
+                contracted += units * contract_rate[k, max(tk, 0)] * hours_paid * paying
             merchant = 0.0
             opex = other_fixed
             for c in range(n_cohorts):
+                tc = _delayed(t, delay[p, c])
                 rent = rent_index[p, t, cohort_gen[c]] * price_factor
-                owned_units = cohort_units[c] * owned[c, t]
+                owned_units = cohort_units[c] * (owned[c, tc] if tc >= 0 else 0.0)
                 merchant_units = max(owned_units - busy[c], 0.0) * in_service[c, t]
                 merchant += merchant_units * rent * u * hours
                 opex += (merchant_units + busy[c]) * opex_per_gpu[c]
@@ -724,16 +1215,26 @@ def _project_kernel(
 
 
 def project(
-    plan: FleetPlan, scen: ScenarioSet, *, buyer_decay_per_year: dict[str, float]
+    plan: FleetPlan,
+    scen: ScenarioSet,
+    *,
+    buyer_decay_per_year: dict[str, float],
+    construction: ConstructionDraws | None = None,
 ) -> AssetCashflows:
     """Revenue, opex, CFADS and collateral value of the fleet on one block of paths.
 
     One compiled pass over paths and months (``nogil``); bit-identical to
     ``project_reference``, the vectorised NumPy version that the oracle tests hold it to.
+    ``construction``: the block's delivery delays and cost overruns (``construction_draws``);
+    None: every delivery on schedule.
     """
     n_paths, n = scen.n_paths, plan.n_months
     tau = tenant_default_months(plan, scen.tenant_uniforms, scen.regime, scen.entity_factor)
     fail = lease_failure_months(plan, tau)
+    delay, terminated = _delays(plan, construction, n_paths)
+    if terminated is not None:
+        fail = np.where(terminated, 0, fail)
+    tenant_fail, written_index, paid = _written_guarantees(plan, tau, fail, scen.utilisation)
     n_cohorts = len(plan.cohort_names)
     decay = np.array([buyer_decay_per_year[g] / 12.0 for g in plan.cohort_generation])
     remaining = np.ascontiguousarray(plan.cohort_remaining_life_months, dtype=np.float64)
@@ -787,9 +1288,19 @@ def project(
         cfads,
         value,
         collateral,
+        delay,
+        tenant_fail,
+        written_index,
+        paid,
     )
     if n_cohorts > 2:
         collateral = value.sum(axis=2)
+    if plan.servicer_downtime_months >= 0:
+        contracted, merchant, revenue, opex, cfads = servicer_hit(
+            plan, tau, contracted, merchant, opex
+        )
+    if construction is not None:
+        _charge_overruns(plan, construction, revenue, opex, cfads)
     return AssetCashflows(
         revenue_usd=revenue,
         contracted_revenue_usd=contracted,
@@ -800,18 +1311,99 @@ def project(
         collateral_value_usd=collateral,
         tenant_default_month=tau,
         lease_failure_month=fail,
+        guarantor_paid_usd=paid.sum(axis=2),
+        delivery_delay_months=None if construction is None else delay,
+        overrun_usd=None if construction is None else construction.overrun_usd,
+        terminated=terminated,
     )
 
 
+def _written_guarantees(
+    plan: FleetPlan, tau: Int64Array, fail: Int64Array, util: Float64Array
+) -> tuple[Int64Array, Int64Array, Float64Array]:
+    """The compiled engine's written backstops: the tenants' default months by contract,
+    each contract's index among the written backstops (-1: none) and their payments (path,
+    month, written backstop), USD; ``fail`` is updated in place for their contracts."""
+    n_paths, n = util.shape
+    k = plan.contract_units.size
+    written = (
+        np.flatnonzero(plan.contract_guarantee_written)
+        if plan.contract_guarantee_written.size
+        else np.zeros(0, dtype=np.int64)
+    )
+    index = np.full(k, -1, dtype=np.int64)
+    index[written] = np.arange(written.size)
+    tenant_fail = np.ascontiguousarray(tau[:, plan.contract_tenant], dtype=np.int64)
+    paid = np.zeros((n_paths, n, written.size))
+    if written.size:
+        _written_guarantees_kernel(
+            tenant_fail,
+            _guarantor_default_by_contract(plan, tau),
+            np.ascontiguousarray(util, dtype=np.float64),
+            written.astype(np.int64),
+            np.ascontiguousarray(plan.contract_units, dtype=np.float64),
+            np.ascontiguousarray(plan.contract_rate_by_month, dtype=np.float64).reshape(-1, n),
+            np.ascontiguousarray(plan.contract_active, dtype=np.float64).reshape(-1, n),
+            np.ascontiguousarray(plan.contract_last_month, dtype=np.int64),
+            np.ascontiguousarray(plan.contract_take_or_pay, dtype=np.bool_),
+            np.ascontiguousarray(plan.contract_guarantee_share, dtype=np.float64),
+            np.ascontiguousarray(plan.contract_guarantee_cap_usd, dtype=np.float64),
+            np.ascontiguousarray(plan.contract_guarantee_cover, dtype=np.float64),
+            float(HOURS_PER_MONTH),
+            fail,
+            paid,
+        )
+    return tenant_fail, index, paid
+
+
+def _delays(
+    plan: FleetPlan, construction: ConstructionDraws | None, n_paths: int
+) -> tuple[Int64Array, BoolArray | None]:
+    """The block's delays, shape (path, cohort) (zeros without ``construction``), and the
+    contracts terminated at their long-stop date (None without ``construction``). A
+    terminated contract's failure month is 0: it never pays and its units are never idle."""
+    n_cohorts = len(plan.cohort_names)
+    if construction is None:
+        return np.zeros((n_paths, n_cohorts), dtype=np.int64), None
+    delay = np.ascontiguousarray(construction.delay_months, dtype=np.int64)
+    return delay, _terminated(plan, delay)
+
+
+def _shift(row: Float64Array, delay: Int64Array, fill: float | None) -> Float64Array:
+    """``row`` (shape (month,)) as each path plays it ``delay`` months late, shape (path,
+    month): ``row[t - d]``, and before the late start ``fill`` (``row[0]`` for None)."""
+    index = np.arange(row.shape[0])[None, :] - delay[:, None]
+    shifted = row[np.maximum(index, 0)]
+    if fill is None:
+        return np.asarray(shifted, dtype=np.float64)
+    return np.asarray(np.where(index >= 0, shifted, fill), dtype=np.float64)
+
+
 def project_reference(
-    plan: FleetPlan, scen: ScenarioSet, *, buyer_decay_per_year: dict[str, float]
+    plan: FleetPlan,
+    scen: ScenarioSet,
+    *,
+    buyer_decay_per_year: dict[str, float],
+    construction: ConstructionDraws | None = None,
 ) -> AssetCashflows:
     """``project`` vectorised over paths in plain NumPy (the reference for the oracle tests)."""
     n_paths, n = scen.n_paths, plan.n_months
     month = np.arange(1, n + 1, dtype=np.int64)[None, :]
     tau = tenant_default_months(plan, scen.tenant_uniforms, scen.regime, scen.entity_factor)
     fail = lease_failure_months(plan, tau)
+    delay, terminated = _delays(plan, construction, n_paths)
+    if terminated is not None:
+        fail = np.where(terminated, 0, fail)
     util = scen.utilisation
+    tenant_fail = tau[:, plan.contract_tenant]
+    written = bool(plan.contract_guarantee_written.size and plan.contract_guarantee_written.any())
+    paid = np.zeros((n_paths, n, 0))
+    if written:
+        g_fail, paid = _written_guarantees_reference(
+            plan, tenant_fail, _guarantor_default_by_contract(plan, tau), util
+        )
+        fail = np.where(plan.contract_guarantee_written[None, :], g_fail, fail)
+    w = 0  # index of the next written backstop
 
     n_cohorts = len(plan.cohort_names)
     busy = np.zeros((n_cohorts, n_paths, n))  # units under contract or in re-leasing downtime
@@ -819,13 +1411,23 @@ def project_reference(
     for k in range(len(plan.contract_units)):
         c = plan.contract_cohort[k]
         t_def = fail[:, k][:, None]
-        paying = plan.contract_active[k][None, :] * (month < t_def)
-        hit = (t_def >= plan.contract_first_month[k]) & (t_def <= plan.contract_last_month[k])
+        d = delay[:, c][:, None]
+        paying = _shift(plan.contract_active[k], delay[:, c], 0.0) * (month < t_def)
+        hit = (t_def >= plan.contract_first_month[k] + d) & (
+            t_def <= plan.contract_last_month[k] + d
+        )
         down = hit & (month >= t_def) & (month < t_def + plan.re_lease_downtime_months)
         units = plan.contract_units[k]
         busy[c] += units * (paying + down)
         hours_paid = HOURS_PER_MONTH * (1.0 if plan.contract_take_or_pay[k] else util)
-        rate = plan.contract_rate_by_month[k][None, :]
+        rate = _shift(plan.contract_rate_by_month[k], delay[:, c], None)
+        if written and plan.contract_guarantee_written[k]:  # the tenant's rent, the guarantor's
+            tenant_paying = _shift(plan.contract_active[k], delay[:, c], 0.0) * (
+                month < tenant_fail[:, k][:, None]
+            )
+            contracted += units * rate * hours_paid * tenant_paying + paid[:, :, w]
+            w += 1
+            continue
         contracted += units * rate * hours_paid * paying
 
     merchant = np.zeros((n_paths, n))
@@ -835,7 +1437,7 @@ def project_reference(
         gen = plan.cohort_generation[c]
         rent = scen.rent_of(gen) * plan.price_factor
         in_service = plan.cohort_in_service[c][None, :]
-        owned_units = plan.cohort_units[c] * plan.cohort_owned_share[c][None, :]
+        owned_units = plan.cohort_units[c] * _shift(plan.cohort_owned_share[c], delay[:, c], 0.0)
         merchant_units = np.maximum(owned_units - busy[c], 0.0) * in_service
         merchant += merchant_units * rent * util * HOURS_PER_MONTH
         opex += (merchant_units + busy[c]) * plan.opex_per_gpu_usd[c]
@@ -851,14 +1453,21 @@ def project_reference(
 
     revenue = contracted + merchant
     opex = opex + plan.sga_share * revenue
+    contracted, merchant, revenue, opex, cfads = servicer_hit(plan, tau, contracted, merchant, opex)
+    if construction is not None:
+        _charge_overruns(plan, construction, revenue, opex, cfads)
     return AssetCashflows(
         revenue_usd=revenue,
         contracted_revenue_usd=contracted,
         merchant_revenue_usd=merchant,
         opex_usd=opex,
-        cfads_usd=revenue - opex,
+        cfads_usd=cfads,
         cohort_value_usd=value,
         collateral_value_usd=value.sum(axis=2),
         tenant_default_month=tau,
         lease_failure_month=fail,
+        guarantor_paid_usd=paid.sum(axis=2),
+        delivery_delay_months=None if construction is None else delay,
+        overrun_usd=None if construction is None else construction.overrun_usd,
+        terminated=terminated,
     )

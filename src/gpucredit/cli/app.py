@@ -50,10 +50,14 @@ from gpucredit.reports.tables import (
     calibration_rows,
     calibration_table,
     collateral_table,
+    construction_table,
     duration_table,
+    entities_table,
     facility_record,
+    guarantee_table,
     miner_record,
     miner_table,
+    parent_table,
     premium_curve_table,
     real_estate_table,
     run_document,
@@ -256,6 +260,18 @@ def run(
     pledged = real_estate_table(results)
     if pledged is not None:
         show(console, pledged)
+    parents = parent_table(results)
+    if parents is not None:
+        show(console, parents)
+    named = entities_table(results)
+    if named is not None:
+        show(console, named)
+    guarantees = guarantee_table(results)
+    if guarantees is not None:
+        show(console, guarantees)
+    construction = construction_table(results)
+    if construction is not None:
+        show(console, construction, keys=2)
     if miners:
         show(console, miner_table(miners), keys=2)
         attribution = attribution_table(miners)

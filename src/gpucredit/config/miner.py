@@ -156,6 +156,13 @@ class LeaseSpec(RatedSpec):
     def _check(self) -> Self:
         if self.end <= self.start:
             raise SpecProblem("end", self.end.isoformat(), f"a date after start ({self.start})")
+        if self.guarantor is not None and self.guarantor.as_written:
+            raise SpecProblem(
+                "guarantor",
+                self.guarantor.name,
+                "an unlimited backstop (share_pct, cap_usd and until are modelled for GPU "
+                "deals' contracts, not yet for a miner's hosting leases)",
+            )
         return self
 
     @property

@@ -8,6 +8,7 @@ through properties (``coupon``, ``margin``), never by mutating the spec.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from typing import Annotated, Any, Literal, Self, TypeVar
 
@@ -19,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from gpucredit.config.entities import Entity, close_names, find_parent_cycle, group_risk, registry
 from gpucredit.config.presets import generation_presets
 
 __all__ = [
@@ -36,12 +38,14 @@ __all__ = [
     "BulletSpec",
     "CallSpec",
     "CohortSpec",
+    "ConstructionSpec",
     "ContractSpec",
     "ConvertibleSpec",
     "CovenantSpec",
     "DdtlSpec",
     "DealSpec",
     "DefaultModelSpec",
+    "DelaySpec",
     "DistributeStep",
     "DrawSpec",
     "FacilitySpec",
@@ -55,6 +59,7 @@ __all__ = [
     "MerchantSpec",
     "NotesSpec",
     "OpexSpec",
+    "OverrunSpec",
     "PaymentAccountStep",
     "PowerPrice",
     "PricingSpec",
@@ -193,6 +198,88 @@ class BorrowerSpec(Spec):
     shares_outstanding: Annotated[float, Field(gt=0.0, le=1e12)] | None = None
 
 
+#: Longest construction delay, months: ten years, far beyond the 24-36 month build times
+#: (and the 34% average schedule overrun) of data-centre projects reported by Foresight
+#: Works (https://fierce-network.com/cloud/optimism-could-kill-data-center-boom); an
+#: assumption.
+MAX_DELAY_MONTHS = 120
+#: Largest cost overrun, percent of the cohort's cost: an assumption (three times the cost).
+MAX_OVERRUN_PCT = 300.0
+#: Probabilities of a discrete distribution must add up to 1 within this (YAML decimals such
+#: as 0.1 + 0.2 are not exact in binary).
+PROBABILITY_SUM_TOLERANCE = 1e-9
+
+
+def _check_probabilities(probabilities: dict[Any, float], unit: str, lo: float, hi: float) -> None:
+    """Raise ``SpecProblem`` unless ``probabilities`` maps values in ``[lo, hi]`` (``unit``) to
+    probabilities in [0, 1] that add up to 1."""
+    for value, prob in probabilities.items():
+        if not lo <= value <= hi:
+            raise SpecProblem(
+                f"probabilities.{value}", value, f"a {unit} between {lo:g} and {hi:g}"
+            )
+        if not 0.0 <= prob <= 1.0:
+            raise SpecProblem(f"probabilities.{value}", prob, "a probability between 0 and 1")
+    total = sum(probabilities.values())
+    if abs(total - 1.0) > PROBABILITY_SUM_TOLERANCE:
+        raise SpecProblem("probabilities", f"probabilities adding up to {total:g}", "a sum of 1")
+
+
+class DelaySpec(Spec):
+    """A discrete distribution of the delivery delay: ``probabilities`` maps a whole number of
+    months of delay (0 = on schedule) to its probability; they add up to 1.
+    ``{probabilities: {3: 1.0}}`` is a certain three-month delay."""
+
+    probabilities: dict[int, float] = Field(min_length=1, max_length=MAX_ITEMS)
+
+    @model_validator(mode="after")
+    def _valid(self) -> Self:
+        _check_probabilities(self.probabilities, "delay in whole months", 0, MAX_DELAY_MONTHS)
+        return self
+
+    @property
+    def max_months(self) -> int:
+        """The longest delay with a positive probability, months."""
+        return max(m for m, p in self.probabilities.items() if p > 0.0)
+
+
+class OverrunSpec(Spec):
+    """A discrete distribution of the cost overrun: ``probabilities`` maps an overrun, percent
+    of the cohort's cost (``units x unit_cost_usd``), to its probability; they add up to 1."""
+
+    probabilities: dict[float, float] = Field(min_length=1, max_length=MAX_ITEMS)
+
+    @model_validator(mode="after")
+    def _valid(self) -> Self:
+        _check_probabilities(self.probabilities, "cost overrun in percent", 0.0, MAX_OVERRUN_PCT)
+        return self
+
+
+def _no_overrun() -> OverrunSpec:
+    return OverrunSpec(probabilities={0.0: 1.0})
+
+
+class ConstructionSpec(Spec):
+    """Construction and completion risk of a delivery (a cohort bought after ``as_of``).
+
+    On each path the cohort arrives ``delay_months`` later than ``purchase_date`` (a draw of
+    its distribution), and its cost overruns by ``cost_overrun_pct`` of ``units x
+    unit_cost_usd``. The two are one draw (a late build is an over-budget build: the overrun is
+    the same quantile of its distribution as the delay, an assumption, see
+    docs/capital_structures.md), and the deal's cohorts are tied by a one-factor Gaussian
+    copula with ``common_factor_correlation``. ``overrun_funded_by``: ``sponsor_equity``
+    (reported only) or ``project_cash`` (paid out of the CFADS of the delivery month).
+    """
+
+    delay_months: DelaySpec
+    cost_overrun_pct: OverrunSpec = Field(default_factory=_no_overrun)
+    overrun_funded_by: Literal["sponsor_equity", "project_cash"] = "sponsor_equity"
+    # ASSUMPTION: 0.5. The cohorts of one deal share a site, a contractor, a utility and an
+    # equipment queue (REFERENCES.md: power and switchgear lead times drive data-centre
+    # delays), so their delays are strongly but not perfectly linked.
+    common_factor_correlation: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.5
+
+
 class CohortSpec(Spec):
     """A block of identical GPUs bought at one time.
 
@@ -214,6 +301,9 @@ class CohortSpec(Spec):
     book_useful_life_years: LifeYears = 6.0
     # at most 10 kW per GPU: five times a GB200 NVL72 rack's ~1.9 kW per GPU (an assumption)
     power_kw_per_gpu: Annotated[float, Field(gt=0.0, le=10.0)] | None = None
+    #: Construction and completion risk of a delivery (``ConstructionSpec``); None: the cohort
+    #: arrives on ``purchase_date`` on every path.
+    construction: ConstructionSpec | None = None
 
     @field_validator("generation")
     @classmethod
@@ -288,11 +378,51 @@ class GuarantorSpec(RatedSpec):
     """A backstop: a stronger company that pays the rent if the tenant cannot.
 
     Example: a hyperscaler guaranteeing a hosting lease (REFERENCES.md, leases backstopped by
-    Google). The lease fails only once both the tenant and the guarantor have defaulted. Its
-    risk is given as a ``rating`` or an ``annual_pd_pct``, exactly one, as for a tenant.
+    Google). An unlimited backstop (the defaults) keeps the lease standing until both the
+    tenant and the guarantor have defaulted. A backstop as written pays ``share_pct`` of the
+    rent, at most ``cap_usd`` in all (flat or falling to zero at ``until``), until ``until``;
+    the lease fails when it stops (``assets.fleet``). Its risk is given as a ``rating`` or an
+    ``annual_pd_pct``, exactly one, as for a tenant.
     """
 
     name: str = Field(min_length=1)
+    #: Share of the contracted rent the guarantor pays once the tenant has defaulted, percent
+    #: in (0, 100]; the rest is lost (ASSUMPTION: the defaulted tenant pays nothing more and
+    #: its estate's claim is not counted). 100: the whole rent, as before.
+    share_pct: Annotated[float, Field(gt=0.0)] = 100.0
+    #: Total USD the guarantor pays at most over the lease; ``None``: unlimited.
+    cap_usd: UsdOrZero | None = None
+    #: 'none': the cap is flat; 'straight_line': it falls linearly from the contract's start
+    #: to zero at ``until`` (needs ``cap_usd`` and ``until``).
+    cap_amortisation: Literal["none", "straight_line"] = "none"
+    #: Date from which the backstop ends (it covers the days before it); ``None``: the lease's
+    #: whole term.
+    until: SpecDate | None = None
+
+    @model_validator(mode="after")
+    def _as_written(self) -> Self:
+        if self.share_pct > 100.0:
+            raise SpecProblem(
+                "share_pct",
+                self.share_pct,
+                "at most 100 (a guarantee over 100% of the lease cannot be written)",
+            )
+        if self.cap_amortisation == "straight_line" and (
+            self.cap_usd is None or self.until is None
+        ):
+            raise SpecProblem(
+                "cap_amortisation",
+                self.cap_amortisation,
+                "'none' unless both cap_usd and until are given (a straight-line cap falls "
+                "to zero at until)",
+            )
+        return self
+
+    @property
+    def as_written(self) -> bool:
+        """True when the backstop is partial, capped or time-limited (not the whole rent for
+        the lease's whole term)."""
+        return self.share_pct != 100.0 or self.cap_usd is not None or self.until is not None
 
 
 class ContractSpec(RatedSpec):
@@ -315,6 +445,11 @@ class ContractSpec(RatedSpec):
     take_or_pay: bool = True
     escalator_pct_per_year: Annotated[float, Field(ge=-50.0, le=100.0)] = 0.0
     guarantor: GuarantorSpec | None = None
+    #: A name for the contract, for a facility's ``secured_by_contracts``; once per deal.
+    name: str | None = Field(default=None, min_length=1)
+    #: The tenant may terminate if its cohort is delivered after this date (a lease long-stop
+    #: date); None: no termination right.
+    longstop_date: SpecDate | None = None
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -323,6 +458,24 @@ class ContractSpec(RatedSpec):
         if self.guarantor is not None and self.guarantor.name == self.tenant:
             raise SpecProblem(
                 "guarantor.name", self.guarantor.name, "a guarantor other than the tenant itself"
+            )
+        if (
+            self.guarantor is not None
+            and self.guarantor.until is not None
+            and self.guarantor.until <= self.start
+        ):
+            raise SpecProblem(
+                "guarantor.until",
+                self.guarantor.until.isoformat(),
+                f"a date after the contract's start ({self.start})",
+            )
+        if self.guarantor is not None and self.guarantor.as_written and self.longstop_date:
+            # a lease the tenant may terminate before delivery and a backstop written on its
+            # rent are not modelled together (docs/capital_structures.md, "Construction")
+            raise SpecProblem(
+                "longstop_date",
+                self.longstop_date.isoformat(),
+                "no long-stop date on a lease whose backstop is partial, capped or time-limited",
             )
         return self
 
@@ -707,6 +860,13 @@ class _FacilityBase(Spec):
         return self
 
     refinancing: RefinancingSpec = Field(default_factory=RefinancingSpec)
+    #: The named contracts whose GPUs secure the facility (their units' share of each
+    #: cohort's value), instead of whole cohorts (``secured_by``); ``None``: not used.
+    secured_by_contracts: list[str] | None = Field(default=None, min_length=1, max_length=MAX_ITEMS)
+    #: Interest before the path's delivery of the cohorts the facility finances: 'paid' (as
+    #: any month) or 'capitalised' (added to the balance each month, PIK, until the delivery
+    #: month: interest during construction).
+    interest_during_construction: Literal["paid", "capitalised"] = "paid"
 
 
 class TermLoanSpec(_FacilityBase):
@@ -937,6 +1097,174 @@ class RealEstateSpec(Spec):
     secures: list[str] = Field(min_length=1, max_length=MAX_ITEMS)
 
 
+class EntitySpec(Spec):
+    """A company of the deal's own, beside the shipped registry (``config.entities``): a name
+    the registry lacks, or a registry row replaced by name (the input means what the user
+    typed). ``rating`` or ``annual_pd_pct`` (at most one); with neither, its ``parent``'s risk
+    is taken (a group member)."""
+
+    name: str = Field(min_length=1)
+    rating: str | None = None
+    annual_pd_pct: Annotated[float, Field(ge=0.0, lt=100.0)] | None = None
+    parent: str | None = None
+
+    @field_validator("rating")
+    @classmethod
+    def _rating(cls, value: str | None) -> str | None:
+        _rating_category(value)
+        return value
+
+    @model_validator(mode="after")
+    def _risk(self) -> Self:
+        if self.rating is not None and self.annual_pd_pct is not None:
+            raise SpecProblem("rating", self.rating, "at most one of 'rating' or 'annual_pd_pct'")
+        if self.rating is None and self.annual_pd_pct is None and self.parent is None:
+            raise SpecProblem(
+                "rating", None, "a 'rating', an 'annual_pd_pct' or a 'parent' whose risk it takes"
+            )
+        if self.parent == self.name:
+            raise SpecProblem("parent", self.parent, "a parent other than the company itself")
+        return self
+
+
+class ServicerSpec(Spec):
+    """The parent as the fleet's servicer (operator): from the parent's default the fleet earns
+    nothing for ``downtime_months`` (no operator serves the tenants, who stop paying for the
+    capacity they are not served; an assumption), then a replacement operator costs
+    ``replacement_cost_pct_of_revenue`` percent of revenue on top of opex."""
+
+    downtime_months: Annotated[int, Field(ge=0, le=36)]
+    replacement_cost_pct_of_revenue: Annotated[float, Field(ge=0.0, le=100.0)]
+
+
+class ParentSpec(RatedSpec):
+    """The borrower's parent or sponsor: a company of its own with a default time (one with
+    the same name as a tenant or guarantor is that same company).
+
+    ``recourse``: 'none' (a non-recourse SPV) or 'guarantee' (the parent pays a facility's
+    shortfall while it has not defaulted, at most ``guarantee_cap_usd`` in all; unlimited when
+    null). ``cross_default``: the parent's default is an event of default of every facility.
+    ``servicer``: the parent operates the fleet (``ServicerSpec``). The risk may be omitted for
+    a registry name (``config.entities``).
+    """
+
+    name: str = Field(min_length=1)
+    recourse: Literal["none", "guarantee"] = "none"
+    guarantee_cap_usd: Annotated[float, Field(ge=0.0, le=1e13)] | None = None
+    cross_default: bool = False
+    servicer: ServicerSpec | None = None
+
+    @model_validator(mode="after")
+    def _cap(self) -> Self:
+        if self.recourse == "none" and self.guarantee_cap_usd is not None:
+            raise SpecProblem(
+                "guarantee_cap_usd",
+                self.guarantee_cap_usd,
+                "no cap without a guarantee (recourse: guarantee)",
+            )
+        return self
+
+
+def _finite_or_none(value: Any) -> float | None:
+    """A raw number as a finite float, else None (the field's own validation reports it)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _deal_companies(data: dict[str, Any]) -> dict[str, Entity]:
+    """The shipped registry with the deal's own ``entities`` (raw input) over it, by name.
+
+    Raises ``SpecProblem`` on a cycle of parents, naming it."""
+    companies = dict(registry())
+    own = data.get("entities")
+    where: dict[str, int] = {}
+    for i, item in enumerate(own if isinstance(own, list) else []):
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+            continue  # the field's own validation reports it
+        rating, pd_pct, parent = item.get("rating"), item.get("annual_pd_pct"), item.get("parent")
+        name = item["name"].strip()
+        where[name] = i
+        companies[name] = Entity(
+            name=name,
+            kind="deal",
+            rating=rating if isinstance(rating, str) else None,
+            rating_source="typed in the deal",
+            cds_5y_bp=None,
+            cds_date=None,
+            cds_source="",
+            annual_pd_pct=_finite_or_none(pd_pct),
+            pd_reasoning="typed in the deal",
+            parent=parent.strip() if isinstance(parent, str) else None,
+            note="",
+        )
+    cycle = find_parent_cycle({n: e.parent for n, e in companies.items()})
+    if cycle is not None:
+        first = next((n for n in cycle if n in where), cycle[0])
+        raise SpecProblem(
+            f"entities[{where.get(first, 0)}].parent",
+            companies[first].parent,
+            f"no cycle of parents (here {' -> '.join(cycle)})",
+        )
+    return companies
+
+
+def _with_registry_risk(party: Any, name_key: str, where: str, companies: dict[str, Entity]) -> Any:
+    """``party`` (a raw contract, guarantor or parent) with the registry's risk filled in when
+    it names a registry company and gives neither ``rating`` nor ``annual_pd_pct``."""
+    if not isinstance(party, dict) or not isinstance(party.get(name_key), str):
+        return party
+    if party.get("rating") is not None or party.get("annual_pd_pct") is not None:
+        return party  # typed: the input means what the user typed
+    name = party[name_key].strip()
+    rating, pd_pct, _ = group_risk(name, companies)
+    if rating is None and pd_pct is None:
+        near = close_names(name, sorted(companies))
+        hint = f" (close names: {', '.join(near)})" if near else ""
+        raise SpecProblem(
+            f"{where}.rating",
+            None,
+            f"exactly one of 'rating' or 'annual_pd_pct' to be given for '{name}', which is "
+            f"not a company of the entity registry{hint}",
+        )
+    filled = dict(party)
+    if rating is not None:
+        filled["rating"] = rating
+    else:
+        filled["annual_pd_pct"] = pd_pct
+    return filled
+
+
+def fill_registry_risk(data: Any) -> Any:
+    """A raw deal with every tenant, guarantor and parent that names a registry company without
+    a typed risk given the registry's (``config.entities``); other input unchanged."""
+    if not isinstance(data, dict):
+        return data
+    contracts, parent = data.get("contracts"), data.get("parent")
+    if not isinstance(contracts, list) and not isinstance(parent, dict):
+        return data
+    companies = _deal_companies(data)
+    out = dict(data)
+    if isinstance(contracts, list):
+        filled = []
+        for i, c in enumerate(contracts):
+            c = _with_registry_risk(c, "tenant", f"contracts[{i}]", companies)
+            if isinstance(c, dict) and isinstance(c.get("guarantor"), dict):
+                g = _with_registry_risk(
+                    c["guarantor"], "name", f"contracts[{i}].guarantor", companies
+                )
+                c = {**c, "guarantor": g}
+            filled.append(c)
+        out["contracts"] = filled
+    if isinstance(parent, dict):
+        out["parent"] = _with_registry_risk(parent, "name", "parent", companies)
+    return out
+
+
 class DealSpec(Spec):
     """One deal: a fleet, its contracts and costs, and its debt: one term ``loan``, or several
     ``facilities`` paid by the ``waterfall`` (by seniority when it is omitted)."""
@@ -958,6 +1286,17 @@ class DealSpec(Spec):
     regime: RegimeSpec | None = None
     notes: str = ""
     real_estate: list[RealEstateSpec] = Field(default_factory=list, max_length=MAX_ITEMS)
+    #: Companies of the deal's own beside the shipped registry (``EntitySpec``).
+    entities: list[EntitySpec] = Field(default_factory=list, max_length=MAX_ITEMS)
+    #: The borrower's parent, sponsor or servicer (``ParentSpec``); None: no parent modelled.
+    parent: ParentSpec | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _registry_risk(cls, data: Any) -> Any:
+        """Tenants, guarantors and the parent named in the registry take its risk unless one
+        is typed (``fill_registry_risk``)."""
+        return fill_registry_risk(data)
 
     @property
     def horizon_months(self) -> int:
@@ -1032,7 +1371,142 @@ class DealSpec(Spec):
                     f"{peak} units of cohort '{cohort.name}' under contract at once",
                     f"at most the cohort's {cohort.units} units (fleet[{i}].units)",
                 )
+        self._check_parent()
+        self._check_construction(horizon_end)
         return self
+
+    def _check_parent(self) -> None:
+        """A parent's guarantee and cross-default act on ``facilities``; a parent that is also a
+        tenant or guarantor carries that company's one risk."""
+        p = self.parent
+        if p is None:
+            return
+        if self.loan is not None and (p.recourse == "guarantee" or p.cross_default):
+            field = "parent.recourse" if p.recourse == "guarantee" else "parent.cross_default"
+            raise SpecProblem(
+                field,
+                p.recourse if p.recourse == "guarantee" else True,
+                "a deal written with 'facilities' (a single 'loan' is one facility there)",
+            )
+        for i, c in enumerate(self.contracts):
+            for name, rating, pd_pct, where in (
+                (c.tenant, c.rating, c.annual_pd_pct, f"contracts[{i}]"),
+                *(
+                    (
+                        (
+                            c.guarantor.name,
+                            c.guarantor.rating,
+                            c.guarantor.annual_pd_pct,
+                            f"contracts[{i}].guarantor",
+                        ),
+                    )
+                    if c.guarantor is not None
+                    else ()
+                ),
+            ):
+                if name == p.name and (rating, pd_pct) != (p.rating, p.annual_pd_pct):
+                    raise SpecProblem(
+                        "parent.rating" if p.rating is not None else "parent.annual_pd_pct",
+                        p.rating if p.rating is not None else p.annual_pd_pct,
+                        f"the same risk as '{name}' has at {where}: one company, one default risk",
+                    )
+
+    @model_validator(mode="after")
+    def _contract_pools(self) -> Self:
+        """Contract names once per deal; a facility's ``secured_by_contracts`` names existing
+        contracts, each pledged to one facility only, and no more of a cohort's units than it
+        has; not together with ``secured_by``."""
+        named: dict[str, int] = {}
+        for i, contract in enumerate(self.contracts):
+            if contract.name is None:
+                continue
+            if contract.name in named:
+                raise SpecProblem(
+                    f"contracts[{i}].name",
+                    contract.name,
+                    f"a contract name used once (already contracts[{named[contract.name]}])",
+                )
+            named[contract.name] = i
+        pledged: dict[str, str] = {}
+        units: dict[str, int] = {}
+        for i, f in enumerate(self.facilities):
+            pool = f.secured_by_contracts
+            if pool is None:
+                continue
+            if f.secured_by is not None:
+                raise SpecProblem(
+                    f"facilities[{i}].secured_by",
+                    f.secured_by,
+                    "no secured_by beside secured_by_contracts (one kind of collateral)",
+                )
+            for j, name in enumerate(pool):
+                where = f"facilities[{i}].secured_by_contracts[{j}]"
+                if name not in named:
+                    raise SpecProblem(
+                        where, name, f"the name of a contract ({', '.join(named) or 'none named'})"
+                    )
+                if name in pledged:
+                    raise SpecProblem(
+                        where,
+                        name,
+                        f"a contract pledged to one facility only (already {pledged[name]!r}'s)",
+                    )
+                pledged[name] = f.name
+                contract = self.contracts[named[name]]
+                units[contract.cohort] = units.get(contract.cohort, 0) + contract.units
+                cohort = next(c for c in self.fleet if c.name == contract.cohort)
+                if units[contract.cohort] > cohort.units:
+                    raise SpecProblem(
+                        where,
+                        name,
+                        f"pledged contracts of at most cohort {cohort.name!r}'s {cohort.units} "
+                        f"units in all (each GPU pledged once; {units[contract.cohort]} pledged)",
+                    )
+        return self
+
+    def _check_construction(self, horizon_end: dt.date) -> None:
+        """A construction block only on a delivery, whose latest delivery is inside the
+        horizon; a long-stop date only on a delivery's contract, on or after its schedule."""
+        names = [c.name for c in self.fleet]
+        for i, cohort in enumerate(self.fleet):
+            if cohort.construction is None:
+                continue
+            if cohort.purchase_date <= self.as_of:
+                raise SpecProblem(
+                    f"fleet[{i}].construction",
+                    "a construction block",
+                    f"a cohort delivered after as_of ({self.as_of}): fleet[{i}].purchase_date "
+                    f"is {cohort.purchase_date}, already delivered",
+                )
+            latest_months = cohort.construction.delay_months.max_months
+            latest = add_months(cohort.purchase_date, latest_months)
+            if latest >= horizon_end:
+                raise SpecProblem(
+                    f"fleet[{i}].construction.delay_months.probabilities.{latest_months}",
+                    latest_months,
+                    f"a delay that still delivers before the debt's maturity ({horizon_end}, "
+                    f"{self.horizon_months} months after as_of): {latest_months} months after "
+                    f"{cohort.purchase_date} is {latest}",
+                )
+        for i, contract in enumerate(self.contracts):
+            if contract.longstop_date is None:
+                continue
+            k = names.index(contract.cohort)
+            scheduled = self.fleet[k].purchase_date
+            if scheduled <= self.as_of:
+                raise SpecProblem(
+                    f"contracts[{i}].longstop_date",
+                    contract.longstop_date.isoformat(),
+                    f"no long-stop date: cohort '{contract.cohort}' is already delivered "
+                    f"(fleet[{k}].purchase_date {scheduled} is on or before as_of)",
+                )
+            if contract.longstop_date < scheduled:
+                raise SpecProblem(
+                    f"contracts[{i}].longstop_date",
+                    contract.longstop_date.isoformat(),
+                    f"a date on or after the scheduled delivery of cohort '{contract.cohort}' "
+                    f"({scheduled}, fleet[{k}].purchase_date)",
+                )
 
     def _check_size(self, horizon_end: dt.date) -> None:
         """The debt at most ``MAX_DEBT_TO_COST`` times the fleet's cost, and its maturity at

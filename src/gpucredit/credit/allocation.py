@@ -27,6 +27,7 @@ import numpy as np
 
 from gpucredit._typing import Float64Array
 from gpucredit.credit.liquidation import MarketDefaultState
+from gpucredit.credit.lots import CollateralLots
 from gpucredit.credit.outcomes import CreditOutcomes, ExtraCollateral, discount_factors
 from gpucredit.credit.real_estate import RealEstateTerms
 from gpucredit.credit.recovery import RecoveryModel
@@ -157,6 +158,8 @@ def evaluate_structure(
     *,
     extra_collateral: ExtraCollateral | None = None,
     real_estate: tuple[RealEstateTerms, ...] = (),
+    lots: CollateralLots | None = None,
+    lot_collateral: ExtraCollateral | None = None,
 ) -> tuple[CreditOutcomes, ...]:
     """Default, recovery, loss and discounted lender cash flows of every facility in a block.
 
@@ -165,6 +168,10 @@ def evaluate_structure(
     opening balance at close and each later draw made before a default), on the path's SOFR.
     ``real_estate`` is pledged beside the fleet (``credit.real_estate``); each outcome's
     ``real_estate_usd`` is what the facility recovered from it.
+    ``lots``: the facilities' pools are lots of the cohorts (``credit.lots``); each cohort's
+    share of the hardware's proceeds is split on to its lots by their share of its units, and
+    each surviving contract's assignment value (``lot_collateral``, (n, lot), in place of
+    ``extra_collateral``) goes to its own lot: the tier its contract secures.
     """
     n_paths = ledger.default_month.shape[0]
     facs = structure.facilities
@@ -180,6 +187,10 @@ def evaluate_structure(
         if extra_collateral is not None and idx.size
         else np.zeros(idx.size)
     )
+    by_lot: Float64Array | None = None
+    if lots is not None and lot_collateral is not None:
+        by_lot = lot_collateral(idx, month, values, rate) if idx.size else np.zeros((0, 0))
+        uplift = by_lot.sum(axis=1) if idx.size else np.zeros(idx.size)
     state = MarketDefaultState(
         month=month,
         ead_usd=np.full(idx.size, np.inf),
@@ -198,11 +209,14 @@ def evaluate_structure(
         )
     claims = [fl.ead[idx] for fl in ledger.facilities]
     from_real_estate = [np.zeros(idx.size) for _ in facs]
+    split = (
+        sale_net[:, None] * share if lots is None else lots.split(sale_net, uplift, share, by_lot)
+    )
     got = allocate_recovery(
         structure,
         claims,
         reserves,
-        sale_net[:, None] * share,
+        split,
         ledger.estate_cash[idx],
         ledger.refinanced_claim[idx],
         [(item.proceeds_usd(rate, rec.lag_months), item.secures) for item in real_estate],

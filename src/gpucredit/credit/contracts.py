@@ -24,6 +24,7 @@ def assigned_contract_uplift(
     cohort_value_usd: Float64Array,
     monthly_discount: Float64Array,
     monthly_drift: Float64Array,
+    by_contract: Float64Array | None = None,
 ) -> Float64Array:
     """Going-concern value of the surviving contracts less their hardware's value, per path.
 
@@ -45,7 +46,9 @@ def assigned_contract_uplift(
     ``s_T``, ``s_G`` 1 for a company still alive at ``tau`` and 0 otherwise. The uplift is
     ``max(GC - u P, 0)``: a lender never assigns a contract worth less than its GPUs.
     Contracts that are not take-or-pay add nothing (their rent follows the market's
-    utilisation, so the hardware value covers them).
+    utilisation, so the hardware value covers them). A written backstop (partial, capped or
+    time-limited, ``fleet``) is not counted: the lease survives with its tenant only
+    (ASSUMPTION, conservative: what is left of the cap is not valued).
 
     Parameters
     ----------
@@ -61,6 +64,9 @@ def assigned_contract_uplift(
     monthly_drift : (cohort,)
         Buyer's trend decline of the per-unit value, log per month.
 
+    by_contract : (n, contract), optional
+        Filled with each contract's uplift (the total is their sum, in contract order).
+
     Returns
     -------
     ndarray, shape (n,), USD.
@@ -73,6 +79,10 @@ def assigned_contract_uplift(
     tau = default_month[:, None]
     v = 1.0 / (1.0 + monthly_discount[:, None])
     fail = lease_failure_months(plan, tenant_default_month)
+    written = plan.contract_guarantee_written
+    if written.size and written.any():  # a written backstop: the tenant's survival only
+        tenant_fail = tenant_default_month[:, plan.contract_tenant]
+        fail = np.where(written[None, :], tenant_fail, fail)
     ahead = (months - tau).astype(np.float64)
     for k in range(plan.contract_units.size):
         if not plan.contract_take_or_pay[k]:
@@ -89,6 +99,8 @@ def assigned_contract_uplift(
         tenant_alive = (tenant_default_month[:, tenant] > default_month)[:, None]
         survival = np.where(tenant_alive, np.exp(-plan.entity_monthly_hazard[tenant] * ahead), 0.0)
         guarantor = int(plan.contract_guarantor[k])
+        if written.size and written[k]:
+            guarantor = -1
         if guarantor >= 0:
             backer_alive = (tenant_default_month[:, guarantor] > default_month)[:, None]
             backer = np.where(
@@ -103,4 +115,6 @@ def assigned_contract_uplift(
         going_concern = income + residual
         hardware = units * per_unit
         uplift += np.where(alive, np.maximum(going_concern - hardware, 0.0), 0.0)
+        if by_contract is not None:
+            by_contract[:, k] = np.where(alive, np.maximum(going_concern - hardware, 0.0), 0.0)
     return uplift

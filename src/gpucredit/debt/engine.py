@@ -51,6 +51,7 @@ from gpucredit.debt.structure import (
     facility_order,
     margin_inputs,
     run_structure,
+    support_cap,
 )
 from gpucredit.debt.terms import LoanTerms
 
@@ -71,7 +72,7 @@ _AMORT = {"level_payment": 0, "straight_line": 1, "bullet": 2, "schedule": 3}
 _CONSEQUENCE = {"event_of_default": 0, "cash_sweep": 1, "lock_up": 2}
 
 # Per-facility monthly float fields, in the kernel's output order.
-_FIELDS = (
+_FIELDS: tuple[str, ...] = (
     "balance",
     "interest_due",
     "interest_paid",
@@ -117,6 +118,9 @@ _FIELDS = (
     _DSPA_IN,
     _DSPA_DRAW,
 ) = range(len(_FIELDS))
+# Appended (issue 13): what the parent paid of the facility's shortfall under its guarantee.
+_FIELDS = (*_FIELDS, "parent_support")
+_PSUP = len(_FIELDS) - 1
 # Deal monthly float fields.
 _DEAL_FIELDS = (
     "debt_service",
@@ -347,6 +351,21 @@ def _refinancing_ok(
     return ok
 
 
+@numba.njit(cache=True, nogil=True)
+def _capitalised(balance: float, accrued: float) -> tuple[float, float]:
+    """Interest during construction capitalised: the balance with the accrued interest added,
+    and nothing accrued (``structure._capitalise``)."""
+    return balance + accrued, 0.0
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _parent_support(gap: float, left: float, on: bool) -> float:
+    """What the parent pays of a facility's shortfall ``gap`` (USD): at most what is ``left``
+    of its guarantee cap, while ``on`` (its guarantee is in force and it has not defaulted);
+    ``structure._parent_support`` is the oracle's."""
+    return min(gap, left) if on else 0.0
+
+
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _structure_kernel(
     n: int,
@@ -439,8 +458,15 @@ def _structure_kernel(
     out_step: Float64Array,
     out_default: Int64Array,
     out_e: Float64Array,
+    # the parent's guarantee (appended): in force while month < support_end[p], capped
+    has_support: bool,
+    support_end: Int64Array,
+    cap_usd: float,
+    pik_end: Int64Array,
 ) -> None:
-    """Run the waterfall program on every path; see ``run_structure_compiled``."""
+    """Run the waterfall program on every path; see ``run_structure_compiled``.
+    ``pik_end[p, k]``: facility ``k`` capitalises its interest before this month on path
+    ``p`` (``structure._capitalise``)."""
     n_paths, n_all = cfads.shape
     n_fac = principal0.shape[0]
     n_steps = step_kind.shape[0]
@@ -507,6 +533,7 @@ def _structure_kernel(
         m_start_pl = 0.0
         m_own = False
         m_interest = 0.0
+        support_left = cap_usd
         for t in range(n_all + 1):
             cum_deal_ds[t] = 0.0
             for k in range(n_fac):
@@ -676,6 +703,9 @@ def _structure_kernel(
                 lv = live[k] and ok
                 ob = balance[k] if lv else 0.0
                 accrued[k] = accrued[k] + ob * i
+                if lv and month < pik_end[p, k]:
+                    balance[k], accrued[k] = _capitalised(balance[k], accrued[k])
+                    ob = balance[k]
                 final = month == tenor[k]
                 fee = fee_m[k, t] if lv else 0.0
                 called = False
@@ -821,6 +851,13 @@ def _structure_kernel(
                     dsra[k] = dsra[k] - take
                     gap = gap - take
                     ds_draw[k] = ds_draw[k] + take
+                    if has_support:
+                        take = _parent_support(
+                            gap, support_left, not default_free and month < support_end[p]
+                        )
+                        gap = gap - take
+                        support_left = support_left - take
+                        row[k, _PSUP] += take
                     if opex_defaults:
                         short = gap + out_d[_D_UNF, p, t] > CENT
                     else:
@@ -1168,6 +1205,9 @@ def run_structure_compiled(
     fields: Collection[str] | None = None,
     btc_usd: Float64Array | None = None,
     free_btc: Float64Array | None = None,
+    parent_support_end_month: Int64Array | None = None,
+    parent_support_cap_usd: float | None = None,
+    pik_end_month: Int64Array | None = None,
 ) -> StructureLedger:
     """``structure.run_structure`` by the compiled engine: same arguments, same ledger.
 
@@ -1191,6 +1231,8 @@ def run_structure_compiled(
         Month-end BTC price, USD per BTC (with ``structure.margin``).
     free_btc : ndarray, shape (path,), optional
         The borrower's BTC not pledged on the as-of date (with ``structure.margin``).
+    parent_support_end_month, parent_support_cap_usd :
+        The parent's guarantee (``run_structure``).
     fields : collection of str, optional
         The facilities' per-month float fields to record (``DebtLedger`` names; default
         all). Every other one comes back as a read-only all-NaN array that takes no memory,
@@ -1199,6 +1241,8 @@ def run_structure_compiled(
         not depend on ``fields``. A margin loan's record keeps the fields behind its
         ``DebtLedger``'s named ones, its cash paid and what its lender received
         (``_margin_fields``); its other per-month floats are all-NaN likewise.
+    pik_end_month : ndarray of int, shape (path, facility), optional
+        Interest during construction, capitalised before this month (as ``run_structure``).
 
     Returns
     -------
@@ -1434,6 +1478,14 @@ def run_structure_compiled(
         out_step,
         out_default,
         out_e,
+        parent_support_end_month is not None,
+        np.zeros(n_paths, dtype=np.int64)
+        if parent_support_end_month is None
+        else np.ascontiguousarray(np.asarray(parent_support_end_month, dtype=np.int64)),
+        support_cap(parent_support_cap_usd),
+        np.zeros((n_paths, len(facs)), dtype=np.int64)
+        if pik_end_month is None
+        else np.ascontiguousarray(pik_end_month, dtype=np.int64),
     )
     missing = np.broadcast_to(np.float64(np.nan), (n_paths, n_all))
 
@@ -1475,6 +1527,7 @@ def run_structure_compiled(
             dspa_balance=field(k, _DSPA_BAL),
             dspa_in=field(k, _DSPA_IN),
             dspa_draw=field(k, _DSPA_DRAW),
+            parent_support=field(k, _PSUP) if parent_support_end_month is not None else None,
         )
         for k in range(n_fac)
     )

@@ -84,6 +84,10 @@ class DebtLedger:
         paid to the facility's interest and principal steps. A balance left at repayment is in
         ``reserve_release``; at default it is in ``pledged_cash``. With an account the flows
         above gain ``dspa_draw`` on the left and ``dspa_in`` on the right.
+    parent_support : (path, month) or None
+        USD the borrower's parent paid of this facility's shortfall under its guarantee
+        (``ParentSpec.recourse``; structures run with a parent guarantee only, else None): an
+        inflow beside ``cfads`` in the flows above.
     """
 
     alive: BoolArray
@@ -118,6 +122,7 @@ class DebtLedger:
     dspa_balance: Float64Array | None = None
     dspa_in: Float64Array | None = None
     dspa_draw: Float64Array | None = None
+    parent_support: Float64Array | None = None
 
     @property
     def lender_cashflow(self) -> Float64Array:

@@ -43,6 +43,7 @@ test holds the two to the same ledger).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -145,6 +146,8 @@ class _State:
     step_up: Float64Array  # cumulated waiver step-ups, decimal per year
     waivers: Int64Array
     dspa: Float64Array  # the debt-service payment account
+    #: Interest is capitalised before this month (interest during construction); None: never.
+    pik_end: Int64Array | None = None
 
 
 @dataclass(slots=True)
@@ -251,6 +254,15 @@ def _spread_now(f: FacilityTerms, open_market: BoolArray) -> Float64Array:
     return np.where(open_market, tight, glut)
 
 
+def _capitalise(s: _State, cap: BoolArray, open_balance: Float64Array) -> Float64Array:
+    """Interest during construction, capitalised on the paths ``cap``: the month's accrued
+    interest is added to the balance (PIK) and nothing is accrued; returns the open balance
+    (the new balance there)."""
+    s.balance = np.where(cap, s.balance + s.accrued, s.balance)
+    s.accrued = np.where(cap, 0.0, s.accrued)
+    return np.asarray(np.where(cap, s.balance, open_balance), dtype=np.float64)
+
+
 def _month_due(
     s: _State,
     month: int,
@@ -273,6 +285,8 @@ def _month_due(
     live = s.live & ok
     open_balance = np.where(live, s.balance, 0.0)
     s.accrued = s.accrued + open_balance * i
+    if s.pik_end is not None:
+        open_balance = _capitalise(s, live & (month < s.pik_end), open_balance)
     final = month == f.tenor_months
     fee = np.zeros(n_paths)
     # the commitment ends with the facility's tenor, which may be shorter than the deal's grid
@@ -352,6 +366,17 @@ def _total(arrays: Iterable[Float64Array]) -> Float64Array:
     return out
 
 
+def support_cap(cap_usd: float | None) -> float:
+    """The parent guarantee's cap as the engines use it, USD: ``inf`` for none (unlimited)."""
+    return math.inf if cap_usd is None else float(cap_usd)
+
+
+def _parent_support(gap: Float64Array, left: Float64Array, on: BoolArray) -> Float64Array:
+    """What the parent pays of each path's shortfall ``gap`` (USD): at most what is ``left``
+    of its cap, where ``on`` (``engine._parent_support`` is the compiled one)."""
+    return np.where(on, np.minimum(gap, left), 0.0)
+
+
 def facility_order(structure: StructureTerms) -> list[int]:
     """Facilities in the order the waterfall first names them (then any unnamed)."""
     order: list[int] = []
@@ -374,6 +399,9 @@ def run_structure(
     opening_cash_usd: float = 0.0,
     btc_usd: Float64Array | None = None,
     free_btc: Float64Array | None = None,
+    parent_support_end_month: Int64Array | None = None,
+    parent_support_cap_usd: float | None = None,
+    pik_end_month: Int64Array | None = None,
 ) -> StructureLedger:
     """Run the structure's waterfall on one block of paths.
 
@@ -407,6 +435,18 @@ def run_structure(
         The borrower's BTC not pledged on the as-of date, BTC, >= 0 (with ``structure.margin``).
         The margin loan's step takes its cash from ``max(cfads, 0)``; the waterfall gets
         ``cfads`` less what it paid.
+    parent_support_end_month : ndarray of int, shape (path,), optional
+        The parent's guarantee (``ParentSpec.recourse``): in months before this one (its
+        default month; ``n_months + 1`` when it does not default) what is still short of an
+        interest or principal step after the facility's reserve is paid by the parent, until
+        its payments reach ``parent_support_cap_usd`` (USD in all over the path; None:
+        unlimited), and recorded in the facility's ``parent_support``. Not in the
+        ``default_free`` run. None: no parent guarantee.
+    parent_support_cap_usd : float, optional
+    pik_end_month : ndarray of int, shape (path, facility), optional
+        Interest during construction: before this month (1-based) a facility's accrued
+        interest is added to its balance each month instead of being paid (``_capitalise``);
+        None: never.
 
     Returns
     -------
@@ -489,6 +529,9 @@ def run_structure(
                 step_up=np.zeros(n_paths),
                 waivers=np.zeros(n_paths, dtype=np.int64),
                 dspa=np.zeros(n_paths),
+                pik_end=None
+                if pik_end_month is None
+                else np.ascontiguousarray(np.asarray(pik_end_month, dtype=np.int64)[:, k]),
             )
         )
     initial_dsra = [s.dsra.copy() for s in states]
@@ -509,6 +552,14 @@ def run_structure(
         else np.ascontiguousarray(np.asarray(enterprise_value_usd, dtype=np.float64).T)
     )
     v0 = basis[0].copy()
+    supported = parent_support_end_month is not None
+    support_end = (
+        np.asarray(parent_support_end_month, dtype=np.int64)
+        if supported
+        else np.zeros(n_paths, dtype=np.int64)
+    )
+    support_left = np.full(n_paths, support_cap(parent_support_cap_usd))
+    support_out = [np.zeros(shape) for _ in facs]
 
     for t in range(n_all if lender is not None else n):
         month = t + 1
@@ -605,6 +656,13 @@ def run_structure(
                 liquidity, gap, lk_draw[k] = liquidity - take, gap - take, lk_draw[k] + take
                 take = np.minimum(gap, s.dsra)
                 s.dsra, gap, ds_draw[k] = s.dsra - take, gap - take, ds_draw[k] + take
+                if supported:
+                    take = _parent_support(
+                        gap, support_left, (not default_free) & (month < support_end)
+                    )
+                    gap = gap - take
+                    support_left = support_left - take
+                    support_out[k][t] += take
                 if structure.unfunded_opex_defaults:
                     short = gap + unfunded_out[t] > CENT
                 else:
@@ -904,6 +962,7 @@ def run_structure(
             dspa_balance=rec[k]["dspa_balance"],
             dspa_in=rec[k]["dspa_in"],
             dspa_draw=rec[k]["dspa_draw"],
+            parent_support=back(support_out[k]) if supported else None,
         )
         for k in range(n_fac)
     )

@@ -22,6 +22,7 @@ from gpucredit._typing import Float64Array
 from gpucredit.config.spec import DealSpec, DefaultModelSpec, RegimeSpec
 from gpucredit.credit.collateral import CollateralAccumulator
 from gpucredit.credit.duration import ValueFan
+from gpucredit.credit.guarantees import guarantee_report
 from gpucredit.credit.metrics import (
     CREDIT_LEDGER_FIELDS,
     MAX_TARGET_PATHS,
@@ -39,6 +40,7 @@ from gpucredit.factors.options import with_options
 from gpucredit.factors.parameter_source import DEFAULT_CALIBRATION, check_as_of
 from gpucredit.factors.parameter_source import resolve as resolve_parameters
 from gpucredit.factors.params import FactorParams
+from gpucredit.pipeline.construction import construction_accumulator
 from gpucredit.pipeline.deterministic import (
     breakeven_reported,
     close_collateral_value,
@@ -206,6 +208,9 @@ def simulate(
         )
         part = _empty_totals(n_months, close_value)
         part.facilities[0].add(outcomes, ledger)
+        part.construction = construction_accumulator(model)
+        if part.construction is not None:
+            part.construction.add(cash, (outcomes,))
         assert part.collateral is not None and part.fan is not None
         part.collateral.add(outcomes, market_level(model, scen))
         if start < keep:
@@ -213,12 +218,15 @@ def simulate(
             for name, value in loan_slice(inputs, ledger, cut).items():
                 part.kept.add(name, value)
         part.fan.add(cash.collateral_value_usd)
+        part.add_guarantees(cash.guarantor_paid_usd)
         return part
 
+    first = _empty_totals(n_months, close_value)
+    first.construction = construction_accumulator(model)
     totals = run_pass(
         main_block,
         ranges,
-        _empty_totals(n_months, close_value),
+        first,
         workers=config.workers,
         on_block=block_ticker(report, n_paths),
     )
@@ -268,6 +276,8 @@ def simulate(
         collateral_report,
         provenance,
         duration=duration,
+        guarantees=guarantee_report(deal, totals.guarantor_paid, totals.guarantor_paying),
+        construction=None if totals.construction is None else totals.construction.report(),
     )
 
 

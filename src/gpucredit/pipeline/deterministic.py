@@ -22,6 +22,7 @@ from gpucredit.debt.ledger import DEFAULT_KINDS, DebtLedger
 from gpucredit.debt.structure import StructureLedger, run_structure
 from gpucredit.debt.terms import LoanTerms
 from gpucredit.factors.params import GLUT
+from gpucredit.pipeline.construction import pik_end_months
 from gpucredit.pipeline.inputs import BlockInputs, block_inputs
 from gpucredit.pipeline.model import DealModel
 from gpucredit.pipeline.outcomes import UNLIMITED_USD, loan_waterfall
@@ -55,8 +56,14 @@ def breakeven_rent(model: DealModel) -> tuple[float | None, str]:
     scen = inputs.scenarios
     unlimited = np.full_like(inputs.cash.cfads_usd, UNLIMITED_USD)
     if model.structure is not None:
-        values = np.full_like(inputs.cash.cohort_value_usd, UNLIMITED_USD)
-        ds = run_structure(model.structure, unlimited, values, scen.sofr).debt_service[0]
+        values = np.full_like(model.collateral_values(inputs.cash.cohort_value_usd), UNLIMITED_USD)
+        ds = run_structure(
+            model.structure,
+            unlimited,
+            values,
+            scen.sofr,
+            pik_end_month=pik_end_months(model, None, 1),
+        ).debt_service[0]
     else:
         promised = loan_waterfall(model.terms, unlimited, unlimited, scen.sofr, "numpy")
         ds = promised.ds_scheduled[0]
@@ -172,8 +179,9 @@ def run_structure_deterministic(
     ledger = run_structure(
         model.structure,
         inputs.cash.cfads_usd,
-        inputs.cash.cohort_value_usd,
+        model.collateral_values(inputs.cash.cohort_value_usd),
         inputs.scenarios.sofr,
         inputs.scenarios.credit_window(),
+        pik_end_month=pik_end_months(model, None, 1),
     )
     return inputs, ledger

@@ -13,7 +13,13 @@ from typing import Generic, TypeVar
 import numpy as np
 
 from gpucredit._typing import Float64Array, Int64Array
-from gpucredit.assets.fleet import AssetCashflows, project, tenant_default_months
+from gpucredit.assets.fleet import (
+    AssetCashflows,
+    ConstructionDraws,
+    construction_draws,
+    project,
+    tenant_default_months,
+)
 from gpucredit.assets.miner import MinerCashflows, project_miner
 from gpucredit.pipeline.miner_model import MinerModel
 from gpucredit.pipeline.model import DealModel
@@ -35,6 +41,8 @@ class SpreadInputs:
     tenant_default_month: Int64Array
     #: Each path's ``log dQ/dP`` (``scenarios.measure``), shape (path,); None: Q = P.
     log_weight: Float64Array | None = None
+    #: Each cohort's delivery delay, months, shape (path, cohort); None: on schedule.
+    delivery_delay_months: Int64Array | None = None
 
     @classmethod
     def of(cls, inputs: BlockInputs) -> SpreadInputs:
@@ -46,6 +54,7 @@ class SpreadInputs:
             inputs.scenarios.sofr,
             cash.tenant_default_month,
             inputs.log_weight,
+            cash.delivery_delay_months,
         )
 
 
@@ -61,10 +70,20 @@ class BlockInputs:
 
 def block_inputs(model: DealModel, source: ShockSource, start: int, stop: int) -> BlockInputs:
     shocks = source.draw(
-        start, stop, model.grid.n_months, n_factors(model.params), model.plan.n_tenants
+        start,
+        stop,
+        model.grid.n_months,
+        n_factors(model.params),
+        model.plan.n_tenants,
+        model.plan.n_parent_draws,
     )
     scen = simulate_scenarios(model.params, model.grid, shocks)
-    cash = project(model.plan, scen, buyer_decay_per_year=model.buyer_decay_per_year)
+    cash = project(
+        model.plan,
+        scen,
+        buyer_decay_per_year=model.buyer_decay_per_year,
+        construction=block_construction(model, source, start, stop),
+    )
     log_weight = None
     if not model.pricing.is_zero:
         log_weight = pricing_log_weights(
@@ -73,9 +92,20 @@ def block_inputs(model: DealModel, source: ShockSource, start: int, stop: int) -
             regime=scen.regime,
             rent_normals=shocks.normals[:, :, 0],
             entity_factor=shocks.entity_factor,
-            has_entities=model.plan.n_tenants > 0,
+            has_entities=model.plan.n_entities > 0,
         )
     return BlockInputs(scen, cash, log_weight)
+
+
+def block_construction(
+    model: DealModel, source: ShockSource, start: int, stop: int
+) -> ConstructionDraws | None:
+    """The block's delivery delays and cost overruns (``assets.fleet.construction_draws``):
+    drawn on Monte Carlo paths of a deal with construction risk; None (every delivery on
+    schedule) on the deterministic paths (base case, stresses) and for a deal without it."""
+    if model.plan.construction is None or not isinstance(source, MonteCarloShocks):
+        return None
+    return construction_draws(model.plan, source.seed, start, stop)
 
 
 @dataclass(frozen=True, slots=True)

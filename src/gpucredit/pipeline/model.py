@@ -19,6 +19,7 @@ from gpucredit.assets.fleet import FleetPlan, plan_fleet, project
 from gpucredit.config.loading import spec_hash
 from gpucredit.config.spec import DealSpec, PricingSpec
 from gpucredit.credit.liquidation import SecondaryMarketRecovery
+from gpucredit.credit.lots import CollateralLots, collateral_lots, with_lots
 from gpucredit.credit.pricing import default_prices_of_risk
 from gpucredit.credit.real_estate import (
     RealEstateTerms,
@@ -100,6 +101,14 @@ class DealModel:
     pricing: MarketPricesOfRisk = field(default_factory=MarketPricesOfRisk)
     #: Real estate pledged beside the fleet (``deal.real_estate``; structures only).
     real_estate: tuple[RealEstateTerms, ...] = ()
+    #: The cohorts split by the contracts pledged to facilities (``credit.lots``); the
+    #: structure's pools then hold lot indices. None: no facility is secured by contracts.
+    lots: CollateralLots | None = None
+
+    def collateral_values(self, cohort_value_usd: Float64Array) -> Float64Array:
+        """What the structure engines see on their collateral axis: the cohorts' values, or
+        the lots' when the deal has lots, USD, (..., cohort) -> (..., cohort or lot)."""
+        return cohort_value_usd if self.lots is None else self.lots.values(cohort_value_usd)
 
     @property
     def monthly_drift(self) -> Float64Array:
@@ -173,12 +182,17 @@ def build_model(
     if deal.loan is not None:
         terms = loan_terms(deal.loan)
     else:
-        base_shocks = StressPath().draw(0, 1, grid.n_months, n_factors(params), plan.n_tenants)
+        base_shocks = StressPath().draw(
+            0, 1, grid.n_months, n_factors(params), plan.n_tenants, plan.n_parent_draws
+        )
         base_scen = simulate_scenarios(params, grid, base_shocks)
         base_cash = project(plan, base_scen, buyer_decay_per_year=decay)
         structure = structure_terms(deal, grid, BaseCase(base_cash.cfads_usd[0], base_scen.sofr[0]))
         structure = with_real_estate(structure, real_estate_terms(deal))
         terms = structure.facilities[0].loan
+    lots = collateral_lots(deal) if structure is not None else None
+    if structure is not None and lots is not None:
+        structure = with_lots(structure, deal, lots)
     return DealModel(
         deal=deal,
         grid=grid,
@@ -199,6 +213,7 @@ def build_model(
             plan.asset_correlation,
         ),
         real_estate=real_estate_terms(deal),
+        lots=lots,
     )
 
 

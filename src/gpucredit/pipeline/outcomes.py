@@ -4,6 +4,8 @@ DESIGN.md section 1) for a single loan and for a capital structure.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from gpucredit._typing import Float64Array, Int64Array
@@ -17,6 +19,7 @@ from gpucredit.debt.facilities import StructureTerms
 from gpucredit.debt.ledger import DebtLedger
 from gpucredit.debt.structure import StructureLedger, run_structure
 from gpucredit.debt.terms import LoanTerms
+from gpucredit.pipeline.construction import pik_end_months
 from gpucredit.pipeline.inputs import SpreadInputs
 from gpucredit.pipeline.model import Backend, DealModel
 from gpucredit.scenarios.scenario import ScenarioSet
@@ -62,6 +65,25 @@ def contracts_uplift(model: DealModel, tenant_default_month: Int64Array) -> Extr
     return extra
 
 
+def contracts_uplift_by_lot(model: DealModel, tenant_default_month: Int64Array) -> ExtraCollateral:
+    """``contracts_uplift`` contract by contract, summed into the deal's collateral lots:
+    (n, lot), USD (``credit.lots``; the deal must have lots)."""
+    drift = model.monthly_drift
+    lots = model.lots
+    assert lots is not None
+
+    def extra(
+        idx: Int64Array, month: Int64Array, values: Float64Array, rate: Float64Array
+    ) -> Float64Array:
+        by_contract = np.zeros((idx.size, model.plan.contract_units.size))
+        assigned_contract_uplift(
+            model.plan, tenant_default_month[idx], month, values, rate, drift, by_contract
+        )
+        return lots.by_lot(by_contract)
+
+    return extra
+
+
 def market_level(model: DealModel, scen: ScenarioSet) -> Float64Array:
     """Each path's mean log rent of the main generation over the loan, relative to the
     anchor (the market scenario a path is in, for wrong-way risk), shape (path,)."""
@@ -91,6 +113,23 @@ def combined_outcomes(outs: tuple[CreditOutcomes, ...], ledger: StructureLedger)
     )
 
 
+def parent_links(model: DealModel, tenant_default_month: Int64Array) -> dict[str, Any]:
+    """The structure engine's arguments for the deal's parent (``DealSpec.parent``) on a block:
+    its default month as an outside default of every facility (``cross_default``), and as the
+    end of its guarantee with the guarantee's cap (``recourse: guarantee``); none without."""
+    parent, j = model.deal.parent, model.plan.parent_entity
+    if parent is None or j < 0:
+        return {}
+    t_p = np.ascontiguousarray(np.asarray(tenant_default_month, dtype=np.int64)[:, j])
+    links: dict[str, Any] = {}
+    if parent.cross_default:
+        links["external_default_month"] = t_p
+    if parent.recourse == "guarantee":
+        links["parent_support_end_month"] = t_p
+        links["parent_support_cap_usd"] = parent.guarantee_cap_usd
+    return links
+
+
 def run_structure_block(
     model: DealModel,
     structure: StructureTerms,
@@ -102,7 +141,14 @@ def run_structure_block(
 ) -> tuple[StructureLedger, tuple[CreditOutcomes, ...]]:
     engine = run_structure_compiled if backend == "numba" else run_structure
     ledger = engine(
-        structure, x.cfads_usd, x.cohort_value_usd, x.sofr, regime, default_free=riskless
+        structure,
+        x.cfads_usd,
+        model.collateral_values(x.cohort_value_usd),
+        x.sofr,
+        regime,
+        default_free=riskless,
+        **({} if riskless else parent_links(model, x.tenant_default_month)),
+        pik_end_month=pik_end_months(model, x.delivery_delay_months, x.cfads_usd.shape[0]),
     )
     outs = evaluate_structure(
         structure,
@@ -112,5 +158,9 @@ def run_structure_block(
         x.sofr,
         extra_collateral=contracts_uplift(model, x.tenant_default_month),
         real_estate=model.real_estate,
+        lots=model.lots,
+        lot_collateral=None
+        if model.lots is None
+        else contracts_uplift_by_lot(model, x.tenant_default_month),
     )
     return ledger, outs

@@ -9,13 +9,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from gpucredit._typing import Float64Array
+from gpucredit._typing import Float64Array, Int64Array
 from gpucredit.credit.collateral import CollateralAccumulator
 from gpucredit.credit.duration import ValueFan
 from gpucredit.credit.metrics import DSCR_EDGES, USD_RESOLUTION, CreditAccumulator
 from gpucredit.credit.outcomes import CreditOutcomes
-from gpucredit.debt.structure import StructureLedger
+from gpucredit.debt.structure import CROSS_DEFAULT, StructureLedger
 from gpucredit.engine.runner import run_blocks
+from gpucredit.pipeline.construction import ConstructionAccumulator
 from gpucredit.stats import ExactSum, MonthlyHistogram
 
 
@@ -50,6 +51,15 @@ class DealAccumulator:
     steps: list[ExactSum] = field(default_factory=list)
     recovered: list[ExactSum] = field(default_factory=list)  # per facility, USD
     from_real_estate: list[ExactSum] = field(default_factory=list)  # per facility, USD
+    #: The deal's parent (``add_parent``): paths on which it defaults within the horizon, and
+    #: per facility the paths on which the facility defaults in or after the parent's default
+    #: month, is accelerated by the parent's default (cross-default in that month), or is paid
+    #: by the parent's guarantee, and the guarantee's total payments (USD).
+    parent_defaults: int = 0
+    parent_after: list[int] = field(default_factory=list)
+    parent_cross: list[int] = field(default_factory=list)
+    parent_supported: list[int] = field(default_factory=list)
+    parent_support_usd: list[ExactSum] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.dscr = MonthlyHistogram(DSCR_EDGES, self.n_months)
@@ -71,9 +81,42 @@ class DealAccumulator:
         for j in range(n_steps):
             self.steps[j].add(ledger.step_paid[:, :, j].sum(axis=1))
 
+    def add_parent(self, ledger: StructureLedger, parent_default_month: Int64Array) -> None:
+        """Count what the deal's parent did on a block (``parent_default_month``: its default
+        month per path, ``n_months + 1`` for none)."""
+        t_p = np.asarray(parent_default_month, dtype=np.int64)
+        n_fac = len(ledger.facilities)
+        if not self.parent_after:
+            self.parent_after = [0] * n_fac
+            self.parent_cross = [0] * n_fac
+            self.parent_supported = [0] * n_fac
+            self.parent_support_usd = [ExactSum(USD_RESOLUTION) for _ in range(n_fac)]
+        self.parent_defaults += int((t_p <= self.n_months).sum())
+        for k, fl in enumerate(ledger.facilities):
+            month = fl.default_month
+            self.parent_after[k] += int(((month > 0) & (month >= t_p)).sum())
+            self.parent_cross[k] += int(((fl.default_kind == CROSS_DEFAULT) & (month == t_p)).sum())
+            if fl.parent_support is not None:
+                paid = fl.parent_support.sum(axis=1)
+                self.parent_supported[k] += int((paid > 0.0).sum())
+                self.parent_support_usd[k].add(paid)
+
     def merge(self, other: DealAccumulator) -> None:
         self.paths += other.paths
         self.defaults += other.defaults
+        self.parent_defaults += other.parent_defaults
+        if other.parent_after:
+            if not self.parent_after:
+                n_fac = len(other.parent_after)
+                self.parent_after = [0] * n_fac
+                self.parent_cross = [0] * n_fac
+                self.parent_supported = [0] * n_fac
+                self.parent_support_usd = [ExactSum(USD_RESOLUTION) for _ in range(n_fac)]
+            for k in range(len(other.parent_after)):
+                self.parent_after[k] += other.parent_after[k]
+                self.parent_cross[k] += other.parent_cross[k]
+                self.parent_supported[k] += other.parent_supported[k]
+                self.parent_support_usd[k].merge(other.parent_support_usd[k])
         self.dscr.merge(other.dscr)
         self.llcr.merge(other.llcr)
         self.plcr.merge(other.plcr)
@@ -132,6 +175,19 @@ class PassTotals:
     paths: int = 0
     borrower_defaults: int = 0
     borrower_loss: ExactSum = field(default_factory=lambda: ExactSum(USD_RESOLUTION))
+    #: Each path's total payments by written backstops, USD (deals and structures).
+    guarantor_paid: ExactSum = field(default_factory=lambda: ExactSum(USD_RESOLUTION, moments=True))
+    #: 1.0 for each path on which a written backstop pays anything.
+    guarantor_paying: ExactSum = field(default_factory=lambda: ExactSum(1e-12))
+
+    def add_guarantees(self, paid_usd: Float64Array) -> None:
+        """Add one block's guarantor payments, shape (path, month), USD."""
+        per_path = paid_usd.sum(axis=1)
+        self.guarantor_paid.add(per_path)
+        self.guarantor_paying.add((per_path > 0.0).astype(np.float64))
+
+    #: Construction and completion risk (deals whose deliveries have it).
+    construction: ConstructionAccumulator | None = None
 
     def merge(self, other: PassTotals) -> None:
         for mine, theirs in zip(self.facilities, other.facilities, strict=True):
@@ -148,6 +204,10 @@ class PassTotals:
         self.paths += other.paths
         self.borrower_defaults += other.borrower_defaults
         self.borrower_loss.merge(other.borrower_loss)
+        self.guarantor_paid.merge(other.guarantor_paid)
+        self.guarantor_paying.merge(other.guarantor_paying)
+        if self.construction is not None and other.construction is not None:
+            self.construction.merge(other.construction)
 
 
 def run_pass(

@@ -22,9 +22,11 @@ from gpucredit.credit.duration import (
     duration_frame,
     duration_of,
 )
+from gpucredit.credit.guarantees import GuaranteeReport
 from gpucredit.credit.metrics import FacilityMetrics, default_kind_record
 from gpucredit.credit.real_estate import RealEstateTerms
 from gpucredit.credit.spread import SpreadSolution
+from gpucredit.pipeline.construction import ConstructionReport
 from gpucredit.pipeline.deterministic import StressOutcome
 from gpucredit.pipeline.model import RunConfig
 from gpucredit.scenarios.grid import TimeGrid
@@ -51,6 +53,9 @@ class SimulationResult:
     duration : tuple of DurationMismatch
         Debt WAL against collateral half-life and contract life, per facility
         (``credit.duration``).
+    guarantees : GuaranteeReport or None
+        The written backstops' expected payments under P and the share of the lease revenue
+        they back (``credit.guarantees``); None when the deal has none.
     """
 
     deal: DealSpec
@@ -66,6 +71,10 @@ class SimulationResult:
     structure: StructureReport | None = None
     #: The duration mismatch of each facility, in the order of ``all_facilities``.
     duration: tuple[DurationMismatch, ...] = ()
+    #: The written backstops' expected payments (P) and share backed; None: the deal has none.
+    guarantees: GuaranteeReport | None = None
+    #: Construction and completion risk (``pipeline.construction``); None without it.
+    construction: ConstructionReport | None = None
 
     @property
     def all_facilities(self) -> tuple[FacilityMetrics, ...]:
@@ -204,6 +213,9 @@ class StructureReport:
     real_estate : the real estate pledged beside the fleet (``credit.real_estate``).
     real_estate_share : per facility, the share of its recoveries (USD, all defaulted paths)
         that the real estate paid (None where it recovered nothing).
+    parent : the deal's parent (``DealSpec.parent``) as a dict, or None: its links, its P PD
+        and CDS-implied Q hazard (``credit.entity_risk.entity_record``), its simulated default
+        rate over the horizon and per facility what it explains (``parent_figures``).
     """
 
     borrower_pd: float
@@ -222,6 +234,7 @@ class StructureReport:
     concentration: dict[str, Any]
     real_estate: tuple[RealEstateTerms, ...] = ()
     real_estate_share: tuple[float | None, ...] = ()
+    parent: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)

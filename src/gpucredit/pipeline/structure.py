@@ -18,6 +18,8 @@ from gpucredit._typing import Float64Array
 from gpucredit.assets.concentration import customer_concentration
 from gpucredit.credit.collateral import CollateralAccumulator
 from gpucredit.credit.duration import ValueFan
+from gpucredit.credit.entity_risk import entity_record
+from gpucredit.credit.guarantees import guarantee_report
 from gpucredit.credit.metrics import CreditAccumulator, summarise
 from gpucredit.credit.pricing import with_pricing_measure
 from gpucredit.credit.recovery import RecoveryModel
@@ -26,6 +28,7 @@ from gpucredit.debt.facilities import StructureTerms
 from gpucredit.debt.sculpting import cover_ratio
 from gpucredit.debt.structure import StructureLedger
 from gpucredit.engine.runner import CACHE_LIMIT_PATH_MONTHS, block_ranges
+from gpucredit.pipeline.construction import construction_accumulator
 from gpucredit.pipeline.deterministic import (
     breakeven_reported,
     close_collateral_value,
@@ -95,6 +98,7 @@ def simulate_structure(
             collateral=CollateralAccumulator(),
             deal=DealAccumulator(n_months),
             fan=ValueFan(n_months, close_value),
+            construction=construction_accumulator(model),
         )
 
     def main_block(start: int, stop: int) -> PassTotals:
@@ -111,16 +115,21 @@ def simulate_structure(
         assert part.collateral is not None and part.deal is not None and part.fan is not None
         for acc, out, fl in zip(part.facilities, outs, ledger.facilities, strict=True):
             acc.add(out, fl)
+        if part.construction is not None:
+            part.construction.add(inputs.cash, outs)
         part.collateral.add(combined_outcomes(outs, ledger), market_level(model, inputs.scenarios))
         llcr, plcr = cover_ratios(structure, ledger, x.sofr, x.collateral_value_usd)
         part.deal.add(ledger, llcr, plcr, n_steps)
         part.deal.add_recoveries(outs)
+        if model.plan.parent_entity >= 0:
+            part.deal.add_parent(ledger, x.tenant_default_month[:, model.plan.parent_entity])
         if start < keep:
             for name, value in structure_slice(
                 inputs, ledger, llcr, min(stop, keep) - start
             ).items():
                 part.kept.add(name, value)
         part.fan.add(x.collateral_value_usd)
+        part.add_guarantees(inputs.cash.guarantor_paid_usd)
         return part
 
     totals = run_pass(
@@ -188,6 +197,8 @@ def simulate_structure(
         facility_spreads=tuple(solutions),
         structure=report,
         duration=measure_duration(model, totals.fan, collateral_report),
+        guarantees=guarantee_report(deal, totals.guarantor_paid, totals.guarantor_paying),
+        construction=None if totals.construction is None else totals.construction.report(),
     )
 
 
@@ -270,4 +281,47 @@ def structure_report(model: DealModel, acc: DealAccumulator) -> StructureReport:
             r.total / t.total if t.total > 0.0 else None
             for r, t in zip(acc.from_real_estate, acc.recovered, strict=True)
         ),
+        parent=parent_figures(model, acc),
     )
+
+
+def parent_figures(model: DealModel, acc: DealAccumulator) -> dict[str, Any] | None:
+    """The deal's parent as the report shows it (JSON-ready), or None without one: its links,
+    P PD and any Q hazard, the share of paths on which it defaults within the horizon, and per
+    facility the share of paths on which the facility defaults in or after the parent's
+    default month (``pd_after_parent_default``), is accelerated in that month by the
+    cross-default (``pd_parent_cross_default``), or is paid by the guarantee
+    (``share_paths_supported``, with the mean USD paid per path)."""
+    parent = model.deal.parent
+    assert model.structure is not None
+    if parent is None or acc.paths == 0:
+        return None
+    n = acc.paths
+    record = entity_record(parent.name, parent.rating, parent.annual_pd_pct, model.deal.as_of)
+    facilities: dict[str, dict[str, float]] = {}
+    for k, name in enumerate(model.structure.names):
+        if not acc.parent_after:
+            break
+        facilities[name] = {
+            "pd_after_parent_default": acc.parent_after[k] / n,
+            "pd_parent_cross_default": acc.parent_cross[k] / n,
+            "share_paths_supported": acc.parent_supported[k] / n,
+            "mean_support_usd": acc.parent_support_usd[k].mean()
+            if acc.parent_support_usd[k].count
+            else 0.0,
+        }
+    servicer = parent.servicer
+    return {
+        **record,
+        "recourse": parent.recourse,
+        "guarantee_cap_usd": parent.guarantee_cap_usd,
+        "cross_default": parent.cross_default,
+        "servicer": None
+        if servicer is None
+        else {
+            "downtime_months": servicer.downtime_months,
+            "replacement_cost_pct_of_revenue": servicer.replacement_cost_pct_of_revenue,
+        },
+        "default_rate_horizon": acc.parent_defaults / n,
+        "facilities": facilities,
+    }

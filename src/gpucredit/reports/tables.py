@@ -11,6 +11,7 @@ from rich.text import Text
 
 from gpucredit._terminal import plain, printable
 from gpucredit._version import __version__
+from gpucredit.credit.entity_risk import deal_entities
 from gpucredit.credit.metrics import FacilityMetrics
 from gpucredit.market.store import StoredCalibration
 from gpucredit.miners import MinerResult
@@ -21,6 +22,7 @@ __all__ = [
     "calibration_table",
     "collateral_record",
     "collateral_table",
+    "construction_table",
     "duration_record",
     "duration_table",
     "facility_record",
@@ -78,9 +80,57 @@ def facility_record(result: SimulationResult, m: FacilityMetrics | None = None) 
         },
     )
     record["duration_mismatch"] = duration_record(result, m)
+    record["entities"] = [_finite_record(e) for e in deal_entities(result.deal)]
     if result.structure is not None:
         record["structure"] = structure_record(result)
+    if result.guarantees is not None:
+        record["guarantees"] = guarantee_record(result)
     return record
+
+
+def guarantee_record(result: SimulationResult) -> dict[str, Any]:
+    """The deal's written backstops (JSON-ready): the guarantors' expected payments over the
+    horizon (USD, real-world measure P) with their standard error, the share of paths on
+    which a guarantor pays, and the share of the lease revenue backed."""
+    g = result.guarantees
+    assert g is not None
+    return {
+        "written_backstops": g.written_backstops,
+        "expected_paid_usd": _num(g.expected_paid_usd, 2),
+        "expected_paid_se_usd": _num(g.expected_paid_se_usd, 2),
+        "paid_probability": _num(g.paid_probability),
+        "guaranteed_share": _num(g.guaranteed_share),
+        "measure": "P",
+    }
+
+
+def guarantee_table(results: list[SimulationResult]) -> Table | None:
+    """The written backstops of the deals that have any: expected payments (P), how often a
+    guarantor pays, and the share of the lease revenue backed; None when no deal has one."""
+    rows = [r for r in results if r.guarantees is not None]
+    if not rows:
+        return None
+    table = Table(
+        title="written guarantees: what the backstops pay (real-world measure P)",
+        title_justify="left",
+        caption="paid: mean over paths of all guarantor payments over the horizon; backed: "
+        "share of the contracted revenue the backstops cover were the tenants to default now",
+        caption_justify="left",
+    )
+    for name in ("Deal", "Backstops", "Paid USD m", "P(pays)", "Backed"):
+        table.add_column(name, justify="left" if name == "Deal" else "right", overflow="fold")
+    for r in rows:
+        g = r.guarantees
+        assert g is not None
+        _add_row(
+            table,
+            r.deal.name,
+            str(g.written_backstops),
+            _usd_m(g.expected_paid_usd, g.expected_paid_se_usd),
+            _pct(g.paid_probability),
+            _pct(g.guaranteed_share),
+        )
+    return table
 
 
 def duration_record(result: SimulationResult | MinerResult, m: FacilityMetrics) -> dict[str, Any]:
@@ -225,6 +275,7 @@ def structure_record(result: SimulationResult) -> dict[str, Any]:
         },
         "concentration": s.concentration,
         **real_estate_record(result),
+        "parent": _finite_record(s.parent),
     }
 
 
@@ -284,6 +335,116 @@ def real_estate_table(results: list[SimulationResult]) -> Table | None:
                 f"{item.liquidation_value_usd / 1e6:,.1f}m, {item.liquidation_months} mo",
                 "; ".join(shares),
             )
+    return table
+
+
+def _finite_record(value: Any) -> Any:
+    """``value`` (a report dict) with every float rounded by ``_num`` (no NaN or infinity)."""
+    if isinstance(value, dict):
+        return {k: _finite_record(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite_record(v) for v in value]
+    if isinstance(value, float):
+        return _num(value)
+    return value
+
+
+def entities_table(results: list[SimulationResult]) -> Table | None:
+    """The companies of the deals among ``results`` whose risk the registry gave
+    (``data/entities.csv``), with their P PD and any CDS-implied Q hazard; None if none."""
+    rows = [
+        (r.deal.name, e)
+        for r in results
+        for e in deal_entities(r.deal)
+        if e["pd_source"] == "registry"
+    ]
+    if not rows:
+        return None
+    table = Table(title="gpucredit: companies named from the registry", title_justify="left")
+    for name in ("Deal", "Company", "Rating", "PD P /yr", "CDS bp", "Q hazard /yr", "Q/P"):
+        left = name in ("Deal", "Company", "Rating")
+        table.add_column(name, justify="left" if left else "right")
+    for deal, e in rows:
+        ratio = e["q_over_p_hazard"]
+        _add_row(
+            table,
+            deal,
+            e["name"]
+            + ("" if len(e["registry_chain"]) < 2 else f" (via {e['registry_chain'][-1]})"),
+            e["rating"] or "estimate",
+            _pct(e["annual_pd_p"], 2),
+            "n/a" if e["cds_5y_bp"] is None else f"{e['cds_5y_bp']:.0f}",
+            _pct(e["q_hazard_per_year"], 1),
+            "n/a" if ratio is None else f"{ratio:.1f}x",
+        )
+    return table
+
+
+def parent_table(results: list[SimulationResult]) -> Table | None:
+    """The parents of the capital structures among ``results`` (``DealSpec.parent``) and what
+    each explains of its facilities' defaults; None if no deal has one."""
+    rows = [r for r in results if r.structure is not None and r.structure.parent is not None]
+    if not rows:
+        return None
+    table = Table(title="gpucredit: parents, sponsors and servicers", title_justify="left")
+    for name in (
+        "Deal",
+        "Parent",
+        "PD source",
+        "PD P /yr",
+        "CDS bp",
+        "Q hazard /yr",
+        "Q/P",
+        "Links",
+        "Parent dflt",
+        "Facility",
+        "PD after parent",
+        "Cross-dflt",
+        "Supported",
+    ):
+        table.add_column(
+            name,
+            justify="left"
+            if name in ("Deal", "Parent", "PD source", "Links", "Facility")
+            else "right",
+        )
+    for r in rows:
+        s = r.structure
+        assert s is not None and s.parent is not None
+        p = s.parent
+        links = [f"recourse {p['recourse']}"]
+        if p["cross_default"]:
+            links.append("cross-default")
+        if p["servicer"] is not None:
+            links.append(f"servicer ({p['servicer']['downtime_months']} mo down)")
+        q = p["q_hazard_per_year"]
+        ratio = p["q_over_p_hazard"]
+        first = True
+        for facility, f in p["facilities"].items():
+            head = (
+                (
+                    r.deal.name,
+                    p["name"],
+                    f"{p['pd_source']}" + (f" ({p['rating']})" if p["rating"] else ""),
+                    _pct(p["annual_pd_p"], 2),
+                    "n/a" if p["cds_5y_bp"] is None else f"{p['cds_5y_bp']:.0f}",
+                    _pct(q, 1),
+                    "n/a" if ratio is None else f"{ratio:.1f}x",
+                    ", ".join(links),
+                    _pct(p["default_rate_horizon"]),
+                )
+                if first
+                else ("",) * 9
+            )
+            _add_row(
+                table,
+                *head,
+                facility,
+                _pct(f["pd_after_parent_default"]),
+                _pct(f["pd_parent_cross_default"]),
+                _pct(f["share_paths_supported"]),
+            )
+            first = False
     return table
 
 
@@ -417,6 +578,7 @@ def run_document(
         },
         "facilities": [facility_record(r, m) for r in results for m in r.all_facilities],
         "miners": [miner_record(m) for m in miners],
+        **_construction_records(results),
     }
 
 
@@ -808,5 +970,82 @@ def attribution_table(results: list[MinerResult]) -> Table | None:
                 f"{m.total * scale:,.2f}{unit}",
                 *[f"{m.shapley[g] * scale:,.2f}{unit}" for g in groups],
                 f"{m.joint * scale:,.2f}{unit}",
+            )
+    return table
+
+
+def _construction_records(results: list[SimulationResult]) -> dict[str, Any]:
+    """``{"construction": [...]}``: one record per deal with construction risk (its delivery
+    delays, long-stop terminations, overruns, and each facility's PD and EL on the paths
+    delivered late and on time); empty for runs without any."""
+    records = []
+    for r in results:
+        if r.construction is None:
+            continue
+        doc = r.construction.to_dict()
+        doc["facilities"] = [
+            {
+                "facility": f.name,
+                "pd_late": _num(f.pd_late),
+                "pd_on_time": _num(f.pd_on_time),
+                "el_late_pct": _num(f.el_late_pct),
+                "el_on_time_pct": _num(f.el_on_time_pct),
+            }
+            for f in r.construction.facilities
+        ]
+        records.append(
+            {
+                "deal": r.deal.name,
+                **{k: _num(v) if isinstance(v, float) else v for k, v in doc.items()},
+            }
+        )
+    return {"construction": records} if records else {}
+
+
+def construction_table(results: list[SimulationResult]) -> Table | None:
+    """Construction and completion risk of the deals that have it (None if none do): the
+    delay of the latest delivery (mean, p90), the share of paths delivered late and past a
+    lease's long-stop date, the mean cost overrun, and each facility's PD and EL on the paths
+    delivered late against on time."""
+    rows = [r for r in results if r.construction is not None]
+    if not rows:
+        return None
+    table = Table(
+        title="gpucredit: construction and completion risk (late = any delivery delayed)",
+        title_justify="left",
+    )
+    for name in (
+        "Deal",
+        "Facility",
+        "Delay mean mo",
+        "Delay p90 mo",
+        "Late",
+        "Past long-stop",
+        "Overrun USD m",
+        "PD late",
+        "PD on time",
+        "EL late",
+        "EL on time",
+    ):
+        table.add_column(name, justify="left" if name in ("Deal", "Facility") else "right")
+    for r in rows:
+        c = r.construction
+        assert c is not None
+        funded = "cash" if c.overrun_on_project_cash else "equity"
+        for i, f in enumerate(c.facilities):
+            first = i == 0
+            _add_row(
+                table,
+                r.deal.name if first else "",
+                f.name,
+                f"{c.mean_delay_months:.1f}" if first else "",
+                f"{c.p90_delay_months:.0f}" if first else "",
+                _pct(c.share_late) if first else "",
+                _pct(c.share_past_longstop) if first else "",
+                f"{c.mean_overrun_usd / 1e6:,.1f} ({funded})" if first else "",
+                _pct(f.pd_late),
+                _pct(f.pd_on_time),
+                _pct(None if f.el_late_pct is None else f.el_late_pct / 100.0, 2),
+                _pct(None if f.el_on_time_pct is None else f.el_on_time_pct / 100.0, 2),
             )
     return table

@@ -53,9 +53,18 @@ class Shocks:
 
 
 class ShockSource(Protocol):
-    def draw(self, start: int, stop: int, n_months: int, n_factors: int, n_tenants: int) -> Shocks:
+    def draw(
+        self,
+        start: int,
+        stop: int,
+        n_months: int,
+        n_factors: int,
+        n_tenants: int,
+        n_parents: int = 0,
+    ) -> Shocks:
         """Shocks for paths ``[start, stop)``; ``n_tenants`` counts every entity whose default
-        is drawn (tenants and guarantors, ``FleetPlan.n_tenants``)."""
+        is drawn (tenants and guarantors, ``FleetPlan.n_tenants``); ``n_parents`` the parents
+        that are neither (``FleetPlan.n_parent_draws``), whose uniforms follow the tenants'."""
         ...
 
 
@@ -70,7 +79,15 @@ class MonteCarloShocks:
 
     seed: int
 
-    def draw(self, start: int, stop: int, n_months: int, n_factors: int, n_tenants: int) -> Shocks:
+    def draw(
+        self,
+        start: int,
+        stop: int,
+        n_months: int,
+        n_factors: int,
+        n_tenants: int,
+        n_parents: int = 0,
+    ) -> Shocks:
         normals = draw_paths(
             self.seed,
             Component.FACTOR_NORMALS,
@@ -104,6 +121,23 @@ class MonteCarloShocks:
         else:
             tenant_u = np.ones((stop - start, 0))
             factor = np.zeros(stop - start)
+        if n_parents:  # the parent's uniforms: a stream of their own, the tenants' unchanged
+            if not n_tenants:
+                factor = draw_paths(
+                    self.seed,
+                    Component.ENTITY_FACTOR,
+                    start,
+                    stop,
+                    lambda rng, n: rng.standard_normal(n),
+                )
+            parent_u = draw_paths(
+                self.seed,
+                Component.PARENT_UNIFORMS,
+                start,
+                stop,
+                lambda rng, n: 1.0 - rng.random((n, n_parents)),
+            )
+            tenant_u = np.concatenate([tenant_u, parent_u], axis=1)
         credit_u = draw_paths(
             self.seed,
             Component.CREDIT_WINDOW,
@@ -126,7 +160,15 @@ class StressPath:
 
     regime: tuple[int, ...] | None = None
 
-    def draw(self, start: int, stop: int, n_months: int, n_factors: int, n_tenants: int) -> Shocks:
+    def draw(
+        self,
+        start: int,
+        stop: int,
+        n_months: int,
+        n_factors: int,
+        n_tenants: int,
+        n_parents: int = 0,
+    ) -> Shocks:
         n = stop - start
         regime: Int8Array | None = None
         if self.regime is not None:
@@ -136,7 +178,7 @@ class StressPath:
         return Shocks(
             normals=np.zeros((n, n_months, n_factors)),
             regime_uniforms=np.ones((n, n_months)),
-            tenant_uniforms=np.ones((n, n_tenants)),
+            tenant_uniforms=np.ones((n, n_tenants + n_parents)),
             regime=regime,
             entity_factor=np.zeros(n),
         )
