@@ -35,6 +35,7 @@ class Component(IntEnum):
     PARENT_UNIFORMS = 7  # a deal's parent that is no tenant or guarantor (its own stream)
     CONSTRUCTION = 8  # normals of the deliveries' construction delays and cost overruns
     EQUITY_NORMALS = 9  # the borrower's own share-price shocks (factors.equity)
+    MINER_GPU_TENANTS = 10  # default uniforms of the tenants of a miner's own GPU fleet
 
 
 def granule_generator(seed: int, component: Component, granule: int) -> np.random.Generator:

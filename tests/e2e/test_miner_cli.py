@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pytest
 import yaml
 from tests.e2e.conftest import RunCli, example_file
 
@@ -62,3 +63,33 @@ def test_a_bad_miner_file_is_a_clear_error(
     assert "Traceback" not in result.stderr
     assert "miner.yaml" in result.stderr and "margin_call_ltv_pct" in result.stderr
     assert not (tmp_path / "never").exists()
+
+
+@pytest.mark.slow  # one CLI run with the seven-point curve: a process start and ~9 runs
+def test_a_miner_with_its_own_gpus_reports_its_premium_curve_in_the_table_and_json(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    path = example_file("iren_style_miner")
+    tiny = ("--paths", "64", "--attribution-paths", "16", "--workers", "1", "--seed", "4")
+    table = run_cli("run", str(path), *tiny, "--out", str(tmp_path / "out"))
+    assert table.returncode == 0, table.stderr
+    assert "over the BTC-GPU stress correlation" in table.stdout
+    assert "0.90" in table.stdout and "borrower" in table.stdout
+    # the JSON written beside the table is the one --format json prints (one record)
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+    (miner,) = summary["miners"]
+    curve = miner["premium_curve"]
+    assert curve["paths"] == 64
+    rhos = [p["stress_correlation"] for p in curve["points"]]
+    assert rhos == [0.0, 0.15, 0.3, 0.45, 0.6, 0.75, 0.9]
+    names = [f["name"] for f in miner["facilities"]]
+    for point in curve["points"]:
+        for name in [*names, "borrower"]:
+            row = point[name]
+            assert row["pd_se"] is not None and row["el_se_usd"] is not None
+            assert row["pd"] is not None and abs(row["pd"]) <= 1.0
+    # the margin loan is served by both legs: the GPU cloud's cash meets its margin calls
+    assert miner["facilities"][-1]["name"] == "btc-margin-loan"
+    frame = pd.read_csv(tmp_path / "out" / "premium_curve.csv")
+    assert len(frame) == 7 * (len(names) + 1)  # every point, every facility and the borrower
+    assert set(frame["facility"]) == {*names, "borrower"}

@@ -234,6 +234,7 @@ def _simulate(spec: DealSpec | MinerSpec, tally: Tally) -> str | None:
             seed=0,
             solve_fair_spread=full,
             premium=full,
+            premium_curve=full,
             attribution=full,
             attribution_paths=ATTRIBUTION_PATHS,
         )

@@ -25,10 +25,17 @@ def _error(data: dict[str, Any]) -> str:
 
 def test_a_facility_secured_by_an_unknown_pool() -> None:
     data = load_example_data("miner_hosting_pivot")
+    data["facilities"][0]["secured_by"] = ["rigs"]
+    message = _error(data)
+    assert "facilities[0].secured_by[0]" in message and "'rigs'" in message
+    assert "asics, hosting, gpus" in message
+
+
+def test_a_facility_secured_by_gpus_needs_a_gpu_fleet() -> None:
+    data = load_example_data("miner_hosting_pivot")
     data["facilities"][0]["secured_by"] = ["gpus"]
     message = _error(data)
-    assert "facilities[0].secured_by[0]" in message and "'gpus'" in message
-    assert "asics, hosting" in message
+    assert "facilities[0].secured_by[0]" in message and "a gpu_fleet section" in message
 
 
 def test_a_miner_needs_debt_to_assess() -> None:

@@ -59,6 +59,7 @@ from gpucredit.reports.tables import (
     miner_record,
     miner_table,
     parent_table,
+    premium_curve_table,
     real_estate_table,
     run_document,
     structure_table,
@@ -280,6 +281,9 @@ def run(
         attribution = attribution_table(miners)
         if attribution is not None:
             show(console, attribution, keys=2)
+        curve = premium_curve_table(miners)
+        if curve is not None:
+            show(console, curve, keys=2)
     if quiet:
         return
     if target_se is not None:

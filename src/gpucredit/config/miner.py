@@ -39,10 +39,14 @@ from gpucredit.config.spec import (
     LIFE_MARGIN_MONTHS,
     MAX_ITEMS,
     BorrowerSpec,
+    CohortSpec,
+    ContractSpec,
     ConvertibleSpec,
     DefaultModelSpec,
     FacilitySpec,
     GuarantorSpec,
+    MerchantSpec,
+    OpexSpec,
     PowerPrice,
     PricingSpec,
     RatedSpec,
@@ -56,18 +60,22 @@ from gpucredit.config.spec import (
     Usd,
     UsdOrZero,
     UsdPerKwMonth,
+    _peak_contracted_units,
     add_months,
+    check_tenant_risk,
     check_waterfall,
 )
 
 __all__ = [
     "ConversionSpec",
+    "GpuFleetSpec",
     "GuarantorSpec",
     "HostingSpec",
     "LeaseSpec",
     "MarginLoanSpec",
     "MinerSpec",
     "MiningSpec",
+    "PremiumCurveSpec",
     "TreasurySpec",
     "is_miner_data",
     "load_miner",
@@ -248,8 +256,88 @@ class ConvergenceSpec(Spec):
     dof: Annotated[float, Field(gt=2.0, le=100.0)] = 4.0
 
 
+#: The GPU generation a miner's own fleet may hold: the one generation of the miner's GPU factor
+#: model, whose rent shock is the one its scenario correlates with bitcoin
+#: (``factors.parameter_source.MINER_GPU_GENERATION``; a unit test holds the two equal).
+MINER_FLEET_GENERATION = "H100"
+
+
+class GpuFleetSpec(Spec):
+    """A miner's own GPUs rented out (IREN-style): cohorts, contracts, merchant terms and opex
+    with exactly the meaning they have in a GPU deal (``DealSpec``'s ``fleet``, ``contracts``,
+    ``merchant``, ``opex``, ``re_lease_downtime_months``), projected by the same fleet model
+    (``assets.fleet``) on the miner's GPU scenario. Its CFADS adds to the mining CFADS; its
+    GPUs are the collateral pool ``gpus``. Every cohort is of ``MINER_FLEET_GENERATION``: the
+    GPU rent the miner's scenario correlates with bitcoin. The merchant utilisation is the
+    factor model's (no overrides: they would change the GPU scenario the miner shares).
+    """
+
+    fleet: list[CohortSpec] = Field(min_length=1, max_length=MAX_ITEMS)
+    contracts: list[ContractSpec] = Field(default_factory=list, max_length=MAX_ITEMS)
+    merchant: MerchantSpec = Field(default_factory=MerchantSpec)
+    opex: OpexSpec
+    re_lease_downtime_months: Annotated[int, Field(ge=0, le=36)] = 3
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        names = [c.name for c in self.fleet]
+        for i, cohort in enumerate(self.fleet):
+            if names.index(cohort.name) != i:
+                raise SpecProblem(f"fleet[{i}].name", cohort.name, "a cohort name used only once")
+            if cohort.generation != MINER_FLEET_GENERATION:
+                raise SpecProblem(
+                    f"fleet[{i}].generation",
+                    cohort.generation,
+                    f"{MINER_FLEET_GENERATION}: the GPU generation of the miner's scenario, whose "
+                    "rent is correlated with bitcoin",
+                )
+        for i, contract in enumerate(self.contracts):
+            if contract.cohort not in names:
+                raise SpecProblem(
+                    f"contracts[{i}].cohort",
+                    contract.cohort,
+                    f"the name of a gpu_fleet cohort ({', '.join(names)})",
+                )
+        for key in ("utilisation_tight", "utilisation_glut"):
+            if getattr(self.merchant, key) is not None:
+                raise SpecProblem(
+                    f"merchant.{key}",
+                    getattr(self.merchant, key),
+                    "no override: a miner's GPUs rent at its GPU scenario's utilisation",
+                )
+        check_tenant_risk(self.contracts)
+        return self
+
+    def life_ends(self, as_of: dt.date) -> list[dt.date]:
+        """Each cohort's end of economic life (from its purchase, or ``as_of`` if later)."""
+        return [
+            max(c.purchase_date, as_of) + dt.timedelta(days=round(365.25 * c.economic_life_years))
+            for c in self.fleet
+        ]
+
+
+#: The stress correlations of the premium curve by default (issue 13 item 11: 0 to 0.9).
+PREMIUM_CURVE_CORRELATIONS = (0.0, 0.15, 0.3, 0.45, 0.6, 0.75, 0.9)
+
+
+class PremiumCurveSpec(Spec):
+    """The double-leverage premium as a curve over the stress correlation: the miner re-run
+    with ``convergence.stress_correlation`` set to each of ``correlations`` on the same paths
+    and seed, minus the run with convergence off. ``enabled``: None (the default) runs it for
+    a miner with a ``gpu_fleet`` only. ``paths``: the curve uses the first ``min(paths, run
+    paths)`` paths (ASSUMPTION: 1,000, so that the curve's eight runs with their fair spreads
+    simulate fewer paths than the default main run of 10,000; the standard errors say what
+    that buys)."""
+
+    enabled: bool | None = None
+    correlations: list[Annotated[float, Field(ge=0.0, lt=1.0)]] = Field(
+        default_factory=lambda: list(PREMIUM_CURVE_CORRELATIONS), min_length=1, max_length=20
+    )
+    paths: Annotated[int, Field(ge=1, le=1_000_000)] = 1_000
+
+
 #: Collateral pools of a miner a facility can be secured by (``secured_by``).
-MINER_POOLS = ("asics", "hosting")
+MINER_POOLS = ("asics", "hosting", "gpus")
 
 
 class MinerSpec(Spec):
@@ -259,7 +347,10 @@ class MinerSpec(Spec):
     loan's initial LTV, and scenario paths should start from it. Debt: a BTC-backed
     ``margin_loan`` and ``facilities`` (equipment loans ``secured_by: [asics]``, hosting-project
     notes ``secured_by: [hosting]``, convertibles, ...) paid by the ``waterfall`` (by seniority
-    when omitted), exactly as in a GPU deal (docs/capital_structures.md).
+    when omitted), exactly as in a GPU deal (docs/capital_structures.md). ``gpu_fleet``: the
+    miner's own GPUs rented out, whose CFADS joins the mining cash that pays the debt and whose
+    value is the collateral pool ``gpus``; ``premium_curve``: the double-leverage premium over
+    the stress correlation (docs/miners.md, "A miner's own GPU fleet and the premium curve").
     """
 
     name: str = Field(min_length=1)
@@ -280,6 +371,8 @@ class MinerSpec(Spec):
     default_model: DefaultModelSpec | None = None
     regime: RegimeSpec | None = None
     notes: str = ""
+    gpu_fleet: GpuFleetSpec | None = None
+    premium_curve: PremiumCurveSpec = Field(default_factory=PremiumCurveSpec)
 
     @property
     def horizon_months(self) -> int:
@@ -300,6 +393,8 @@ class MinerSpec(Spec):
     def _consistent(self) -> Self:
         if self.hosting is not None:
             self._check_hosting(self.hosting)
+        if self.gpu_fleet is not None:
+            self._check_gpu_fleet(self.gpu_fleet)
         self._check_debt()
         self._check_life()
         loan = self.margin_loan
@@ -344,6 +439,10 @@ class MinerSpec(Spec):
                     raise SpecProblem(
                         f"facilities[{i}].secured_by[{j}]", pool, "a hosting segment to secure"
                     )
+                if pool == "gpus" and self.gpu_fleet is None:
+                    raise SpecProblem(
+                        f"facilities[{i}].secured_by[{j}]", pool, "a gpu_fleet section to secure"
+                    )
             if f.kind in ("ddtl", "project_finance", "abl"):
                 raise SpecProblem(
                     f"facilities[{i}].kind",
@@ -379,6 +478,8 @@ class MinerSpec(Spec):
         life_end = self.as_of + dt.timedelta(days=round(365.25 * remaining))
         if self.hosting is not None:
             life_end = max([life_end, *(lease.end for lease in self.hosting.leases)])
+        if self.gpu_fleet is not None:
+            life_end = max([life_end, *self.gpu_fleet.life_ends(self.as_of)])
         latest = add_months(life_end, LIFE_MARGIN_MONTHS)
         debts = [(f"facilities[{i}]", f.tenor_months) for i, f in enumerate(self.facilities)]
         if self.margin_loan is not None:
@@ -408,6 +509,42 @@ class MinerSpec(Spec):
                 f"0 when the first lease starts on or before as_of ({first}): conversion capex "
                 "is spread over the months before the first lease",
             )
+
+    def _check_gpu_fleet(self, fleet: GpuFleetSpec) -> None:
+        by_name = {c.name: c for c in fleet.fleet}
+        for i, contract in enumerate(fleet.contracts):
+            if contract.end <= self.as_of:
+                raise SpecProblem(
+                    f"gpu_fleet.contracts[{i}].end",
+                    contract.end.isoformat(),
+                    f"a date after as_of ({self.as_of})",
+                )
+            cohort = by_name[contract.cohort]
+            if cohort.purchase_date > self.as_of and contract.start < cohort.purchase_date:
+                raise SpecProblem(
+                    f"gpu_fleet.contracts[{i}].start",
+                    contract.start.isoformat(),
+                    f"a date on or after the delivery of cohort '{cohort.name}' "
+                    f"({cohort.purchase_date}): a GPU is let once it is delivered",
+                )
+        horizon_end = add_months(self.as_of, self.horizon_months)
+        for i, cohort in enumerate(fleet.fleet):
+            if cohort.purchase_date >= horizon_end:
+                raise SpecProblem(
+                    f"gpu_fleet.fleet[{i}].purchase_date",
+                    cohort.purchase_date.isoformat(),
+                    f"a date before the end of the miner's horizon ({horizon_end}): a delivery "
+                    "must arrive while the debt is outstanding",
+                )
+            peak = _peak_contracted_units(
+                [c for c in fleet.contracts if c.cohort == cohort.name], self.as_of
+            )
+            if peak > cohort.units:
+                raise SpecProblem(
+                    "gpu_fleet.contracts",
+                    f"{peak} units of cohort '{cohort.name}' under contract at once",
+                    f"at most the cohort's {cohort.units} units (gpu_fleet.fleet[{i}].units)",
+                )
 
 
 def is_miner_data(data: object) -> bool:

@@ -217,7 +217,8 @@ def write_run(
 
     Writes ``summary.json``, ``summary.csv``, ``duration_mismatch.csv`` and, per deal, the DSCR
     fan, the PD term structure, the path cube (netCDF) and the run manifest; for miners,
-    ``miners.csv`` and a manifest each (provenance and the validated spec); and a top-level
+    ``miners.csv`` (and ``premium_curve.csv`` where a miner's premium curve was run) and a
+    manifest each (provenance and the validated spec); and a top-level
     ``manifest.json`` listing every file written. Everything goes to a staging directory beside
     the target, renamed into place at the end: an error or a kill leaves no partial output.
 
@@ -307,6 +308,9 @@ def _write_files(
         pd.concat(durations).to_csv(staging / "duration_mismatch.csv")
     if miners:
         pd.concat([m.summary() for m in miners]).to_csv(staging / "miners.csv")
+        curves = [m.premium_curve_frame() for m in miners if m.premium_curve is not None]
+        if curves:  # the double-leverage premium over the stress correlation
+            pd.concat(curves).to_csv(staging / "premium_curve.csv", index=False)
     folders = folder_names([r.deal.name for r in results] + [m.spec.name for m in miners])
     for r, name in zip(results, folders, strict=False):
         folder = _inside(staging, name)

@@ -50,8 +50,9 @@ def miner_duration(
     ``model.names``; blocks not kept in ``cache`` are simulated again on ``workers`` threads.
 
     The structure's facilities are secured by the rigs and the hosting leases (ASIC value plus
-    lease value), the margin loan by its pledged bitcoin (pledge x BTC price); each value at
-    close is that of month 1 on the median path (every factor group frozen). The contracts are
+    lease value, plus the GPUs' value where the miner has a ``gpu_fleet``), the margin loan by
+    its pledged bitcoin (pledge x BTC price); each value at close is that of month 1 on the
+    median path (every factor group frozen). The contracts are
     the hosting leases (their scheduled payments within the horizon). No liquidation haircut
     is applied at close: the realisable value is the appraised value (bitcoin is marked at the
     market).
@@ -60,13 +61,16 @@ def miner_duration(
     median = miner_inputs(model, seed, 0, 1, frozenset(FACTOR_GROUPS))
     margin = model.margin
     close_assets = float(median.cash.asic_value_usd[0, 0] + median.cash.lease_value_usd[0, 0])
+    if median.fleet is not None:  # the miner's own GPUs (``gpu_fleet``) secure it too
+        close_assets = close_assets + float(median.fleet.collateral_value_usd[0, 0])
     close_btc = 0.0 if margin is None else margin.pledged_btc * float(median.market.btc_usd[0, 0])
     assets, btc = ValueFan(n, close_assets), ValueFan(n, close_btc)
 
     def fans(start: int, stop: int) -> tuple[ValueFan, ValueFan]:
         x = cache(start, stop)
         block_assets, block_btc = ValueFan(n, close_assets), ValueFan(n, close_btc)
-        block_assets.add(x.cash.asic_value_usd + x.cash.lease_value_usd)
+        values = x.cash.asic_value_usd + x.cash.lease_value_usd
+        block_assets.add(values if x.fleet is None else values + x.fleet.collateral_value_usd)
         if margin is not None:
             block_btc.add(margin.pledged_btc * x.market.btc_usd)
         return block_assets, block_btc

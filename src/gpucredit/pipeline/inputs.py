@@ -24,6 +24,7 @@ from gpucredit.assets.miner import MinerCashflows, project_miner
 from gpucredit.factors.equity import equity_normals, share_price_paths
 from gpucredit.pipeline.miner_model import MinerModel
 from gpucredit.pipeline.model import DealModel
+from gpucredit.random import Component, draw_paths
 from gpucredit.scenarios.measure import log_weight_normal, pricing_log_weights
 from gpucredit.scenarios.miner import MinerMarketPaths, freeze_gpu_normals, simulate_miner_market
 from gpucredit.scenarios.scenario import ScenarioSet, n_factors, simulate_scenarios
@@ -151,6 +152,17 @@ class MinerInputs:
     lease_failure_month: Int64Array
     #: Each path's ``log dQ/dP`` (unfrozen runs with a non-zero price of risk), shape (path,).
     log_weight: Float64Array | None = None
+    #: The miner's own GPU fleet projected by ``assets.fleet.project``; None: no GPU fleet.
+    fleet: AssetCashflows | None = None
+
+    @property
+    def net_cash_usd(self) -> Float64Array:
+        """The cash the debt program is paid from, USD per month, shape (path, month): the
+        mining (and hosting) net cash plus the GPU fleet's CFADS (``cash.net_cash_usd``
+        exactly when there is no GPU fleet)."""
+        if self.fleet is None:
+            return self.cash.net_cash_usd
+        return np.asarray(self.cash.net_cash_usd + self.fleet.cfads_usd, dtype=np.float64)
 
 
 def miner_inputs(
@@ -197,6 +209,11 @@ def miner_inputs(
     for j, (t, g) in enumerate(model.lease_entities):
         failure[:, j] = tau[:, t] if g < 0 else np.maximum(tau[:, t], tau[:, g])
     cash = project_miner(model.plan, market.btc_usd, market.hashprice_usd_per_ph_day, failure)
+    fleet = (
+        None
+        if model.fleet is None
+        else _miner_fleet(model, scen, used, seed, (start, stop), frozen)
+    )
     log_weight = None
     if not frozen and not model.pricing.is_zero:
         # the hosting tenants' copula factor is the rent shock path (gpu_market_factor), so
@@ -213,7 +230,39 @@ def miner_inputs(
             log_weight = log_weight + log_weight_normal(
                 market.shocks.btc_own, model.pricing.lambda_btc
             )
-    return MinerInputs(scen, market, cash, failure, log_weight)
+    return MinerInputs(scen, market, cash, failure, log_weight, fleet)
+
+
+def _miner_fleet(
+    model: MinerModel,
+    scen: ScenarioSet,
+    used: Shocks,
+    seed: int,
+    paths: tuple[int, int],
+    frozen: frozenset[str],
+) -> AssetCashflows:
+    """The miner's own GPU fleet on the miner's GPU scenario (the rent bitcoin is correlated
+    with), projected by the GPU deals' ``project``. Its tenants' copula factor is the path's
+    rent shock (``gpu_market_factor``, as for the hosting tenants); their uniforms are a
+    stream of their own (``Component.MINER_GPU_TENANTS``), so a GPU fleet leaves every other
+    draw of the miner unchanged; a frozen ``gpu_rent`` lets none of them default."""
+    assert model.fleet is not None
+    start, stop = paths
+    n_entities = len(model.fleet.entity_names)
+    if n_entities == 0 or "gpu_rent" in frozen:
+        uniforms = np.ones((stop - start, n_entities))
+    else:
+        uniforms = draw_paths(
+            seed,
+            Component.MINER_GPU_TENANTS,
+            start,
+            stop,
+            lambda rng, n: 1.0 - rng.random((n, n_entities)),
+        )
+    fleet_scen = dataclasses.replace(
+        scen, tenant_uniforms=uniforms, entity_factor=gpu_market_factor(used)
+    )
+    return project(model.fleet, fleet_scen, buyer_decay_per_year=model.buyer_decay_per_year)
 
 
 def gpu_market_factor(shocks: Shocks) -> Float64Array:

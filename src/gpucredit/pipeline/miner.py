@@ -67,9 +67,13 @@ def _main_pass(
     frozen: frozenset[str] = frozenset(),
     cache: InputCache[MinerInputs] | None = None,
     on_block: Callable[[int], None] | None = None,
+    keep: dict[int, tuple[Float64Array, Float64Array]] | None = None,
 ) -> PassTotals:
     """The miner's main pass (``passes.run_pass``): every facility's metrics, the borrower's
-    defaults and loss; the blocks' inputs kept in ``cache`` for the fair-spread passes."""
+    defaults and loss; the blocks' inputs kept in ``cache`` for the fair-spread passes.
+    ``keep``: each block's per-path default indicators and losses (USD), shape (path,
+    facility + 1) with the borrower last, by the block's first path (the premium curve's
+    paired standard errors)."""
     n = model.grid.n_months
     n_fac = len(model.names)
 
@@ -85,6 +89,13 @@ def _main_pass(
         totals.borrower_defaults = int((out.borrower_default_month > 0).sum())
         loss = sum((o.loss_usd for o in out.outcomes), np.zeros(stop - start))
         totals.borrower_loss.add(loss)
+        if keep is not None:
+            keep[start] = (
+                np.column_stack(
+                    [*(o.default_month > 0 for o in out.outcomes), out.borrower_default_month > 0]
+                ).astype(np.float64),
+                np.column_stack([*(o.loss_usd for o in out.outcomes), loss]),
+            )
         return totals
 
     total = PassTotals([CreditAccumulator(n) for _ in range(n_fac)])
@@ -181,6 +192,7 @@ def simulate_miner(
     default_model: DefaultModelSpec | Mapping[str, Any] | None = None,
     regime: RegimeSpec | Mapping[str, Any] | None = None,
     spread_search: SpreadSearch = "fast",
+    premium_curve: bool | None = None,
 ) -> MinerResult:
     """Simulate one miner: every facility's PD, LGD, EL and fair spread; the double-leverage
     premium (convergence on minus off, same paths and seed); the Shapley attribution of the
@@ -207,6 +219,12 @@ def simulate_miner(
     ``pricing``: the market prices of risk of the pricing measure Q under which
     ``fair_spread_bps`` is solved (``simulate``'s rule; ``docs/pricing.md``).
     ``spread_search``: how the fair spread is searched (``simulate``'s rule).
+
+    ``premium_curve``: the double-leverage premium over the stress correlations of the spec's
+    ``premium_curve`` section, each point the miner re-run with convergence on towards that
+    correlation minus convergence off, on the first ``min(n_paths, premium_curve.paths)``
+    paths and the same seed (``premium_point``); None follows the section's ``enabled``
+    (default: on for a miner with a ``gpu_fleet``).
     """
     spec = with_options(spec, default_model, regime)
     # the run settings a deal's run validates (``RunConfig``): a miner has no path cube
@@ -238,6 +256,7 @@ def simulate_miner(
                 n_workers=n_workers,
                 solve_fair_spread=solve_fair_spread,
                 premium=premium,
+                premium_curve=premium_curve,
                 attribution=attribution,
                 attribution_paths=attribution_paths,
                 params=params,
@@ -262,16 +281,20 @@ def simulate_miner(
     report = progress if callable(progress) else None
 
     def run(
-        m: MinerModel, prefix: str = ""
+        m: MinerModel,
+        prefix: str = "",
+        paths: list[tuple[int, int]] | None = None,
+        keep: dict[int, tuple[Float64Array, Float64Array]] | None = None,
     ) -> tuple[
         tuple[FacilityMetrics, ...],
         list[SpreadSolution | None],
         PassTotals,
         InputCache[MinerInputs],
     ]:
+        blocks = ranges if paths is None else paths
         cache = InputCache(lambda a, b: miner_inputs(m, seed, a, b), solve_fair_spread and small)
-        tick = block_ticker(report, n_paths, f"{prefix}simulate")
-        totals = _main_pass(m, seed, ranges, workers, cache=cache, on_block=tick)
+        tick = block_ticker(report, blocks[-1][1], f"{prefix}simulate")
+        totals = _main_pass(m, seed, blocks, workers, cache=cache, on_block=tick, keep=keep)
         spreads: list[SpreadSolution | None] = [None] * len(m.names)
         q_spreads: list[SpreadSolution | None] = [None] * len(m.names)
         if solve_fair_spread:
@@ -281,7 +304,7 @@ def simulate_miner(
                 spreads[k], q_spreads[k] = solve_under_p_and_q(
                     pv_block,
                     price,
-                    ranges,
+                    blocks,
                     workers=workers,
                     search=spread_search,
                     q_weights=None
@@ -297,10 +320,23 @@ def simulate_miner(
     duration = miner_duration(model, seed, ranges, cache, workers)
     cache.clear()
     prem: dict[str, dict[str, float | None]] | None = None
+    curve_on = spec.premium_curve.enabled
+    if premium_curve is not None:
+        curve_on = premium_curve
+    elif curve_on is None:
+        curve_on = spec.gpu_fleet is not None
+    n_curve = min(n_paths, spec.premium_curve.paths)
+    curve_ranges = block_ranges(n_curve, block_size)
+    off_kept: dict[int, tuple[Float64Array, Float64Array]] = {}
+    off_run: tuple[tuple[FacilityMetrics, ...], dict[int, tuple[Float64Array, Float64Array]]]
+    off_run = ((), off_kept)
     if premium:
         off_facilities, _, off_totals, off_cache = run(
-            model.with_convergence(False), "convergence off: "
+            model.with_convergence(False),
+            "convergence off: ",
+            keep=off_kept if curve_on and n_curve == n_paths else None,
         )
+        off_run = (off_facilities, off_kept)
         off_cache.clear()
         prem = {}
         for on, off in zip(facilities, off_facilities, strict=True):
@@ -320,6 +356,28 @@ def simulate_miner(
             / n_paths,
             "fair_spread_bps": None,
         }
+    curve: list[dict[str, Any]] | None = None
+    if curve_on:
+        if not off_kept:  # the curve's own convergence-off run on its paths
+            off_run = (
+                run(
+                    model.with_convergence(False),
+                    "curve, convergence off: ",
+                    curve_ranges,
+                    off_kept,
+                )[0],
+                off_kept,
+            )
+        curve = []
+        for rho in spec.premium_curve.correlations:
+            try:
+                point_model = model.with_stress_correlation(rho)
+            except ValueError as problem:  # a correlation matrix that is not positive definite
+                curve.append({"stress_correlation": rho, "note": str(problem)})
+                continue
+            kept: dict[int, tuple[Float64Array, Float64Array]] = {}
+            on_facilities = run(point_model, f"premium curve {rho:g}: ", curve_ranges, kept)[0]
+            curve.append(premium_point(rho, model.names, (on_facilities, kept), off_run))
     attr: Attribution | None = None
     if attribution:
         n_attr = min(n_paths, attribution_paths or n_paths)
@@ -354,4 +412,75 @@ def simulate_miner(
         attribution=attr,
         provenance=prov,
         duration=duration,
+        premium_curve=None if curve is None else {"paths": n_curve, "points": curve},
     )
+
+
+def premium_point(
+    rho: float,
+    names: tuple[str, ...],
+    on: tuple[tuple[FacilityMetrics, ...], dict[int, tuple[Float64Array, Float64Array]]],
+    off: tuple[tuple[FacilityMetrics, ...], dict[int, tuple[Float64Array, Float64Array]]],
+) -> dict[str, Any]:
+    """One point of the premium curve: convergence on towards ``rho`` minus off, on the same
+    paths (common random numbers), per facility and for the borrower.
+
+    PD and EL (USD) differences carry their paired Monte Carlo standard error
+    ``std(on_i - off_i) / sqrt(n)`` over paths ``i``. The fair-spread differences (bp, P and
+    Q) carry ``sqrt(se_on^2 + se_off^2)``: each solve's own standard error, combined as if
+    the two runs were independent, an upper bound (common random numbers correlate them
+    positively)."""
+    on_metrics, on_kept = on
+    off_metrics, off_kept = off
+    starts = sorted(on_kept)
+    d_on = np.concatenate([on_kept[s][0] for s in starts])
+    d_off = np.concatenate([off_kept[s][0] for s in starts])
+    l_on = np.concatenate([on_kept[s][1] for s in starts])
+    l_off = np.concatenate([off_kept[s][1] for s in starts])
+    n = d_on.shape[0]
+
+    def paired(diff: Float64Array) -> tuple[float, float]:
+        se = float(diff.std(ddof=1) / np.sqrt(n)) if n > 1 else 0.0
+        return float(diff.mean()), se
+
+    def spread(
+        a: float | None, a_se: float | None, b: float | None, b_se: float | None
+    ) -> tuple[float | None, float | None]:
+        if a is None or b is None:
+            return None, None
+        se = None if a_se is None or b_se is None else float(np.hypot(a_se, b_se))
+        return a - b, se
+
+    out: dict[str, Any] = {"stress_correlation": rho}
+    for k, name in enumerate((*names, "borrower")):
+        pd, pd_se = paired(d_on[:, k] - d_off[:, k])
+        el, el_se = paired(l_on[:, k] - l_off[:, k])
+        row: dict[str, float | None] = {
+            "pd": pd,
+            "pd_se": pd_se,
+            "expected_loss_usd": el,
+            "el_se_usd": el_se,
+            "fair_spread_bps": None,
+            "fair_spread_se_bps": None,
+            "actuarial_spread_bps": None,
+            "actuarial_spread_se_bps": None,
+        }
+        if k < len(names):
+            a, b = on_metrics[k], off_metrics[k]
+            q, q_se = spread(
+                a.fair_spread_bps, a.fair_spread_se_bps, b.fair_spread_bps, b.fair_spread_se_bps
+            )
+            p, p_se = spread(
+                a.actuarial_spread_bps,
+                a.actuarial_spread_se_bps,
+                b.actuarial_spread_bps,
+                b.actuarial_spread_se_bps,
+            )
+            row |= {
+                "fair_spread_bps": q,
+                "fair_spread_se_bps": q_se,
+                "actuarial_spread_bps": p,
+                "actuarial_spread_se_bps": p_se,
+            }
+        out[name] = row
+    return out

@@ -84,7 +84,10 @@ def run_miner_debt(
     never = np.zeros(n_paths, dtype=np.int64)
     program = structure if margin is None else with_margin(structure, margin)
     assert program is not None
-    values = np.stack([cash.asic_value_usd, cash.lease_value_usd], axis=2)
+    pools = [cash.asic_value_usd, cash.lease_value_usd]
+    if x.fleet is not None:  # the miner's own GPUs: the third pool, ``gpus``
+        pools.append(x.fleet.collateral_value_usd)
+    values = np.stack(pools, axis=2)
     free = (
         None
         if margin is None
@@ -92,7 +95,7 @@ def run_miner_debt(
     )
     sl = run_structure_compiled(
         program,
-        cash.net_cash_usd,
+        x.net_cash_usd,
         values,
         scen.sofr,
         scen.regime,

@@ -10,9 +10,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from gpucredit._typing import Float64Array
+from gpucredit.assets.fleet import FleetPlan, plan_fleet
 from gpucredit.assets.hazards import PdBasis, tight_regime_hazard
 from gpucredit.assets.miner import MinerPlan, calibrate_asic_buyer, plan_miner
-from gpucredit.config.miner import MinerSpec
+from gpucredit.config.miner import MINER_POOLS, MinerSpec
+from gpucredit.config.spec import BorrowerSpec, DealSpec
 from gpucredit.credit.liquidation import (
     ASIC_GENERATION,
     CohortCollateral,
@@ -71,12 +73,20 @@ class MinerRecovery:
     less ``LEASE_ASSIGNMENT_COST``, plus pledged cash. Collateral axis: (asics, hosting)."""
 
     asics: SecondaryMarketRecovery
+    #: The miner's own GPUs (``gpu_fleet``), sold as one lot into their secondary market
+    #: exactly as a GPU deal's (collateral axis (asics, hosting, gpus)); None: no GPU fleet.
+    gpus: SecondaryMarketRecovery | None = None
 
     def recover(self, state: DefaultState) -> RecoveryResult:
         values = np.asarray(state.cohort_value_usd, dtype=np.float64)
         asic_state = dataclasses.replace(state, cohort_value_usd=values[:, :1])
         rec = self.asics.recover(asic_state)
         lease = values[:, 1] * (1.0 - LEASE_ASSIGNMENT_COST) if values.shape[1] > 1 else 0.0
+        if self.gpus is not None and values.shape[1] > 2:
+            gpu_state = dataclasses.replace(
+                state, cohort_value_usd=values[:, 2:3], pledged_cash_usd=np.zeros(values.shape[0])
+            )
+            lease = lease + self.gpus.recover(gpu_state).proceeds_usd
         proceeds = np.minimum(rec.proceeds_usd + lease, np.asarray(state.ead_usd, dtype=np.float64))
         return dataclasses.replace(rec, proceeds_usd=np.asarray(proceeds, dtype=np.float64))
 
@@ -98,6 +108,11 @@ class MinerModel:
     lease_entities: tuple[tuple[int, int], ...]  # (tenant, guarantor or -1) per lease
     #: Market prices of risk of the pricing measure Q (``scenarios.measure``); zero: Q = P.
     pricing: MarketPricesOfRisk = field(default_factory=MarketPricesOfRisk)
+    #: The miner's own GPU fleet (``gpu_fleet``) planned by ``assets.fleet.plan_fleet``; None:
+    #: no GPU fleet (the miner's numbers are then exactly those without the section).
+    fleet: FleetPlan | None = None
+    #: Buyers' yearly decay of GPU rents by generation (``project``'s income approach).
+    buyer_decay_per_year: dict[str, float] = field(default_factory=dict)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -109,6 +124,17 @@ class MinerModel:
     def with_convergence(self, enabled: bool) -> MinerModel:
         conv = self.convergence if enabled else self.convergence.switched_off()
         return dataclasses.replace(self, convergence=conv)
+
+    def with_stress_correlation(self, rho: float) -> MinerModel:
+        """The same miner with convergence on towards the BTC-rent correlation ``rho`` in
+        stress (a point of the premium curve)."""
+        conv = dataclasses.replace(self.convergence, stress_correlation=rho, enabled=True)
+        return dataclasses.replace(self, convergence=conv)
+
+    @property
+    def pool_names(self) -> tuple[str, ...]:
+        """The collateral axis of the debt program's values."""
+        return ("asics", "hosting") if self.fleet is None else ("asics", "hosting", "gpus")
 
 
 def build_miner_model(
@@ -146,7 +172,7 @@ def build_miner_model(
             spec.facilities,
             spec.waterfall,
             spec.borrower,
-            pool_names=("asics", "hosting"),
+            pool_names=("asics", "hosting") if spec.gpu_fleet is None else MINER_POOLS,
             grid=grid,
         )
         if spec.facilities
@@ -188,6 +214,7 @@ def build_miner_model(
             hazards.append(hazard(guarantor_pd, lease.guarantor.pd_basis))
             g = len(hazards) - 1
         links.append((t, g))
+    fleet, gpus, decay = _gpu_fleet(spec, grid, params, companies.asset_correlation, multiplier)
     entities = EntityRisk(
         n_months=grid.n_months,
         entity_monthly_hazard=np.array(hazards, dtype=np.float64),
@@ -203,7 +230,7 @@ def build_miner_model(
         convergence=convergence,
         structure=structure,
         margin=margin,
-        recovery=MinerRecovery(asics),
+        recovery=MinerRecovery(asics, gpus),
         entities=entities,
         lease_entities=tuple(links),
         pricing=resolve_pricing(
@@ -214,4 +241,57 @@ def build_miner_model(
             entities.stress_hazard_multiplier,
             entities.asset_correlation,
         ),
+        fleet=fleet,
+        buyer_decay_per_year=decay,
     )
+
+
+def _gpu_fleet(
+    spec: MinerSpec,
+    grid: TimeGrid,
+    params: FactorParams,
+    asset_correlation: float,
+    stress_multiplier: float,
+) -> tuple[FleetPlan | None, SecondaryMarketRecovery | None, dict[str, float]]:
+    """The miner's own GPU fleet planned by the GPU deals' fleet model (``plan_fleet``) on the
+    miner's grid, regime and default model, and its recovery: the GPUs sold as one lot into
+    their secondary market (all cohorts are one generation: the lot's carry is the
+    unit-weighted mean of the cohorts' opex, as ``SecondaryMarketRecovery`` pools them)."""
+    gpu = spec.gpu_fleet
+    if gpu is None:
+        return None, None, {}
+    # the deal-level fields plan_fleet reads; the miner's debt is not a DealSpec's
+    deal = DealSpec.model_construct(
+        name=spec.name,
+        as_of=spec.as_of,
+        borrower=spec.borrower or BorrowerSpec(name=spec.name),
+        fleet=gpu.fleet,
+        contracts=gpu.contracts,
+        merchant=gpu.merchant,
+        opex=gpu.opex,
+        recovery=spec.recovery,
+        re_lease_downtime_months=gpu.re_lease_downtime_months,
+    )
+    plan = plan_fleet(
+        deal,
+        grid,
+        regime=params.regime,
+        asset_correlation=asset_correlation,
+        stress_multiplier=stress_multiplier,
+    )
+    decay = {r.generation: r.buyer_decay_per_year for r in params.rents}
+    units = float(plan.cohort_units.sum())
+    carry = float((plan.cohort_units * plan.opex_per_gpu_usd).sum() / units) if units > 0 else 0.0
+    generation = plan.cohort_generation[0]
+    recovery = SecondaryMarketRecovery.for_cohorts(
+        generations=(generation,),
+        units=[units],
+        carry_usd_per_unit_month=[carry],
+        monthly_drift=[decay[generation] / 12.0],
+        as_of=spec.as_of,
+        sale_speed=spec.recovery.sale_speed,
+        horizon_months=spec.recovery.horizon_months,
+        condition=spec.recovery.condition,
+        grid_steps=12,
+    )
+    return plan, recovery, decay

@@ -262,6 +262,11 @@ class MinerResult:
     provenance: dict[str, Any]
     #: Duration mismatch of each facility, in the order of ``facilities``.
     duration: tuple[DurationMismatch, ...] = ()
+    #: The double-leverage premium over the stress correlation (``pipeline.miner``):
+    #: {"paths": n, "points": [{"stress_correlation", facility or "borrower" -> {"pd",
+    #: "pd_se", "expected_loss_usd", "el_se_usd", "fair_spread_bps", "fair_spread_se_bps",
+    #: "actuarial_spread_bps", "actuarial_spread_se_bps"}}]}; None when not run.
+    premium_curve: dict[str, Any] | None = None
 
     def summary(self) -> pd.DataFrame:
         rows = []
@@ -300,6 +305,31 @@ class MinerResult:
     def duration_of(self, m: FacilityMetrics) -> DurationMismatch | None:
         """The duration mismatch of facility ``m`` (None when it was not measured)."""
         return duration_of(self.facilities, self.duration, m)
+
+    def premium_curve_frame(self) -> pd.DataFrame:
+        """The premium curve, one row per stress correlation and facility (the borrower last):
+        PD, EL (USD) and fair-spread (bp) premiums with their standard errors; empty when the
+        curve was not run. A point the stress matrix cannot hold has only its ``note``."""
+        rows: list[dict[str, Any]] = []
+        curve = self.premium_curve or {"points": []}
+        for point in curve["points"]:
+            rho = point["stress_correlation"]
+            if "note" in point:
+                rows.append(
+                    {
+                        "deal": self.spec.name,
+                        "facility": None,
+                        "stress_correlation": rho,
+                        "note": point["note"],
+                    }
+                )
+                continue
+            for name, row in point.items():
+                if isinstance(row, dict):
+                    rows.append(
+                        {"deal": self.spec.name, "facility": name, "stress_correlation": rho, **row}
+                    )
+        return pd.DataFrame(rows)
 
     def duration_frame(self) -> pd.DataFrame:
         """One row per facility: the duration-mismatch figures and why any is missing."""

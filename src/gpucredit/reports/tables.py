@@ -878,7 +878,84 @@ def miner_record(result: MinerResult) -> dict[str, Any]:
         "convergence": result.provenance.get("convergence"),
         "spec_hash": result.provenance.get("spec_hash"),
         "facilities": facilities,
+        "premium_curve": _curve_record(result.premium_curve),
     }
+
+
+def _curve_record(curve: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The premium curve JSON-ready: numbers rounded, non-finite ones as None."""
+    if curve is None:
+        return None
+    points = []
+    for point in curve["points"]:
+        out: dict[str, Any] = {}
+        for key, value in point.items():
+            if isinstance(value, dict):
+                out[key] = {k: _num(v, 6) for k, v in value.items()}
+            elif isinstance(value, float):
+                out[key] = _num(value, 4)
+            else:
+                out[key] = value
+        points.append(out)
+    return {"paths": curve["paths"], "points": points}
+
+
+def premium_curve_table(results: list[MinerResult]) -> Table | None:
+    """The double-leverage premium (convergence on minus off) at each stress correlation, per
+    facility and for the borrower: PD and EL with their paired standard errors, the fair
+    spread (Q) with its bound (``pipeline.miner.premium_point``)."""
+    rows = [r for r in results if r.premium_curve is not None]
+    if not rows:
+        return None
+    table = Table(
+        title="gpucredit: double-leverage premium over the BTC-GPU stress correlation",
+        title_justify="left",
+        caption="Premium = convergence on towards the stress correlation minus off, same paths "
+        "and seed; ± is one Monte Carlo standard error (paired for PD and EL; for spreads the "
+        "independent-runs bound).",
+        caption_justify="left",
+    )
+    for name in (
+        "Miner",
+        "Facility",
+        "Stress corr.",
+        "Premium PD",
+        "Premium EL USD m",
+        "Premium bp",
+    ):
+        table.add_column(name, justify="left" if name in ("Miner", "Facility") else "right")
+    for r in rows:
+        assert r.premium_curve is not None
+        names = [*(m.name for m in r.facilities), "borrower"]
+        for name in names:
+            for point in r.premium_curve["points"]:
+                rho = f"{point['stress_correlation']:.2f}"
+                row = point.get(name)
+                if row is None:
+                    _add_row(table, r.spec.name, name, rho, "n/a", "n/a", "n/a")
+                    continue
+                el, el_se = row["expected_loss_usd"], row["el_se_usd"]
+                bp, bp_se = row["fair_spread_bps"], row["fair_spread_se_bps"]
+                _add_row(
+                    table,
+                    r.spec.name,
+                    name,
+                    rho,
+                    _signed_pct(row["pd"], row["pd_se"]),
+                    "n/a" if el is None else f"{el / 1e6:+,.2f} ±{(el_se or 0.0) / 1e6:,.2f}",
+                    "n/a"
+                    if bp is None
+                    else f"{bp:+,.1f}" + ("" if bp_se is None else f" ±{bp_se:,.1f}"),
+                )
+    return table
+
+
+def _signed_pct(value: float | None, se: float | None) -> str:
+    """A signed difference of probabilities in percentage points, with its standard error."""
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    text = f"{100 * value:+.2f}%"
+    return text if se is None or not math.isfinite(se) else f"{text} ±{100 * se:.2f}"
 
 
 def miner_table(results: list[MinerResult]) -> Table:
