@@ -456,7 +456,7 @@ def plan_fleet(
     )
 
 
-def contract_tail(deal: DealSpec, grid: TimeGrid) -> dict[str, Float64Array]:
+def contract_tail(deal: DealSpec, grid: TimeGrid) -> dict[str, Any]:
     """``FleetPlan``'s ``contract_tail_active`` and ``contract_tail_rate_by_month``: the
     contracts' calendars over the months after ``grid`` up to the last contract's end, shape
     (K, tail) (tail 0 when every contract ends on the grid), on the grid's own month
