@@ -99,3 +99,23 @@ def test_no_uplift_when_the_tenant_is_gone_or_the_contract_is_worth_less() -> No
         )[0]
         == 0.0
     )
+
+
+def test_contract_uplift_counts_the_months_after_the_grid() -> None:
+    # Regression: a lease that outlives the loan's grid was valued only to the grid's end, so
+    # a default in the grid's last month assigned a lease with years left for nothing.
+    data = hand_deal_data()
+    data["contracts"][0] = dict(data["contracts"][0], annual_pd_pct=0.0, rate_usd_per_gpu_hour=2.0)
+    deal = make_deal(data)
+    long = plan_fleet(deal, TimeGrid(deal.as_of, 12))  # the contract ends with month 12
+    short = plan_fleet(deal, TimeGrid(deal.as_of, 6))
+    value = np.array([[100 * 5_000.0]])
+    args = (value, np.array([0.01]), np.array([0.02]))
+    for month in (2, 6):
+        on_long = assigned_contract_uplift(long, np.array([[13]]), np.array([month]), *args)
+        on_short = assigned_contract_uplift(short, np.array([[7]]), np.array([month]), *args)
+        # the same months 3..12 (or 7..12) summed in the same order: equal to rounding
+        assert on_short[0] == pytest.approx(on_long[0], rel=1e-12)
+        assert on_short[0] > 0.0
+    assert short.contract_tail_active.shape == (1, 6)
+    assert long.contract_tail_active.shape == (1, 0)

@@ -199,6 +199,12 @@ class FleetPlan:
     #: Construction and completion risk of the deliveries; None: every delivery arrives on
     #: its date on every path.
     construction: ConstructionPlan | None = None
+    #: The contracts' months after the grid's last (``contract_tail``): shape (K, tail), the
+    #: share of each month's days inside the contract and its rate, as ``contract_active``
+    #: and ``contract_rate_by_month`` on the grid. A lease that outlives the loan is worth its
+    #: whole remaining term to a lender that takes it over (``credit.contracts``).
+    contract_tail_active: Float64Array = field(default_factory=lambda: np.zeros((0, 0)))
+    contract_tail_rate_by_month: Float64Array = field(default_factory=lambda: np.zeros((0, 0)))
 
     @property
     def n_entities(self) -> int:
@@ -689,7 +695,45 @@ def plan_fleet(
         contract_guarantee_cap_usd=g_cap,
         contract_guarantee_cover=g_cover,
         **_parent_fields(deal, entities),
+        **contract_tail(deal, grid),
     )
+
+
+def contract_tail(deal: DealSpec, grid: TimeGrid) -> dict[str, Any]:
+    """``FleetPlan``'s ``contract_tail_active`` and ``contract_tail_rate_by_month``: the
+    contracts' calendars over the months after ``grid`` up to the last contract's end, shape
+    (K, tail) (tail 0 when every contract ends on the grid), on the grid's own month
+    boundaries and anniversary rule."""
+    n, k = grid.n_months, len(deal.contracts)
+    last_end = max((c.end for c in deal.contracts), default=grid.end(n))
+    tail = 0
+    while grid.end(n + tail) < last_end:
+        tail += 1
+    if tail == 0:
+        return {
+            "contract_tail_active": np.zeros((k, 0)),
+            "contract_tail_rate_by_month": np.zeros((k, 0)),
+        }
+    longer = TimeGrid(grid.as_of, n + tail)
+    month_lo = np.array(
+        [longer.start(m).toordinal() for m in range(n + 1, n + tail + 1)], dtype=np.int64
+    )
+    month_hi = np.array(
+        [longer.end(m).toordinal() for m in range(n + 1, n + tail + 1)], dtype=np.int64
+    )
+    active = np.zeros((k, tail))
+    rate = np.zeros((k, tail))
+    for i, contract in enumerate(deal.contracts):
+        active[i] = longer.active_fraction(contract.start, contract.end)[n:]
+        rate[i] = _anniversary_rates(
+            contract.start,
+            contract.end,
+            contract.rate_usd_per_gpu_hour,
+            contract.escalator_pct_per_year / 100.0,
+            month_lo,
+            month_hi,
+        )
+    return {"contract_tail_active": active, "contract_tail_rate_by_month": rate}
 
 
 def _parent_fields(deal: DealSpec, entities: list[str]) -> dict[str, Any]:

@@ -75,7 +75,9 @@ def assigned_contract_uplift(
     uplift = np.zeros(n)
     if n == 0 or plan.contract_units.size == 0:
         return uplift
-    months = np.arange(1, plan.n_months + 1)[None, :]
+    # the contract's whole term: the grid's months, then those after it (``contract_tail``)
+    tail = plan.contract_tail_active.shape[1] if plan.contract_tail_active.size else 0
+    months = np.arange(1, plan.n_months + tail + 1)[None, :]
     tau = default_month[:, None]
     v = 1.0 / (1.0 + monthly_discount[:, None])
     fail = lease_failure_months(plan, tenant_default_month)
@@ -90,11 +92,14 @@ def assigned_contract_uplift(
         c = int(plan.contract_cohort[k])
         tenant = int(plan.contract_tenant[k])
         alive = fail[:, k] > default_month
-        after = (months > tau) & (plan.contract_active[k][None, :] > 0.0)
+        active = _whole_term(plan.contract_active[k], plan.contract_tail_active, k, tail)
+        after = (months > tau) & (active[None, :] > 0.0)
         if not np.any(alive[:, None] & after):
             continue
         units = plan.contract_units[k]
-        rate = plan.contract_rate_by_month[k][None, :]
+        rate = _whole_term(
+            plan.contract_rate_by_month[k], plan.contract_tail_rate_by_month, k, tail
+        )[None, :]
         net = rate * HOURS_PER_MONTH * (1.0 - plan.sga_share) - plan.opex_per_gpu_usd[c]
         tenant_alive = (tenant_default_month[:, tenant] > default_month)[:, None]
         survival = np.where(tenant_alive, np.exp(-plan.entity_monthly_hazard[tenant] * ahead), 0.0)
@@ -107,7 +112,7 @@ def assigned_contract_uplift(
                 backer_alive, np.exp(-plan.entity_monthly_hazard[guarantor] * ahead), 0.0
             )
             survival = 1.0 - (1.0 - survival) * (1.0 - backer)
-        weight = np.where(after, plan.contract_active[k][None, :], 0.0)
+        weight = np.where(after, active[None, :], 0.0)
         income = (weight * survival * v**ahead * net).sum(axis=1) * units
         left = (weight).sum(axis=1)
         per_unit = cohort_value_usd[:, c] / plan.cohort_units[c]
@@ -118,3 +123,12 @@ def assigned_contract_uplift(
         if by_contract is not None:
             by_contract[:, k] = np.where(alive, np.maximum(going_concern - hardware, 0.0), 0.0)
     return uplift
+
+
+def _whole_term(on_grid: Float64Array, tail: Float64Array, k: int, n_tail: int) -> Float64Array:
+    """Contract ``k``'s monthly figure over the grid (``on_grid``, shape (month,)) followed by
+    its months after the grid (row ``k`` of ``tail``, shape (K, tail); none when ``n_tail`` is
+    0), shape (month + tail,)."""
+    if n_tail == 0:
+        return on_grid
+    return np.concatenate([on_grid, tail[k]])
