@@ -13,6 +13,7 @@ from gpucredit.credit.allocation import evaluate_structure
 from gpucredit.credit.contracts import assigned_contract_uplift
 from gpucredit.credit.liquidation import MemoisedRecovery
 from gpucredit.credit.outcomes import CreditOutcomes, ExtraCollateral
+from gpucredit.credit.parent_fleet import CoSoldRecovery, parent_fleet_by_pool
 from gpucredit.credit.recovery import RecoveryModel
 from gpucredit.debt.engine import run_loan, run_structure_compiled
 from gpucredit.debt.facilities import StructureTerms
@@ -129,7 +130,20 @@ def run_structure_block(
         default_free=riskless,
         **({} if riskless else parent_links(model, x.tenant_default_month)),
     )
-    outs = evaluate_structure(
+    if not riskless:
+        recovery = co_sold_recovery(model, ledger, x.tenant_default_month, recovery)
+    return ledger, structure_outcomes(model, structure, ledger, x, recovery)
+
+
+def structure_outcomes(
+    model: DealModel,
+    structure: StructureTerms,
+    ledger: StructureLedger,
+    x: SpreadInputs,
+    recovery: RecoveryModel,
+) -> tuple[CreditOutcomes, ...]:
+    """Every facility's outcomes on a block's ledger with ``recovery`` as given."""
+    return evaluate_structure(
         structure,
         ledger,
         x.cohort_value_usd,
@@ -138,4 +152,41 @@ def run_structure_block(
         extra_collateral=contracts_uplift(model, x.tenant_default_month),
         real_estate=model.real_estate,
     )
-    return ledger, outs
+
+
+def parent_fleet_sale(model: DealModel) -> tuple[tuple[tuple[str, float], ...], int] | None:
+    """The parent's fleet sold into the deal's pools at its default (``ParentSpec.fleet_*``):
+    its units per pool and the months it is sold over; None where nothing is co-sold (no
+    parent, the switch off, the fleet unknown or outside the deal's pools, or a recovery model
+    other than the deal's secondary market)."""
+    parent, j = model.deal.parent, model.plan.parent_entity
+    if parent is None or j < 0 or parent.fleet_sold_on_default is False:
+        return None
+    if model.recovery is not model.market:
+        return None
+    fleet = parent_fleet_by_pool(parent.name, parent.fleet_units, model.deal.as_of)
+    units = tuple((p, u) for p, u in sorted(fleet.items()) if u > 0.0 and p in model.market.pools)
+    return (units, parent.fleet_sale_months) if units else None
+
+
+def co_sold_recovery(
+    model: DealModel,
+    ledger: StructureLedger,
+    tenant_default_month: Int64Array,
+    recovery: RecoveryModel,
+) -> RecoveryModel:
+    """``recovery`` with the parent's fleet sold into the same markets on the block's defaulted
+    paths (``credit.parent_fleet.CoSoldRecovery``), or ``recovery`` itself where nothing is
+    co-sold (then every number is today's to the bit)."""
+    sale = parent_fleet_sale(model)
+    if sale is None:
+        return recovery
+    t_p = np.asarray(tenant_default_month, dtype=np.int64)[:, model.plan.parent_entity]
+    idx = np.flatnonzero(ledger.default_month > 0)  # the rows evaluate_structure recovers
+    return CoSoldRecovery(
+        alone=recovery,
+        market=model.market,
+        parent_units_by_pool=sale[0],
+        sale_months=sale[1],
+        parent_default_month=np.ascontiguousarray(t_p[idx]),
+    )

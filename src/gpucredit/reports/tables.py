@@ -353,6 +353,8 @@ def parent_table(results: list[SimulationResult]) -> Table | None:
         "PD after parent",
         "Cross-dflt",
         "Supported",
+        "LGD co-sold",
+        "LGD alone",
     ):
         table.add_column(
             name,
@@ -395,6 +397,8 @@ def parent_table(results: list[SimulationResult]) -> Table | None:
                 _pct(f["pd_after_parent_default"]),
                 _pct(f["pd_parent_cross_default"]),
                 _pct(f["share_paths_supported"]),
+                _pct(f.get("lgd_co_sold")),
+                _pct(f.get("lgd_alone")),
             )
             first = False
     return table
