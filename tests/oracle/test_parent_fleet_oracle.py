@@ -53,4 +53,43 @@ def test_switch_off_is_the_sale_alone_and_on_changes_only_paths_the_parents_sale
             assert getattr(a, name)[~met].tobytes() == getattr(b, name)[~met].tobytes(), name
         # 1e-6 USD: the same claim and allocation, only the sale's price differs
         assert np.all(a.loss_usd >= b.loss_usd - 1e-6)
-        assert np.all(a.pv_per_par <= b.pv_per_par + 1e-12)  # 1e-12: ratio of equal sums
+
+
+def test_a_single_loan_with_a_parent_co_sells_too() -> None:
+    from gpucredit.credit.outcomes import evaluate
+    from gpucredit.pipeline.outcomes import co_sold_recovery, contracts_uplift, loan_waterfall
+
+    data = load_example_data("b200_ai_lab")
+    data["parent"] = {
+        "name": "CoreWeave",
+        "annual_pd_pct": 30.0,
+        "fleet_units": {"B200": 200_000},
+        "fleet_sale_months": 12,
+        "servicer": {"downtime_months": 6, "replacement_cost_pct_of_revenue": 5},
+    }
+    model = build_model(make_deal(data))
+    assert model.structure is None and parent_fleet_sale(model) is not None
+    inputs = _inputs(model, MonteCarloShocks(2), 0, 400)
+    cash, scen = inputs.cash, inputs.scenarios
+    ledger = loan_waterfall(
+        model.terms, cash.cfads_usd, cash.collateral_value_usd, scen.sofr, "numba"
+    )
+    alone_recovery = run_recovery(model)
+    co = co_sold_recovery(model, ledger.default_month, cash.tenant_default_month, alone_recovery)
+    assert co is not alone_recovery
+    extra = contracts_uplift(model, cash.tenant_default_month)
+    p = model.terms.principal_usd
+    on = evaluate(ledger, cash.cohort_value_usd, co, scen.sofr, p, extra_collateral=extra)
+    alone = evaluate(
+        ledger, cash.cohort_value_usd, alone_recovery, scen.sofr, p, extra_collateral=extra
+    )
+    # 1e-6 USD: the same claim, only the sale's price differs. (The PV is not ordered path by
+    # path: where the recovery is capped at EAD, the capped amount arrives with the sale's
+    # effective lag, which a hastier co-sold sale can shorten.)
+    assert np.all(on.loss_usd >= alone.loss_usd - 1e-6)
+    t_p = cash.tenant_default_month[:, model.plan.parent_entity]
+    t = ledger.default_month
+    met = (t > 0) & (t >= t_p) & (t < t_p + 12)
+    assert met.any()
+    for name in FIELDS:
+        assert getattr(on, name)[~met].tobytes() == getattr(alone, name)[~met].tobytes(), name

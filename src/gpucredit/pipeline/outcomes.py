@@ -131,7 +131,7 @@ def run_structure_block(
         **({} if riskless else parent_links(model, x.tenant_default_month)),
     )
     if not riskless:
-        recovery = co_sold_recovery(model, ledger, x.tenant_default_month, recovery)
+        recovery = co_sold_recovery(model, ledger.default_month, x.tenant_default_month, recovery)
     return ledger, structure_outcomes(model, structure, ledger, x, recovery)
 
 
@@ -171,18 +171,18 @@ def parent_fleet_sale(model: DealModel) -> tuple[tuple[tuple[str, float], ...], 
 
 def co_sold_recovery(
     model: DealModel,
-    ledger: StructureLedger,
+    default_month: Int64Array,
     tenant_default_month: Int64Array,
     recovery: RecoveryModel,
 ) -> RecoveryModel:
     """``recovery`` with the parent's fleet sold into the same markets on the block's defaulted
-    paths (``credit.parent_fleet.CoSoldRecovery``), or ``recovery`` itself where nothing is
-    co-sold (then every number is today's to the bit)."""
+    paths (``default_month``: the borrower's, 0 for none; ``credit.parent_fleet.CoSoldRecovery``),
+    or ``recovery`` itself where nothing is co-sold (then every number is today's to the bit)."""
     sale = parent_fleet_sale(model)
     if sale is None:
         return recovery
     t_p = np.asarray(tenant_default_month, dtype=np.int64)[:, model.plan.parent_entity]
-    idx = np.flatnonzero(ledger.default_month > 0)  # the rows evaluate_structure recovers
+    idx = np.flatnonzero(np.asarray(default_month) > 0)  # the rows evaluate(_structure) recovers
     return CoSoldRecovery(
         alone=recovery,
         market=model.market,
