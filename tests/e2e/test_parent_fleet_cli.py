@@ -23,9 +23,13 @@ def _ddtl5() -> dict[str, Any]:
     return data
 
 
-@pytest.mark.slow  # one CLI run of 64 paths with its fair-spread solves, ~6 s warm
+@pytest.mark.slow  # two CLI runs of 64 paths with their fair-spread solves, ~17 s measured
 def test_the_co_sale_shows_in_the_table_and_the_json() -> None:
     path = str(example_file("coreweave_ddtl5_spv"))
+    table = CliRunner().invoke(app, ["run", path, "--paths", "64", "-q"])
+    assert table.exit_code == 0, table.output
+    assert "the parent's fleet sold into the same market" in table.stdout
+    assert "B200 103,360" in table.stdout
     result = CliRunner().invoke(app, ["run", path, "--paths", "64", "--format", "json"])
     assert result.exit_code == 0, result.output
     parent = json.loads(result.stdout)["facilities"][0]["structure"]["parent"]
