@@ -7,12 +7,14 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gpucredit.credit.liquidation import MarketDefaultState, SecondaryMarketRecovery
 from gpucredit.credit.parent_fleet import CoSoldRecovery
 from gpucredit.credit.recovery import RecoveryResult
+from tests.properties.test_block_invariance import _check, _deal_records
 
 MARKET = SecondaryMarketRecovery.for_cohorts(
     ["B200", "H100"],
@@ -61,3 +63,14 @@ def test_more_parent_units_never_raise_the_recovery(
     # 1e-9 relative: the PV is rebuilt from proceeds and lag (a log and a power)
     for more, fewer in zip(pvs[1:], pvs[:-1], strict=True):
         assert np.all(more <= fewer * (1.0 + 1e-9) + 1e-6)
+
+
+@pytest.mark.slow  # two runs of 130 paths with their spread searches, ~9 s measured
+def test_a_co_sold_structure_is_bit_identical_for_any_block_size_and_workers() -> None:
+    records = _deal_records("coreweave_ddtl4_spv", 130, ((64, 2), (4096, 1)))
+    _check(records)
+    parent = records[0][1]["parent"]
+    assert (
+        parent["fleet_sold_on_default"]
+        and parent["facilities"]["ddtl4-floating"]["share_defaults_co_sold"] > 0.0
+    )
