@@ -51,6 +51,11 @@ def _unknown_generation(data: dict[str, Any]) -> list[str]:
     return ["parent.fleet_units", "B9000", "generations in the shipped table"]
 
 
+def _true_units(data: dict[str, Any]) -> list[str]:
+    data["parent"]["fleet_units"] = {"B200": True}
+    return ["parent.fleet_units.B200", "not true or false"]
+
+
 def _zero_sale_months(data: dict[str, Any]) -> list[str]:
     data["parent"]["fleet_sale_months"] = 0
     return ["parent.fleet_sale_months", "got 0", "greater than or equal to 1"]
@@ -58,8 +63,8 @@ def _zero_sale_months(data: dict[str, Any]) -> list[str]:
 
 @pytest.mark.parametrize(
     "case",
-    [_negative_units, _unknown_generation, _zero_sale_months],
-    ids=["negative", "generation", "months"],
+    [_negative_units, _unknown_generation, _true_units, _zero_sale_months],
+    ids=["negative", "generation", "true", "months"],
 )
 def test_bad_parent_fleet_input_is_one_message(case: Any, tmp_path: Path) -> None:
     data = _ddtl5()

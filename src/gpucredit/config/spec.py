@@ -1008,6 +1008,18 @@ class ParentSpec(RatedSpec):
     #: stress tests, REFERENCES.md).
     fleet_sale_months: Annotated[int, Field(ge=1, le=36)] = 3
 
+    @model_validator(mode="before")
+    @classmethod
+    def _fleet_numbers(cls, data: Any) -> Any:
+        """Refuse ``true``/``false`` as a number of units (pydantic would read 1 and 0)."""
+        units = data.get("fleet_units") if isinstance(data, dict) else None
+        for generation, value in units.items() if isinstance(units, dict) else ():
+            if isinstance(value, bool):
+                raise SpecProblem(
+                    f"fleet_units.{generation}", value, "a number of units, not true or false"
+                )
+        return data
+
     @field_validator("fleet_units")
     @classmethod
     def _fleet_generations(cls, value: dict[str, float] | None) -> dict[str, float] | None:
