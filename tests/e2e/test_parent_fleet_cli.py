@@ -56,6 +56,11 @@ def _true_units(data: dict[str, Any]) -> list[str]:
     return ["parent.fleet_units.B200", "not true or false"]
 
 
+def _no_fleet(data: dict[str, Any]) -> list[str]:
+    data["parent"]["name"] = "Oracle"  # in the registry, no shipped fleet
+    return ["parent.fleet_sold_on_default", "a known fleet to sell", "CoreWeave"]
+
+
 def _zero_sale_months(data: dict[str, Any]) -> list[str]:
     data["parent"]["fleet_sale_months"] = 0
     return ["parent.fleet_sale_months", "got 0", "greater than or equal to 1"]
@@ -63,8 +68,8 @@ def _zero_sale_months(data: dict[str, Any]) -> list[str]:
 
 @pytest.mark.parametrize(
     "case",
-    [_negative_units, _unknown_generation, _true_units, _zero_sale_months],
-    ids=["negative", "generation", "true", "months"],
+    [_negative_units, _unknown_generation, _true_units, _no_fleet, _zero_sale_months],
+    ids=["negative", "generation", "true", "no-fleet", "months"],
 )
 def test_bad_parent_fleet_input_is_one_message(case: Any, tmp_path: Path) -> None:
     data = _ddtl5()

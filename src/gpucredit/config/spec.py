@@ -20,7 +20,14 @@ from pydantic import (
     model_validator,
 )
 
-from gpucredit.config.entities import Entity, close_names, find_parent_cycle, group_risk, registry
+from gpucredit.config.entities import (
+    SHIPPED_FLEETS,
+    Entity,
+    close_names,
+    find_parent_cycle,
+    group_risk,
+    registry,
+)
 from gpucredit.config.presets import generation_presets
 
 __all__ = [
@@ -1030,6 +1037,21 @@ class ParentSpec(RatedSpec):
                     f"generations in the shipped table ({', '.join(presets)}); got {generation!r}"
                 )
         return value
+
+    @model_validator(mode="after")
+    def _known_fleet(self) -> Self:
+        if (
+            self.fleet_sold_on_default
+            and self.fleet_units is None
+            and self.name not in SHIPPED_FLEETS
+        ):
+            raise SpecProblem(
+                "fleet_sold_on_default",
+                True,
+                "a known fleet to sell: 'fleet_units', or a parent whose fleet the package ships "
+                f"({', '.join(SHIPPED_FLEETS)})",
+            )
+        return self
 
     @model_validator(mode="after")
     def _cap(self) -> Self:

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from gpucredit._typing import Float64Array, Int64Array
+from gpucredit.config.entities import SHIPPED_FLEETS
 from gpucredit.credit.liquidation import MarketDefaultState, SecondaryMarketRecovery
 from gpucredit.credit.recovery import DefaultState, RecoveryModel, RecoveryResult
 from gpucredit.errors import ModelError
@@ -36,9 +37,6 @@ __all__ = [
     "parent_fleet_by_pool",
 ]
 
-#: Registry companies whose fleet the package ships, and the file (Epoch AI's estimates of the
-#: GPUs the company added per quarter by chip type; MIT; data/README.md).
-SHIPPED_FLEETS: dict[str, str] = {"CoreWeave": "coreweave_gpu_additions_quarterly_epoch.csv"}
 
 #: Epoch's chip types in the owner files -> market pool. 'H100/H200' is Epoch's one series for
 #: both (docs/liquidation.md §1: they share the H100 market); 'B200' and 'B300' are their pools
