@@ -39,6 +39,7 @@ def test_the_co_sale_shows_in_the_table_and_the_json() -> None:
     figures = parent["facilities"]["ddtl5-floating"]
     assert figures["lgd_co_sold"] >= figures["lgd_alone"] >= 0.0
     assert 0.0 <= figures["share_defaults_co_sold"] <= 1.0
+    assert figures["pv_cost_per_par_co_sold"] >= 0.0
 
 
 def _negative_units(data: dict[str, Any]) -> list[str]:

@@ -32,6 +32,9 @@ class KeptPaths:
         return {k: np.concatenate(v, axis=0) for k, v in self.arrays.items()}
 
 
+#: Resolution of exact sums of ratios (PV per unit of par): far below any reported digit.
+RATIO_RESOLUTION = 1e-12
+
 #: Cover-ratio histogram (LLCR, PLCR): 0 to 10 in steps of 0.005.
 COVER_EDGES = np.linspace(0.0, 10.0, 2001)
 
@@ -66,6 +69,8 @@ class DealAccumulator:
     co_sale_ead: list[ExactSum] = field(default_factory=list)
     co_sale_loss: list[ExactSum] = field(default_factory=list)
     alone_loss: list[ExactSum] = field(default_factory=list)
+    #: per facility, over its defaulted paths: PV per unit of par alone minus co-sold
+    co_sale_pv_cost: list[ExactSum] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.dscr = MonthlyHistogram(DSCR_EDGES, self.n_months)
@@ -123,12 +128,14 @@ class DealAccumulator:
             self.co_sale_ead[k].add(out.ead_usd, hit)
             self.co_sale_loss[k].add(out.loss_usd, hit)
             self.alone_loss[k].add(own.loss_usd, hit)
+            self.co_sale_pv_cost[k].add(own.pv_per_par - out.pv_per_par, hit)
 
     def _start_co_sale(self, n_fac: int) -> None:
         self.co_sale_paths = [0] * n_fac
         self.co_sale_ead = [ExactSum(USD_RESOLUTION) for _ in range(n_fac)]
         self.co_sale_loss = [ExactSum(USD_RESOLUTION) for _ in range(n_fac)]
         self.alone_loss = [ExactSum(USD_RESOLUTION) for _ in range(n_fac)]
+        self.co_sale_pv_cost = [ExactSum(RATIO_RESOLUTION) for _ in range(n_fac)]
 
     def _merge_co_sale(self, other: DealAccumulator) -> None:
         if not other.co_sale_paths:
@@ -140,6 +147,7 @@ class DealAccumulator:
             self.co_sale_ead[k].merge(other.co_sale_ead[k])
             self.co_sale_loss[k].merge(other.co_sale_loss[k])
             self.alone_loss[k].merge(other.alone_loss[k])
+            self.co_sale_pv_cost[k].merge(other.co_sale_pv_cost[k])
 
     def merge(self, other: DealAccumulator) -> None:
         self._merge_co_sale(other)

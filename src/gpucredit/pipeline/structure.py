@@ -337,8 +337,9 @@ def parent_figures(model: DealModel, acc: DealAccumulator) -> dict[str, Any] | N
 
 def co_sale_figures(acc: DealAccumulator, k: int) -> dict[str, float | None]:
     """Facility ``k``'s losses with the parent's fleet co-sold and alone (EAD-weighted LGD over
-    its defaulted paths, and the share of its defaulted paths whose sale meets the parent's);
-    empty where nothing is co-sold."""
+    its defaulted paths; the mean over them of the PV per unit of par the co-sale costs, which
+    counts the later or cheaper sale even where the debt is still repaid; and the share of its
+    defaulted paths whose sale meets the parent's); empty where nothing is co-sold."""
     if not acc.co_sale_paths:
         return {}
     ead = acc.co_sale_ead[k].total
@@ -347,4 +348,5 @@ def co_sale_figures(acc: DealAccumulator, k: int) -> dict[str, float | None]:
         "share_defaults_co_sold": acc.co_sale_paths[k] / hits if hits else None,
         "lgd_co_sold": acc.co_sale_loss[k].total / ead if ead > 0.0 else None,
         "lgd_alone": acc.alone_loss[k].total / ead if ead > 0.0 else None,
+        "pv_cost_per_par_co_sold": acc.co_sale_pv_cost[k].mean() if hits else None,
     }

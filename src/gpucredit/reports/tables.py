@@ -418,7 +418,7 @@ def parent_fleet_table(results: list[SimulationResult]) -> Table | None:
     )
     for name in ("Deal", "Parent", "Parent's fleet", "Sold over", "Facility"):
         table.add_column(name, justify="left" if name != "Sold over" else "right")
-    for name in ("Defaults co-sold", "LGD co-sold", "LGD alone"):
+    for name in ("Defaults co-sold", "LGD co-sold", "LGD alone", "PV cost % par"):
         table.add_column(name, justify="right")
     for r in rows:
         s = r.structure
@@ -441,6 +441,7 @@ def parent_fleet_table(results: list[SimulationResult]) -> Table | None:
                 _pct(f.get("share_defaults_co_sold")),
                 _pct(f.get("lgd_co_sold")),
                 _pct(f.get("lgd_alone")),
+                _pct(f.get("pv_cost_per_par_co_sold"), 2),
             )
             first = False
     return table
