@@ -59,6 +59,7 @@ def _true_units(data: dict[str, Any]) -> list[str]:
 
 def _no_fleet(data: dict[str, Any]) -> list[str]:
     data["parent"]["name"] = "Oracle"  # in the registry, no shipped fleet
+    data["parent"]["fleet_sold_on_default"] = True
     return ["parent.fleet_sold_on_default", "a known fleet to sell", "CoreWeave"]
 
 
