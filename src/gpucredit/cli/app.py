@@ -58,6 +58,7 @@ from gpucredit.reports.tables import (
     guarantee_table,
     miner_record,
     miner_table,
+    parent_fleet_table,
     parent_table,
     premium_curve_table,
     real_estate_table,
@@ -264,6 +265,9 @@ def run(
     parents = parent_table(results)
     if parents is not None:
         show(console, parents)
+    co_sold = parent_fleet_table(results)
+    if co_sold is not None:
+        show(console, co_sold)
     named = entities_table(results)
     if named is not None:
         show(console, named)

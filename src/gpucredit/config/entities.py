@@ -23,6 +23,7 @@ from importlib import resources
 
 __all__ = [
     "REGISTRY_FILE",
+    "SHIPPED_FLEETS",
     "Entity",
     "close_names",
     "find_parent_cycle",
@@ -33,6 +34,11 @@ __all__ = [
 
 #: The shipped registry, under ``gpucredit/data``.
 REGISTRY_FILE = "data/entities.csv"
+
+#: Registry companies whose own GPU fleet the package ships (``credit.parent_fleet``), and the
+#: file under ``gpucredit/data``: Epoch AI's estimates of the GPUs the company added per
+#: quarter by chip type (MIT; data/README.md).
+SHIPPED_FLEETS: dict[str, str] = {"CoreWeave": "coreweave_gpu_additions_quarterly_epoch.csv"}
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,14 @@ from pydantic import (
     model_validator,
 )
 
-from gpucredit.config.entities import Entity, close_names, find_parent_cycle, group_risk, registry
+from gpucredit.config.entities import (
+    SHIPPED_FLEETS,
+    Entity,
+    close_names,
+    find_parent_cycle,
+    group_risk,
+    registry,
+)
 from gpucredit.config.presets import generation_presets
 
 __all__ = [
@@ -1200,6 +1207,56 @@ class ParentSpec(RatedSpec):
     guarantee_cap_usd: Annotated[float, Field(ge=0.0, le=1e13)] | None = None
     cross_default: bool = False
     servicer: ServicerSpec | None = None
+    #: The parent's own GPUs by engine generation (units; ``credit.parent_fleet``). None: the
+    #: shipped estimate where the package has one (CoreWeave: Epoch AI), else unknown.
+    fleet_units: dict[str, Annotated[float, Field(ge=0.0, le=1e9)]] | None = None
+    #: The parent's creditors sell its fleet into the deal's markets when it defaults. None:
+    #: yes when the parent's fleet is known (typed or shipped).
+    fleet_sold_on_default: bool | None = None
+    #: Months over which the parent's fleet is sold, evenly, from its default month.
+    #: ASSUMPTION: 3, SpotWire's broker speed (a third a month; docs/liquidation.md): every
+    #: secured creditor of a defaulted parent sells its own lot at once, into a price that
+    #: falls each month they wait, so none waits for the others (the fire sale of the INET
+    #: stress tests, REFERENCES.md).
+    fleet_sale_months: Annotated[int, Field(ge=1, le=36)] = 3
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fleet_numbers(cls, data: Any) -> Any:
+        """Refuse ``true``/``false`` as a number of units (pydantic would read 1 and 0)."""
+        units = data.get("fleet_units") if isinstance(data, dict) else None
+        for generation, value in units.items() if isinstance(units, dict) else ():
+            if isinstance(value, bool):
+                raise SpecProblem(
+                    f"fleet_units.{generation}", value, "a number of units, not true or false"
+                )
+        return data
+
+    @field_validator("fleet_units")
+    @classmethod
+    def _fleet_generations(cls, value: dict[str, float] | None) -> dict[str, float] | None:
+        presets = generation_presets()
+        for generation in value or {}:
+            if generation not in presets:
+                raise ValueError(
+                    f"generations in the shipped table ({', '.join(presets)}); got {generation!r}"
+                )
+        return value
+
+    @model_validator(mode="after")
+    def _known_fleet(self) -> Self:
+        if (
+            self.fleet_sold_on_default
+            and self.fleet_units is None
+            and self.name not in SHIPPED_FLEETS
+        ):
+            raise SpecProblem(
+                "fleet_sold_on_default",
+                True,
+                "a known fleet to sell: 'fleet_units', or a parent whose fleet the package ships "
+                f"({', '.join(SHIPPED_FLEETS)})",
+            )
+        return self
 
     @model_validator(mode="after")
     def _cap(self) -> Self:

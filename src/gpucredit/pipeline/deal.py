@@ -52,6 +52,7 @@ from gpucredit.pipeline.inputs import InputCache, SpreadInputs, block_inputs
 from gpucredit.pipeline.model import Backend, DealModel, RunConfig, build_model
 from gpucredit.pipeline.outcomes import (
     UNLIMITED_USD,
+    co_sold_recovery,
     contracts_uplift,
     loan_waterfall,
     market_level,
@@ -201,7 +202,7 @@ def simulate(
         outcomes = evaluate(
             ledger,
             cash.cohort_value_usd,
-            recoverer,
+            co_sold_recovery(model, ledger.default_month, cash.tenant_default_month, recoverer),
             scen.sofr,
             model.terms.principal_usd,
             extra_collateral=contracts_uplift(model, cash.tenant_default_month),
@@ -318,7 +319,9 @@ def _loan_pv(
         out = evaluate(
             ledger,
             x.cohort_value_usd,
-            recovery,
+            recovery
+            if riskless
+            else co_sold_recovery(model, ledger.default_month, x.tenant_default_month, recovery),
             x.sofr,
             terms.principal_usd,
             extra_collateral=contracts_uplift(model, x.tenant_default_month),

@@ -13,6 +13,7 @@ from gpucredit.credit.allocation import evaluate_structure
 from gpucredit.credit.contracts import assigned_contract_uplift
 from gpucredit.credit.liquidation import MemoisedRecovery
 from gpucredit.credit.outcomes import CreditOutcomes, ExtraCollateral
+from gpucredit.credit.parent_fleet import CoSoldRecovery, parent_fleet_by_pool
 from gpucredit.credit.recovery import RecoveryModel
 from gpucredit.debt.engine import run_loan, run_structure_compiled
 from gpucredit.debt.facilities import StructureTerms
@@ -151,7 +152,20 @@ def run_structure_block(
         pik_end_month=pik_end_months(model, x.delivery_delay_months, x.cfads_usd.shape[0]),
         share_price_usd=x.share_price_usd,
     )
-    outs = evaluate_structure(
+    if not riskless:
+        recovery = co_sold_recovery(model, ledger.default_month, x.tenant_default_month, recovery)
+    return ledger, structure_outcomes(model, structure, ledger, x, recovery)
+
+
+def structure_outcomes(
+    model: DealModel,
+    structure: StructureTerms,
+    ledger: StructureLedger,
+    x: SpreadInputs,
+    recovery: RecoveryModel,
+) -> tuple[CreditOutcomes, ...]:
+    """Every facility's outcomes on a block's ledger with ``recovery`` as given."""
+    return evaluate_structure(
         structure,
         ledger,
         x.cohort_value_usd,
@@ -164,4 +178,41 @@ def run_structure_block(
         if model.lots is None
         else contracts_uplift_by_lot(model, x.tenant_default_month),
     )
-    return ledger, outs
+
+
+def parent_fleet_sale(model: DealModel) -> tuple[tuple[tuple[str, float], ...], int] | None:
+    """The parent's fleet sold into the deal's pools at its default (``ParentSpec.fleet_*``):
+    its units per pool and the months it is sold over; None where nothing is co-sold (no
+    parent, the switch off, the fleet unknown or outside the deal's pools, or a recovery model
+    other than the deal's secondary market)."""
+    parent, j = model.deal.parent, model.plan.parent_entity
+    if parent is None or j < 0 or parent.fleet_sold_on_default is False:
+        return None
+    if model.recovery is not model.market:
+        return None
+    fleet = parent_fleet_by_pool(parent.name, parent.fleet_units, model.deal.as_of)
+    units = tuple((p, u) for p, u in sorted(fleet.items()) if u > 0.0 and p in model.market.pools)
+    return (units, parent.fleet_sale_months) if units else None
+
+
+def co_sold_recovery(
+    model: DealModel,
+    default_month: Int64Array,
+    tenant_default_month: Int64Array,
+    recovery: RecoveryModel,
+) -> RecoveryModel:
+    """``recovery`` with the parent's fleet sold into the same markets on the block's defaulted
+    paths (``default_month``: the borrower's, 0 for none; ``credit.parent_fleet.CoSoldRecovery``),
+    or ``recovery`` itself where nothing is co-sold (then every number is today's to the bit)."""
+    sale = parent_fleet_sale(model)
+    if sale is None:
+        return recovery
+    t_p = np.asarray(tenant_default_month, dtype=np.int64)[:, model.plan.parent_entity]
+    idx = np.flatnonzero(np.asarray(default_month) > 0)  # the rows evaluate(_structure) recovers
+    return CoSoldRecovery(
+        alone=recovery,
+        market=model.market,
+        parent_units_by_pool=sale[0],
+        sale_months=sale[1],
+        parent_default_month=np.ascontiguousarray(t_p[idx]),
+    )

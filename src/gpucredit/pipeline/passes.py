@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from gpucredit._typing import Float64Array, Int64Array
+from gpucredit._typing import BoolArray, Float64Array, Int64Array
 from gpucredit.credit.collateral import CollateralAccumulator
 from gpucredit.credit.duration import ValueFan
 from gpucredit.credit.metrics import DSCR_EDGES, USD_RESOLUTION, CreditAccumulator
@@ -32,6 +32,9 @@ class KeptPaths:
     def stacked(self) -> dict[str, np.ndarray]:
         return {k: np.concatenate(v, axis=0) for k, v in self.arrays.items()}
 
+
+#: Resolution of exact sums of ratios (PV per unit of par): far below any reported digit.
+RATIO_RESOLUTION = 1e-12
 
 #: Cover-ratio histogram (LLCR, PLCR): 0 to 10 in steps of 0.005.
 COVER_EDGES = np.linspace(0.0, 10.0, 2001)
@@ -60,6 +63,15 @@ class DealAccumulator:
     parent_cross: list[int] = field(default_factory=list)
     parent_supported: list[int] = field(default_factory=list)
     parent_support_usd: list[ExactSum] = field(default_factory=list)
+    #: The parent's fleet sold into the same markets (``add_co_sale``): per facility the
+    #: defaulted paths whose sale meets the parent's, and over all its defaulted paths the EAD
+    #: and the loss with the parent's fleet co-sold and with the deal's fleet sold alone (USD).
+    co_sale_paths: list[int] = field(default_factory=list)
+    co_sale_ead: list[ExactSum] = field(default_factory=list)
+    co_sale_loss: list[ExactSum] = field(default_factory=list)
+    alone_loss: list[ExactSum] = field(default_factory=list)
+    #: per facility, over its defaulted paths: PV per unit of par alone minus co-sold
+    co_sale_pv_cost: list[ExactSum] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.dscr = MonthlyHistogram(DSCR_EDGES, self.n_months)
@@ -101,7 +113,45 @@ class DealAccumulator:
                 self.parent_supported[k] += int((paid > 0.0).sum())
                 self.parent_support_usd[k].add(paid)
 
+    def add_co_sale(
+        self,
+        outs: Sequence[CreditOutcomes],
+        alone: Sequence[CreditOutcomes],
+        co_sold: BoolArray,
+    ) -> None:
+        """Each facility's loss with the parent's fleet co-sold (``outs``) and without it
+        (``alone``), on a block; ``co_sold`` (path,): the sale meets the parent's."""
+        if not self.co_sale_paths:
+            self._start_co_sale(len(outs))
+        for k, (out, own) in enumerate(zip(outs, alone, strict=True)):
+            hit = out.default_month > 0
+            self.co_sale_paths[k] += int((hit & co_sold).sum())
+            self.co_sale_ead[k].add(out.ead_usd, hit)
+            self.co_sale_loss[k].add(out.loss_usd, hit)
+            self.alone_loss[k].add(own.loss_usd, hit)
+            self.co_sale_pv_cost[k].add(own.pv_per_par - out.pv_per_par, hit)
+
+    def _start_co_sale(self, n_fac: int) -> None:
+        self.co_sale_paths = [0] * n_fac
+        self.co_sale_ead = [ExactSum(USD_RESOLUTION) for _ in range(n_fac)]
+        self.co_sale_loss = [ExactSum(USD_RESOLUTION) for _ in range(n_fac)]
+        self.alone_loss = [ExactSum(USD_RESOLUTION) for _ in range(n_fac)]
+        self.co_sale_pv_cost = [ExactSum(RATIO_RESOLUTION) for _ in range(n_fac)]
+
+    def _merge_co_sale(self, other: DealAccumulator) -> None:
+        if not other.co_sale_paths:
+            return
+        if not self.co_sale_paths:
+            self._start_co_sale(len(other.co_sale_paths))
+        for k in range(len(other.co_sale_paths)):
+            self.co_sale_paths[k] += other.co_sale_paths[k]
+            self.co_sale_ead[k].merge(other.co_sale_ead[k])
+            self.co_sale_loss[k].merge(other.co_sale_loss[k])
+            self.alone_loss[k].merge(other.alone_loss[k])
+            self.co_sale_pv_cost[k].merge(other.co_sale_pv_cost[k])
+
     def merge(self, other: DealAccumulator) -> None:
+        self._merge_co_sale(other)
         self.paths += other.paths
         self.defaults += other.defaults
         self.parent_defaults += other.parent_defaults

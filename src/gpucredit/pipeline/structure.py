@@ -48,8 +48,10 @@ from gpucredit.pipeline.model import Backend, DealModel, RunConfig, step_labels
 from gpucredit.pipeline.outcomes import (
     combined_outcomes,
     market_level,
+    parent_fleet_sale,
     run_recovery,
     run_structure_block,
+    structure_outcomes,
 )
 from gpucredit.pipeline.passes import DealAccumulator, PassTotals, run_pass
 from gpucredit.pipeline.path_cube import structure_dataset, structure_slice
@@ -130,6 +132,15 @@ def simulate_structure(
         part.deal.add_recoveries(outs)
         if model.plan.parent_entity >= 0:
             part.deal.add_parent(ledger, x.tenant_default_month[:, model.plan.parent_entity])
+        co_sale = parent_fleet_sale(model)
+        if co_sale is not None:
+            t_p = x.tenant_default_month[:, model.plan.parent_entity]
+            t = ledger.default_month
+            part.deal.add_co_sale(
+                outs,
+                structure_outcomes(model, structure, ledger, x, recoverer),
+                (t > 0) & (t >= t_p) & (t < t_p + co_sale[1]),
+            )
         if start < keep:
             for name, value in structure_slice(
                 inputs, ledger, llcr, min(stop, keep) - start
@@ -398,7 +409,7 @@ def parent_figures(model: DealModel, acc: DealAccumulator) -> dict[str, Any] | N
         return None
     n = acc.paths
     record = entity_record(parent.name, parent.rating, parent.annual_pd_pct, model.deal.as_of)
-    facilities: dict[str, dict[str, float]] = {}
+    facilities: dict[str, dict[str, float | None]] = {}
     for k, name in enumerate(model.structure.names):
         if not acc.parent_after:
             break
@@ -409,8 +420,10 @@ def parent_figures(model: DealModel, acc: DealAccumulator) -> dict[str, Any] | N
             "mean_support_usd": acc.parent_support_usd[k].mean()
             if acc.parent_support_usd[k].count
             else 0.0,
+            **co_sale_figures(acc, k),
         }
     servicer = parent.servicer
+    sale = parent_fleet_sale(model)
     return {
         **record,
         "recourse": parent.recourse,
@@ -424,4 +437,24 @@ def parent_figures(model: DealModel, acc: DealAccumulator) -> dict[str, Any] | N
         },
         "default_rate_horizon": acc.parent_defaults / n,
         "facilities": facilities,
+        "fleet_sold_on_default": sale is not None,
+        "fleet_units_by_pool": {} if sale is None else dict(sale[0]),
+        "fleet_sale_months": None if sale is None else sale[1],
+    }
+
+
+def co_sale_figures(acc: DealAccumulator, k: int) -> dict[str, float | None]:
+    """Facility ``k``'s losses with the parent's fleet co-sold and alone (EAD-weighted LGD over
+    its defaulted paths; the mean over them of the PV per unit of par the co-sale costs, which
+    counts the later or cheaper sale even where the debt is still repaid; and the share of its
+    defaulted paths whose sale meets the parent's); empty where nothing is co-sold."""
+    if not acc.co_sale_paths:
+        return {}
+    ead = acc.co_sale_ead[k].total
+    hits = acc.co_sale_ead[k].count
+    return {
+        "share_defaults_co_sold": acc.co_sale_paths[k] / hits if hits else None,
+        "lgd_co_sold": acc.co_sale_loss[k].total / ead if ead > 0.0 else None,
+        "lgd_alone": acc.alone_loss[k].total / ead if ead > 0.0 else None,
+        "pv_cost_per_par_co_sold": acc.co_sale_pv_cost[k].mean() if hits else None,
     }

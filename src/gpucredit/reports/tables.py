@@ -513,6 +513,53 @@ def parent_table(results: list[SimulationResult]) -> Table | None:
     return table
 
 
+def parent_fleet_table(results: list[SimulationResult]) -> Table | None:
+    """The parents whose fleet is sold into the deals' markets when they default
+    (``ParentSpec.fleet_sold_on_default``) and each facility's LGD with that fleet co-sold and
+    with its own fleet sold alone (EAD-weighted over its defaulted paths); None if none."""
+    rows = [
+        r
+        for r in results
+        if r.structure is not None
+        and r.structure.parent is not None
+        and r.structure.parent.get("fleet_sold_on_default")
+    ]
+    if not rows:
+        return None
+    table = Table(
+        title="gpucredit: the parent's fleet sold into the same market", title_justify="left"
+    )
+    for name in ("Deal", "Parent", "Parent's fleet", "Sold over", "Facility"):
+        table.add_column(name, justify="left" if name != "Sold over" else "right")
+    for name in ("Defaults co-sold", "LGD co-sold", "LGD alone", "PV cost % par"):
+        table.add_column(name, justify="right")
+    for r in rows:
+        s = r.structure
+        assert s is not None and s.parent is not None
+        p = s.parent
+        fleet = ", ".join(
+            f"{pool} {units:,.0f}" for pool, units in p["fleet_units_by_pool"].items()
+        )
+        first = True
+        for facility, f in p["facilities"].items():
+            head = (
+                (r.deal.name, p["name"], fleet, f"{p['fleet_sale_months']} mo")
+                if first
+                else ("",) * 4
+            )
+            _add_row(
+                table,
+                *head,
+                facility,
+                _pct(f.get("share_defaults_co_sold")),
+                _pct(f.get("lgd_co_sold")),
+                _pct(f.get("lgd_alone")),
+                _pct(f.get("pv_cost_per_par_co_sold"), 2),
+            )
+            first = False
+    return table
+
+
 def collateral_record(result: SimulationResult) -> dict[str, Any]:
     """The collateral-illusion figures of one facility (JSON-ready)."""
     c = result.collateral

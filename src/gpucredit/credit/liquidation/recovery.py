@@ -352,9 +352,12 @@ class SecondaryMarketRecovery:
         """
         return self.finish(self.summarise(state), state)
 
-    def summarise(self, state: DefaultState) -> SaleSummary:
-        """The liquidation of ``state`` reduced to what recovery needs (per defaulted path)."""
-        liq = self.liquidate(state)
+    def summarise(
+        self, state: DefaultState, *, other_units: Mapping[str, Float64Array] | None = None
+    ) -> SaleSummary:
+        """The liquidation of ``state`` reduced to what recovery needs (per defaulted path);
+        ``other_units`` as in ``liquidate`` (other sellers in the same markets)."""
+        liq = self.liquidate(state, other_units=other_units)
         units = np.zeros(liq.net_usd.shape)
         times = np.zeros(liq.net_usd.shape)
         last = np.zeros(liq.net_usd.shape)
