@@ -53,6 +53,7 @@ from gpucredit.config.miner import MinerSpec
 from gpucredit.config.presets import generation_presets
 from gpucredit.config.spec import DealSpec
 from gpucredit.errors import SpecError
+from gpucredit.factors.parameter_source import check_as_of
 from gpucredit.reports.tables import run_document
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -203,6 +204,7 @@ def run_case(text: str, folder: Path, tally: Tally, *, simulate: bool = True) ->
             warnings.simplefilter("error")
             try:
                 spec = load_spec(path)
+                check_as_of(spec.as_of, path)  # the CLI's check after loading (exit 2)
             except SpecError:
                 outcome = "rejected"
             else:

@@ -60,7 +60,9 @@ def test_examples_pd_with_waivers_never_exceeds_pd_without(stem: str) -> None:
         assert off.waivers.sum() == 0
     else:
         assert model_off.structure is not None
-        args = (cash.cfads_usd, cash.cohort_value_usd, scen.sofr, scen.regime)
+        # the engines' collateral axis: cohorts, or lots where contracts secure tiers
+        values = model_on.collateral_values(cash.cohort_value_usd)
+        args = (cash.cfads_usd, values, scen.sofr, scen.regime)
         s_on = run_structure(model_on.structure, *args)
         s_off = run_structure(model_off.structure, *args)
         _assert_fewer_defaults(s_on.default_month, s_off.default_month)

@@ -62,6 +62,7 @@ from gpucredit.config.spec import (
     UsdPerKwMonth,
     _peak_contracted_units,
     add_months,
+    check_schedule_length,
     check_tenant_risk,
     check_waterfall,
 )
@@ -428,6 +429,7 @@ class MinerSpec(Spec):
         for i, f in enumerate(self.facilities):
             if names.index(f.name) != i:
                 raise SpecProblem(f"facilities[{i}].name", f.name, "a facility name used once")
+            check_schedule_length(i, f)
             for j, pool in enumerate(f.secured_by or []):
                 if pool not in MINER_POOLS:
                     raise SpecProblem(

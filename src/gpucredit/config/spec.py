@@ -1678,15 +1678,7 @@ class DealSpec(Spec):
                         cohort,
                         f"the name of a fleet cohort ({', '.join(cohorts)})",
                     )
-            schedule = getattr(f, "amortisation", None)
-            if isinstance(schedule, ScheduleSpec):
-                n = len(schedule.principal_pct_by_month)
-                if n != f.tenor_months:
-                    raise SpecProblem(
-                        f"facilities[{i}].amortisation.principal_pct_by_month",
-                        f"a list of {n} entries",
-                        f"one entry per month of tenor_months={f.tenor_months}",
-                    )
+            check_schedule_length(i, f)
             if isinstance(f, DdtlSpec):
                 if f.availability_end <= self.as_of:
                     raise SpecProblem(
@@ -1785,6 +1777,20 @@ def _months_after(day: dt.date, months: int) -> dt.date:
     month += 1
     last_day = (dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)).day
     return dt.date(year, month, min(day.day, last_day))
+
+
+def check_schedule_length(i: int, facility: Any) -> None:
+    """Raise ``SpecProblem`` unless facility ``i``'s principal schedule, if it has one, gives one
+    entry per month of its tenor (deals and miners alike)."""
+    schedule = getattr(facility, "amortisation", None)
+    if isinstance(schedule, ScheduleSpec):
+        n = len(schedule.principal_pct_by_month)
+        if n != facility.tenor_months:
+            raise SpecProblem(
+                f"facilities[{i}].amortisation.principal_pct_by_month",
+                f"a list of {n} entries",
+                f"one entry per month of tenor_months={facility.tenor_months}",
+            )
 
 
 def check_waterfall(steps: list[Any], facilities: list[Any]) -> None:

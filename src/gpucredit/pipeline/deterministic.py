@@ -67,7 +67,9 @@ def breakeven_rent(model: DealModel) -> tuple[float | None, str]:
     else:
         promised = loan_waterfall(model.terms, unlimited, unlimited, scen.sofr, "numpy")
         ds = promised.ds_scheduled[0]
-    scheduled = ds > 0.0
+    # a month whose debt service is under a cent owes nothing to cover (a 1e-300 USD draw
+    # would otherwise overflow the ratio)
+    scheduled = ds >= 0.01
 
     def min_dscr_minus_one(rent: float) -> float:
         flat = scen.with_flat_rent({g: rent * anchors[g] / anchors[primary] for g in anchors})
