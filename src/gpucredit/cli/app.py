@@ -256,30 +256,20 @@ def run(
         show(console, collateral_table(results))
     if results or miners:
         show(console, duration_table(results, miners))
-    structures = structure_table(results)
-    if structures is not None:
-        show(console, structures)
-    pledged = real_estate_table(results)
-    if pledged is not None:
-        show(console, pledged)
-    parents = parent_table(results)
-    if parents is not None:
-        show(console, parents)
-    co_sold = parent_fleet_table(results)
-    if co_sold is not None:
-        show(console, co_sold)
-    named = entities_table(results)
-    if named is not None:
-        show(console, named)
-    guarantees = guarantee_table(results)
-    if guarantees is not None:
-        show(console, guarantees)
-    construction = construction_table(results)
-    if construction is not None:
-        show(console, construction, keys=2)
-    convertibles = convertible_table(results)
-    if convertibles is not None:
-        show(console, convertibles)
+    # the deal-level tables, each shown only when some deal has what it reports
+    for build, keys in (
+        (structure_table, 1),
+        (real_estate_table, 1),
+        (parent_table, 1),
+        (parent_fleet_table, 1),
+        (entities_table, 1),
+        (guarantee_table, 1),
+        (construction_table, 2),
+        (convertible_table, 1),
+    ):
+        table = build(results)
+        if table is not None:
+            show(console, table, keys=keys)
     if miners:
         show(console, miner_table(miners), keys=2)
         attribution = attribution_table(miners)

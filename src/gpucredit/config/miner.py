@@ -62,6 +62,7 @@ from gpucredit.config.spec import (
     UsdPerKwMonth,
     _peak_contracted_units,
     add_months,
+    check_contract_dates,
     check_schedule_length,
     check_tenant_risk,
     check_waterfall,
@@ -513,22 +514,7 @@ class MinerSpec(Spec):
             )
 
     def _check_gpu_fleet(self, fleet: GpuFleetSpec) -> None:
-        by_name = {c.name: c for c in fleet.fleet}
-        for i, contract in enumerate(fleet.contracts):
-            if contract.end <= self.as_of:
-                raise SpecProblem(
-                    f"gpu_fleet.contracts[{i}].end",
-                    contract.end.isoformat(),
-                    f"a date after as_of ({self.as_of})",
-                )
-            cohort = by_name[contract.cohort]
-            if cohort.purchase_date > self.as_of and contract.start < cohort.purchase_date:
-                raise SpecProblem(
-                    f"gpu_fleet.contracts[{i}].start",
-                    contract.start.isoformat(),
-                    f"a date on or after the delivery of cohort '{cohort.name}' "
-                    f"({cohort.purchase_date}): a GPU is let once it is delivered",
-                )
+        check_contract_dates(fleet.contracts, fleet.fleet, self.as_of, "gpu_fleet.")
         horizon_end = add_months(self.as_of, self.horizon_months)
         for i, cohort in enumerate(fleet.fleet):
             if cohort.purchase_date >= horizon_end:

@@ -1422,29 +1422,7 @@ class DealSpec(Spec):
         if dupes:
             i = names.index(dupes[0], names.index(dupes[0]) + 1)
             raise SpecProblem(f"fleet[{i}].name", dupes[0], "a cohort name used only once")
-        by_name = {c.name: c for c in self.fleet}
-        for i, contract in enumerate(self.contracts):
-            if contract.cohort not in by_name:
-                raise SpecProblem(
-                    f"contracts[{i}].cohort",
-                    contract.cohort,
-                    f"the name of a fleet cohort ({', '.join(names)})",
-                )
-            if contract.end <= self.as_of:
-                raise SpecProblem(
-                    f"contracts[{i}].end",
-                    contract.end.isoformat(),
-                    f"a date after as_of ({self.as_of})",
-                )
-            cohort = by_name[contract.cohort]
-            if cohort.purchase_date > self.as_of and contract.start < cohort.purchase_date:
-                raise SpecProblem(
-                    f"contracts[{i}].start",
-                    contract.start.isoformat(),
-                    f"a date on or after the delivery of cohort '{cohort.name}' "
-                    f"({cohort.purchase_date}, fleet[{names.index(cohort.name)}].purchase_date): "
-                    "a GPU is let once it is delivered",
-                )
+        check_contract_dates(self.contracts, self.fleet, self.as_of)
         check_tenant_risk(self.contracts)
         self._check_debt(names)
         # A cohort bought after as_of is a delivery; it must arrive within the horizon, before
@@ -1721,24 +1699,19 @@ class DealSpec(Spec):
                     "borrower.share_price_usd and borrower.shares_outstanding to be given "
                     "(a convertible converts on the share price)",
                 )
-            if isinstance(f, ConvertibleSpec) and f.soft_call is not None:
-                maturity = _months_after(self.as_of, f.tenor_months)
-                if not self.as_of < f.soft_call.date < maturity:
-                    raise SpecProblem(
-                        f"facilities[{i}].soft_call.from",
-                        f.soft_call.date.isoformat(),
-                        f"a date after as_of ({self.as_of}) and before the facility's "
-                        f"maturity ({maturity}, {f.tenor_months} months after as_of)",
-                    )
-            if isinstance(f, ConvertibleSpec) and f.put is not None:
-                maturity = _months_after(self.as_of, f.tenor_months)
-                if not self.as_of < f.put.date < maturity:
-                    raise SpecProblem(
-                        f"facilities[{i}].put.date",
-                        f.put.date.isoformat(),
-                        f"a date after as_of ({self.as_of}) and before the facility's "
-                        f"maturity ({maturity}, {f.tenor_months} months after as_of)",
-                    )
+            if isinstance(f, ConvertibleSpec):
+                maturity = add_months(self.as_of, f.tenor_months)
+                for day, where in (
+                    (None if f.soft_call is None else f.soft_call.date, "soft_call.from"),
+                    (None if f.put is None else f.put.date, "put.date"),
+                ):
+                    if day is not None and not self.as_of < day < maturity:
+                        raise SpecProblem(
+                            f"facilities[{i}].{where}",
+                            day.isoformat(),
+                            f"a date after as_of ({self.as_of}) and before the facility's "
+                            f"maturity ({maturity}, {f.tenor_months} months after as_of)",
+                        )
         if self.waterfall is not None:
             check_waterfall(self.waterfall, self.facilities)
 
@@ -1770,13 +1743,36 @@ def check_real_estate(items: list[RealEstateSpec], facilities: list[Any], single
                 )
 
 
-def _months_after(day: dt.date, months: int) -> dt.date:
-    """``day`` moved by ``months`` calendar months (the day clamped to the month's end)."""
-    index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(index, 12)
-    month += 1
-    last_day = (dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)).day
-    return dt.date(year, month, min(day.day, last_day))
+def check_contract_dates(
+    contracts: list[ContractSpec], fleet: list[CohortSpec], as_of: dt.date, prefix: str = ""
+) -> None:
+    """Raise ``SpecProblem`` unless every contract names a cohort of ``fleet``, ends after
+    ``as_of`` and, on a delivery, starts on or after it (a GPU is let once delivered); fields
+    are named under ``prefix`` (``"gpu_fleet."`` for a miner's own fleet)."""
+    names = [c.name for c in fleet]
+    for i, contract in enumerate(contracts):
+        if contract.cohort not in names:
+            raise SpecProblem(
+                f"{prefix}contracts[{i}].cohort",
+                contract.cohort,
+                f"the name of a fleet cohort ({', '.join(names)})",
+            )
+        if contract.end <= as_of:
+            raise SpecProblem(
+                f"{prefix}contracts[{i}].end",
+                contract.end.isoformat(),
+                f"a date after as_of ({as_of})",
+            )
+        c = names.index(contract.cohort)
+        cohort = fleet[c]
+        if cohort.purchase_date > as_of and contract.start < cohort.purchase_date:
+            raise SpecProblem(
+                f"{prefix}contracts[{i}].start",
+                contract.start.isoformat(),
+                f"a date on or after the delivery of cohort '{cohort.name}' "
+                f"({cohort.purchase_date}, {prefix}fleet[{c}].purchase_date): "
+                "a GPU is let once it is delivered",
+            )
 
 
 def check_schedule_length(i: int, facility: Any) -> None:
