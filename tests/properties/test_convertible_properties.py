@@ -19,6 +19,7 @@ from gpucredit.debt.facilities import (
 )
 from gpucredit.debt.structure import run_structure
 from gpucredit.debt.terms import LoanTerms
+from tests.conftest import plain_loan_terms
 from tests.oracle.test_compiled_structure import assert_same_ledger
 from tests.properties.test_block_invariance import _check, _deal_records
 
@@ -26,21 +27,7 @@ N_PATHS, N_MONTHS = 8, 18
 
 
 def _loan(tenor: int, coupon: float) -> LoanTerms:
-    return LoanTerms(
-        name="f",
-        principal_usd=100.0,
-        tenor_months=tenor,
-        floating=False,
-        fixed_coupon=coupon,
-        margin=0.0,
-        floor=0.0,
-        amortisation="bullet",
-        schedule_share=np.zeros(tenor),
-        issue_price=1.0,
-        dsra_months=0.0,
-        covenants=(),
-        refinancing_max_ltv=0.6,
-    )
+    return plain_loan_terms("f", 100.0, tenor, coupon)
 
 
 def _paths(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from gpucredit.credit.allocation import allocate_recovery
 from gpucredit.debt.facilities import FacilityTerms, StructureTerms, default_steps
-from gpucredit.debt.terms import LoanTerms
+from tests.conftest import plain_loan_terms
 
 N = 64  # paths
 # sums of USD 100s over a few facilities: float rounding only
@@ -18,21 +18,7 @@ ATOL = 1e-9
 def _structure(seniority: list[int], secured: list[bool]) -> StructureTerms:
     facs = []
     for k, (rank, sec) in enumerate(zip(seniority, secured, strict=True)):
-        loan = LoanTerms(
-            name=f"f{k}",
-            principal_usd=100.0,
-            tenor_months=12,
-            floating=False,
-            fixed_coupon=0.08,
-            margin=0.0,
-            floor=0.0,
-            amortisation="bullet",
-            schedule_share=np.zeros(12),
-            issue_price=1.0,
-            dsra_months=0.0,
-            covenants=(),
-            refinancing_max_ltv=0.6,
-        )
+        loan = plain_loan_terms(f"f{k}", 100.0, 12, 0.08)
         facs.append(FacilityTerms(loan=loan, seniority=rank, pool=(0,) if sec else (), secured=sec))
     return StructureTerms(tuple(facs), default_steps(tuple(facs)))
 

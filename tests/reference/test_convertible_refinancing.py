@@ -20,26 +20,13 @@ from gpucredit.debt.facilities import (
 from gpucredit.debt.structure import StructureLedger, run_structure
 from gpucredit.debt.terms import LoanTerms
 from gpucredit.factors.equity import equity_normals, share_price_paths
+from tests.conftest import plain_loan_terms
 
 ENGINES = (run_structure, run_structure_compiled)
 
 
 def _loan(tenor: int, coupon: float = 0.0, principal: float = 100.0) -> LoanTerms:
-    return LoanTerms(
-        name="cv",
-        principal_usd=principal,
-        tenor_months=tenor,
-        floating=False,
-        fixed_coupon=coupon,
-        margin=0.0,
-        floor=0.0,
-        amortisation="bullet",
-        schedule_share=np.zeros(tenor),
-        issue_price=1.0,
-        dsra_months=0.0,
-        covenants=(),
-        refinancing_max_ltv=0.6,
-    )
+    return plain_loan_terms("cv", principal, tenor, coupon)
 
 
 def _structure(facility: FacilityTerms, equity: EquityTerms | None = None) -> StructureTerms:

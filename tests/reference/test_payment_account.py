@@ -20,28 +20,14 @@ import pytest
 from gpucredit.debt.engine import run_structure_compiled
 from gpucredit.debt.facilities import FacilityTerms, StructureTerms, default_steps
 from gpucredit.debt.structure import run_structure
-from gpucredit.debt.terms import LoanTerms
+from tests.conftest import plain_loan_terms
 
 # the monthly rate is 0.12 / 12 in floating point, not exactly 0.01: a few ulps on USD 100s
 TOL = 1e-9
 
 
 def _note(every: int) -> StructureTerms:
-    loan = LoanTerms(
-        name="notes",
-        principal_usd=1_200.0,
-        tenor_months=12,
-        floating=False,
-        fixed_coupon=0.12,
-        margin=0.0,
-        floor=0.0,
-        amortisation="bullet",
-        schedule_share=np.zeros(12),
-        issue_price=1.0,
-        dsra_months=0.0,
-        covenants=(),
-        refinancing_max_ltv=0.6,
-    )
+    loan = plain_loan_terms("notes", 1_200.0, 12, 0.12)
     facility = FacilityTerms(loan=loan, kind="notes", coupon_every_months=every)
     return StructureTerms((facility,), default_steps((facility,)))
 

@@ -19,28 +19,14 @@ import pytest
 from gpucredit.credit.allocation import allocate_recovery
 from gpucredit.credit.real_estate import RealEstateTerms, stabilised_value_usd
 from gpucredit.debt.facilities import FacilityTerms, StructureTerms, default_steps
-from gpucredit.debt.terms import LoanTerms
+from tests.conftest import plain_loan_terms
 
 # sums of a few USD 100m: float rounding only
 REL = 1e-12
 
 
 def _one_facility() -> StructureTerms:
-    loan = LoanTerms(
-        name="notes",
-        principal_usd=100.0,
-        tenor_months=12,
-        floating=False,
-        fixed_coupon=0.08,
-        margin=0.0,
-        floor=0.0,
-        amortisation="bullet",
-        schedule_share=np.zeros(12),
-        issue_price=1.0,
-        dsra_months=0.0,
-        covenants=(),
-        refinancing_max_ltv=0.6,
-    )
+    loan = plain_loan_terms("notes", 100.0, 12, 0.08)
     facility = FacilityTerms(loan=loan, kind="notes", pool=(0,), secured=True)
     return StructureTerms((facility,), default_steps((facility,)))
 

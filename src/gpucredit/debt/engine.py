@@ -72,7 +72,7 @@ _AMORT = {"level_payment": 0, "straight_line": 1, "bullet": 2, "schedule": 3}
 _CONSEQUENCE = {"event_of_default": 0, "cash_sweep": 1, "lock_up": 2}
 
 # Per-facility monthly float fields, in the kernel's output order.
-_FIELDS: tuple[str, ...] = (
+_FIELDS = (
     "balance",
     "interest_due",
     "interest_paid",
@@ -94,6 +94,7 @@ _FIELDS: tuple[str, ...] = (
     "dspa_balance",
     "dspa_in",
     "dspa_draw",
+    "parent_support",  # what the parent paid of the shortfall under its guarantee
 )
 (
     _BAL,
@@ -117,10 +118,8 @@ _FIELDS: tuple[str, ...] = (
     _DSPA_BAL,
     _DSPA_IN,
     _DSPA_DRAW,
+    _PSUP,
 ) = range(len(_FIELDS))
-# Appended (issue 13): what the parent paid of the facility's shortfall under its guarantee.
-_FIELDS = (*_FIELDS, "parent_support")
-_PSUP = len(_FIELDS) - 1
 # Deal monthly float fields.
 _DEAL_FIELDS = (
     "debt_service",
