@@ -24,6 +24,9 @@ _TERMINAL_ENV = ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "NO_COLOR")
 
 RunCli = Callable[..., subprocess.CompletedProcess[str]]
 
+#: The exit code of a bad input.
+EXIT_INPUT = 2
+
 
 def shipped_example_files() -> list[Path]:
     """The example deals inside the installed package (what ``gpucredit run`` runs)."""
@@ -127,3 +130,22 @@ def stdout_json() -> Callable[[subprocess.CompletedProcess[str]], dict[str, Any]
 def deal_names() -> Callable[[list[Path]], list[str]]:
     """The ``name`` field of each deal file."""
     return lambda paths: [deal_name(p) for p in paths]
+
+
+def assert_rejected(
+    exit_code: int,
+    stdout: str,
+    stderr: str,
+    fragments: tuple[str, ...] | list[str],
+    out: Path | None = None,
+) -> None:
+    """A bad input's clean rejection: exit code 2, nothing on stdout, one ``error: `` line on
+    stderr without a traceback that holds every one of ``fragments``, and no ``out`` written."""
+    assert exit_code == EXIT_INPUT, stderr
+    assert stdout == ""
+    assert "Traceback" not in stderr and stderr.startswith("error: "), stderr
+    assert len(stderr.strip().splitlines()) == 1  # one issue, one line
+    for fragment in fragments:
+        assert fragment in stderr, stderr
+    if out is not None:
+        assert not out.exists()

@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 from tests.conftest import load_example_data
+from tests.e2e.conftest import assert_rejected
 from typer.testing import CliRunner
 
 from gpucredit.cli.app import app
 
 WriteYaml = Callable[[Path, dict[str, Any]], Path]
-EXIT_INPUT = 2
 
 
 def _trigger_below_par(data: dict[str, Any]) -> list[str]:
@@ -75,12 +75,4 @@ def test_bad_convertible_file(
     result = CliRunner().invoke(app, ["run", str(path), "--json", "--out", str(out)])
 
     assert isinstance(result.exception, SystemExit), result.exception
-    assert result.exit_code == EXIT_INPUT
-    assert result.stdout == ""
-    assert "Traceback" not in result.stderr
-    assert result.stderr.startswith("error: ")
-    assert len(result.stderr.strip().splitlines()) == 1  # one issue, one line
-    assert str(path) in result.stderr
-    for fragment in fragments:
-        assert fragment in result.stderr, result.stderr
-    assert not out.exists()
+    assert_rejected(result.exit_code, result.stdout, result.stderr, (str(path), *fragments), out)

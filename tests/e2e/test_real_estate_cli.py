@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 from tests.conftest import load_example_data
-from tests.e2e.test_bad_input import EXIT_INPUT, RunCli
+from tests.e2e.conftest import assert_rejected
+from tests.e2e.test_bad_input import RunCli
 
 STEM = "applied_digital_computeco_notes"
 
@@ -64,9 +65,6 @@ def test_bad_real_estate(
     path = write_yaml(tmp_path / "deal.yaml", data)
     out = tmp_path / "out"
     proc = run_cli("run", path, "--paths", "200", "--json", "--out", out)
-    assert proc.returncode == EXIT_INPUT, proc.stderr
-    assert proc.stdout == "" and "Traceback" not in proc.stderr
-    assert len(proc.stderr.strip().splitlines()) == 1
-    for fragment in (str(path), "(line ", *fragments):
-        assert fragment in proc.stderr, proc.stderr
-    assert not out.exists()
+    assert_rejected(
+        proc.returncode, proc.stdout, proc.stderr, (str(path), "(line ", *fragments), out
+    )
