@@ -12,7 +12,7 @@ import numpy as np
 from gpucredit._typing import BoolArray, Float64Array, Int64Array
 from gpucredit.credit.collateral import CollateralAccumulator
 from gpucredit.credit.duration import ValueFan
-from gpucredit.credit.metrics import DSCR_EDGES, USD_RESOLUTION, CreditAccumulator
+from gpucredit.credit.metrics import DSCR_EDGES, RATIO_RESOLUTION, USD_RESOLUTION, CreditAccumulator
 from gpucredit.credit.outcomes import CreditOutcomes
 from gpucredit.debt.structure import CROSS_DEFAULT, StructureLedger
 from gpucredit.engine.runner import run_blocks
@@ -32,9 +32,6 @@ class KeptPaths:
     def stacked(self) -> dict[str, np.ndarray]:
         return {k: np.concatenate(v, axis=0) for k, v in self.arrays.items()}
 
-
-#: Resolution of exact sums of ratios (PV per unit of par): far below any reported digit.
-RATIO_RESOLUTION = 1e-12
 
 #: Cover-ratio histogram (LLCR, PLCR): 0 to 10 in steps of 0.005.
 COVER_EDGES = np.linspace(0.0, 10.0, 2001)
@@ -97,12 +94,8 @@ class DealAccumulator:
         """Count what the deal's parent did on a block (``parent_default_month``: its default
         month per path, ``n_months + 1`` for none)."""
         t_p = np.asarray(parent_default_month, dtype=np.int64)
-        n_fac = len(ledger.facilities)
         if not self.parent_after:
-            self.parent_after = [0] * n_fac
-            self.parent_cross = [0] * n_fac
-            self.parent_supported = [0] * n_fac
-            self.parent_support_usd = [ExactSum(USD_RESOLUTION) for _ in range(n_fac)]
+            self._start_parent(len(ledger.facilities))
         self.parent_defaults += int((t_p <= self.n_months).sum())
         for k, fl in enumerate(ledger.facilities):
             month = fl.default_month
@@ -112,6 +105,12 @@ class DealAccumulator:
                 paid = fl.parent_support.sum(axis=1)
                 self.parent_supported[k] += int((paid > 0.0).sum())
                 self.parent_support_usd[k].add(paid)
+
+    def _start_parent(self, n_fac: int) -> None:
+        self.parent_after = [0] * n_fac
+        self.parent_cross = [0] * n_fac
+        self.parent_supported = [0] * n_fac
+        self.parent_support_usd = [ExactSum(USD_RESOLUTION) for _ in range(n_fac)]
 
     def add_co_sale(
         self,
@@ -157,11 +156,7 @@ class DealAccumulator:
         self.parent_defaults += other.parent_defaults
         if other.parent_after:
             if not self.parent_after:
-                n_fac = len(other.parent_after)
-                self.parent_after = [0] * n_fac
-                self.parent_cross = [0] * n_fac
-                self.parent_supported = [0] * n_fac
-                self.parent_support_usd = [ExactSum(USD_RESOLUTION) for _ in range(n_fac)]
+                self._start_parent(len(other.parent_after))
             for k in range(len(other.parent_after)):
                 self.parent_after[k] += other.parent_after[k]
                 self.parent_cross[k] += other.parent_cross[k]
@@ -228,7 +223,7 @@ class PassTotals:
     #: Each path's total payments by written backstops, USD (deals and structures).
     guarantor_paid: ExactSum = field(default_factory=lambda: ExactSum(USD_RESOLUTION, moments=True))
     #: 1.0 for each path on which a written backstop pays anything.
-    guarantor_paying: ExactSum = field(default_factory=lambda: ExactSum(1e-12))
+    guarantor_paying: ExactSum = field(default_factory=lambda: ExactSum(RATIO_RESOLUTION))
 
     def add_guarantees(self, paid_usd: Float64Array) -> None:
         """Add one block's guarantor payments, shape (path, month), USD."""
