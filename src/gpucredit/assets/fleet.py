@@ -205,6 +205,11 @@ class FleetPlan:
     #: whole remaining term to a lender that takes it over (``credit.contracts``).
     contract_tail_active: Float64Array = field(default_factory=lambda: np.zeros((0, 0)))
     contract_tail_rate_by_month: Float64Array = field(default_factory=lambda: np.zeros((0, 0)))
+    #: Contracts their customer terminates when the servicer (the parent) defaults
+    #: (``ContractSpec.terminates_on_servicer_default``), shape (K,); empty: none.
+    contract_terminates_on_servicer: BoolArray = field(
+        default_factory=lambda: np.zeros(0, dtype=bool)
+    )
 
     @property
     def n_entities(self) -> int:
@@ -695,6 +700,7 @@ def plan_fleet(
         contract_guarantee_cap_usd=g_cap,
         contract_guarantee_cover=g_cover,
         **_parent_fields(deal, entities),
+        **_termination_fields(deal),
         **contract_tail(deal, grid),
     )
 
@@ -754,6 +760,32 @@ def _parent_fields(deal: DealSpec, entities: list[str]) -> dict[str, Any]:
         if servicer is None
         else servicer.replacement_cost_pct_of_revenue / 100.0,
     }
+
+
+def _termination_fields(deal: DealSpec) -> dict[str, Any]:
+    """``FleetPlan.contract_terminates_on_servicer`` of ``deal``; empty where no contract is
+    terminated on the servicer's default (the plan is then today's)."""
+    flags = np.array([c.terminates_on_servicer_default for c in deal.contracts], dtype=np.bool_)
+    if not flags.any() or deal.parent is None or deal.parent.servicer is None:
+        return {}
+    return {"contract_terminates_on_servicer": flags}
+
+
+def servicer_terminations(plan: FleetPlan, fail: Int64Array, tau: Int64Array) -> Int64Array:
+    """Lease failure months with the contracts terminated on the servicer's default.
+
+    A contract flagged in ``plan.contract_terminates_on_servicer`` stops paying in the
+    parent's (the servicer's) default month ``tau_p`` if that comes first:
+    ``fail_k = min(fail_k, tau_p)``; its units then sit idle for
+    ``re_lease_downtime_months`` and join the merchant pool, as after a tenant's default.
+    Returns ``fail`` itself where nothing is terminated so (shape (path, contract), months).
+    """
+    flags = plan.contract_terminates_on_servicer
+    if not flags.size or not flags.any() or plan.parent_entity < 0:
+        return fail
+    t_p = np.asarray(tau, dtype=np.int64)[:, plan.parent_entity][:, None]
+    out = np.where(flags[None, :], np.minimum(fail, t_p), fail)
+    return np.ascontiguousarray(out, dtype=np.int64)
 
 
 def servicer_hit(
@@ -912,7 +944,7 @@ def lease_failure_months(plan: FleetPlan, tenant_default_month: Int64Array) -> I
     if guarantor.size and (guarantor >= 0).any():
         backed = tau[:, np.maximum(guarantor, 0)]
         fail = np.where(guarantor[None, :] >= 0, np.maximum(fail, backed), fail)
-    return np.ascontiguousarray(fail, dtype=np.int64)
+    return servicer_terminations(plan, np.ascontiguousarray(fail, dtype=np.int64), tau)
 
 
 def gpu_value_usd(

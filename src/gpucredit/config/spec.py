@@ -472,6 +472,13 @@ class ContractSpec(RatedSpec):
     #: The tenant may terminate if its cohort is delivered after this date (a lease long-stop
     #: date); None: no termination right.
     longstop_date: SpecDate | None = None
+    #: The customer terminates the contract when the deal's servicer (``parent.servicer``)
+    #: defaults: capacity that is not delivered ends the contract (a hyperscaler's or AI lab's
+    #: SLA termination right). From the servicer's default month the contract pays nothing and
+    #: its units are re-let at the path's merchant rent after ``re_lease_downtime_months``
+    #: (docs/capital_structures.md, "Operator bankruptcy"). False: the contract survives the
+    #: operator (a replacement operator serves it after the servicer's downtime).
+    terminates_on_servicer_default: bool = False
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -1219,6 +1226,17 @@ class ParentSpec(RatedSpec):
     #: falls each month they wait, so none waits for the others (the fire sale of the INET
     #: stress tests, REFERENCES.md).
     fleet_sale_months: Annotated[int, Field(ge=1, le=36)] = 3
+    #: Months after the deal's default before its lenders' collateral sale can start when the
+    #: deal defaults in or after the parent's default month (the automatic stay, litigation
+    #: over the SPV's separateness, access to GPUs in the parent's data halls). Meanwhile the
+    #: lenders get nothing (no interest); the fleet's operating deficits of those months are
+    #: charged to the collateral (a surplus stays with the bankrupt servicer that collects the
+    #: rents) and the GPUs are sold at their value at the stay's end. 0: no stay (docs/
+    #: capital_structures.md, "Operator bankruptcy: termination, stay and cost").
+    stay_months: Annotated[int, Field(ge=0, le=60)] = 0
+    #: Legal and administrative cost of recovering through the parent's bankruptcy, percent of
+    #: the collateral's recovery (the sale less the stay's deficits), on the paths of the stay.
+    bankruptcy_cost_pct: Annotated[float, Field(ge=0.0, le=100.0)] = 0.0
 
     @model_validator(mode="before")
     @classmethod
@@ -1455,7 +1473,28 @@ class DealSpec(Spec):
                 )
         self._check_parent()
         self._check_construction(horizon_end)
+        self._check_terminations()
         return self
+
+    def _check_terminations(self) -> None:
+        """A contract terminated on the servicer's default needs a servicer, and a lease
+        whose backstop is written (partial, capped or time-limited) is not terminated so (the
+        two are not modelled together)."""
+        for i, c in enumerate(self.contracts):
+            if not c.terminates_on_servicer_default:
+                continue
+            if self.parent is None or self.parent.servicer is None:
+                raise SpecProblem(
+                    f"contracts[{i}].terminates_on_servicer_default",
+                    True,
+                    "a deal whose parent is its servicer ('parent.servicer')",
+                )
+            if c.guarantor is not None and c.guarantor.as_written:
+                raise SpecProblem(
+                    f"contracts[{i}].terminates_on_servicer_default",
+                    True,
+                    "false on a lease whose backstop is partial, capped or time-limited",
+                )
 
     def _check_parent(self) -> None:
         """A parent's guarantee and cross-default act on ``facilities``; a parent that is also a

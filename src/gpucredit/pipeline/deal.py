@@ -57,6 +57,7 @@ from gpucredit.pipeline.outcomes import (
     loan_waterfall,
     market_level,
     run_recovery,
+    stayed_recovery,
 )
 from gpucredit.pipeline.passes import PassTotals, run_pass
 from gpucredit.pipeline.path_cube import loan_slice, paths_dataset
@@ -202,7 +203,14 @@ def simulate(
         outcomes = evaluate(
             ledger,
             cash.cohort_value_usd,
-            co_sold_recovery(model, ledger.default_month, cash.tenant_default_month, recoverer),
+            stayed_recovery(
+                model,
+                ledger.default_month,
+                cash.tenant_default_month,
+                cash.cfads_usd,
+                cash.cohort_value_usd,
+                co_sold_recovery(model, ledger.default_month, cash.tenant_default_month, recoverer),
+            ),
             scen.sofr,
             model.terms.principal_usd,
             extra_collateral=contracts_uplift(model, cash.tenant_default_month),
@@ -321,7 +329,14 @@ def _loan_pv(
             x.cohort_value_usd,
             recovery
             if riskless
-            else co_sold_recovery(model, ledger.default_month, x.tenant_default_month, recovery),
+            else stayed_recovery(
+                model,
+                ledger.default_month,
+                x.tenant_default_month,
+                x.cfads_usd,
+                x.cohort_value_usd,
+                co_sold_recovery(model, ledger.default_month, x.tenant_default_month, recovery),
+            ),
             x.sofr,
             terms.principal_usd,
             extra_collateral=contracts_uplift(model, x.tenant_default_month),

@@ -14,7 +14,7 @@ from gpucredit.credit.contracts import assigned_contract_uplift
 from gpucredit.credit.liquidation import MemoisedRecovery
 from gpucredit.credit.outcomes import CreditOutcomes, ExtraCollateral
 from gpucredit.credit.parent_fleet import CoSoldRecovery, parent_fleet_by_pool
-from gpucredit.credit.recovery import RecoveryModel
+from gpucredit.credit.recovery import RecoveryModel, StayedRecovery, stay_inputs
 from gpucredit.debt.engine import run_loan, run_structure_compiled
 from gpucredit.debt.facilities import StructureTerms
 from gpucredit.debt.ledger import DebtLedger
@@ -154,6 +154,14 @@ def run_structure_block(
     )
     if not riskless:
         recovery = co_sold_recovery(model, ledger.default_month, x.tenant_default_month, recovery)
+        recovery = stayed_recovery(
+            model,
+            ledger.default_month,
+            x.tenant_default_month,
+            x.cfads_usd,
+            x.cohort_value_usd,
+            recovery,
+        )
     return ledger, structure_outcomes(model, structure, ledger, x, recovery)
 
 
@@ -215,4 +223,41 @@ def co_sold_recovery(
         parent_units_by_pool=sale[0],
         sale_months=sale[1],
         parent_default_month=np.ascontiguousarray(t_p[idx]),
+    )
+
+
+def stayed_recovery(
+    model: DealModel,
+    default_month: Int64Array,
+    tenant_default_month: Int64Array,
+    cfads_usd: Float64Array,
+    cohort_value_usd: Float64Array,
+    recovery: RecoveryModel,
+) -> RecoveryModel:
+    """``recovery`` through the parent's bankruptcy on the block's defaulted paths
+    (``ParentSpec.stay_months`` and ``bankruptcy_cost_pct``; ``credit.recovery.StayedRecovery``),
+    or ``recovery`` itself where the deal has neither (then every number is today's to the bit).
+
+    ``default_month``: the borrower's (0 for none), shape (path,); ``cfads_usd``, shape (path,
+    month), and ``cohort_value_usd``, shape (path, month, cohort), the block's, USD."""
+    parent, j = model.deal.parent, model.plan.parent_entity
+    if parent is None or j < 0 or (parent.stay_months == 0 and parent.bankruptcy_cost_pct == 0.0):
+        return recovery
+    idx = np.flatnonzero(np.asarray(default_month) > 0)  # the rows evaluate(_structure) recovers
+    later, later_value, deficits = stay_inputs(
+        np.asarray(default_month, dtype=np.int64)[idx],
+        cfads_usd[idx],
+        cohort_value_usd[idx],
+        parent.stay_months,
+    )
+    t_p = np.asarray(tenant_default_month, dtype=np.int64)[:, j]
+    return StayedRecovery(
+        inner=recovery,
+        stay_months=parent.stay_months,
+        cost_share=parent.bankruptcy_cost_pct / 100.0,
+        parent_default_month=np.ascontiguousarray(t_p[idx]),
+        later_month=later,
+        later_value_usd=later_value,
+        stay_cash_usd=deficits,
+        horizon_months=cfads_usd.shape[1],
     )

@@ -440,6 +440,13 @@ def parent_figures(model: DealModel, acc: DealAccumulator) -> dict[str, Any] | N
         "fleet_sold_on_default": sale is not None,
         "fleet_units_by_pool": {} if sale is None else dict(sale[0]),
         "fleet_sale_months": None if sale is None else sale[1],
+        "stay_months": parent.stay_months,
+        "bankruptcy_cost_pct": parent.bankruptcy_cost_pct,
+        "contracts_terminated_on_servicer_default": [
+            c.name or f"contracts[{i}]"
+            for i, c in enumerate(model.deal.contracts)
+            if c.terminates_on_servicer_default
+        ],
     }
 
 
