@@ -96,6 +96,17 @@ def load_example_data(stem: str) -> dict[str, Any]:
     return data
 
 
+def without_operator_bankruptcy(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` without the operator-bankruptcy fields (contracts terminated on the servicer's
+    default, the parent's stay and legal cost): the deal as written before them, for tests of
+    other features of the CoreWeave SPV examples."""
+    for contract in data.get("contracts", []):
+        contract.pop("terminates_on_servicer_default", None)
+    for key in ("stay_months", "bankruptcy_cost_pct"):
+        (data.get("parent") or {}).pop(key, None)
+    return data
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _private_market_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Every test (and every CLI subprocess it starts) uses a market store of its own test

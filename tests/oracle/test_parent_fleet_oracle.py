@@ -14,13 +14,13 @@ from gpucredit.pipeline.outcomes import (
     structure_outcomes,
 )
 from gpucredit.scenarios import MonteCarloShocks
-from tests.conftest import load_example_data, make_deal
+from tests.conftest import load_example_data, make_deal, without_operator_bankruptcy
 
 FIELDS = ("ead_usd", "recovery_usd", "loss_usd", "lgd", "pv_per_par", "time_to_recover_months")
 
 
 def _block(switch: bool | None) -> tuple[object, ...]:
-    data = load_example_data("coreweave_ddtl4_spv")
+    data = without_operator_bankruptcy(load_example_data("coreweave_ddtl4_spv"))
     if switch is not None:
         data["parent"]["fleet_sold_on_default"] = switch
     model = build_model(make_deal(data))

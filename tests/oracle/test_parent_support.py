@@ -27,7 +27,7 @@ from gpucredit.pipeline import _inputs, build_model
 from gpucredit.pipeline.inputs import SpreadInputs
 from gpucredit.pipeline.outcomes import run_recovery, run_structure_block
 from gpucredit.scenarios import MonteCarloShocks
-from tests.conftest import load_example_data, make_deal
+from tests.conftest import load_example_data, make_deal, without_operator_bankruptcy
 from tests.oracle.test_compiled_structure import assert_same_ledger
 
 N_PATHS = 120  # parent_unsecured_notes is short on most paths: the guarantee is exercised
@@ -118,7 +118,7 @@ def test_a_higher_cap_never_raises_the_pd(low: float, more: float, seed: int) ->
 
 
 def test_a_non_recourse_spv_is_unaffected_by_its_parents_default() -> None:
-    base = load_example_data("coreweave_ddtl4_spv")
+    base = without_operator_bankruptcy(load_example_data("coreweave_ddtl4_spv"))
     with_parent = {**base, "parent": {"name": "CoreWeave"}}  # no recourse, link or servicer
     without = {k: v for k, v in base.items() if k != "parent"}
     runs = []

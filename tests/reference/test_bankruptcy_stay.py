@@ -88,8 +88,7 @@ def test_a_terminated_contract_stops_in_the_servicers_default_month() -> None:
     fail = lease_failure_months(plan, tau)
     assert fail[:, 0].tolist() == [10, 12, plan.n_months + 1]
     untouched = dataclasses.replace(plan, contract_terminates_on_servicer=np.zeros(1, bool))
-    assert lease_failure_months(untouched, tau)[:, 0].tolist() == [plan.n_months + 1, 12] + [
-        plan.n_months + 1
-    ]
+    never = plan.n_months + 1
+    assert lease_failure_months(untouched, tau)[:, 0].tolist() == [never, 12, never]
     same = tau[:, plan.contract_tenant]
     assert servicer_terminations(untouched, same, tau) is same
