@@ -482,6 +482,11 @@ def parent_table(results: list[SimulationResult]) -> Table | None:
             links.append("cross-default")
         if p["servicer"] is not None:
             links.append(f"servicer ({p['servicer']['downtime_months']} mo down)")
+        if p.get("contracts_terminated_on_servicer_default"):
+            n_cut = len(p["contracts_terminated_on_servicer_default"])
+            links.append(f"{n_cut} contract(s) end with the servicer")
+        if p.get("stay_months") or p.get("bankruptcy_cost_pct"):
+            links.append(f"stay {p['stay_months']} mo, cost {p['bankruptcy_cost_pct']:g}%")
         q = p["q_hazard_per_year"]
         ratio = p["q_over_p_hazard"]
         first = True
