@@ -4,7 +4,9 @@ First version (``IncomeApproachRecovery``): the lender sells the GPUs for their
 income-approach value on that path and month (what a buyer could earn renting them over the
 rest of their economic life, net of running costs, at the path's prices), times a liquidation
 factor for the chosen sale speed, less liquidation costs; it also takes the pledged cash.
-Recovery is capped at the exposure.
+Recovery is capped at the exposure. ``StayedRecovery`` wraps any of them for a deal whose
+parent's bankruptcy stands between its lenders and the GPUs (a stay before the sale, its
+carry and a legal cost).
 """
 
 from __future__ import annotations
