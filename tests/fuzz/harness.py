@@ -1,8 +1,10 @@
 """The fuzz harness: spec cases drawn by Hypothesis, each run the way the CLI runs it.
 
 A case is YAML text. It is written to a file and loaded through ``gpucredit.cli.app.load_spec``
-(the CLI's own path); a ``SpecError`` is a clean rejection. An accepted spec is simulated
-with few paths under a per-case timeout (``signal.alarm``), and every number of its JSON
+(the CLI's own path); a ``SpecError`` is a clean rejection, and so is a ``DataError`` that
+names a missing shipped series for the spec's date (a GPU generation dated before its first
+rent observation: the CLI prints it as one error line with exit code 2). An accepted spec is
+simulated with few paths under a per-case timeout (``signal.alarm``), and every number of its JSON
 record (``reports.tables.run_document``, what ``run --json`` prints) and of its
 ``summary()`` must be finite or None. Anything else (another exception, a timeout, a
 non-finite number) is a failure, recorded with its site (the deepest gpucredit frame).
@@ -52,7 +54,7 @@ from gpucredit.cli.app import load_spec
 from gpucredit.config.miner import MinerSpec
 from gpucredit.config.presets import generation_presets
 from gpucredit.config.spec import DealSpec
-from gpucredit.errors import SpecError
+from gpucredit.errors import DataError, SpecError
 from gpucredit.factors.parameter_source import check_as_of
 from gpucredit.reports.tables import run_document
 
@@ -208,7 +210,12 @@ def run_case(text: str, folder: Path, tally: Tally, *, simulate: bool = True) ->
             except SpecError:
                 outcome = "rejected"
             else:
-                found = _simulate(spec, tally) if simulate else None
+                try:
+                    found = _simulate(spec, tally) if simulate else None
+                except DataError as missing:
+                    if not str(missing).startswith("missing series "):
+                        raise
+                    outcome, found = "rejected", None
                 if found:
                     outcome, site, detail = "non-finite", found.split(" = ")[0], found
     except CaseTimeout:
