@@ -1,9 +1,11 @@
 """A book of loans: its loss distribution, risk contributions, concentration and tranches.
 
-The analytic oracle (``vasicek``), the portfolio statistics of a loss matrix (``losses``) and
-a GPU ABS waterfall over a pool's cash flows (``tranches``); ``docs/book.md``.
+The analytic oracle (``vasicek``), the portfolio statistics of a loss matrix (``losses``), a
+GPU ABS waterfall over a pool's cash flows (``tranches``) and the company graph of a book's
+deals (``graph``); ``docs/book.md``.
 """
 
+from gpucredit.book.graph import CompanyGraph, Link, company_graph
 from gpucredit.book.losses import (
     Concentration,
     LossSummary,
@@ -29,7 +31,9 @@ from gpucredit.book.vasicek import (
 )
 
 __all__ = [
+    "CompanyGraph",
     "Concentration",
+    "Link",
     "LossSummary",
     "PoolCashFlows",
     "TailFigure",
@@ -37,6 +41,7 @@ __all__ = [
     "TrancheMetrics",
     "Waterfall",
     "WaterfallResult",
+    "company_graph",
     "concentration",
     "conditional_pd",
     "evaluate_tranches",
