@@ -1,0 +1,34 @@
+"""The book package exports exactly its intended public names."""
+
+from __future__ import annotations
+
+import gpucredit.book
+
+INTENDED = {
+    "CompanyGraph",
+    "Concentration",
+    "Link",
+    "LossSummary",
+    "PoolCashFlows",
+    "TailFigure",
+    "TrancheClass",
+    "TrancheMetrics",
+    "Waterfall",
+    "WaterfallResult",
+    "company_graph",
+    "concentration",
+    "conditional_pd",
+    "evaluate_tranches",
+    "lhp_expected_loss",
+    "lhp_loss_cdf",
+    "lhp_loss_quantile",
+    "one_year_losses",
+    "run_waterfall",
+    "summarise_losses",
+}
+
+
+def test_exported_names() -> None:
+    assert set(gpucredit.book.__all__) == INTENDED
+    for name in gpucredit.book.__all__:
+        assert getattr(gpucredit.book, name) is not None
