@@ -45,3 +45,22 @@ def test_fair_spreads_rise_with_subordination() -> None:
     assert equity.fair_spread is None
     assert (c.attachment, c.detachment) == pytest.approx((0.07, 0.15), abs=1e-12)  # exact sizes
     assert 0.0 < a.wal_years < MONTHS / 12.0
+
+
+def test_q_weights_price_the_notes_under_q() -> None:
+    pool = synthetic_pool(np.random.default_rng(3), 600, MONTHS, monthly_hazard=0.006)
+    loss = pool.defaulted_usd.sum(axis=1) - pool.recoveries_usd.sum(axis=1)
+    # A measure that puts more weight on the paths that lose more (as Q's price of risk does).
+    tilted = 1.0 + 2.0 * loss / loss.mean()
+    same = evaluate_tranches(WATERFALL, pool, DISCOUNT, q_weights=np.ones(600))
+    tilt = evaluate_tranches(WATERFALL, pool, DISCOUNT, q_weights=tilted)
+    for m in same[:3]:
+        assert m.fair_spread is not None and m.fair_spread_q is not None
+        # Unit weights: the same root, the mean summed in another order (solver XTOL, 1e-7).
+        assert m.fair_spread_q == pytest.approx(m.fair_spread, abs=1e-7)
+    for p, q in zip(same[:3], tilt[:3], strict=True):
+        assert p.fair_spread is not None and q.fair_spread_q is not None
+        assert q.fair_spread_q > p.fair_spread
+        assert q.fair_spread == p.fair_spread  # P figures do not see the Q weights
+        assert q.fair_spread_q_se is not None and q.fair_spread_q_se > 0.0
+    assert same[-1].fair_spread_q is None  # the equity has no fair spread

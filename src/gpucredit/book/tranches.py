@@ -48,6 +48,7 @@ from gpucredit.credit.spread import (
     SpreadSolution,
     fair_spread_terms,
     solve_spreads,
+    weighted_fair_spread_terms,
     with_standard_error,
 )
 
@@ -371,6 +372,9 @@ class TrancheMetrics:
         par, solved on these paths (``credit.spread``), decimal a year; None for the equity.
     implied_rating : str
         The rating whose expected loss over the WAL is nearest the class's EL.
+    fair_spread_q, fair_spread_q_se : float or None
+        The fair spread under the pricing measure Q (``q_weights``), decimal a year; None
+        when no Q weights were given.
     """
 
     name: str
@@ -382,6 +386,8 @@ class TrancheMetrics:
     fair_spread: float | None
     fair_spread_se: float | None
     implied_rating: str
+    fair_spread_q: float | None = None
+    fair_spread_q_se: float | None = None
 
 
 def _with_coupon(waterfall: Waterfall, k: int, add_on: float) -> Waterfall:
@@ -404,22 +410,40 @@ def _pv_per_path(
 
 
 def _fair_spread(
-    waterfall: Waterfall, pool: PoolCashFlows, k: int, discount: Float64Array
+    waterfall: Waterfall,
+    pool: PoolCashFlows,
+    k: int,
+    discount: Float64Array,
+    weights: Float64Array | None = None,
 ) -> SpreadSolution:
+    """Class ``k``'s fair spread on these paths: unweighted (P), or under the measure of the
+    path ``weights`` (self-normalised likelihood ratios, e.g. Q's), with its delta-method
+    standard error (``credit.spread``)."""
     par = waterfall.classes[k].balance_usd
+    w = np.ones(pool.interest_usd.shape[0]) if weights is None else weights
+    big = float(w.sum())
 
     def pv(add_on: float, promised: bool) -> float:
         res = run_waterfall(_with_coupon(waterfall, k, add_on), pool)
-        return float(np.mean(_pv_per_path(res, k, discount, par, promised)))
+        per_path = _pv_per_path(res, k, discount, par, promised)
+        return float(np.mean(per_path)) if weights is None else float(w @ per_path) / big
 
     sol = solve_spreads(lambda x: pv(x, True), lambda x: pv(x, False), 1.0)
     if sol.fair_spread is None or sol.risky_add_on is None or sol.riskless_add_on is None:
         return sol
+    if sol.risky_slope is None or sol.riskless_slope is None:
+        return sol
+    if sol.risky_slope <= 0.0 or sol.riskless_slope <= 0.0:
+        return with_standard_error(sol, list)  # says why there is no standard error
     risky_run = run_waterfall(_with_coupon(waterfall, k, sol.risky_add_on), pool)
     sure_run = run_waterfall(_with_coupon(waterfall, k, sol.riskless_add_on), pool)
     risky = _pv_per_path(risky_run, k, discount, par, False)
     sure = _pv_per_path(sure_run, k, discount, par, True)
-    return with_standard_error(sol, lambda: [fair_spread_terms(sol, risky, sure)])
+    if weights is None:
+        terms = fair_spread_terms(sol, risky, sure)
+    else:
+        terms = weighted_fair_spread_terms(sol, risky, sure, w, big / len(w), 1.0)
+    return with_standard_error(sol, lambda: [terms])
 
 
 def evaluate_tranches(
@@ -428,6 +452,7 @@ def evaluate_tranches(
     discount: Float64Array,
     *,
     fair_spreads: bool = True,
+    q_weights: Float64Array | None = None,
 ) -> tuple[TrancheMetrics, ...]:
     """Each class's PD, EL, WAL, attachment, detachment, fair spread and implied rating.
 
@@ -441,6 +466,10 @@ def evaluate_tranches(
         Risk-free discount factor of each month's payment (end of month).
     fair_spreads : bool
         Solve each note's fair spread (a few waterfall runs each).
+    q_weights : ndarray, shape (path,), optional
+        The paths' likelihood ratios to the pricing measure Q (the pipeline's): each note's
+        fair spread is then also solved under Q (``fair_spread_q``), the one to compare with
+        market spreads. PD, EL, WAL and ``fair_spread`` stay real-world (P, unweighted).
 
     Returns
     -------
@@ -451,6 +480,10 @@ def evaluate_tranches(
     df = np.broadcast_to(np.asarray(discount, dtype=np.float64), (n, months))
     if not np.all(np.isfinite(df)) or np.any(df <= 0.0):
         raise ValueError("discount factors must be finite and positive")
+    if q_weights is not None:
+        qw = np.asarray(q_weights, dtype=np.float64)
+        if qw.shape != (n,) or not np.all(np.isfinite(qw)) or np.any(qw <= 0.0):
+            raise ValueError(f"q_weights must be finite, positive, of shape ({n},)")
     res = run_waterfall(waterfall, pool)
     notes = [c.balance_usd for c in waterfall.classes]
     sizes = [*notes, waterfall.pool_balance_usd - math.fsum(notes)]
@@ -470,9 +503,14 @@ def evaluate_tranches(
         el = float(np.mean(lost + unpaid)) / size if size > 0.0 else 0.0
         spread: float | None = None
         spread_se: float | None = None
+        spread_q: float | None = None
+        spread_q_se: float | None = None
         if fair_spreads and k < len(waterfall.classes):
             sol = _fair_spread(waterfall, pool, k, df)
             spread, spread_se = sol.fair_spread, sol.fair_spread_se
+            if q_weights is not None:
+                sol_q = _fair_spread(waterfall, pool, k, df, qw)
+                spread_q, spread_q_se = sol_q.fair_spread, sol_q.fair_spread_se
         out.append(
             TrancheMetrics(
                 name=name,
@@ -484,6 +522,8 @@ def evaluate_tranches(
                 fair_spread=spread,
                 fair_spread_se=spread_se,
                 implied_rating=implied_rating_el(max(el, 0.0), max(wal, 1.0 / 12.0)),
+                fair_spread_q=spread_q,
+                fair_spread_q_se=spread_q_se,
             )
         )
     return tuple(out)
