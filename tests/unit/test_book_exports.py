@@ -5,6 +5,7 @@ from __future__ import annotations
 import gpucredit.book
 
 INTENDED = {
+    "Chain",
     "CompanyGraph",
     "Concentration",
     "Link",
@@ -25,6 +26,7 @@ INTENDED = {
     "one_year_losses",
     "run_waterfall",
     "summarise_losses",
+    "transmission_chains",
 }
 
 

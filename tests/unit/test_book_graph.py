@@ -5,9 +5,10 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import numpy as np
 import pytest
 
-from gpucredit.book.graph import company_graph
+from gpucredit.book.graph import Chain, company_graph, transmission_chains
 from gpucredit.config.entities import Entity, find_cycle
 from gpucredit.config.spec import DealSpec
 from tests.conftest import hand_deal_data, make_deal
@@ -63,3 +64,33 @@ def test_find_cycle_on_a_general_graph() -> None:
     assert find_cycle({"A": ["B", "C"], "B": ["D"], "C": ["D"], "D": []}) is None
     assert find_cycle({"A": ["B"], "B": ["C", "D"], "D": ["B"]}) == ["B", "D", "B"]
     assert find_cycle({"A": ["A"]}) == ["A", "A"]
+
+
+def test_transmission_chains_count_first_defaults_and_where_they_travelled() -> None:
+    # Lab -> Neo -> Host SPV, and Neo -> Neo SPV (parent), Lab -> Neo SPV (tenant).
+    hosting = _deal("hosting", "Host SPV", "Neo")
+    gpu = _deal("gpu", "Neo SPV", "Lab", parent={"name": "Neo", "annual_pd_pct": 3.0})
+    lab = _deal("lab-deal", "Neo", "Lab")
+    g = company_graph([hosting, gpu, lab], companies={})
+    col = {name: i for i, name in enumerate(g.companies)}
+    never = -1
+    rows = []
+    for lab_m, neo_m, host_m, spv_m in [
+        (2, 3, 4, never),  # Lab first, reaches Neo then Host SPV
+        (never, 5, 5, 9),  # Neo first (same month as its host), reaches both of its SPVs
+        (7, 3, 8, never),  # Neo first; Lab defaults later and reaches nobody new
+        (never, never, 1, never),  # Host SPV alone: a first default that reaches nobody
+    ]:
+        row = [never] * len(g.companies)
+        row[col["Lab"]], row[col["Neo"]] = lab_m, neo_m
+        row[col["Host SPV"]], row[col["Neo SPV"]] = host_m, spv_m
+        rows.append(row)
+    chains = transmission_chains(g, np.array(rows, dtype=np.int64))
+    got = {(c.first, c.later): c.paths for c in chains}
+    assert got == {
+        ("Lab", "Neo"): 1,
+        ("Lab", "Host SPV"): 1,
+        ("Neo", "Host SPV"): 2,
+        ("Neo", "Neo SPV"): 1,
+    }
+    assert chains[0] == Chain("Neo", "Host SPV", 2, 0.5)

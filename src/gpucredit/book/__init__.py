@@ -5,7 +5,7 @@ GPU ABS waterfall over a pool's cash flows (``tranches``) and the company graph 
 deals (``graph``); ``docs/book.md``.
 """
 
-from gpucredit.book.graph import CompanyGraph, Link, company_graph
+from gpucredit.book.graph import Chain, CompanyGraph, Link, company_graph, transmission_chains
 from gpucredit.book.losses import (
     Concentration,
     LossSummary,
@@ -31,6 +31,7 @@ from gpucredit.book.vasicek import (
 )
 
 __all__ = [
+    "Chain",
     "CompanyGraph",
     "Concentration",
     "Link",
@@ -51,4 +52,5 @@ __all__ = [
     "one_year_losses",
     "run_waterfall",
     "summarise_losses",
+    "transmission_chains",
 ]

@@ -26,11 +26,14 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Literal
 
+import numpy as np
+
+from gpucredit._typing import BoolArray, Int64Array
 from gpucredit.config.entities import Entity, find_cycle, registry
 from gpucredit.config.miner import MinerSpec
 from gpucredit.config.spec import ContractSpec, DealSpec
 
-__all__ = ["CompanyGraph", "Link", "Relation", "company_graph"]
+__all__ = ["Chain", "CompanyGraph", "Link", "Relation", "company_graph", "transmission_chains"]
 
 #: How a company's default reaches another.
 Relation = Literal["tenant_of", "guaranteed_by", "parent_of", "servicer_of", "hosted_by"]
@@ -169,3 +172,85 @@ def _topological(out: Mapping[str, Sequence[str]]) -> tuple[str, ...]:
             if indegree[t] == 0:
                 ready.append(t)
     return tuple(result)
+
+
+@dataclass(frozen=True, slots=True)
+class Chain:
+    """A first default and a later default it led to, with how often.
+
+    Attributes
+    ----------
+    first, later : str
+        The company whose default started the chain and one it reached.
+    paths : int
+        Paths on which ``first`` defaulted first and the chain reached ``later``.
+    share : float
+        ``paths`` over all paths, decimal.
+    """
+
+    first: str
+    later: str
+    paths: int
+    share: float
+
+
+def transmission_chains(graph: CompanyGraph, default_month: Int64Array) -> tuple[Chain, ...]:
+    """Which first defaults led to which later ones, and how often (issue 14's "transmission
+    chains" table).
+
+    On a path, a defaulted company is a *first* default when no company linked to it
+    (``source -> it``) defaulted in the same month or before. A first default ``f`` *led to*
+    ``c`` when a chain of links ``f -> x -> ... -> c`` joins companies that all defaulted, in
+    months that never go down along the chain. Vectorised over paths; a loop over the graph's
+    topological order.
+
+    Parameters
+    ----------
+    graph : CompanyGraph
+        The book's companies and links.
+    default_month : ndarray of int, shape (path, company)
+        Each company's default month (0 = the first), in ``graph.companies``' order; negative
+        where it did not default.
+
+    Returns
+    -------
+    tuple of Chain
+        Every pair seen on at least one path, the most frequent first (ties by name).
+    """
+    m = np.asarray(default_month)
+    n_comp = len(graph.companies)
+    if m.ndim != 2 or m.shape[1] != n_comp or not np.issubdtype(m.dtype, np.integer):
+        raise ValueError(f"default_month must be integers of shape (path, {n_comp}), got {m.shape}")
+    n = m.shape[0]
+    col = {name: i for i, name in enumerate(graph.companies)}
+    sources: dict[int, list[int]] = {i: [] for i in range(n_comp)}
+    for link in graph.links:
+        s_i, t_i = col[link.source], col[link.target]
+        if s_i not in sources[t_i]:
+            sources[t_i].append(s_i)
+    defaulted = m >= 0
+    first = defaulted.copy()
+    for c in range(n_comp):
+        for x in sources[c]:
+            first[:, c] &= ~(defaulted[:, x] & (m[:, x] <= m[:, c]))
+    out: list[Chain] = []
+    for f in range(n_comp):
+        if not first[:, f].any():
+            continue
+        # reach[:, c]: on each path, f's default travelled to c (c itself defaulted).
+        reach: dict[int, BoolArray] = {f: first[:, f]}
+        for c in range(n_comp):  # topological order: every source of c comes before it
+            if c == f:
+                continue
+            hit = np.zeros(n, dtype=np.bool_)
+            for x in sources[c]:
+                if x in reach:
+                    hit |= reach[x] & (m[:, x] <= m[:, c])
+            hit &= defaulted[:, c]
+            if hit.any():
+                reach[c] = hit
+        for c, hit in reach.items():
+            if c != f:
+                count = int(hit.sum())
+                out.append(Chain(graph.companies[f], graph.companies[c], count, count / n))
+    return tuple(sorted(out, key=lambda ch: (-ch.paths, ch.first, ch.later)))
