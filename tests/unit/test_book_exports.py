@@ -9,6 +9,7 @@ INTENDED = {
     "CompanyGraph",
     "Concentration",
     "Link",
+    "LossAccumulator",
     "LossSummary",
     "PoolCashFlows",
     "TailFigure",

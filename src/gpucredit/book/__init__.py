@@ -8,6 +8,7 @@ deals (``graph``); ``docs/book.md``.
 from gpucredit.book.graph import Chain, CompanyGraph, Link, company_graph, transmission_chains
 from gpucredit.book.losses import (
     Concentration,
+    LossAccumulator,
     LossSummary,
     TailFigure,
     concentration,
@@ -35,6 +36,7 @@ __all__ = [
     "CompanyGraph",
     "Concentration",
     "Link",
+    "LossAccumulator",
     "LossSummary",
     "PoolCashFlows",
     "TailFigure",

@@ -31,16 +31,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.stats import binom
 
 from gpucredit._typing import Float64Array, Int64Array
+from gpucredit.credit.metrics import USD_RESOLUTION
+from gpucredit.stats import ExactSum
 
 __all__ = [
     "DEFAULT_LEVELS",
     "Concentration",
+    "LossAccumulator",
     "LossSummary",
     "TailFigure",
     "concentration",
@@ -165,12 +168,16 @@ def _tail(
     order: Int64Array,
     level: float,
     n_eff: float,
+    below: float = 0.0,
 ) -> TailFigure:
+    """VaR, ES and contributions from the paths given, sorted by ``order``; ``below`` is the
+    weight of paths left out, every one of them with a loss under the paths given (the
+    streaming accumulator keeps only the worst paths)."""
     if not 0.0 < level < 1.0:
         raise ValueError(f"confidence level must be in (0, 1), got {level!r}")
     w_sorted = w[order]
-    big = float(w_sorted.sum())
-    cum = np.cumsum(w_sorted) / big
+    big = below + float(w_sorted.sum())
+    cum = (below + np.cumsum(w_sorted)) / big
     sorted_loss = total[order]
     var = _weighted_quantile(sorted_loss, cum, level)
     n_int = max(int(n_eff), 1)
@@ -180,7 +187,7 @@ def _tail(
     high = _weighted_quantile(sorted_loss, cum, min((k_hi + 1.0) / n_int, 1.0))
     # Tail weights: the worst paths, the boundary one with the fraction completing (1 - a) W.
     mass = (1.0 - level) * big
-    above = big - np.cumsum(w_sorted)  # weight strictly worse than each sorted path
+    above = big - below - np.cumsum(w_sorted)  # weight strictly worse than each sorted path
     t_sorted = np.clip(mass - above, 0.0, w_sorted)
     t = np.empty_like(t_sorted)
     t[order] = t_sorted
@@ -213,7 +220,9 @@ def summarise_losses(
     losses : ndarray, shape (path, position)
         Loss of each position on each path, USD, real-world measure (P). Finite.
     weights : ndarray, shape (path,), optional
-        Positive path weights (likelihood ratios); 1 when absent.
+        Positive path weights (likelihood ratios). When absent (the real-world measure) the
+        figures come from ``LossAccumulator`` on one block: the same numbers as any split of
+        the paths into blocks.
     levels : sequence of float
         Confidence levels of VaR and ES, decimals.
 
@@ -224,6 +233,10 @@ def summarise_losses(
     """
     a = _as_losses(losses)
     n = a.shape[0]
+    if weights is None:
+        acc = LossAccumulator(a.shape[1], n, tuple(float(q) for q in levels))
+        acc.add(a, 0)
+        return acc.summary()
     w = _as_weights(weights, n)
     big = float(w.sum())
     n_eff = big * big / float(w @ w)
@@ -241,6 +254,110 @@ def summarise_losses(
         el_by_position_usd=el_by_position,
         tails=tails,
     )
+
+
+@dataclass(slots=True)
+class LossAccumulator:
+    """The book's loss statistics over blocks of paths (real-world measure, unit weights),
+    with memory bounded by the tail: the same figures for any split into blocks and any order
+    of ``add`` and ``merge``.
+
+    Kept: exact sums (``stats.ExactSum`` at ``credit.metrics.USD_RESOLUTION``) of each
+    position's loss and of the path totals with their squares, and the rows of the worst
+    ``keep`` paths (by total loss, ties by path index), enough for every VaR interval and
+    tail asked: ``keep = n_paths - min_a k_lo(a) + 2``, ``k_lo`` the 2.5% quantile of
+    ``Binomial(n_paths, a)``. EL is the sum of the positions' exact means, so the EL of a
+    book is exactly the sum of its positions' ELs.
+
+    Parameters
+    ----------
+    n_positions : int
+        Columns of every block.
+    n_paths : int
+        Paths of the whole run (the blocks must add up to it before ``summary``).
+    levels : tuple of float
+        Confidence levels of VaR and ES, decimals.
+    """
+
+    n_positions: int
+    n_paths: int
+    levels: tuple[float, ...] = DEFAULT_LEVELS
+    _total: ExactSum = field(init=False)
+    _positions: list[ExactSum] = field(init=False)
+    _rows: Float64Array = field(init=False)
+    _totals: Float64Array = field(init=False)
+    _index: Int64Array = field(init=False)
+
+    def __post_init__(self) -> None:
+        if self.n_positions < 1 or self.n_paths < 2:
+            raise ValueError("a LossAccumulator needs at least 1 position and 2 paths")
+        if any(not 0.0 < q < 1.0 for q in self.levels):
+            raise ValueError(f"confidence levels must be in (0, 1), got {self.levels!r}")
+        self._total = ExactSum(USD_RESOLUTION, moments=True)
+        self._positions = [ExactSum(USD_RESOLUTION) for _ in range(self.n_positions)]
+        self._rows = np.zeros((0, self.n_positions))
+        self._totals = np.zeros(0)
+        self._index = np.zeros(0, dtype=np.int64)
+
+    @property
+    def keep(self) -> int:
+        """Rows of the worst paths kept."""
+        k_lo = min(float(binom.ppf(0.025, self.n_paths, q)) for q in self.levels)
+        return min(self.n_paths, self.n_paths - int(k_lo) + 2)
+
+    def add(self, losses: Float64Array, first_path: int) -> None:
+        """Add a block: ``losses`` (path, position), USD, of paths ``first_path`` onwards."""
+        a = np.asarray(losses, dtype=np.float64)
+        if a.ndim != 2 or a.shape[1] != self.n_positions or not np.all(np.isfinite(a)):
+            raise ValueError(f"a block must be finite of shape (path, {self.n_positions})")
+        totals = a.sum(axis=1)
+        self._total.add(totals)
+        for j, acc in enumerate(self._positions):
+            acc.add(a[:, j])
+        index = np.arange(first_path, first_path + a.shape[0], dtype=np.int64)
+        self._keep_worst(a, totals, index)
+
+    def merge(self, other: LossAccumulator) -> None:
+        """Fold in another accumulator of the same run (other blocks of paths)."""
+        if (other.n_positions, other.n_paths, other.levels) != (
+            self.n_positions,
+            self.n_paths,
+            self.levels,
+        ):
+            raise ValueError("cannot merge accumulators of different runs")
+        self._total.merge(other._total)
+        for mine, theirs in zip(self._positions, other._positions, strict=True):
+            mine.merge(theirs)
+        self._keep_worst(other._rows, other._totals, other._index)
+
+    def _keep_worst(self, rows: Float64Array, totals: Float64Array, index: Int64Array) -> None:
+        all_rows = np.concatenate([self._rows, rows])
+        all_totals = np.concatenate([self._totals, totals])
+        all_index = np.concatenate([self._index, index])
+        worst = np.lexsort((all_index, all_totals))[-self.keep :]
+        worst = worst[np.argsort(all_index[worst], kind="stable")]  # canonical: path order
+        self._rows, self._totals, self._index = all_rows[worst], all_totals[worst], all_index[worst]
+
+    def summary(self) -> LossSummary:
+        """The figures of the whole run (every path added)."""
+        n = self._total.count
+        if n != self.n_paths:
+            raise ValueError(f"{n} paths added of the run's {self.n_paths}")
+        el_by_position = np.array([p.mean() for p in self._positions], dtype=np.float64)
+        order = np.lexsort((self._index, self._totals)).astype(np.int64)
+        w = np.ones(len(self._totals))
+        below = float(n - len(self._totals))
+        tails = tuple(
+            _tail(self._totals, self._rows, w, order, q, float(n), below) for q in self.levels
+        )
+        return LossSummary(
+            n_paths=n,
+            effective_paths=float(n),
+            el_usd=math.fsum(el_by_position.tolist()),
+            el_se_usd=self._total.standard_error(),
+            el_by_position_usd=el_by_position,
+            tails=tails,
+        )
 
 
 def one_year_losses(
