@@ -5,7 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gpucredit.book.losses import concentration, one_year_losses, summarise_losses
+from gpucredit.book.losses import (
+    concentration,
+    contagion_premium,
+    one_year_losses,
+    summarise_losses,
+)
 
 
 def test_hand_book_tail_and_contributions() -> None:
@@ -51,3 +56,17 @@ def test_concentration_hhi() -> None:
 def test_rejects_bad_loss_matrices(bad: np.ndarray) -> None:
     with pytest.raises(ValueError, match="losses must"):
         summarise_losses(bad)
+
+
+def test_contagion_premium() -> None:
+    rng = np.random.default_rng(5)
+    base = rng.exponential(100.0, size=(2_000, 3))
+    same = contagion_premium(base, base)
+    assert (same.el_usd, same.el_se_usd, same.var_usd) == (0.0, 0.0, 0.0)
+    # Transmission adds losses on the worst paths: both premia positive.
+    worse = base.copy()
+    bad = base.sum(axis=1) > np.quantile(base.sum(axis=1), 0.95)
+    worse[bad] *= 2.0
+    p = contagion_premium(worse, base)
+    assert p.el_usd > 0.0 and p.var_usd > 0.0
+    assert p.el_se_usd > 0.0 and p.var_se_usd > 0.0

@@ -8,10 +8,12 @@ deals (``graph``); ``docs/book.md``.
 from gpucredit.book.graph import Chain, CompanyGraph, Link, company_graph, transmission_chains
 from gpucredit.book.losses import (
     Concentration,
+    ContagionPremium,
     LossAccumulator,
     LossSummary,
     TailFigure,
     concentration,
+    contagion_premium,
     one_year_losses,
     summarise_losses,
 )
@@ -35,6 +37,7 @@ __all__ = [
     "Chain",
     "CompanyGraph",
     "Concentration",
+    "ContagionPremium",
     "Link",
     "LossAccumulator",
     "LossSummary",
@@ -47,6 +50,7 @@ __all__ = [
     "company_graph",
     "concentration",
     "conditional_pd",
+    "contagion_premium",
     "evaluate_tranches",
     "lhp_expected_loss",
     "lhp_loss_cdf",
