@@ -4,7 +4,8 @@ against their own identities.
 Source of the reference numbers: Basel Committee on Banking Supervision, "International
 Convergence of Capital Measurement and Capital Standards" (June 2006), Annex 5,
 "Illustrative IRB risk weights for UL", corporate exposures, LGD 45%, maturity 2.5 years
-(the table printed to two decimals of a percent). The risk weight is
+(the table printed to two decimals of a percent; a public copy:
+http://www.bankersacademy.com/regulations/basel2-annex5.php). The risk weight is
 ``12.5 * LGD * (p_999 - PD) * MA`` with ``p_999`` the ASRF conditional PD at 99.9% (BIS, "An
 Explanatory Note on the Basel II IRB Risk Weight Functions", 2005) and the maturity
 adjustment ``MA = (1 + (M - 2.5) b) / (1 - 1.5 b)``, ``b = (0.11852 - 0.05478 ln PD)^2``.
@@ -29,8 +30,8 @@ BASEL_II_ANNEX_5 = [
     (0.0003, 14.44),
     (0.0010, 29.65),
     (0.0100, 92.32),
-    (0.0500, 149.86),
-    (0.2000, 238.23),
+    (0.0200, 114.86),
+    (0.0300, 128.44),
 ]
 
 
@@ -48,8 +49,8 @@ def test_basel_ii_risk_weights(pd: float, risk_weight_pct: float) -> None:
     b = (0.11852 - 0.05478 * math.log(pd)) ** 2
     maturity_adjustment = 1.0 / (1.0 - 1.5 * b)  # M = 2.5: the (M - 2.5) b term is zero
     rw = 12.5 * 0.45 * (p999 - pd) * maturity_adjustment * 100.0
-    # The table prints two decimals of a percent and was rounded from rounded intermediate
-    # values: one unit of the last place (its 5% row sits 0.006 from the exact formula).
+    # The table prints two decimals of a percent, and its 2% row sits 0.006 above the exact
+    # formula (rounded intermediates in the published computation): one unit of the last place.
     assert rw == pytest.approx(risk_weight_pct, abs=0.01)
 
 
