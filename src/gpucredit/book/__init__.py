@@ -1,10 +1,12 @@
 """A book of loans: its loss distribution, risk contributions, concentration and tranches.
 
 The analytic oracle (``vasicek``), the portfolio statistics of a loss matrix (``losses``), a
-GPU ABS waterfall over a pool's cash flows (``tranches``) and the company graph of a book's
-deals (``graph``); ``docs/book.md``.
+GPU ABS waterfall over a pool's cash flows (``tranches``), the company graph of a book's
+deals (``graph``) and the fire-sale fixed point of shared GPU markets (``fire_sale``);
+``docs/book.md``.
 """
 
+from gpucredit.book.fire_sale import FireSaleResult, fire_sale_fixed_point
 from gpucredit.book.graph import Chain, CompanyGraph, Link, company_graph, transmission_chains
 from gpucredit.book.losses import (
     Concentration,
@@ -38,6 +40,7 @@ __all__ = [
     "CompanyGraph",
     "Concentration",
     "ContagionPremium",
+    "FireSaleResult",
     "Link",
     "LossAccumulator",
     "LossSummary",
@@ -52,6 +55,7 @@ __all__ = [
     "conditional_pd",
     "contagion_premium",
     "evaluate_tranches",
+    "fire_sale_fixed_point",
     "lhp_expected_loss",
     "lhp_loss_cdf",
     "lhp_loss_quantile",
