@@ -21,7 +21,11 @@ import pytest
 from scipy.stats import binom, norm
 
 from gpucredit.book.losses import summarise_losses
-from gpucredit.book.vasicek import lhp_expected_loss, lhp_loss_quantile
+from gpucredit.book.vasicek import (
+    lhp_expected_loss,
+    lhp_expected_shortfall,
+    lhp_loss_quantile,
+)
 
 PD, RHO, LGD = 0.02, 0.15, 0.6
 POSITIONS, OBLIGORS = 10, 2_000
@@ -46,6 +50,9 @@ def test_var_converges_to_the_vasicek_quantile(level: float) -> None:
     assert tail.var_se_usd > 0.0
     assert abs(tail.var_usd - lhp) <= K * tail.var_se_usd
     assert tail.var_low_usd <= tail.var_usd <= tail.var_high_usd
+    # ES against the closed form, with the Manistre-Hancock standard error, same k.
+    lhp_es = lhp_expected_shortfall(level, PD, RHO, LGD) * exposure
+    assert abs(tail.es_usd - lhp_es) <= K * tail.es_se_usd
     # EL: the mean's own standard error, same k.
     assert abs(summary.el_usd - lhp_expected_loss(PD, LGD) * exposure) <= K * summary.el_se_usd
 

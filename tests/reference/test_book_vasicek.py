@@ -17,10 +17,12 @@ import math
 
 import numpy as np
 import pytest
+from scipy.stats import norm
 
 from gpucredit.book.vasicek import (
     conditional_pd,
     lhp_expected_loss,
+    lhp_expected_shortfall,
     lhp_loss_cdf,
     lhp_loss_quantile,
 )
@@ -80,3 +82,20 @@ def test_cdf_bounds_and_mean() -> None:
 def test_rejects_parameters_outside_the_model(pd: float, rho: float, lgd: float) -> None:
     with pytest.raises(ValueError, match="Vasicek LHP"):
         lhp_loss_quantile(0.99, pd, rho, lgd)
+
+
+@pytest.mark.parametrize("level", [0.99, 0.999])
+def test_expected_shortfall_is_the_mean_quantile_beyond_the_level(level: float) -> None:
+    # ES_q = (1 / (1 - q)) * integral over u in (q, 1) of the u-quantile: Gauss-Legendre in
+    # the variable t = Phi^-1(u), where the integrand is smooth.
+    nodes, weights = np.polynomial.legendre.leggauss(200)
+    lo, hi = norm.ppf(level), 8.0  # beyond t = 8 the normal weight is ~1e-15
+    t = 0.5 * (hi - lo) * nodes + 0.5 * (hi + lo)
+    u = norm.cdf(t)
+    quantiles = np.asarray(lhp_loss_quantile(u, 0.02, 0.15, 0.6))
+    integral = 0.5 * (hi - lo) * float(np.sum(weights * quantiles * norm.pdf(t)))
+    # Quadrature on 200 nodes of a smooth integrand, and the bivariate normal CDF's own
+    # accuracy (scipy's Genz algorithm, ~1e-8 absolute on the joint probability).
+    assert integral / (1.0 - level) == pytest.approx(
+        lhp_expected_shortfall(level, 0.02, 0.15, 0.6), rel=1e-5
+    )

@@ -26,6 +26,7 @@ INTENDED = {
     "evaluate_tranches",
     "fire_sale_fixed_point",
     "lhp_expected_loss",
+    "lhp_expected_shortfall",
     "lhp_loss_cdf",
     "lhp_loss_quantile",
     "one_year_losses",

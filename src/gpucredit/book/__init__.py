@@ -31,6 +31,7 @@ from gpucredit.book.tranches import (
 from gpucredit.book.vasicek import (
     conditional_pd,
     lhp_expected_loss,
+    lhp_expected_shortfall,
     lhp_loss_cdf,
     lhp_loss_quantile,
 )
@@ -57,6 +58,7 @@ __all__ = [
     "evaluate_tranches",
     "fire_sale_fixed_point",
     "lhp_expected_loss",
+    "lhp_expected_shortfall",
     "lhp_loss_cdf",
     "lhp_loss_quantile",
     "one_year_losses",

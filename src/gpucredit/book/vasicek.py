@@ -12,9 +12,18 @@ Weight Functions", 2005, eq. (1); ``REFERENCES.md``, "Credit-risk reference form
 
     p_q = Phi((Phi^-1(PD) + sqrt(rho) Phi^-1(q)) / sqrt(1 - rho)),
 
-its CDF ``P(p(Z) <= y) = Phi((sqrt(1 - rho) Phi^-1(y) - Phi^-1(PD)) / sqrt(rho))`` (Vasicek,
-"The distribution of loan portfolio value", Risk, 2002), and its mean ``PD``. With a constant
-loss given default ``LGD`` the pool loss fraction is ``L = LGD p(Z)``.
+its expected shortfall (the mean of the loss fraction beyond its ``q``-quantile)
+
+    ES_q = LGD Phi_2(Phi^-1(PD), Phi^-1(1 - q); sqrt(rho)) / (1 - q),
+
+because ``p(Z)`` exceeds ``p_q`` exactly when ``Z < Phi^-1(1 - q)`` and
+``E[p(Z) 1{Z < z}] = P(sqrt(rho) Z + sqrt(1 - rho) e < Phi^-1(PD), Z < z)`` (a bivariate
+normal probability with correlation ``sqrt(rho)``), its CDF
+
+    P(p(Z) <= y) = Phi((sqrt(1 - rho) Phi^-1(y) - Phi^-1(PD)) / sqrt(rho))
+
+(Vasicek, "The distribution of loan portfolio value", Risk, 2002), and its mean ``PD``.
+With a constant loss given default ``LGD`` the pool loss fraction is ``L = LGD p(Z)``.
 
 All probabilities and fractions are decimals; these are real-world (P) quantities when the PD
 is a real-world PD.
@@ -25,13 +34,14 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.stats import norm
+from scipy.stats import multivariate_normal, norm
 
 from gpucredit._typing import Float64Array
 
 __all__ = [
     "conditional_pd",
     "lhp_expected_loss",
+    "lhp_expected_shortfall",
     "lhp_loss_cdf",
     "lhp_loss_quantile",
 ]
@@ -131,3 +141,26 @@ def lhp_expected_loss(pd: float, lgd: float = 1.0) -> float:
     averages out: ``E[p(Z)] = pd``)."""
     _check(pd, 0.5, lgd)
     return pd * lgd
+
+
+def lhp_expected_shortfall(
+    quantile: float, pd: float, correlation: float, lgd: float = 1.0
+) -> float:
+    """Expected shortfall of the large pool's loss fraction at ``quantile``, decimal of the pool's
+    exposure: ``lgd Phi_2(Phi^-1(pd), Phi^-1(1 - q); sqrt(rho)) / (1 - q)``.
+
+    Parameters
+    ----------
+    quantile : float
+        Confidence level ``q``, decimal in (0, 1).
+    pd, correlation, lgd : float
+        As in ``lhp_loss_quantile``.
+    """
+    _check(pd, correlation, lgd)
+    if not 0.0 < quantile < 1.0:
+        raise ValueError(f"Vasicek LHP: quantile must be in (0, 1), got {quantile!r}")
+    r = math.sqrt(correlation)
+    joint = multivariate_normal(mean=[0.0, 0.0], cov=[[1.0, r], [r, 1.0]]).cdf(
+        [norm.ppf(pd), norm.ppf(1.0 - quantile)]
+    )
+    return lgd * float(joint) / (1.0 - quantile)
