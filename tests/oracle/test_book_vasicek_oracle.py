@@ -1,5 +1,6 @@
 """Oracle: a homogeneous one-factor Gaussian-copula book drawn with numpy has the Vasicek LHP
-loss quantiles, within Monte Carlo error, through ``book.losses.summarise_losses``.
+loss quantiles and expected shortfalls, within Monte Carlo error, through
+``book.losses.summarise_losses``.
 
 The book: 10 positions of 2,000 obligors each (20,000 obligors), PD 2%, asset correlation
 15%, LGD 60%, 1 USD of exposure per obligor. Given the factor ``Z`` the obligors default
