@@ -17,7 +17,8 @@ Each month ``t``, on every path at once (``docs/book.md`` has the order and the 
 5. The reserve is topped up from the interest left to its target ``max(pct * P_t, floor)``
    (zero once the notes are repaid); any excess over the target is released to the equity.
 6. The interest left is released to the equity.
-7. At legal final (the last month) each class's unpaid balance is its principal loss. Until
+7. At legal final (the last month) the reserve repays the notes, senior first, the rest of
+   it is released, and each class's unpaid balance is its principal loss. Until
    then a class is not written down: losses show as a pool balance below the classes' (the
    OC test), interest still accrues on the whole balance, and later recoveries and excess
    interest can still repay it (a principal deficiency ledger, as European ABS keep one).
@@ -26,10 +27,10 @@ Identities that hold on every path (tests/properties/test_book_tranches.py):
 
 * cash: interest + principal + recoveries collected = interest and principal paid to the
   classes + reserve change + release to the equity;
-* losses: the classes' principal losses (equity included) + interest diverted to principal =
-  the pool's loss (defaulted - recovered) + principal released to the equity; without
-  triggers (no diversion) and with recoveries never above the defaults before them, the
-  classes' losses add up to the pool's loss;
+* losses: the classes' principal losses (equity included) + interest and reserve applied to
+  principal = the pool's loss (defaulted - recovered) + principal released to the equity;
+  without triggers and reserve, and with recoveries never above the defaults before them,
+  the classes' losses add up to the pool's loss;
 * seniority (sequential): a class loses principal only if every class junior to it loses
   all of its own.
 """
@@ -176,7 +177,8 @@ class WaterfallResult:
         Reserve balance at closing and after each month.
     equity_release_usd, diverted_usd, principal_released_usd : ndarray, shape (path, month)
         Cash released to the equity (of which principal left after every balance is repaid),
-        and interest diverted to principal by failed tests.
+        and cash other than principal collected that repaid note principal (interest
+        diverted by failed tests; the reserve at legal final).
     test_failed : ndarray of bool, shape (path, month)
         Whether any OC or IC test failed.
     pool_loss_usd : ndarray, shape (path,)
@@ -316,9 +318,15 @@ def run_waterfall(waterfall: Waterfall, pool: PoolCashFlows) -> WaterfallResult:
         left = left - top_up
         excess = np.maximum(reserve - target, 0.0)
         reserve = reserve - excess
-        # 7. At legal final, what the classes are still owed is their principal loss.
+        # 7. At legal final the reserve repays the notes, senior first, and what is left of it
+        # is released; what the classes are still owed is their principal loss.
         cut = np.zeros((n, k_notes + 1))
         if t == months - 1:
+            from_reserve_principal = _sequential(reserve, notes)
+            notes = notes - from_reserve_principal
+            turbo_paid = turbo_paid + from_reserve_principal
+            excess = excess + reserve - from_reserve_principal.sum(axis=1)
+            reserve = np.zeros(n)
             cut[:, :k_notes] = notes
             cut[:, k_notes] = equity
             notes = np.zeros_like(notes)
