@@ -70,3 +70,25 @@ def test_metrics_by_hand() -> None:
     assert equity.el == pytest.approx(1.0, abs=TOL)
     # A's principal: 30, 20, 20 USD at months 1, 2, 3.
     assert a.wal_years == pytest.approx((30.0 * 1 + 20.0 * 2 + 20.0 * 3) / 12.0 / 70.0, abs=TOL)
+
+
+def test_junior_interest_is_deferred_and_caught_up() -> None:
+    # Month 1: 0.8 of interest pays A's 0.70 and 0.10 of B's 0.40 (0.30 deferred). Month 2:
+    # 2.0 pays 0.70 + 0.40, then the 0.30 deferred; 0.60 released. Month 3: everything repaid.
+    pool = PoolCashFlows(
+        interest_usd=np.array([[0.8, 2.0, 1.5]]),
+        principal_usd=np.array([[0.0, 0.0, 100.0]]),
+        defaulted_usd=np.zeros((1, 3)),
+        recoveries_usd=np.zeros((1, 3)),
+    )
+    r = run_waterfall(WATERFALL, pool)
+    np.testing.assert_allclose(r.interest_paid_usd[0, :, 1], [0.1, 0.7, 0.4], atol=TOL)
+    np.testing.assert_allclose(r.shortfall_usd[0, :, 1], [0.0, 0.0, 0.0], atol=TOL)
+    np.testing.assert_allclose(r.equity_release_usd[0, :2], [0.0, 0.6], atol=TOL)
+    _, b, _ = evaluate_tranches(WATERFALL, pool, np.ones(3), fair_spreads=False)
+    assert (b.pd, b.el) == (0.0, 0.0)
+    # Without deferral the 0.30 is lost when missed: EL, not a default (not the senior class).
+    lost = Waterfall(WATERFALL.classes, 100.0, defer_junior_interest=False)
+    _, b, _ = evaluate_tranches(lost, pool, np.ones(3), fair_spreads=False)
+    assert b.pd == 0.0
+    assert b.el == pytest.approx(0.3 / 20.0, abs=TOL)

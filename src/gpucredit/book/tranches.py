@@ -6,8 +6,10 @@ Each month ``t``, on every path at once (``docs/book.md`` has the order and the 
 1. The pool balance falls by the principal collected and the principal that defaulted:
    ``P_t = P_{t-1} - principal_t - defaulted_t`` (what is left at the last month defaults).
 2. Interest: the notes' interest due ``D_k = c_k / 12 * B_k`` is paid senior first from the
-   interest collected, then from the reserve account; what neither covers is a shortfall (not
-   carried forward).
+   interest collected, then from the reserve account; then interest deferred in earlier
+   months, senior first, from the interest left. What is missed is a shortfall of the senior
+   class (a default), and deferred for the classes below it (``defer_junior_interest``;
+   otherwise lost), lost only if still unpaid at legal final.
 3. Tests, per note class with a trigger: OC ``P_t / sum_{j <= k} B_j`` and IC
    ``interest_t / sum_{j <= k} D_j``. When any test fails, the interest left after interest is
    diverted to pay down the notes' principal senior first (a turbo), and principal is paid
@@ -107,6 +109,12 @@ class Waterfall:
         The reserve at closing and its floor target, USD.
     reserve_target_pct : float
         Reserve target as a decimal of the current pool balance.
+    defer_junior_interest : bool
+        Interest the notes below the senior class cannot be paid is deferred: carried and paid,
+        senior first, after the month's current interest when cash allows; only what is still
+        unpaid at legal final is lost. False: it is lost when missed. ASSUMPTION: True, as
+        subordinate ABS classes are usually written (their missed interest is not a default
+        while the senior class is outstanding; the senior class's interest is never deferred).
     """
 
     classes: tuple[TrancheClass, ...]
@@ -115,6 +123,7 @@ class Waterfall:
     reserve_initial_usd: float = 0.0
     reserve_target_pct: float = 0.0
     reserve_floor_usd: float = 0.0
+    defer_junior_interest: bool = True
 
     def __post_init__(self) -> None:
         if not self.classes:
@@ -170,7 +179,9 @@ class WaterfallResult:
         Interest and principal paid (principal includes the turbo) and balance written off
         (at legal final, the last month).
     interest_due_usd, shortfall_usd : ndarray, shape (path, month, class)
-        Interest due and unpaid (zero for the equity, which has no coupon).
+        The month's coupon due, and interest lost (missed and not deferred, or deferred and
+        still unpaid at legal final); zero for the equity, which has no coupon.
+        ``interest_paid_usd`` includes deferred interest caught up.
     balance_usd : ndarray, shape (path, month, class)
         Balance at the start of each month.
     reserve_usd : ndarray, shape (path, month + 1)
@@ -271,6 +282,9 @@ def run_waterfall(waterfall: Waterfall, pool: PoolCashFlows) -> WaterfallResult:
     released_principal = np.zeros((n, months))
     failed = np.zeros((n, months), dtype=np.bool_)
     pool_loss = np.zeros(n)
+    deferred = np.zeros((n, k_notes))  # interest deferred and not yet paid, USD
+    defer = np.ones(k_notes)
+    defer[0] = 0.0  # the senior class's interest is never deferred
     for t in range(months):
         balance[:, t, :k_notes] = notes
         balance[:, t, k_notes] = equity
@@ -282,13 +296,20 @@ def run_waterfall(waterfall: Waterfall, pool: PoolCashFlows) -> WaterfallResult:
             pool_loss += np.maximum(pool_bal, 0.0)
             pool_bal = np.zeros(n)
         pool_bal = np.maximum(pool_bal, 0.0)
-        # 2. Interest, senior first, from collections then the reserve.
+        # 2. Interest, senior first, from collections then the reserve; then deferred interest.
         due = notes * (coupons / 12.0)
         from_interest = _sequential(interest, due)
         from_reserve = _sequential(reserve, due - from_interest)
         reserve = reserve - from_reserve.sum(axis=1)
         paid = from_interest + from_reserve
         left = interest - from_interest.sum(axis=1)
+        catch_up = _sequential(left, deferred)
+        left = left - catch_up.sum(axis=1)
+        missed = due - paid
+        deferred = (
+            deferred - catch_up + (missed * defer if waterfall.defer_junior_interest else 0.0)
+        )
+        paid = paid + catch_up
         # 3. Tests and the turbo.
         fail = _tests_fail(waterfall, pool_bal, notes, due, interest)
         turbo = np.where(fail, left, 0.0)
@@ -333,7 +354,8 @@ def run_waterfall(waterfall: Waterfall, pool: PoolCashFlows) -> WaterfallResult:
             equity = np.zeros(n)
         interest_due[:, t, :k_notes] = due
         interest_paid[:, t, :k_notes] = paid
-        shortfall[:, t, :k_notes] = due - paid
+        lost_now = missed * (1.0 - defer) if waterfall.defer_junior_interest else missed
+        shortfall[:, t, :k_notes] = lost_now + (deferred if t == months - 1 else 0.0)
         principal_paid[:, t, :k_notes] = turbo_paid + to_notes
         principal_paid[:, t, k_notes] = to_equity
         written_off[:, t] = cut
@@ -370,7 +392,8 @@ class TrancheMetrics:
         Pool loss fractions at which the class starts and stops losing, decimals of the pool.
     pd : float
         Share of paths in default: a missed interest payment on the senior class, or a
-        principal loss at legal final on any class (the agencies' definition), decimal.
+        principal loss or interest still unpaid at legal final on any class (the agencies'
+        definition), decimal.
     el : float
         Mean principal written off plus interest unpaid, per unit of initial balance.
     wal_years : float
@@ -505,6 +528,8 @@ def evaluate_tranches(
         default = lost > LOSS_TOLERANCE_USD
         if k == 0:
             default |= unpaid > LOSS_TOLERANCE_USD
+        elif k < len(waterfall.classes):
+            default |= res.shortfall_usd[:, -1, k] > LOSS_TOLERANCE_USD  # unpaid at legal final
         principal = res.principal_paid_usd[:, :, k].mean(axis=0)
         paid_total = float(principal.sum())
         wal = float(years @ principal) / paid_total if paid_total > 0.0 else 0.0
