@@ -38,10 +38,10 @@ __all__ = [
     "fire_sale_fixed_point",
 ]
 
-#: Convergence of the price multiplier (decimal of the reference price): 1e-10, far below
-#: any mark that matters (a 1e-10 move of a 1bn USD fleet's mark is 0.1 USD).
+#: Convergence of the price multiplier (decimal of the reference price). ASSUMPTION: 1e-10,
+#: far below any mark that matters (a 1e-10 move of a 1bn USD fleet's mark is 0.1 USD).
 DEFAULT_TOLERANCE = 1e-10
-#: Bound on the iterations: a monotone iteration that contracts by a factor of 0.8 a step
+#: Bound on the iterations. ASSUMPTION: 200; a monotone iteration that contracts by 0.8 a step
 #: reaches 1e-10 in about 100; more means the sales feed back on the price almost one for one.
 DEFAULT_MAX_ITERATIONS = 200
 

@@ -53,7 +53,8 @@ __all__ = [
     "summarise_losses",
 ]
 
-#: The confidence levels of VaR and ES reported (issue 14: 99% and 99.9%).
+#: The confidence levels of VaR and ES reported (issue 14: 99% and 99.9%; 99.9% is the Basel
+#: IRB confidence level, BIS explanatory note 2005, section 5.1).
 DEFAULT_LEVELS = (0.99, 0.999)
 #: Two-sided 95% normal quantile: the VaR interval is a 95% interval, and its half width over
 #: this number is the VaR's standard error.

@@ -66,7 +66,7 @@ __all__ = [
     "run_waterfall",
 ]
 
-#: A write-off or interest shortfall below one cent is rounding, not a default (USD).
+#: ASSUMPTION: a write-off or interest shortfall below one cent is rounding, not a default (USD).
 LOSS_TOLERANCE_USD = 0.01
 
 
