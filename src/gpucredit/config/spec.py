@@ -1618,18 +1618,6 @@ class DealSpec(Spec):
             raise SpecProblem(
                 "growth.covenants_on", g.covenants_on, f"a facility's name ({', '.join(names)})"
             )
-        from gpucredit.config.growth import expand_growth  # it builds on this module
-
-        try:
-            expand_growth(self)
-        except ValidationError as error:
-            first = error.errors()[0]
-            where = ".".join(str(x) for x in first["loc"])
-            raise SpecProblem(
-                "growth",
-                "the plan",
-                f"a plan that expands into a valid deal (at {where}: {first['msg']})",
-            ) from None
         return self
 
     @property
@@ -1944,6 +1932,30 @@ class DealSpec(Spec):
                         )
         if self.waterfall is not None:
             check_waterfall(self.waterfall, self.facilities)
+
+    @model_validator(mode="after")
+    def _growth_expands(self) -> Self:
+        """The growth plan, once the deal itself is valid, expands into a valid deal (e.g. its
+        contracts fit their cohorts): checked here so that the run never meets a bad one."""
+        if self.growth is None:
+            return self
+        from gpucredit.config.growth import expand_growth  # it builds on this module
+
+        try:
+            expand_growth(self)
+        except ValidationError as error:
+            first = error.errors()[0]
+            cause = first.get("ctx", {}).get("error")
+            if isinstance(cause, SpecProblem):
+                where, why = cause.field, cause.expected
+            else:
+                where, why = ".".join(str(x) for x in first["loc"]), first["msg"]
+            raise SpecProblem(
+                "growth",
+                "the plan",
+                f"a plan that expands into a valid deal (the expanded deal's {where}: {why})",
+            ) from None
+        return self
 
 
 def check_real_estate(items: list[RealEstateSpec], facilities: list[Any], single: bool) -> None:
