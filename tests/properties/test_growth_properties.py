@@ -3,6 +3,8 @@ on the same paths (issue 13 item 8)."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -45,6 +47,6 @@ def test_more_equity_never_raises_the_notes_pd(seed: int) -> None:
     flags = [_notes_defaults(share, seed) for share in SHARES]
     pds = [float(f.mean()) for f in flags]
     assert pds == sorted(pds), pds
-    for less, more in zip(flags, flags[1:], strict=False):
+    for less, more in itertools.pairwise(flags):
         assert not (less & ~more).any()  # a path that defaults with less debt does with more
     assert pds[-1] > pds[0]  # the debt matters on these paths: the test is not vacuous

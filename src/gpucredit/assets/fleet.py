@@ -743,8 +743,8 @@ def _contract_rate(
     contract signed at the market the path's rent index of generation ``gen`` in its signing
     month times its factor (``project_reference``'s ``_market_rates``)."""
     if market_month is not None and market_factor is not None and market_month[k] >= 0:
-        return rent_index[p, market_month[k], gen] * market_factor[k]
-    return contract_rate[k, max(tk, 0)]
+        return float(rent_index[p, market_month[k], gen] * market_factor[k])
+    return float(contract_rate[k, max(tk, 0)])
 
 
 def contract_tail(deal: DealSpec, grid: TimeGrid) -> dict[str, Any]:

@@ -325,7 +325,7 @@ def _growth_covenant_breach(
         debt = 0.0
         for j in range(after.shape[0]):
             debt = debt + after[j]
-        return debt > level * (cum_cf[month] - cum_cf[month - window])
+        return bool(debt > level * (cum_cf[month] - cum_cf[month - window]))
     reserves = 0.0
     for j in range(dsra.shape[0]):
         reserves = reserves + dsra[j]
