@@ -28,7 +28,7 @@ def _before_as_of(data: dict[str, Any]) -> list[str]:
 
 def _after_maturity(data: dict[str, Any]) -> list[str]:
     data["growth"]["capex_plan"][-1]["date"] = "2031-01-31"
-    return ["growth.capex_plan[7].date", "before the last maturity (2030-06-11"]
+    return ["growth.capex_plan[7].date", "before the last maturity (2031-02-11"]
 
 
 def _debt_share(data: dict[str, Any]) -> list[str]:
@@ -72,7 +72,8 @@ def test_going_concern_and_run_off_in_the_json(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["run", str(path), "--paths", "64", "--format", "json"])
     assert result.exit_code == 0, result.output
     names = [f["name"] for f in json.loads(result.stdout)["facilities"]]
-    assert names == ["spv-ddtl", "senior-notes-9.25-2030", "growth-ddtl"]
+    written = ["spv-ddtl", "oem-financing", "senior-notes-9.25-2030", "senior-notes-9.00-2031"]
+    assert names == [*written, "growth-ddtl"]
     data = _growing()
     data["growth"]["mode"] = "run_off"
     run_off = tmp_path / "run_off.yaml"
@@ -80,4 +81,4 @@ def test_going_concern_and_run_off_in_the_json(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["run", str(run_off), "--paths", "64", "--format", "json"])
     assert result.exit_code == 0, result.output
     names = [f["name"] for f in json.loads(result.stdout)["facilities"]]
-    assert names == ["spv-ddtl", "senior-notes-9.25-2030"]
+    assert names == written
