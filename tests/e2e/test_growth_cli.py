@@ -27,7 +27,7 @@ def _before_as_of(data: dict[str, Any]) -> list[str]:
 
 
 def _after_maturity(data: dict[str, Any]) -> list[str]:
-    data["growth"]["capex_plan"][-1]["date"] = "2031-01-31"
+    data["growth"]["capex_plan"][-1]["date"] = "2031-06-30"
     return ["growth.capex_plan[7].date", "before the last maturity (2031-02-11"]
 
 
