@@ -1589,7 +1589,7 @@ class DealSpec(Spec):
                         "are tested on a capital structure: write 'facilities')",
                     )
         g = self.growth
-        if g is None:
+        if g is None or (self.loan is None and not self.facilities):  # _consistent reports it
             return self
         if self.loan is not None:
             raise SpecProblem(
