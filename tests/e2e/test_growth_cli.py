@@ -51,10 +51,41 @@ def _liquidity_ratio(data: dict[str, Any]) -> list[str]:
     return ["growth.covenants[1].threshold_usd", "a cash floor in USD for min_liquidity"]
 
 
+def _market_escalator(data: dict[str, Any]) -> list[str]:
+    data["contracts"][0].update(rate_vs_market_pct=5, escalator_pct_per_year=3)
+    return ["contracts[0].escalator_pct_per_year", "0 on a contract whose rate is set"]
+
+
+def _loan_leverage(data: dict[str, Any]) -> list[str]:
+    merchant = yaml.safe_load(example_file("merchant_h100").read_text(encoding="utf-8"))
+    data.clear()
+    data.update(merchant)
+    data["loan"]["covenants"] = [{"kind": "max_leverage", "threshold": 5}]
+    return ["loan.covenants[0].kind", "min_dscr or max_ltv on a single loan"]
+
+
 @pytest.mark.parametrize(
     "case",
-    [_before_as_of, _after_maturity, _debt_share, _win_rate, _generation, _liquidity_ratio],
-    ids=["before-as-of", "after-maturity", "debt-share", "win-rate", "generation", "liquidity"],
+    [
+        _before_as_of,
+        _after_maturity,
+        _debt_share,
+        _win_rate,
+        _generation,
+        _liquidity_ratio,
+        _market_escalator,
+        _loan_leverage,
+    ],
+    ids=[
+        "before-as-of",
+        "after-maturity",
+        "debt-share",
+        "win-rate",
+        "generation",
+        "liquidity",
+        "market-escalator",
+        "loan-leverage",
+    ],
 )
 def test_bad_growth_input_is_one_message(case: Any, tmp_path: Path) -> None:
     data = _growing()
