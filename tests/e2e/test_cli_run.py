@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 import gpucredit
 from gpucredit.cli.app import app, load_spec
+from gpucredit.config.growth import expand_growth
 from gpucredit.config.miner import MinerSpec
 from gpucredit.config.spec import DealSpec
 
@@ -214,7 +215,8 @@ def test_no_deal_argument_runs_the_shipped_examples(
         for f in record["facilities"]:
             assert f["pd"] <= record["borrower_pd"] + 1e-12  # cross-default
             assert set(f["double_leverage_premium"]) >= {"fair_spread_bps", "expected_loss_usd"}
-    expected = [(d.name, name) for d in deals for name in d.facility_names]
+    # a growing borrower reports the facilities its plan expands into (its growth DDTL)
+    expected = [(d.name, name) for d in deals for name in expand_growth(d).facility_names]
     assert [(f["deal"], f["name"]) for f in document["facilities"]] == expected
     by_name = {d.name: d for d in deals}
     for f in document["facilities"]:

@@ -40,7 +40,12 @@ from gpucredit.pipeline import _inputs, build_model
 from gpucredit.scenarios import MonteCarloShocks
 from tests.conftest import EXAMPLES, load_example_data, make_deal
 
-STEMS = ("ddtl2_tiered_structure", "hosting_secured_notes_backstop", "parent_unsecured_notes")
+STEMS = (
+    "ddtl2_tiered_structure",
+    "hosting_secured_notes_backstop",
+    "parent_unsecured_notes",
+    "coreweave_growing_parent",  # growth expanded: draws, market-rate contracts, max_leverage
+)
 N_PATHS = 150  # parent_unsecured_notes defaults on ~3/4 of paths, the others on none: both seen
 
 
@@ -151,7 +156,7 @@ N_COHORTS = 3
 
 @st.composite
 def _covenant(draw: st.DrawFn) -> CovenantTerms:
-    kind = draw(st.sampled_from(["min_dscr", "max_ltv"]))
+    kind = draw(st.sampled_from(["min_dscr", "max_ltv", "max_leverage", "min_liquidity"]))
     consequence = draw(st.sampled_from(["event_of_default", "cash_sweep", "lock_up"]))
     waiver = None
     if consequence == "event_of_default" and draw(st.booleans()):
@@ -161,11 +166,14 @@ def _covenant(draw: st.DrawFn) -> CovenantTerms:
             step_up=draw(st.sampled_from([0.0, 0.02])),
             max_waivers=draw(st.integers(0, 3)),
         )
-    threshold = (
-        draw(st.sampled_from([0.8, 1.1, 1.5]))
-        if kind == "min_dscr"
-        else draw(st.sampled_from([0.3, 0.7, 1.2]))
-    )
+    threshold = {
+        "min_dscr": lambda: draw(st.sampled_from([0.8, 1.1, 1.5])),
+        "max_ltv": lambda: draw(st.sampled_from([0.3, 0.7, 1.2])),
+        # debt over trailing CFADS, x: the drawn structures owe ~100-400 against ~5-60 a month
+        "max_leverage": lambda: draw(st.sampled_from([0.5, 2.0, 8.0])),
+        # USD against reserves of 0 to a few hundred
+        "min_liquidity": lambda: draw(st.sampled_from([1.0, 30.0, 300.0])),
+    }[kind]()
     return CovenantTerms(
         kind,  # type: ignore[arg-type]  # drawn from the literal's values
         threshold,

@@ -80,6 +80,12 @@ def test_a_capital_structure_is_bit_identical_for_any_block_size_and_workers() -
 
 
 @pytest.mark.slow
+def test_a_growing_borrower_is_bit_identical_for_any_block_size_and_workers() -> None:
+    # the plan's market-rate contracts read each path's rent: the split must not move them
+    _check(_deal_records("coreweave_growing_parent", 130, ((64, 2), (4096, 1))))
+
+
+@pytest.mark.slow
 def test_a_miner_is_bit_identical_for_any_block_size_and_workers() -> None:
     miner = gpucredit.load_miner(EXAMPLES / "miner_hosting_pivot.yaml")
     records = [

@@ -205,6 +205,12 @@ class FleetPlan:
     #: whole remaining term to a lender that takes it over (``credit.contracts``).
     contract_tail_active: Float64Array = field(default_factory=lambda: np.zeros((0, 0)))
     contract_tail_rate_by_month: Float64Array = field(default_factory=lambda: np.zeros((0, 0)))
+    #: Contracts signed at the market (``ContractSpec.rate_vs_market_pct``): the 0-based
+    #: month whose rent index of the cohort's generation sets the rate, -1 for a written rate,
+    #: shape (K,); empty: none.
+    contract_market_month: Int64Array = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    #: The factor on that rent, 1 + rate_vs_market_pct/100, shape (K,).
+    contract_market_factor: Float64Array = field(default_factory=lambda: np.zeros(0))
     #: Contracts their customer terminates when the servicer (the parent) defaults
     #: (``ContractSpec.terminates_on_servicer_default``), shape (K,); empty: none.
     contract_terminates_on_servicer: BoolArray = field(
@@ -702,7 +708,49 @@ def plan_fleet(
         **_parent_fields(deal, entities),
         **_termination_fields(deal),
         **contract_tail(deal, grid),
+        **_market_rate_fields(deal, first),
     )
+
+
+def _market_rate_fields(deal: DealSpec, first: Int64Array) -> dict[str, Any]:
+    """``FleetPlan``'s market-rate fields: each contract signed at the market is priced on
+    the rent index of its first month on the grid (``first``, 1-based); none: empty arrays."""
+    if all(c.rate_vs_market_pct is None for c in deal.contracts):
+        return {}
+    month = np.array(
+        [
+            -1 if c.rate_vs_market_pct is None else int(first[i]) - 1
+            for i, c in enumerate(deal.contracts)
+        ],
+        dtype=np.int64,
+    )
+    factor = np.array(
+        [
+            1.0 if c.rate_vs_market_pct is None else 1.0 + c.rate_vs_market_pct / 100.0
+            for c in deal.contracts
+        ],
+        dtype=np.float64,
+    )
+    return {"contract_market_month": month, "contract_market_factor": factor}
+
+
+@numba.njit(cache=True, nogil=True)
+def _contract_rate(
+    contract_rate: Float64Array,
+    k: int,
+    tk: int,
+    p: int,
+    rent_index: Float64Array,
+    gen: int,
+    market_month: Int64Array | None,
+    market_factor: Float64Array | None,
+) -> float:
+    """Contract ``k``'s rate in its month ``tk`` on path ``p``: the written one, or for a
+    contract signed at the market the path's rent index of generation ``gen`` in its signing
+    month times its factor (``project_reference``'s ``_market_rates``)."""
+    if market_month is not None and market_factor is not None and market_month[k] >= 0:
+        return float(rent_index[p, market_month[k], gen] * market_factor[k])
+    return float(contract_rate[k, max(tk, 0)])
 
 
 def contract_tail(deal: DealSpec, grid: TimeGrid) -> dict[str, Any]:
@@ -1220,6 +1268,8 @@ def _project_kernel(
     tenant_fail: Int64Array | None = None,
     written_index: Int64Array | None = None,
     guarantee_paid: Float64Array | None = None,
+    market_month: Int64Array | None = None,
+    market_factor: Float64Array | None = None,
 ) -> None:
     """``project`` for one block, path by path and month by month (products and sums in the
     order of ``project_reference``). ``delay[p, c]``: months cohort ``c`` and its contracts
@@ -1247,15 +1297,25 @@ def _project_kernel(
                 units = contract_units[k]
                 busy[contract_cohort[k]] += units * (paying + (1.0 if down else 0.0))
                 hours_paid = hours_top if take_or_pay[k] else hours * u
+                rate_k = _contract_rate(
+                    contract_rate,
+                    k,
+                    tk,
+                    p,
+                    rent_index,
+                    cohort_gen[contract_cohort[k]],
+                    market_month,
+                    market_factor,
+                )
                 if written_index is not None and written_index[k] >= 0:  # a written backstop
                     assert tenant_fail is not None and guarantee_paid is not None
                     tenant_paying = active * (1.0 if month < tenant_fail[p, k] else 0.0)
                     contracted += (
-                        units * contract_rate[k, max(tk, 0)] * hours_paid * tenant_paying
+                        units * rate_k * hours_paid * tenant_paying
                         + guarantee_paid[p, t, written_index[k]]
                     )
                     continue
-                contracted += units * contract_rate[k, max(tk, 0)] * hours_paid * paying
+                contracted += units * rate_k * hours_paid * paying
             merchant = 0.0
             opex = other_fixed
             for c in range(n_cohorts):
@@ -1368,6 +1428,7 @@ def project(
         tenant_fail,
         written_index,
         paid,
+        *_market_rate_args(plan),
     )
     if n_cohorts > 2:
         collateral = value.sum(axis=2)
@@ -1391,6 +1452,30 @@ def project(
         delivery_delay_months=None if construction is None else delay,
         overrun_usd=None if construction is None else construction.overrun_usd,
         terminated=terminated,
+    )
+
+
+def _market_rate_args(plan: FleetPlan) -> tuple[Int64Array | None, Float64Array | None]:
+    """The kernel's market-rate arguments: None, None when no contract is signed at the
+    market (the kernel as before), else the plan's months and factors."""
+    if not plan.contract_market_month.size or not (plan.contract_market_month >= 0).any():
+        return None, None
+    return (
+        np.ascontiguousarray(plan.contract_market_month, dtype=np.int64),
+        np.ascontiguousarray(plan.contract_market_factor, dtype=np.float64),
+    )
+
+
+def _market_rates(plan: FleetPlan, scen: ScenarioSet, k: int, rate: Float64Array) -> Float64Array:
+    """Contract ``k``'s rate on each path and month, shape (path, month): ``rate`` (the written
+    one, as each path plays it) or, for a contract signed at the market, the path's rent
+    index of its cohort's generation in the signing month times its factor."""
+    if not plan.contract_market_month.size or plan.contract_market_month[k] < 0:
+        return rate
+    gen = plan.cohort_generation[plan.contract_cohort[k]]
+    signed = scen.rent_of(gen)[:, plan.contract_market_month[k]] * plan.contract_market_factor[k]
+    return np.asarray(
+        np.broadcast_to(signed[:, None], (scen.n_paths, plan.n_months)), dtype=np.float64
     )
 
 
@@ -1496,7 +1581,9 @@ def project_reference(
         units = plan.contract_units[k]
         busy[c] += units * (paying + down)
         hours_paid = HOURS_PER_MONTH * (1.0 if plan.contract_take_or_pay[k] else util)
-        rate = _shift(plan.contract_rate_by_month[k], delay[:, c], None)
+        rate = _market_rates(
+            plan, scen, k, _shift(plan.contract_rate_by_month[k], delay[:, c], None)
+        )
         if written and plan.contract_guarantee_written[k]:  # the tenant's rent, the guarantor's
             tenant_paying = _shift(plan.contract_active[k], delay[:, c], 0.0) * (
                 month < tenant_fail[:, k][:, None]

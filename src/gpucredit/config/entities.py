@@ -16,7 +16,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import difflib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -26,6 +26,7 @@ __all__ = [
     "SHIPPED_FLEETS",
     "Entity",
     "close_names",
+    "find_cycle",
     "find_parent_cycle",
     "group_risk",
     "load_registry",
@@ -126,14 +127,39 @@ def registry() -> dict[str, Entity]:
 def find_parent_cycle(parents: Mapping[str, str | None]) -> list[str] | None:
     """The first cycle of the parent links, as names with the first repeated at the end
     (``['A', 'B', 'A']``), or None when the links form trees."""
-    for start in parents:
-        seen: list[str] = []
-        name: str | None = start
-        while name is not None and name in parents:
-            if name in seen:
-                return [*seen[seen.index(name) :], name]
-            seen.append(name)
-            name = parents[name]
+    return find_cycle({name: () if up is None else (up,) for name, up in parents.items()})
+
+
+def find_cycle(links: Mapping[str, Sequence[str]]) -> list[str] | None:
+    """The first cycle of a directed graph, as names with the first repeated at the end
+    (``['A', 'B', 'A']``), or None when it has none.
+
+    ``links`` maps a name to the names its links point to; a name that is not a key has no
+    links. The search is depth-first from each key in order, following links in order, so the
+    cycle reported is the first one met from the first key that reaches one.
+    """
+    done: set[str] = set()
+    for start in links:
+        if start in done:
+            continue
+        path: list[str] = [start]
+        on_path: set[str] = {start}
+        stack: list[Iterator[str]] = [iter(links[start])]
+        while stack:
+            nxt = next(stack[-1], None)
+            if nxt is None:
+                stack.pop()
+                finished = path.pop()
+                on_path.discard(finished)
+                done.add(finished)
+                continue
+            if nxt in on_path:
+                return [*path[path.index(nxt) :], nxt]
+            if nxt in done or nxt not in links:
+                continue
+            path.append(nxt)
+            on_path.add(nxt)
+            stack.append(iter(links[nxt]))
     return None
 
 

@@ -16,6 +16,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    ValidationError,
     field_validator,
     model_validator,
 )
@@ -44,6 +45,7 @@ __all__ = [
     "BorrowerSpec",
     "BulletSpec",
     "CallSpec",
+    "CapexItemSpec",
     "CohortSpec",
     "ConstructionSpec",
     "ContractSpec",
@@ -58,6 +60,10 @@ __all__ = [
     "FacilitySpec",
     "FixedRateSpec",
     "FloatingRateSpec",
+    "GrowthContractsSpec",
+    "GrowthDebtSpec",
+    "GrowthFundingSpec",
+    "GrowthSpec",
     "GuarantorSpec",
     "InterestStep",
     "LevelPaymentSpec",
@@ -472,6 +478,11 @@ class ContractSpec(RatedSpec):
     #: The tenant may terminate if its cohort is delivered after this date (a lease long-stop
     #: date); None: no termination right.
     longstop_date: SpecDate | None = None
+    #: A contract signed at the market: its rate is the path's rent index of its cohort's
+    #: generation in the month of ``start`` times (1 + this/100), fixed for the term;
+    #: ``rate_usd_per_gpu_hour`` is then the rate assumed after the simulated months (the
+    #: lease tail a lender values at default). None: the written rate.
+    rate_vs_market_pct: Annotated[float, Field(gt=-100.0, le=500.0)] | None = None
     #: The customer terminates the contract when the deal's servicer (``parent.servicer``)
     #: defaults: capacity that is not delivered ends the contract (a hyperscaler's or AI lab's
     #: SLA termination right). From the servicer's default month the contract pays nothing and
@@ -479,6 +490,25 @@ class ContractSpec(RatedSpec):
     #: (docs/capital_structures.md, "Operator bankruptcy"). False: the contract survives the
     #: operator (a replacement operator serves it after the servicer's downtime).
     terminates_on_servicer_default: bool = False
+
+    @model_validator(mode="after")
+    def _market_rate_alone(self) -> Self:
+        """A rate set from the path's rent has no escalator and no written backstop."""
+        if self.rate_vs_market_pct is None:
+            return self
+        if self.escalator_pct_per_year != 0.0:
+            raise SpecProblem(
+                "escalator_pct_per_year",
+                self.escalator_pct_per_year,
+                "0 on a contract whose rate is set from the market (rate_vs_market_pct)",
+            )
+        if self.guarantor is not None:
+            raise SpecProblem(
+                "guarantor",
+                self.guarantor.name,
+                "no guarantor on a contract whose rate is set from the market (rate_vs_market_pct)",
+            )
+        return self
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -697,13 +727,42 @@ class CovenantSpec(Spec):
     for the consequence ``event_of_default`` (it is null for a sweep or a lock-up).
     """
 
-    kind: Literal["min_dscr", "max_ltv"]
+    kind: Literal["min_dscr", "max_ltv", "max_leverage", "min_liquidity"]
     # at most 100 (a DSCR of 100x, an LTV of 10,000%): an assumption far past any covenant
-    threshold: Annotated[float, Field(gt=0.0, le=100.0)]
+    threshold: Annotated[float, Field(gt=0.0, le=100.0)] | None = None
     window_months: Annotated[int, Field(ge=1, le=60)] = 12
     cure_period_months: MonthCount = 0
     consequence: Literal["event_of_default", "cash_sweep", "lock_up"] = "event_of_default"
     waiver: WaiverSpec | None = None
+    #: ``min_liquidity``'s floor on the deal's cash reserves, USD (``threshold`` is the ratio
+    #: of the other kinds).
+    threshold_usd: UsdOrZero | None = None
+
+    @model_validator(mode="after")
+    def _threshold_of_kind(self) -> Self:
+        """``min_liquidity`` takes ``threshold_usd``; the ratio kinds take ``threshold``."""
+        usd = self.kind == "min_liquidity"
+        if usd and self.threshold_usd is None:
+            raise SpecProblem("threshold_usd", None, "a cash floor in USD for min_liquidity")
+        if usd and self.threshold is not None:
+            raise SpecProblem(
+                "threshold", self.threshold, "no ratio for min_liquidity (it takes threshold_usd)"
+            )
+        if not usd and self.threshold is None:
+            raise SpecProblem("threshold", None, f"a ratio above 0 for {self.kind}")
+        if not usd and self.threshold_usd is not None:
+            raise SpecProblem(
+                "threshold_usd", self.threshold_usd, f"no USD floor for {self.kind} (a ratio)"
+            )
+        return self
+
+    @property
+    def level(self) -> float:
+        """The number the test compares with: ``threshold`` (a ratio, x) or, for
+        ``min_liquidity``, ``threshold_usd`` (USD)."""
+        value = self.threshold_usd if self.kind == "min_liquidity" else self.threshold
+        assert value is not None  # checked by _threshold_of_kind
+        return value
 
     @model_validator(mode="before")
     @classmethod
@@ -1387,6 +1446,103 @@ def fill_registry_risk(data: Any) -> Any:
     return out
 
 
+# --- growing borrowers (a going concern with a capex plan) ----------------------------------
+
+
+class CapexItemSpec(Spec):
+    """GPUs bought on one date of a growing borrower's plan: they join the fleet as a cohort
+    delivered on ``date`` (``config.growth``)."""
+
+    date: SpecDate
+    generation: str
+    units: GpuUnits
+    unit_cost_usd: GpuUnitCost
+
+    @field_validator("generation")
+    @classmethod
+    def _known_generation(cls, value: str) -> str:
+        presets = generation_presets()
+        key = value.upper()
+        if key not in presets:
+            raise ValueError(f"a GPU generation in the shipped table: {', '.join(presets)}")
+        return key
+
+
+class GrowthFundingSpec(Spec):
+    """How the capex is paid: ``debt_share_pct`` drawn from the growth facility on each capex
+    date, the rest equity the sponsor injects (no cash drawn from the deal)."""
+
+    debt_share_pct: Annotated[float, Field(ge=0.0, le=100.0)]
+
+
+def _growth_rate() -> RateSpec:
+    # PUBLIC: CoreWeave DDTL 5.0 (2026-05, two non-investment-grade customers, Ba2/BB+) pays
+    # SOFR + 4.50% (REFERENCES.md, data/deals.csv CRWV-DDTL5): the going rate of a DDTL that
+    # funds new GPUs for non-investment-grade tenants.
+    return FloatingRateSpec(kind="floating", margin_bps=450.0)
+
+
+class GrowthDebtSpec(Spec):
+    """The growth facility: a delayed-draw term loan (``DdtlSpec``) drawn on each capex date
+    and secured by the cohorts the plan buys.
+
+    Defaults: SOFR + 450 bp (DDTL 5.0, public); each draw amortising straight-line over 60
+    months (DDTL 2.0: each draw matures five years after drawing, REFERENCES.md); first in
+    rank (an SPV facility secured by its GPUs ranks ahead of the parent's unsecured notes);
+    no reserve and no commitment fee (ASSUMPTION: the public terms give neither).
+    """
+
+    name: str = Field(default="growth-ddtl", min_length=1)
+    rate: RateSpec = Field(default_factory=_growth_rate)
+    draw_tenor_months: Annotated[int, Field(ge=1, le=360)] = 60
+    draw_amortisation: Literal["straight_line", "bullet"] = "straight_line"
+    seniority: Annotated[int, Field(ge=1, le=9)] = 1
+    dsra_months: Annotated[float, Field(ge=0.0, le=24.0)] = 0.0
+    commitment_fee_bps: Annotated[float, Field(ge=0.0, le=1000.0)] = 0.0
+
+
+class GrowthContractsSpec(RatedSpec):
+    """The contracts the new GPUs win: on each capex date ``win_rate_pct`` of its units (rounded
+    down to whole GPUs) are let for ``term_months`` to ``tenant`` at the path's rent index in
+    that month times (1 + ``rate_vs_market_pct``/100) (``ContractSpec.rate_vs_market_pct``);
+    the rest are merchant. ``tail_rate_usd_per_gpu_hour`` is the rate assumed after the
+    simulated months. The tenant's risk is a rating, a PD or the entity registry's."""
+
+    tenant: str = Field(min_length=1)
+    win_rate_pct: Annotated[float, Field(ge=0.0, le=100.0)]
+    term_months: Annotated[int, Field(ge=1, le=180)]
+    rate_vs_market_pct: Annotated[float, Field(gt=-100.0, le=500.0)] = 0.0
+    tail_rate_usd_per_gpu_hour: GpuRent
+    take_or_pay: bool = True
+
+
+class GrowthSpec(Spec):
+    """A growing borrower (issue 13 item 8), expanded by ``config.growth.expand_growth`` into
+    fleet cohorts, contracts at the path's rent, a DDTL with draws and covenants: the same
+    engine runs it. ``mode: run_off`` ignores the plan (the deal as if it stopped growing);
+    ``covenants`` (e.g. ``max_leverage``, ``min_liquidity``) are added to the facility named
+    ``covenants_on`` (default: the most junior facility, the parent's debt)."""
+
+    mode: Literal["going_concern", "run_off"] = "going_concern"
+    capex_plan: list[CapexItemSpec] = Field(default_factory=list, max_length=MAX_ITEMS)
+    funding: GrowthFundingSpec
+    debt: GrowthDebtSpec = Field(default_factory=GrowthDebtSpec)
+    new_contracts: GrowthContractsSpec | None = None
+    covenants: list[CovenantSpec] = Field(default_factory=list, max_length=MAX_ITEMS)
+    covenants_on: str | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> Self:
+        for j, item in enumerate(self.capex_plan):
+            if j and item.date < self.capex_plan[j - 1].date:
+                raise SpecProblem(
+                    f"capex_plan[{j}].date",
+                    item.date.isoformat(),
+                    f"capex dates in order (on or after {self.capex_plan[j - 1].date})",
+                )
+        return self
+
+
 class DealSpec(Spec):
     """One deal: a fleet, its contracts and costs, and its debt: one term ``loan``, or several
     ``facilities`` paid by the ``waterfall`` (by seniority when it is omitted)."""
@@ -1412,6 +1568,9 @@ class DealSpec(Spec):
     entities: list[EntitySpec] = Field(default_factory=list, max_length=MAX_ITEMS)
     #: The borrower's parent, sponsor or servicer (``ParentSpec``); None: no parent modelled.
     parent: ParentSpec | None = None
+    #: A growing borrower's capex plan, funding, new contracts and parent covenants
+    #: (``GrowthSpec``); None: the deal runs off.
+    growth: GrowthSpec | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -1419,6 +1578,65 @@ class DealSpec(Spec):
         """Tenants, guarantors and the parent named in the registry take its risk unless one
         is typed (``fill_registry_risk``)."""
         return fill_registry_risk(data)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _growth_registry_risk(cls, data: Any) -> Any:
+        """The growth plan's tenant takes the registry's risk as a contract's tenant does."""
+        if not isinstance(data, dict) or not isinstance(data.get("growth"), dict):
+            return data
+        growth = data["growth"]
+        won = growth.get("new_contracts")
+        if not isinstance(won, dict):
+            return data
+        filled = _with_registry_risk(won, "tenant", "growth.new_contracts", _deal_companies(data))
+        return {**data, "growth": {**growth, "new_contracts": filled}}
+
+    @model_validator(mode="after")
+    def _check_growth(self) -> Self:
+        """The growth plan inside the deal's life, on a capital structure; the new covenant
+        kinds only on a capital structure's facilities (the single-loan waterfall has no parent
+        cash or total debt to test)."""
+        if self.loan is not None:
+            for j, cov in enumerate(self.loan.covenants):
+                if cov.kind in ("max_leverage", "min_liquidity"):
+                    raise SpecProblem(
+                        f"loan.covenants[{j}].kind",
+                        cov.kind,
+                        "min_dscr or max_ltv on a single loan (max_leverage and min_liquidity "
+                        "are tested on a capital structure: write 'facilities')",
+                    )
+        g = self.growth
+        if g is None or (self.loan is None and not self.facilities):  # _consistent reports it
+            return self
+        if self.loan is not None:
+            raise SpecProblem(
+                "growth", "a growth plan", "a deal written with 'facilities' (a capital structure)"
+            )
+        if self.waterfall is not None:
+            raise SpecProblem(
+                "growth",
+                "a growth plan",
+                "the default waterfall (no explicit 'waterfall': the growth facility's steps "
+                "are placed by seniority)",
+            )
+        maturity = add_months(self.as_of, self.horizon_months)
+        for j, item in enumerate(g.capex_plan):
+            if not self.as_of < item.date < maturity:
+                raise SpecProblem(
+                    f"growth.capex_plan[{j}].date",
+                    item.date.isoformat(),
+                    f"a date after as_of ({self.as_of}) and before the last maturity "
+                    f"({maturity}, {self.horizon_months} months after as_of)",
+                )
+        names = list(self.facility_names)
+        if g.debt.name in names:
+            raise SpecProblem("growth.debt.name", g.debt.name, "a facility name not yet used")
+        if g.covenants_on is not None and g.covenants_on not in names:
+            raise SpecProblem(
+                "growth.covenants_on", g.covenants_on, f"a facility's name ({', '.join(names)})"
+            )
+        return self
 
     @property
     def horizon_months(self) -> int:
@@ -1753,6 +1971,30 @@ class DealSpec(Spec):
                         )
         if self.waterfall is not None:
             check_waterfall(self.waterfall, self.facilities)
+
+    @model_validator(mode="after")
+    def _growth_expands(self) -> Self:
+        """The growth plan, once the deal itself is valid, expands into a valid deal (e.g. its
+        contracts fit their cohorts): checked here so that the run never meets a bad one."""
+        if self.growth is None:
+            return self
+        from gpucredit.config.growth import expand_growth  # it builds on this module
+
+        try:
+            expand_growth(self)
+        except ValidationError as error:
+            first = error.errors()[0]
+            cause = first.get("ctx", {}).get("error")
+            if isinstance(cause, SpecProblem):
+                where, why = cause.field, cause.expected
+            else:
+                where, why = ".".join(str(x) for x in first["loc"]), first["msg"]
+            raise SpecProblem(
+                "growth",
+                "the plan",
+                f"a plan that expands into a valid deal (the expanded deal's {where}: {why})",
+            ) from None
+        return self
 
 
 def check_real_estate(items: list[RealEstateSpec], facilities: list[Any], single: bool) -> None:

@@ -292,6 +292,47 @@ def _ladder_month(
     )
 
 
+#: The kernel's covenant kinds (``CovenantSpec.kind``).
+COVENANT_KIND_CODES = {"min_dscr": 0, "max_ltv": 1, "max_leverage": 2, "min_liquidity": 3}
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _growth_covenant_breach(
+    kind: int,
+    level: float,
+    window: int,
+    month: int,
+    cum_cf: Float64Array,
+    after: Float64Array,
+    dsra: Float64Array,
+    dspa: Float64Array,
+    cash_held: float,
+) -> bool:
+    """A parent covenant's breach in ``month`` on one path (``structure._growth_breach`` is
+    the oracle, same operations in the same order).
+
+    ``max_leverage`` (kind 2): every facility's balance after the month's payments (``after``,
+    USD) over the trailing ``window`` months' CFADS (``cum_cf``, the running sum, USD) above
+    ``level`` (x), tested once a full window has elapsed; as ``debt > level x CFADS``, so a
+    trailing CFADS at or below zero breaches whenever debt is owed. ``min_liquidity`` (kind
+    3): the reserve accounts (DSRA and payment account of every facility) plus the cash the
+    deal holds (``cash_held``: lock-up, maintenance reserve, opening liquidity), USD, below
+    ``level`` (USD).
+    """
+    if kind == 2:
+        if month < window:
+            return False
+        debt = 0.0
+        for j in range(after.shape[0]):
+            debt = debt + after[j]
+        return bool(debt > level * (cum_cf[month] - cum_cf[month - window]))
+    reserves = 0.0
+    for j in range(dsra.shape[0]):
+        reserves = reserves + dsra[j]
+        reserves = reserves + dspa[j]
+    return reserves + cash_held < level
+
+
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _ratio(num: float, den: float, empty: float) -> float:
     return num / den if den > 0.0 else empty
@@ -1114,8 +1155,20 @@ def _structure_kernel(
                             tr_cf = cum_cf[month] - cum_cf[lo]
                             tr_ds = cum_rank_ds[k, month] - cum_rank_ds[k, lo]
                             breach = testable and tr_cf < cov_threshold[c] * tr_ds
-                    else:
+                    elif cov_kind[c] == 1:
                         breach = testable and ltv > cov_threshold[c]
+                    else:
+                        breach = testable and _growth_covenant_breach(
+                            cov_kind[c],
+                            cov_threshold[c],
+                            cov_window[c],
+                            month,
+                            cum_cf,
+                            after,
+                            dsra,
+                            dspa,
+                            lockup + mra + liquidity,
+                        )
                     counters[c] = counters[c] + 1 if breach else 0
                     any_breach = any_breach or breach
                     hit = breach and counters[c] > cov_cure[c]
@@ -1564,7 +1617,7 @@ def run_structure_compiled(
         i64(sorted(range(n_fac), key=lambda j: ranks[j])),
         sharing,
         cov_start,
-        i64([0 if c.kind == "min_dscr" else 1 for _, c in covs]),
+        i64([COVENANT_KIND_CODES[c.kind] for _, c in covs]),
         f64([c.threshold for _, c in covs]),
         i64([c.window_months for _, c in covs]),
         i64([min(c.cure_period_months, n + 1) for _, c in covs]),

@@ -54,6 +54,7 @@ from gpucredit.debt.facilities import FacilityTerms, RefinancingTerms, Structure
 from gpucredit.debt.ledger import LEDGER_MONTHLY_FIELDS, DebtLedger
 from gpucredit.debt.margin_loan import MarginLender, MarginLoanLedger
 from gpucredit.debt.schedule import scheduled_principal
+from gpucredit.debt.terms import CovenantTerms
 
 __all__ = ["StructureLedger", "payment_account_set_aside", "run_structure"]
 
@@ -225,6 +226,40 @@ def payment_account_set_aside(
 def _ratio(num: Float64Array, den: Float64Array, empty: float) -> Float64Array:
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         return np.asarray(np.where(den > 0.0, num / np.where(den > 0.0, den, 1.0), empty))
+
+
+def _growth_breach(
+    cov: CovenantTerms,
+    month: int,
+    cum_cf: Float64Array,
+    after: list[Float64Array],
+    states: list[_State],
+    cash_held: Float64Array,
+) -> BoolArray:
+    """A parent covenant's breach on each path (``engine._growth_covenant_breach`` runs the
+    same operations in the same order).
+
+    ``max_leverage``: the sum of every facility's balance after the month's payments (USD)
+    above ``threshold`` (x) times the trailing ``window_months`` CFADS (``cum_cf``, the
+    running sum laid out (month + 1, path)), once a full window has elapsed.
+    ``min_liquidity``: every facility's DSRA and payment account plus ``cash_held`` (lock-up,
+    maintenance reserve, opening liquidity) below ``threshold`` (USD).
+    """
+    n_paths = cash_held.shape[0]
+    if cov.kind == "max_leverage":
+        if month < cov.window_months:
+            return np.zeros(n_paths, dtype=bool)
+        debt = np.zeros(n_paths)
+        for balance in after:
+            debt = debt + balance
+        return np.asarray(
+            debt > cov.threshold * (cum_cf[month] - cum_cf[month - cov.window_months])
+        )
+    reserves = np.zeros(n_paths)
+    for s in states:
+        reserves = reserves + s.dsra
+        reserves = reserves + s.dspa
+    return np.asarray(reserves + cash_held < cov.threshold)
 
 
 def _trailing(cum_cf: Float64Array, cum_ds: Float64Array, month: int, window: int) -> Float64Array:
@@ -915,8 +950,12 @@ def run_structure(
                         tr_cf = cum_cf[month] - cum_cf[lo]
                         tr_ds = cum_rank_ds[k][month] - cum_rank_ds[k][lo]
                         breach = testable & (tr_cf < cov.threshold * tr_ds)
-                else:
+                elif cov.kind == "max_ltv":
                     breach = testable & (ltv > cov.threshold)
+                else:
+                    breach = testable & _growth_breach(
+                        cov, month, cum_cf, after, states, lockup + mra + liquidity
+                    )
                 counter[:] = np.where(breach, counter + 1, 0)
                 any_breach |= breach
                 hit = breach & (counter > cov.cure_period_months)

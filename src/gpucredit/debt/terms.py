@@ -53,7 +53,7 @@ class CovenantTerms:
     """A covenant in engine units; ``waiver`` is None for a lender who always accelerates
     (and for a sweep or lock-up, which are never waived)."""
 
-    kind: Literal["min_dscr", "max_ltv"]
+    kind: Literal["min_dscr", "max_ltv", "max_leverage", "min_liquidity"]
     threshold: float
     window_months: int
     cure_period_months: int
@@ -160,7 +160,7 @@ def _covenant_terms(c: CovenantSpec) -> CovenantTerms:
     w = c.waiver if c.consequence == "event_of_default" else None
     return CovenantTerms(
         c.kind,
-        c.threshold,
+        c.level,
         c.window_months,
         c.cure_period_months,
         c.consequence,

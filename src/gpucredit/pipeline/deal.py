@@ -19,6 +19,7 @@ import xarray as xr
 
 from gpucredit._progress import ProgressArg, accepts_progress_bar, block_ticker
 from gpucredit._typing import Float64Array
+from gpucredit.config.growth import expand_growth
 from gpucredit.config.spec import DealSpec, DefaultModelSpec, RegimeSpec
 from gpucredit.credit.collateral import CollateralAccumulator
 from gpucredit.credit.duration import ValueFan
@@ -128,7 +129,7 @@ def simulate(
     (``credit.spread.solve_spreads``; within 0.1 bp of each other).
     """
     report = progress if callable(progress) else None
-    deal = with_options(deal, default_model, regime)
+    deal = expand_growth(with_options(deal, default_model, regime))
     check_as_of(deal.as_of, f"deal {deal.name!r}")
     if params is None:
         chosen = resolve_parameters(calibration, db, deal.as_of)

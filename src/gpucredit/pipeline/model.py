@@ -16,6 +16,7 @@ import numpy as np
 
 from gpucredit._typing import Float64Array
 from gpucredit.assets.fleet import FleetPlan, plan_fleet, project
+from gpucredit.config.growth import expand_growth
 from gpucredit.config.loading import spec_hash
 from gpucredit.config.spec import DealSpec, PricingSpec
 from gpucredit.credit.liquidation import SecondaryMarketRecovery
@@ -139,6 +140,7 @@ def build_model(
     (``factors.options``). ``pricing`` defaults to the deal's ``pricing`` section over the
     calibrated market prices of risk (``resolve_pricing``).
     """
+    deal = expand_growth(deal)  # a growing borrower in the engine's primitives
     generations = tuple(dict.fromkeys(c.generation for c in deal.fleet))
     if params is None:
         params = default_factor_params(generations, deal.as_of)
