@@ -871,7 +871,9 @@ class RecoverySpec(Spec):
     sale_speed: Literal["optimal", "orderly", "broker", "auction", "distressed"] = "optimal"
     condition: Literal["refurbished", "as_is"] = "refurbished"
     horizon_months: Annotated[int, Field(ge=1, le=36)] = 12
-    buyer_discount_rate_pct: Annotated[float, Field(gt=0.0, le=100.0)] = 15.0
+    #: At least 0.01% a year: a smaller positive rate rounds to a zero monthly rate, where the
+    #: income approach's annuity sums divide 0 by 0.
+    buyer_discount_rate_pct: Annotated[float, Field(ge=0.01, le=100.0)] = 15.0
 
 
 class PricingSpec(Spec):
