@@ -130,6 +130,6 @@ def test_a_facility_schedule_has_one_entry_per_month_of_its_tenor() -> None:
     issue = _issue(text)
     assert issue.field == "facilities[0].amortisation.principal_pct_by_month"
     assert issue.value == "a list of 2 entries"
-    assert "one entry per month of tenor_months=60" in issue.expected
+    assert "one entry per month of tenor_months=51" in issue.expected
     assert issue.line is not None
     assert "principal_pct_by_month" in text.splitlines()[issue.line - 1]
