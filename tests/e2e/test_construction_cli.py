@@ -21,42 +21,42 @@ WriteYaml = Callable[[Path, dict[str, Any]], Path]
 
 
 def _late_past_maturity(data: dict[str, Any]) -> list[str]:
-    data["fleet"][1]["construction"]["delay_months"] = {"probabilities": {0: 0.5, 60: 0.5}}
+    data["fleet"][0]["construction"]["delay_months"] = {"probabilities": {0: 0.5, 60: 0.5}}
     return [
-        "fleet[1].construction.delay_months.probabilities.60",
+        "fleet[0].construction.delay_months.probabilities.60",
         "got 60",
         "before the debt's maturity (2030-12-31",
     ]
 
 
 def _longstop_before_delivery(data: dict[str, Any]) -> list[str]:
-    data["contracts"][1]["longstop_date"] = "2026-06-30"
+    del data["contracts"][0]["guarantor"]  # a long-stop is refused beside a capped backstop
+    data["contracts"][0]["longstop_date"] = "2026-06-30"
     return [
-        "contracts[1].longstop_date",
+        "contracts[0].longstop_date",
         "got '2026-06-30'",
         "on or after the scheduled delivery",
     ]
 
 
 def _negative_overrun(data: dict[str, Any]) -> list[str]:
-    data["fleet"][1]["construction"]["cost_overrun_pct"] = {"probabilities": {-5: 0.5, 10: 0.5}}
+    data["fleet"][0]["construction"]["cost_overrun_pct"] = {"probabilities": {-5: 0.5, 10: 0.5}}
     return [
-        "fleet[1].construction.cost_overrun_pct.probabilities.-5.0",
+        "fleet[0].construction.cost_overrun_pct.probabilities.-5.0",
         "got -5.0",
         "a cost overrun in percent between 0 and 300",
     ]
 
 
 def _probabilities_not_one(data: dict[str, Any]) -> list[str]:
-    data["fleet"][1]["construction"]["delay_months"] = {"probabilities": {0: 0.5, 3: 0.3}}
-    return ["fleet[1].construction.delay_months.probabilities", "a sum of 1"]
+    data["fleet"][0]["construction"]["delay_months"] = {"probabilities": {0: 0.5, 3: 0.3}}
+    return ["fleet[0].construction.delay_months.probabilities", "a sum of 1"]
 
 
 def _construction_on_a_delivered_cohort(data: dict[str, Any]) -> list[str]:
-    data["fleet"][1]["purchase_date"] = "2025-12-01"
-    data["contracts"][1]["start"] = "2025-12-01"
-    del data["contracts"][1]["longstop_date"]
-    return ["fleet[1].construction", "a cohort delivered after as_of"]
+    data["fleet"][0]["purchase_date"] = "2025-12-01"
+    data["contracts"][0]["start"] = "2025-12-01"
+    return ["fleet[0].construction", "a cohort delivered after as_of"]
 
 
 CASES = {
@@ -97,7 +97,7 @@ def test_the_example_reports_its_construction_risk_in_the_table_and_json(
     assert record["deal"] == "flash-compute-construction"
     assert 2.0 < record["mean_delay_months"] < 5.0  # the distribution's mean is 3.28 months
     assert record["p90_delay_months"] == 6.0
-    assert 0.0 <= record["share_past_longstop"] <= 0.1  # 3% of paths are 12 months late
+    assert record["share_past_longstop"] == 0.0  # its lease has no long-stop (capped backstop)
     assert record["mean_overrun_usd"] > 0.0
     (facility,) = record["facilities"]
     assert set(facility) == {"facility", "pd_late", "pd_on_time", "el_late_pct", "el_on_time_pct"}

@@ -27,22 +27,24 @@ EXAMPLE = "flash_compute_construction"
 
 
 def two_cohorts() -> dict[str, Any]:
-    """The Flash Compute example with a third, smaller delivery on its own schedule and
-    overruns paid from project cash: two delays per path, two leases with a long-stop."""
+    """The Flash Compute example with a second, smaller delivery on its own schedule and
+    overruns paid from project cash: two delays per path, the second lease (unbacked) with a
+    long-stop beside the example's lease with its capped backstop."""
     data = load_example_data(EXAMPLE)
     data = copy.deepcopy(data)
-    second = copy.deepcopy(data["fleet"][1])
+    second = copy.deepcopy(data["fleet"][0])
     second["name"] = "b200-phase-2"
     second["units"] = 8000
     second["purchase_date"] = "2027-03-31"
     second["construction"]["overrun_funded_by"] = "project_cash"
     second["construction"]["delay_months"] = {"probabilities": {0: 0.3, 2: 0.3, 5: 0.4}}
     data["fleet"].append(second)
-    lease = copy.deepcopy(data["contracts"][1])
+    lease = copy.deepcopy(data["contracts"][0])
     lease.update(cohort="b200-phase-2", units=8000, start="2027-03-31", end="2032-03-31")
+    del lease["guarantor"]  # a long-stop is refused on a lease with a capped backstop
     lease["longstop_date"] = "2027-06-30"
     data["contracts"].append(lease)
-    data["fleet"][1]["construction"]["overrun_funded_by"] = "project_cash"
+    data["fleet"][0]["construction"]["overrun_funded_by"] = "project_cash"
     return data
 
 
@@ -58,14 +60,14 @@ def test_fleet_kernel_with_a_delivery_month_per_path_equals_reference(seed: int)
     model = build_model(make_deal(two_cohorts()))
     inputs = _inputs(model, MonteCarloShocks(seed), 0, N_PATHS)
     draws = construction_draws(model.plan, seed, 0, N_PATHS)
-    assert len(np.unique(draws.delay_months[:, 2])) == 3  # every delay of phase 2 drawn
-    assert (draws.delay_months[:, 0] == 0).all()  # the hall in service at close
+    assert len(np.unique(draws.delay_months[:, 1])) == 3  # every delay of phase 2 drawn
+    assert len(np.unique(draws.delay_months[:, 0])) > 3  # the hall's own delays drawn too
     kw: dict[str, Any] = {"buyer_decay_per_year": model.buyer_decay_per_year, "construction": draws}
     fast = project(model.plan, inputs.scenarios, **kw)
     ref = project_reference(model.plan, inputs.scenarios, **kw)
     _assert_same_cash(fast, ref)
-    assert fast.terminated is not None and fast.terminated[:, 2].any()  # past the long-stop
-    assert not fast.terminated[:, 2].all()
+    assert fast.terminated is not None and fast.terminated[:, 1].any()  # past the long-stop
+    assert not fast.terminated[:, 1].all()
     # the pipeline draws the same block
     assert inputs.cash.delivery_delay_months is not None
     assert np.array_equal(inputs.cash.delivery_delay_months, draws.delay_months)

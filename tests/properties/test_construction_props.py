@@ -22,19 +22,18 @@ CASH_FIELDS = ("revenue_usd", "opex_usd", "cfads_usd", "cohort_value_usd", "coll
 
 
 def with_delay(data: dict[str, Any], probabilities: dict[int, float] | None) -> Any:
-    """The example with a delay distribution (None: no construction block, no long-stop)."""
+    """The example with a delay distribution (None: no construction block)."""
     out = copy.deepcopy(data)
     if probabilities is None:
-        del out["fleet"][1]["construction"]
-        del out["contracts"][1]["longstop_date"]
+        del out["fleet"][0]["construction"]
     else:
-        out["fleet"][1]["construction"]["delay_months"] = {"probabilities": probabilities}
+        out["fleet"][0]["construction"]["delay_months"] = {"probabilities": probabilities}
     return make_deal(out)
 
 
 def test_a_delay_of_zero_reproduces_the_deal_without_construction_risk() -> None:
     data = load_example_data(EXAMPLE)
-    data["fleet"][1]["construction"]["cost_overrun_pct"] = {"probabilities": {0: 1.0}}
+    data["fleet"][0]["construction"]["cost_overrun_pct"] = {"probabilities": {0: 1.0}}
     today = build_model(with_delay(data, None))
     zero = build_model(with_delay(data, {0: 1.0}))
     a = _inputs(today, MonteCarloShocks(2), 0, 300)

@@ -589,9 +589,9 @@ def collateral_record(result: SimulationResult) -> dict[str, Any]:
     return _noted(
         record,
         {
-            "ltv_book": f"{worthless} on book (fully depreciated)",
-            "ltv_appraised": f"{worthless} (appraised value zero)",
-            "ltv_realisable": f"{worthless} (realisable value zero)",
+            "ltv_book": f"{worthless} on book at as_of (fully depreciated, or not yet delivered)",
+            "ltv_appraised": f"{worthless} at as_of (appraised value zero)",
+            "ltv_realisable": f"{worthless} at as_of (realisable value zero)",
             "illusion_gap_vs_book": undefined_ltv,
             "illusion_gap_vs_appraised": undefined_ltv,
             "recovery_rate_mean": "no path defaulted",
