@@ -26,7 +26,10 @@ def test_realisable_ltv_never_below_appraised_ltv(example_deal: DealSpec) -> Non
     c = result.collateral
     assert c.realisable_value_usd <= c.appraised_value_usd
     assert c.ltv_realisable >= c.ltv_appraised
-    assert c.illusion_gap_vs_appraised >= 0.0
+    if c.appraised_value_usd > 0.0:
+        assert c.illusion_gap_vs_appraised >= 0.0
+    else:  # nothing delivered at as_of (Flash's hall): the gap is undefined, null in the JSON
+        assert np.isnan(c.illusion_gap_vs_appraised)
 
 
 def test_defaulted_paths_never_realise_more_than_their_appraised_value() -> None:
