@@ -9,16 +9,11 @@ from typing import Any
 
 import pytest
 import yaml
+from tests.conftest import load_example_data
 from tests.e2e.conftest import assert_rejected, example_file
 from typer.testing import CliRunner
 
 from gpucredit.cli.app import app
-
-
-def _ddtl4() -> dict[str, Any]:
-    data = yaml.safe_load(example_file("coreweave_ddtl4_spv").read_text(encoding="utf-8"))
-    assert isinstance(data, dict)
-    return data
 
 
 @pytest.mark.slow  # one CLI run of 64 paths with its fair-spread solves, ~8 s measured
@@ -59,7 +54,7 @@ def _not_a_flag(data: dict[str, Any]) -> list[str]:
     ids=["negative-stay", "cost-over-100", "no-servicer", "not-a-flag"],
 )
 def test_bad_bankruptcy_input_is_one_message(case: Any, tmp_path: Path) -> None:
-    data = _ddtl4()
+    data = load_example_data("coreweave_ddtl4_spv")
     fragments = case(data)
     path = tmp_path / "deal.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")

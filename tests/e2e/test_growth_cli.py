@@ -9,16 +9,11 @@ from typing import Any
 
 import pytest
 import yaml
+from tests.conftest import load_example_data
 from tests.e2e.conftest import assert_rejected, example_file
 from typer.testing import CliRunner
 
 from gpucredit.cli.app import app
-
-
-def _growing() -> dict[str, Any]:
-    data = yaml.safe_load(example_file("coreweave_growing_parent").read_text(encoding="utf-8"))
-    assert isinstance(data, dict)
-    return data
 
 
 def _before_as_of(data: dict[str, Any]) -> list[str]:
@@ -57,7 +52,7 @@ def _market_escalator(data: dict[str, Any]) -> list[str]:
 
 
 def _loan_leverage(data: dict[str, Any]) -> list[str]:
-    merchant = yaml.safe_load(example_file("merchant_h100").read_text(encoding="utf-8"))
+    merchant = load_example_data("merchant_h100")
     data.clear()
     data.update(merchant)
     data["loan"]["covenants"] = [{"kind": "max_leverage", "threshold": 5}]
@@ -88,7 +83,7 @@ def _loan_leverage(data: dict[str, Any]) -> list[str]:
     ],
 )
 def test_bad_growth_input_is_one_message(case: Any, tmp_path: Path) -> None:
-    data = _growing()
+    data = load_example_data("coreweave_growing_parent")
     fragments = case(data)
     path = tmp_path / "deal.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
@@ -105,7 +100,7 @@ def test_going_concern_and_run_off_in_the_json(tmp_path: Path) -> None:
     names = [f["name"] for f in json.loads(result.stdout)["facilities"]]
     written = ["spv-ddtl", "oem-financing", "senior-notes-9.25-2030", "senior-notes-9.00-2031"]
     assert names == [*written, "growth-ddtl"]
-    data = _growing()
+    data = load_example_data("coreweave_growing_parent")
     data["growth"]["mode"] = "run_off"
     run_off = tmp_path / "run_off.yaml"
     run_off.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")

@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 import pytest
 import yaml
+from tests.conftest import load_example_data
 from tests.e2e.conftest import RunCli, example_file
 
 from gpucredit.market.store import MarketStore
@@ -54,7 +55,7 @@ def test_the_miner_example_runs_from_the_cli_with_its_premium_and_attribution(
 def test_a_bad_miner_file_is_a_clear_error(
     run_cli: RunCli, tmp_path: Path, stdout_json: Callable[..., Any]
 ) -> None:
-    data = yaml.safe_load(example_file("miner_hosting_pivot").read_text(encoding="utf-8"))
+    data = load_example_data("miner_hosting_pivot")
     data["margin_loan"]["liquidation_ltv_pct"] = 70
     bad = tmp_path / "miner.yaml"
     bad.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")

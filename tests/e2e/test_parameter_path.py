@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import yaml
+from tests.conftest import load_example_data
 from tests.e2e.conftest import cli, example_file
 
 import gpucredit
@@ -65,7 +66,7 @@ def test_default_is_latest_everywhere(tmp_path: Path) -> None:
 
 def _miner_2021(tmp_path: Path) -> Path:
     """The hosting-pivot example as of 2021-06-30, without GPUs or hosting leases."""
-    data = yaml.safe_load(example_file("miner_hosting_pivot").read_text(encoding="utf-8"))
+    data = load_example_data("miner_hosting_pivot")
     data = copy.deepcopy(data)
     data.update(name="miner-2021", as_of="2021-06-30", btc_price_usd=35_000)
     data.pop("hosting")
