@@ -53,12 +53,11 @@ from gpucredit.pipeline.inputs import InputCache, SpreadInputs, block_inputs
 from gpucredit.pipeline.model import Backend, DealModel, RunConfig, build_model
 from gpucredit.pipeline.outcomes import (
     UNLIMITED_USD,
-    co_sold_recovery,
     contracts_uplift,
     loan_waterfall,
     market_level,
+    parent_recovery,
     run_recovery,
-    stayed_recovery,
 )
 from gpucredit.pipeline.passes import PassTotals, run_pass
 from gpucredit.pipeline.path_cube import loan_slice, paths_dataset
@@ -204,13 +203,13 @@ def simulate(
         outcomes = evaluate(
             ledger,
             cash.cohort_value_usd,
-            stayed_recovery(
+            parent_recovery(
                 model,
                 ledger.default_month,
                 cash.tenant_default_month,
                 cash.cfads_usd,
                 cash.cohort_value_usd,
-                co_sold_recovery(model, ledger.default_month, cash.tenant_default_month, recoverer),
+                recoverer,
             ),
             scen.sofr,
             model.terms.principal_usd,
@@ -330,13 +329,13 @@ def _loan_pv(
             x.cohort_value_usd,
             recovery
             if riskless
-            else stayed_recovery(
+            else parent_recovery(
                 model,
                 ledger.default_month,
                 x.tenant_default_month,
                 x.cfads_usd,
                 x.cohort_value_usd,
-                co_sold_recovery(model, ledger.default_month, x.tenant_default_month, recovery),
+                recovery,
             ),
             x.sofr,
             terms.principal_usd,

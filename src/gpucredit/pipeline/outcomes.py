@@ -153,8 +153,7 @@ def run_structure_block(
         share_price_usd=x.share_price_usd,
     )
     if not riskless:
-        recovery = co_sold_recovery(model, ledger.default_month, x.tenant_default_month, recovery)
-        recovery = stayed_recovery(
+        recovery = parent_recovery(
             model,
             ledger.default_month,
             x.tenant_default_month,
@@ -260,4 +259,22 @@ def stayed_recovery(
         later_value_usd=later_value,
         stay_cash_usd=deficits,
         horizon_months=cfads_usd.shape[1],
+    )
+
+
+def parent_recovery(
+    model: DealModel,
+    default_month: Int64Array,
+    tenant_default_month: Int64Array,
+    cfads_usd: Float64Array,
+    cohort_value_usd: Float64Array,
+    recovery: RecoveryModel,
+) -> RecoveryModel:
+    """``recovery`` as the parent's default changes it, in one order for every entry point:
+    the parent's fleet co-sold into the same market (``co_sold_recovery``), then the stay and
+    cost of its bankruptcy around that sale (``stayed_recovery``). Arguments as
+    ``stayed_recovery``'s; a deal without a parent gets ``recovery`` itself."""
+    co_sold = co_sold_recovery(model, default_month, tenant_default_month, recovery)
+    return stayed_recovery(
+        model, default_month, tenant_default_month, cfads_usd, cohort_value_usd, co_sold
     )
