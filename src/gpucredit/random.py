@@ -36,6 +36,7 @@ class Component(IntEnum):
     CONSTRUCTION = 8  # normals of the deliveries' construction delays and cost overruns
     EQUITY_NORMALS = 9  # the borrower's own share-price shocks (factors.equity)
     MINER_GPU_TENANTS = 10  # default uniforms of the tenants of a miner's own GPU fleet
+    BOOK_COMPANIES = 11  # a book's companies' default uniforms, one per company (pipeline.book)
 
 
 def granule_generator(seed: int, component: Component, granule: int) -> np.random.Generator:

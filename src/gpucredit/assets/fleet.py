@@ -84,6 +84,8 @@ __all__ = [
     "EntityRisk",
     "FleetPlan",
     "construction_draws",
+    "entity_months",
+    "entity_risks",
     "gpu_value_usd",
     "lease_failure_months",
     "plan_fleet",
@@ -573,6 +575,13 @@ def _entities(deal: DealSpec) -> tuple[list[str], list[str], list[float], list[P
     return tenants, names, pds, bases
 
 
+def entity_risks(deal: DealSpec) -> tuple[tuple[str, float, PdBasis], ...]:
+    """Each entity of ``deal`` whose default is drawn, in the plan's order (tenants, other
+    guarantors, the parent): its name, typed annual PD (decimal) and the basis it is read on."""
+    _, names, pds, bases = _entities(deal)
+    return tuple(zip(names, pds, bases, strict=True))
+
+
 def plan_fleet(
     deal: DealSpec,
     grid: TimeGrid,
@@ -980,6 +989,25 @@ def tenant_default_months(
     return tau
 
 
+def entity_months(
+    plan: FleetPlan, scen: ScenarioSet, given: Int64Array | None = None
+) -> Int64Array:
+    """Each entity's default month on a block, shape (path, entity): ``given`` (a book's
+    months, one per company whatever deal names it, ``pipeline.book``), checked for shape and
+    range, else drawn from the scenario's uniforms (``tenant_default_months``)."""
+    if given is None:
+        return tenant_default_months(plan, scen.tenant_uniforms, scen.regime, scen.entity_factor)
+    tau = np.ascontiguousarray(given, dtype=np.int64)
+    if tau.shape != (scen.n_paths, plan.n_entities):
+        raise ValueError(
+            f"entity_default_month has shape {tau.shape}, expected "
+            f"({scen.n_paths}, {plan.n_entities})"
+        )
+    if tau.size and (tau.min() < 1 or tau.max() > plan.n_months + 1):
+        raise ValueError(f"entity default months must lie in 1..{plan.n_months + 1}")
+    return tau
+
+
 def lease_failure_months(plan: FleetPlan, tenant_default_month: Int64Array) -> Int64Array:
     """Month each contract stops paying, shape (path, contract).
 
@@ -1356,16 +1384,18 @@ def project(
     *,
     buyer_decay_per_year: dict[str, float],
     construction: ConstructionDraws | None = None,
+    entity_default_month: Int64Array | None = None,
 ) -> AssetCashflows:
     """Revenue, opex, CFADS and collateral value of the fleet on one block of paths.
 
     One compiled pass over paths and months (``nogil``); bit-identical to
     ``project_reference``, the vectorised NumPy version that the oracle tests hold it to.
     ``construction``: the block's delivery delays and cost overruns (``construction_draws``);
-    None: every delivery on schedule.
+    None: every delivery on schedule. ``entity_default_month``: the entities' default months
+    as a book decided them (``entity_months``); None: drawn from ``scen`` here.
     """
     n_paths, n = scen.n_paths, plan.n_months
-    tau = tenant_default_months(plan, scen.tenant_uniforms, scen.regime, scen.entity_factor)
+    tau = entity_months(plan, scen, entity_default_month)
     fail = lease_failure_months(plan, tau)
     delay, terminated = _delays(plan, construction, n_paths)
     if terminated is not None:
@@ -1546,11 +1576,12 @@ def project_reference(
     *,
     buyer_decay_per_year: dict[str, float],
     construction: ConstructionDraws | None = None,
+    entity_default_month: Int64Array | None = None,
 ) -> AssetCashflows:
     """``project`` vectorised over paths in plain NumPy (the reference for the oracle tests)."""
     n_paths, n = scen.n_paths, plan.n_months
     month = np.arange(1, n + 1, dtype=np.int64)[None, :]
-    tau = tenant_default_months(plan, scen.tenant_uniforms, scen.regime, scen.entity_factor)
+    tau = entity_months(plan, scen, entity_default_month)
     fail = lease_failure_months(plan, tau)
     delay, terminated = _delays(plan, construction, n_paths)
     if terminated is not None:

@@ -23,18 +23,20 @@ bound of the fixed point).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from gpucredit._typing import BoolArray, Float64Array, Int64Array
-from gpucredit.credit.liquidation import MarketParams, price_impact
+from gpucredit.credit.liquidation import MarketParams, SecondaryMarketRecovery, price_impact
+from gpucredit.credit.recovery import DefaultState, RecoveryResult
 
 __all__ = [
     "DEFAULT_MAX_ITERATIONS",
     "DEFAULT_TOLERANCE",
     "FireSaleResult",
+    "SharedMarketRecovery",
     "fire_sale_fixed_point",
 ]
 
@@ -143,3 +145,64 @@ def _offered(units_sold: Callable[[Float64Array], Float64Array], m: Float64Array
     if q.shape != m.shape or not np.all(np.isfinite(q)) or np.any(q < 0.0):
         raise ValueError(f"units_sold must return finite units >= 0 of the marks' shape {m.shape}")
     return q
+
+
+@dataclass(frozen=True, slots=True)
+class SharedMarketRecovery:
+    """A deal's recovery when the book's other lenders sell into the same markets (implements
+    ``credit.recovery.RecoveryModel`` for one block's defaulted paths).
+
+    Each defaulted path's lot is sold by ``market`` as the lender's best response to
+    ``others_by_pool``, the units every other lender of the book offers in each calendar
+    month (``SecondaryMarketRecovery.liquidate``'s ``other_units``: the same market, its
+    absorption shared). The units this lender then offers are written to ``offered`` in
+    calendar months, for the book's next round of the fixed point (``pipeline.book``). A sale
+    starting in month ``t`` (the state's month) offers its ``k``-th month (0-based) in calendar
+    month ``t + k``; months past the book's horizon see no other seller and are not recorded.
+
+    Attributes
+    ----------
+    market : SecondaryMarketRecovery
+        The deal's secondary markets.
+    others_by_pool : mapping of str to ndarray, shape (path, month)
+        Units the other lenders offer per pool and calendar month, on every path of the block.
+    rows : ndarray of int, shape (n,)
+        The block path of each defaulted row, in the order of the state's rows.
+    offered : dict of str to ndarray, shape (path, month)
+        Filled by ``recover``: the units this lender offers per pool and calendar month. A later
+        call replaces its rows (a stayed sale prices the sale twice; the second is the one made).
+    """
+
+    market: SecondaryMarketRecovery
+    others_by_pool: Mapping[str, Float64Array]
+    rows: Int64Array
+    offered: dict[str, Float64Array] = field(default_factory=dict)
+
+    def recover(self, state: DefaultState) -> RecoveryResult:
+        month = np.asarray(state.month, dtype=np.int64)
+        if month.shape != self.rows.shape:
+            raise ValueError(
+                f"SharedMarketRecovery: {month.shape[0]} defaulted paths, {self.rows.size} rows"
+            )
+        shape = next(iter(self.others_by_pool.values())).shape
+        n_cal = int(shape[1])
+        h = self.market.horizon_months
+        cal = month[:, None] - 1 + np.arange(h, dtype=np.int64)[None, :]
+        inside = cal < n_cal
+        at = np.minimum(cal, n_cal - 1)
+        row = self.rows[:, None]
+        others = {
+            pool: np.where(inside, np.asarray(units)[row, at], 0.0)
+            for pool, units in self.others_by_pool.items()
+            if pool in self.market.pools
+        }
+        liq = self.market.liquidate(state, other_units=others)
+        for pool in self.market.pools:
+            mine = self.offered.setdefault(pool, np.zeros(shape))
+            mine[self.rows] = 0.0
+            np.add.at(
+                mine,
+                (np.broadcast_to(row, at.shape), at),
+                np.where(inside, liq.units_offered(pool), 0.0),
+            )
+        return self.market.finish(self.market.summary_of(liq), state)

@@ -101,7 +101,15 @@ def block_share_price(
     )
 
 
-def block_inputs(model: DealModel, source: ShockSource, start: int, stop: int) -> BlockInputs:
+def block_inputs(
+    model: DealModel,
+    source: ShockSource,
+    start: int,
+    stop: int,
+    entity_default_month: Int64Array | None = None,
+) -> BlockInputs:
+    """The asset side of paths ``[start, stop)``; ``entity_default_month`` (path, entity): the
+    entities' default months as a book decided them (None: drawn from ``source``)."""
     shocks = source.draw(
         start,
         stop,
@@ -116,6 +124,7 @@ def block_inputs(model: DealModel, source: ShockSource, start: int, stop: int) -
         scen,
         buyer_decay_per_year=model.buyer_decay_per_year,
         construction=block_construction(model, source, start, stop),
+        entity_default_month=entity_default_month,
     )
     log_weight = None
     if not model.pricing.is_zero:

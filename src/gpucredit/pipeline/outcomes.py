@@ -12,7 +12,7 @@ from gpucredit._typing import Float64Array, Int64Array
 from gpucredit.credit.allocation import evaluate_structure
 from gpucredit.credit.contracts import assigned_contract_uplift
 from gpucredit.credit.liquidation import MemoisedRecovery
-from gpucredit.credit.outcomes import CreditOutcomes, ExtraCollateral
+from gpucredit.credit.outcomes import CreditOutcomes, ExtraCollateral, evaluate
 from gpucredit.credit.parent_fleet import CoSoldRecovery, parent_fleet_by_pool
 from gpucredit.credit.recovery import RecoveryModel, StayedRecovery, stay_inputs
 from gpucredit.debt.engine import run_loan, run_structure_compiled
@@ -278,3 +278,31 @@ def parent_recovery(
     return stayed_recovery(
         model, default_month, tenant_default_month, cfads_usd, cohort_value_usd, co_sold
     )
+
+
+def block_outcomes(
+    model: DealModel, ledger: Any, x: SpreadInputs, recovery: RecoveryModel
+) -> tuple[CreditOutcomes, ...]:
+    """Every facility's outcomes on a block's ledger (a single loan's ``DebtLedger`` or a
+    structure's ``StructureLedger``) with ``recovery`` as the parent's default changes it
+    (``parent_recovery``): the one evaluation a book's fire-sale rounds repeat."""
+    rec = parent_recovery(
+        model,
+        ledger.default_month,
+        x.tenant_default_month,
+        x.cfads_usd,
+        x.cohort_value_usd,
+        recovery,
+    )
+    if model.structure is None:
+        return (
+            evaluate(
+                ledger,
+                x.cohort_value_usd,
+                rec,
+                x.sofr,
+                model.terms.principal_usd,
+                extra_collateral=contracts_uplift(model, x.tenant_default_month),
+            ),
+        )
+    return structure_outcomes(model, model.structure, ledger, x, rec)

@@ -357,7 +357,11 @@ class SecondaryMarketRecovery:
     ) -> SaleSummary:
         """The liquidation of ``state`` reduced to what recovery needs (per defaulted path);
         ``other_units`` as in ``liquidate`` (other sellers in the same markets)."""
-        liq = self.liquidate(state, other_units=other_units)
+        return self.summary_of(self.liquidate(state, other_units=other_units))
+
+    @staticmethod
+    def summary_of(liq: RecoveryLiquidation) -> SaleSummary:
+        """A liquidation (``liquidate``) reduced to what recovery needs, per defaulted path."""
         units = np.zeros(liq.net_usd.shape)
         times = np.zeros(liq.net_usd.shape)
         last = np.zeros(liq.net_usd.shape)
