@@ -66,7 +66,7 @@ from gpucredit.factors.params import FactorParams
 from gpucredit.factors.processes import markov_regimes
 from gpucredit.market.ratings import annual_default_rate
 from gpucredit.pipeline.inputs import SpreadInputs, block_inputs
-from gpucredit.pipeline.model import DealModel, build_model
+from gpucredit.pipeline.model import Backend, DealModel, build_model
 from gpucredit.pipeline.outcomes import (
     block_outcomes,
     loan_waterfall,
@@ -170,6 +170,9 @@ class BookModel:
     n_months: int
     n_factors: int
     provenance: dict[str, str]
+    #: The waterfalls' engine: "numba" (compiled) or "numpy" (the reference loop, for the
+    #: benchmark's ratio and the oracle tests); the same numbers either way.
+    backend: Backend = "numba"
 
     @property
     def abs_positions(self) -> tuple[int, ...]:
@@ -253,8 +256,10 @@ def build_book(
     calibration: str = DEFAULT_CALIBRATION,
     db: Path | str | None = None,
     params: FactorParams | None = None,
+    backend: Backend = "numba",
 ) -> BookModel:
     """Prepare a book: its deals on one set of factor parameters, its companies and positions.
+    ``backend``: the waterfalls' engine ("numba", or the "numpy" reference).
 
     Raises
     ------
@@ -348,6 +353,7 @@ def build_book(
         n_months=n_months,
         n_factors=n_factors(params),
         provenance=provenance,
+        backend=backend,
     )
 
 
@@ -451,19 +457,26 @@ class _DealRun:
 
 
 def _run_deal(
-    model: DealModel, source: _SlicedShocks, start: int, stop: int, tau: Int64Array
+    model: DealModel,
+    source: _SlicedShocks,
+    start: int,
+    stop: int,
+    tau: Int64Array,
+    backend: Backend = "numba",
 ) -> _DealRun:
     inputs = block_inputs(model, source, start, stop, tau)
     x = SpreadInputs.of(inputs)
     recovery = run_recovery(model)
     if model.structure is None:
         ledger = loan_waterfall(
-            model.terms, x.cfads_usd, x.collateral_value_usd, x.sofr, "numba", None
+            model.terms, x.cfads_usd, x.collateral_value_usd, x.sofr, backend, None
         )
         outs = block_outcomes(model, ledger, x, recovery)
         return _DealRun(x, ledger, (ledger,), outs, tau)
     window = inputs.scenarios.credit_window()
-    sledger, souts = run_structure_block(model, model.structure, x, recovery, window)
+    sledger, souts = run_structure_block(
+        model, model.structure, x, recovery, window, backend=backend
+    )
     return _DealRun(x, sledger, sledger.facilities, souts, tau)
 
 
@@ -570,14 +583,14 @@ def book_block(bm: BookModel, seed: int, start: int, stop: int) -> BookBlock:
     spec = bm.book.spec
     alone: dict[int, _DealRun] = {}
     for d in bm.order:
-        alone[d] = _run_deal(bm.models[d], source, start, stop, _deal_tau(bm, d, tau0))
+        alone[d] = _run_deal(bm.models[d], source, start, stop, _deal_tau(bm, d, tau0), bm.backend)
     runs = dict(alone)
     tau = tau0.copy()
     if spec.transmission:
         for d in bm.order:
             mine = _deal_tau(bm, d, tau)
             if not np.array_equal(mine, alone[d].tau):
-                runs[d] = _run_deal(bm.models[d], source, start, stop, mine)
+                runs[d] = _run_deal(bm.models[d], source, start, stop, mine, bm.backend)
             c = bm.borrower[d]
             if c >= 0:
                 t_b = runs[d].default_month
