@@ -230,7 +230,9 @@ def _local_cluster(workers: int) -> Iterator[Client]:
             # loopback port, not on 8787, which another cluster may hold.
             dashboard_address=None,
             scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-            silence_logs=logging.ERROR,
+            # A block's error reaches the caller as an exception, and the CLI prints it
+            # once: the workers' own "Compute Failed" log lines would repeat it.
+            silence_logs=logging.CRITICAL,
         ) as cluster,
         Client(cluster, set_as_default=False) as client,  # type: ignore[no-untyped-call]
     ):
