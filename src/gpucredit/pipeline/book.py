@@ -537,29 +537,66 @@ def _fire_sale(
     if len(sellers) < 2:
         return outs, 0, 0
     offered: dict[int, dict[str, Float64Array]] = {d: {} for d in sellers}
+    rows = {d: np.flatnonzero(runs[d].default_month > 0) for d in sellers}
+    seen: dict[int, dict[str, Float64Array]] = {}
     moving = np.zeros(n, dtype=np.bool_)
     for rounds in range(1, FIRE_SALE_MAX_ROUNDS + 1):
         moving = np.zeros(n, dtype=np.bool_)
+        prefix, suffix = _round_sums(bm, sellers, offered, n)
         for d in sellers:
             model, run = bm.models[d], runs[d]
-            others = {pool: np.zeros((n, bm.n_months)) for pool in model.market.pools}
-            for e in sellers:
-                if e != d:
-                    for pool, units in offered[e].items():
-                        if pool in others:
-                            others[pool] += units
-            shared = SharedMarketRecovery(
-                model.market, others, np.flatnonzero(run.default_month > 0)
-            )
+            # The others' units: this round's offers of the sellers before ``d`` plus the last
+            # round's of those after it (Gauss-Seidel), one sum per pool, not one per pair.
+            others = {pool: prefix[pool] + suffix[pool][d] for pool in model.market.pools}
+            if d in seen and all(
+                np.array_equal(others[pool][rows[d]], seen[d][pool][rows[d]]) for pool in others
+            ):
+                # Its sale reads the others' units on its defaulted paths only: unchanged
+                # there, its outcomes and offers are those of its last evaluation.
+                _add_offers(prefix, offered[d])
+                continue
+            seen[d] = others
+            shared = SharedMarketRecovery(model.market, others, rows[d])
             outs[d] = block_outcomes(model, run.ledger, run.x, shared)
             for pool, units in shared.offered.items():
                 before = offered[d].get(pool)
                 change = units if before is None else units - before
                 moving |= np.abs(change).max(axis=1) > FIRE_SALE_TOLERANCE_UNITS
             offered[d] = shared.offered
+            _add_offers(prefix, offered[d])
         if rounds > 1 and not moving.any():
             return outs, rounds, 0
     return outs, FIRE_SALE_MAX_ROUNDS, int(moving.sum())
+
+
+def _round_sums(
+    bm: BookModel,
+    sellers: Sequence[int],
+    offered: Mapping[int, Mapping[str, Float64Array]],
+    n: int,
+) -> tuple[dict[str, Float64Array], dict[str, dict[int, Float64Array]]]:
+    """At the start of a fire-sale round, per pool: a zero running sum (the offers of this
+    round's sellers so far, ``_add_offers``) and, per seller, the sum of the last round's offers
+    of the sellers after it (path, calendar month; GPUs). Each sum is a fixed function of the
+    offers it adds, in the sellers' order, so an unchanged input gives the same bits."""
+    pools = list(dict.fromkeys(p for d in sellers for p in bm.models[d].market.pools))
+    prefix = {pool: np.zeros((n, bm.n_months)) for pool in pools}
+    suffix: dict[str, dict[int, Float64Array]] = {pool: {} for pool in pools}
+    for pool in pools:
+        after = np.zeros((n, bm.n_months))
+        for d in reversed(sellers):
+            suffix[pool][d] = after
+            units = offered[d].get(pool)
+            if units is not None:
+                after = units + after
+    return prefix, suffix
+
+
+def _add_offers(prefix: dict[str, Float64Array], offers: Mapping[str, Float64Array]) -> None:
+    """Add a seller's offers (path, calendar month; GPUs) to the round's running sums."""
+    for pool, units in offers.items():
+        if pool in prefix:
+            prefix[pool] = prefix[pool] + units
 
 
 def book_block(bm: BookModel, seed: int, start: int, stop: int) -> BookBlock:
