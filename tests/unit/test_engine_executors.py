@@ -18,6 +18,7 @@ from gpucredit.engine import (
     block_ranges,
     default_workers,
     executor,
+    peak_rss_by_worker,
     run_blocks,
 )
 from gpucredit.errors import SpecError
@@ -116,6 +117,10 @@ def test_stats_per_block_measured_on_the_worker(cluster: DaskExecutor) -> None:
         assert stat.seconds >= 0.0
         assert stat.peak_rss_bytes > 1_000_000  # a Python process with numpy holds megabytes
         assert stat.worker in workers
+    peaks = peak_rss_by_worker(cluster.stats)
+    assert set(peaks) <= workers
+    for worker, peak in peaks.items():
+        assert peak == max(s.peak_rss_bytes for s in cluster.stats if s.worker == worker)
     local = ThreadExecutor(2, record_stats=True)
     assert np.array_equal(np.concatenate(list(local.map_blocks(_values, ranges))), _values(0, 50))
     expected = [(a, b, "local") for a, b in ranges]
