@@ -63,9 +63,7 @@ def synthetic_book(n_facilities: int) -> Any:
     # One position per facility of the example book, in its order.
     singles: list[tuple[int, PositionSpec]] = []
     for pos, d in zip(example.spec.positions, example.position_deal, strict=True):
-        facilities = (
-            example.deals[d].facility_names if pos.facility is None else (pos.facility,)
-        )
+        facilities = example.deals[d].facility_names if pos.facility is None else (pos.facility,)
         for fac in facilities:
             name = pos.name if pos.name is not None and len(facilities) == 1 else None
             singles.append((d, pos.model_copy(update={"facility": fac, "name": name})))
@@ -90,9 +88,7 @@ def synthetic_book(n_facilities: int) -> Any:
                 deals.append(deal)
             suffix = "" if copy == 0 else f" (copy {copy})"
             label = None if pos.name is None else pos.name + suffix
-            positions.append(
-                pos.model_copy(update={"deal": f"{pos.deal}{suffix}", "name": label})
-            )
+            positions.append(pos.model_copy(update={"deal": f"{pos.deal}{suffix}", "name": label}))
             position_deal.append(index[key])
         copy += 1
     spec = example.spec.model_copy(
@@ -103,7 +99,9 @@ def synthetic_book(n_facilities: int) -> Any:
             "abs": None,
         }
     )
-    return Book(BookSpec.model_validate(spec.model_dump()), None, tuple(deals), tuple(position_deal))
+    return Book(
+        BookSpec.model_validate(spec.model_dump()), None, tuple(deals), tuple(position_deal)
+    )
 
 
 def facility_months(bm: Any) -> int:
@@ -157,7 +155,9 @@ def on_cluster(bm: Any, workers: int, n_paths: int, block_size: int, seed: int) 
     }
 
 
-def projection(per_block_s: float, n_facilities: int, n_paths: int, block_size: int) -> dict[str, Any]:
+def projection(
+    per_block_s: float, n_facilities: int, n_paths: int, block_size: int
+) -> dict[str, Any]:
     """Wall time of a ``PROJECTED_FACILITIES`` book on ``PROJECTED_WORKERS`` workers from the
     measured seconds of one block of this book."""
     blocks = math.ceil(n_paths / block_size)
@@ -211,7 +211,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     in_process_seconds(bm, 32, args.seed)  # compiles or loads the kernels in this process
     compiled_s = in_process_seconds(bm, args.numpy_paths, args.seed)
-    numpy_s = in_process_seconds(dataclasses.replace(bm, backend="numpy"), args.numpy_paths, args.seed)
+    numpy_s = in_process_seconds(
+        dataclasses.replace(bm, backend="numpy"), args.numpy_paths, args.seed
+    )
     reference = {
         "n_paths": args.numpy_paths,
         "compiled_s": compiled_s,
