@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from gpucredit._typing import Float64Array, Int64Array
+from gpucredit._typing import BoolArray, Float64Array, Int64Array
 from gpucredit.assets.fleet import entity_risks, tenant_default_months
 from gpucredit.assets.hazards import PdBasis, tight_regime_hazard
 from gpucredit.book.fire_sale import SharedMarketRecovery
@@ -539,34 +539,63 @@ def _fire_sale(
     offered: dict[int, dict[str, Float64Array]] = {d: {} for d in sellers}
     rows = {d: np.flatnonzero(runs[d].default_month > 0) for d in sellers}
     seen: dict[int, dict[str, Float64Array]] = {}
-    moving = np.zeros(n, dtype=np.bool_)
+    final = dict(outs)
+    frozen = np.zeros(n, dtype=np.bool_)
     for rounds in range(1, FIRE_SALE_MAX_ROUNDS + 1):
         moving = np.zeros(n, dtype=np.bool_)
         prefix, suffix = _round_sums(bm, sellers, offered, n)
+        evaluated: list[int] = []
         for d in sellers:
             model, run = bm.models[d], runs[d]
+            live = rows[d][~frozen[rows[d]]]
+            if live.size == 0:
+                # Every path it sells on has converged: those paths keep their outcomes.
+                _add_offers(prefix, offered[d])
+                continue
             # The others' units: this round's offers of the sellers before ``d`` plus the last
             # round's of those after it (Gauss-Seidel), one sum per pool, not one per pair.
             others = {pool: prefix[pool] + suffix[pool][d] for pool in model.market.pools}
             if d in seen and all(
-                np.array_equal(others[pool][rows[d]], seen[d][pool][rows[d]]) for pool in others
+                np.array_equal(others[pool][live], seen[d][pool][live]) for pool in others
             ):
-                # Its sale reads the others' units on its defaulted paths only: unchanged
-                # there, its outcomes and offers are those of its last evaluation.
+                # A path's sale reads the others' units on that path only: unchanged on its
+                # paths still moving, its outcomes and offers there are its last evaluation's.
                 _add_offers(prefix, offered[d])
                 continue
             seen[d] = others
             shared = SharedMarketRecovery(model.market, others, rows[d])
             outs[d] = block_outcomes(model, run.ledger, run.x, shared)
+            evaluated.append(d)
             for pool, units in shared.offered.items():
                 before = offered[d].get(pool)
                 change = units if before is None else units - before
                 moving |= np.abs(change).max(axis=1) > FIRE_SALE_TOLERANCE_UNITS
             offered[d] = shared.offered
             _add_offers(prefix, offered[d])
-        if rounds > 1 and not moving.any():
-            return outs, rounds, 0
-    return outs, FIRE_SALE_MAX_ROUNDS, int(moving.sum())
+        for d in evaluated:
+            final[d] = tuple(
+                _keep_rows(a, b, frozen) for a, b in zip(final[d], outs[d], strict=True)
+            )
+        if rounds > 1:
+            # A path converges in the first round after the first in which no lender's units
+            # on it moved; it keeps that round's outcomes, whatever the block's other paths do,
+            # so the figures do not depend on which paths share its block.
+            frozen |= ~moving
+            if frozen.all():
+                return final, rounds, 0
+    return final, FIRE_SALE_MAX_ROUNDS, int(np.sum(~frozen))
+
+
+def _keep_rows(kept: CreditOutcomes, new: CreditOutcomes, rows: BoolArray) -> CreditOutcomes:
+    """``new`` with ``kept``'s values on ``rows`` (per-path arrays; other fields from ``new``)."""
+    if kept is new or not rows.any():
+        return new
+    changes: dict[str, Any] = {}
+    for f in dataclasses.fields(new):
+        a, b = getattr(kept, f.name), getattr(new, f.name)
+        if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
+            changes[f.name] = np.where(rows, a, b)
+    return dataclasses.replace(new, **changes)
 
 
 def _round_sums(
