@@ -657,6 +657,9 @@ def book_block(bm: BookModel, seed: int, start: int, stop: int) -> BookBlock:
             mine = _deal_tau(bm, d, tau)
             if not np.array_equal(mine, alone[d].tau):
                 runs[d] = _run_deal(bm.models[d], source, start, stop, mine, bm.backend)
+                # Without contagion only its outcomes are read: free its ledger (most of a
+                # block's memory is the deals' ledgers, (path, month) arrays).
+                alone[d] = dataclasses.replace(alone[d], ledger=None, facilities=())
             c = bm.borrower[d]
             if c >= 0:
                 t_b = runs[d].default_month
