@@ -26,8 +26,6 @@ EXAMPLE_BOOK = ROOT / "src" / "gpucredit" / "examples" / "books" / "neocloud_con
 PATHS = 300
 SEED = 11
 
-pytestmark = pytest.mark.slow
-
 
 def _same(a: object, b: object) -> bool:
     """Bit-for-bit equality of figures: dataclasses field by field, arrays element by element
