@@ -450,6 +450,7 @@ class _DealRun:
     facilities: tuple[DebtLedger, ...]
     outcomes: tuple[CreditOutcomes, ...]
     tau: Int64Array
+    own: Int64Array | None = None
 
     @property
     def default_month(self) -> Int64Array:
@@ -463,21 +464,24 @@ def _run_deal(
     stop: int,
     tau: Int64Array,
     backend: Backend = "numba",
+    own: Int64Array | None = None,
 ) -> _DealRun:
+    """Deal ``model`` on a block with its entities' months ``tau`` and, when the book draws its
+    borrower as a company, ``own``: the borrower's own default month (a cross-default)."""
     inputs = block_inputs(model, source, start, stop, tau)
     x = SpreadInputs.of(inputs)
     recovery = run_recovery(model)
     if model.structure is None:
         ledger = loan_waterfall(
-            model.terms, x.cfads_usd, x.collateral_value_usd, x.sofr, backend, None
+            model.terms, x.cfads_usd, x.collateral_value_usd, x.sofr, backend, None, own
         )
         outs = block_outcomes(model, ledger, x, recovery)
-        return _DealRun(x, ledger, (ledger,), outs, tau)
+        return _DealRun(x, ledger, (ledger,), outs, tau, own)
     window = inputs.scenarios.credit_window()
     sledger, souts = run_structure_block(
-        model, model.structure, x, recovery, window, backend=backend
+        model, model.structure, x, recovery, window, backend=backend, borrower_default_month=own
     )
-    return _DealRun(x, sledger, sledger.facilities, souts, tau)
+    return _DealRun(x, sledger, sledger.facilities, souts, tau, own)
 
 
 def _company_months(bm: BookModel, shocks: Shocks) -> Int64Array:
@@ -486,6 +490,20 @@ def _company_months(bm: BookModel, shocks: Shocks) -> Int64Array:
     regime chain every deal of the book runs on)."""
     regime = markov_regimes(bm.models[0].params.regime, shocks.regime_uniforms)
     return tenant_default_months(bm.entities, shocks.tenant_uniforms, regime, shocks.entity_factor)
+
+
+def _own_tau(bm: BookModel, d: int, tau: Int64Array) -> Int64Array | None:
+    """Deal ``d``'s borrower's own default month when the book draws it as a company (other
+    deals name it), past the deal's horizon: never; None otherwise."""
+    c = bm.borrower[d]
+    if c < 0:
+        return None
+    never = bm.models[d].grid.n_months + 1
+    return np.ascontiguousarray(np.minimum(tau[:, c], never), dtype=np.int64)
+
+
+def _same(a: Int64Array | None, b: Int64Array | None) -> bool:
+    return (a is None and b is None) or (a is not None and b is not None and np.array_equal(a, b))
 
 
 def _deal_tau(bm: BookModel, d: int, tau: Int64Array) -> Int64Array:
@@ -583,14 +601,22 @@ def book_block(bm: BookModel, seed: int, start: int, stop: int) -> BookBlock:
     spec = bm.book.spec
     alone: dict[int, _DealRun] = {}
     for d in bm.order:
-        alone[d] = _run_deal(bm.models[d], source, start, stop, _deal_tau(bm, d, tau0), bm.backend)
+        alone[d] = _run_deal(
+            bm.models[d],
+            source,
+            start,
+            stop,
+            _deal_tau(bm, d, tau0),
+            bm.backend,
+            _own_tau(bm, d, tau0),
+        )
     runs = dict(alone)
     tau = tau0.copy()
     if spec.transmission:
         for d in bm.order:
-            mine = _deal_tau(bm, d, tau)
-            if not np.array_equal(mine, alone[d].tau):
-                runs[d] = _run_deal(bm.models[d], source, start, stop, mine, bm.backend)
+            mine, own = _deal_tau(bm, d, tau), _own_tau(bm, d, tau)
+            if not (np.array_equal(mine, alone[d].tau) and _same(own, alone[d].own)):
+                runs[d] = _run_deal(bm.models[d], source, start, stop, mine, bm.backend, own)
             c = bm.borrower[d]
             if c >= 0:
                 t_b = runs[d].default_month
