@@ -6,9 +6,11 @@
   book draws each company once on its own streams (k = 4 combined standard errors).
 * Transmission changes a position's loss only on paths where a borrower that another deal
   names defaulted, and it does on some.
-* Fire sales never raise a recovery: with more sellers in the same market every sale schedule
-  fetches less, so a lender's best response recovers at most what it did alone; each
-  position's loss with fire sales is at least its loss without, on every path.
+* Fire sales lower recoveries: with more sellers in the same market every sale schedule
+  fetches less, so a lender's best response recovers at most what it did alone; and the
+  marked-down appraisals can only break more LTV tests. On the example book each position's
+  loss with fire sales is at least its loss without, on every path (not a theorem: a lock-up
+  that a lower mark triggers traps cash the lender takes at a later default).
 """
 
 from __future__ import annotations

@@ -65,6 +65,7 @@ from gpucredit.factors.parameter_source import resolve as resolve_parameters
 from gpucredit.factors.params import FactorParams
 from gpucredit.factors.processes import markov_regimes
 from gpucredit.market.ratings import annual_default_rate
+from gpucredit.market.shipments import market_pool
 from gpucredit.pipeline.inputs import SpreadInputs, block_inputs
 from gpucredit.pipeline.model import Backend, DealModel, build_model
 from gpucredit.pipeline.outcomes import (
@@ -94,6 +95,13 @@ FIRE_SALE_MAX_ROUNDS = 25
 #: A path has converged when no lender's units offered in any month move by more than this
 #: between rounds (GPUs). ASSUMPTION: 1e-6 of a GPU, far below a unit that changes a price.
 FIRE_SALE_TOLERANCE_UNITS = 1e-6
+#: Rounds of the marks' fixed point at most (appraisals marked at the month's clearing price,
+#: the defaults and sales they cause, the next marks). ASSUMPTION: 10; the marks settle in 2-3
+#: rounds on the example book (a mark moves only when a new default adds a sale).
+MARK_MAX_ROUNDS = 10
+#: Marks have converged when none moves by more than this between rounds (decimal of the
+#: reference price). ASSUMPTION: 1e-9, far below a mark that changes a covenant test.
+MARK_TOLERANCE = 1e-9
 #: Paths whose pool cash flows the ABS keeps for its waterfall and fair spreads (the tranche
 #: metrics are computed on the first ``min(n_paths, ABS_MAX_PATHS)`` paths, stated in the
 #: result). ASSUMPTION: 20,000 paths x 120 months x 5 arrays is ~100 MB.
@@ -441,6 +449,15 @@ class _SlicedShocks:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class _Assets:
+    """One deal's asset side on a block, for its entities' months ``tau``."""
+
+    x: SpreadInputs
+    window: Any  # the credit window's regimes (structures' refinancing), (path, month)
+    tau: Int64Array
+
+
 @dataclass(slots=True)
 class _DealRun:
     """One deal on one block: its asset side, ledger and outcomes."""
@@ -451,37 +468,53 @@ class _DealRun:
     outcomes: tuple[CreditOutcomes, ...]
     tau: Int64Array
     own: Int64Array | None = None
+    marked: bool = False
 
     @property
     def default_month(self) -> Int64Array:
         return np.asarray(self.ledger.default_month, dtype=np.int64)
 
 
-def _run_deal(
-    model: DealModel,
-    source: _SlicedShocks,
-    start: int,
-    stop: int,
-    tau: Int64Array,
-    backend: Backend = "numba",
-    own: Int64Array | None = None,
-) -> _DealRun:
-    """Deal ``model`` on a block with its entities' months ``tau`` and, when the book draws its
-    borrower as a company, ``own``: the borrower's own default month (a cross-default)."""
+def _assets(
+    model: DealModel, source: _SlicedShocks, start: int, stop: int, tau: Int64Array
+) -> _Assets:
+    """Deal ``model``'s asset side on a block with its entities' months ``tau``."""
     inputs = block_inputs(model, source, start, stop, tau)
-    x = SpreadInputs.of(inputs)
+    return _Assets(SpreadInputs.of(inputs), inputs.scenarios.credit_window(), tau)
+
+
+def _debt(
+    model: DealModel,
+    assets: _Assets,
+    backend: Backend,
+    own: Int64Array | None = None,
+    marks: Float64Array | None = None,
+) -> _DealRun:
+    """Deal ``model``'s waterfall and outcomes on its asset side. ``own``: when the book draws
+    its borrower as a company, the borrower's own default month (a cross-default); ``marks``
+    (path, month, cohort): the fire sale's multipliers on the appraised cohort values."""
+    x = assets.x
     recovery = run_recovery(model)
     if model.structure is None:
-        ledger = loan_waterfall(
-            model.terms, x.cfads_usd, x.collateral_value_usd, x.sofr, backend, None, own
+        collateral = (
+            x.collateral_value_usd
+            if marks is None
+            else np.ascontiguousarray((x.cohort_value_usd * marks).sum(axis=2))
         )
+        ledger = loan_waterfall(model.terms, x.cfads_usd, collateral, x.sofr, backend, None, own)
         outs = block_outcomes(model, ledger, x, recovery)
-        return _DealRun(x, ledger, (ledger,), outs, tau, own)
-    window = inputs.scenarios.credit_window()
+        return _DealRun(x, ledger, (ledger,), outs, assets.tau, own, marks is not None)
     sledger, souts = run_structure_block(
-        model, model.structure, x, recovery, window, backend=backend, borrower_default_month=own
+        model,
+        model.structure,
+        x,
+        recovery,
+        assets.window,
+        backend=backend,
+        borrower_default_month=own,
+        appraisal_marks=marks,
     )
-    return _DealRun(x, sledger, sledger.facilities, souts, tau, own)
+    return _DealRun(x, sledger, sledger.facilities, souts, assets.tau, own, marks is not None)
 
 
 def _company_months(bm: BookModel, shocks: Shocks) -> Int64Array:
@@ -520,7 +553,7 @@ class BookBlock:
     ``losses``/``losses_alone``: (path, position) with and without contagion; ``losses_1y``:
     with contagion, defaults in months 1-12 only; ``default_month``: (path, position), 0 for
     none; ``company_month``: (path, company in the graph's order), 0-based, -1 none;
-    ``rounds``: the fire-sale rounds of the block; ``unconverged``: paths still moving.
+    ``rounds``: the last fire-sale rounds of the block; ``unconverged``: paths still moving.
     """
 
     start: int
@@ -533,28 +566,34 @@ class BookBlock:
     unconverged: int
     pool: tuple[Float64Array, ...] | None
     sofr: Float64Array | None
+    #: Rounds of the marks' fixed point, paths whose marks still moved after the last, and the
+    #: lowest clearing multiplier of the block (1: no fire sale).
+    mark_rounds: int = 0
+    mark_unconverged: int = 0
+    lowest_mark: float = 1.0
 
 
 def _fire_sale(
     bm: BookModel, runs: Mapping[int, _DealRun], n: int
-) -> tuple[dict[int, tuple[CreditOutcomes, ...]], int, int]:
-    """The fire-sale fixed point on a block (Gauss-Seidel best responses).
+) -> tuple[dict[int, tuple[CreditOutcomes, ...]], int, int, dict[int, dict[str, Float64Array]]]:
+    """The fire-sale fixed point of the recoveries on a block (Gauss-Seidel best responses).
 
     Each round, every defaulted deal in the run order sells as its best response to the units
     the other lenders offer in their latest schedules (of this round for the deals before it,
     of the round before for those after). Simultaneous (Jacobi) rounds can cycle between two
     schedules (each lender sells fast when the other sells slowly); sequential rounds settled
-    in 5-7 on the example book. Returns the outcomes, the rounds used and the paths still
-    moving after ``FIRE_SALE_MAX_ROUNDS`` (0 when converged)."""
+    in 5-7 on the example book. Returns the outcomes, the rounds used, the paths still moving
+    after ``FIRE_SALE_MAX_ROUNDS`` (0 when converged) and each seller's units offered per pool
+    and calendar month, (path, month)."""
     outs = {d: runs[d].outcomes for d in runs}
     sellers = [
         d
         for d in bm.order
         if bm.models[d].recovery is bm.models[d].market and bool((runs[d].default_month > 0).any())
     ]
-    if len(sellers) < 2:
-        return outs, 0, 0
     offered: dict[int, dict[str, Float64Array]] = {d: {} for d in sellers}
+    if not sellers:
+        return outs, 0, 0, offered
     moving = np.zeros(n, dtype=np.bool_)
     for rounds in range(1, FIRE_SALE_MAX_ROUNDS + 1):
         moving = np.zeros(n, dtype=np.bool_)
@@ -575,14 +614,56 @@ def _fire_sale(
                 change = units if before is None else units - before
                 moving |= np.abs(change).max(axis=1) > FIRE_SALE_TOLERANCE_UNITS
             offered[d] = shared.offered
-        if rounds > 1 and not moving.any():
-            return outs, rounds, 0
-    return outs, FIRE_SALE_MAX_ROUNDS, int(moving.sum())
+        if (rounds > 1 or len(sellers) == 1) and not moving.any():
+            return outs, rounds, 0, offered
+    return outs, FIRE_SALE_MAX_ROUNDS, int(moving.sum()), offered
+
+
+def _marks(
+    bm: BookModel, offered: Mapping[int, Mapping[str, Float64Array]], n: int
+) -> dict[str, Float64Array]:
+    """Each pool's clearing multiplier per path and calendar month, (path, month): the units
+    every lender offers that month against the pool's absorption, through the liquidation
+    model's own impact law (``SecondaryMarket.clear``, the law each sale is priced by)."""
+    total: dict[str, Float64Array] = {}
+    for units_by_pool in offered.values():
+        for pool, units in units_by_pool.items():
+            total[pool] = total[pool] + units if pool in total else units.copy()
+    months = np.arange(1, bm.n_months + 1)
+    out: dict[str, Float64Array] = {}
+    for pool, units in total.items():
+        market = next(m.market.market(pool) for m in bm.models if pool in m.market.pools)
+        out[pool] = np.asarray(market.clear(months, units), dtype=np.float64)
+    return out
+
+
+def _deal_marks(
+    bm: BookModel, d: int, marks: Mapping[str, Float64Array] | None
+) -> Float64Array | None:
+    """Deal ``d``'s multipliers on its cohorts' appraised values, (path, month, cohort); None
+    when no pool it holds is marked down."""
+    if not marks:
+        return None
+    model = bm.models[d]
+    h = model.grid.n_months
+    pools = [market_pool(g)[0] for g in model.plan.cohort_generation]
+    if not any(p in marks for p in pools):
+        return None
+    n = next(iter(marks.values())).shape[0]
+    cols = [marks[p][:, :h] if p in marks else np.ones((n, h)) for p in pools]
+    return np.ascontiguousarray(np.stack(cols, axis=2))
 
 
 def book_block(bm: BookModel, seed: int, start: int, stop: int) -> BookBlock:
     """One block of paths of the book, with and without contagion (pure: the same numbers for
-    the same paths, on any worker)."""
+    the same paths, on any worker).
+
+    Without contagion, each deal runs once with its companies' drawn months. With it, rounds
+    repeat until the marks settle: the deals run in the graph's order, each borrower's default
+    passed on to the deals that name it (transmission) and each deal's appraisals marked down
+    by the month's clearing prices of the round before; then the recoveries' fire sale; the
+    units it sells give the next round's marks (``MARK_MAX_ROUNDS``, ``MARK_TOLERANCE``).
+    """
     n = stop - start
     shocks = MonteCarloShocks(seed).draw(start, stop, bm.n_months, bm.n_factors, 0)
     uniforms = draw_paths(
@@ -599,32 +680,57 @@ def book_block(bm: BookModel, seed: int, start: int, stop: int) -> BookBlock:
     source = _SlicedShocks(shocks, start, stop)
     tau0 = _company_months(bm, shocks)
     spec = bm.book.spec
+    seen: dict[int, list[_Assets]] = {}
     alone: dict[int, _DealRun] = {}
+
+    def assets_of(d: int, tau_d: Int64Array) -> _Assets:
+        for kept in seen.setdefault(d, []):
+            if np.array_equal(kept.tau, tau_d):
+                return kept
+        made = _assets(bm.models[d], source, start, stop, tau_d)
+        seen[d].append(made)
+        return made
+
     for d in bm.order:
-        alone[d] = _run_deal(
-            bm.models[d],
-            source,
-            start,
-            stop,
-            _deal_tau(bm, d, tau0),
-            bm.backend,
-            _own_tau(bm, d, tau0),
-        )
+        first = assets_of(d, _deal_tau(bm, d, tau0))
+        alone[d] = _debt(bm.models[d], first, bm.backend, _own_tau(bm, d, tau0))
     runs = dict(alone)
-    tau = tau0.copy()
-    if spec.transmission:
+    tau = tau0
+    outs = {d: runs[d].outcomes for d in runs}
+    rounds = unconverged = mark_rounds = mark_moving = 0
+    marks: dict[str, Float64Array] | None = None
+    while spec.transmission or spec.fire_sale:
+        mark_rounds += 1
+        tau = tau0.copy()
+        runs = {}
         for d in bm.order:
             mine, own = _deal_tau(bm, d, tau), _own_tau(bm, d, tau)
-            if not (np.array_equal(mine, alone[d].tau) and _same(own, alone[d].own)):
-                runs[d] = _run_deal(bm.models[d], source, start, stop, mine, bm.backend, own)
+            deal_marks = _deal_marks(bm, d, marks)
+            base = alone[d]
+            if deal_marks is None and np.array_equal(mine, base.tau) and _same(own, base.own):
+                runs[d] = base
+            else:
+                runs[d] = _debt(bm.models[d], assets_of(d, mine), bm.backend, own, deal_marks)
             c = bm.borrower[d]
-            if c >= 0:
+            if spec.transmission and c >= 0:
                 t_b = runs[d].default_month
                 tau[:, c] = np.where(t_b > 0, np.minimum(tau[:, c], t_b), tau[:, c])
-    outs = {d: runs[d].outcomes for d in runs}
-    rounds = unconverged = 0
-    if spec.fire_sale:
-        outs, rounds, unconverged = _fire_sale(bm, runs, n)
+        outs = {d: runs[d].outcomes for d in runs}
+        if not spec.fire_sale:
+            break
+        outs, rounds, unconverged, offered = _fire_sale(bm, runs, n)
+        fresh = _marks(bm, offered, n)
+        moving = np.zeros(n, dtype=np.bool_)
+        for name in set(fresh) | set(marks or {}):
+            new = fresh.get(name, np.ones((n, bm.n_months)))
+            old = (marks or {}).get(name, np.ones((n, bm.n_months)))
+            moving |= np.abs(new - old).max(axis=1) > MARK_TOLERANCE
+        if not moving.any():
+            break
+        if mark_rounds == MARK_MAX_ROUNDS:
+            mark_moving = int(moving.sum())
+            break
+        marks = fresh
     n_pos = len(bm.positions)
     losses = np.zeros((n, n_pos))
     losses_alone = np.zeros((n, n_pos))
@@ -638,6 +744,7 @@ def book_block(bm: BookModel, seed: int, start: int, stop: int) -> BookBlock:
         early = (out.default_month > 0) & (out.default_month <= 12)
         losses_1y[:, j] = np.where(early, losses[:, j], 0.0)
     pool, sofr = _pool_flows(bm, runs, outs, start, n)
+    lowest = min((float(m.min()) for m in (marks or {}).values()), default=1.0)
     return BookBlock(
         start=start,
         losses=losses,
@@ -649,6 +756,9 @@ def book_block(bm: BookModel, seed: int, start: int, stop: int) -> BookBlock:
         unconverged=unconverged,
         pool=pool,
         sofr=sofr,
+        mark_rounds=mark_rounds,
+        mark_unconverged=mark_moving,
+        lowest_mark=lowest,
     )
 
 
@@ -777,6 +887,11 @@ class BookResult:
     transmission: bool
     fire_sale: bool
     provenance: dict[str, Any]
+    #: The marks' fixed point: most rounds a block took, paths whose marks still moved after
+    #: ``MARK_MAX_ROUNDS``, and the lowest clearing multiplier of any pool, path and month.
+    mark_rounds_max: int = 0
+    mark_unconverged_paths: int = 0
+    lowest_mark: float = 1.0
 
     @property
     def exposure_usd(self) -> float:
@@ -835,7 +950,8 @@ def simulate_book(
     defaults = np.zeros(n_pos, dtype=np.int64)
     pool_parts: list[tuple[Float64Array, ...]] = []
     sofr_parts: list[Float64Array] = []
-    rounds = unconverged = 0
+    rounds = unconverged = mark_rounds = mark_unconverged = 0
+    lowest = 1.0
     for block in results:
         acc.add(block.losses, block.start)
         acc_alone.add(block.losses_alone, block.start)
@@ -847,6 +963,9 @@ def simulate_book(
         defaults += (block.default_month > 0).sum(axis=0)
         rounds = max(rounds, block.rounds)
         unconverged += block.unconverged
+        mark_rounds = max(mark_rounds, block.mark_rounds)
+        mark_unconverged += block.mark_unconverged
+        lowest = min(lowest, block.lowest_mark)
         if block.pool is not None and block.sofr is not None:
             pool_parts.append(block.pool)
             sofr_parts.append(block.sofr)
@@ -907,6 +1026,9 @@ def simulate_book(
         transmission=spec.transmission,
         fire_sale=spec.fire_sale,
         provenance={**bm.provenance, "n_paths": n_paths, "seed": seed},
+        mark_rounds_max=mark_rounds,
+        mark_unconverged_paths=mark_unconverged,
+        lowest_mark=lowest,
     )
 
 

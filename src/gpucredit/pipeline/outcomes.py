@@ -145,11 +145,15 @@ def run_structure_block(
     riskless: bool = False,
     backend: Backend = "numba",
     borrower_default_month: Int64Array | None = None,
+    appraisal_marks: Float64Array | None = None,
 ) -> tuple[StructureLedger, tuple[CreditOutcomes, ...]]:
     """The structure engine and every facility's outcomes on a block. ``borrower_default_month``
     (path,): the borrower's own default time from outside the deal's cash flows (a book's
     company default, ``pipeline.book``), a cross-default like the parent's; the earlier of
-    the two applies."""
+    the two applies. ``appraisal_marks`` (path, month, cohort): multipliers on the cohorts'
+    values the engine appraises (LTV covenants, borrowing bases, the refinancing test), a
+    book's fire-sale marks; the recoveries keep the unmarked values (their sale prices its own
+    impact)."""
     engine = run_structure_compiled if backend == "numba" else run_structure
     links = {} if riskless else parent_links(model, x.tenant_default_month)
     if borrower_default_month is not None and not riskless:
@@ -160,10 +164,13 @@ def run_structure_block(
             else np.minimum(parent, borrower_default_month),
             dtype=np.int64,
         )
+    appraised = (
+        x.cohort_value_usd if appraisal_marks is None else x.cohort_value_usd * appraisal_marks
+    )
     ledger = engine(
         structure,
         x.cfads_usd,
-        model.collateral_values(x.cohort_value_usd),
+        model.collateral_values(appraised),
         x.sofr,
         regime,
         default_free=riskless,
