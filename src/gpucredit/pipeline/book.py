@@ -39,7 +39,7 @@ import numpy as np
 from gpucredit._typing import Float64Array, Int64Array
 from gpucredit.assets.fleet import entity_risks, tenant_default_months
 from gpucredit.assets.hazards import PdBasis, tight_regime_hazard
-from gpucredit.book.fire_sale import SharedMarketRecovery
+from gpucredit.book.fire_sale import SharedMarketRecovery, fire_sale_fixed_point
 from gpucredit.book.graph import Chain, CompanyGraph, company_graph, transmission_chains
 from gpucredit.book.losses import (
     Concentration,
@@ -57,6 +57,7 @@ from gpucredit.book.tranches import (
     evaluate_tranches,
 )
 from gpucredit.config.book import Book
+from gpucredit.credit.liquidation import SecondaryMarket
 from gpucredit.credit.outcomes import CreditOutcomes, discount_factors
 from gpucredit.debt.ledger import DebtLedger
 from gpucredit.engine.runner import block_ranges
@@ -619,22 +620,18 @@ def _fire_sale(
     return outs, FIRE_SALE_MAX_ROUNDS, int(moving.sum()), offered
 
 
-def _marks(
-    bm: BookModel, offered: Mapping[int, Mapping[str, Float64Array]], n: int
-) -> dict[str, Float64Array]:
-    """Each pool's clearing multiplier per path and calendar month, (path, month): the units
-    every lender offers that month against the pool's absorption, through the liquidation
-    model's own impact law (``SecondaryMarket.clear``, the law each sale is priced by)."""
-    total: dict[str, Float64Array] = {}
-    for units_by_pool in offered.values():
-        for pool, units in units_by_pool.items():
-            total[pool] = total[pool] + units if pool in total else units.copy()
-    months = np.arange(1, bm.n_months + 1)
-    out: dict[str, Float64Array] = {}
-    for pool, units in total.items():
-        market = next(m.market.market(pool) for m in bm.models if pool in m.market.pools)
-        out[pool] = np.asarray(market.clear(months, units), dtype=np.float64)
-    return out
+def _book_market(bm: BookModel) -> tuple[list[str], dict[str, SecondaryMarket]]:
+    """The book's secondary-market pools (sorted) and each pool's market (every deal's on the
+    one as-of date). One impact law for all: the fixed point clears every pool with it."""
+    market: dict[str, SecondaryMarket] = {}
+    for m in bm.models:
+        for pool in m.market.pools:
+            market.setdefault(pool, m.market.market(pool))
+    pools = sorted(market)
+    params = {market[p].params for p in pools}
+    if len(params) > 1:
+        raise ValueError(f"the book's pools {pools} have different price-impact laws")
+    return pools, market
 
 
 def _deal_marks(
@@ -694,15 +691,14 @@ def book_block(bm: BookModel, seed: int, start: int, stop: int) -> BookBlock:
     for d in bm.order:
         first = assets_of(d, _deal_tau(bm, d, tau0))
         alone[d] = _debt(bm.models[d], first, bm.backend, _own_tau(bm, d, tau0))
-    runs = dict(alone)
-    tau = tau0
-    outs = {d: runs[d].outcomes for d in runs}
-    rounds = unconverged = mark_rounds = mark_moving = 0
-    marks: dict[str, Float64Array] | None = None
-    while spec.transmission or spec.fire_sale:
-        mark_rounds += 1
+
+    def contagion(
+        marks: Mapping[str, Float64Array] | None,
+    ) -> tuple[dict[int, _DealRun], Int64Array]:
+        """The deals in the graph's order, each borrower's default passed on to the deals that
+        name it (with transmission on) and the appraisals marked by ``marks``."""
         tau = tau0.copy()
-        runs = {}
+        runs: dict[int, _DealRun] = {}
         for d in bm.order:
             mine, own = _deal_tau(bm, d, tau), _own_tau(bm, d, tau)
             deal_marks = _deal_marks(bm, d, marks)
@@ -715,22 +711,50 @@ def book_block(bm: BookModel, seed: int, start: int, stop: int) -> BookBlock:
             if spec.transmission and c >= 0:
                 t_b = runs[d].default_month
                 tau[:, c] = np.where(t_b > 0, np.minimum(tau[:, c], t_b), tau[:, c])
+        return runs, tau
+
+    rounds = unconverged = mark_rounds = mark_moving = 0
+    lowest = 1.0
+    if not spec.fire_sale:
+        runs, tau = contagion(None) if spec.transmission else (dict(alone), tau0)
         outs = {d: runs[d].outcomes for d in runs}
-        if not spec.fire_sale:
-            break
-        outs, rounds, unconverged, offered = _fire_sale(bm, runs, n)
-        fresh = _marks(bm, offered, n)
-        moving = np.zeros(n, dtype=np.bool_)
-        for name in set(fresh) | set(marks or {}):
-            new = fresh.get(name, np.ones((n, bm.n_months)))
-            old = (marks or {}).get(name, np.ones((n, bm.n_months)))
-            moving |= np.abs(new - old).max(axis=1) > MARK_TOLERANCE
-        if not moving.any():
-            break
-        if mark_rounds == MARK_MAX_ROUNDS:
-            mark_moving = int(moving.sum())
-            break
-        marks = fresh
+    else:
+        pools, market = _book_market(bm)
+        width = bm.n_months
+        last: dict[str, Any] = {}
+
+        def units_sold(m: Float64Array) -> Float64Array:
+            """All lenders' units offered per pool and calendar month, (path, pool x month),
+            with the appraisals marked at ``m``: the book's ``S(m)``."""
+            marks = None
+            if not np.all(m == 1.0):
+                marks = {p: m[:, k * width : (k + 1) * width] for k, p in enumerate(pools)}
+            runs_m, tau_m = contagion(marks)
+            outs_m, rounds_m, unconverged_m, offered = _fire_sale(bm, runs_m, n)
+            last.update(runs=runs_m, tau=tau_m, outs=outs_m, rounds=rounds_m, moving=unconverged_m)
+            total = np.zeros((n, len(pools) * width))
+            for by_pool in offered.values():
+                for pool, units in by_pool.items():
+                    k = pools.index(pool)
+                    total[:, k * width : (k + 1) * width] += units
+            return total
+
+        absorption = np.broadcast_to(
+            np.concatenate([market[p].absorption_path(width) for p in pools])[None, :],
+            (n, len(pools) * width),
+        )
+        fixed = fire_sale_fixed_point(
+            units_sold,
+            np.ascontiguousarray(absorption),
+            market[pools[0]].params,
+            tolerance=MARK_TOLERANCE,
+            max_iterations=MARK_MAX_ROUNDS,
+        )
+        runs, tau, outs = last["runs"], last["tau"], last["outs"]
+        rounds, unconverged = last["rounds"], last["moving"]
+        mark_rounds = int(fixed.iterations.max())
+        mark_moving = int((~fixed.converged).sum())
+        lowest = float(fixed.multiplier.min())
     n_pos = len(bm.positions)
     losses = np.zeros((n, n_pos))
     losses_alone = np.zeros((n, n_pos))
@@ -744,7 +768,6 @@ def book_block(bm: BookModel, seed: int, start: int, stop: int) -> BookBlock:
         early = (out.default_month > 0) & (out.default_month <= 12)
         losses_1y[:, j] = np.where(early, losses[:, j], 0.0)
     pool, sofr = _pool_flows(bm, runs, outs, start, n)
-    lowest = min((float(m.min()) for m in (marks or {}).values()), default=1.0)
     return BookBlock(
         start=start,
         losses=losses,
