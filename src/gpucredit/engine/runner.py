@@ -9,14 +9,26 @@ every core.
 from __future__ import annotations
 
 import os
+import sys
+import time
 from collections import deque
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TypeVar
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Generic, NamedTuple, Protocol, TypeVar
 
-__all__ = ["CACHE_LIMIT_PATH_MONTHS", "block_ranges", "default_workers", "run_blocks"]
+__all__ = [
+    "CACHE_LIMIT_PATH_MONTHS",
+    "BlockStat",
+    "ThreadExecutor",
+    "block_ranges",
+    "default_workers",
+    "run_blocks",
+]
 
 T = TypeVar("T")
+R = TypeVar("R")
+R_co = TypeVar("R_co", covariant=True)
 
 #: Path-months up to which a run keeps what its later passes over the same paths (fair spreads,
 #: a miner's premium) need in memory: ~32 bytes a path-month for a one-cohort deal (at most
@@ -45,27 +57,160 @@ def run_blocks(
     n_workers: int = 1,
     on_block: Callable[[int], None] | None = None,
 ) -> Iterator[T]:
-    """Yield ``fn(start, stop)`` for each range, in order."""
-    if n_workers <= 1 or len(ranges) == 1:
-        for start, stop in ranges:
-            out = fn(start, stop)
-            if on_block is not None:
-                on_block(stop - start)
-            yield out
-        return
-    with ThreadPoolExecutor(max_workers=n_workers) as pool:
-        pending: deque[tuple[int, Future[T]]] = deque()
-        todo = iter(ranges)
+    """Yield ``fn(start, stop)`` for each range, in order (``ThreadExecutor.map_blocks``)."""
+    return ThreadExecutor(max(1, n_workers)).map_blocks(fn, ranges, on_block)
+
+
+class BlockStat(NamedTuple):
+    """What one block cost, measured where it ran.
+
+    Attributes
+    ----------
+    start, stop : int
+        The block's paths, ``[start, stop)``.
+    seconds : float
+        Wall time of ``fn(start, stop)`` on the worker, s.
+    peak_rss_bytes : int
+        The worker process's peak resident set size when the block ended, bytes (the whole
+        process's high-water mark since it started, not the block's own use).
+    worker : str
+        Where it ran: a Dask worker's address, or ``"local"`` for this process's threads.
+    """
+
+    start: int
+    stop: int
+    seconds: float
+    peak_rss_bytes: int
+    worker: str
+
+
+def peak_rss_bytes() -> int:
+    """This process's peak resident set size, bytes (0 where the OS does not say)."""
+    if sys.platform == "win32":
+        return 0
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # ru_maxrss is in KiB on Linux and the BSDs, in bytes on macOS (getrusage(2))
+    return int(peak) if sys.platform == "darwin" else int(peak) * 1024
+
+
+def local_worker() -> str:
+    """The worker name of blocks run in this process."""
+    return "local"
+
+
+@dataclass(frozen=True, slots=True)
+class Measured(Generic[T]):
+    """``fn`` with its cost: calling it returns ``(fn(start, stop), seconds, peak RSS bytes,
+    worker)``, measured where it runs; ``where`` names the worker (a picklable function, so
+    that a Dask worker can call it)."""
+
+    fn: Callable[[int, int], T]
+    where: Callable[[], str] = local_worker
+
+    def __call__(self, start: int, stop: int) -> tuple[T, float, int, str]:
+        began = time.perf_counter()
+        out = self.fn(start, stop)
+        return out, time.perf_counter() - began, peak_rss_bytes(), self.where()
+
+
+class Pending(Protocol[R_co]):
+    """A submitted block: a ``concurrent.futures.Future`` or a ``distributed.Future``."""
+
+    def result(self) -> R_co: ...
+
+    def cancel(self) -> object: ...
+
+
+def in_order(
+    submit: Callable[[int, int], Pending[R]],
+    ranges: Sequence[tuple[int, int]],
+    window: int,
+    on_block: Callable[[int], None] | None = None,
+) -> Iterator[R]:
+    """Yield each range's result in range order, with at most ``window`` blocks submitted and
+    not yet yielded; ``on_block(stop - start)`` before each yield. Blocks not yet yielded are
+    cancelled when the caller stops early or a block raises (its exception goes on as is)."""
+    pending: deque[tuple[int, Pending[R]]] = deque()
+    todo = iter(ranges)
+    try:
         for start, stop in todo:
-            pending.append((stop - start, pool.submit(fn, start, stop)))
-            if len(pending) >= 2 * n_workers:
+            pending.append((stop - start, submit(start, stop)))
+            if len(pending) >= window:
                 break
         while pending:
             size, future = pending.popleft()
             out = future.result()
             nxt = next(todo, None)
             if nxt is not None:
-                pending.append((nxt[1] - nxt[0], pool.submit(fn, *nxt)))
+                pending.append((nxt[1] - nxt[0], submit(*nxt)))
             if on_block is not None:
                 on_block(size)
             yield out
+    finally:
+        for _, future in pending:
+            future.cancel()
+
+
+def recorded(
+    results: Iterator[tuple[T, float, int, str]],
+    ranges: Sequence[tuple[int, int]],
+    stats: list[BlockStat],
+) -> Iterator[T]:
+    """The values of ``Measured`` results, each block's cost appended to ``stats``."""
+    for (start, stop), (out, seconds, rss, worker) in zip(ranges, results, strict=False):
+        stats.append(BlockStat(start, stop, seconds, rss, worker))
+        yield out
+
+
+class ThreadExecutor:
+    """Blocks on this process's threads (the compiled kernels release the GIL).
+
+    Parameters
+    ----------
+    n_workers : int
+        Threads; 1 runs each block in the caller's thread, one after the other.
+    record_stats : bool
+        Append each block's ``BlockStat`` to ``stats`` (wall seconds, peak RSS).
+    """
+
+    def __init__(self, n_workers: int = 1, *, record_stats: bool = False) -> None:
+        if n_workers < 1:
+            raise ValueError(f"n_workers = {n_workers}: expected at least 1")
+        self.n_workers = n_workers
+        self.record_stats = record_stats
+        self.stats: list[BlockStat] = []
+
+    def map_blocks(
+        self,
+        fn: Callable[[int, int], T],
+        ranges: Sequence[tuple[int, int]],
+        on_block: Callable[[int], None] | None = None,
+    ) -> Iterator[T]:
+        """Yield ``fn(start, stop)`` for each range, in range order, with at most
+        ``2 x n_workers`` blocks in flight; ``on_block(stop - start)`` as each is yielded."""
+        if self.record_stats:
+            return recorded(self._run(Measured(fn), ranges, on_block), ranges, self.stats)
+        return self._run(fn, ranges, on_block)
+
+    def _run(
+        self,
+        fn: Callable[[int, int], R],
+        ranges: Sequence[tuple[int, int]],
+        on_block: Callable[[int], None] | None,
+    ) -> Iterator[R]:
+        if self.n_workers <= 1 or len(ranges) == 1:
+            for start, stop in ranges:
+                out = fn(start, stop)
+                if on_block is not None:
+                    on_block(stop - start)
+                yield out
+            return
+        with ThreadPoolExecutor(max_workers=self.n_workers) as pool:
+            yield from in_order(
+                lambda start, stop: pool.submit(fn, start, stop),
+                ranges,
+                2 * self.n_workers,
+                on_block,
+            )
