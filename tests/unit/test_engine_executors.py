@@ -5,12 +5,15 @@ scheduler that cannot be used. One 2-worker LocalCluster on loopback serves the 
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
+from distributed import LocalCluster
 
+import gpucredit
 from gpucredit.engine import (
     BlockExecutor,
     DaskExecutor,
@@ -18,6 +21,7 @@ from gpucredit.engine import (
     block_ranges,
     default_workers,
     executor,
+    peak_rss_by_worker,
     run_blocks,
 )
 from gpucredit.errors import SpecError
@@ -43,6 +47,10 @@ def _touches(folder: str, start: int, stop: int) -> int:
     """Leaves a file per block run (so that a test sees which blocks started, wherever)."""
     (Path(folder) / f"{start:06d}").touch()
     return start
+
+
+def _gpucredit_file() -> str:
+    return str(gpucredit.__file__)
 
 
 @pytest.fixture(scope="module")
@@ -116,6 +124,10 @@ def test_stats_per_block_measured_on_the_worker(cluster: DaskExecutor) -> None:
         assert stat.seconds >= 0.0
         assert stat.peak_rss_bytes > 1_000_000  # a Python process with numpy holds megabytes
         assert stat.worker in workers
+    peaks = peak_rss_by_worker(cluster.stats)
+    assert set(peaks) <= workers
+    for worker, peak in peaks.items():
+        assert peak == max(s.peak_rss_bytes for s in cluster.stats if s.worker == worker)
     local = ThreadExecutor(2, record_stats=True)
     assert np.array_equal(np.concatenate(list(local.map_blocks(_values, ranges))), _values(0, 50))
     expected = [(a, b, "local") for a, b in ranges]
@@ -129,6 +141,28 @@ def test_existing_scheduler_is_used(cluster: DaskExecutor) -> None:
         assert ex.n_workers == 2
         out = np.concatenate(list(ex.map_blocks(_values, block_ranges(33, 8))))
     assert np.array_equal(out, _values(0, 33))
+
+
+def test_workers_import_this_gpucredit(cluster: DaskExecutor) -> None:
+    files = cluster.client.run(_gpucredit_file)
+    assert set(files.values()) == {_gpucredit_file()}
+
+
+def test_scheduler_without_workers_is_a_clear_error() -> None:
+    with LocalCluster(
+        n_workers=0,
+        processes=False,
+        protocol="tcp",
+        host="127.0.0.1",
+        dashboard_address=None,
+        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+        silence_logs=logging.CRITICAL,
+    ) as bare:
+        address = bare.scheduler_address
+        with pytest.raises(SpecError) as info, executor(scheduler=address, timeout_s=0.5):
+            pass
+    assert f"got {address!r}" in str(info.value)
+    assert "at least one worker within 0.5 s (it has none)" in str(info.value)
 
 
 @pytest.mark.parametrize(

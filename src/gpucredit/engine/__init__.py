@@ -6,6 +6,7 @@ from gpucredit.engine.distributed import (
     DaskExecutor,
     ThreadExecutor,
     executor,
+    peak_rss_by_worker,
 )
 from gpucredit.engine.runner import block_ranges, default_workers, run_blocks
 
@@ -17,5 +18,6 @@ __all__ = [
     "block_ranges",
     "default_workers",
     "executor",
+    "peak_rss_by_worker",
     "run_blocks",
 ]

@@ -47,6 +47,7 @@ __all__ = [
     "DaskExecutor",
     "ThreadExecutor",
     "executor",
+    "peak_rss_by_worker",
 ]
 
 T = TypeVar("T")
@@ -285,3 +286,12 @@ def executor(
             yield DaskExecutor(client, record_stats=record_stats)
     else:
         yield ThreadExecutor(default_workers(), record_stats=record_stats)
+
+
+def peak_rss_by_worker(stats: Sequence[BlockStat]) -> dict[str, int]:
+    """Each worker's peak resident set size over ``stats``, bytes, by worker (address or
+    ``"local"``), in the order the workers first appear."""
+    peaks: dict[str, int] = {}
+    for stat in stats:
+        peaks[stat.worker] = max(peaks.get(stat.worker, 0), stat.peak_rss_bytes)
+    return peaks
