@@ -219,7 +219,8 @@ def run(
         ),
     ] = None,
 ) -> None:
-    """Simulate deals and report PD, LGD, expected loss and fair versus market spread."""
+    """Simulate deals and report PD, LGD, expected loss and fair versus market spread; a book
+    file reports the book's loss distribution, positions, chains, concentration and ABS."""
     started = time.perf_counter()
     try:
         _check_run_options(paths, seed, block_size, keep_paths)
