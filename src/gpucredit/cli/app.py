@@ -425,11 +425,11 @@ def load_spec(path: Path) -> DealSpec | MinerSpec | Book:
     """A deal, a miner or a book YAML file (a miner spec has a ``mining`` section, a book
     ``book`` and ``positions``); every problem is one ``SpecError`` naming the file, field,
     line, value and expectation (``config.loading`` holds the bounds on size, depth and
-    aliases). A deal or miner file is read and parsed once; a book is then read by
-    ``config.book.load_book``, which reads the deal files it names."""
+    aliases). A file is read and parsed once; a book's deal files are read by
+    ``config.book.load_book``."""
     document = read_document(path, what="deal or miner")
     if is_book_data(document.data):
-        return load_book(path)
+        return load_book(path, document)
     if is_miner_data(document.data):
         return validate_document(MinerSpec, document, what="miner")
     return validate_document(DealSpec, document, what="deal")

@@ -186,6 +186,10 @@ class Book:
     position_deal: tuple[int, ...]
     document: SpecDocument | None = None
 
+    def deal_field(self, deal: int) -> str:
+        """The field of the first position holding deal ``deal``: ``positions[i].deal``."""
+        return f"positions[{self.position_deal.index(deal)}].deal"
+
     def issue(self, field: str, value: object, expected: str) -> SpecError:
         """A ``SpecError`` on the book file naming ``field`` (dotted path) and its line."""
         line = None
@@ -237,8 +241,9 @@ def _deal_path(book_file: Path | None, value: str) -> Path:
     return (base / value).resolve()
 
 
-def load_book(path: str | Path) -> Book:
-    """Read and validate a book YAML file and every deal it names.
+def load_book(path: str | Path, document: SpecDocument | None = None) -> Book:
+    """Read and validate a book YAML file and every deal it names (``document``: the book file
+    already read and parsed, ``config.loading.read_document``; read here when None).
 
     Raises
     ------
@@ -248,7 +253,8 @@ def load_book(path: str | Path) -> Book:
         GPU deals).
     """
     source = Path(path)
-    document = read_document(source, what="book")
+    if document is None:
+        document = read_document(source, what="book")
     spec = validate_document(BookSpec, document, what="book")
     probe = Book(spec, source, (), (), document)
     files: dict[Path, int] = {}

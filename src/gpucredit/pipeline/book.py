@@ -57,6 +57,7 @@ from gpucredit.book.tranches import (
     evaluate_tranches,
 )
 from gpucredit.config.book import Book
+from gpucredit.config.spec import DealSpec
 from gpucredit.credit.liquidation import SecondaryMarket
 from gpucredit.credit.outcomes import CreditOutcomes, discount_factors
 from gpucredit.debt.ledger import DebtLedger
@@ -222,14 +223,23 @@ def _book_pd(
     first = typed[0]
     for other in typed[1:]:
         if other[1:] != first[1:]:
+            names = [d.name for d in book.deals]
             raise book.issue(
-                "companies",
+                book.deal_field(names.index(other[0])),
                 f"{name!r}: annual PD {first[1]:.4%} ({first[2]}) in {first[0]!r}, "
                 f"{other[1]:.4%} ({other[2]}) in {other[0]!r}",
                 f"one risk per company in a book: give it once under 'companies: {name}:' "
                 "(a rating or an annual_pd_pct)",
             )
     return first[1], first[2]
+
+
+def _has_cycle(deals: Sequence[DealSpec]) -> bool:
+    try:
+        company_graph(deals)
+    except ValueError:
+        return True
+    return False
 
 
 def _deal_order(book: Book, borrower_of: Sequence[str], names: Sequence[set[str]]) -> list[int]:
@@ -307,7 +317,13 @@ def build_book(
     try:
         graph = company_graph(deals)
     except ValueError as exc:
-        raise book.issue("aliases", "the deals' company links", str(exc)) from None
+        closing = next(i for i in range(len(deals)) if _has_cycle(deals[: i + 1]))
+        found = str(exc).removeprefix("a cycle in the book's company graph: ")
+        raise book.issue(
+            book.deal_field(closing),
+            deals[closing].name,
+            f"a deal whose company links close no cycle (with the deals before it: {found})",
+        ) from None
     typed: dict[str, list[tuple[str, float, PdBasis]]] = {}
     for d in deals:
         for name, pd, basis in entity_risks(d):
