@@ -128,7 +128,7 @@ def test_json_and_out(json_run: tuple[subprocess.CompletedProcess[str], Path]) -
         "var_999_usd",
         "var_999_se_usd",
     }
-    assert len(book["contributions"]) == 10  # the DDTL 2.0 deal's three tiers are three
+    assert len(book["contributions"]) == 9  # seven deals; the DDTL 2.0 deal's three tiers are three
     assert {"first", "later", "paths", "share"} <= set(book["chains"][0])
     assert set(book["concentration"]) == {"borrower", "generation", "tenant"}
     assert [t["name"] for t in book["tranches"]] == ["A", "B", "C", "equity"]

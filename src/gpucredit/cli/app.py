@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import time
+from collections.abc import Sequence
 from contextlib import ExitStack
 from importlib import resources
 from pathlib import Path
@@ -242,6 +243,11 @@ def run(
         miner_specs = [x for x in loaded if isinstance(x, MinerSpec)]
         books = [x for x in loaded if isinstance(x, Book)]
         _check_book_options(scheduler, output_format, bool(specs or miner_specs), bool(books))
+        if books and target_se is not None:
+            issue = SpecIssue(
+                "--target-se", target_se, "deal files only (a book runs the paths --paths asks)"
+            )
+            raise SpecError("command line", [issue])
         target = None if out is None else check_output_dir(out, force=force)  # before any work
         models = [build_book(b, calibration=calibration, db=db) for b in books]
         se_target = (target_se, max_paths)
@@ -277,6 +283,7 @@ def run(
             book_results = [
                 _simulate_book(bm, paths, seed, block_size, runner, quiet) for bm in models
             ]
+        recorded = [(b.spec_hash, r) for b, r in zip(books, book_results, strict=True)]
         document = run_document(results, seed, paths, miners, target_se_bps=target_se)
         if book_results:  # beside the deals' keys, which stay as they are
             document["books"] = [book_record(b) for b in book_results]
@@ -286,13 +293,13 @@ def run(
                 results,
                 document,
                 miners,
-                before_publish=lambda: _record(results, miners, db),
+                before_publish=lambda: _record(results, miners, db, recorded),
                 books=[
                     BookOutput(b.name, book_record(b), book_losses_frame(b)) for b in book_results
                 ],
             )
         else:
-            _record(results, miners, db)
+            _record(results, miners, db, recorded)
     except GpuCreditError as exc:
         raise fail(str(exc)) from None
     if output_format is OutputFormat.JSON:
@@ -563,28 +570,49 @@ def _simulate_miner(
         )
 
 
-def _record(results: list[SimulationResult], miners: list[MinerResult], db: Path | None) -> None:
-    """Record each deal's and miner's run in the store it took its calibration from (runs on
-    the sourced parameters touch no store).
+def _record(
+    results: list[SimulationResult],
+    miners: list[MinerResult],
+    db: Path | None,
+    books: Sequence[tuple[str, BookResult]] = (),
+) -> None:
+    """Record each deal's, miner's and book's run (``books``: each book's hash and result) in
+    the store it took its calibration from (runs on the sourced parameters touch no store).
 
     A store that cannot take the record (locked by another process, read-only, damaged)
     costs a warning on stderr, never the finished run: its results are still printed and
     written.
     """
-    if all(r.provenance.get("calibration_id") == SOURCED for r in results) and all(
-        m.provenance.get("calibration_id") == SOURCED for m in miners
+    if (
+        all(r.provenance.get("calibration_id") == SOURCED for r in results)
+        and all(m.provenance.get("calibration_id") == SOURCED for m in miners)
+        and all(b.provenance.get("calibration_id") == SOURCED for _, b in books)
     ):
         return
     try:
-        _record_in(db, results, miners)
+        _record_in(db, results, miners, books)
     except (GpuCreditError, OSError, duckdb.Error) as exc:
         typer.echo(printable(f"warning: the run was not recorded in the store: {exc}"), err=True)
 
 
 def _record_in(
-    db_path: Path | None, results: list[SimulationResult], miners: list[MinerResult]
+    db_path: Path | None,
+    results: list[SimulationResult],
+    miners: list[MinerResult],
+    books: Sequence[tuple[str, BookResult]] = (),
 ) -> None:
     with MarketStore(db_path) as store:
+        for book_hash, b in books:
+            if b.provenance.get("calibration_id") == SOURCED:
+                continue
+            store.record_run(
+                spec_hash=book_hash,
+                seed=b.seed,
+                n_paths=b.n_paths,
+                calibration_id=str(b.provenance["calibration_id"]),
+                version=__version__,
+                summary=book_record(b),
+            )
         for m in miners:
             store.record_run(
                 spec_hash=str(m.provenance["spec_hash"]),

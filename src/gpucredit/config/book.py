@@ -22,6 +22,7 @@ Example::
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
@@ -32,6 +33,7 @@ from gpucredit.config.loading import (
     SpecDocument,
     load_deal,
     read_document,
+    spec_hash,
     validate_document,
 )
 from gpucredit.config.spec import MAX_ITEMS, DealSpec, Spec, SpecProblem, _rating_category
@@ -185,6 +187,12 @@ class Book:
     #: Index into ``deals`` of each position.
     position_deal: tuple[int, ...]
     document: SpecDocument | None = None
+
+    @property
+    def spec_hash(self) -> str:
+        """A stable 16-hex-digit hash of the book and every deal it holds (as renamed)."""
+        parts = [spec_hash(self.spec), *(spec_hash(d) for d in self.deals)]
+        return hashlib.sha256("|".join(parts).encode("utf-8")).hexdigest()[:16]
 
     def deal_field(self, deal: int) -> str:
         """The field of the first position holding deal ``deal``: ``positions[i].deal``."""

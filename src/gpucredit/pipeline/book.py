@@ -579,6 +579,7 @@ class BookBlock:
     losses_1y: Float64Array
     default_month: Int64Array
     company_month: Int64Array
+    losses_1y_alone: Float64Array
     rounds: int
     unconverged: int
     pool: tuple[Float64Array, ...] | None
@@ -775,14 +776,18 @@ def book_block(bm: BookModel, seed: int, start: int, stop: int) -> BookBlock:
     losses = np.zeros((n, n_pos))
     losses_alone = np.zeros((n, n_pos))
     losses_1y = np.zeros((n, n_pos))
+    losses_1y_alone = np.zeros((n, n_pos))
     months = np.zeros((n, n_pos), dtype=np.int64)
     for j, p in enumerate(bm.positions):
         out = outs[p.deal][p.facility]
+        own = alone[p.deal].outcomes[p.facility]
         losses[:, j] = out.loss_usd * p.share
-        losses_alone[:, j] = alone[p.deal].outcomes[p.facility].loss_usd * p.share
+        losses_alone[:, j] = own.loss_usd * p.share
         months[:, j] = out.default_month
         early = (out.default_month > 0) & (out.default_month <= 12)
         losses_1y[:, j] = np.where(early, losses[:, j], 0.0)
+        early = (own.default_month > 0) & (own.default_month <= 12)
+        losses_1y_alone[:, j] = np.where(early, losses_alone[:, j], 0.0)
     pool, sofr = _pool_flows(bm, runs, outs, start, n)
     return BookBlock(
         start=start,
@@ -791,6 +796,7 @@ def book_block(bm: BookModel, seed: int, start: int, stop: int) -> BookBlock:
         losses_1y=losses_1y,
         default_month=months,
         company_month=_graph_months(bm, tau, runs),
+        losses_1y_alone=losses_1y_alone,
         rounds=rounds,
         unconverged=unconverged,
         pool=pool,
@@ -926,6 +932,8 @@ class BookResult:
     transmission: bool
     fire_sale: bool
     provenance: dict[str, Any]
+    #: One year without contagion (``summary_1y``'s counterpart).
+    summary_1y_alone: LossSummary | None = None
     #: The marks' fixed point: most rounds a block took, paths whose marks still moved after
     #: ``MARK_MAX_ROUNDS``, and the lowest clearing multiplier of any pool, path and month.
     mark_rounds_max: int = 0
@@ -982,6 +990,7 @@ def simulate_book(
     acc = LossAccumulator(n_pos, n_paths, BOOK_LEVELS)
     acc_alone = LossAccumulator(n_pos, n_paths, BOOK_LEVELS)
     acc_1y = LossAccumulator(n_pos, n_paths, BOOK_LEVELS)
+    acc_1y_alone = LossAccumulator(n_pos, n_paths, BOOK_LEVELS)
     totals: list[Float64Array] = []
     totals_alone: list[Float64Array] = []
     totals_1y: list[Float64Array] = []
@@ -995,6 +1004,7 @@ def simulate_book(
         acc.add(block.losses, block.start)
         acc_alone.add(block.losses_alone, block.start)
         acc_1y.add(block.losses_1y, block.start)
+        acc_1y_alone.add(block.losses_1y_alone, block.start)
         totals.append(block.losses.sum(axis=1))
         totals_alone.append(block.losses_alone.sum(axis=1))
         totals_1y.append(block.losses_1y.sum(axis=1))
@@ -1065,6 +1075,7 @@ def simulate_book(
         transmission=spec.transmission,
         fire_sale=spec.fire_sale,
         provenance={**bm.provenance, "n_paths": n_paths, "seed": seed},
+        summary_1y_alone=acc_1y_alone.summary(),
         mark_rounds_max=mark_rounds,
         mark_unconverged_paths=mark_unconverged,
         lowest_mark=lowest,

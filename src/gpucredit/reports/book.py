@@ -97,6 +97,9 @@ def book_record(result: BookResult) -> dict[str, Any]:
         "exposure_usd": _finite(result.exposure_usd),
         **_summary_record(result.summary),
         "one_year": _summary_record(result.summary_1y),
+        "one_year_without_contagion": None
+        if result.summary_1y_alone is None
+        else _summary_record(result.summary_1y_alone),
         "without_contagion": _summary_record(result.summary_alone),
         "contagion_premium": {
             "el_usd": _finite(premium.el_usd),
@@ -209,11 +212,15 @@ def book_headline_table(result: BookResult) -> Table:
         ),
         caption_justify="left",
     )
-    for name in ("Figure", "To maturity", "Without contagion", "One year", "Premium"):
+    summaries = [result.summary, result.summary_alone, result.summary_1y]
+    columns = ["Figure", "To maturity", "Without contagion", "One year"]
+    if result.summary_1y_alone is not None:
+        summaries.append(result.summary_1y_alone)
+        columns.append("One year, without")
+    for name in (*columns, "Premium"):
         table.add_column(name, justify="left" if name == "Figure" else "right", overflow="fold")
     exposure = _usd_m(result.exposure_usd)
-    _add_row(table, "Exposure held", exposure, exposure, exposure, "")
-    summaries = (result.summary, result.summary_alone, result.summary_1y)
+    _add_row(table, "Exposure held", *([exposure] * len(summaries)), "")
     premium = result.premium
     _add_row(
         table,
@@ -320,7 +327,8 @@ def book_abs_table(result: BookResult) -> Table | None:
         caption="Attachment and detachment: pool loss fractions. PD: a missed senior "
         "interest payment, or a loss or unpaid interest at legal final. EL: per unit of the "
         "class's balance. P bp / Q bp: fair spread under the real-world and pricing measures "
-        "(±: standard error). Rating: by EL over the WAL.",
+        "(±: standard error; to 0.1 bp, as a senior class's is often under 1 bp). Rating: "
+        "by EL over the WAL.",
         caption_justify="left",
     )
     for name in ("Class", "Attach", "Detach", "PD", "EL", "WAL y", "P bp", "Q bp", "Rating"):
@@ -334,8 +342,8 @@ def book_abs_table(result: BookResult) -> Table | None:
             _pct(t.pd),
             _pct(t.el, 2),
             f"{t.wal_years:.1f}" if math.isfinite(t.wal_years) else "n/a",
-            _bps(_bps_value(t.fair_spread), _bps_value(t.fair_spread_se)),
-            _bps(_bps_value(t.fair_spread_q), _bps_value(t.fair_spread_q_se)),
+            _bps(_bps_value(t.fair_spread), _bps_value(t.fair_spread_se), 1),
+            _bps(_bps_value(t.fair_spread_q), _bps_value(t.fair_spread_q_se), 1),
             t.implied_rating,
         )
     return table
