@@ -187,3 +187,18 @@ def test_local_cluster_gives_the_local_json(run_cli: RunCli, stdout_json: Stdout
     local = stdout_json(run_cli("run", BOOK, *small, "--json", "-q"))
     cluster = stdout_json(run_cli("run", BOOK, *small, "--json", "-q", "--workers", "2"))
     assert cluster["books"] == local["books"]
+
+
+@pytest.mark.slow
+def test_a_book_run_is_recorded_in_the_store(run_cli: RunCli) -> None:
+    """On the stored calibration a book's run is recorded with its provenance, under the
+    book's hash (the book and its deals), as a deal's run is."""
+    proc = run_cli("run", BOOK, "--paths", "64", "--block-size", "64", "-q")
+    assert proc.returncode == 0, proc.stderr
+    listed = run_cli("runs", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    book_hash = load_book(BOOK).spec_hash
+    mine = [r for r in json.loads(listed.stdout) if r["spec_hash"] == book_hash]
+    assert len(mine) >= 1
+    assert mine[0]["n_paths"] == 64 and mine[0]["calibration_id"].startswith("cal-")
+    assert mine[0]["deal"] == "book: Neo-cloud contagion book"

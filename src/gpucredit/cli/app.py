@@ -611,7 +611,7 @@ def _record_in(
                 n_paths=b.n_paths,
                 calibration_id=str(b.provenance["calibration_id"]),
                 version=__version__,
-                summary=book_record(b),
+                summary={"deal": f"book: {b.name}", **book_record(b)},
             )
         for m in miners:
             store.record_run(
