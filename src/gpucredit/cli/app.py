@@ -1,4 +1,4 @@
-"""Command line: ``gpucredit run [DEAL.yaml ...]`` and ``gpucredit data ...``.
+"""Command line: ``gpucredit run [DEAL.yaml | BOOK.yaml ...]`` and ``gpucredit data ...``.
 
 Parse -> spec -> pipeline -> reports/io. Every input problem ends in one message on stderr
 and exit code 2, with no traceback and nothing written.
@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import math
 import time
+from collections.abc import Sequence
+from contextlib import ExitStack
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
@@ -35,16 +37,29 @@ from gpucredit.cli.output import (
 )
 from gpucredit.cli.params import engine_use, run_calibration
 from gpucredit.cli.store_cmds import register_store_commands
+from gpucredit.config.book import Book, is_book_data, load_book
 from gpucredit.config.loading import read_document, validate_document
 from gpucredit.config.miner import MinerSpec, is_miner_data
 from gpucredit.config.spec import DealSpec
 from gpucredit.credit.metrics import MAX_TARGET_PATHS
+from gpucredit.engine.distributed import BlockExecutor, executor
 from gpucredit.errors import GpuCreditError, SpecError, SpecIssue
 from gpucredit.factors.parameter_source import DEFAULT_CALIBRATION, SOURCED, check_as_of
-from gpucredit.io.outputs import check_output_dir, write_run
+from gpucredit.io.outputs import BookOutput, check_output_dir, write_run
 from gpucredit.market.store import MarketStore, SeriesInfo
 from gpucredit.miners import MinerResult, simulate_miner
 from gpucredit.pipeline import SimulationResult, simulate
+from gpucredit.pipeline.book import BookModel, BookResult, build_book, simulate_book
+from gpucredit.reports.book import (
+    book_abs_table,
+    book_chains_table,
+    book_concentration_table,
+    book_fire_sale_line,
+    book_headline_table,
+    book_losses_frame,
+    book_positions_table,
+    book_record,
+)
 from gpucredit.reports.tables import (
     attribution_table,
     calibration_rows,
@@ -138,7 +153,9 @@ def run(
     deals: Annotated[
         list[Path] | None,
         typer.Argument(
-            help="Deal YAML files. None: the shipped example deals.", show_default=False
+            help="Deal, miner or book YAML files (a book has 'book' and 'positions'). None: "
+            "the shipped example deals.",
+            show_default=False,
         ),
     ] = None,
     paths: Annotated[int, typer.Option("--paths", help="Monte Carlo paths per deal.")] = 10_000,
@@ -165,7 +182,12 @@ def run(
         int, typer.Option("--keep-paths", help="Paths kept in the path cube.")
     ] = 10_000,
     workers: Annotated[
-        int | None, typer.Option("--workers", help="Threads (default: all cores).")
+        int | None,
+        typer.Option(
+            "--workers",
+            help="Threads (default: all cores); for a book, a Dask LocalCluster of this many "
+            "worker processes on loopback.",
+        ),
     ] = None,
     calibration: CalibrationOption = DEFAULT_CALIBRATION,
     db: DbOption = None,
@@ -188,8 +210,18 @@ def run(
     max_paths: Annotated[
         int, typer.Option("--max-paths", help="Most paths a --target-se run may use.")
     ] = MAX_TARGET_PATHS,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            help="Books only: run the blocks of paths on the existing Dask cluster whose "
+            "scheduler is at this address (tcp://HOST:PORT).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Simulate deals and report PD, LGD, expected loss and fair versus market spread."""
+    """Simulate deals and report PD, LGD, expected loss and fair versus market spread; a book
+    file reports the book's loss distribution, positions, chains, concentration and ABS."""
     started = time.perf_counter()
     try:
         _check_run_options(paths, seed, block_size, keep_paths)
@@ -205,40 +237,69 @@ def run(
         files = deals or shipped_examples()
         loaded = [load_spec(f) for f in files]  # validate all before running
         for file, spec in zip(files, loaded, strict=True):
-            check_as_of(spec.as_of, file)
+            if not isinstance(spec, Book):  # a book's deals are checked by build_book
+                check_as_of(spec.as_of, file)
         specs = [x for x in loaded if isinstance(x, DealSpec)]
         miner_specs = [x for x in loaded if isinstance(x, MinerSpec)]
+        books = [x for x in loaded if isinstance(x, Book)]
+        _check_book_options(scheduler, output_format, bool(specs or miner_specs), bool(books))
+        if books and target_se is not None:
+            issue = SpecIssue(
+                "--target-se", target_se, "deal files only (a book runs the paths --paths asks)"
+            )
+            raise SpecError("command line", [issue])
         target = None if out is None else check_output_dir(out, force=force)  # before any work
+        models = [build_book(b, calibration=calibration, db=db) for b in books]
         se_target = (target_se, max_paths)
-        results = _simulate_all(
-            specs, paths, seed, block_size, keep_paths, workers, quiet, calibration, db, se_target
-        )
-        miners = [
-            _simulate_miner(
-                m,
+        with ExitStack() as stack:  # the cluster is up (or refused) before any simulation
+            runner = _open_executor(stack, workers, scheduler) if models else None
+            results = _simulate_all(
+                specs,
                 paths,
                 seed,
                 block_size,
+                keep_paths,
                 workers,
+                quiet,
                 calibration,
                 db,
-                attribution_paths,
                 se_target,
-                quiet,
             )
-            for m in miner_specs
-        ]
+            miners = [
+                _simulate_miner(
+                    m,
+                    paths,
+                    seed,
+                    block_size,
+                    workers,
+                    calibration,
+                    db,
+                    attribution_paths,
+                    se_target,
+                    quiet,
+                )
+                for m in miner_specs
+            ]
+            book_results = [
+                _simulate_book(bm, paths, seed, block_size, runner, quiet) for bm in models
+            ]
+        recorded = [(b.spec_hash, r) for b, r in zip(books, book_results, strict=True)]
         document = run_document(results, seed, paths, miners, target_se_bps=target_se)
+        if book_results:  # beside the deals' keys, which stay as they are
+            document["books"] = [book_record(b) for b in book_results]
         if target is not None:  # the run is recorded before its output appears
             write_run(
                 target,
                 results,
                 document,
                 miners,
-                before_publish=lambda: _record(results, miners, db),
+                before_publish=lambda: _record(results, miners, db, recorded),
+                books=[
+                    BookOutput(b.name, book_record(b), book_losses_frame(b)) for b in book_results
+                ],
             )
         else:
-            _record(results, miners, db)
+            _record(results, miners, db, recorded)
     except GpuCreditError as exc:
         raise fail(str(exc)) from None
     if output_format is OutputFormat.JSON:
@@ -278,20 +339,25 @@ def run(
         curve = premium_curve_table(miners)
         if curve is not None:
             show(console, curve, keys=2)
+    for b in book_results:
+        _show_book(console, b)
     if quiet:
         return
     if target_se is not None:
         console.print(_target_line(target_se, results, miners))
+    if book_results:
+        console.print(_book_footnote(book_results, paths, seed, block_size, workers, scheduler))
     used = [r.provenance for r in results] + [m.provenance for m in miners]
     ids = ", ".join(dict.fromkeys(str(p.get("calibration_id")) for p in used))
-    console.print(
-        f"[dim]{paths:,} paths per deal, seed {seed}, factor parameters "
-        f"{markup_safe(ids)}; "
-        "fair spread = the coupon spread that makes "
-        "expected discounted cash flows worth the price paid (P: real-world measure, Q: "
-        "pricing measure, docs/pricing.md); market spread includes OID and "
-        "floor; breakeven = flat rent at which the minimum DSCR is 1.0x.[/dim]"
-    )
+    if results or miners:
+        console.print(
+            f"[dim]{paths:,} paths per deal, seed {seed}, factor parameters "
+            f"{markup_safe(ids)}; "
+            "fair spread = the coupon spread that makes "
+            "expected discounted cash flows worth the price paid (P: real-world measure, Q: "
+            "pricing measure, docs/pricing.md); market spread includes OID and "
+            "floor; breakeven = flat rent at which the minimum DSCR is 1.0x.[/dim]"
+        )
     if out is not None:
         console.print(f"results written to {markup_safe(out)}")
     _print_wall_time(started, quiet)
@@ -362,14 +428,118 @@ def _simulate_all(
     return results
 
 
-def load_spec(path: Path) -> DealSpec | MinerSpec:
-    """A deal or a miner YAML file, read and parsed once (a miner spec has a ``mining``
-    section); every problem is one ``SpecError`` naming the file, field, line, value and
-    expectation (``config.loading`` holds the bounds on size, depth and aliases)."""
+def load_spec(path: Path) -> DealSpec | MinerSpec | Book:
+    """A deal, a miner or a book YAML file (a miner spec has a ``mining`` section, a book
+    ``book`` and ``positions``); every problem is one ``SpecError`` naming the file, field,
+    line, value and expectation (``config.loading`` holds the bounds on size, depth and
+    aliases). A file is read and parsed once; a book's deal files are read by
+    ``config.book.load_book``."""
     document = read_document(path, what="deal or miner")
+    if is_book_data(document.data):
+        return load_book(path, document)
     if is_miner_data(document.data):
         return validate_document(MinerSpec, document, what="miner")
     return validate_document(DealSpec, document, what="deal")
+
+
+def _check_book_options(
+    scheduler: str | None, output_format: OutputFormat, has_deals: bool, has_books: bool
+) -> None:
+    """``--scheduler`` runs books only, and a book prints a table or JSON (its per-path losses
+    are the CSV ``--out`` writes)."""
+    if scheduler is not None and has_deals:
+        issue = SpecIssue(
+            "--scheduler",
+            scheduler,
+            "book files only (a deal's or miner's paths run on this machine's threads; "
+            "run the books apart from the deals)",
+        )
+        raise SpecError("command line", [issue])
+    if has_books and output_format is OutputFormat.CSV:
+        issue = SpecIssue(
+            "--format",
+            str(output_format),
+            "table or json with a book (--out writes its per-path losses as CSV)",
+        )
+        raise SpecError("command line", [issue])
+
+
+def _open_executor(stack: ExitStack, workers: int | None, scheduler: str | None) -> BlockExecutor:
+    """The books' executor, closed with ``stack``: a LocalCluster of ``workers`` processes,
+    the cluster at ``scheduler``, or this process's threads; a refusal names the option."""
+    try:
+        return stack.enter_context(executor(workers=workers, scheduler=scheduler))
+    except SpecError as exc:
+        if exc.path is not None:
+            raise
+        issues = [SpecIssue(f"--{i.field}", i.value, i.expected) for i in exc.issues]
+        raise SpecError("command line", issues) from None
+
+
+def _simulate_book(
+    bm: BookModel,
+    n_paths: int,
+    seed: int,
+    block_size: int,
+    runner: BlockExecutor | None,
+    quiet: bool,
+) -> BookResult:
+    """One book on the executor ``runner`` (its blocks merged in path order, so the numbers
+    are the same on any executor), with a progress bar of its paths."""
+    with ProgressBar(Console(stderr=True), disable=quiet) as bar:
+        report = bar.reporter(bm.book.spec.book)
+        done = [0]
+
+        def progress(paths_done: int) -> None:
+            done[0] += paths_done
+            report("paths", done[0], n_paths)
+
+        return simulate_book(
+            bm,
+            n_paths,
+            seed,
+            block_size,
+            map_blocks=None if runner is None else runner.map_blocks,
+            progress=progress,
+        )
+
+
+def _show_book(console: Console, result: BookResult) -> None:
+    """A book's tables: the loss distribution, positions, chains, concentration, the ABS
+    classes, and a line on the fire sales' convergence."""
+    show(console, book_headline_table(result))
+    show(console, book_positions_table(result))
+    for table in (book_chains_table(result), book_concentration_table(result)):
+        if table is not None:
+            show(console, table)
+    abs_table = book_abs_table(result)
+    if abs_table is not None:
+        show(console, abs_table)
+    console.print(markup_safe(book_fire_sale_line(result)))
+
+
+def _book_footnote(
+    books: list[BookResult],
+    paths: int,
+    seed: int,
+    block_size: int,
+    workers: int | None,
+    scheduler: str | None,
+) -> str:
+    """The books' run: paths, seed, block size, factor parameters and where the blocks ran."""
+    ids = ", ".join(dict.fromkeys(str(b.provenance.get("calibration_id")) for b in books))
+    if scheduler is not None:
+        where = f"the Dask cluster at {scheduler}"
+    elif workers is not None:
+        where = f"a Dask LocalCluster of {workers} worker processes"
+    else:
+        where = "this process's threads"
+    return (
+        f"[dim]{paths:,} paths per book in blocks of {block_size:,}, seed {seed}, factor "
+        f"parameters {markup_safe(ids)}, run on {markup_safe(where)}; the same numbers on "
+        "any executor. Book losses are USD under the real-world measure P "
+        "(docs/book.md).[/dim]"
+    )
 
 
 def _simulate_miner(
@@ -400,28 +570,49 @@ def _simulate_miner(
         )
 
 
-def _record(results: list[SimulationResult], miners: list[MinerResult], db: Path | None) -> None:
-    """Record each deal's and miner's run in the store it took its calibration from (runs on
-    the sourced parameters touch no store).
+def _record(
+    results: list[SimulationResult],
+    miners: list[MinerResult],
+    db: Path | None,
+    books: Sequence[tuple[str, BookResult]] = (),
+) -> None:
+    """Record each deal's, miner's and book's run (``books``: each book's hash and result) in
+    the store it took its calibration from (runs on the sourced parameters touch no store).
 
     A store that cannot take the record (locked by another process, read-only, damaged)
     costs a warning on stderr, never the finished run: its results are still printed and
     written.
     """
-    if all(r.provenance.get("calibration_id") == SOURCED for r in results) and all(
-        m.provenance.get("calibration_id") == SOURCED for m in miners
+    if (
+        all(r.provenance.get("calibration_id") == SOURCED for r in results)
+        and all(m.provenance.get("calibration_id") == SOURCED for m in miners)
+        and all(b.provenance.get("calibration_id") == SOURCED for _, b in books)
     ):
         return
     try:
-        _record_in(db, results, miners)
+        _record_in(db, results, miners, books)
     except (GpuCreditError, OSError, duckdb.Error) as exc:
         typer.echo(printable(f"warning: the run was not recorded in the store: {exc}"), err=True)
 
 
 def _record_in(
-    db_path: Path | None, results: list[SimulationResult], miners: list[MinerResult]
+    db_path: Path | None,
+    results: list[SimulationResult],
+    miners: list[MinerResult],
+    books: Sequence[tuple[str, BookResult]] = (),
 ) -> None:
     with MarketStore(db_path) as store:
+        for book_hash, b in books:
+            if b.provenance.get("calibration_id") == SOURCED:
+                continue
+            store.record_run(
+                spec_hash=book_hash,
+                seed=b.seed,
+                n_paths=b.n_paths,
+                calibration_id=str(b.provenance["calibration_id"]),
+                version=__version__,
+                summary={"deal": f"book: {b.name}", **book_record(b)},
+            )
         for m in miners:
             store.record_run(
                 spec_hash=str(m.provenance["spec_hash"]),

@@ -22,6 +22,7 @@ Example::
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
@@ -32,6 +33,7 @@ from gpucredit.config.loading import (
     SpecDocument,
     load_deal,
     read_document,
+    spec_hash,
     validate_document,
 )
 from gpucredit.config.spec import MAX_ITEMS, DealSpec, Spec, SpecProblem, _rating_category
@@ -186,6 +188,16 @@ class Book:
     position_deal: tuple[int, ...]
     document: SpecDocument | None = None
 
+    @property
+    def spec_hash(self) -> str:
+        """A stable 16-hex-digit hash of the book and every deal it holds (as renamed)."""
+        parts = [spec_hash(self.spec), *(spec_hash(d) for d in self.deals)]
+        return hashlib.sha256("|".join(parts).encode("utf-8")).hexdigest()[:16]
+
+    def deal_field(self, deal: int) -> str:
+        """The field of the first position holding deal ``deal``: ``positions[i].deal``."""
+        return f"positions[{self.position_deal.index(deal)}].deal"
+
     def issue(self, field: str, value: object, expected: str) -> SpecError:
         """A ``SpecError`` on the book file naming ``field`` (dotted path) and its line."""
         line = None
@@ -237,8 +249,9 @@ def _deal_path(book_file: Path | None, value: str) -> Path:
     return (base / value).resolve()
 
 
-def load_book(path: str | Path) -> Book:
-    """Read and validate a book YAML file and every deal it names.
+def load_book(path: str | Path, document: SpecDocument | None = None) -> Book:
+    """Read and validate a book YAML file and every deal it names (``document``: the book file
+    already read and parsed, ``config.loading.read_document``; read here when None).
 
     Raises
     ------
@@ -248,7 +261,8 @@ def load_book(path: str | Path) -> Book:
         GPU deals).
     """
     source = Path(path)
-    document = read_document(source, what="book")
+    if document is None:
+        document = read_document(source, what="book")
     spec = validate_document(BookSpec, document, what="book")
     probe = Book(spec, source, (), (), document)
     files: dict[Path, int] = {}

@@ -1764,6 +1764,7 @@ def run_loan(
     *,
     compiled: bool = True,
     fields: Collection[str] | None = None,
+    external_default_month: Int64Array | None = None,
 ) -> DebtLedger:
     """One term loan through the structure engine (``loan_structure``), as a ``DebtLedger``.
 
@@ -1779,6 +1780,9 @@ def run_loan(
     fields : collection of str, optional
         The per-month float fields to record (compiled engine only; see
         ``run_structure_compiled``); default all.
+    external_default_month : ndarray of int, shape (path,), optional
+        An outside default of the borrower (a book's company default time, ``pipeline.book``):
+        a cross-default in that month, as the structure engine's argument of that name.
 
     Returns
     -------
@@ -1789,8 +1793,10 @@ def run_loan(
     """
     args = (loan_structure(terms), cfads, np.asarray(collateral_value)[:, :, None], sofr)
     if compiled:
-        out = run_structure_compiled(*args, fields=fields)
+        out = run_structure_compiled(
+            *args, fields=fields, external_default_month=external_default_month
+        )
     else:
-        out = run_structure(*args)
+        out = run_structure(*args, external_default_month=external_default_month)
     ledger = out.facilities[0]
     return replace(ledger, pledged_cash=ledger.pledged_cash + out.estate_cash, extra_received=None)

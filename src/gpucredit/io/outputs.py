@@ -16,6 +16,8 @@ The rules, in the order they are applied:
    the umask (0755 and 0644 under umask 022).
 4. Each deal and miner gets a folder named by a slug of its name (ASCII letters, digits,
    ``-`` and ``_``, at most 64 characters), unique within the run, always inside the output.
+5. Each book (issue 14) gets two top-level files named by the same slugs of the books' names:
+   ``book_<slug>_losses.csv`` (one row per path) and ``book_<slug>_summary.json``.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ __all__ = [
     "MANIFEST_NAME",
     "OUTPUT_KEY",
     "STAGING_PREFIX",
+    "BookOutput",
     "OutputTarget",
     "check_output_dir",
     "folder_names",
@@ -84,6 +87,25 @@ class OutputTarget:
     given: str
     field: str
     replaces: bool
+
+
+@dataclass(frozen=True, slots=True)
+class BookOutput:
+    """What ``--out`` writes of one book.
+
+    Attributes
+    ----------
+    name : str
+        The book's name (its files are named by a slug of it).
+    record : dict
+        Its JSON object (``book_<slug>_summary.json``).
+    losses : pandas.DataFrame
+        One row per path, USD (``book_<slug>_losses.csv``, written without the index).
+    """
+
+    name: str
+    record: dict[str, Any]
+    losses: pd.DataFrame
 
 
 def check_output_dir(out: Path | str, *, force: bool = False, field: str = "--out") -> OutputTarget:
@@ -212,6 +234,7 @@ def write_run(
     *,
     force: bool = False,
     before_publish: Callable[[], None] | None = None,
+    books: Sequence[BookOutput] = (),
 ) -> Path:
     """Write a run's results to a directory, all at once.
 
@@ -237,6 +260,8 @@ def write_run(
     before_publish : callable, optional
         Called once every file is written and before the output is put in place (the CLI
         records the run in the store here); if it raises, nothing is published.
+    books : sequence of BookOutput
+        The books' loss CSVs and JSON objects, written as top-level ``book_<slug>_*`` files.
 
     Returns
     -------
@@ -257,8 +282,8 @@ def write_run(
     try:
         created = _make_parents(target.path.parent)
         staging = _make_staging(target.path.parent)
-        _write_files(staging, results, document, miners or [])
-        _write_manifest(staging, results, miners or [])
+        _write_files(staging, results, document, miners or [], books)
+        _write_manifest(staging, results, miners or [], books)
         if before_publish is not None:
             before_publish()
         _publish(staging, target)
@@ -297,6 +322,7 @@ def _write_files(
     results: list[SimulationResult],
     document: dict[str, Any],
     miners: list[MinerResult],
+    books: Sequence[BookOutput] = (),
 ) -> None:
     _write_text(staging / "summary.json", _json_text(document))
     frames = [r.summary() for r in results]
@@ -342,6 +368,14 @@ def _write_files(
             "spec": miner.spec.model_dump(mode="json"),
         }
         _write_text(folder / "manifest.json", _json_text(miner_manifest))
+    for name, book in zip(_book_files(books), books, strict=True):
+        book.losses.to_csv(staging / f"{name}_losses.csv", index=False)
+        _write_text(staging / f"{name}_summary.json", _json_text(book.record))
+
+
+def _book_files(books: Sequence[BookOutput]) -> list[str]:
+    """Each book's file-name stem, ``book_<slug>`` (slugs unique within the run)."""
+    return [f"book_{slug}" for slug in folder_names([b.name for b in books])]
 
 
 def _inside(staging: Path, name: str) -> Path:
@@ -354,7 +388,10 @@ def _inside(staging: Path, name: str) -> Path:
 
 
 def _write_manifest(
-    staging: Path, results: list[SimulationResult], miners: list[MinerResult]
+    staging: Path,
+    results: list[SimulationResult],
+    miners: list[MinerResult],
+    books: Sequence[BookOutput] = (),
 ) -> None:
     files = sorted(
         p.relative_to(staging).as_posix()
@@ -368,11 +405,20 @@ def _write_manifest(
         "written_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "deals": entries[: len(results)],
         "miners": entries[len(results) :],
+        **({"books": _book_entries(books)} if books else {}),
         "files": files,
     }
     _write_text(staging / MANIFEST_NAME, _json_text(manifest))
     for relative in [*files, MANIFEST_NAME]:  # on disk before the rename makes them visible
         _fsync(staging / relative)
+
+
+def _book_entries(books: Sequence[BookOutput]) -> list[dict[str, Any]]:
+    """The manifest's entry of each book: its name and its two files."""
+    return [
+        {"name": b.name, "files": [f"{stem}_losses.csv", f"{stem}_summary.json"]}
+        for b, stem in zip(books, _book_files(books), strict=True)
+    ]
 
 
 def _fsync(path: Path, *, directory: bool = False) -> None:

@@ -39,7 +39,7 @@ import numpy as np
 from gpucredit._typing import BoolArray, Float64Array, Int64Array
 from gpucredit.assets.fleet import entity_risks, tenant_default_months
 from gpucredit.assets.hazards import PdBasis, tight_regime_hazard
-from gpucredit.book.fire_sale import SharedMarketRecovery
+from gpucredit.book.fire_sale import SharedMarketRecovery, fire_sale_fixed_point
 from gpucredit.book.graph import Chain, CompanyGraph, company_graph, transmission_chains
 from gpucredit.book.losses import (
     Concentration,
@@ -57,6 +57,8 @@ from gpucredit.book.tranches import (
     evaluate_tranches,
 )
 from gpucredit.config.book import Book
+from gpucredit.config.spec import DealSpec
+from gpucredit.credit.liquidation import SecondaryMarket
 from gpucredit.credit.outcomes import CreditOutcomes, discount_factors
 from gpucredit.debt.ledger import DebtLedger
 from gpucredit.engine.runner import block_ranges
@@ -65,6 +67,7 @@ from gpucredit.factors.parameter_source import resolve as resolve_parameters
 from gpucredit.factors.params import FactorParams
 from gpucredit.factors.processes import markov_regimes
 from gpucredit.market.ratings import annual_default_rate
+from gpucredit.market.shipments import market_pool
 from gpucredit.pipeline.inputs import SpreadInputs, block_inputs
 from gpucredit.pipeline.model import Backend, DealModel, build_model
 from gpucredit.pipeline.outcomes import (
@@ -94,6 +97,13 @@ FIRE_SALE_MAX_ROUNDS = 25
 #: A path has converged when no lender's units offered in any month move by more than this
 #: between rounds (GPUs). ASSUMPTION: 1e-6 of a GPU, far below a unit that changes a price.
 FIRE_SALE_TOLERANCE_UNITS = 1e-6
+#: Rounds of the marks' fixed point at most (appraisals marked at the month's clearing price,
+#: the defaults and sales they cause, the next marks). ASSUMPTION: 10; the marks settle in 2-3
+#: rounds on the example book (a mark moves only when a new default adds a sale).
+MARK_MAX_ROUNDS = 10
+#: Marks have converged when none moves by more than this between rounds (decimal of the
+#: reference price). ASSUMPTION: 1e-9, far below a mark that changes a covenant test.
+MARK_TOLERANCE = 1e-9
 #: Paths whose pool cash flows the ABS keeps for its waterfall and fair spreads (the tranche
 #: metrics are computed on the first ``min(n_paths, ABS_MAX_PATHS)`` paths, stated in the
 #: result). ASSUMPTION: 20,000 paths x 120 months x 5 arrays is ~100 MB.
@@ -213,14 +223,23 @@ def _book_pd(
     first = typed[0]
     for other in typed[1:]:
         if other[1:] != first[1:]:
+            names = [d.name for d in book.deals]
             raise book.issue(
-                "companies",
+                book.deal_field(names.index(other[0])),
                 f"{name!r}: annual PD {first[1]:.4%} ({first[2]}) in {first[0]!r}, "
                 f"{other[1]:.4%} ({other[2]}) in {other[0]!r}",
                 f"one risk per company in a book: give it once under 'companies: {name}:' "
                 "(a rating or an annual_pd_pct)",
             )
     return first[1], first[2]
+
+
+def _has_cycle(deals: Sequence[DealSpec]) -> bool:
+    try:
+        company_graph(deals)
+    except ValueError:
+        return True
+    return False
 
 
 def _deal_order(book: Book, borrower_of: Sequence[str], names: Sequence[set[str]]) -> list[int]:
@@ -298,7 +317,13 @@ def build_book(
     try:
         graph = company_graph(deals)
     except ValueError as exc:
-        raise book.issue("aliases", "the deals' company links", str(exc)) from None
+        closing = next(i for i in range(len(deals)) if _has_cycle(deals[: i + 1]))
+        found = str(exc).removeprefix("a cycle in the book's company graph: ")
+        raise book.issue(
+            book.deal_field(closing),
+            deals[closing].name,
+            f"a deal whose company links close no cycle (with the deals before it: {found})",
+        ) from None
     typed: dict[str, list[tuple[str, float, PdBasis]]] = {}
     for d in deals:
         for name, pd, basis in entity_risks(d):
@@ -441,6 +466,15 @@ class _SlicedShocks:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class _Assets:
+    """One deal's asset side on a block, for its entities' months ``tau``."""
+
+    x: SpreadInputs
+    window: Any  # the credit window's regimes (structures' refinancing), (path, month)
+    tau: Int64Array
+
+
 @dataclass(slots=True)
 class _DealRun:
     """One deal on one block: its asset side, ledger and outcomes."""
@@ -450,34 +484,54 @@ class _DealRun:
     facilities: tuple[DebtLedger, ...]
     outcomes: tuple[CreditOutcomes, ...]
     tau: Int64Array
+    own: Int64Array | None = None
+    marked: bool = False
 
     @property
     def default_month(self) -> Int64Array:
         return np.asarray(self.ledger.default_month, dtype=np.int64)
 
 
-def _run_deal(
-    model: DealModel,
-    source: _SlicedShocks,
-    start: int,
-    stop: int,
-    tau: Int64Array,
-    backend: Backend = "numba",
-) -> _DealRun:
+def _assets(
+    model: DealModel, source: _SlicedShocks, start: int, stop: int, tau: Int64Array
+) -> _Assets:
+    """Deal ``model``'s asset side on a block with its entities' months ``tau``."""
     inputs = block_inputs(model, source, start, stop, tau)
-    x = SpreadInputs.of(inputs)
+    return _Assets(SpreadInputs.of(inputs), inputs.scenarios.credit_window(), tau)
+
+
+def _debt(
+    model: DealModel,
+    assets: _Assets,
+    backend: Backend,
+    own: Int64Array | None = None,
+    marks: Float64Array | None = None,
+) -> _DealRun:
+    """Deal ``model``'s waterfall and outcomes on its asset side. ``own``: when the book draws
+    its borrower as a company, the borrower's own default month (a cross-default); ``marks``
+    (path, month, cohort): the fire sale's multipliers on the appraised cohort values."""
+    x = assets.x
     recovery = run_recovery(model)
     if model.structure is None:
-        ledger = loan_waterfall(
-            model.terms, x.cfads_usd, x.collateral_value_usd, x.sofr, backend, None
+        collateral = (
+            x.collateral_value_usd
+            if marks is None
+            else np.ascontiguousarray((x.cohort_value_usd * marks).sum(axis=2))
         )
+        ledger = loan_waterfall(model.terms, x.cfads_usd, collateral, x.sofr, backend, None, own)
         outs = block_outcomes(model, ledger, x, recovery)
-        return _DealRun(x, ledger, (ledger,), outs, tau)
-    window = inputs.scenarios.credit_window()
+        return _DealRun(x, ledger, (ledger,), outs, assets.tau, own, marks is not None)
     sledger, souts = run_structure_block(
-        model, model.structure, x, recovery, window, backend=backend
+        model,
+        model.structure,
+        x,
+        recovery,
+        assets.window,
+        backend=backend,
+        borrower_default_month=own,
+        appraisal_marks=marks,
     )
-    return _DealRun(x, sledger, sledger.facilities, souts, tau)
+    return _DealRun(x, sledger, sledger.facilities, souts, assets.tau, own, marks is not None)
 
 
 def _company_months(bm: BookModel, shocks: Shocks) -> Int64Array:
@@ -486,6 +540,20 @@ def _company_months(bm: BookModel, shocks: Shocks) -> Int64Array:
     regime chain every deal of the book runs on)."""
     regime = markov_regimes(bm.models[0].params.regime, shocks.regime_uniforms)
     return tenant_default_months(bm.entities, shocks.tenant_uniforms, regime, shocks.entity_factor)
+
+
+def _own_tau(bm: BookModel, d: int, tau: Int64Array) -> Int64Array | None:
+    """Deal ``d``'s borrower's own default month when the book draws it as a company (other
+    deals name it), past the deal's horizon: never; None otherwise."""
+    c = bm.borrower[d]
+    if c < 0:
+        return None
+    never = bm.models[d].grid.n_months + 1
+    return np.ascontiguousarray(np.minimum(tau[:, c], never), dtype=np.int64)
+
+
+def _same(a: Int64Array | None, b: Int64Array | None) -> bool:
+    return (a is None and b is None) or (a is not None and b is not None and np.array_equal(a, b))
 
 
 def _deal_tau(bm: BookModel, d: int, tau: Int64Array) -> Int64Array:
@@ -502,7 +570,7 @@ class BookBlock:
     ``losses``/``losses_alone``: (path, position) with and without contagion; ``losses_1y``:
     with contagion, defaults in months 1-12 only; ``default_month``: (path, position), 0 for
     none; ``company_month``: (path, company in the graph's order), 0-based, -1 none;
-    ``rounds``: the fire-sale rounds of the block; ``unconverged``: paths still moving.
+    ``rounds``: the last fire-sale rounds of the block; ``unconverged``: paths still moving.
     """
 
     start: int
@@ -511,35 +579,43 @@ class BookBlock:
     losses_1y: Float64Array
     default_month: Int64Array
     company_month: Int64Array
+    losses_1y_alone: Float64Array
     rounds: int
     unconverged: int
     pool: tuple[Float64Array, ...] | None
     sofr: Float64Array | None
+    #: Rounds of the marks' fixed point, paths whose marks still moved after the last, and the
+    #: lowest clearing multiplier of the block (1: no fire sale).
+    mark_rounds: int = 0
+    mark_unconverged: int = 0
+    lowest_mark: float = 1.0
 
 
 def _fire_sale(
     bm: BookModel, runs: Mapping[int, _DealRun], n: int
-) -> tuple[dict[int, tuple[CreditOutcomes, ...]], int, int]:
-    """The fire-sale fixed point on a block (Gauss-Seidel best responses).
+) -> tuple[dict[int, tuple[CreditOutcomes, ...]], int, int, dict[int, dict[str, Float64Array]]]:
+    """The fire-sale fixed point of the recoveries on a block (Gauss-Seidel best responses).
 
     Each round, every defaulted deal in the run order sells as its best response to the units
     the other lenders offer in their latest schedules (of this round for the deals before it,
     of the round before for those after). Simultaneous (Jacobi) rounds can cycle between two
     schedules (each lender sells fast when the other sells slowly); sequential rounds settled
-    in 5-7 on the example book. Returns the outcomes, the rounds used and the paths still
-    moving after ``FIRE_SALE_MAX_ROUNDS`` (0 when converged)."""
+    in 5-7 on the example book. Returns the outcomes, the rounds used, the paths still moving
+    after ``FIRE_SALE_MAX_ROUNDS`` (0 when converged) and each seller's units offered per pool
+    and calendar month, (path, month)."""
     outs = {d: runs[d].outcomes for d in runs}
     sellers = [
         d
         for d in bm.order
         if bm.models[d].recovery is bm.models[d].market and bool((runs[d].default_month > 0).any())
     ]
-    if len(sellers) < 2:
-        return outs, 0, 0
     offered: dict[int, dict[str, Float64Array]] = {d: {} for d in sellers}
+    if not sellers:
+        return outs, 0, 0, offered
     rows = {d: np.flatnonzero(runs[d].default_month > 0) for d in sellers}
     seen: dict[int, dict[str, Float64Array]] = {}
     final = dict(outs)
+    final_offered: dict[int, dict[str, Float64Array]] = {d: {} for d in sellers}
     frozen = np.zeros(n, dtype=np.bool_)
     for rounds in range(1, FIRE_SALE_MAX_ROUNDS + 1):
         moving = np.zeros(n, dtype=np.bool_)
@@ -576,26 +652,19 @@ def _fire_sale(
             final[d] = tuple(
                 _keep_rows(a, b, frozen) for a, b in zip(final[d], outs[d], strict=True)
             )
-        if rounds > 1:
-            # A path converges in the first round after the first in which no lender's units
-            # on it moved; it keeps that round's outcomes, whatever the block's other paths do,
-            # so the figures do not depend on which paths share its block.
+            final_offered[d] = {
+                pool: np.where(frozen[:, None], final_offered[d].get(pool, 0.0), units)
+                for pool, units in offered[d].items()
+            }
+        if rounds > 1 or len(sellers) == 1:
+            # A path converges in the first round after the first (the only one, for a lone
+            # seller) in which no lender's units on it moved; it keeps that round's outcomes
+            # and offers whatever the block's other paths do, so the figures do not depend on
+            # which paths share its block.
             frozen |= ~moving
             if frozen.all():
-                return final, rounds, 0
-    return final, FIRE_SALE_MAX_ROUNDS, int(np.sum(~frozen))
-
-
-def _keep_rows(kept: CreditOutcomes, new: CreditOutcomes, rows: BoolArray) -> CreditOutcomes:
-    """``new`` with ``kept``'s values on ``rows`` (per-path arrays; other fields from ``new``)."""
-    if kept is new or not rows.any():
-        return new
-    changes: dict[str, Any] = {}
-    for f in dataclasses.fields(new):
-        a, b = getattr(kept, f.name), getattr(new, f.name)
-        if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
-            changes[f.name] = np.where(rows, a, b)
-    return dataclasses.replace(new, **changes)
+                return final, rounds, 0, final_offered
+    return final, FIRE_SALE_MAX_ROUNDS, int(np.sum(~frozen)), final_offered
 
 
 def _round_sums(
@@ -628,9 +697,59 @@ def _add_offers(prefix: dict[str, Float64Array], offers: Mapping[str, Float64Arr
             prefix[pool] = prefix[pool] + units
 
 
+def _keep_rows(kept: CreditOutcomes, new: CreditOutcomes, rows: BoolArray) -> CreditOutcomes:
+    """``new`` with ``kept``'s values on ``rows`` (per-path arrays; other fields from ``new``)."""
+    if kept is new or not rows.any():
+        return new
+    changes: dict[str, Any] = {}
+    for f in dataclasses.fields(new):
+        a, b = getattr(kept, f.name), getattr(new, f.name)
+        if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
+            changes[f.name] = np.where(rows, a, b)
+    return dataclasses.replace(new, **changes)
+
+
+def _book_market(bm: BookModel) -> tuple[list[str], dict[str, SecondaryMarket]]:
+    """The book's secondary-market pools (sorted) and each pool's market (every deal's on the
+    one as-of date). One impact law for all: the fixed point clears every pool with it."""
+    market: dict[str, SecondaryMarket] = {}
+    for m in bm.models:
+        for pool in m.market.pools:
+            market.setdefault(pool, m.market.market(pool))
+    pools = sorted(market)
+    params = {market[p].params for p in pools}
+    if len(params) > 1:
+        raise ValueError(f"the book's pools {pools} have different price-impact laws")
+    return pools, market
+
+
+def _deal_marks(
+    bm: BookModel, d: int, marks: Mapping[str, Float64Array] | None
+) -> Float64Array | None:
+    """Deal ``d``'s multipliers on its cohorts' appraised values, (path, month, cohort); None
+    when no pool it holds is marked down."""
+    if not marks:
+        return None
+    model = bm.models[d]
+    h = model.grid.n_months
+    pools = [market_pool(g)[0] for g in model.plan.cohort_generation]
+    if not any(p in marks for p in pools):
+        return None
+    n = next(iter(marks.values())).shape[0]
+    cols = [marks[p][:, :h] if p in marks else np.ones((n, h)) for p in pools]
+    return np.ascontiguousarray(np.stack(cols, axis=2))
+
+
 def book_block(bm: BookModel, seed: int, start: int, stop: int) -> BookBlock:
     """One block of paths of the book, with and without contagion (pure: the same numbers for
-    the same paths, on any worker)."""
+    the same paths, on any worker).
+
+    Without contagion, each deal runs once with its companies' drawn months. With it, rounds
+    repeat until the marks settle: the deals run in the graph's order, each borrower's default
+    passed on to the deals that name it (transmission) and each deal's appraisals marked down
+    by the month's clearing prices of the round before; then the recoveries' fire sale; the
+    units it sells give the next round's marks (``MARK_MAX_ROUNDS``, ``MARK_TOLERANCE``).
+    """
     n = stop - start
     shocks = MonteCarloShocks(seed).draw(start, stop, bm.n_months, bm.n_factors, 0)
     uniforms = draw_paths(
@@ -647,39 +766,100 @@ def book_block(bm: BookModel, seed: int, start: int, stop: int) -> BookBlock:
     source = _SlicedShocks(shocks, start, stop)
     tau0 = _company_months(bm, shocks)
     spec = bm.book.spec
+    seen: dict[int, list[_Assets]] = {}
     alone: dict[int, _DealRun] = {}
+
+    def assets_of(d: int, tau_d: Int64Array) -> _Assets:
+        for kept in seen.setdefault(d, []):
+            if np.array_equal(kept.tau, tau_d):
+                return kept
+        made = _assets(bm.models[d], source, start, stop, tau_d)
+        seen[d].append(made)
+        return made
+
     for d in bm.order:
-        alone[d] = _run_deal(bm.models[d], source, start, stop, _deal_tau(bm, d, tau0), bm.backend)
-    runs = dict(alone)
-    tau = tau0.copy()
-    if spec.transmission:
+        first = assets_of(d, _deal_tau(bm, d, tau0))
+        alone[d] = _debt(bm.models[d], first, bm.backend, _own_tau(bm, d, tau0))
+
+    def contagion(
+        marks: Mapping[str, Float64Array] | None,
+    ) -> tuple[dict[int, _DealRun], Int64Array]:
+        """The deals in the graph's order, each borrower's default passed on to the deals that
+        name it (with transmission on) and the appraisals marked by ``marks``."""
+        tau = tau0.copy()
+        runs: dict[int, _DealRun] = {}
         for d in bm.order:
-            mine = _deal_tau(bm, d, tau)
-            if not np.array_equal(mine, alone[d].tau):
-                runs[d] = _run_deal(bm.models[d], source, start, stop, mine, bm.backend)
-                # Without contagion only its outcomes are read: free its ledger (most of a
-                # block's memory is the deals' ledgers, (path, month) arrays).
-                alone[d] = dataclasses.replace(alone[d], ledger=None, facilities=())
+            mine, own = _deal_tau(bm, d, tau), _own_tau(bm, d, tau)
+            deal_marks = _deal_marks(bm, d, marks)
+            base = alone[d]
+            if deal_marks is None and np.array_equal(mine, base.tau) and _same(own, base.own):
+                runs[d] = base
+            else:
+                runs[d] = _debt(bm.models[d], assets_of(d, mine), bm.backend, own, deal_marks)
             c = bm.borrower[d]
-            if c >= 0:
+            if spec.transmission and c >= 0:
                 t_b = runs[d].default_month
                 tau[:, c] = np.where(t_b > 0, np.minimum(tau[:, c], t_b), tau[:, c])
-    outs = {d: runs[d].outcomes for d in runs}
-    rounds = unconverged = 0
-    if spec.fire_sale:
-        outs, rounds, unconverged = _fire_sale(bm, runs, n)
+        return runs, tau
+
+    rounds = unconverged = mark_rounds = mark_moving = 0
+    lowest = 1.0
+    if not spec.fire_sale:
+        runs, tau = contagion(None) if spec.transmission else (dict(alone), tau0)
+        outs = {d: runs[d].outcomes for d in runs}
+    else:
+        pools, market = _book_market(bm)
+        width = bm.n_months
+        last: dict[str, Any] = {}
+
+        def units_sold(m: Float64Array) -> Float64Array:
+            """All lenders' units offered per pool and calendar month, (path, pool x month),
+            with the appraisals marked at ``m``: the book's ``S(m)``."""
+            marks = None
+            if not np.all(m == 1.0):
+                marks = {p: m[:, k * width : (k + 1) * width] for k, p in enumerate(pools)}
+            runs_m, tau_m = contagion(marks)
+            outs_m, rounds_m, unconverged_m, offered = _fire_sale(bm, runs_m, n)
+            last.update(runs=runs_m, tau=tau_m, outs=outs_m, rounds=rounds_m, moving=unconverged_m)
+            total = np.zeros((n, len(pools) * width))
+            for by_pool in offered.values():
+                for pool, units in by_pool.items():
+                    k = pools.index(pool)
+                    total[:, k * width : (k + 1) * width] += units
+            return total
+
+        absorption = np.broadcast_to(
+            np.concatenate([market[p].absorption_path(width) for p in pools])[None, :],
+            (n, len(pools) * width),
+        )
+        fixed = fire_sale_fixed_point(
+            units_sold,
+            np.ascontiguousarray(absorption),
+            market[pools[0]].params,
+            tolerance=MARK_TOLERANCE,
+            max_iterations=MARK_MAX_ROUNDS,
+        )
+        runs, tau, outs = last["runs"], last["tau"], last["outs"]
+        rounds, unconverged = last["rounds"], last["moving"]
+        mark_rounds = int(fixed.iterations.max())
+        mark_moving = int((~fixed.converged).sum())
+        lowest = float(fixed.multiplier.min())
     n_pos = len(bm.positions)
     losses = np.zeros((n, n_pos))
     losses_alone = np.zeros((n, n_pos))
     losses_1y = np.zeros((n, n_pos))
+    losses_1y_alone = np.zeros((n, n_pos))
     months = np.zeros((n, n_pos), dtype=np.int64)
     for j, p in enumerate(bm.positions):
         out = outs[p.deal][p.facility]
+        own = alone[p.deal].outcomes[p.facility]
         losses[:, j] = out.loss_usd * p.share
-        losses_alone[:, j] = alone[p.deal].outcomes[p.facility].loss_usd * p.share
+        losses_alone[:, j] = own.loss_usd * p.share
         months[:, j] = out.default_month
         early = (out.default_month > 0) & (out.default_month <= 12)
         losses_1y[:, j] = np.where(early, losses[:, j], 0.0)
+        early = (own.default_month > 0) & (own.default_month <= 12)
+        losses_1y_alone[:, j] = np.where(early, losses_alone[:, j], 0.0)
     pool, sofr = _pool_flows(bm, runs, outs, start, n)
     return BookBlock(
         start=start,
@@ -688,10 +868,14 @@ def book_block(bm: BookModel, seed: int, start: int, stop: int) -> BookBlock:
         losses_1y=losses_1y,
         default_month=months,
         company_month=_graph_months(bm, tau, runs),
+        losses_1y_alone=losses_1y_alone,
         rounds=rounds,
         unconverged=unconverged,
         pool=pool,
         sofr=sofr,
+        mark_rounds=mark_rounds,
+        mark_unconverged=mark_moving,
+        lowest_mark=lowest,
     )
 
 
@@ -820,6 +1004,13 @@ class BookResult:
     transmission: bool
     fire_sale: bool
     provenance: dict[str, Any]
+    #: One year without contagion (``summary_1y``'s counterpart).
+    summary_1y_alone: LossSummary | None = None
+    #: The marks' fixed point: most rounds a block took, paths whose marks still moved after
+    #: ``MARK_MAX_ROUNDS``, and the lowest clearing multiplier of any pool, path and month.
+    mark_rounds_max: int = 0
+    mark_unconverged_paths: int = 0
+    lowest_mark: float = 1.0
 
     @property
     def exposure_usd(self) -> float:
@@ -871,6 +1062,7 @@ def simulate_book(
     acc = LossAccumulator(n_pos, n_paths, BOOK_LEVELS)
     acc_alone = LossAccumulator(n_pos, n_paths, BOOK_LEVELS)
     acc_1y = LossAccumulator(n_pos, n_paths, BOOK_LEVELS)
+    acc_1y_alone = LossAccumulator(n_pos, n_paths, BOOK_LEVELS)
     totals: list[Float64Array] = []
     totals_alone: list[Float64Array] = []
     totals_1y: list[Float64Array] = []
@@ -878,11 +1070,13 @@ def simulate_book(
     defaults = np.zeros(n_pos, dtype=np.int64)
     pool_parts: list[tuple[Float64Array, ...]] = []
     sofr_parts: list[Float64Array] = []
-    rounds = unconverged = 0
+    rounds = unconverged = mark_rounds = mark_unconverged = 0
+    lowest = 1.0
     for block in results:
         acc.add(block.losses, block.start)
         acc_alone.add(block.losses_alone, block.start)
         acc_1y.add(block.losses_1y, block.start)
+        acc_1y_alone.add(block.losses_1y_alone, block.start)
         totals.append(block.losses.sum(axis=1))
         totals_alone.append(block.losses_alone.sum(axis=1))
         totals_1y.append(block.losses_1y.sum(axis=1))
@@ -890,6 +1084,9 @@ def simulate_book(
         defaults += (block.default_month > 0).sum(axis=0)
         rounds = max(rounds, block.rounds)
         unconverged += block.unconverged
+        mark_rounds = max(mark_rounds, block.mark_rounds)
+        mark_unconverged += block.mark_unconverged
+        lowest = min(lowest, block.lowest_mark)
         if block.pool is not None and block.sofr is not None:
             pool_parts.append(block.pool)
             sofr_parts.append(block.sofr)
@@ -950,6 +1147,10 @@ def simulate_book(
         transmission=spec.transmission,
         fire_sale=spec.fire_sale,
         provenance={**bm.provenance, "n_paths": n_paths, "seed": seed},
+        summary_1y_alone=acc_1y_alone.summary(),
+        mark_rounds_max=mark_rounds,
+        mark_unconverged_paths=mark_unconverged,
+        lowest_mark=lowest,
     )
 
 

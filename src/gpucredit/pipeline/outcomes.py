@@ -44,12 +44,17 @@ def loan_waterfall(
     sofr: Float64Array,
     backend: Backend,
     fields: tuple[str, ...] | None = None,
+    external_default_month: Int64Array | None = None,
 ) -> DebtLedger:
     """A single loan's waterfall: the structure engine on one facility (``debt.engine.run_loan``),
-    compiled on the "numba" backend (recording only ``fields``), its NumPy oracle on "numpy"."""
+    compiled on the "numba" backend (recording only ``fields``), its NumPy oracle on "numpy";
+    ``external_default_month``: the borrower's outside default (a book's), none by default."""
+    outside = external_default_month
     if backend == "numba":
-        return run_loan(terms, cfads, collateral, sofr, fields=fields)
-    return run_loan(terms, cfads, collateral, sofr, compiled=False)
+        return run_loan(
+            terms, cfads, collateral, sofr, fields=fields, external_default_month=outside
+        )
+    return run_loan(terms, cfads, collateral, sofr, compiled=False, external_default_month=outside)
 
 
 def contracts_uplift(model: DealModel, tenant_default_month: Int64Array) -> ExtraCollateral:
@@ -139,16 +144,37 @@ def run_structure_block(
     regime: np.ndarray,
     riskless: bool = False,
     backend: Backend = "numba",
+    borrower_default_month: Int64Array | None = None,
+    appraisal_marks: Float64Array | None = None,
 ) -> tuple[StructureLedger, tuple[CreditOutcomes, ...]]:
+    """The structure engine and every facility's outcomes on a block. ``borrower_default_month``
+    (path,): the borrower's own default time from outside the deal's cash flows (a book's
+    company default, ``pipeline.book``), a cross-default like the parent's; the earlier of
+    the two applies. ``appraisal_marks`` (path, month, cohort): multipliers on the cohorts'
+    values the engine appraises (LTV covenants, borrowing bases, the refinancing test), a
+    book's fire-sale marks; the recoveries keep the unmarked values (their sale prices its own
+    impact)."""
     engine = run_structure_compiled if backend == "numba" else run_structure
+    links = {} if riskless else parent_links(model, x.tenant_default_month)
+    if borrower_default_month is not None and not riskless:
+        parent = links.get("external_default_month")
+        links["external_default_month"] = np.ascontiguousarray(
+            borrower_default_month
+            if parent is None
+            else np.minimum(parent, borrower_default_month),
+            dtype=np.int64,
+        )
+    appraised = (
+        x.cohort_value_usd if appraisal_marks is None else x.cohort_value_usd * appraisal_marks
+    )
     ledger = engine(
         structure,
         x.cfads_usd,
-        model.collateral_values(x.cohort_value_usd),
+        model.collateral_values(appraised),
         x.sofr,
         regime,
         default_free=riskless,
-        **({} if riskless else parent_links(model, x.tenant_default_month)),
+        **links,
         pik_end_month=pik_end_months(model, x.delivery_delay_months, x.cfads_usd.shape[0]),
         share_price_usd=x.share_price_usd,
     )

@@ -729,13 +729,13 @@ def _pct(value: float | None, digits: int = 1, se: float | None = None) -> str:
     return text if se is None or not math.isfinite(se) else f"{text} ±{100 * se:.{digits}f}"
 
 
-def _bps(value: float | None, se: float | None = None) -> str:
+def _bps(value: float | None, se: float | None = None, decimals: int = 0) -> str:
     """Basis points, "n/a" where undefined (no fair spread exists, or none was solved);
-    ``se`` adds its standard error ("270 ±12")."""
+    ``se`` adds its standard error ("270 ±12"); ``decimals`` after the point (0)."""
     if value is None or not math.isfinite(value):
         return "n/a"
-    text = f"{value:,.0f}"
-    return text if se is None or not math.isfinite(se) else f"{text} ±{se:,.0f}"
+    text = f"{value:,.{decimals}f}"
+    return text if se is None or not math.isfinite(se) else f"{text} ±{se:,.{decimals}f}"
 
 
 def _usd_m(value: float, se: float | None = None) -> str:
