@@ -154,6 +154,9 @@ def on_cluster(bm: Any, workers: int, n_paths: int, block_size: int, seed: int) 
         "var_999_usd": result.summary.tail(0.999).var_usd,
         "fire_sale_rounds_max": result.fire_sale_rounds_max,
         "fire_sale_unconverged_paths": result.fire_sale_unconverged_paths,
+        "mark_rounds_max": result.mark_rounds_max,
+        "mark_unconverged_paths": result.mark_unconverged_paths,
+        "lowest_mark": result.lowest_mark,
     }
 
 
