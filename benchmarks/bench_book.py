@@ -11,7 +11,7 @@ The book is built in memory from the example book ``examples/books/neocloud_cont
 position per facility, and the deals are copied until ``--facilities`` positions are held. A
 copy keeps every company its deal names (CoreWeave as parent and servicer, OpenAI, Fluidstack,
 Google, Meta, Microsoft as tenants and backstops), so transmission and the fire sales reach it,
-but gets its own deal and borrower name (``... (copy k)``): twenty neo-clouds and SPVs leasing to
+but gets its own deal and borrower name (``... (copy k)``): many neo-clouds and SPVs leasing to
 the same labs, selling into the same GPU markets. The deals keep their own horizons (36-68
 months; the book runs 68): a deal's maturity may not pass its fleet's economic life plus the
 longest sale (``DealSpec`` refuses a 120-month stretch of every example), so the months
