@@ -513,11 +513,14 @@ def _debt(
     x = assets.x
     recovery = run_recovery(model)
     if model.structure is None:
-        collateral = (
-            x.collateral_value_usd
-            if marks is None
-            else np.ascontiguousarray((x.cohort_value_usd * marks).sum(axis=2))
-        )
+        collateral = x.collateral_value_usd
+        if marks is not None:
+            # a path whose marks are all 1 keeps the projection's sum to the bit, so that its
+            # figures never depend on the other paths of its block
+            marked = (marks != 1.0).any(axis=(1, 2))
+            collateral = np.ascontiguousarray(
+                np.where(marked[:, None], (x.cohort_value_usd * marks).sum(axis=2), collateral)
+            )
         ledger = loan_waterfall(model.terms, x.cfads_usd, collateral, x.sofr, backend, None, own)
         outs = block_outcomes(model, ledger, x, recovery)
         return _DealRun(x, ledger, (ledger,), outs, assets.tau, own, marks is not None)
