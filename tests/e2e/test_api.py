@@ -17,6 +17,9 @@ from gpucredit import DealSpec, SimulationResult
 
 #: The public API, on purpose: adding or removing a name must change this test.
 INTENDED_EXPORTS = [
+    "Book",
+    "BookModel",
+    "BookResult",
     "DataError",
     "DealSpec",
     "GpuCreditError",
@@ -28,12 +31,15 @@ INTENDED_EXPORTS = [
     "SimulationResult",
     "SpecError",
     "__version__",
+    "build_book",
     "evolve",
+    "load_book",
     "load_deal",
     "load_miner",
     "parse_deal",
     "parse_miner",
     "simulate",
+    "simulate_book",
     "simulate_miner",
 ]
 METRIC_COLUMNS = {
