@@ -413,7 +413,7 @@ def _max(a: float, b: float) -> float:
 @numba.njit(cache=True, nogil=True)
 def _sum(a: Float64Array) -> float:
     """``_row_sum`` of one path: left to right."""
-    total = a[0]
+    total = float(a[0])
     for k in range(1, a.shape[0]):
         total = total + a[k]
     return total
@@ -633,9 +633,11 @@ def run_waterfall(waterfall: Waterfall, pool: PoolCashFlows) -> WaterfallResult:
         test_failed=np.zeros((n, months), dtype=np.bool_),
         pool_loss_usd=np.zeros(n),
     )
-    flows = (pool.interest_usd, pool.principal_usd, pool.defaulted_usd, pool.recoveries_usd)
     _waterfall_kernel(
-        *(np.ascontiguousarray(a, dtype=np.float64) for a in flows),
+        np.ascontiguousarray(pool.interest_usd, dtype=np.float64),
+        np.ascontiguousarray(pool.principal_usd, dtype=np.float64),
+        np.ascontiguousarray(pool.defaulted_usd, dtype=np.float64),
+        np.ascontiguousarray(pool.recoveries_usd, dtype=np.float64),
         coupons,
         opening,
         equity_usd,
