@@ -39,7 +39,9 @@ Identities that hold on every path (tests/properties/test_book_tranches.py):
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -727,23 +729,46 @@ def _pv_per_path(
     return np.asarray((flow * discount).sum(axis=1) / par, dtype=np.float64)
 
 
+#: Class ``k``'s per-path PVs per unit of par at a coupon add-on (decimal a year): what it
+#: was promised and what it received (``_pv_per_path``).
+ClassRuns = Callable[[float], tuple[Float64Array, Float64Array]]
+
+
+def _class_runs(
+    waterfall: Waterfall, pool: PoolCashFlows, k: int, discount: Float64Array
+) -> ClassRuns:
+    """Class ``k``'s per-path PVs at each add-on from one waterfall run, kept: the promised
+    and the received values come from the same run, and the P and Q solves and their
+    standard errors evaluate some add-ons more than once."""
+    par = waterfall.classes[k].balance_usd
+
+    @functools.cache
+    def runs(add_on: float) -> tuple[Float64Array, Float64Array]:
+        res = run_waterfall(_with_coupon(waterfall, k, add_on), pool)
+        promised = _pv_per_path(res, k, discount, par, True)
+        return promised, _pv_per_path(res, k, discount, par, False)
+
+    return runs
+
+
 def _fair_spread(
     waterfall: Waterfall,
     pool: PoolCashFlows,
     k: int,
     discount: Float64Array,
     weights: Float64Array | None = None,
+    runs: ClassRuns | None = None,
 ) -> SpreadSolution:
     """Class ``k``'s fair spread on these paths: unweighted (P), or under the measure of the
     path ``weights`` (self-normalised likelihood ratios, e.g. Q's), with its delta-method
-    standard error (``credit.spread``)."""
-    par = waterfall.classes[k].balance_usd
+    standard error (``credit.spread``); ``runs``, the class's kept waterfall runs
+    (``_class_runs``), shared by the solves of one class on the same paths."""
+    at = _class_runs(waterfall, pool, k, discount) if runs is None else runs
     w = np.ones(pool.interest_usd.shape[0]) if weights is None else weights
     big = float(w.sum())
 
     def pv(add_on: float, promised: bool) -> float:
-        res = run_waterfall(_with_coupon(waterfall, k, add_on), pool)
-        per_path = _pv_per_path(res, k, discount, par, promised)
+        per_path = at(add_on)[0 if promised else 1]
         return float(np.mean(per_path)) if weights is None else float(w @ per_path) / big
 
     sol = solve_spreads(lambda x: pv(x, True), lambda x: pv(x, False), 1.0)
@@ -753,10 +778,8 @@ def _fair_spread(
         return sol
     if sol.risky_slope <= 0.0 or sol.riskless_slope <= 0.0:
         return with_standard_error(sol, list)  # says why there is no standard error
-    risky_run = run_waterfall(_with_coupon(waterfall, k, sol.risky_add_on), pool)
-    sure_run = run_waterfall(_with_coupon(waterfall, k, sol.riskless_add_on), pool)
-    risky = _pv_per_path(risky_run, k, discount, par, False)
-    sure = _pv_per_path(sure_run, k, discount, par, True)
+    risky = at(sol.risky_add_on)[1]
+    sure = at(sol.riskless_add_on)[0]
     if weights is None:
         terms = fair_spread_terms(sol, risky, sure)
     else:
@@ -826,10 +849,11 @@ def evaluate_tranches(
         spread_q: float | None = None
         spread_q_se: float | None = None
         if fair_spreads and k < len(waterfall.classes):
-            sol = _fair_spread(waterfall, pool, k, df)
+            runs = _class_runs(waterfall, pool, k, df)
+            sol = _fair_spread(waterfall, pool, k, df, runs=runs)
             spread, spread_se = sol.fair_spread, sol.fair_spread_se
             if q_weights is not None:
-                sol_q = _fair_spread(waterfall, pool, k, df, qw)
+                sol_q = _fair_spread(waterfall, pool, k, df, qw, runs)
                 spread_q, spread_q_se = sol_q.fair_spread, sol_q.fair_spread_se
         out.append(
             TrancheMetrics(
