@@ -13,6 +13,8 @@ import pytest
 from gpucredit.book.tranches import (
     TrancheClass,
     Waterfall,
+    _class_runs,
+    _fair_spread,
     run_waterfall,
     run_waterfall_reference,
 )
@@ -90,3 +92,31 @@ def test_kernel_equals_reference_on_stressed_pool() -> None:
     )
     deal = Waterfall(classes, BALANCE, "pro_rata", 20_000.0, 0.02, 5_000.0, True)
     _assert_bitwise(run_waterfall(deal, pool), run_waterfall_reference(deal, pool))
+
+
+def test_shared_runs_leave_the_spreads_unchanged() -> None:
+    """The P and Q solves of a class share its kept waterfall runs (``_class_runs``): each
+    solve gives the same solution to the bit as with runs of its own."""
+    rng = np.random.default_rng(5)
+    pool = synthetic_pool(rng, 300, 24, monthly_hazard=0.02, factor_vol=1.0)
+    deal = Waterfall(
+        (
+            TrancheClass("A", 700_000.0, 0.05, oc_trigger=1.15),
+            TrancheClass("B", 150_000.0, 0.08, ic_trigger=1.0),
+        ),
+        BALANCE,
+        "pro_rata",
+        10_000.0,
+        0.01,
+    )
+    discount = 1.0 / (1.0 + 0.04 / 12.0) ** (np.arange(24) + 1.0)
+    q = np.exp(0.3 * rng.standard_normal(300))
+    for k in range(2):
+        runs = _class_runs(deal, pool, k, discount)
+        shared = (
+            _fair_spread(deal, pool, k, discount, runs=runs),
+            _fair_spread(deal, pool, k, discount, q, runs),
+        )
+        alone = (_fair_spread(deal, pool, k, discount), _fair_spread(deal, pool, k, discount, q))
+        assert shared == alone
+        assert shared[0].fair_spread is not None and shared[1].fair_spread is not None
