@@ -1,6 +1,10 @@
 """A GPU ABS waterfall over a pool's monthly cash flows, vectorised over paths (a loop over
 months), and each class's PD, EL, WAL, attachment, detachment and fair spread.
 
+``run_waterfall`` is compiled (numba, one loop over paths and months); its plain NumPy twin
+``run_waterfall_reference`` is the oracle, equal to it to the bit
+(``tests/oracle/test_book_tranches_kernel.py``).
+
 Each month ``t``, on every path at once (``docs/book.md`` has the order and the identities):
 
 1. The pool balance falls by the principal collected and the principal that defaulted:
