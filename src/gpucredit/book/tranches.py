@@ -1,6 +1,10 @@
 """A GPU ABS waterfall over a pool's monthly cash flows, vectorised over paths (a loop over
 months), and each class's PD, EL, WAL, attachment, detachment and fair spread.
 
+``run_waterfall`` is compiled (numba, one loop over paths and months); its plain NumPy twin
+``run_waterfall_reference`` is the oracle, equal to it to the bit
+(``tests/oracle/test_book_tranches_kernel.py``).
+
 Each month ``t``, on every path at once (``docs/book.md`` has the order and the identities):
 
 1. The pool balance falls by the principal collected and the principal that defaulted:
@@ -39,10 +43,13 @@ Identities that hold on every path (tests/properties/test_book_tranches.py):
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Literal
 
+import numba
 import numpy as np
 
 from gpucredit._typing import BoolArray, Float64Array
@@ -64,6 +71,7 @@ __all__ = [
     "WaterfallResult",
     "evaluate_tranches",
     "run_waterfall",
+    "run_waterfall_reference",
 ]
 
 #: ASSUMPTION: a write-off or interest shortfall below one cent is rounding, not a default (USD).
@@ -210,6 +218,21 @@ class WaterfallResult:
     pool_loss_usd: Float64Array
 
 
+def _opening(waterfall: Waterfall) -> tuple[Float64Array, Float64Array, float]:
+    """The notes' coupons (decimal a year) and balances, and the equity's balance (USD)."""
+    coupons = np.array([c.coupon for c in waterfall.classes], dtype=np.float64)
+    balances = np.array([c.balance_usd for c in waterfall.classes], dtype=np.float64)
+    return coupons, balances, waterfall.pool_balance_usd - float(balances.sum())
+
+
+def _row_sum(a: Float64Array) -> Float64Array:
+    """Sum of ``a`` (path, class) over classes, left to right (the kernel's order)."""
+    total = a[:, 0].copy()
+    for k in range(1, a.shape[1]):
+        total = total + a[:, k]
+    return total
+
+
 def _sequential(cash: Float64Array, balances: Float64Array) -> Float64Array:
     """Pay ``cash`` (path,) to ``balances`` (path, class) in column order; returns payments."""
     out = np.zeros_like(balances)
@@ -223,7 +246,7 @@ def _sequential(cash: Float64Array, balances: Float64Array) -> Float64Array:
 
 def _pro_rata(cash: Float64Array, balances: Float64Array) -> Float64Array:
     """Pay ``cash`` to ``balances`` in proportion to them, capped at the total balance."""
-    total = balances.sum(axis=1)
+    total = _row_sum(balances)
     paid = np.minimum(cash, total)
     share = np.divide(
         balances, total[:, None], out=np.zeros_like(balances), where=total[:, None] > 0.0
@@ -250,8 +273,9 @@ def _tests_fail(
     return fail
 
 
-def run_waterfall(waterfall: Waterfall, pool: PoolCashFlows) -> WaterfallResult:
-    """Run the waterfall on every path (vectorised over paths, a loop over months).
+def run_waterfall_reference(waterfall: Waterfall, pool: PoolCashFlows) -> WaterfallResult:
+    """Run the waterfall on every path in plain NumPy (vectorised over paths, a loop over
+    months): the oracle of ``run_waterfall``, its compiled twin.
 
     Parameters
     ----------
@@ -267,9 +291,9 @@ def run_waterfall(waterfall: Waterfall, pool: PoolCashFlows) -> WaterfallResult:
     """
     n, months = pool.interest_usd.shape
     k_notes = len(waterfall.classes)
-    coupons = np.array([c.coupon for c in waterfall.classes], dtype=np.float64)
-    notes = np.tile(np.array([c.balance_usd for c in waterfall.classes]), (n, 1))
-    equity = np.full(n, waterfall.pool_balance_usd - float(notes[0].sum()))
+    coupons, opening, equity_usd = _opening(waterfall)
+    notes = np.tile(opening, (n, 1))
+    equity = np.full(n, equity_usd)
     pool_bal = np.full(n, waterfall.pool_balance_usd)
     reserve = np.full(n, waterfall.reserve_initial_usd)
     shape3 = (n, months, k_notes + 1)
@@ -300,11 +324,11 @@ def run_waterfall(waterfall: Waterfall, pool: PoolCashFlows) -> WaterfallResult:
         due = notes * (coupons / 12.0)
         from_interest = _sequential(interest, due)
         from_reserve = _sequential(reserve, due - from_interest)
-        reserve = reserve - from_reserve.sum(axis=1)
+        reserve = reserve - _row_sum(from_reserve)
         paid = from_interest + from_reserve
-        left = interest - from_interest.sum(axis=1)
+        left = interest - _row_sum(from_interest)
         catch_up = _sequential(left, deferred)
-        left = left - catch_up.sum(axis=1)
+        left = left - _row_sum(catch_up)
         missed = due - paid
         deferred = (
             deferred - catch_up + (missed * defer if waterfall.defer_junior_interest else 0.0)
@@ -315,7 +339,7 @@ def run_waterfall(waterfall: Waterfall, pool: PoolCashFlows) -> WaterfallResult:
         turbo = np.where(fail, left, 0.0)
         turbo_paid = _sequential(turbo, notes)
         notes = notes - turbo_paid
-        left = left - turbo_paid.sum(axis=1)
+        left = left - _row_sum(turbo_paid)
         # 4. Principal collected and recovered: the notes, then the equity's balance.
         cash = pool.principal_usd[:, t] + pool.recoveries_usd[:, t]
         if waterfall.principal == "sequential":
@@ -323,12 +347,12 @@ def run_waterfall(waterfall: Waterfall, pool: PoolCashFlows) -> WaterfallResult:
         else:
             to_notes = np.where(fail[:, None], _sequential(cash, notes), _pro_rata(cash, notes))
         notes = notes - to_notes
-        cash = cash - to_notes.sum(axis=1)
+        cash = cash - _row_sum(to_notes)
         to_equity = np.minimum(cash, equity)
         equity = equity - to_equity
         spare_principal = cash - to_equity
         # 5. The reserve to its target, the excess released.
-        live = notes.sum(axis=1) > 0.0
+        live = _row_sum(notes) > 0.0
         target = np.where(
             live,
             np.maximum(waterfall.reserve_target_pct * pool_bal, waterfall.reserve_floor_usd),
@@ -346,7 +370,7 @@ def run_waterfall(waterfall: Waterfall, pool: PoolCashFlows) -> WaterfallResult:
             from_reserve_principal = _sequential(reserve, notes)
             notes = notes - from_reserve_principal
             turbo_paid = turbo_paid + from_reserve_principal
-            excess = excess + reserve - from_reserve_principal.sum(axis=1)
+            excess = excess + reserve - _row_sum(from_reserve_principal)
             reserve = np.zeros(n)
             cut[:, :k_notes] = notes
             cut[:, k_notes] = equity
@@ -361,7 +385,7 @@ def run_waterfall(waterfall: Waterfall, pool: PoolCashFlows) -> WaterfallResult:
         written_off[:, t] = cut
         reserve_path[:, t + 1] = reserve
         release[:, t] = left + excess + spare_principal
-        diverted[:, t] = turbo_paid.sum(axis=1)
+        diverted[:, t] = _row_sum(turbo_paid)
         released_principal[:, t] = spare_principal
         failed[:, t] = fail
     return WaterfallResult(
@@ -378,6 +402,275 @@ def run_waterfall(waterfall: Waterfall, pool: PoolCashFlows) -> WaterfallResult:
         test_failed=failed,
         pool_loss_usd=pool_loss,
     )
+
+
+@numba.njit(cache=True, nogil=True)
+def _min(a: float, b: float) -> float:
+    """``np.minimum`` on two numbers: ``b`` unless ``a < b`` (so the same zero's sign)."""
+    return a if a < b else b
+
+
+@numba.njit(cache=True, nogil=True)
+def _max(a: float, b: float) -> float:
+    """``np.maximum`` on two numbers: ``b`` unless ``a > b``."""
+    return a if a > b else b
+
+
+@numba.njit(cache=True, nogil=True)
+def _sum(a: Float64Array) -> float:
+    """``_row_sum`` of one path: left to right."""
+    total = float(a[0])
+    for k in range(1, a.shape[0]):
+        total = total + a[k]
+    return total
+
+
+@numba.njit(cache=True, nogil=True)
+def _pay_sequential(cash: float, balances: Float64Array, out: Float64Array) -> None:
+    """``_sequential`` of one path, into ``out``."""
+    left = cash
+    for k in range(balances.shape[0]):
+        pay = _min(left, balances[k])
+        out[k] = pay
+        left -= pay
+
+
+@numba.njit(cache=True, nogil=True)
+def _pay_pro_rata(cash: float, balances: Float64Array, out: Float64Array) -> None:
+    """``_pro_rata`` of one path, into ``out``."""
+    total = _sum(balances)
+    paid = _min(cash, total)
+    for k in range(balances.shape[0]):
+        share = balances[k] / total if total > 0.0 else 0.0
+        out[k] = _min(paid * share, balances[k])
+
+
+@numba.njit(cache=True, nogil=True)
+def _waterfall_kernel(
+    interest_in: Float64Array,
+    principal_in: Float64Array,
+    defaulted_in: Float64Array,
+    recoveries_in: Float64Array,
+    coupons: Float64Array,
+    opening: Float64Array,
+    equity_usd: float,
+    pool_usd: float,
+    reserve_usd: float,
+    reserve_pct: float,
+    reserve_floor: float,
+    oc: Float64Array,
+    has_oc: BoolArray,
+    ic: Float64Array,
+    has_ic: BoolArray,
+    pro_rata: bool,
+    defer_junior: bool,
+    interest_paid: Float64Array,
+    principal_paid: Float64Array,
+    written_off: Float64Array,
+    interest_due: Float64Array,
+    shortfall: Float64Array,
+    balance: Float64Array,
+    reserve_path: Float64Array,
+    release: Float64Array,
+    diverted: Float64Array,
+    released_principal: Float64Array,
+    failed: BoolArray,
+    pool_loss: Float64Array,
+) -> None:
+    """``run_waterfall_reference``'s month loop on one path at a time: the same operations in
+    the same order (outputs zeroed by the caller)."""
+    n, months = interest_in.shape
+    k_notes = coupons.shape[0]
+    monthly = coupons / 12.0
+    defer = np.ones(k_notes)
+    defer[0] = 0.0
+    notes = np.empty(k_notes)
+    deferred = np.empty(k_notes)
+    due = np.empty(k_notes)
+    gap = np.empty(k_notes)
+    from_interest = np.empty(k_notes)
+    from_reserve = np.empty(k_notes)
+    paid = np.empty(k_notes)
+    catch_up = np.empty(k_notes)
+    missed = np.empty(k_notes)
+    turbo_paid = np.empty(k_notes)
+    to_notes = np.empty(k_notes)
+    from_reserve_principal = np.empty(k_notes)
+    for p in range(n):
+        notes[:] = opening
+        deferred[:] = 0.0
+        equity = equity_usd
+        pool_bal = pool_usd
+        reserve = reserve_usd
+        loss = 0.0
+        reserve_path[p, 0] = reserve
+        for t in range(months):
+            last = t == months - 1
+            for k in range(k_notes):
+                balance[p, t, k] = notes[k]
+            balance[p, t, k_notes] = equity
+            interest = interest_in[p, t]
+            defaulted = defaulted_in[p, t]
+            pool_bal = pool_bal - principal_in[p, t] - defaulted
+            loss += defaulted - recoveries_in[p, t]
+            if last:
+                loss += _max(pool_bal, 0.0)
+                pool_bal = 0.0
+            pool_bal = _max(pool_bal, 0.0)
+            # 2. Interest, then deferred interest.
+            for k in range(k_notes):
+                due[k] = notes[k] * monthly[k]
+            _pay_sequential(interest, due, from_interest)
+            for k in range(k_notes):
+                gap[k] = due[k] - from_interest[k]
+            _pay_sequential(reserve, gap, from_reserve)
+            reserve = reserve - _sum(from_reserve)
+            for k in range(k_notes):
+                paid[k] = from_interest[k] + from_reserve[k]
+            left = interest - _sum(from_interest)
+            _pay_sequential(left, deferred, catch_up)
+            left = left - _sum(catch_up)
+            for k in range(k_notes):
+                missed[k] = due[k] - paid[k]
+                if defer_junior:
+                    deferred[k] = deferred[k] - catch_up[k] + missed[k] * defer[k]
+                else:
+                    deferred[k] = deferred[k] - catch_up[k] + 0.0
+                paid[k] = paid[k] + catch_up[k]
+            # 3. Tests and the turbo.
+            fail = False
+            owed = 0.0
+            owed_interest = 0.0
+            for k in range(k_notes):
+                owed = notes[k] if k == 0 else owed + notes[k]
+                owed_interest = due[k] if k == 0 else owed_interest + due[k]
+                if has_oc[k] and owed > 0.0 and pool_bal < oc[k] * owed:
+                    fail = True
+                if has_ic[k] and owed_interest > 0.0 and interest < ic[k] * owed_interest:
+                    fail = True
+            turbo = left if fail else 0.0
+            _pay_sequential(turbo, notes, turbo_paid)
+            for k in range(k_notes):
+                notes[k] = notes[k] - turbo_paid[k]
+            left = left - _sum(turbo_paid)
+            # 4. Principal collected and recovered.
+            cash = principal_in[p, t] + recoveries_in[p, t]
+            if pro_rata and not fail:
+                _pay_pro_rata(cash, notes, to_notes)
+            else:
+                _pay_sequential(cash, notes, to_notes)
+            for k in range(k_notes):
+                notes[k] = notes[k] - to_notes[k]
+            cash = cash - _sum(to_notes)
+            to_equity = _min(cash, equity)
+            equity = equity - to_equity
+            spare_principal = cash - to_equity
+            # 5. The reserve to its target.
+            target = _max(reserve_pct * pool_bal, reserve_floor) if _sum(notes) > 0.0 else 0.0
+            top_up = 0.0 if fail else _min(left, _max(target - reserve, 0.0))
+            reserve = reserve + top_up
+            left = left - top_up
+            excess = _max(reserve - target, 0.0)
+            reserve = reserve - excess
+            # 7. Legal final.
+            if last:
+                _pay_sequential(reserve, notes, from_reserve_principal)
+                for k in range(k_notes):
+                    notes[k] = notes[k] - from_reserve_principal[k]
+                    turbo_paid[k] = turbo_paid[k] + from_reserve_principal[k]
+                excess = excess + reserve - _sum(from_reserve_principal)
+                reserve = 0.0
+                for k in range(k_notes):
+                    written_off[p, t, k] = notes[k]
+                    notes[k] = 0.0
+                written_off[p, t, k_notes] = equity
+                equity = 0.0
+            for k in range(k_notes):
+                interest_due[p, t, k] = due[k]
+                interest_paid[p, t, k] = paid[k]
+                lost_now = missed[k] * (1.0 - defer[k]) if defer_junior else missed[k]
+                shortfall[p, t, k] = lost_now + (deferred[k] if last else 0.0)
+                principal_paid[p, t, k] = turbo_paid[k] + to_notes[k]
+            principal_paid[p, t, k_notes] = to_equity
+            reserve_path[p, t + 1] = reserve
+            release[p, t] = left + excess + spare_principal
+            diverted[p, t] = _sum(turbo_paid)
+            released_principal[p, t] = spare_principal
+            failed[p, t] = fail
+        pool_loss[p] = loss
+
+
+def run_waterfall(waterfall: Waterfall, pool: PoolCashFlows) -> WaterfallResult:
+    """Run the waterfall on every path: a compiled loop over paths and months, the same
+    floating-point operations in the same order as ``run_waterfall_reference`` (so the
+    same result to the bit; ``tests/oracle/test_book_tranches_kernel.py``).
+
+    Parameters
+    ----------
+    waterfall : Waterfall
+        The classes, the principal rule and the reserve.
+    pool : PoolCashFlows
+        The pool's collections and defaults, USD, shape (path, month).
+
+    Returns
+    -------
+    WaterfallResult
+        Payments, write-offs and balances per path, month and class (USD).
+    """
+    n, months = pool.interest_usd.shape
+    k_notes = len(waterfall.classes)
+    coupons, opening, equity_usd = _opening(waterfall)
+    oc = np.array([c.oc_trigger or 0.0 for c in waterfall.classes], dtype=np.float64)
+    ic = np.array([c.ic_trigger or 0.0 for c in waterfall.classes], dtype=np.float64)
+    has_oc = np.array([c.oc_trigger is not None for c in waterfall.classes], dtype=np.bool_)
+    has_ic = np.array([c.ic_trigger is not None for c in waterfall.classes], dtype=np.bool_)
+    shape3 = (n, months, k_notes + 1)
+    res = WaterfallResult(
+        interest_paid_usd=np.zeros(shape3),
+        principal_paid_usd=np.zeros(shape3),
+        written_off_usd=np.zeros(shape3),
+        interest_due_usd=np.zeros(shape3),
+        shortfall_usd=np.zeros(shape3),
+        balance_usd=np.zeros(shape3),
+        reserve_usd=np.zeros((n, months + 1)),
+        equity_release_usd=np.zeros((n, months)),
+        diverted_usd=np.zeros((n, months)),
+        principal_released_usd=np.zeros((n, months)),
+        test_failed=np.zeros((n, months), dtype=np.bool_),
+        pool_loss_usd=np.zeros(n),
+    )
+    _waterfall_kernel(
+        np.ascontiguousarray(pool.interest_usd, dtype=np.float64),
+        np.ascontiguousarray(pool.principal_usd, dtype=np.float64),
+        np.ascontiguousarray(pool.defaulted_usd, dtype=np.float64),
+        np.ascontiguousarray(pool.recoveries_usd, dtype=np.float64),
+        coupons,
+        opening,
+        equity_usd,
+        float(waterfall.pool_balance_usd),
+        float(waterfall.reserve_initial_usd),
+        float(waterfall.reserve_target_pct),
+        float(waterfall.reserve_floor_usd),
+        oc,
+        has_oc,
+        ic,
+        has_ic,
+        waterfall.principal == "pro_rata",
+        waterfall.defer_junior_interest,
+        res.interest_paid_usd,
+        res.principal_paid_usd,
+        res.written_off_usd,
+        res.interest_due_usd,
+        res.shortfall_usd,
+        res.balance_usd,
+        res.reserve_usd,
+        res.equity_release_usd,
+        res.diverted_usd,
+        res.principal_released_usd,
+        res.test_failed,
+        res.pool_loss_usd,
+    )
+    return res
 
 
 @dataclass(frozen=True, slots=True)
@@ -440,23 +733,46 @@ def _pv_per_path(
     return np.asarray((flow * discount).sum(axis=1) / par, dtype=np.float64)
 
 
+#: Class ``k``'s per-path PVs per unit of par at a coupon add-on (decimal a year): what it
+#: was promised and what it received (``_pv_per_path``).
+ClassRuns = Callable[[float], tuple[Float64Array, Float64Array]]
+
+
+def _class_runs(
+    waterfall: Waterfall, pool: PoolCashFlows, k: int, discount: Float64Array
+) -> ClassRuns:
+    """Class ``k``'s per-path PVs at each add-on from one waterfall run, kept: the promised
+    and the received values come from the same run, and the P and Q solves and their
+    standard errors evaluate some add-ons more than once."""
+    par = waterfall.classes[k].balance_usd
+
+    @functools.cache
+    def runs(add_on: float) -> tuple[Float64Array, Float64Array]:
+        res = run_waterfall(_with_coupon(waterfall, k, add_on), pool)
+        promised = _pv_per_path(res, k, discount, par, True)
+        return promised, _pv_per_path(res, k, discount, par, False)
+
+    return runs
+
+
 def _fair_spread(
     waterfall: Waterfall,
     pool: PoolCashFlows,
     k: int,
     discount: Float64Array,
     weights: Float64Array | None = None,
+    runs: ClassRuns | None = None,
 ) -> SpreadSolution:
     """Class ``k``'s fair spread on these paths: unweighted (P), or under the measure of the
     path ``weights`` (self-normalised likelihood ratios, e.g. Q's), with its delta-method
-    standard error (``credit.spread``)."""
-    par = waterfall.classes[k].balance_usd
+    standard error (``credit.spread``); ``runs``, the class's kept waterfall runs
+    (``_class_runs``), shared by the solves of one class on the same paths."""
+    at = _class_runs(waterfall, pool, k, discount) if runs is None else runs
     w = np.ones(pool.interest_usd.shape[0]) if weights is None else weights
     big = float(w.sum())
 
     def pv(add_on: float, promised: bool) -> float:
-        res = run_waterfall(_with_coupon(waterfall, k, add_on), pool)
-        per_path = _pv_per_path(res, k, discount, par, promised)
+        per_path = at(add_on)[0 if promised else 1]
         return float(np.mean(per_path)) if weights is None else float(w @ per_path) / big
 
     sol = solve_spreads(lambda x: pv(x, True), lambda x: pv(x, False), 1.0)
@@ -466,10 +782,8 @@ def _fair_spread(
         return sol
     if sol.risky_slope <= 0.0 or sol.riskless_slope <= 0.0:
         return with_standard_error(sol, list)  # says why there is no standard error
-    risky_run = run_waterfall(_with_coupon(waterfall, k, sol.risky_add_on), pool)
-    sure_run = run_waterfall(_with_coupon(waterfall, k, sol.riskless_add_on), pool)
-    risky = _pv_per_path(risky_run, k, discount, par, False)
-    sure = _pv_per_path(sure_run, k, discount, par, True)
+    risky = at(sol.risky_add_on)[1]
+    sure = at(sol.riskless_add_on)[0]
     if weights is None:
         terms = fair_spread_terms(sol, risky, sure)
     else:
@@ -539,10 +853,11 @@ def evaluate_tranches(
         spread_q: float | None = None
         spread_q_se: float | None = None
         if fair_spreads and k < len(waterfall.classes):
-            sol = _fair_spread(waterfall, pool, k, df)
+            runs = _class_runs(waterfall, pool, k, df)
+            sol = _fair_spread(waterfall, pool, k, df, runs=runs)
             spread, spread_se = sol.fair_spread, sol.fair_spread_se
             if q_weights is not None:
-                sol_q = _fair_spread(waterfall, pool, k, df, qw)
+                sol_q = _fair_spread(waterfall, pool, k, df, qw, runs)
                 spread_q, spread_q_se = sol_q.fair_spread, sol_q.fair_spread_se
         out.append(
             TrancheMetrics(
