@@ -4,7 +4,7 @@ Run from the repository root::
 
     python benchmarks/bench_book.py                          # 200 facilities, 100,000 paths
     python benchmarks/bench_book.py --paths 20000 --workers 2
-    python benchmarks/bench_book.py --quick                  # small sizes: checks the script runs
+    python benchmarks/bench_book.py --smoke                  # small sizes: checks the script runs
 
 The book is built in memory from the example book ``examples/books/neocloud_contagion_book.yaml``
 (its real-deal examples, aliased to one company registry): each position is split into one
@@ -198,11 +198,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--block-size", type=int, default=2048)
     parser.add_argument("--numpy-paths", type=int, default=256)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--quick", action="store_true")
+    parser.add_argument(
+        "--smoke", action="store_true", help="tiny sizes, two workers: check the script runs"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
-    if args.quick:
-        args.paths, args.facilities, args.block_size, args.numpy_paths = 512, 20, 256, 64
+    if args.smoke:
+        args.paths, args.facilities, args.block_size, args.numpy_paths = 128, 10, 64, 32
+        args.workers = "2"
     workers = [int(w) for w in args.workers.split(",") if w.strip()]
 
     from gpucredit.pipeline.book import build_book
@@ -287,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     report = {
         **common.header(),
-        "quick": args.quick,
+        "smoke": args.smoke,
         "book": book.spec.book,
         "deals": len(bm.models),
         "facilities": len(bm.positions),

@@ -22,6 +22,7 @@ SCRIPTS = sorted(p.name for p in BENCHMARKS.glob("*.py") if p.name != "common.py
 @pytest.mark.slow
 def test_every_benchmark_script_runs_with_smoke(tmp_path: Path) -> None:
     assert SCRIPTS == [
+        "bench_book.py",
         "bench_engine.py",
         "bench_liquidation.py",
         "bench_run.py",
