@@ -187,13 +187,19 @@ class BookModel:
     @property
     def abs_positions(self) -> tuple[int, ...]:
         """Indices of the positions in the ABS pool (all when the ABS names none)."""
-        spec = self.book.spec.abs
-        if spec is None:
-            return ()
-        if spec.positions is None:
-            return tuple(range(len(self.positions)))
-        names = [p.name for p in self.positions]
-        return tuple(names.index(n) for n in spec.positions)
+        return _abs_indices(self.book, self.positions)
+
+
+def _abs_indices(book: Book, positions: Sequence[Position]) -> tuple[int, ...]:
+    """Indices of the positions in the book's ABS pool (all when it names none; none without
+    an ABS)."""
+    spec = book.spec.abs
+    if spec is None:
+        return ()
+    if spec.positions is None:
+        return tuple(range(len(positions)))
+    names = [p.name for p in positions]
+    return tuple(names.index(n) for n in spec.positions)
 
 
 def _facilities(model: DealModel) -> list[tuple[str, float]]:
@@ -365,6 +371,17 @@ def build_book(
         for j, name in enumerate(book.spec.abs.positions):
             if name not in known:
                 raise book.issue(f"abs.positions[{j}]", name, f"one of the positions {known}")
+    if book.spec.abs is not None:
+        for k, j in enumerate(_abs_indices(book, positions)):
+            p = positions[j]
+            structure = models[p.deal].structure
+            if structure is not None and np.sum(structure.facilities[p.facility].draw_usd) > 0:
+                raise book.issue(
+                    "abs.positions" if book.spec.abs.positions is None else f"abs.positions[{k}]",
+                    p.name,
+                    "positions fully drawn at as-of (a pool holds what its loans owe; a draw "
+                    "still to come would add to it)",
+                )
     return BookModel(
         book=book,
         models=models,
@@ -911,10 +928,13 @@ def _pool_flows(
     """The ABS pool's monthly interest, principal, defaulted principal and recoveries on the
     block's paths kept for the tranches (the first ``ABS_MAX_PATHS``), USD, and the paths' SOFR.
 
-    A position's defaulted principal is its balance before the default month less that month's
-    principal paid; its recovery is paid in the month of the last sale (ASSUMPTION: the
-    conservative end of the sale, as the pool's servicer passes proceeds on when the lot is
-    sold; ``CreditOutcomes.time_to_recover_months``)."""
+    A position's principal collected is its facility's principal paid (prepayments included)
+    times the share held, up to the face it brought to the pool; what it pays beyond that (a
+    waiver's fee capitalised into the balance and repaid with it) is income, with the interest.
+    So the pool's balance is the sum of its positions' faces less their principal counted, never
+    below zero. At a default the face not yet collected defaults; the recovery is paid in the
+    month of the last sale (ASSUMPTION: the conservative end of the sale, as the pool's servicer
+    passes proceeds on when the lot is sold; ``CreditOutcomes.time_to_recover_months``)."""
     picked = bm.abs_positions
     keep = min(n, max(ABS_MAX_PATHS - start, 0))
     # The pool's paths priced under Q: the likelihood ratio of the longest deal (its months
@@ -930,15 +950,14 @@ def _pool_flows(
         fl = runs[p.deal].facilities[p.facility]
         out = outs[p.deal][p.facility]
         h = fl.interest_paid.shape[1]
-        flows[0][:, :h] += fl.interest_paid[:keep] * p.share
-        paid = fl.principal_paid[:keep] + fl.prepaid[:keep]
-        flows[1][:, :h] += paid * p.share
+        paid = (fl.principal_paid[:keep] + fl.prepaid[:keep]) * p.share
+        counted = np.minimum(np.cumsum(paid, axis=1), p.held_usd)
+        principal = np.diff(counted, axis=1, prepend=0.0)
+        flows[0][:, :h] += fl.interest_paid[:keep] * p.share + (paid - principal)
+        flows[1][:, :h] += principal
         t = out.default_month[:keep]
         hit = np.flatnonzero(t > 0)
-        face = p.held_usd / p.share if p.share > 0.0 else 0.0
-        balance = np.concatenate([np.full((keep, 1), face), fl.balance[:keep]], axis=1)
-        before = balance[hit, t[hit] - 1] - paid[hit, t[hit] - 1]
-        flows[2][hit, t[hit] - 1] += np.maximum(before, 0.0) * p.share
+        flows[2][hit, t[hit] - 1] += p.held_usd - counted[hit, t[hit] - 1]
         lag = np.ceil(out.time_to_recover_months[:keep][hit]).astype(np.int64)
         at = np.minimum(t[hit] - 1 + lag, months - 1)
         np.add.at(flows[3], (idx[hit], at), out.recovery_usd[:keep][hit] * p.share)
