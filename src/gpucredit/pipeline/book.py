@@ -17,6 +17,10 @@ months (``assets.fleet.entity_months``). On each block of paths:
    (``book.fire_sale.SharedMarketRecovery``); the rounds repeat until no path's units move by
    more than ``FIRE_SALE_TOLERANCE_UNITS`` or ``FIRE_SALE_MAX_ROUNDS`` is reached, and the
    paths still moving are counted.
+4. **Marks**: the month's clearing price of all lenders' units marks every deal's appraisals
+   (LTV covenants, borrowing bases, refinancing tests); steps 2-4 repeat at the new marks until
+   they settle (``book.fire_sale.fire_sale_fixed_point``: ``m = I(S(m))``, ``MARK_TOLERANCE``,
+   at most ``MARK_MAX_ROUNDS`` runs).
 
 Each position's loss is its share of its facility's loss (USD, real-world measure P). The
 blocks are merged in path order by exact accumulators (``book.losses.LossAccumulator``), so the
