@@ -55,9 +55,12 @@ class FireSaleResult:
     Attributes
     ----------
     multiplier : ndarray, shape (path, generation)
-        Clearing price as a fraction of the reference price, in ``[floor, 1]``.
+        Clearing price as a fraction of the reference price, in ``[floor, 1]``: on a converged
+        path the mark its sales were evaluated at (``I`` of them is within ``tolerance`` of
+        it), elsewhere the last iterate.
     units_offered : ndarray, shape (path, generation)
-        Units all lenders offer at the last iterate's mark (within ``tolerance`` of it).
+        Units all lenders offer at ``multiplier`` on a converged path (at the last iterate's
+        predecessor elsewhere).
     iterations : ndarray of int, shape (path,)
         Iterations each path took (``max_iterations`` where it did not converge).
     converged : ndarray of bool, shape (path,)
@@ -125,9 +128,12 @@ def fire_sale_fixed_point(
         nxt = price_impact(offered_now, absorption, market)
         moved = np.max(np.abs(nxt - m), axis=1)
         live = ~done
-        m = np.where(live[:, None], nxt, m)
-        offered = np.where(live[:, None], offered_now, offered)
         newly = live & (moved <= tolerance)
+        # A path that converges keeps the marks its sales were evaluated at (within
+        # ``tolerance`` of the next iterate), so that evaluating ``S`` there again gives the
+        # same sales: its figures do not depend on how long the other paths take.
+        m = np.where((live & ~newly)[:, None], nxt, m)
+        offered = np.where(live[:, None], offered_now, offered)
         iterations[newly] = k
         done |= newly
         if done.all():
