@@ -22,6 +22,7 @@ Example::
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -213,35 +214,35 @@ class Book:
         return SpecError(self.source, [SpecIssue(field, value, expected, line=line)])
 
 
-def _rename(value: Any, aliases: dict[str, str], key: str | None) -> Any:
-    if isinstance(value, dict):
-        return {k: _rename(v, aliases, k) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_rename(v, aliases, key) for v in value]
-    if isinstance(value, str) and key in _NAME_FIELDS:
-        return aliases.get(value, value)
-    return value
-
-
-#: The fields of a deal that name a company: a contract's tenant, a guarantor's, the parent's,
-#: the borrower's and an entity's name and parent.
-_NAME_FIELDS = frozenset({"tenant", "name", "parent"})
+def _alias(item: Any, key: str, aliases: dict[str, str]) -> None:
+    """Replace ``item[key]`` by its book name when ``item`` is a mapping naming an alias."""
+    if isinstance(item, dict) and isinstance(item.get(key), str):
+        item[key] = aliases.get(item[key], item[key])
 
 
 def rename_companies(deal: DealSpec, aliases: dict[str, str]) -> DealSpec:
-    """``deal`` with every company name in ``aliases`` replaced by the book's name for it
-    (tenants, guarantors, the parent, the borrower, the deal's own entities); the same deal
-    when no name is aliased. Facility and deal names are left as they are."""
+    """``deal`` with every company name in ``aliases`` replaced by the book's name for it: the
+    borrower's, each contract's tenant and guarantor (the growth plan's new contracts' too), the
+    parent's, and the deal's own entities' names and parents. The same deal when none is
+    aliased; nothing else (deal, facility, cohort, contract names) is touched."""
     if not aliases:
         return deal
     data = deal.model_dump(mode="python", by_alias=True)
-    renamed = {
-        k: (v if k in ("name", "facilities", "loan", "waterfall") else _rename(v, aliases, k))
-        for k, v in data.items()
-    }
-    if renamed == data:
+    before = copy.deepcopy(data)
+    _alias(data.get("borrower"), "name", aliases)
+    _alias(data.get("parent"), "name", aliases)
+    for contract in data.get("contracts") or []:
+        _alias(contract, "tenant", aliases)
+        _alias(contract.get("guarantor"), "name", aliases)
+    for entity in data.get("entities") or []:
+        _alias(entity, "name", aliases)
+        _alias(entity, "parent", aliases)
+    growth = data.get("growth")
+    if isinstance(growth, dict):
+        _alias(growth.get("new_contracts"), "tenant", aliases)
+    if data == before:
         return deal
-    return DealSpec.model_validate(renamed)
+    return DealSpec.model_validate(data)
 
 
 def _deal_path(book_file: Path | None, value: str) -> Path:
