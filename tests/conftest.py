@@ -108,6 +108,17 @@ def without_operator_bankruptcy(data: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.fixture(autouse=True, scope="session")
+def _terminal_width_of_a_pipe() -> Iterator[None]:
+    """The tests read tables at the width the CLI gives a pipe without ``COLUMNS``
+    (``cli.output``); a ``COLUMNS`` exported by the shell running the suite would wrap them
+    otherwise. A test that needs a width sets it (``monkeypatch.setenv``)."""
+    before = os.environ.pop("COLUMNS", None)
+    yield
+    if before is not None:
+        os.environ["COLUMNS"] = before
+
+
+@pytest.fixture(autouse=True, scope="session")
 def _private_market_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Every test (and every CLI subprocess it starts) uses a market store of its own test
     session, never the user's data directory; a test that needs another sets GPUCREDIT_DB."""
