@@ -64,6 +64,7 @@ from gpucredit.config.book import Book
 from gpucredit.config.spec import DealSpec
 from gpucredit.credit.liquidation import SecondaryMarket
 from gpucredit.credit.outcomes import CreditOutcomes, discount_factors
+from gpucredit.credit.recovery import RecoveryModel
 from gpucredit.debt.ledger import DebtLedger
 from gpucredit.engine.runner import block_ranges
 from gpucredit.factors.parameter_source import DEFAULT_CALIBRATION, check_as_of
@@ -525,14 +526,16 @@ def _debt(
     model: DealModel,
     assets: _Assets,
     backend: Backend,
+    recovery: RecoveryModel,
     own: Int64Array | None = None,
     marks: Float64Array | None = None,
 ) -> _DealRun:
-    """Deal ``model``'s waterfall and outcomes on its asset side. ``own``: when the book draws
-    its borrower as a company, the borrower's own default month (a cross-default); ``marks``
-    (path, month, cohort): the fire sale's multipliers on the appraised cohort values."""
+    """Deal ``model``'s waterfall and outcomes on its asset side, its sales priced by
+    ``recovery`` (the block's one memoised market of the deal, ``run_recovery``). ``own``: when
+    the book draws its borrower as a company, the borrower's own default month (a
+    cross-default); ``marks`` (path, month, cohort): the fire sale's multipliers on the
+    appraised cohort values."""
     x = assets.x
-    recovery = run_recovery(model)
     if model.structure is None:
         collateral = x.collateral_value_usd
         if marks is not None:
@@ -801,9 +804,12 @@ def book_block(bm: BookModel, seed: int, start: int, stop: int) -> BookBlock:
         seen[d].append(made)
         return made
 
+    # One memoised market per deal for the whole block: the runs with contagion meet most of
+    # the standalone run's sales again (a hit returns exactly what pricing again would).
+    recoveries = {d: run_recovery(bm.models[d]) for d in bm.order}
     for d in bm.order:
         first = assets_of(d, _deal_tau(bm, d, tau0))
-        alone[d] = _debt(bm.models[d], first, bm.backend, _own_tau(bm, d, tau0))
+        alone[d] = _debt(bm.models[d], first, bm.backend, recoveries[d], _own_tau(bm, d, tau0))
 
     def contagion(
         marks: Mapping[str, Float64Array] | None,
@@ -819,7 +825,9 @@ def book_block(bm: BookModel, seed: int, start: int, stop: int) -> BookBlock:
             if deal_marks is None and np.array_equal(mine, base.tau) and _same(own, base.own):
                 runs[d] = base
             else:
-                runs[d] = _debt(bm.models[d], assets_of(d, mine), bm.backend, own, deal_marks)
+                runs[d] = _debt(
+                    bm.models[d], assets_of(d, mine), bm.backend, recoveries[d], own, deal_marks
+                )
             c = bm.borrower[d]
             if spec.transmission and c >= 0:
                 t_b = runs[d].default_month
