@@ -275,6 +275,11 @@ class MinerMarketParams:
     fees: FeeParams
     hashprice: HashpriceParams
     sources: dict[str, str] = field(default_factory=dict)
+    #: A named stress scenario's extra log drift of the BTC price in months 1, 2, ... (log per
+    #: month, added to the month's log return; ``scenarios.named``); empty: none.
+    btc_log_shift: tuple[float, ...] = ()
+    #: The same for the network hash rate's log growth (log per month); empty: none.
+    hashrate_log_shift: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.btc_spot_usd > 0.0 or not self.hashrate_h0_th_s > 0.0:

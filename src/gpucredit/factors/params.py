@@ -128,6 +128,10 @@ class RentParams:
     sigma_tight: float
     sigma_glut: float
     successors: tuple[SuccessorStep, ...] = ()
+    #: Extra trend steps a named stress scenario imposes (``scenarios.named``): applied by
+    #: ``log_rent_trend`` exactly as ``successors``, but no part of what a buyer extrapolates
+    #: (``buyer_decay_per_year``): a stress is a market path, not a belief. Empty: no stress.
+    stress_steps: tuple[SuccessorStep, ...] = ()
 
     def __post_init__(self) -> None:
         if self.anchor_usd_per_gpu_hour <= 0:

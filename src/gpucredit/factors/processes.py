@@ -217,4 +217,8 @@ def log_rent_trend(
         years_after_volume = t_years + (as_of - step.volume_date).days / DAYS_PER_YEAR
         ramp = np.clip(years_after_volume * 12.0 / step.ramp_months, 0.0, 1.0)
         out = out - step.log_step * ramp
+    for step in rent.stress_steps:  # a named stress scenario's steps (none by default)
+        years_after_volume = t_years + (as_of - step.volume_date).days / DAYS_PER_YEAR
+        ramp = np.clip(years_after_volume * 12.0 / step.ramp_months, 0.0, 1.0)
+        out = out - step.log_step * ramp
     return np.asarray(out, dtype=np.float64)

@@ -33,7 +33,8 @@ from gpucredit.credit.metrics import (
 from gpucredit.credit.pricing import with_pricing_measure
 from gpucredit.credit.spread import SpreadSearch, SpreadSolution, spread_figures
 from gpucredit.engine.runner import CACHE_LIMIT_PATH_MONTHS, block_ranges
-from gpucredit.factors.miner_params import MinerMarketParams
+from gpucredit.factors.defaults import default_factor_params
+from gpucredit.factors.miner_params import MinerMarketParams, miner_market_params
 from gpucredit.factors.options import with_options
 from gpucredit.factors.parameter_source import (
     DEFAULT_CALIBRATION,
@@ -57,6 +58,12 @@ from gpucredit.pipeline.spreads import (
     solve_under_p_and_q,
 )
 from gpucredit.scenarios.measure import MarketPricesOfRisk
+from gpucredit.scenarios.named import get_scenario
+
+
+def miner_default_params(spec: MinerSpec) -> FactorParams:
+    """The GPU factor parameters ``build_miner_model`` uses for a miner when none are given."""
+    return default_factor_params((MINER_GPU_GENERATION,), spec.as_of, rent_prior=True)
 
 
 def _main_pass(
@@ -193,6 +200,7 @@ def simulate_miner(
     regime: RegimeSpec | Mapping[str, Any] | None = None,
     spread_search: SpreadSearch = "fast",
     premium_curve: bool | None = None,
+    scenario: str | None = None,
 ) -> MinerResult:
     """Simulate one miner: every facility's PD, LGD, EL and fair spread; the double-leverage
     premium (convergence on minus off, same paths and seed); the Shapley attribution of the
@@ -225,7 +233,13 @@ def simulate_miner(
     correlation minus convergence off, on the first ``min(n_paths, premium_curve.paths)``
     paths and the same seed (``premium_point``); None follows the section's ``enabled``
     (default: on for a miner with a ``gpu_fleet``).
+
+    ``scenario``: a named stress scenario (``scenarios.named``) applied to the miner, its GPU
+    factor parameters, its miner market and its correlations with bitcoin before the run
+    (``simulate``'s rule: recorded in ``provenance["scenario"]``; None and ``"base"`` give the
+    same numbers bit for bit).
     """
+    named = None if scenario is None else get_scenario(scenario)
     spec = with_options(spec, default_model, regime)
     # the run settings a deal's run validates (``RunConfig``): a miner has no path cube
     config = RunConfig(
@@ -265,13 +279,23 @@ def simulate_miner(
                 progress=progress,
                 pricing=pricing,
                 spread_search=spread_search,
+                scenario=scenario,
             )
 
         result, target = run_to_target(
             run_with, lambda r: r.facilities, n_paths, target_se_bps, max_paths
         )
         return dataclasses.replace(result, provenance={**result.provenance, "target_se": target})
+    if named is not None:
+        spec, params, market = named.miner_inputs(
+            spec,
+            params if params is not None else miner_default_params(spec),
+            market if market is not None else miner_market_params(spec.as_of),
+        )
+        provenance = {**provenance, "scenario": named.name}
     model = build_miner_model(spec, params, market, pricing)
+    if named is not None:
+        model = dataclasses.replace(model, convergence=named.convergence(model.convergence))
     workers = config.workers
     ranges = block_ranges(n_paths, block_size)
     # the fair-spread passes reuse the blocks' inputs, up to a limit in path-months above

@@ -470,12 +470,17 @@ def miner_market_paths(
     count = p.jump_intensity * days[None, :] + shocks.jump_excess
     sd = np.sqrt(p.sigma**2 * days[None, :] + p.jump_vol**2 * np.maximum(count, 0.0))
     log_ret = p.mu * days[None, :] + p.jump_mean * count + sd * shocks.btc
+    if params.btc_log_shift:  # a named stress scenario's drift (scenarios.named)
+        log_ret = log_ret + _month_shift(params.btc_log_shift, n_months)[None, :]
     btc = params.btc_spot_usd * np.exp(np.cumsum(log_ret, axis=1))
 
     hp = params.hashrate
     gap = _months_from(params.hashrate_h0_month, grid.end(1)) - 1  # steps before month 1
     log_h0 = math.log(params.hashrate_h0_th_s) + hp.drift * max(gap, 0)
-    log_h = log_h0 + np.cumsum(hp.drift + hp.vol * shocks.hashrate, axis=1)
+    growth = hp.drift + hp.vol * shocks.hashrate
+    if params.hashrate_log_shift:  # a named stress scenario's drift (scenarios.named)
+        growth = growth + _month_shift(params.hashrate_log_shift, n_months)[None, :]
+    log_h = log_h0 + np.cumsum(growth, axis=1)
     hashrate_th_s = np.exp(log_h)
 
     fp = params.fees
@@ -502,6 +507,15 @@ def miner_market_paths(
         hashprice_usd_per_ph_day=hashprice,
         shocks=shocks,
     )
+
+
+def _month_shift(shift: tuple[float, ...], n_months: int) -> Float64Array:
+    """A per-month log shift (``MinerMarketParams.btc_log_shift``) on the run's months: the
+    given months first, zero after them, shape (month,)."""
+    out = np.zeros(n_months)
+    k = min(len(shift), n_months)
+    out[:k] = shift[:k]
+    return out
 
 
 def simulate_miner_market(
