@@ -36,6 +36,7 @@ from gpucredit.cli.output import (
     wide_console,
 )
 from gpucredit.cli.params import engine_use, run_calibration
+from gpucredit.cli.scenarios_cmd import register_scenarios_command
 from gpucredit.cli.store_cmds import register_store_commands
 from gpucredit.config.book import Book, is_book_data, load_book
 from gpucredit.config.loading import read_document, validate_document
@@ -81,6 +82,7 @@ from gpucredit.reports.tables import (
     structure_table,
     summary_table,
 )
+from gpucredit.scenarios.named import get_scenario
 
 __all__ = ["app", "data_app", "main"]
 
@@ -219,6 +221,15 @@ def run(
             show_default=False,
         ),
     ] = None,
+    scenario: Annotated[
+        str | None,
+        typer.Option(
+            "--scenario",
+            help="Run every deal and miner under this named stress scenario (`gpucredit "
+            "scenarios` lists them); default: the calibrated model.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Simulate deals and report PD, LGD, expected loss and fair versus market spread; a book
     file reports the book's loss distribution, positions, chains, concentration and ABS."""
@@ -234,6 +245,8 @@ def run(
             raise SpecError("command line", [issue])
         if as_json:
             output_format = OutputFormat.JSON
+        if scenario is not None:
+            get_scenario(scenario)  # an unknown name fails before any file is read
         files = deals or shipped_examples()
         loaded = [load_spec(f) for f in files]  # validate all before running
         for file, spec in zip(files, loaded, strict=True):
@@ -243,6 +256,9 @@ def run(
         miner_specs = [x for x in loaded if isinstance(x, MinerSpec)]
         books = [x for x in loaded if isinstance(x, Book)]
         _check_book_options(scheduler, output_format, bool(specs or miner_specs), bool(books))
+        if books and scenario is not None:
+            issue = SpecIssue("--scenario", scenario, "deal and miner files only, not a book")
+            raise SpecError("command line", [issue])
         if books and target_se is not None:
             issue = SpecIssue(
                 "--target-se", target_se, "deal files only (a book runs the paths --paths asks)"
@@ -264,6 +280,7 @@ def run(
                 calibration,
                 db,
                 se_target,
+                scenario,
             )
             miners = [
                 _simulate_miner(
@@ -277,6 +294,7 @@ def run(
                     attribution_paths,
                     se_target,
                     quiet,
+                    scenario,
                 )
                 for m in miner_specs
             ]
@@ -406,6 +424,7 @@ def _simulate_all(
     calibration: str,
     db: Path | None,
     target: tuple[float | None, int] = (None, MAX_TARGET_PATHS),
+    scenario: str | None = None,
 ) -> list[SimulationResult]:
     results: list[SimulationResult] = []
     with ProgressBar(Console(stderr=True), disable=quiet) as bar:
@@ -423,6 +442,7 @@ def _simulate_all(
                     db=db,
                     target_se_bps=target[0],
                     max_paths=target[1],
+                    scenario=scenario,
                 )
             )
     return results
@@ -553,6 +573,7 @@ def _simulate_miner(
     attribution_paths: int,
     target: tuple[float | None, int] = (None, MAX_TARGET_PATHS),
     quiet: bool = False,
+    scenario: str | None = None,
 ) -> MinerResult:
     with ProgressBar(Console(stderr=True), disable=quiet) as bar:
         return simulate_miner(
@@ -567,6 +588,7 @@ def _simulate_miner(
             progress=bar.reporter(spec.name),
             target_se_bps=target[0],
             max_paths=target[1],
+            scenario=scenario,
         )
 
 
@@ -714,6 +736,7 @@ data_app = typer.Typer(
 )
 app.add_typer(data_app, name="data")
 register_store_commands(app)  # gpucredit calibrations ..., gpucredit runs ...
+register_scenarios_command(app)  # gpucredit scenarios
 
 #: ``data show`` prints every row up to this many, else the first and last half of it.
 _SHOW_ROWS = 60

@@ -35,6 +35,8 @@ from gpucredit.config.miner import MinerSpec
 from gpucredit.config.presets import generation_presets
 from gpucredit.config.spec import DealSpec, evolve
 from gpucredit.errors import SpecError, SpecIssue
+from gpucredit.factors.credit_window import SHUT_QUANTILE
+from gpucredit.factors.defaults import RHO_RENT_RENT, RHO_RENT_UTIL
 from gpucredit.factors.miner_params import (
     DEFAULT_STRESS_CORRELATION,
     ConvergenceParams,
@@ -194,7 +196,7 @@ def replay_figures() -> ReplayFigures:
     before = h100[(h100.index >= first - pd.DateOffset(months=12)) & (h100.index < first)]
     within = h100[(h100.index >= first) & (h100.index <= last)]
     peak_at, low_at = before.idxmax(), within.idxmin()
-    peak, low = float(before[peak_at]), float(within[low_at])
+    peak, low = float(before.max()), float(within.min())
     n_months = (last.year - first.year) * 12 + last.month - first.month + 1
 
     volume = pd.Timestamp(generation_presets()["B200"].volume_date)
@@ -319,7 +321,9 @@ def _rate_shock(params: FactorParams) -> FactorParams:
 
 def _credit_shut(params: FactorParams) -> FactorParams:
     w = params.credit_window
-    window = CreditWindowParams(w.p_open_to_shut, 0.0, initial=SHUT, glut_multiplier=w.glut_multiplier)
+    window = CreditWindowParams(
+        w.p_open_to_shut, 0.0, initial=SHUT, glut_multiplier=w.glut_multiplier
+    )
     return dataclasses.replace(params, credit_window=window)
 
 
@@ -469,9 +473,11 @@ SCENARIOS: tuple[NamedScenario, ...] = (
         "correlation-convergence",
         "correlation convergence in every month",
         "Every cross-factor correlation at its stressed level in every month, not only in a "
-        "glut: GPU rent with rent 0.90 and rent with utilisation 0.60 (the glut values of "
-        "factors/defaults.py, the seed article's convergence; rates stay uncorrelated, no "
-        "sourced co-movement), and for a miner bitcoin with GPU rent at the stress "
+        "glut: each pair of the GPU shocks at the larger of its two regime values, GPU rent "
+        f"with rent {RHO_RENT_RENT[1]:.2f} and rent with utilisation {RHO_RENT_UTIL[1]:.2f} "
+        "with the sourced defaults (their glut values, factors/defaults.py: the seed "
+        "article's convergence; rates stay uncorrelated, no sourced co-movement), and for a "
+        "miner bitcoin with GPU rent at the stress "
         f"correlation, at least {DEFAULT_STRESS_CORRELATION} (IMF Blog 2022-01-11: daily BTC "
         "and S&P 500 moves in 2020-21; the miner's hosting tenants' default factor is that rent "
         "path). The regime chains move together: the credit window's glut multiplier is "
@@ -519,11 +525,13 @@ SCENARIOS: tuple[NamedScenario, ...] = (
     NamedScenario(
         "credit-window-shut",
         "credit window shut for the whole horizon",
-        "The credit market's refinancing window is shut on the as-of date and never reopens "
-        "(the window's chain starts shut with a zero chance of opening; its calibration on the "
-        "ICE BofA US High Yield OAS, data/hy_oas_monthly.csv, docs/calibration.md, is "
-        "otherwise kept): every refinancing that needs an open market fails, so a balloon "
-        "falls on the borrower's cash and collateral. A single loan without a refinancing "
+        "The credit market's refinancing window is shut on the as-of date and never reopens: "
+        "the window's chain starts shut with a monthly chance of opening of 0 over the whole "
+        "horizon (in the calibration a month is shut when the ICE BofA US High Yield OAS, "
+        f"data/hy_oas_monthly.csv, is above its {SHUT_QUANTILE * 100:.0f}th percentile, "
+        "docs/calibration.md; only the state and the chance of reopening change): every "
+        "refinancing that needs an open market fails, so a balloon falls on the borrower's "
+        "cash and collateral. A single loan without a refinancing "
         "step is not affected.",
         params=lambda p, _s: _credit_shut(p),
     ),
@@ -562,4 +570,3 @@ def get_scenario(name: str) -> NamedScenario:
             return scenario
     issue = SpecIssue("--scenario", name, f"one of {', '.join(scenario_names())}")
     raise SpecError("command line", [issue])
-
