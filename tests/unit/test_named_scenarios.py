@@ -130,6 +130,14 @@ def test_the_glut_starts_in_the_glut_and_lowers_every_trend_by_the_observed_fall
         assert after.buyer_decay_per_year == before.buyer_decay_per_year  # beliefs unchanged
 
 
+def test_the_glut_start_keeps_every_other_section_of_any_example(
+    example_deal: gpucredit.DealSpec,
+) -> None:
+    deal = get_scenario("gpu-glut").spec(example_deal)
+    assert deal.regime is not None and deal.regime.initial == "glut"
+    assert deal.model_copy(update={"regime": example_deal.regime}) == example_deal
+
+
 def test_the_step_down_hits_the_older_generations_at_the_next_volume_date(
     merchant: gpucredit.DealSpec,
 ) -> None:

@@ -33,7 +33,7 @@ import pandas as pd
 
 from gpucredit.config.miner import MinerSpec
 from gpucredit.config.presets import generation_presets
-from gpucredit.config.spec import DealSpec, evolve
+from gpucredit.config.spec import DealSpec, RegimeSpec
 from gpucredit.errors import SpecError, SpecIssue
 from gpucredit.factors.credit_window import SHUT_QUANTILE
 from gpucredit.factors.defaults import RHO_RENT_RENT, RHO_RENT_UTIL
@@ -252,9 +252,14 @@ def _effective_initial(params: FactorParams, spec: DealSpec | MinerSpec) -> int:
 
 
 def _with_glut_start(spec: Spec) -> Spec:
-    """``spec`` with its ``regime`` section starting in the glut (the rest kept)."""
+    """``spec`` with its ``regime`` section starting in the glut (the rest kept).
+
+    The new section is validated on its own (``RegimeSpec``) and set with ``model_copy``: the
+    rest of the spec is the validated one as it stands (a dump and re-validation of the whole
+    spec, as ``evolve`` does, does not round-trip every section's aliases)."""
     regime = spec.regime.model_dump() if spec.regime is not None else {}
-    return evolve(spec, regime={**regime, "initial": "glut"})
+    section = RegimeSpec.model_validate({**regime, "initial": "glut"})
+    return spec.model_copy(update={"regime": section})
 
 
 def _with_steps(
