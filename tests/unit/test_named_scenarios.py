@@ -21,8 +21,14 @@ from gpucredit.factors.params import GLUT, SHUT, SuccessorStep
 from gpucredit.factors.processes import log_rent_trend
 from gpucredit.miners import simulate_miner
 from gpucredit.pipeline import simulate
+from gpucredit.pipeline.miner_model import build_miner_model
 from gpucredit.pipeline.model import build_model
-from gpucredit.pipeline.named import largest_tenant, with_scenario_model
+from gpucredit.pipeline.named import (
+    largest_lease_tenant,
+    largest_tenant,
+    with_scenario_miner_model,
+    with_scenario_model,
+)
 from gpucredit.scenarios.grid import TimeGrid
 from gpucredit.scenarios.named import (
     FORCED_DEFAULT_HAZARD,
@@ -226,3 +232,24 @@ def test_a_miners_base_is_bit_identical_to_no_scenario(miner: MinerSpec) -> None
     for a, b in zip(plain.facilities, base.facilities, strict=True):
         _assert_same(dataclasses.asdict(a), dataclasses.asdict(b))
     assert base.provenance["scenario"] == "base"
+
+
+@pytest.mark.slow  # builds a miner (the bitcoin fit on first use)
+def test_a_miners_largest_hosting_tenant_defaults_on_every_lease_it_holds(
+    miner: MinerSpec,
+) -> None:
+    params = default_factor_params(("H100",), miner.as_of, rent_prior=True)
+    model = build_miner_model(miner, params, miner_market_params(miner.as_of))
+    name = largest_lease_tenant(model)
+    assert miner.hosting is not None and name in {lease.tenant for lease in miner.hosting.leases}
+    forced = with_scenario_miner_model(model, get_scenario("largest-tenant-default"))
+    for lease, (t, g) in zip(miner.hosting.leases, model.lease_entities, strict=True):
+        expected = FORCED_DEFAULT_HAZARD if lease.tenant == name else None
+        got = forced.entities.entity_monthly_hazard[t]
+        assert got == (expected or model.entities.entity_monthly_hazard[t])
+        if g >= 0:  # the backstop keeps its own risk
+            assert (
+                forced.entities.entity_monthly_hazard[g] == model.entities.entity_monthly_hazard[g]
+            )
+    converged = with_scenario_miner_model(model, get_scenario("correlation-convergence"))
+    assert converged.convergence.btc_rent == converged.convergence.stress_correlation >= 0.36

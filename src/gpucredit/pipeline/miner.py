@@ -48,6 +48,7 @@ from gpucredit.pipeline.inputs import InputCache, MinerInputs, miner_inputs
 from gpucredit.pipeline.miner_debt import promised_margin_pv, run_miner_debt
 from gpucredit.pipeline.miner_model import FACTOR_GROUPS, MinerModel, build_miner_model
 from gpucredit.pipeline.model import RunConfig
+from gpucredit.pipeline.named import with_scenario_miner_model
 from gpucredit.pipeline.passes import PassTotals, run_pass
 from gpucredit.pipeline.provenance import miner_provenance
 from gpucredit.pipeline.results import MinerResult
@@ -295,7 +296,7 @@ def simulate_miner(
         provenance = {**provenance, "scenario": named.name}
     model = build_miner_model(spec, params, market, pricing)
     if named is not None:
-        model = dataclasses.replace(model, convergence=named.convergence(model.convergence))
+        model = with_scenario_miner_model(model, named)
     workers = config.workers
     ranges = block_ranges(n_paths, block_size)
     # the fair-spread passes reuse the blocks' inputs, up to a limit in path-months above

@@ -1,4 +1,5 @@
-"""The part of a named stress scenario that acts on a built deal model (``scenarios.named``).
+"""The part of a named stress scenario that acts on a built deal or miner model
+(``scenarios.named``).
 
 ``largest-tenant-default`` needs the fleet plan (who rents what, at which rate), which exists
 only once the deal is built; it then runs through the same default code as every tenant: the
@@ -12,10 +13,17 @@ import dataclasses
 import numpy as np
 
 from gpucredit.assets.fleet import FleetPlan
+from gpucredit.pipeline.miner_model import MinerModel
 from gpucredit.pipeline.model import DealModel
 from gpucredit.scenarios.named import FORCED_DEFAULT_HAZARD, NamedScenario
 
-__all__ = ["contracted_revenue_by_tenant", "largest_tenant", "with_scenario_model"]
+__all__ = [
+    "contracted_revenue_by_tenant",
+    "largest_lease_tenant",
+    "largest_tenant",
+    "with_scenario_miner_model",
+    "with_scenario_model",
+]
 
 
 def contracted_revenue_by_tenant(plan: FleetPlan) -> dict[str, float]:
@@ -53,3 +61,34 @@ def with_scenario_model(model: DealModel, scenario: NamedScenario) -> DealModel:
     hazard[model.plan.entity_names.index(name)] = FORCED_DEFAULT_HAZARD
     plan = dataclasses.replace(model.plan, entity_monthly_hazard=hazard)
     return dataclasses.replace(model, plan=plan)
+
+
+def largest_lease_tenant(model: MinerModel) -> str | None:
+    """The miner's hosting tenant with the most contracted lease payments over the horizon
+    (USD, summed over its leases; the first on a tie); None: no hosting lease."""
+    leases = model.spec.hosting.leases if model.spec.hosting is not None else []
+    revenue: dict[str, float] = {}
+    for lease, pay in zip(leases, model.plan.lease_payment_usd, strict=True):
+        revenue[lease.tenant] = revenue.get(lease.tenant, 0.0) + float(np.sum(pay))
+    if not revenue:
+        return None
+    return max(revenue, key=lambda name: revenue[name])
+
+
+def with_scenario_miner_model(model: MinerModel, scenario: NamedScenario) -> MinerModel:
+    """``model`` with the scenario's model-level parts applied: its correlations with bitcoin
+    (``NamedScenario.convergence``) and, for ``largest-tenant-default``, its largest hosting
+    tenant defaulting in month 1 on every lease it holds (``FORCED_DEFAULT_HAZARD``)."""
+    out = dataclasses.replace(model, convergence=scenario.convergence(model.convergence))
+    if not scenario.largest_tenant_default:
+        return out
+    name = largest_lease_tenant(model)
+    if name is None:
+        return out
+    assert model.spec.hosting is not None
+    hazard = np.array(model.entities.entity_monthly_hazard, dtype=np.float64, copy=True)
+    for lease, (tenant, _) in zip(model.spec.hosting.leases, model.lease_entities, strict=True):
+        if lease.tenant == name:
+            hazard[tenant] = FORCED_DEFAULT_HAZARD
+    entities = dataclasses.replace(model.entities, entity_monthly_hazard=hazard)
+    return dataclasses.replace(out, entities=entities)

@@ -6,7 +6,8 @@ and nothing else: the paths are drawn, projected, paid and defaulted by the same
 base case, with the same seed, so a scenario's PD minus the base PD is a difference on common
 random numbers (STYLE.md 5: stresses go through the Monte Carlo code). One part acts on the
 built model and lives in the pipeline: the largest tenant's default
-(``pipeline.named.with_largest_tenant_default``); a scenario only says it wants it.
+(``pipeline.named.with_scenario_model``, ``with_scenario_miner_model``); a scenario only says
+it wants it.
 
 Every number a definition quotes is computed here from the shipped data (``data/``) or is a
 sourced default of ``factors``; the two labelled ASSUMPTION say why. ``docs/scenarios.md``
@@ -390,8 +391,8 @@ class NamedScenario:
     convergence : callable
         ``(ConvergenceParams) -> ConvergenceParams``: a miner's correlations with bitcoin.
     largest_tenant_default : bool
-        The deal's largest tenant by contracted revenue defaults in month 1
-        (``pipeline.named``).
+        The deal's (or miner's hosting) largest tenant by contracted revenue defaults in
+        month 1 (``pipeline.named``).
     """
 
     name: str
@@ -524,7 +525,8 @@ SCENARIOS: tuple[NamedScenario, ...] = (
         "exp(-50), about 2e-22). Its guarantor, if any, still pays as the spec's guarantee "
         "is written (share, cap, end date) until it defaults itself; the fleet is re-let at "
         "market after the deal's re-lease downtime. A deal without contracts equals the base "
-        "case. For a miner, the hosting lease tenants are not changed by this scenario.",
+        "case. For a miner, the hosting tenant with the most contracted lease payments "
+        "defaults in month 1 on every lease it holds (its backstop paying as written).",
         largest_tenant_default=True,
     ),
     NamedScenario(
