@@ -14,6 +14,7 @@ import xarray as xr
 import gpucredit
 from gpucredit.config.loading import read_document, validate_document
 from gpucredit.config.miner import MinerSpec
+from gpucredit.config.spec import DefaultModelSpec
 from gpucredit.errors import SpecError
 from gpucredit.factors.defaults import default_factor_params
 from gpucredit.factors.miner_params import miner_market_params
@@ -170,6 +171,12 @@ def test_the_rate_shock_the_credit_window_and_the_convergence_change_their_param
     for pair in ("rent_rent", "rent_util", "rent_sofr", "util_sofr"):
         tight, glut = getattr(conv.correlation, pair)
         assert tight == glut == max(getattr(params.correlation, pair), key=abs)
+    raised, _ = get_scenario("correlation-convergence").deal_inputs(
+        merchant.model_copy(update={"default_model": DefaultModelSpec(asset_correlation=0.1)}),
+        params,
+    )
+    assert raised.default_model is not None and raised.default_model.asset_correlation == 0.24
+    assert get_scenario("correlation-convergence").spec(merchant) == merchant  # at 0.24
     _, cycle = get_scenario("credit-cycle-first").deal_inputs(merchant, params)
     assert cycle.credit_window.initial == SHUT and cycle.sofr == shocked.sofr
     assert [s.volume_date for s in cycle.rents[0].stress_steps] == [

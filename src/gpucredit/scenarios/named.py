@@ -34,7 +34,7 @@ import pandas as pd
 
 from gpucredit.config.miner import MinerSpec
 from gpucredit.config.presets import generation_presets
-from gpucredit.config.spec import DealSpec, RegimeSpec
+from gpucredit.config.spec import DealSpec, DefaultModelSpec, RegimeSpec
 from gpucredit.errors import SpecError, SpecIssue
 from gpucredit.factors.credit_window import SHUT_QUANTILE
 from gpucredit.factors.defaults import RHO_RENT_RENT, RHO_RENT_UTIL
@@ -55,6 +55,7 @@ from gpucredit.factors.params import (
     SuccessorStep,
 )
 from gpucredit.market.files import data_path
+from gpucredit.market.ratings import DEFAULT_ASSET_CORRELATION
 from gpucredit.market.rent_index import rent_index
 
 __all__ = [
@@ -333,6 +334,19 @@ def _credit_shut(params: FactorParams) -> FactorParams:
     return dataclasses.replace(params, credit_window=window)
 
 
+def _with_stressed_asset_correlation(spec: Spec) -> Spec:
+    """``spec`` with its companies' copula correlation at least the Basel corporate maximum
+    (``default_model.asset_correlation``; the section validated on its own, as the regime's)."""
+    section = spec.default_model.model_dump() if spec.default_model is not None else {}
+    current = section.get("asset_correlation")
+    if current is None or current >= DEFAULT_ASSET_CORRELATION:  # None: the default, 0.24
+        return spec
+    model = DefaultModelSpec.model_validate(
+        {**section, "asset_correlation": DEFAULT_ASSET_CORRELATION}
+    )
+    return spec.model_copy(update={"default_model": model})
+
+
 def _converged(params: FactorParams) -> FactorParams:
     c = params.correlation
 
@@ -488,9 +502,12 @@ SCENARIOS: tuple[NamedScenario, ...] = (
         "and S&P 500 moves in 2020-21; the miner's hosting tenants' default factor is that rent "
         "path). The regime chains move together: the credit window's glut multiplier is "
         f"{CONVERGED_GLUT_MULTIPLIER:,.0f} (ASSUMPTION: the comonotone end), so the window "
-        "shuts almost only in a GPU glut, at the same long-run rate. The tenants' own copula "
-        "correlation is already at the Basel corporate maximum 0.24 and stays.",
+        "shuts almost only in a GPU glut, at the same long-run rate. The tenants' default "
+        "factor: their one-factor copula correlation is at least the Basel II corporate "
+        f"maximum {DEFAULT_ASSET_CORRELATION} (BIS 2005, the calibrated default; a deal that "
+        "sets a lower one is raised to it).",
         params=lambda p, _s: _converged(p),
+        spec=_with_stressed_asset_correlation,
         convergence=_converged_miner,
     ),
     NamedScenario(
