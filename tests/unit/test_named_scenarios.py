@@ -260,3 +260,9 @@ def test_a_miners_largest_hosting_tenant_defaults_on_every_lease_it_holds(
             )
     converged = with_scenario_miner_model(model, get_scenario("correlation-convergence"))
     assert converged.convergence.btc_rent == converged.convergence.stress_correlation >= 0.36
+
+
+def test_docs_quote_every_definition_as_the_registry_writes_it() -> None:
+    text = (EXAMPLES.parents[2] / "docs" / "scenarios.md").read_text(encoding="utf-8")
+    for s in SCENARIOS:
+        assert f"### `{s.name}`: {s.title}\n\n{s.definition}\n" in text, s.name
