@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from gpucredit._terminal import markup_safe
-from gpucredit.cli.output import print_json, show, wide_console
+from gpucredit.cli.output import print_json, wide_console
 from gpucredit.scenarios.named import SCENARIOS
 
 __all__ = ["register_scenarios_command", "scenario_records"]
@@ -39,12 +39,14 @@ def scenarios(
         title_justify="left",
         show_lines=True,
     )
-    table.add_column("name", overflow="fold", no_wrap=True)
-    table.add_column("title", overflow="fold")
-    table.add_column("definition", overflow="fold", ratio=1)
+    table.add_column("name", overflow="fold", min_width=10)
+    table.add_column("title", overflow="fold", ratio=1)
+    table.add_column("definition", overflow="fold", ratio=3)
     for r in records:
         table.add_row(markup_safe(r["name"]), markup_safe(r["title"]), markup_safe(r["definition"]))
-    show(wide_console(), table)
+    # printed as built: Rich wraps the definitions to any width (``show`` would turn a table
+    # too wide for a narrow terminal sideways, one column per scenario)
+    wide_console().print(table)
 
 
 def register_scenarios_command(app: typer.Typer) -> None:
