@@ -29,7 +29,7 @@ import os
 import secrets
 import shutil
 import socket
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,11 +45,13 @@ from gpucredit.pipeline import SimulationResult
 __all__ = [
     "MANIFEST_NAME",
     "OUTPUT_KEY",
+    "REPORT_NAME",
     "STAGING_PREFIX",
     "BookOutput",
     "OutputTarget",
     "check_output_dir",
     "folder_names",
+    "write_report_html",
     "write_run",
 ]
 
@@ -235,6 +237,7 @@ def write_run(
     force: bool = False,
     before_publish: Callable[[], None] | None = None,
     books: Sequence[BookOutput] = (),
+    extra_files: Mapping[str, str] | None = None,
 ) -> Path:
     """Write a run's results to a directory, all at once.
 
@@ -262,6 +265,9 @@ def write_run(
         records the run in the store here); if it raises, nothing is published.
     books : sequence of BookOutput
         The books' loss CSVs and JSON objects, written as top-level ``book_<slug>_*`` files.
+    extra_files : mapping of str to str, optional
+        More top-level files by name, UTF-8 text (``{"report.html": render_report(...)}``),
+        written and listed in the manifest like the others (``check_file_name``).
 
     Returns
     -------
@@ -283,6 +289,7 @@ def write_run(
         created = _make_parents(target.path.parent)
         staging = _make_staging(target.path.parent)
         _write_files(staging, results, document, miners or [], books)
+        _write_extra(staging, extra_files or {})
         _write_manifest(staging, results, miners or [], books)
         if before_publish is not None:
             before_publish()
@@ -612,3 +619,65 @@ def _reason(exc: OSError) -> str:
     if exc.filename is not None:
         reason += f": {exc.filename}"
     return reason
+
+
+# -- files beside the results (the HTML report) ----------------------------------------------
+
+#: The report's file name in an output directory.
+REPORT_NAME = "report.html"
+
+
+def check_file_name(name: str) -> str:
+    """``name`` if it can be a top-level output file: a plain name, not the manifest.
+
+    Raises
+    ------
+    ValueError
+        For a name with a path separator, a leading dot, other than ASCII letters, digits,
+        ``-``, ``_`` and ``.``, or the manifest's name (a programming error, not user input).
+    """
+    plain = bool(name) and all(ch.isascii() and (ch.isalnum() or ch in "-_.") for ch in name)
+    if not plain or name.startswith(".") or name == MANIFEST_NAME:
+        raise ValueError(f"output file name {name!r}: expected a plain file name")
+    return name
+
+
+def _write_extra(staging: Path, files: Mapping[str, str]) -> None:
+    for name, text in files.items():
+        path = staging / check_file_name(name)
+        if path.exists():
+            raise ValueError(f"output file name {name!r} is written by the run already")
+        _write_text(path, text)
+
+
+def write_report_html(
+    out_dir: OutputTarget | Path | str,
+    report: str,
+    results: Sequence[SimulationResult] = (),
+    document: dict[str, Any] | None = None,
+    miners: Sequence[MinerResult] = (),
+    *,
+    force: bool = False,
+    books: Sequence[BookOutput] = (),
+    before_publish: Callable[[], None] | None = None,
+) -> Path:
+    """Write ``report.html`` (``reports.html.render_report``'s text) with the run's files.
+
+    ``write_run`` with the report as one more top-level file: all or nothing, listed in the
+    manifest, never over a user's file. ``document`` is ``summary.json`` (default ``{}``).
+
+    Returns
+    -------
+    Path
+        The directory written, absolute.
+    """
+    return write_run(
+        out_dir,
+        list(results),
+        document if document is not None else {},
+        list(miners),
+        force=force,
+        before_publish=before_publish,
+        books=books,
+        extra_files={REPORT_NAME: report},
+    )

@@ -64,6 +64,7 @@ UNITS = {
     "sofr": "decimal per year",
     "regime": "0 tight, 1 glut",
     "rent": "USD per GPU-hour (market index)",
+    "loss": "USD: the lender's loss on the path (0 where the loan does not default)",
 }
 
 
@@ -94,6 +95,7 @@ def paths_dataset(
             dims, units = variables[name]
         else:
             dims = ("path", "month", "generation") if value.ndim == 3 else ("path", "month")
+            dims = ("path",) if value.ndim == 1 else dims  # one figure per path (the loss)
             units = UNITS[name]
         data_vars[name] = xr.Variable(dims, value, attrs={"units": units})
     # netCDF attributes are flat: the default model's nested record becomes prefixed keys
@@ -160,6 +162,7 @@ STRUCTURE_VARS = {
         name: (("path", "month"), UNITS[name])
         for name in ("cfads", "revenue", "collateral_value", "utilisation", "sofr", "regime")
     },
+    "loss": (("path", "facility"), "USD: each facility's loss on the path (0 without default)"),
 }
 
 
