@@ -211,10 +211,10 @@ def loss_chart(result: SimulationResult | BookResult, *, ax: Axes | None = None)
     hit = losses[losses > 0.0]
     share = 1.0 - hit.size / max(losses.size, 1)
     title = f"loss distribution: {name} ({100 * share:.1f}% of paths lose nothing)"
-    if hit.size == 0:
-        _empty(axes, title, "no path lost anything")
-        return figure
-    axes.hist(hit / _USD_M, bins=min(40, max(5, hit.size // 5)), color=_LIGHT, edgecolor=_INK)
+    if hit.size:
+        axes.hist(hit / _USD_M, bins=min(40, max(5, hit.size // 5)), color=_LIGHT, edgecolor=_INK)
+    else:  # the lines (at zero) still say what EL and VaR are
+        axes.text(0.5, 0.5, "no path lost anything", ha="center", transform=axes.transAxes)
     for k, (label, value) in enumerate(lines):
         if _finite(value):
             axes.axvline(
