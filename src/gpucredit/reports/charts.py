@@ -359,8 +359,9 @@ def spread_gap_chart(
     axes.set_yticks(range(len(rows)), [r[0] for r in reversed(rows)], fontsize="small")
     axes.axvline(0.0, color=_GREY, linewidth=0.6)
     axes.set_xlabel("spread over the risk-free rate (bp)")
-    axes.set_title("spread gap: market spread against the model's fair spread (Q)")
-    axes.legend(loc="best", fontsize="small")
+    axes.set_title("spread gap: market against fair spread (Q)")
+    # below the axes: inside, it would hide a facility's markers
+    axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, fontsize="small")
     axes.grid(alpha=0.3, axis="x")
     return figure
 

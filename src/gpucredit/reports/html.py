@@ -49,14 +49,15 @@ th, td { border: 1px solid #bbb; padding: 0.25rem 0.45rem; text-align: right;
 th { background: #eee; } td.text, th.text { text-align: left; white-space: normal; }
 figure { margin: 0.5rem 0 1.2rem; } figcaption { font-size: 0.8rem; color: #333; }
 figure svg { max-width: 100%; height: auto; display: block; }
-.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(22rem, 1fr));
+.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(22rem, 100%), 1fr));
   gap: 0.8rem; }
+.charts figure.wide { grid-column: 1 / -1; }
 .unknown { font-style: italic; color: #555; }
 .note { font-size: 0.85rem; color: #333; }
 dl.prov { display: grid; grid-template-columns: max-content 1fr; gap: 0.1rem 0.8rem; }
 dl.prov dt { font-weight: 600; } dl.prov dd { margin: 0; overflow-wrap: anywhere; }
 @media (max-width: 40rem) { body { font-size: 14px; padding: 0.4rem; }
-  .charts { grid-template-columns: 1fr; } }
+  .charts { grid-template-columns: 1fr; } .charts figure.wide { grid-column: auto; } }
 @media print { body { max-width: none; font-size: 10pt; }
   .scroll { overflow: visible; } th, td { white-space: normal; }
   figure, table { break-inside: avoid; page-break-inside: avoid; }
@@ -213,9 +214,10 @@ def summary_html(result: SimulationResult | MinerResult | BookResult) -> str:
 # -- the report -------------------------------------------------------------------------------
 
 
-def _svg(figure: Figure, key: str, caption: str) -> str:
+def _svg(figure: Figure, key: str, caption: str, *, wide: bool = False) -> str:
+    cls = ' class="wide"' if wide else ""
     return (
-        f'<figure id="chart-{_e(key)}">{figure_svg(figure, key=key)}'
+        f'<figure id="chart-{_e(key)}"{cls}>{figure_svg(figure, key=key)}'
         f"<figcaption>{_e(caption)}</figcaption></figure>"
     )
 
@@ -333,6 +335,7 @@ def _deal_section(result: SimulationResult, k: int, tornado: Tornado | None) -> 
                 ),
                 f"{key}-tornado",
                 "Change of PD and fair spread with each input moved down (hatched) and up.",
+                wide=True,
             )
         )
         note = ""
