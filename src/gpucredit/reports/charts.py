@@ -26,6 +26,7 @@ from matplotlib.figure import Figure
 
 from gpucredit.config.spec import DealSpec, evolve
 from gpucredit.credit.metrics import FacilityMetrics
+from gpucredit.factors.parameter_source import DEFAULT_CALIBRATION
 from gpucredit.factors.parameter_source import resolve as resolve_parameters
 from gpucredit.pipeline import SimulationResult, simulate
 from gpucredit.pipeline.book import BookResult
@@ -44,6 +45,7 @@ __all__ = [
     "pd_term_chart",
     "plot_result",
     "shapley_chart",
+    "shocked_deal",
     "spread_gap_chart",
     "tornado_chart",
     "tornado_inputs",
@@ -557,7 +559,7 @@ def tornado_inputs(
     facility: str | None = None,
     n_paths: int = 1024,
     seed: int = 0,
-    calibration: str = "latest",
+    calibration: str = DEFAULT_CALIBRATION,
     db: Path | str | None = None,
     **simulate_options: Any,
 ) -> Tornado:
