@@ -1,6 +1,7 @@
 """The HTML report in a real browser: rendered for three example deals and a book at few paths,
 it loads nothing from a network, and headless Chromium (Debian's ``chromium``, installed by
-``.ci/run``) draws every chart. The screenshot is kept as a test artefact: under
+``.ci/run``) draws every chart and prints it to PDF. The screenshot, the page and the PDF are
+kept as test artefacts: under
 ``$GPUCREDIT_ARTIFACTS`` when set, else ``tests/artifacts/`` (git-ignored)."""
 
 from __future__ import annotations
@@ -142,7 +143,6 @@ def test_report_is_offline_and_every_chart_renders_in_chromium(
     for chart, n_svg in drawn.svgs.items():
         assert n_svg == 1, chart
         assert drawn.paths[chart] >= MIN_PATHS, (chart, drawn.paths[chart])
-    # a phone's width: the page still renders (tables scroll, charts scale)
     subprocess.run(
         [*common, f"--screenshot={shot}", "--window-size=1200,3000", page.as_uri()],
         capture_output=True,
@@ -150,5 +150,15 @@ def test_report_is_offline_and_every_chart_renders_in_chromium(
         check=True,
     )
     assert shot.is_file() and shot.stat().st_size > 10_000
+    # and in print (@media print): Chromium's PDF of it has pages
+    pdf = tmp_path / "report.pdf"
+    subprocess.run(
+        [*common, f"--print-to-pdf={pdf}", "--no-pdf-header-footer", page.as_uri()],
+        capture_output=True,
+        timeout=BROWSER_TIMEOUT,
+        check=True,
+    )
+    assert pdf.read_bytes().startswith(b"%PDF") and pdf.read_bytes().count(b"/Type /Page") > 1
     shutil.copy2(shot, _artefacts() / "report.png")
     shutil.copy2(page, _artefacts() / "report.html")
+    shutil.copy2(pdf, _artefacts() / "report.pdf")

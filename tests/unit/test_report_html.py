@@ -8,6 +8,7 @@ import dataclasses
 import json
 import math
 import re
+from pathlib import Path
 
 import pytest
 
@@ -96,10 +97,10 @@ def test_report_draws_a_given_tornado(
 
 
 def test_report_file_is_written_with_the_run_and_listed(
-    tmp_path: pytest.TempPathFactory,
+    tmp_path: Path,
     loan: SimulationResult,  # noqa: F811
 ) -> None:
-    out = tmp_path / "out"  # type: ignore[operator]
+    out = tmp_path / "out"
     text = render_report([loan])
     written = write_report_html(out, text, [loan], {"deals": []})
     assert (written / REPORT_NAME).read_text(encoding="utf-8") == text
