@@ -1,8 +1,8 @@
 """The HTML report in a real browser: rendered for three example deals and a book at few paths,
 it loads nothing from a network, and headless Chromium (Debian's ``chromium``, installed by
 ``.ci/run``) draws every chart and prints it to PDF. The screenshot, the page and the PDF are
-kept as test artefacts: under
-``$GPUCREDIT_ARTIFACTS`` when set, else ``tests/artifacts/`` (git-ignored)."""
+kept as test artefacts: under ``$GPUCREDIT_ARTIFACTS`` when set, else ``tests/artifacts/``
+(git-ignored)."""
 
 from __future__ import annotations
 
