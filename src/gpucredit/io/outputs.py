@@ -18,6 +18,8 @@ The rules, in the order they are applied:
    ``-`` and ``_``, at most 64 characters), unique within the run, always inside the output.
 5. Each book (issue 14) gets two top-level files named by the same slugs of the books' names:
    ``book_<slug>_losses.csv`` (one row per path) and ``book_<slug>_summary.json``.
+6. Other top-level files of the run (``report.html``: ``write_report_html``, or
+   ``write_run(extra_files=...)``) are staged, listed and published with the rest.
 """
 
 from __future__ import annotations
