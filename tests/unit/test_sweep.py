@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from tests.conftest import EXAMPLES
 
 from gpucredit.config.loading import load_deal
 from gpucredit.errors import SpecError
 from gpucredit.pipeline import simulate
 from gpucredit.pipeline.sweep import apply_settings, parse_path, sweep
+from tests.conftest import EXAMPLES
 
 MERCHANT = EXAMPLES / "merchant_h100.yaml"
 STRUCTURE = EXAMPLES / "ddtl2_tiered_structure.yaml"
