@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import json
 import os
 import secrets
@@ -49,6 +50,7 @@ __all__ = [
     "BookOutput",
     "OutputTarget",
     "check_output_dir",
+    "file_digests",
     "folder_names",
     "write_run",
 ]
@@ -235,6 +237,8 @@ def write_run(
     force: bool = False,
     before_publish: Callable[[], None] | None = None,
     books: Sequence[BookOutput] = (),
+    extra_files: Callable[[Path], None] | None = None,
+    on_files: Callable[[dict[str, str]], None] | None = None,
 ) -> Path:
     """Write a run's results to a directory, all at once.
 
@@ -262,6 +266,13 @@ def write_run(
         records the run in the store here); if it raises, nothing is published.
     books : sequence of BookOutput
         The books' loss CSVs and JSON objects, written as top-level ``book_<slug>_*`` files.
+    extra_files : callable, optional
+        Called with the staging directory to write more files into it (the reports:
+        ``report.xlsx``, ``report.html``) before the manifest lists every file.
+    on_files : callable, optional
+        Called with every file written (path relative to the output, the manifest included)
+        -> its SHA-256 (hex), after ``before_publish`` and before the output is put in place
+        (the CLI records the run with its files here); if it raises, nothing is published.
 
     Returns
     -------
@@ -283,9 +294,13 @@ def write_run(
         created = _make_parents(target.path.parent)
         staging = _make_staging(target.path.parent)
         _write_files(staging, results, document, miners or [], books)
+        if extra_files is not None:
+            extra_files(staging)
         _write_manifest(staging, results, miners or [], books)
         if before_publish is not None:
             before_publish()
+        if on_files is not None:
+            on_files(file_digests(staging))
         _publish(staging, target)
         published = True
     except OSError as exc:
@@ -612,3 +627,30 @@ def _reason(exc: OSError) -> str:
     if exc.filename is not None:
         reason += f": {exc.filename}"
     return reason
+
+
+def file_digests(folder: Path | str) -> dict[str, str]:
+    """The SHA-256 (hex) of every file of a gpucredit output, by its path relative to
+    ``folder``: the files its manifest lists, and the manifest itself.
+
+    Parameters
+    ----------
+    folder : Path or str
+        An output directory (or a staging directory once its manifest is written).
+
+    Returns
+    -------
+    dict
+        Relative path (POSIX) -> SHA-256 of its bytes, sorted by path.
+    """
+    root = Path(folder)
+    manifest = _read_json(root / MANIFEST_NAME) or {}
+    listed = [str(f) for f in manifest.get("files", [])] + [MANIFEST_NAME]
+    digests: dict[str, str] = {}
+    for name in sorted(set(listed)):
+        digest = hashlib.sha256()
+        with (root / name).open("rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+        digests[name] = digest.hexdigest()
+    return digests
