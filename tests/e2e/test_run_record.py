@@ -5,14 +5,17 @@ SHA-256, and the command line; a store made before the record table existed gain
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import duckdb
 import openpyxl
 import pytest
 from tests.conftest import EXAMPLES
+from typer.testing import CliRunner
 
 from gpucredit._version import __version__
+from gpucredit.cli.app import app
 from gpucredit.config.loading import load_deal
 from gpucredit.io.outputs import file_digests, write_run
 from gpucredit.io.record import command_line, record_report_run
@@ -99,3 +102,9 @@ def test_a_store_made_before_the_record_table_gains_it_and_keeps_its_runs(
     with MarketStore(db) as store:
         assert [r.id for r in store.list_runs()] == [run_id]
         assert store.load_run_record(rec).run_ids == (run_id,)
+    listed = CliRunner().invoke(app, ["runs", "records", "--db", str(db), "--json"])
+    assert listed.exit_code == 0, listed.output
+    (shown,) = json.loads(listed.stdout)
+    assert shown["id"] == rec and shown["run_ids"] == [run_id]
+    table = CliRunner().invoke(app, ["runs", "records", "--db", str(db)])
+    assert table.exit_code == 0 and rec in table.stdout
