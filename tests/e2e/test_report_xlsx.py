@@ -16,7 +16,13 @@ from gpucredit.config.loading import load_deal
 from gpucredit.pipeline import SimulationResult, simulate
 from gpucredit.pipeline.cash_schedule import representative_paths
 from gpucredit.reports.tables import run_document
-from gpucredit.reports.xlsx import SUMMARY_SHEET, flat_record, sheet_names, write_report_xlsx
+from gpucredit.reports.xlsx import (
+    SUMMARY_SHEET,
+    flat_record,
+    sheet_label,
+    sheet_names,
+    write_report_xlsx,
+)
 
 #: A single loan and a three-facility capital structure.
 DEALS = ("merchant_h100", "ddtl2_tiered_structure")
@@ -92,7 +98,9 @@ def test_the_dscr_and_ltv_cells_are_formulas_that_reproduce_the_model(
 ) -> None:
     wb = openpyxl.load_workbook(written)
     loan = results[0]
-    names = sheet_names([f"{r.deal.name} {m.name}" for r in results for m in r.all_facilities])
+    names = sheet_names(
+        [sheet_label(r.deal.name, m.name) for r in results for m in r.all_facilities]
+    )
     assert wb.sheetnames == [SUMMARY_SHEET, *names]
     assert all(len(n) <= 31 for n in wb.sheetnames)
     ws = wb[names[0]]
@@ -129,6 +137,13 @@ def test_the_dscr_and_ltv_cells_are_formulas_that_reproduce_the_model(
     model = results[1].paths["dscr"].isel(path=path).values
     value = _evaluate(structure, str(structure.cell(row=row, column=3).value))
     assert value == pytest.approx(float(model[0]), rel=1e-12)  # float division either way
+
+
+def test_a_sheet_label_keeps_the_facilitys_name_whole() -> None:
+    assert sheet_label("merchant-h100", "term-loan") == "merchant-h100 term-loan"
+    long = sheet_label("coreweave-ddtl2-contract-pools", "ddtl2-pool-b")
+    assert long == "coreweave-ddtl2-co ddtl2-pool-b"  # 31 characters, the deal's cut
+    assert sheet_label("a-deal", "f" * 30) == "f" * 30
 
 
 def test_sheet_names_are_unique_and_fit_excel() -> None:

@@ -46,6 +46,7 @@ __all__ = [
     "SCHEDULE_ROWS",
     "SUMMARY_SHEET",
     "flat_record",
+    "sheet_label",
     "sheet_names",
     "write_report_xlsx",
 ]
@@ -153,7 +154,7 @@ def sheet_names(labels: Sequence[str], taken: Iterable[str] = (SUMMARY_SHEET,)) 
         base = "".join(
             "_" if ch in _BAD_SHEET_CHARS or not ch.isprintable() else ch for ch in label
         )
-        base = base.strip("'")[:_MAX_SHEET] or "sheet"
+        base = base.strip("'")[:_MAX_SHEET].strip() or "sheet"
         name, n = base, 2
         while name.lower() in used:
             suffix = f"~{n}"
@@ -161,6 +162,18 @@ def sheet_names(labels: Sequence[str], taken: Iterable[str] = (SUMMARY_SHEET,)) 
         used.add(name.lower())
         names.append(name)
     return names
+
+
+def sheet_label(deal: str, facility: str) -> str:
+    """The wanted name of a facility's sheet: ``<deal> <facility>``, the deal's name cut first
+    so that the facility's stays whole within Excel's 31 characters (the facility's alone
+    when fewer than 8 characters of the deal's would fit)."""
+    room = _MAX_SHEET - len(facility) - 1
+    if room >= len(deal):
+        return f"{deal} {facility}"
+    if room >= 8:
+        return f"{deal[:room].rstrip()} {facility}"
+    return facility
 
 
 def _cell_value(value: Any) -> Any:
@@ -352,7 +365,7 @@ def write_report_xlsx(
         ]
         for k, m in enumerate(r.all_facilities):
             sheets.append((r.deal.name, m.name, [p[k] for p in per_path]))
-    names = sheet_names([f"{deal} {facility}" for deal, facility, _ in sheets])
+    names = sheet_names([sheet_label(deal, facility) for deal, facility, _ in sheets])
     for name, (deal, facility, blocks) in zip(names, sheets, strict=True):
         rule = PATH_RULE if len(blocks) > 1 else "no paths were kept (keep_paths = 0)"
         _schedule_sheet(wb.create_sheet(name), deal, facility, blocks, rule)
