@@ -4,6 +4,7 @@ SHA-256, and the command line; a store made before the record table existed gain
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from pathlib import Path
@@ -17,8 +18,9 @@ from typer.testing import CliRunner
 from gpucredit._version import __version__
 from gpucredit.cli.app import app
 from gpucredit.config.loading import load_deal
+from gpucredit.errors import GpuCreditError
 from gpucredit.io.outputs import file_digests, write_run
-from gpucredit.io.record import command_line, record_report_run
+from gpucredit.io.record import command_line, record_report_run, run_set_recorder
 from gpucredit.market.store import MarketStore
 from gpucredit.pipeline import simulate
 from gpucredit.reports.tables import run_document
@@ -108,3 +110,23 @@ def test_a_store_made_before_the_record_table_gains_it_and_keeps_its_runs(
     assert shown["id"] == rec and shown["run_ids"] == [run_id]
     table = CliRunner().invoke(app, ["runs", "records", "--db", str(db)])
     assert table.exit_code == 0 and rec in table.stdout
+
+
+def test_the_recorder_skips_sourced_runs_and_hands_a_store_error_over(tmp_path: Path) -> None:
+    result = simulate(
+        load_deal(EXAMPLES / "merchant_h100.yaml"), n_paths=16, keep_paths=0, calibration="sourced"
+    )
+    untouched = tmp_path / "untouched.duckdb"
+    run_set_recorder(untouched, [result], command="gpucredit run")({"a.csv": "0" * 64})
+    assert not untouched.exists()  # sourced parameters: no store is touched, as per deal
+    calibrated = dataclasses.replace(
+        result, provenance={**result.provenance, "calibration_id": "cal-000000000000"}
+    )
+    errors: list[Exception] = []
+    not_a_store = tmp_path / "folder"
+    not_a_store.mkdir()
+    recorder = run_set_recorder(
+        not_a_store, [calibrated], command="gpucredit run", on_error=errors.append
+    )
+    recorder({"a.csv": "0" * 64})
+    assert len(errors) == 1 and isinstance(errors[0], GpuCreditError | OSError)
