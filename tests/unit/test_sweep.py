@@ -3,6 +3,7 @@ common random numbers (the base combination is a plain run)."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -102,3 +103,10 @@ def test_every_combination_runs_on_the_same_draws_and_the_base_one_is_a_plain_ru
     # common random numbers: the same seed and spec give the same figures, bit for bit
     pd.testing.assert_frame_equal(base.reset_index(drop=True), expected, check_exact=True)
     assert frame["pd"].iloc[1] > frame["pd"].iloc[0]  # a lower realised rent, same draws
+
+
+def test_a_miner_file_is_refused_by_name_and_any_iterable_of_values_is_a_list() -> None:
+    with pytest.raises(SpecError, match="got 'a miner spec'; expected a GPU deal file"):
+        sweep(EXAMPLES / "iren_style_miner.yaml", {"opex.pue": [1.2]}, n_paths=16)
+    with pytest.raises(SpecError, match=r"'--set merchant.price_factor'.*got -1.0"):
+        sweep(MERCHANT, {"merchant.price_factor": np.array([0.7, -1.0])}, n_paths=16)

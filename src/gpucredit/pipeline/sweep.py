@@ -14,13 +14,16 @@ from __future__ import annotations
 import inspect
 import itertools
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from gpucredit.config.loading import SpecDocument, load_deal, validate_document
+from gpucredit.config.book import is_book_data
+from gpucredit.config.loading import SpecDocument, read_document, validate_document
+from gpucredit.config.miner import is_miner_data
 from gpucredit.config.spec import DealSpec
 from gpucredit.errors import SpecError, SpecIssue
 from gpucredit.factors.parameter_source import DEFAULT_CALIBRATION
@@ -178,6 +181,16 @@ def apply_settings(spec: DealSpec, settings: Mapping[str, object]) -> DealSpec:
         ) from None
 
 
+def _load(path: Path | str) -> DealSpec:
+    """The GPU deal in the YAML file ``path``; a miner or a book file is refused by name."""
+    document = read_document(path, what="deal")
+    if is_miner_data(document.data) or is_book_data(document.data):
+        kind = "a miner spec" if is_miner_data(document.data) else "a book"
+        issue = SpecIssue("", kind, "a GPU deal file (a sweep runs one deal's facilities)")
+        raise SpecError(path, [issue])
+    return validate_document(DealSpec, document, what="deal")
+
+
 def sweep(
     spec_or_path: DealSpec | Path | str,
     settings: Mapping[str, Sequence[Any]],
@@ -222,14 +235,20 @@ def sweep(
         A bad path or value (naming ``--set``, the path, the value and what is expected), or
         a bad deal file.
     """
-    spec = spec_or_path if isinstance(spec_or_path, DealSpec) else load_deal(spec_or_path)
+    spec = spec_or_path if isinstance(spec_or_path, DealSpec) else _load(spec_or_path)
     if not settings:
         raise _refuse("", "nothing", "at least one PATH=V1,V2,... to sweep")
+    grid: dict[str, list[Any]] = {}
     for path, values in settings.items():
-        if isinstance(values, str | bytes) or not isinstance(values, Sequence) or not values:
+        if isinstance(values, str | bytes | Mapping) or not isinstance(values, Iterable):
             raise _refuse(path, values, "a non-empty list of values")
-        for value in values:  # each value alone, so an error names its own path and value
+        # a NumPy scalar as the Python number it holds (as a YAML file would give it)
+        grid[path] = [v.item() if isinstance(v, np.generic) else v for v in values]
+        if not grid[path]:
+            raise _refuse(path, values, "a non-empty list of values")
+        for value in grid[path]:  # each value alone, so an error names its own path and value
             apply_settings(spec, {path: value})
+    settings = grid
     combos = list(itertools.product(*settings.values()))
     if len(combos) > MAX_COMBINATIONS:
         raise _refuse(
