@@ -79,6 +79,7 @@ def test_the_summary_holds_the_json_documents_facility_figures(written: Path) ->
     assert info["calibration_id"] == document["run"]["calibration_id"]
     assert info["data_hash"] == document["run"]["data_hash"]
     assert info["version"] == document["run"]["version"]
+    assert info["scenario"] == "base"  # no named scenario in the provenance
 
 
 def _evaluate(ws: openpyxl.worksheet.worksheet.Worksheet, formula: str) -> float | None:

@@ -185,9 +185,14 @@ def _cell_value(value: Any) -> Any:
 
 
 def _summary_sheet(
-    ws: Worksheet, document: Mapping[str, Any], n_schedule_sheets: int, has_miners: bool
+    ws: Worksheet,
+    document: Mapping[str, Any],
+    n_schedule_sheets: int,
+    has_miners: bool,
+    scenarios: Sequence[str] = (),
 ) -> None:
     run = dict(document.get("run", {}))
+    run.setdefault("scenario", ", ".join(scenarios) or "base")
     ws["A1"] = "gpucredit: facility credit metrics (the JSON output's facility figures)"
     ws["A1"].font = Font(bold=True, size=13)
     info: list[tuple[str, Any]] = [
@@ -369,7 +374,12 @@ def write_report_xlsx(
     for name, (deal, facility, blocks) in zip(names, sheets, strict=True):
         rule = PATH_RULE if len(blocks) > 1 else "no paths were kept (keep_paths = 0)"
         _schedule_sheet(wb.create_sheet(name), deal, facility, blocks, rule)
-    _summary_sheet(summary, document, len(sheets), bool(miners))
+    named = [
+        p.get("scenario")
+        for p in [*(r.provenance for r in results), *(m.provenance for m in miners)]
+    ]
+    scenarios = list(dict.fromkeys(str(x) for x in named if x))
+    _summary_sheet(summary, document, len(sheets), bool(miners), scenarios)
     staging = target.with_name(f".{target.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
     try:
         wb.save(staging)
