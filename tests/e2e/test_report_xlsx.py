@@ -13,6 +13,8 @@ import pytest
 from tests.conftest import EXAMPLES
 
 from gpucredit.config.loading import load_deal
+from gpucredit.config.miner import load_miner
+from gpucredit.miners import simulate_miner
 from gpucredit.pipeline import SimulationResult, simulate
 from gpucredit.pipeline.cash_schedule import representative_paths
 from gpucredit.reports.tables import run_document
@@ -162,3 +164,17 @@ def test_a_report_is_replaced_in_one_step(results: list[SimulationResult], writt
     assert written.read_bytes() != before
     assert [p.name for p in written.parent.iterdir() if p.name.endswith(".tmp")] == []
     assert np.isfinite(openpyxl.load_workbook(written)[SUMMARY_SHEET]["B3"].value)
+
+
+@pytest.mark.slow  # ~1 s warm; the session's first miner run loads its kernels (~10 s)
+def test_a_miners_facilities_are_summary_rows(tmp_path: Path) -> None:
+    spec = load_miner(EXAMPLES / "miner_hosting_pivot.yaml")
+    miner = simulate_miner(
+        spec, n_paths=32, seed=1, attribution=False, premium=False, calibration="sourced"
+    )
+    path = write_report_xlsx(tmp_path / "report.xlsx", [], [miner])
+    _, records, info = _summary_rows(path)
+    assert [r["name"] for r in records] == [m.name for m in miner.facilities]
+    assert [r["pd"] for r in records] == [round(m.pd, 6) for m in miner.facilities]
+    assert "no schedule sheet" in str(info["miners"])
+    assert openpyxl.load_workbook(path).sheetnames == [SUMMARY_SHEET]
