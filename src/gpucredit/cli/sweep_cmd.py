@@ -34,7 +34,7 @@ from gpucredit.cli.output import (
 )
 from gpucredit.errors import GpuCreditError, SpecError, SpecIssue
 from gpucredit.factors.parameter_source import DEFAULT_CALIBRATION
-from gpucredit.pipeline.sweep import SET_OPTION, sweep
+from gpucredit.pipeline.sweep import DEFAULT_SWEEP_PATHS, SET_OPTION, sweep
 
 __all__ = ["parse_set_options", "register_sweep_command", "sweep_command"]
 
@@ -177,9 +177,9 @@ def sweep_command(
             show_default=False,
         ),
     ],
-    paths: Annotated[int, typer.Option("--paths", help="Monte Carlo paths per combination.")] = (
-        2_000
-    ),
+    paths: Annotated[
+        int, typer.Option("--paths", help="Monte Carlo paths per combination.")
+    ] = DEFAULT_SWEEP_PATHS,
     seed: Annotated[int, typer.Option("--seed", help="The seed of every combination.")] = 0,
     scenario: Annotated[
         str | None,

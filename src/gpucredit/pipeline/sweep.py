@@ -29,7 +29,7 @@ from gpucredit.errors import SpecError, SpecIssue
 from gpucredit.factors.parameter_source import DEFAULT_CALIBRATION
 from gpucredit.pipeline.deal import simulate
 
-__all__ = ["SET_OPTION", "apply_settings", "parse_path", "sweep"]
+__all__ = ["DEFAULT_SWEEP_PATHS", "SET_OPTION", "apply_settings", "parse_path", "sweep"]
 
 #: The option named in every sweep error (the CLI's ``--set PATH=V1,V2``).
 SET_OPTION = "--set"
@@ -37,8 +37,14 @@ SET_OPTION = "--set"
 _SOURCE = "command line"
 #: One part of a path: ``.key`` (or a leading ``key``) or ``[item]``.
 _PART = re.compile(r"(?:^|\.)(?P<key>[A-Za-z_][A-Za-z0-9_]*)|\[(?P<item>[^\[\]]+)\]")
-#: Most combinations one sweep runs (each is a full simulation).
+#: Most combinations one sweep runs (each is a full simulation). ASSUMPTION: a guard against
+#: a typo'd grid, not a model figure: 1,000 runs of a deal at 2,000 paths take hours on two
+#: cores (docs/benchmarks.md), far beyond a sweep anyone means to run.
 MAX_COMBINATIONS = 1_000
+#: Paths per combination by default. ASSUMPTION: a run setting, not a model figure: the PD's
+#: Monte Carlo standard error is then at most 1.1 percentage points (sqrt(0.25 / 2,000)), and
+#: common random numbers make the differences between rows far more precise than that.
+DEFAULT_SWEEP_PATHS = 2_000
 
 
 def _refuse(path: str, value: object, expected: str) -> SpecError:
@@ -195,7 +201,7 @@ def sweep(
     spec_or_path: DealSpec | Path | str,
     settings: Mapping[str, Sequence[Any]],
     *,
-    n_paths: int = 2_000,
+    n_paths: int = DEFAULT_SWEEP_PATHS,
     seed: int = 0,
     scenario: str | None = None,
     calibration: str = DEFAULT_CALIBRATION,
