@@ -178,3 +178,14 @@ def test_a_miners_facilities_are_summary_rows(tmp_path: Path) -> None:
     assert [r["pd"] for r in records] == [round(m.pd, 6) for m in miner.facilities]
     assert "no schedule sheet" in str(info["miners"])
     assert openpyxl.load_workbook(path).sheetnames == [SUMMARY_SHEET]
+
+
+def test_a_record_flattens_to_one_scalar_per_key() -> None:
+    record = {"a": 1.5, "b": {"c": [1, [2, 3]], "d": None}, "entities": [{"x": 1}]}
+    assert flat_record(record) == {
+        "a": 1.5,
+        "b.c[0]": 1,
+        "b.c[1][0]": 2,
+        "b.c[1][1]": 3,
+        "b.d": None,
+    }

@@ -118,18 +118,21 @@ def flat_record(record: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     for key, value in record.items():
         if not prefix and key in _SKIPPED_KEYS:
             continue
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            out.update(flat_record(value, f"{name}."))
-        elif isinstance(value, list | tuple):
-            for i, item in enumerate(value):
-                if isinstance(item, Mapping):
-                    out.update(flat_record(item, f"{name}[{i}]."))
-                else:
-                    out[f"{name}[{i}]"] = item
-        else:
-            out[name] = value
+        _flatten_into(out, f"{prefix}{key}", value)
     return out
+
+
+def _flatten_into(out: dict[str, Any], name: str, value: Any) -> None:
+    """Put ``value`` into ``out`` under ``name``: a mapping's items as ``name.key``, a list's
+    (or a list of lists') items as ``name[i]``, a scalar as is."""
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            _flatten_into(out, f"{name}.{key}", item)
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            _flatten_into(out, f"{name}[{i}]", item)
+    else:
+        out[name] = value
 
 
 def sheet_names(labels: Sequence[str], taken: Iterable[str] = (SUMMARY_SHEET,)) -> list[str]:
