@@ -14,6 +14,7 @@ from tests.conftest import EXAMPLES
 
 from gpucredit.config.loading import load_deal
 from gpucredit.config.miner import load_miner
+from gpucredit.factors.parameter_source import resolve as resolve_parameters
 from gpucredit.miners import simulate_miner
 from gpucredit.pipeline import SimulationResult, simulate
 from gpucredit.pipeline.cash_schedule import representative_paths
@@ -189,3 +190,16 @@ def test_a_record_flattens_to_one_scalar_per_key() -> None:
         "b.c[1][1]": 3,
         "b.d": None,
     }
+
+
+def test_explicit_parameters_must_be_given_again_for_the_base_case(tmp_path: Path) -> None:
+    deal = load_deal(EXAMPLES / "merchant_h100.yaml")
+    params = resolve_parameters("sourced").params_for(deal)
+    result = simulate(deal, n_paths=16, keep_paths=0, params=params)
+    with pytest.raises(ValueError, match="pass the same ones as params="):
+        write_report_xlsx(tmp_path / "r.xlsx", [result])
+    assert not (tmp_path / "r.xlsx").exists()
+    write_report_xlsx(tmp_path / "r.xlsx", [result], params=params)
+    sheet = openpyxl.load_workbook(tmp_path / "r.xlsx").worksheets[1]
+    titles = [c.value for c in sheet["A"] if c.value in ("base case", "median path")]
+    assert titles == ["base case"]  # no kept paths: the base case alone

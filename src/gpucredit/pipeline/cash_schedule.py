@@ -104,11 +104,20 @@ def base_case_schedules(
     -------
     list of CashSchedule
         One per facility, in the order of ``result.all_facilities``.
+
+    Raises
+    ------
+    ValueError
+        The result was simulated with explicit ``params`` and none are given here.
     """
     if params is None:
-        chosen = resolve_parameters(
-            str(result.provenance.get("calibration_id", "sourced")), db, result.deal.as_of
-        )
+        calibration = str(result.provenance.get("calibration_id", "sourced"))
+        if calibration == "explicit params":
+            raise ValueError(
+                f"deal {result.deal.name!r} was simulated with explicit factor parameters: "
+                "pass the same ones as params="
+            )
+        chosen = resolve_parameters(calibration, db, result.deal.as_of)
         params = chosen.params_for(result.deal)
     model = build_model(result.deal, params)
     dates = _dates(result, model.grid.n_months)
