@@ -143,8 +143,9 @@ def _json_value(value: Any) -> Any:
     return value
 
 
-def _write_csv(frame: pd.DataFrame, out: Path, force: bool) -> None:
-    """The frame as CSV at ``out``, replaced in one step; an existing file only with force."""
+def _check_csv_target(out: Path, force: bool) -> None:
+    """Refuse ``--out`` before any run: not a .csv name, a directory, or (without force) an
+    existing file."""
     given = str(out)
     if out.suffix.lower() != ".csv":
         raise SpecError(_SOURCE, [SpecIssue("--out", given, "a file name ending in .csv")])
@@ -153,6 +154,12 @@ def _write_csv(frame: pd.DataFrame, out: Path, force: bool) -> None:
         if out.is_dir():
             expected = "a file, not a directory"
         raise SpecError(_SOURCE, [SpecIssue("--out", given, expected)])
+
+
+def _write_csv(frame: pd.DataFrame, out: Path, force: bool) -> None:
+    """The frame as CSV at ``out``, replaced in one step; an existing file only with force."""
+    _check_csv_target(out, force)  # again: the file may have appeared during the run
+    given = str(out)
     staging = out.with_name(f".{out.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
     try:
         frame.to_csv(staging, index=False)
@@ -163,6 +170,11 @@ def _write_csv(frame: pd.DataFrame, out: Path, force: bool) -> None:
         ) from None
     finally:
         staging.unlink(missing_ok=True)
+
+
+def _progress_line(done: int, total: int) -> None:
+    """One line on standard error per combination run (stdout holds only the result)."""
+    Console(stderr=True, highlight=False).print(f"[dim]sweep: {done}/{total} combinations[/dim]")
 
 
 def sweep_command(
@@ -210,6 +222,8 @@ def sweep_command(
         if not 0 <= seed < 2**63:
             raise SpecError(_SOURCE, [SpecIssue("--seed", seed, "an integer from 0 to 2**63-1")])
         parsed = parse_set_options(settings)
+        if out is not None:
+            _check_csv_target(out, force)
         frame = sweep(
             deal,
             parsed,
@@ -218,6 +232,7 @@ def sweep_command(
             scenario=scenario,
             calibration=calibration,
             db=db,
+            progress=None if quiet else _progress_line,
         )
         if out is not None:
             _write_csv(frame, out, force)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import inspect
 import itertools
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -206,6 +206,7 @@ def sweep(
     scenario: str | None = None,
     calibration: str = DEFAULT_CALIBRATION,
     db: Path | str | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> pd.DataFrame:
     """Run a deal over every combination of ``settings`` with the same seed.
 
@@ -226,6 +227,8 @@ def sweep(
         The factor parameters, as ``simulate(calibration=...)``.
     db : Path or str, optional
         The market store (default ``$GPUCREDIT_DB``).
+    progress : callable, optional
+        Called as ``progress(done, total)`` before the first combination and after each.
 
     Returns
     -------
@@ -269,6 +272,8 @@ def sweep(
             )
         extra["scenario"] = scenario
     frames = []
+    if progress is not None:
+        progress(0, len(combos))
     for k, combo in enumerate(combos):
         chosen = dict(zip(settings, combo, strict=True))
         deal = apply_settings(spec, chosen)
@@ -280,4 +285,6 @@ def sweep(
             frame.insert(j, path, [value] * len(frame))
         frame.insert(0, "combination", k)
         frames.append(frame)
+        if progress is not None:
+            progress(k + 1, len(combos))
     return pd.concat(frames, ignore_index=True)
