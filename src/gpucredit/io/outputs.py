@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import json
 import os
 import secrets
@@ -52,6 +53,7 @@ __all__ = [
     "BookOutput",
     "OutputTarget",
     "check_output_dir",
+    "file_digests",
     "folder_names",
     "write_report_html",
     "write_run",
@@ -239,7 +241,8 @@ def write_run(
     force: bool = False,
     before_publish: Callable[[], None] | None = None,
     books: Sequence[BookOutput] = (),
-    extra_files: Mapping[str, str] | None = None,
+    extra_files: Mapping[str, str | Callable[[Path], None]] | None = None,
+    on_files: Callable[[dict[str, str]], None] | None = None,
 ) -> Path:
     """Write a run's results to a directory, all at once.
 
@@ -267,9 +270,15 @@ def write_run(
         records the run in the store here); if it raises, nothing is published.
     books : sequence of BookOutput
         The books' loss CSVs and JSON objects, written as top-level ``book_<slug>_*`` files.
-    extra_files : mapping of str to str, optional
-        More top-level files by name, UTF-8 text (``{"report.html": render_report(...)}``),
-        written and listed in the manifest like the others (``check_file_name``).
+    extra_files : mapping of str to (str or callable), optional
+        More top-level files by name (``check_file_name``), written and listed in the
+        manifest like the others: a str is the file's UTF-8 text (``{"report.html":
+        render_report(...)}``); a callable is called with the file's path in the staging
+        directory and writes it (``report.xlsx``).
+    on_files : callable, optional
+        Called with every file written (path relative to the output, the manifest included)
+        -> its SHA-256 (hex), after ``before_publish`` and before the output is put in place
+        (the CLI records the run with its files here); if it raises, nothing is published.
 
     Returns
     -------
@@ -295,6 +304,8 @@ def write_run(
         _write_manifest(staging, results, miners or [], books)
         if before_publish is not None:
             before_publish()
+        if on_files is not None:
+            on_files(file_digests(staging))
         _publish(staging, target)
         published = True
     except OSError as exc:
@@ -644,12 +655,15 @@ def check_file_name(name: str) -> str:
     return name
 
 
-def _write_extra(staging: Path, files: Mapping[str, str]) -> None:
-    for name, text in files.items():
+def _write_extra(staging: Path, files: Mapping[str, str | Callable[[Path], None]]) -> None:
+    for name, content in files.items():
         path = staging / check_file_name(name)
         if path.exists():
             raise ValueError(f"output file name {name!r} is written by the run already")
-        _write_text(path, text)
+        if isinstance(content, str):
+            _write_text(path, content)
+        else:
+            content(path)
 
 
 def write_report_html(
@@ -683,3 +697,30 @@ def write_report_html(
         books=books,
         extra_files={REPORT_NAME: report},
     )
+
+
+def file_digests(folder: Path | str) -> dict[str, str]:
+    """The SHA-256 (hex) of every file of a gpucredit output, by its path relative to
+    ``folder``: the files its manifest lists, and the manifest itself.
+
+    Parameters
+    ----------
+    folder : Path or str
+        An output directory (or a staging directory once its manifest is written).
+
+    Returns
+    -------
+    dict
+        Relative path (POSIX) -> SHA-256 of its bytes, sorted by path.
+    """
+    root = Path(folder)
+    manifest = _read_json(root / MANIFEST_NAME) or {}
+    listed = [str(f) for f in manifest.get("files", [])] + [MANIFEST_NAME]
+    digests: dict[str, str] = {}
+    for name in sorted(set(listed)):
+        digest = hashlib.sha256()
+        with (root / name).open("rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+        digests[name] = digest.hexdigest()
+    return digests
