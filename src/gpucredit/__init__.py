@@ -13,6 +13,7 @@ from gpucredit.errors import DataError, GpuCreditError, ModelError, SpecError
 from gpucredit.miners import MinerResult, simulate_miner
 from gpucredit.pipeline import RunConfig, SimulationResult, simulate
 from gpucredit.pipeline.book import BookModel, BookResult, build_book, simulate_book
+from gpucredit.pipeline.sweep import sweep
 from gpucredit.scenarios.measure import MarketPricesOfRisk
 
 __all__ = [
@@ -40,4 +41,5 @@ __all__ = [
     "simulate",
     "simulate_book",
     "simulate_miner",
+    "sweep",
 ]

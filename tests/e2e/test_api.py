@@ -41,6 +41,7 @@ INTENDED_EXPORTS = [
     "simulate",
     "simulate_book",
     "simulate_miner",
+    "sweep",
 ]
 METRIC_COLUMNS = {
     "principal_usd",

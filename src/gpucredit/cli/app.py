@@ -38,6 +38,7 @@ from gpucredit.cli.output import (
 from gpucredit.cli.params import engine_use, run_calibration
 from gpucredit.cli.scenarios_cmd import register_scenarios_command
 from gpucredit.cli.store_cmds import register_store_commands
+from gpucredit.cli.sweep_cmd import register_sweep_command
 from gpucredit.config.book import Book, is_book_data, load_book
 from gpucredit.config.loading import read_document, validate_document
 from gpucredit.config.miner import MinerSpec, is_miner_data
@@ -736,6 +737,7 @@ data_app = typer.Typer(
 )
 app.add_typer(data_app, name="data")
 register_store_commands(app)  # gpucredit calibrations ..., gpucredit runs ...
+register_sweep_command(app)  # gpucredit sweep DEAL.yaml --set PATH=V1,V2
 register_scenarios_command(app)  # gpucredit scenarios
 
 #: ``data show`` prints every row up to this many, else the first and last half of it.

@@ -26,7 +26,7 @@ from gpucredit.cli.output import (
     wide_console,
 )
 from gpucredit.errors import GpuCreditError, SpecError, SpecIssue
-from gpucredit.market.store import MarketStore, RunInfo
+from gpucredit.market.store import MarketStore, RunInfo, RunRecord
 
 __all__ = ["calibrations_app", "register_store_commands", "runs_app"]
 
@@ -279,4 +279,76 @@ def runs_show(
         table.add_row(key, _summary_cell(value if value is not None else "default (sourced)"))
     for key, value in _flatten(stored.summary):
         table.add_row(_cell(f"summary.{key}"), _summary_cell(value))
+    show(console, table)
+
+
+def _run_set_record(rec: RunRecord) -> dict[str, Any]:
+    """A whole-run record (``runs records``) as JSON: its provenance and its files."""
+    return {
+        "id": rec.id,
+        "created_utc": rec.created_utc,
+        "command_line": rec.command_line,
+        "seed": rec.seed,
+        "n_paths": rec.n_paths,
+        "calibration_ids": list(rec.calibration_ids),
+        "data_hash": rec.data_hash,
+        "version": rec.version,
+        "spec_hashes": list(rec.spec_hashes),
+        "scenarios": list(rec.scenarios),
+        "outputs": rec.outputs,
+        "run_ids": list(rec.run_ids),
+    }
+
+
+@runs_app.command("records")
+def runs_records(
+    limit: Annotated[int, typer.Option("--limit", help="Show the newest N records (0: all).")] = 20,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+    output_format: FormatOption = OutputFormat.TABLE,
+) -> None:
+    """List the whole-run records of runs that wrote reports, newest first: the command line,
+    seed, paths, calibrations, scenarios and the files written (with their SHA-256 in JSON)."""
+    try:
+        fmt = _format(as_json, output_format)
+        if limit < 0:
+            raise SpecError(
+                "command line", [SpecIssue("--limit", limit, "an integer of at least 0")]
+            )
+        store = MarketStore(db, read_only=True)
+        rows = store.list_run_records(limit or None)
+    except GpuCreditError as exc:
+        raise fail(str(exc)) from None
+    records = [_run_set_record(r) for r in rows]
+    if fmt is OutputFormat.JSON:
+        print_json(records)
+        return
+    if fmt is OutputFormat.CSV:  # one row per file written
+        flat = [
+            {"id": r["id"], "command_line": r["command_line"], "file": f, "sha256": h}
+            for r in records
+            for f, h in r["outputs"].items()
+        ]
+        print_csv(pd.DataFrame(flat, columns=["id", "command_line", "file", "sha256"]), index=False)
+        return
+    console = _console()
+    if not rows:
+        console.print(f"no run with reports recorded in {_cell(store.path)} yet")
+        return
+    table = _table(
+        f"Runs with reports in {store.path} (newest first)",
+        ("id", "created (UTC)", "command", "seed", "paths", "calibration", "scenarios", "files"),
+        right=("seed", "paths", "files"),
+    )
+    for r in rows:
+        table.add_row(
+            _cell(r.id),
+            _cell(r.created_utc),
+            _cell(r.command_line),
+            str(r.seed),
+            f"{r.n_paths:,}",
+            _cell(", ".join(str(c) for c in r.calibration_ids)),
+            _cell(", ".join(r.scenarios)),
+            f"{len(r.outputs):,}",
+        )
     show(console, table)

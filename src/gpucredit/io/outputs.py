@@ -18,18 +18,21 @@ The rules, in the order they are applied:
    ``-`` and ``_``, at most 64 characters), unique within the run, always inside the output.
 5. Each book (issue 14) gets two top-level files named by the same slugs of the books' names:
    ``book_<slug>_losses.csv`` (one row per path) and ``book_<slug>_summary.json``.
+6. Other top-level files of the run (``report.html``: ``write_report_html``, or
+   ``write_run(extra_files=...)``) are staged, listed and published with the rest.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import json
 import os
 import secrets
 import shutil
 import socket
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,11 +48,14 @@ from gpucredit.pipeline import SimulationResult
 __all__ = [
     "MANIFEST_NAME",
     "OUTPUT_KEY",
+    "REPORT_NAME",
     "STAGING_PREFIX",
     "BookOutput",
     "OutputTarget",
     "check_output_dir",
+    "file_digests",
     "folder_names",
+    "write_report_html",
     "write_run",
 ]
 
@@ -235,6 +241,8 @@ def write_run(
     force: bool = False,
     before_publish: Callable[[], None] | None = None,
     books: Sequence[BookOutput] = (),
+    extra_files: Mapping[str, str | Callable[[Path], None]] | None = None,
+    on_files: Callable[[dict[str, str]], None] | None = None,
 ) -> Path:
     """Write a run's results to a directory, all at once.
 
@@ -262,6 +270,15 @@ def write_run(
         records the run in the store here); if it raises, nothing is published.
     books : sequence of BookOutput
         The books' loss CSVs and JSON objects, written as top-level ``book_<slug>_*`` files.
+    extra_files : mapping of str to (str or callable), optional
+        More top-level files by name (``check_file_name``), written and listed in the
+        manifest like the others: a str is the file's UTF-8 text (``{"report.html":
+        render_report(...)}``); a callable is called with the file's path in the staging
+        directory and writes it (``report.xlsx``).
+    on_files : callable, optional
+        Called with every file written (path relative to the output, the manifest included)
+        -> its SHA-256 (hex), after ``before_publish`` and before the output is put in place
+        (the CLI records the run with its files here); if it raises, nothing is published.
 
     Returns
     -------
@@ -283,9 +300,12 @@ def write_run(
         created = _make_parents(target.path.parent)
         staging = _make_staging(target.path.parent)
         _write_files(staging, results, document, miners or [], books)
+        _write_extra(staging, extra_files or {})
         _write_manifest(staging, results, miners or [], books)
         if before_publish is not None:
             before_publish()
+        if on_files is not None:
+            on_files(file_digests(staging))
         _publish(staging, target)
         published = True
     except OSError as exc:
@@ -612,3 +632,95 @@ def _reason(exc: OSError) -> str:
     if exc.filename is not None:
         reason += f": {exc.filename}"
     return reason
+
+
+# -- files beside the results (the HTML report) ----------------------------------------------
+
+#: The report's file name in an output directory.
+REPORT_NAME = "report.html"
+
+
+def check_file_name(name: str) -> str:
+    """``name`` if it can be a top-level output file: a plain name, not the manifest.
+
+    Raises
+    ------
+    ValueError
+        For a name with a path separator, a leading dot, other than ASCII letters, digits,
+        ``-``, ``_`` and ``.``, or the manifest's name (a programming error, not user input).
+    """
+    plain = bool(name) and all(ch.isascii() and (ch.isalnum() or ch in "-_.") for ch in name)
+    if not plain or name.startswith(".") or name == MANIFEST_NAME:
+        raise ValueError(f"output file name {name!r}: expected a plain file name")
+    return name
+
+
+def _write_extra(staging: Path, files: Mapping[str, str | Callable[[Path], None]]) -> None:
+    for name, content in files.items():
+        path = staging / check_file_name(name)
+        if path.exists():
+            raise ValueError(f"output file name {name!r} is written by the run already")
+        if isinstance(content, str):
+            _write_text(path, content)
+        else:
+            content(path)
+
+
+def write_report_html(
+    out_dir: OutputTarget | Path | str,
+    report: str,
+    results: Sequence[SimulationResult] = (),
+    document: dict[str, Any] | None = None,
+    miners: Sequence[MinerResult] = (),
+    *,
+    force: bool = False,
+    books: Sequence[BookOutput] = (),
+    before_publish: Callable[[], None] | None = None,
+) -> Path:
+    """Write ``report.html`` (``reports.html.render_report``'s text) with the run's files.
+
+    ``write_run`` with the report as one more top-level file: all or nothing, listed in the
+    manifest, never over a user's file. ``document`` is ``summary.json`` (default ``{}``).
+
+    Returns
+    -------
+    Path
+        The directory written, absolute.
+    """
+    return write_run(
+        out_dir,
+        list(results),
+        document if document is not None else {},
+        list(miners),
+        force=force,
+        before_publish=before_publish,
+        books=books,
+        extra_files={REPORT_NAME: report},
+    )
+
+
+def file_digests(folder: Path | str) -> dict[str, str]:
+    """The SHA-256 (hex) of every file of a gpucredit output, by its path relative to
+    ``folder``: the files its manifest lists, and the manifest itself.
+
+    Parameters
+    ----------
+    folder : Path or str
+        An output directory (or a staging directory once its manifest is written).
+
+    Returns
+    -------
+    dict
+        Relative path (POSIX) -> SHA-256 of its bytes, sorted by path.
+    """
+    root = Path(folder)
+    manifest = _read_json(root / MANIFEST_NAME) or {}
+    listed = [str(f) for f in manifest.get("files", [])] + [MANIFEST_NAME]
+    digests: dict[str, str] = {}
+    for name in sorted(set(listed)):
+        digest = hashlib.sha256()
+        with (root / name).open("rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+        digests[name] = digest.hexdigest()
+    return digests

@@ -55,6 +55,7 @@ __all__ = [
     "CalibrationInfo",
     "MarketStore",
     "RunInfo",
+    "RunRecord",
     "SeriesInfo",
     "StoredCalibration",
     "StoredRun",
@@ -882,6 +883,90 @@ class MarketStore:
             )
         return StoredRun(info=_run_info(rows[0][:-1]), summary=json.loads(rows[0][-1]))
 
+    def record_run_set(
+        self,
+        *,
+        command_line: str,
+        seed: int,
+        n_paths: int,
+        calibration_ids: Sequence[str | None],
+        spec_hashes: Sequence[str],
+        version: str,
+        scenarios: Sequence[str] = (),
+        outputs: dict[str, str] | None = None,
+        run_ids: Sequence[str] = (),
+    ) -> str:
+        """Record one command's run as a whole (table ``run_records``): what it ran, how, and
+        what it wrote; returns the record's id (``rec-...``).
+
+        The table is added to a store made before it existed (``CREATE TABLE IF NOT EXISTS``:
+        nothing else is touched).
+
+        Parameters
+        ----------
+        command_line : str
+            The command as typed (or the Python call that made the run).
+        seed, n_paths : int
+            The run's seed and Monte Carlo paths per deal.
+        calibration_ids : sequence of str or None
+            The factor parameters each deal used (None: the sourced defaults).
+        spec_hashes : sequence of str
+            The hash of each validated deal, miner or book spec.
+        version : str
+            The gpucredit version.
+        scenarios : sequence of str
+            The named stress scenarios run (empty: the base model only).
+        outputs : dict, optional
+            Each file written (path relative to the output directory) -> its SHA-256 (hex).
+        run_ids : sequence of str
+            The per-deal rows of table ``runs`` (``record_run``) this run made.
+        """
+        record_id = f"rec-{uuid.uuid4().hex[:16]}"
+        with self._transaction() as con:
+            con.execute(_RUN_RECORDS_TABLE)
+            con.execute(
+                "INSERT INTO run_records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    record_id,
+                    _utc_now(),
+                    command_line,
+                    seed,
+                    n_paths,
+                    json.dumps(list(dict.fromkeys(calibration_ids))),
+                    _data_hash(con),
+                    version,
+                    json.dumps(list(spec_hashes)),
+                    json.dumps(list(scenarios)),
+                    json.dumps(dict(sorted((outputs or {}).items()))),
+                    json.dumps(list(run_ids)),
+                ],
+            )
+        return record_id
+
+    def list_run_records(self, limit: int | None = None) -> list[RunRecord]:
+        """The whole-run records (``record_run_set``), newest first; empty for a store that
+        has none (also one made before the table existed)."""
+        with self._connection() as con:
+            if not _has_table(con, "run_records"):
+                return []
+            rows = con.execute(
+                "SELECT * FROM run_records ORDER BY created_utc DESC, id LIMIT ?",
+                [limit if limit is not None else 2**62],
+            ).fetchall()
+        return [_run_record(row) for row in rows]
+
+    def load_run_record(self, record_id: str) -> RunRecord:
+        """One whole-run record by its id; ``DataError`` when there is none."""
+        with self._connection() as con:
+            row = (
+                con.execute("SELECT * FROM run_records WHERE id = ?", [record_id]).fetchone()
+                if _has_table(con, "run_records")
+                else None
+            )
+        if row is None:
+            raise DataError(f"{self.path}: no run record with id {record_id!r}")
+        return _run_record(row)
+
     def query(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
         """Run one SQL statement on the store and return its rows (for notebooks and tests).
 
@@ -1216,3 +1301,80 @@ def _parse_date(text: str) -> dt.date | None:
         return dt.date.fromisoformat(text)
     except ValueError:
         return None
+
+
+#: The whole-run records (``MarketStore.record_run_set``); created on first use, so a store
+#: made before it existed gains it without losing anything.
+_RUN_RECORDS_TABLE = """
+CREATE TABLE IF NOT EXISTS run_records (
+    id VARCHAR PRIMARY KEY,
+    created_utc TIMESTAMP NOT NULL,
+    command_line VARCHAR NOT NULL,
+    seed BIGINT NOT NULL,
+    n_paths BIGINT NOT NULL,
+    calibration_ids_json VARCHAR NOT NULL,
+    data_hash VARCHAR NOT NULL,
+    version VARCHAR NOT NULL,
+    spec_hashes_json VARCHAR NOT NULL,
+    scenarios_json VARCHAR NOT NULL,
+    outputs_json VARCHAR NOT NULL,
+    run_ids_json VARCHAR NOT NULL
+)
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """One command's run as a whole (table ``run_records``): its provenance and its files.
+
+    Attributes
+    ----------
+    id, created_utc : the record's id (``rec-...``) and when it was made (UTC).
+    command_line : the command as typed.
+    seed, n_paths : the seed and Monte Carlo paths per deal.
+    calibration_ids : the factor parameters used (None: the sourced defaults), each once.
+    data_hash : the shipped data's hash in the store when recorded.
+    version : the gpucredit version.
+    spec_hashes : the hash of each validated spec run.
+    scenarios : the named stress scenarios run.
+    outputs : file written (relative path) -> SHA-256 (hex).
+    run_ids : the per-deal rows of table ``runs`` made by the same run.
+    """
+
+    id: str
+    created_utc: str
+    command_line: str
+    seed: int
+    n_paths: int
+    calibration_ids: tuple[str | None, ...]
+    data_hash: str
+    version: str
+    spec_hashes: tuple[str, ...]
+    scenarios: tuple[str, ...]
+    outputs: dict[str, str]
+    run_ids: tuple[str, ...]
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    row = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def _run_record(row: Sequence[Any]) -> RunRecord:
+    (rec_id, created, command, seed, n_paths, cals, data_hash, version, specs, scen, out, ids) = row
+    return RunRecord(
+        id=str(rec_id),
+        created_utc=str(created),
+        command_line=str(command),
+        seed=int(seed),
+        n_paths=int(n_paths),
+        calibration_ids=tuple(json.loads(cals)),
+        data_hash=str(data_hash),
+        version=str(version),
+        spec_hashes=tuple(json.loads(specs)),
+        scenarios=tuple(json.loads(scen)),
+        outputs=dict(json.loads(out)),
+        run_ids=tuple(json.loads(ids)),
+    )

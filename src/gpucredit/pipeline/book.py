@@ -1050,6 +1050,25 @@ class BookResult:
     def exposure_usd(self) -> float:
         return math.fsum(p.held_usd for p in self.positions)
 
+    def plot(self, kind: str | None = None, ax: Any = None) -> Any:
+        """A chart of the result (``reports.charts``): ``kind`` ``loss`` or None (the same
+        chart); ``ax`` a matplotlib Axes to draw it into.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+        """
+        from gpucredit.reports.charts import plot_result  # reports sit above the pipeline
+
+        return plot_result(self, kind, ax)
+
+    def _repr_html_(self) -> str:
+        """A compact HTML table of the headline figures with their standard errors
+        (notebooks)."""
+        from gpucredit.reports.html import summary_html  # reports sit above the pipeline
+
+        return summary_html(self)
+
 
 def _concentrations(bm: BookModel) -> dict[str, Concentration]:
     """HHI of the held face by borrower, GPU generation and tenant (a position's face split by

@@ -241,6 +241,7 @@ def simulate(
             cut = min(stop, keep) - start
             for name, value in loan_slice(inputs, ledger, cut).items():
                 part.kept.add(name, value)
+            part.kept.add("loss", outcomes.loss_usd[:cut])  # the loss-distribution chart's
         part.fan.add(cash.collateral_value_usd)
         part.add_guarantees(cash.guarantor_paid_usd)
         return part

@@ -31,6 +31,10 @@ def loan_slice(inputs: BlockInputs, ledger: DebtLedger, cut: int) -> dict[str, n
         "defaulted": (dm > 0) & (month >= dm),
         "breach": ledger.breach[:cut],
         **market_slice(inputs, cut),
+        # the schedule's rows (reports.xlsx): what was paid, and the DSCR's denominator
+        "interest_paid": ledger.interest_paid[:cut],
+        "principal_paid": ledger.principal_paid[:cut] + ledger.prepaid[:cut],
+        "debt_service": ledger.ds_scheduled[:cut],
     }
 
 
@@ -58,12 +62,16 @@ UNITS = {
     "opex": "USD per month",
     "collateral_value": "USD, income approach",
     "dsra": "USD, end of month",
+    "interest_paid": "USD per month",
+    "principal_paid": "USD per month, incl. prepayments and a refinanced balloon",
+    "debt_service": "USD per month: scheduled interest + regular principal (DSCR denominator)",
     "defaulted": "bool: defaulted in or before this month",
     "breach": "bool: a covenant breached this month",
     "utilisation": "share of hours rented (merchant)",
     "sofr": "decimal per year",
     "regime": "0 tight, 1 glut",
     "rent": "USD per GPU-hour (market index)",
+    "loss": "USD: the lender's loss on the path (0 where the loan does not default)",
 }
 
 
@@ -94,6 +102,7 @@ def paths_dataset(
             dims, units = variables[name]
         else:
             dims = ("path", "month", "generation") if value.ndim == 3 else ("path", "month")
+            dims = ("path",) if value.ndim == 1 else dims  # one figure per path (the loss)
             units = UNITS[name]
         data_vars[name] = xr.Variable(dims, value, attrs={"units": units})
     # netCDF attributes are flat: the default model's nested record becomes prefixed keys
@@ -138,6 +147,9 @@ def structure_slice(
         "llcr": llcr[:cut, 1:],
         "lockup": ledger.lockup_balance[:cut],
         **market_slice(inputs, cut),
+        # the schedule's rows (reports.xlsx): opex and the deal DSCR's denominator
+        "opex": inputs.cash.opex_usd[:cut],
+        "debt_service": ledger.debt_service[:cut],
     }
 
 
@@ -150,6 +162,8 @@ STRUCTURE_VARS = {
     "interest_paid": (("path", "month", "facility"), "USD per month"),
     "principal_paid": (("path", "month", "facility"), "USD per month, incl. prepayments"),
     "dsra": (("path", "month", "facility"), "USD, end of month"),
+    "opex": (("path", "month"), UNITS["opex"]),
+    "debt_service": (("path", "month"), "USD per month: all facilities' scheduled service"),
     "defaulted": (("path", "month", "facility"), "bool: defaulted in or before this month"),
     "step_paid": (("path", "month", "step"), "USD paid by each waterfall step"),
     "dscr": (("path", "month"), "deal DSCR (NaN where no service is due)"),
@@ -160,6 +174,7 @@ STRUCTURE_VARS = {
         name: (("path", "month"), UNITS[name])
         for name in ("cfads", "revenue", "collateral_value", "utilisation", "sofr", "regime")
     },
+    "loss": (("path", "facility"), "USD: each facility's loss on the path (0 without default)"),
 }
 
 

@@ -185,6 +185,26 @@ class SimulationResult:
             index=pd.RangeIndex(1, len(ends) + 1, name="year"),
         )
 
+    def plot(self, kind: str | None = None, ax: Any = None) -> Any:
+        """A chart of the result (``reports.charts``): ``kind`` one of ``dscr_fan``,
+        ``pd_term``, ``loss``, ``collateral``, ``spread_gap``, or None for all of them in a
+        grid; ``ax`` a matplotlib Axes to draw one chart into.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+        """
+        from gpucredit.reports.charts import plot_result  # reports sit above the pipeline
+
+        return plot_result(self, kind, ax)
+
+    def _repr_html_(self) -> str:
+        """A compact HTML table of the headline figures with their standard errors
+        (notebooks)."""
+        from gpucredit.reports.html import summary_html  # reports sit above the pipeline
+
+        return summary_html(self)
+
 
 def finite_or_none(value: Any) -> Any:
     """``value``, or None where it is a non-finite float (so no NaN or inf reaches a CSV)."""
@@ -334,3 +354,23 @@ class MinerResult:
     def duration_frame(self) -> pd.DataFrame:
         """One row per facility: the duration-mismatch figures and why any is missing."""
         return duration_frame(self.facilities, self.duration)
+
+    def plot(self, kind: str | None = None, ax: Any = None) -> Any:
+        """A chart of the result (``reports.charts``): ``kind`` one of ``pd_term``,
+        ``spread_gap``, ``shapley``, or None for all of them in a grid; ``ax`` a matplotlib
+        Axes to draw one chart into.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+        """
+        from gpucredit.reports.charts import plot_result  # reports sit above the pipeline
+
+        return plot_result(self, kind, ax)
+
+    def _repr_html_(self) -> str:
+        """A compact HTML table of the headline figures with their standard errors
+        (notebooks)."""
+        from gpucredit.reports.html import summary_html  # reports sit above the pipeline
+
+        return summary_html(self)

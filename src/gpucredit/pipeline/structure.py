@@ -146,6 +146,8 @@ def simulate_structure(
                 inputs, ledger, llcr, min(stop, keep) - start
             ).items():
                 part.kept.add(name, value)
+            cut = min(stop, keep) - start  # each facility's loss: the loss-distribution chart's
+            part.kept.add("loss", np.stack([o.loss_usd[:cut] for o in outs], axis=1))
         part.fan.add(x.collateral_value_usd)
         part.add_guarantees(inputs.cash.guarantor_paid_usd)
         return part
