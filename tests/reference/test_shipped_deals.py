@@ -63,7 +63,7 @@ def _id(path: Path) -> str:
 
 def test_the_book_ships_per_borrower_folders() -> None:
     assert DEALS, "the package ships its book of real deals"
-    assert DEALS == sorted(DEALS)
+    assert sorted(DEALS) == DEALS
     assert {p.parent.name for p in DEALS} <= set(BORROWERS)
     assert "coreweave" in {p.parent.name for p in DEALS}
 
