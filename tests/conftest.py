@@ -99,8 +99,12 @@ def spec_path(stem: str) -> Path:
 
 
 def load_example_data(stem: str) -> dict[str, Any]:
+    """An example's or a shipped deal's raw data, without its ``sources`` and
+    ``assumptions``: tests edit, rename and delete the fields those keys name."""
     data = yaml.safe_load(spec_path(stem).read_text(encoding="utf-8"))
     assert isinstance(data, dict)
+    data.pop("sources", None)
+    data.pop("assumptions", None)
     return data
 
 
