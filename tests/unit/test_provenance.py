@@ -220,6 +220,7 @@ def test_a_public_rating_that_is_no_rating_and_an_agency_alone_are_refused() -> 
     assert "field 'facilities[0].public_rating_agency'" in message
 
 
+@pytest.mark.slow  # ~8 s alone: the process's first simulate loads the compiled kernels
 def test_unpublished_pricing_reports_the_market_spread_as_unknown() -> None:
     data = _facility_deal(pricing_public=False, public_rating="BB-", public_rating_agency="Fitch")
     spec = parse_deal(yaml.safe_dump(data), source="d.yaml")
