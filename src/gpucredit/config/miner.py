@@ -27,14 +27,16 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     Field,
+    ModelWrapValidatorHandler,
     model_validator,
 )
 
 from gpucredit.config.loading import parse_spec, read_document, validate_document
+from gpucredit.config.provenance import check_provenance
 from gpucredit.config.spec import (
     LIFE_MARGIN_MONTHS,
     MAX_ITEMS,
@@ -375,6 +377,10 @@ class MinerSpec(Spec):
     notes: str = ""
     gpu_fleet: GpuFleetSpec | None = None
     premium_curve: PremiumCurveSpec = Field(default_factory=PremiumCurveSpec)
+    #: Where each public field's value is published, and the reasoning behind each field
+    #: filled without a public figure (``config.provenance``, docs/deals.md).
+    sources: dict[str, str] = Field(default_factory=dict)
+    assumptions: dict[str, str] = Field(default_factory=dict)
 
     @property
     def horizon_months(self) -> int:
@@ -533,6 +539,16 @@ class MinerSpec(Spec):
                     f"{peak} units of cohort '{cohort.name}' under contract at once",
                     f"at most the cohort's {cohort.units} units (gpu_fleet.fleet[{i}].units)",
                 )
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _provenance(cls, data: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
+        """Every ``sources`` and ``assumptions`` key names a field of the raw document:
+        checked once the spec itself is valid, so a spec's own problem is reported first
+        (a key left naming a deleted field would otherwise hide it)."""
+        spec = handler(data)
+        check_provenance(data)
+        return spec
 
 
 def is_miner_data(data: object) -> bool:
