@@ -17,13 +17,13 @@ N_PATHS = 150
 
 
 @pytest.mark.parametrize("default_free", [False, True])
-@pytest.mark.parametrize("stem", ["cipher_compute_notes", "coreweave_ddtl2_contract_pools"])
+@pytest.mark.parametrize("stem", ["cipher_compute_notes", "coreweave/ddtl2_contract_pools"])
 def test_compiled_equals_numpy(stem: str, default_free: bool) -> None:
     model = build_model(make_deal(load_example_data(stem)))
     assert model.structure is not None
     inputs = _inputs(model, MonteCarloShocks(7), 0, N_PATHS)
     values = model.collateral_values(inputs.cash.cohort_value_usd)
-    if stem == "coreweave_ddtl2_contract_pools":
+    if stem == "coreweave/ddtl2_contract_pools":
         assert model.lots is not None and values.shape[2] == 4  # three contract lots, the rest
     args = (
         model.structure,
