@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from gpucredit.config.provenance import ProvenanceProblem
 from gpucredit.config.spec import DealSpec, SpecProblem
 from gpucredit.errors import SpecError, SpecIssue
 
@@ -403,9 +404,13 @@ def _issues(exc: ValidationError, data: Any, lines: dict[tuple[Any, ...], int]) 
     for err in exc.errors(include_url=False):
         loc = tuple(err["loc"])
         original = (err.get("ctx") or {}).get("error")
-        if isinstance(original, SpecProblem):
-            loc = loc + _split_field(original.field)
+        if isinstance(original, ProvenanceProblem):
+            loc = loc + original.parts
             value: object = original.value
+            expected = original.expected
+        elif isinstance(original, SpecProblem):
+            loc = loc + _split_field(original.field)
+            value = original.value
             expected = original.expected
         elif err["type"] in _TAG_ERRORS and isinstance(err.get("input"), dict):
             # report the tag field itself ('loan.rate.kind'), not the whole mapping

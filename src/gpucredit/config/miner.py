@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     Field,
@@ -35,6 +35,7 @@ from pydantic import (
 )
 
 from gpucredit.config.loading import parse_spec, read_document, validate_document
+from gpucredit.config.provenance import check_provenance
 from gpucredit.config.spec import (
     LIFE_MARGIN_MONTHS,
     MAX_ITEMS,
@@ -375,6 +376,17 @@ class MinerSpec(Spec):
     notes: str = ""
     gpu_fleet: GpuFleetSpec | None = None
     premium_curve: PremiumCurveSpec = Field(default_factory=PremiumCurveSpec)
+    #: Where each public field's value is published, and the reasoning behind each field
+    #: filled without a public figure (``config.provenance``, docs/deals.md).
+    sources: dict[str, str] = Field(default_factory=dict)
+    assumptions: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _provenance(cls, data: Any) -> Any:
+        """Every ``sources`` and ``assumptions`` key names a field of the raw document."""
+        check_provenance(data)
+        return data
 
     @property
     def horizon_months(self) -> int:

@@ -30,6 +30,7 @@ from gpucredit.config.entities import (
     registry,
 )
 from gpucredit.config.presets import generation_presets
+from gpucredit.config.provenance import check_provenance
 
 __all__ = [
     "FIRST_DATE",
@@ -971,6 +972,32 @@ class _FacilityBase(Spec):
     #: any month) or 'capitalised' (added to the balance each month, PIK, until the delivery
     #: month: interest during construction).
     interest_during_construction: Literal["paid", "capitalised"] = "paid"
+    #: Whether the instrument's pricing (coupon or margin, issue price) is public; False: the
+    #: coupon given is an assumption, and the market spread and its gap to the model's fair
+    #: spread are reported as unknown (the model still prices the coupon it is given).
+    pricing_public: bool = True
+    #: An agency's rating of this instrument where public (S&P-style letters, notches kept:
+    #: 'BB-'), reported next to the implied rating; ``public_rating_agency`` names the agency.
+    public_rating: str | None = None
+    public_rating_agency: str | None = Field(default=None, min_length=1, max_length=40)
+
+    @field_validator("public_rating")
+    @classmethod
+    def _public_rating(cls, value: str | None) -> str | None:
+        if value is not None:
+            _rating_category(value)  # refuses anything but an S&P-style rating
+            return value.upper()
+        return value
+
+    @model_validator(mode="after")
+    def _agency_with_rating(self) -> Self:
+        if self.public_rating_agency is not None and self.public_rating is None:
+            raise SpecProblem(
+                "public_rating_agency",
+                self.public_rating_agency,
+                "an agency only with the instrument's public_rating",
+            )
+        return self
 
 
 class TermLoanSpec(_FacilityBase):
@@ -1573,6 +1600,17 @@ class DealSpec(Spec):
     #: A growing borrower's capex plan, funding, new contracts and parent covenants
     #: (``GrowthSpec``); None: the deal runs off.
     growth: GrowthSpec | None = None
+    #: Where each public field's value is published, and the reasoning behind each field
+    #: filled without a public figure (``config.provenance``, docs/deals.md).
+    sources: dict[str, str] = Field(default_factory=dict)
+    assumptions: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _provenance(cls, data: Any) -> Any:
+        """Every ``sources`` and ``assumptions`` key names a field of the raw document."""
+        check_provenance(data)
+        return data
 
     @model_validator(mode="before")
     @classmethod

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
@@ -32,6 +32,7 @@ __all__ = [
     "next_path_count",
     "run_to_target",
     "wilson_interval",
+    "with_public_terms",
     "worst_spread_se_bps",
 ]
 
@@ -255,6 +256,31 @@ class FacilityMetrics:
     #: value to the holder in spread (docs/capital_structures.md).
     straight_spread_bps: float | None = None
     straight_actuarial_spread_bps: float | None = None
+    #: Whether the instrument's pricing is public (``pricing_public`` of its spec): when
+    #: False, ``market_spread_bps`` is the spread of an assumed coupon and is reported as
+    #: unknown (``reported_market_spread_bps`` and ``reported_spread_gap_bps`` are None).
+    pricing_public: bool = True
+    #: An agency's rating of the instrument where public ('BB-'), and the agency.
+    public_rating: str | None = None
+    public_rating_agency: str | None = None
+
+    @property
+    def reported_market_spread_bps(self) -> float | None:
+        """The market spread as reported, bp: None when the pricing is not public."""
+        return self.market_spread_bps if self.pricing_public else None
+
+    @property
+    def reported_spread_gap_bps(self) -> float | None:
+        """Market - fair spread as reported, bp: None when the pricing is not public."""
+        return self.spread_gap_bps if self.pricing_public else None
+
+    @property
+    def public_rating_label(self) -> str | None:
+        """The public rating with its agency ('BB- (Fitch)'), or None."""
+        if self.public_rating is None:
+            return None
+        agency = self.public_rating_agency
+        return self.public_rating if agency is None else f"{self.public_rating} ({agency})"
 
 
 def wilson_interval(defaults: int, n: int, z: float = Z_95) -> tuple[float, float]:
@@ -473,3 +499,31 @@ def run_to_target(
         "worst_se_bps": worst,
         "paths_tried": tried,
     }
+
+
+class PublicTerms(Protocol):
+    """What a facility spec says of its public terms (``config.spec`` facilities)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def pricing_public(self) -> bool: ...
+    @property
+    def public_rating(self) -> str | None: ...
+    @property
+    def public_rating_agency(self) -> str | None: ...
+
+
+def with_public_terms(metrics: FacilityMetrics, specs: Sequence[PublicTerms]) -> FacilityMetrics:
+    """``metrics`` with the public terms of the spec facility of the same name (whether its
+    pricing is public, its agency rating); unchanged when no spec facility has that name (a
+    growth plan's facility, a miner's margin loan)."""
+    for spec in specs:
+        if spec.name == metrics.name:
+            return replace(
+                metrics,
+                pricing_public=spec.pricing_public,
+                public_rating=spec.public_rating,
+                public_rating_agency=spec.public_rating_agency,
+            )
+    return metrics

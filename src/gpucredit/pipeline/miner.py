@@ -29,6 +29,7 @@ from gpucredit.credit.metrics import (
     check_target,
     run_to_target,
     summarise,
+    with_public_terms,
 )
 from gpucredit.credit.pricing import with_pricing_measure
 from gpucredit.credit.spread import SpreadSearch, SpreadSolution, spread_figures
@@ -164,7 +165,8 @@ def _metrics(
             breakeven_generation=MINER_GPU_GENERATION,
             **spread_figures(s, _nominal(model, k)),
         )
-        out.append(with_pricing_measure(metrics, s, None if q_spreads is None else q_spreads[k]))
+        metrics = with_pricing_measure(metrics, s, None if q_spreads is None else q_spreads[k])
+        out.append(with_public_terms(metrics, model.spec.facilities))
     return tuple(out)
 
 

@@ -26,6 +26,7 @@ from gpucredit.credit.metrics import (
     CreditAccumulator,
     FacilityMetrics,
     summarise,
+    with_public_terms,
 )
 from gpucredit.credit.pricing import with_pricing_measure
 from gpucredit.credit.recovery import RecoveryModel
@@ -204,6 +205,7 @@ def simulate_structure(
         for k, f in enumerate(structure.facilities)
     )
     facilities = tuple(_with_option(m, options[k]) for k, m in enumerate(facilities))
+    facilities = tuple(with_public_terms(m, deal.facilities) for m in facilities)
     report = structure_report(model, totals.deal)
     prov = run_provenance(model, config, f"{config.backend} (capital structure)", provenance)
     paths = structure_dataset(model, totals.kept.stacked(), prov) if keep else xr.Dataset()

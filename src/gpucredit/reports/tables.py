@@ -222,13 +222,16 @@ def credit_record(m: FacilityMetrics) -> dict[str, Any]:
         "expected_loss_pct": _num(m.expected_loss_pct),
         "fair_spread_bps": _num(m.fair_spread_bps, 3),
         "fair_spread_se_bps": _num(m.fair_spread_se_bps, 3),
-        "market_spread_bps": _num(m.market_spread_bps, 3),
-        "spread_gap_bps": _num(m.spread_gap_bps, 3),
+        "market_spread_bps": _num(m.reported_market_spread_bps, 3),
+        "spread_gap_bps": _num(m.reported_spread_gap_bps, 3),
         "actuarial_spread_bps": _num(m.actuarial_spread_bps, 3),
         "actuarial_spread_se_bps": _num(m.actuarial_spread_se_bps, 3),
         "risk_premium_bps": _num(m.risk_premium_bps, 3),
         "implied_rating": m.implied_rating,
         "implied_rating_range": m.implied_rating_range,
+        # an agency's rating of the instrument where public (null otherwise)
+        "public_rating": m.public_rating,
+        "public_rating_agency": m.public_rating_agency,
         "notes": {k: v for k, v in m.notes.items() if k != "mean_ead_usd"},
     }
     if m.straight_actuarial_spread_bps is not None or m.straight_spread_bps is not None:
@@ -292,7 +295,7 @@ def convertible_table(results: list[SimulationResult]) -> Table | None:
             _bps(m.fair_spread_bps),
             _bps(m.straight_spread_bps),
             _bps(_less(m.straight_spread_bps, m.fair_spread_bps)),
-            _bps(m.market_spread_bps),
+            _reported_bps(m, m.market_spread_bps),
         )
     return table
 
@@ -764,6 +767,9 @@ def summary_table(results: list[SimulationResult]) -> Table:
         caption=SPREAD_CAPTION,
         caption_justify="left",
     )
+    facilities = [m for r in results for m in r.all_facilities]
+    # the agency ratings' column only where one is public: other tables stay as they were
+    rated = any(m.public_rating is not None for m in facilities)
     for name, justify in [
         ("Deal", "left"),
         ("Facility", "left"),
@@ -785,11 +791,12 @@ def summary_table(results: list[SimulationResult]) -> Table:
     ]:
         # fold, not cut, a long name when the terminal is narrow
         table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
-    for m in (m for r in results for m in r.all_facilities):
-        gap = _bps(m.spread_gap_bps)
+        if rated and name == "Rating EL":
+            table.add_column("Public rating", justify="center", overflow="fold")
+    for m in facilities:
+        gap = _reported_bps(m, m.spread_gap_bps)
         be = m.breakeven_rent_usd_per_gpu_hour
-        _add_row(
-            table,
+        cells = [
             m.deal,
             m.name,
             _pct(m.pd, se=m.pd_se),
@@ -800,15 +807,24 @@ def summary_table(results: list[SimulationResult]) -> Table:
             _pct(m.expected_loss_pct, 2),
             _bps(m.actuarial_spread_bps, m.actuarial_spread_se_bps),
             _bps(m.fair_spread_bps, m.fair_spread_se_bps),
-            _bps(m.market_spread_bps),
+            _reported_bps(m, m.market_spread_bps),
             gap,
             m.implied_rating_range,
             m.implied_rating_el_range,
             _pct(m.breach_probability),
             f"{m.min_dscr_p50:.2f}x" if _defined(m.min_dscr_p50) else "n/a",
             "n/a" if be is None else f"{be:.2f} ({m.breakeven_generation})",
-        )
+        ]
+        if rated:
+            cells.insert(14, m.public_rating_label or "none")
+        _add_row(table, *cells)
     return table
+
+
+def _reported_bps(m: FacilityMetrics, value: float | None) -> str:
+    """A market-side spread of ``m`` (market spread, gap), bp: "unknown" where the
+    instrument's pricing is not public."""
+    return _bps(value) if m.pricing_public else "unknown"
 
 
 def _ratio(value: float | None) -> str:
@@ -1049,7 +1065,7 @@ def miner_table(results: list[MinerResult]) -> Table:
                 _usd_m(m.expected_loss_usd, m.el_se_usd),
                 _bps(m.actuarial_spread_bps, m.actuarial_spread_se_bps),
                 _bps(m.fair_spread_bps, m.fair_spread_se_bps),
-                _bps(m.market_spread_bps),
+                _reported_bps(m, m.market_spread_bps),
                 m.implied_rating_range,
                 m.implied_rating_el_range,
                 "n/a" if p_bp is None else f"{p_bp:+,.1f}",
