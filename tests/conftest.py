@@ -20,6 +20,8 @@ from gpucredit.debt.terms import AmortKind, LoanTerms
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "src" / "gpucredit" / "examples"
+#: The shipped book of real deals, one folder per borrower (``gpucredit.deals``).
+DEALS = ROOT / "src" / "gpucredit" / "deals"
 
 
 def _is_miner(path: Path) -> bool:
@@ -90,8 +92,14 @@ def make_deal(data: dict[str, Any], **changes: Any) -> DealSpec:
     return DealSpec.model_validate(merged)
 
 
+def spec_path(stem: str) -> Path:
+    """An example's file (``merchant_h100``), or a shipped deal's (``coreweave/ddtl4_spv``)."""
+    example = EXAMPLES / f"{stem}.yaml"
+    return example if example.exists() else DEALS / f"{stem}.yaml"
+
+
 def load_example_data(stem: str) -> dict[str, Any]:
-    data = yaml.safe_load((EXAMPLES / f"{stem}.yaml").read_text(encoding="utf-8"))
+    data = yaml.safe_load(spec_path(stem).read_text(encoding="utf-8"))
     assert isinstance(data, dict)
     return data
 

@@ -39,6 +39,11 @@ def example_file(stem: str) -> Path:
     return found
 
 
+def deal_file(name: str) -> Path:
+    """A deal of the shipped book inside the installed package (``coreweave/ddtl4_spv``)."""
+    return Path(str(resources.files("gpucredit").joinpath("deals", f"{name}.yaml")))
+
+
 def deal_name(path: Path) -> str:
     name = yaml.safe_load(path.read_text(encoding="utf-8"))["name"]
     assert isinstance(name, str)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 from tests.conftest import load_example_data
-from tests.e2e.conftest import assert_rejected, example_file
+from tests.e2e.conftest import assert_rejected, deal_file
 from typer.testing import CliRunner
 
 from gpucredit.cli.app import app
@@ -18,7 +18,7 @@ from gpucredit.cli.app import app
 
 @pytest.mark.slow  # one CLI run of 64 paths with its fair-spread solves, ~8 s measured
 def test_the_stay_and_the_terminations_show_in_the_json() -> None:
-    path = str(example_file("coreweave_ddtl4_spv"))
+    path = str(deal_file("coreweave/ddtl4_spv"))
     result = CliRunner().invoke(app, ["run", path, "--paths", "64", "--format", "json"])
     assert result.exit_code == 0, result.output
     parent = json.loads(result.stdout)["facilities"][0]["structure"]["parent"]
@@ -54,7 +54,7 @@ def _not_a_flag(data: dict[str, Any]) -> list[str]:
     ids=["negative-stay", "cost-over-100", "no-servicer", "not-a-flag"],
 )
 def test_bad_bankruptcy_input_is_one_message(case: Any, tmp_path: Path) -> None:
-    data = load_example_data("coreweave_ddtl4_spv")
+    data = load_example_data("coreweave/ddtl4_spv")
     fragments = case(data)
     path = tmp_path / "deal.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")

@@ -67,7 +67,7 @@ CASES: dict[str, Callable[[dict[str, Any]], list[str]]] = {
 def test_bad_convertible_file(
     case: Callable[[dict[str, Any]], list[str]], tmp_path: Path, write_yaml: WriteYaml
 ) -> None:
-    data = load_example_data("coreweave_convertible_2031")
+    data = load_example_data("coreweave/convertible_2031")
     fragments = case(data)
     path = write_yaml(tmp_path / "deal.yaml", data)
     out = tmp_path / "out"

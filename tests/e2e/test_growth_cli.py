@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 from tests.conftest import load_example_data
-from tests.e2e.conftest import assert_rejected, example_file
+from tests.e2e.conftest import assert_rejected, deal_file
 from typer.testing import CliRunner
 
 from gpucredit.cli.app import app
@@ -83,7 +83,7 @@ def _loan_leverage(data: dict[str, Any]) -> list[str]:
     ],
 )
 def test_bad_growth_input_is_one_message(case: Any, tmp_path: Path) -> None:
-    data = load_example_data("coreweave_growing_parent")
+    data = load_example_data("coreweave/growing_parent")
     fragments = case(data)
     path = tmp_path / "deal.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
@@ -94,13 +94,13 @@ def test_bad_growth_input_is_one_message(case: Any, tmp_path: Path) -> None:
 @pytest.mark.slow  # two CLI runs of 64 paths with their fair-spread solves
 def test_going_concern_and_run_off_in_the_json(tmp_path: Path) -> None:
     """The going concern adds the growth DDTL beside the notes; run-off is the deal as written."""
-    path = example_file("coreweave_growing_parent")
+    path = deal_file("coreweave/growing_parent")
     result = CliRunner().invoke(app, ["run", str(path), "--paths", "64", "--format", "json"])
     assert result.exit_code == 0, result.output
     names = [f["name"] for f in json.loads(result.stdout)["facilities"]]
     written = ["spv-ddtl", "oem-financing", "senior-notes-9.25-2030", "senior-notes-9.00-2031"]
     assert names == [*written, "growth-ddtl"]
-    data = load_example_data("coreweave_growing_parent")
+    data = load_example_data("coreweave/growing_parent")
     data["growth"]["mode"] = "run_off"
     run_off = tmp_path / "run_off.yaml"
     run_off.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")

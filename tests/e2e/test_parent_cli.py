@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 from tests.conftest import load_example_data
-from tests.e2e.conftest import assert_rejected, example_file
+from tests.e2e.conftest import assert_rejected, deal_file
 from typer.testing import CliRunner
 
 from gpucredit.cli.app import app
@@ -18,7 +18,7 @@ from gpucredit.cli.app import app
 
 @pytest.mark.slow  # two CLI runs of 64 paths with their fair-spread solves, ~12 s warm
 def test_a_parent_shows_in_the_table_and_the_json() -> None:
-    path = str(example_file("coreweave_ddtl4_spv"))
+    path = str(deal_file("coreweave/ddtl4_spv"))
     table = CliRunner().invoke(app, ["run", path, "--paths", "64", "-q"])
     assert table.exit_code == 0, table.output
     assert "parents, sponsors and servicers" in table.stdout
@@ -58,7 +58,7 @@ def _negative_cap(data: dict[str, Any]) -> list[str]:
 
 @pytest.mark.parametrize("case", [_unknown, _cycle, _negative_cap], ids=["unknown", "cycle", "cap"])
 def test_bad_parent_input_is_one_message(case: Any, tmp_path: Path) -> None:
-    data = load_example_data("coreweave_ddtl4_spv")
+    data = load_example_data("coreweave/ddtl4_spv")
     fragments = case(data)
     path = tmp_path / "deal.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")

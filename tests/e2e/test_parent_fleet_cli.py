@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 from tests.conftest import load_example_data
-from tests.e2e.conftest import assert_rejected, example_file
+from tests.e2e.conftest import assert_rejected, deal_file
 from typer.testing import CliRunner
 
 from gpucredit.cli.app import app
@@ -18,7 +18,7 @@ from gpucredit.cli.app import app
 
 @pytest.mark.slow  # two CLI runs of 64 paths with their fair-spread solves, ~17 s measured
 def test_the_co_sale_shows_in_the_table_and_the_json() -> None:
-    path = str(example_file("coreweave_ddtl5_spv"))
+    path = str(deal_file("coreweave/ddtl5_spv"))
     table = CliRunner().invoke(app, ["run", path, "--paths", "64", "-q"])
     assert table.exit_code == 0, table.output
     assert "the parent's fleet sold into the same market" in table.stdout
@@ -67,7 +67,7 @@ def _zero_sale_months(data: dict[str, Any]) -> list[str]:
     ids=["negative", "generation", "true", "no-fleet", "months"],
 )
 def test_bad_parent_fleet_input_is_one_message(case: Any, tmp_path: Path) -> None:
-    data = load_example_data("coreweave_ddtl5_spv")
+    data = load_example_data("coreweave/ddtl5_spv")
     fragments = case(data)
     path = tmp_path / "deal.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")

@@ -19,7 +19,7 @@ CASH = ("revenue_usd", "contracted_revenue_usd", "merchant_revenue_usd", "opex_u
 
 
 def _data(stay: int | None, cost: float | None, terminate: bool | None) -> dict[str, Any]:
-    data = load_example_data("coreweave_ddtl4_spv")
+    data = load_example_data("coreweave/ddtl4_spv")
     for key, value in (("stay_months", stay), ("bankruptcy_cost_pct", cost)):
         if value is None:
             data["parent"].pop(key, None)

@@ -44,7 +44,7 @@ STEMS = (
     "ddtl2_tiered_structure",
     "hosting_secured_notes_backstop",
     "parent_unsecured_notes",
-    "coreweave_growing_parent",  # growth expanded: draws, market-rate contracts, max_leverage
+    "coreweave/growing_parent",  # growth expanded: draws, market-rate contracts, max_leverage
 )
 N_PATHS = 150  # parent_unsecured_notes defaults on ~3/4 of paths, the others on none: both seen
 

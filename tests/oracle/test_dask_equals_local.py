@@ -47,7 +47,7 @@ def _run(ex: DaskExecutor | ThreadExecutor, model: DealModel) -> list[dict[str, 
 
 
 def test_local_cluster_equals_local_threads_to_the_bit() -> None:
-    model = build_model(make_deal(load_example_data("coreweave_ddtl4_spv")))
+    model = build_model(make_deal(load_example_data("coreweave/ddtl4_spv")))
     local = _run(ThreadExecutor(2), model)
     sequential = _run(ThreadExecutor(1), model)
     with executor(workers=2) as ex:

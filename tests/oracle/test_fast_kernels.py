@@ -129,7 +129,7 @@ def _deals() -> dict[str, DealSpec]:
         for stem in ("merchant_h100", "ddtl_ig_contracted", "b200_ai_lab")
     }
     # a growing borrower: contracts whose rate is the path's rent at signing
-    out["growing_parent"] = make_deal(load_example_data("coreweave_growing_parent"))
+    out["growing_parent"] = make_deal(load_example_data("coreweave/growing_parent"))
     base = load_example_data("merchant_h100")
     out["two_cohorts"] = _rich_fleet(base, with_a100=False)
     out["three_generations"] = _rich_fleet(base, with_a100=True)

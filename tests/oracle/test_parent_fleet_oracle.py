@@ -20,7 +20,7 @@ FIELDS = ("ead_usd", "recovery_usd", "loss_usd", "lgd", "pv_per_par", "time_to_r
 
 
 def _block(switch: bool | None) -> tuple[object, ...]:
-    data = without_operator_bankruptcy(load_example_data("coreweave_ddtl4_spv"))
+    data = without_operator_bankruptcy(load_example_data("coreweave/ddtl4_spv"))
     if switch is not None:
         data["parent"]["fleet_sold_on_default"] = switch
     model = build_model(make_deal(data))

@@ -118,7 +118,7 @@ def test_a_higher_cap_never_raises_the_pd(low: float, more: float, seed: int) ->
 
 
 def test_a_non_recourse_spv_is_unaffected_by_its_parents_default() -> None:
-    base = without_operator_bankruptcy(load_example_data("coreweave_ddtl4_spv"))
+    base = without_operator_bankruptcy(load_example_data("coreweave/ddtl4_spv"))
     with_parent = {**base, "parent": {"name": "CoreWeave"}}  # no recourse, link or servicer
     without = {k: v for k, v in base.items() if k != "parent"}
     runs = []

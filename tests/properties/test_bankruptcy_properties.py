@@ -69,7 +69,7 @@ def test_a_longer_stay_or_a_higher_cost_never_lowers_the_lgd(
 @settings(max_examples=12, deadline=None)
 @given(seed=st.integers(0, 2**16))
 def test_termination_never_raises_the_assigned_contracts_value(seed: int) -> None:
-    data = load_example_data("coreweave_ddtl5_spv")
+    data = load_example_data("coreweave/ddtl5_spv")
     plain = build_model(make_deal(data)).plan
     for c in data["contracts"]:
         c["terminates_on_servicer_default"] = True

@@ -17,7 +17,7 @@ import pytest
 
 import gpucredit
 from gpucredit import MinerResult, SimulationResult
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, spec_path
 
 #: (block size, workers) of the runs that must agree: blocks cut granules, whole-run blocks.
 SPLITS = ((64, 2), (300, 1), (4096, 2))
@@ -48,7 +48,7 @@ def _miner_record(r: MinerResult) -> Any:
 
 
 def _deal_records(stem: str, n_paths: int, splits: tuple[tuple[int, int], ...]) -> list[Any]:
-    deal = gpucredit.load_deal(EXAMPLES / f"{stem}.yaml")
+    deal = gpucredit.load_deal(spec_path(stem))
     return [
         _deal_record(
             gpucredit.simulate(
@@ -82,7 +82,7 @@ def test_a_capital_structure_is_bit_identical_for_any_block_size_and_workers() -
 @pytest.mark.slow
 def test_a_growing_borrower_is_bit_identical_for_any_block_size_and_workers() -> None:
     # the plan's market-rate contracts read each path's rent: the split must not move them
-    _check(_deal_records("coreweave_growing_parent", 130, ((64, 2), (4096, 1))))
+    _check(_deal_records("coreweave/growing_parent", 130, ((64, 2), (4096, 1))))
 
 
 @pytest.mark.slow

@@ -147,4 +147,4 @@ def test_the_default_settings_reproduce_today_bit_for_bit(seed: int, compiled: b
 def test_a_convertible_with_a_share_diffusion_is_bit_identical_for_any_block_size() -> None:
     # the share's own stream is drawn granule by granule like every other: two splits, 130
     # paths (blocks of 64 cut the first 256-path granule), the option's passes included
-    _check(_deal_records("coreweave_convertible_2031", 130, ((64, 2), (4096, 1))))
+    _check(_deal_records("coreweave/convertible_2031", 130, ((64, 2), (4096, 1))))

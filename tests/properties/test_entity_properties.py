@@ -25,7 +25,7 @@ OTHERS = ("Meta", "OpenAI", "Anthropic")
 def test_one_company_has_one_default_time_in_all_its_roles(
     roles: list[str], parent: bool, seed: int
 ) -> None:
-    data = without_operator_bankruptcy(load_example_data("coreweave_ddtl4_spv"))
+    data = without_operator_bankruptcy(load_example_data("coreweave/ddtl4_spv"))
     lease = {k: v for k, v in data["contracts"][0].items() if k != "tenant"}
     contracts = []
     for i, role in enumerate(roles):

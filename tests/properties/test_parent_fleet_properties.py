@@ -67,7 +67,7 @@ def test_more_parent_units_never_raise_the_recovery(
 
 @pytest.mark.slow  # two runs of 130 paths with their spread searches, ~9 s measured
 def test_a_co_sold_structure_is_bit_identical_for_any_block_size_and_workers() -> None:
-    records = _deal_records("coreweave_ddtl4_spv", 130, ((64, 2), (4096, 1)))
+    records = _deal_records("coreweave/ddtl4_spv", 130, ((64, 2), (4096, 1)))
     _check(records)
     parent = records[0][1]["parent"]
     assert (

@@ -77,7 +77,7 @@ def test_a_stay_delays_the_proceeds_and_charges_the_carry_and_the_cost() -> None
 
 
 def test_a_terminated_contract_stops_in_the_servicers_default_month() -> None:
-    data = load_example_data("coreweave_ddtl4_spv")
+    data = load_example_data("coreweave/ddtl4_spv")
     data["contracts"][0]["terminates_on_servicer_default"] = True
     model = build_model(make_deal(data))
     plan = model.plan

@@ -13,7 +13,7 @@ from tests.conftest import load_example_data, make_deal, without_operator_bankru
 
 
 def test_the_servicers_default_stops_revenue_then_costs_a_share_of_it() -> None:
-    model = build_model(make_deal(load_example_data("coreweave_ddtl4_spv")))
+    model = build_model(make_deal(load_example_data("coreweave/ddtl4_spv")))
     plan = dataclasses.replace(
         model.plan, n_months=6, servicer_downtime_months=2, servicer_cost_share=0.05
     )
@@ -39,7 +39,7 @@ def test_the_servicers_default_stops_revenue_then_costs_a_share_of_it() -> None:
 def test_one_company_has_one_default_time_in_all_its_roles() -> None:
     # CoreWeave is a tenant, the guarantor of another lease and the parent: one column of the
     # default months serves its lease, the guarantee and the parent's links
-    data = without_operator_bankruptcy(load_example_data("coreweave_ddtl4_spv"))
+    data = without_operator_bankruptcy(load_example_data("coreweave/ddtl4_spv"))
     lease = data["contracts"][0]
     data["contracts"] = [
         {**lease, "units": 10000},

@@ -13,7 +13,7 @@ from tests.conftest import load_example_data, make_deal
 
 
 def _ddtl4() -> dict[str, Any]:
-    return load_example_data("coreweave_ddtl4_spv")
+    return load_example_data("coreweave/ddtl4_spv")
 
 
 def test_a_registry_name_takes_the_registrys_risk_and_a_typed_one_wins() -> None:

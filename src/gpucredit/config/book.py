@@ -13,7 +13,7 @@ Example::
     aliases: {"CoreWeave (BB-)": CoreWeave}
     companies: {CoreWeave: {rating: B+}}
     positions:
-      - deal: ../coreweave_ddtl4_spv.yaml
+      - deal: ../../deals/coreweave/ddtl4_spv.yaml
         held_pct: 10
       - deal: ../../deals/applied_digital/computeco_notes_2030.yaml
         held_usd: 50_000_000
@@ -37,6 +37,7 @@ from gpucredit.config.loading import (
     spec_hash,
     validate_document,
 )
+from gpucredit.config.provenance import rename_selectors
 from gpucredit.config.spec import MAX_ITEMS, DealSpec, Spec, SpecProblem, _rating_category
 from gpucredit.errors import SpecError, SpecIssue
 
@@ -240,6 +241,9 @@ def rename_companies(deal: DealSpec, aliases: dict[str, str]) -> DealSpec:
     growth = data.get("growth")
     if isinstance(growth, dict):
         _alias(growth.get("new_contracts"), "tenant", aliases)
+    # provenance keys that select a contract by its tenant, or an entity by its name, follow
+    rename_selectors(before, data, "contracts")
+    rename_selectors(before, data, "entities")
     if data == before:
         return deal
     return DealSpec.model_validate(data)

@@ -66,6 +66,9 @@ def expand_growth(deal: DealSpec) -> DealSpec:
         return deal
     data = deal.model_dump(by_alias=True, exclude_unset=True)
     data.pop("growth", None)
+    # provenance documents the deal as written; its keys name the growth section just removed
+    data.pop("sources", None)
+    data.pop("assumptions", None)
     if growth.mode == "run_off":
         return DealSpec.model_validate(data)
     fleet: list[Any] = list(data["fleet"])

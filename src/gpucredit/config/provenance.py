@@ -39,6 +39,7 @@ __all__ = [
     "check_provenance",
     "deal_rows",
     "parse_key",
+    "rename_selectors",
     "resolve_key",
     "uncovered_fields",
 ]
@@ -289,3 +290,32 @@ def uncovered_fields(data: Any) -> list[str]:
         for path, text in _leaves(data, (), "")
         if not any(path[:cut] in covers for cut in range(1, len(path) + 1))
     ]
+
+
+def rename_selectors(before: Mapping[str, Any], after: dict[str, Any], field: str) -> None:
+    """Rewrite, in place, the provenance keys of raw ``after`` that select an item of the
+    list ``field`` whose name or tenant changed from ``before`` (a book's company aliases:
+    ``contracts[Meta Platforms (AA-)].units`` -> ``contracts[Meta].units``), so that each key
+    still names the same item: by its name, else its tenant when unique, else its index."""
+    old_items, new_items = before.get(field), after.get(field)
+    if not isinstance(old_items, list) or not isinstance(new_items, list):
+        return
+    for section in SECTIONS:
+        entries = after.get(section)
+        if not isinstance(entries, dict):
+            continue
+        rewritten: dict[Any, Any] = {}
+        for key, value in entries.items():
+            parts = parse_key(key) if isinstance(key, str) else None
+            if parts and len(parts) > 1 and parts[0] == field and isinstance(parts[1], tuple):
+                old = parts[1][0]
+                index = _select(old_items, old)
+                if (
+                    index is not None
+                    and index < len(new_items)
+                    and _select(new_items, old) != index  # the selector lost its item
+                ):
+                    rest = key[len(field) + len(old) + 2 :]
+                    key = f"{field}[{_label(new_items, index)}]{rest}"
+            rewritten[key] = value
+        after[section] = rewritten
