@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 import gpucredit
+from gpucredit.config.book import rename_companies
 from gpucredit.config.loading import parse_deal
 from gpucredit.config.miner import parse_miner
 from gpucredit.config.provenance import (
@@ -250,3 +251,22 @@ def test_public_pricing_keeps_the_market_spread_and_no_rating_column() -> None:
     assert credit_record(m)["public_rating"] is None
     headers = [str(c.header) for c in summary_table([result]).columns]
     assert "Public rating" not in headers
+
+
+def test_keys_follow_a_books_renamed_tenants() -> None:
+    data = _facility_deal()
+    data["contracts"][0]["tenant"] = "Meta Platforms (AA-)"
+    data["assumptions"] = {
+        "contracts[Meta Platforms (AA-)].units": REASON,
+        "contracts[0].rate_usd_per_gpu_hour": REASON,
+        "opex": REASON,
+    }
+    deal = parse_deal(yaml.safe_dump(data), source="d.yaml")
+    renamed = rename_companies(deal, {"Meta Platforms (AA-)": "Meta"})
+    assert renamed.contracts[0].tenant == "Meta"
+    assert set(renamed.assumptions) == {
+        "contracts[Meta].units",
+        "contracts[0].rate_usd_per_gpu_hour",  # an index still names the same item
+        "opex",
+    }
+    assert rename_companies(deal, {"Nobody": "Meta"}) is deal

@@ -31,6 +31,7 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     Field,
+    ModelWrapValidatorHandler,
     model_validator,
 )
 
@@ -381,13 +382,6 @@ class MinerSpec(Spec):
     sources: dict[str, str] = Field(default_factory=dict)
     assumptions: dict[str, str] = Field(default_factory=dict)
 
-    @model_validator(mode="before")
-    @classmethod
-    def _provenance(cls, data: Any) -> Any:
-        """Every ``sources`` and ``assumptions`` key names a field of the raw document."""
-        check_provenance(data)
-        return data
-
     @property
     def horizon_months(self) -> int:
         """Months simulated: the longest of the margin loan and the facilities."""
@@ -545,6 +539,16 @@ class MinerSpec(Spec):
                     f"{peak} units of cohort '{cohort.name}' under contract at once",
                     f"at most the cohort's {cohort.units} units (gpu_fleet.fleet[{i}].units)",
                 )
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _provenance(cls, data: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
+        """Every ``sources`` and ``assumptions`` key names a field of the raw document:
+        checked once the spec itself is valid, so a spec's own problem is reported first
+        (a key left naming a deleted field would otherwise hide it)."""
+        spec = handler(data)
+        check_provenance(data)
+        return spec
 
 
 def is_miner_data(data: object) -> bool:

@@ -16,6 +16,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    ModelWrapValidatorHandler,
     ValidationError,
     field_validator,
     model_validator,
@@ -1607,13 +1608,6 @@ class DealSpec(Spec):
 
     @model_validator(mode="before")
     @classmethod
-    def _provenance(cls, data: Any) -> Any:
-        """Every ``sources`` and ``assumptions`` key names a field of the raw document."""
-        check_provenance(data)
-        return data
-
-    @model_validator(mode="before")
-    @classmethod
     def _registry_risk(cls, data: Any) -> Any:
         """Tenants, guarantors and the parent named in the registry take its risk unless one
         is typed (``fill_registry_risk``)."""
@@ -2035,6 +2029,16 @@ class DealSpec(Spec):
                 f"a plan that expands into a valid deal (the expanded deal's {where}: {why})",
             ) from None
         return self
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _provenance(cls, data: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
+        """Every ``sources`` and ``assumptions`` key names a field of the raw document:
+        checked once the spec itself is valid, so a spec's own problem is reported first
+        (a key left naming a deleted field would otherwise hide it)."""
+        spec = handler(data)
+        check_provenance(data)
+        return spec
 
 
 def check_real_estate(items: list[RealEstateSpec], facilities: list[Any], single: bool) -> None:
