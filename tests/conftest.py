@@ -168,3 +168,17 @@ def plain_loan_terms(
         covenants=(),
         refinancing_max_ltv=0.6,
     )
+
+
+#: The shipped book of real deals (issue 15): ``deals/<borrower>/<instrument>.yaml``.
+SHIPPED_DEALS = ROOT / "src" / "gpucredit" / "deals"
+
+
+def load_shipped_data(relative: str) -> dict[str, Any]:
+    """The data of the shipped deal ``deals/<relative>.yaml`` without ``sources`` and
+    ``assumptions``: tests that edit a deal's numbers would leave its provenance keys stale."""
+    data = yaml.safe_load((SHIPPED_DEALS / f"{relative}.yaml").read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    data.pop("sources", None)
+    data.pop("assumptions", None)
+    return data

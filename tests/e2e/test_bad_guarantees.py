@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.conftest import load_example_data
+from tests.conftest import load_shipped_data
 from tests.e2e.conftest import assert_rejected
 from typer.testing import CliRunner
 
@@ -47,7 +47,7 @@ def test_bad_guarantee_exits_2_with_one_message(
     tmp_path: Path,
     write_yaml: Callable[[Path, dict[str, Any]], Path],
 ) -> None:
-    data = load_example_data("cipher_compute_notes")
+    data = load_shipped_data("cipher/cipher_compute_notes_2030")
     fragments = case(data["contracts"][0]["guarantor"])
     path = write_yaml(tmp_path / "deal.yaml", data)
     out = tmp_path / "out"

@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.conftest import load_example_data
+from tests.conftest import SHIPPED_DEALS, load_shipped_data
 from tests.e2e.conftest import assert_rejected
 from typer.testing import CliRunner
 
 from gpucredit.cli.app import app
 
-EXAMPLE = "flash_compute_construction"
+EXAMPLE = "terawulf/flash_compute_notes_2030"
 WriteYaml = Callable[[Path, dict[str, Any]], Path]
 
 
@@ -72,7 +72,7 @@ CASES = {
 def test_bad_construction_input(
     case: Callable[[dict[str, Any]], list[str]], tmp_path: Path, write_yaml: WriteYaml
 ) -> None:
-    data = load_example_data(EXAMPLE)
+    data = load_shipped_data(EXAMPLE)
     fragments = case(data)
     path = write_yaml(tmp_path / "deal.yaml", data)
     out = tmp_path / "out"
@@ -85,7 +85,7 @@ def test_bad_construction_input(
 def test_the_example_reports_its_construction_risk_in_the_table_and_json(
     tmp_path: Path, write_yaml: WriteYaml
 ) -> None:
-    path = Path(__file__).parents[2] / "src" / "gpucredit" / "examples" / f"{EXAMPLE}.yaml"
+    path = SHIPPED_DEALS / f"{EXAMPLE}.yaml"
     table = CliRunner().invoke(app, ["run", str(path), "--paths", "256", "--quiet"])
     assert table.exit_code == 0, table.stderr
     assert "construction and completion risk" in table.stdout

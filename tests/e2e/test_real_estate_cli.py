@@ -9,18 +9,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.conftest import load_example_data
+from tests.conftest import load_shipped_data
 from tests.e2e.conftest import assert_rejected
 from tests.e2e.test_bad_input import RunCli
 
-STEM = "applied_digital_computeco_notes"
+STEM = "applied_digital/computeco_notes_2030"
 
 
 @pytest.mark.slow  # a 200-path run of a 53-month structure with its spread solves: ~12 s
 def test_real_estate_in_the_json(
     tmp_path: Path, write_yaml: Callable[[Path, dict[str, Any]], Path], run_cli: RunCli
 ) -> None:
-    path = write_yaml(tmp_path / "deal.yaml", load_example_data(STEM))
+    path = write_yaml(tmp_path / "deal.yaml", load_shipped_data(STEM))
     proc = run_cli("run", path, "--paths", "200", "--format", "json")
     assert proc.returncode == 0, proc.stderr
     record = json.loads(proc.stdout)["facilities"][0]
@@ -60,7 +60,7 @@ def test_bad_real_estate(
     write_yaml: Callable[[Path, dict[str, Any]], Path],
     run_cli: RunCli,
 ) -> None:
-    data = load_example_data(STEM)
+    data = load_shipped_data(STEM)
     change(data)
     path = write_yaml(tmp_path / "deal.yaml", data)
     out = tmp_path / "out"

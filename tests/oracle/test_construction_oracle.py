@@ -19,18 +19,18 @@ from gpucredit.debt.structure import run_structure
 from gpucredit.pipeline import _inputs, build_model
 from gpucredit.pipeline.construction import pik_end_months
 from gpucredit.scenarios import MonteCarloShocks
-from tests.conftest import load_example_data, make_deal
+from tests.conftest import load_shipped_data, make_deal
 from tests.oracle.test_compiled_structure import assert_same_ledger
 
 N_PATHS = 300
-EXAMPLE = "flash_compute_construction"
+EXAMPLE = "terawulf/flash_compute_notes_2030"
 
 
 def two_cohorts() -> dict[str, Any]:
     """The Flash Compute example with a second, smaller delivery on its own schedule and
     overruns paid from project cash: two delays per path, the second lease (unbacked) with a
     long-stop beside the example's lease with its capped backstop."""
-    data = load_example_data(EXAMPLE)
+    data = load_shipped_data(EXAMPLE)
     data = copy.deepcopy(data)
     second = copy.deepcopy(data["fleet"][0])
     second["name"] = "b200-phase-2"

@@ -10,16 +10,18 @@ from gpucredit.debt.engine import run_structure_compiled
 from gpucredit.debt.structure import run_structure
 from gpucredit.pipeline import _inputs, build_model
 from gpucredit.scenarios import MonteCarloShocks
-from tests.conftest import load_example_data, make_deal
+from tests.conftest import load_shipped_data, make_deal
 from tests.oracle.test_compiled_structure import assert_same_ledger
 
 N_PATHS = 150
 
 
 @pytest.mark.parametrize("default_free", [False, True])
-@pytest.mark.parametrize("stem", ["cipher_compute_notes", "coreweave/ddtl2_contract_pools"])
+@pytest.mark.parametrize(
+    "stem", ["cipher/cipher_compute_notes_2030", "coreweave/ddtl2_contract_pools"]
+)
 def test_compiled_equals_numpy(stem: str, default_free: bool) -> None:
-    model = build_model(make_deal(load_example_data(stem)))
+    model = build_model(make_deal(load_shipped_data(stem)))
     assert model.structure is not None
     inputs = _inputs(model, MonteCarloShocks(7), 0, N_PATHS)
     values = model.collateral_values(inputs.cash.cohort_value_usd)

@@ -4,7 +4,6 @@ without a construction block bit for bit, and a longer certain delay never lower
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -14,10 +13,10 @@ from gpucredit.pipeline import _inputs, build_model
 from gpucredit.pipeline.inputs import SpreadInputs
 from gpucredit.pipeline.outcomes import run_recovery, run_structure_block
 from gpucredit.scenarios import MonteCarloShocks
-from tests.conftest import load_example_data, make_deal
+from tests.conftest import SHIPPED_DEALS, load_shipped_data, make_deal
 from tests.reference.test_construction import deal_data
 
-EXAMPLE = "flash_compute_construction"
+EXAMPLE = "terawulf/flash_compute_notes_2030"
 CASH_FIELDS = ("revenue_usd", "opex_usd", "cfads_usd", "cohort_value_usd", "collateral_value_usd")
 
 
@@ -32,7 +31,7 @@ def with_delay(data: dict[str, Any], probabilities: dict[int, float] | None) -> 
 
 
 def test_a_delay_of_zero_reproduces_the_deal_without_construction_risk() -> None:
-    data = load_example_data(EXAMPLE)
+    data = load_shipped_data(EXAMPLE)
     data["fleet"][0]["construction"]["cost_overrun_pct"] = {"probabilities": {0: 1.0}}
     today = build_model(with_delay(data, None))
     zero = build_model(with_delay(data, {0: 1.0}))
@@ -84,9 +83,7 @@ def test_a_longer_construction_delay_never_lowers_the_pd() -> None:
 
 
 def test_the_construction_report_does_not_depend_on_the_block_size() -> None:
-    deal = gpucredit.load_deal(
-        Path(__file__).parents[2] / "src" / "gpucredit" / "examples" / f"{EXAMPLE}.yaml"
-    )
+    deal = gpucredit.load_deal(SHIPPED_DEALS / f"{EXAMPLE}.yaml")
     runs = [
         gpucredit.simulate(deal, n_paths=600, seed=9, block_size=size, solve_fair_spread=False)
         for size in (600, 128)

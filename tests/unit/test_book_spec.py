@@ -12,7 +12,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "src" / "gpucredit" / "examples
 
 
 def test_aliases_rename_companies_only() -> None:
-    deal = load_deal(EXAMPLES / "cipher_compute_notes.yaml")
+    deal = load_deal(EXAMPLES.parent / "deals" / "cipher" / "cipher_compute_notes_2030.yaml")
     cohort = deal.fleet[0].name
     renamed = rename_companies(
         deal,

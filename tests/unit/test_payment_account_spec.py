@@ -11,7 +11,7 @@ import yaml
 from gpucredit.config.loading import parse_deal
 from gpucredit.errors import SpecError
 from gpucredit.pipeline import build_model
-from tests.conftest import load_example_data, make_deal
+from tests.conftest import load_example_data, load_shipped_data, make_deal
 
 
 def _error(data: dict[str, Any]) -> str:
@@ -36,7 +36,7 @@ def test_a_payment_account_given_twice_is_refused() -> None:
 
 
 def test_real_estate_naming_a_facility_twice_is_refused() -> None:
-    data = load_example_data("applied_digital_computeco_notes")
+    data = load_shipped_data("applied_digital/computeco_notes_2030")
     name = data["facilities"][0]["name"]
     data["real_estate"][0]["secures"] = [name, name]
     message = _error(data)
@@ -44,7 +44,7 @@ def test_real_estate_naming_a_facility_twice_is_refused() -> None:
 
 
 def test_the_default_waterfall_adds_the_payment_account() -> None:
-    model = build_model(make_deal(load_example_data("applied_digital_computeco_notes")))
+    model = build_model(make_deal(load_shipped_data("applied_digital/computeco_notes_2030")))
     assert model.structure is not None
     assert [s.kind for s in model.structure.steps] == [
         "interest",

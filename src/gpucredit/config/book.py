@@ -15,7 +15,7 @@ Example::
     positions:
       - deal: ../../deals/coreweave/ddtl4_spv.yaml
         held_pct: 10
-      - deal: ../applied_digital_computeco_notes.yaml
+      - deal: ../../deals/applied_digital/computeco_notes_2030.yaml
         held_usd: 50_000_000
         facility: senior_notes
 """
