@@ -17,33 +17,7 @@ from gpucredit.deals import BORROWERS, shipped_deals
 
 #: Rows of data/deals.csv that no shipped file models yet, each with the reason. The test
 #: fails when a row is neither modelled nor listed here, and when a listed row is modelled.
-NOT_YET_MODELLED = {
-    # the other borrowers' files are written on branches h/book2 and h/book3 (issue 15 item 1)
-    "LAMBDA-MQ2024": "h/book2",
-    "LAMBDA-SSCF": "h/book2",
-    "CRUSOE-BAM": "h/book2",
-    "ABILENE-P1": "h/book2",
-    "ABILENE-P2": "h/book2",
-    "FLUIDSTACK-MQ": "h/book2",
-    "GLXY-HELIOS": "h/book2",
-    "FIRMUS-BX": "h/book2",
-    "WULF-SSN2030": "h/book3",
-    "WULF-CV2031": "h/book3",
-    "WULF-CV2032": "h/book3",
-    "FLASH-SSN2030": "h/book3",
-    "CIFR-SSN2030": "h/book3",
-    "CIFR-SSN2030-TAP": "h/book3",
-    "CIFR-CV2031": "h/book3",
-    "CIFR-CV2030": "h/book3",
-    "IREN-CV2029": "h/book3",
-    "IREN-CV2030": "h/book3",
-    "IREN-CV2032": "h/book3",
-    "IREN-CV2033": "h/book3",
-    "APLD-SSN2030": "h/book3",
-    "APLD-SSN2031": "h/book3",
-    "CORZ-CV2029": "h/book3",
-    "CORZ-CV2031": "h/book3",
-}
+NOT_YET_MODELLED: dict[str, str] = {}  # deals.csv row -> why it is not modelled yet
 
 DEALS = shipped_deals()
 _URL = re.compile(r"^https?://[A-Za-z0-9.-]+\.[A-Za-z]{2,}(:[0-9]+)?(/\S*)?$")
