@@ -308,7 +308,7 @@ def spread_gap_chart(
     for k, (_label, m) in enumerate(rows):
         y = len(rows) - 1 - k
         fair, se = m.fair_spread_bps, m.fair_spread_se_bps
-        market = m.market_spread_bps
+        market = m.reported_market_spread_bps  # None where the pricing is not public
         known = _finite(market)
         if _finite(fair):
             assert fair is not None
@@ -331,7 +331,7 @@ def spread_gap_chart(
                 va="center",
                 fontsize="small",
             )
-        if known:
+        if known and market is not None:
             axes.plot(
                 market,
                 y,

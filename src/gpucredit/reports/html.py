@@ -119,39 +119,11 @@ def _table(head: Sequence[str], rows: Iterable[Sequence[str]], text_cols: int = 
 # -- facility facts from the spec (fields the deals slice adds are optional here) ---------------
 
 
-def _facility_spec(result: SimulationResult | MinerResult, name: str) -> Any:
-    """The spec of facility ``name`` (a loan, facility or miner facility), or None."""
-    spec: Any = result.deal if isinstance(result, SimulationResult) else result.spec
-    loan = getattr(spec, "loan", None)
-    if loan is not None and getattr(loan, "name", None) == name:
-        return loan
-    for f in getattr(spec, "facilities", None) or ():
-        if getattr(f, "name", None) == name:
-            return f
-    return None
-
-
-def _market_known(result: SimulationResult | MinerResult, m: FacilityMetrics) -> bool:
-    """Whether the facility's market spread is public (``pricing_public``, default true)."""
-    market: float | None = m.market_spread_bps
-    public = getattr(_facility_spec(result, m.name), "pricing_public", True)
-    return _ok(market) and public is not False
-
-
-def _public_rating(result: SimulationResult | MinerResult, m: FacilityMetrics) -> str | None:
-    """The agency rating of the instrument where public ("BB- (Fitch)"), else None."""
-    spec = _facility_spec(result, m.name)
-    rating = getattr(m, "public_rating", None) or getattr(spec, "public_rating", None)
-    if not rating:
-        return None
-    agency = getattr(m, "public_rating_agency", None) or getattr(spec, "public_rating_agency", None)
-    return f"{rating} ({agency})" if agency else str(rating)
-
-
-def _market_cells(result: SimulationResult | MinerResult, m: FacilityMetrics) -> list[str]:
-    if not _market_known(result, m):
+def _market_cells(m: FacilityMetrics) -> list[str]:
+    """Market spread and gap, or "unknown" where the pricing is not public."""
+    if not _ok(m.reported_market_spread_bps):
         return [_UNKNOWN, _UNKNOWN]
-    return [_bps(m.market_spread_bps), _bps(m.spread_gap_bps)]
+    return [_bps(m.reported_market_spread_bps), _bps(m.reported_spread_gap_bps)]
 
 
 def _facilities(result: SimulationResult | MinerResult) -> tuple[FacilityMetrics, ...]:
@@ -185,7 +157,7 @@ def _summary_row(result: SimulationResult | MinerResult, m: FacilityMetrics) -> 
         _usd_m(m.expected_loss_usd, m.el_se_usd),
         _bps(m.actuarial_spread_bps, m.actuarial_spread_se_bps),
         _bps(m.fair_spread_bps, m.fair_spread_se_bps),
-        *_market_cells(result, m),
+        *_market_cells(m),
         _e(m.implied_rating_range),
     ]
 
@@ -253,14 +225,14 @@ def _spread_table(
     body: list[list[str]] = []
     for r in rows:
         for m in _facilities(r):
-            public = _public_rating(r, m)
+            public = m.public_rating_label
             line = [
                 _e(_deal_name(r)),
                 _e(m.name),
-                _market_cells(r, m)[0],
+                _market_cells(m)[0],
                 _bps(m.actuarial_spread_bps, m.actuarial_spread_se_bps),
                 _bps(m.fair_spread_bps, m.fair_spread_se_bps),
-                _market_cells(r, m)[1],
+                _market_cells(m)[1],
                 _pct(m.pd, m.pd_se),
                 _pct(m.lgd, m.lgd_se),
                 _e(m.implied_rating_range),
