@@ -24,6 +24,14 @@ from rich.table import Table
 from gpucredit._progress import ProgressBar
 from gpucredit._terminal import markup_safe, plain, printable
 from gpucredit._version import __version__
+from gpucredit.cli.main_job import (
+    MAIN_JOB_PATHS,
+    MAIN_JOB_STRESSES,
+    default_report_dir,
+    parse_stresses,
+    report_files,
+    run_stresses,
+)
 from gpucredit.cli.output import (
     DbOption,
     FormatOption,
@@ -44,10 +52,12 @@ from gpucredit.config.loading import read_document, validate_document
 from gpucredit.config.miner import MinerSpec, is_miner_data
 from gpucredit.config.spec import DealSpec
 from gpucredit.credit.metrics import MAX_TARGET_PATHS
+from gpucredit.deals import NOT_IN_MAIN_JOB, main_job_deals
 from gpucredit.engine.distributed import BlockExecutor, executor
 from gpucredit.errors import GpuCreditError, SpecError, SpecIssue
 from gpucredit.factors.parameter_source import DEFAULT_CALIBRATION, SOURCED, check_as_of
-from gpucredit.io.outputs import BookOutput, check_output_dir, write_run
+from gpucredit.io.outputs import BookOutput, OutputTarget, check_output_dir, write_run
+from gpucredit.io.record import run_set_recorder
 from gpucredit.market.store import MarketStore, SeriesInfo
 from gpucredit.miners import MinerResult, simulate_miner
 from gpucredit.pipeline import SimulationResult, simulate
@@ -69,6 +79,7 @@ from gpucredit.reports.tables import (
     collateral_table,
     construction_table,
     convertible_table,
+    credit_spread_table,
     duration_table,
     entities_table,
     facility_record,
@@ -80,6 +91,7 @@ from gpucredit.reports.tables import (
     premium_curve_table,
     real_estate_table,
     run_document,
+    stressed_record,
     structure_table,
     summary_table,
 )
@@ -161,7 +173,15 @@ def run(
             show_default=False,
         ),
     ] = None,
-    paths: Annotated[int, typer.Option("--paths", help="Monte Carlo paths per deal.")] = 10_000,
+    paths: Annotated[
+        int | None,
+        typer.Option(
+            "--paths",
+            help="Monte Carlo paths per deal (default 10,000; the main job, run with no "
+            f"file: {MAIN_JOB_PATHS:,}).",
+            show_default=False,
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
     output_format: FormatOption = OutputFormat.TABLE,
@@ -231,10 +251,25 @@ def run(
             show_default=False,
         ),
     ] = None,
+    stress: Annotated[
+        str | None,
+        typer.Option(
+            "--stress",
+            help="Stressed columns: run every deal again under these named scenarios "
+            "(comma-separated, same seed and paths) and report PD and Q spread under each; "
+            f"'none' for none. Default: none; the main job: {','.join(MAIN_JOB_STRESSES)}.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Simulate deals and report PD, LGD, expected loss and fair versus market spread; a book
-    file reports the book's loss distribution, positions, chains, concentration and ABS."""
+    file reports the book's loss distribution, positions, chains, concentration and ABS. With
+    no file: the main job, the shipped book of real deals with its stressed columns, and
+    report.html and report.xlsx written to a new folder under ./gpucredit-reports/."""
     started = time.perf_counter()
+    main_job = not deals
+    if paths is None:
+        paths = MAIN_JOB_PATHS if main_job else 10_000
     try:
         _check_run_options(paths, seed, block_size, keep_paths)
         _check_target_options(target_se, paths, max_paths)
@@ -248,7 +283,8 @@ def run(
             output_format = OutputFormat.JSON
         if scenario is not None:
             get_scenario(scenario)  # an unknown name fails before any file is read
-        files = deals or shipped_examples()
+        stresses = parse_stresses(stress, MAIN_JOB_STRESSES if main_job else ())
+        files = deals or main_job_deals()
         loaded = [load_spec(f) for f in files]  # validate all before running
         for file, spec in zip(files, loaded, strict=True):
             if not isinstance(spec, Book):  # a book's deals are checked by build_book
@@ -265,6 +301,11 @@ def run(
                 "--target-se", target_se, "deal files only (a book runs the paths --paths asks)"
             )
             raise SpecError("command line", [issue])
+        if stresses and not specs:
+            issue = SpecIssue("--stress", ",".join(stresses), "a run with deal files")
+            raise SpecError("command line", [issue])
+        if out is None and main_job:
+            out = default_report_dir()
         target = None if out is None else check_output_dir(out, force=force)  # before any work
         models = [build_book(b, calibration=calibration, db=db) for b in books]
         se_target = (target_se, max_paths)
@@ -302,20 +343,51 @@ def run(
             book_results = [
                 _simulate_book(bm, paths, seed, block_size, runner, quiet) for bm in models
             ]
+            stressed = run_stresses(
+                specs,
+                stresses,
+                n_paths=paths,
+                seed=seed,
+                block_size=block_size,
+                workers=workers,
+                calibration=calibration,
+                db=db,
+                quiet=quiet,
+            )
         recorded = [(b.spec_hash, r) for b, r in zip(books, book_results, strict=True)]
         document = run_document(results, seed, paths, miners, target_se_bps=target_se)
+        if stressed:  # the stressed columns: each facility's PD and Q spread per scenario
+            document["stressed"] = stressed_record(stressed)
         if book_results:  # beside the deals' keys, which stay as they are
             document["books"] = [book_record(b) for b in book_results]
         if target is not None:  # the run is recorded before its output appears
+            run_ids: list[str] = []
             write_run(
                 target,
                 results,
                 document,
                 miners,
-                before_publish=lambda: _record(results, miners, db, recorded),
+                before_publish=lambda: run_ids.extend(_record(results, miners, db, recorded)),
                 books=[
                     BookOutput(b.name, book_record(b), book_losses_frame(b)) for b in book_results
                 ],
+                extra_files=report_files(
+                    results,
+                    miners,
+                    book_results,
+                    document,
+                    stressed=stressed,
+                    omitted=NOT_IN_MAIN_JOB if main_job else {},
+                    db=db,
+                ),
+                on_files=run_set_recorder(
+                    db,
+                    results,
+                    miners,
+                    books=[(h, b) for h, b in recorded],
+                    run_ids=lambda: run_ids,
+                    on_error=_warn_unrecorded,
+                ),
             )
         else:
             _record(results, miners, db, recorded)
@@ -331,6 +403,11 @@ def run(
         _print_wall_time(started, quiet)
         return
     console = wide_console()
+    if results or miners:
+        show(console, credit_spread_table(results, miners, stressed), keys=2)
+    if main_job:  # the detail is in the report; the other tables follow a run of named files
+        _main_job_footer(console, paths, seed, target, quiet, started)
+        return
     if results:
         show(console, summary_table(results), keys=2)
         show(console, collateral_table(results))
@@ -379,6 +456,32 @@ def run(
         )
     if out is not None:
         console.print(f"results written to {markup_safe(out)}")
+    _print_wall_time(started, quiet)
+
+
+def _main_job_footer(
+    console: Console,
+    paths: int,
+    seed: int,
+    target: OutputTarget | None,
+    quiet: bool,
+    started: float,
+) -> None:
+    """What the main job says under its table: its settings, the files it left out and
+    where its reports are."""
+    if not quiet:
+        console.print(
+            f"[dim]The shipped book of real deals (gpucredit/deals/, docs/deals.md): "
+            f"{paths:,} paths per deal, seed {seed}; --paths trades time for precision. "
+            "Not run (priced by `gpucredit run FILE`): "
+            + "; ".join(markup_safe(f"{k}: {v}") for k, v in NOT_IN_MAIN_JOB.items())
+            + ".[/dim]"
+        )
+        if target is not None:
+            console.print(
+                f"report: {markup_safe(target.given + '/report.html')} and report.xlsx "
+                f"(with summary.json, summary.csv and every deal's files)"
+            )
     _print_wall_time(started, quiet)
 
 
@@ -598,7 +701,7 @@ def _record(
     miners: list[MinerResult],
     db: Path | None,
     books: Sequence[tuple[str, BookResult]] = (),
-) -> None:
+) -> list[str]:
     """Record each deal's, miner's and book's run (``books``: each book's hash and result) in
     the store it took its calibration from (runs on the sourced parameters touch no store).
 
@@ -611,11 +714,17 @@ def _record(
         and all(m.provenance.get("calibration_id") == SOURCED for m in miners)
         and all(b.provenance.get("calibration_id") == SOURCED for _, b in books)
     ):
-        return
+        return []
     try:
-        _record_in(db, results, miners, books)
+        return _record_in(db, results, miners, books)
     except (GpuCreditError, OSError, duckdb.Error) as exc:
-        typer.echo(printable(f"warning: the run was not recorded in the store: {exc}"), err=True)
+        _warn_unrecorded(exc)
+        return []
+
+
+def _warn_unrecorded(exc: Exception) -> None:
+    """A store that cannot take a record costs a warning on stderr, never the run."""
+    typer.echo(printable(f"warning: the run was not recorded in the store: {exc}"), err=True)
 
 
 def _record_in(
@@ -623,37 +732,46 @@ def _record_in(
     results: list[SimulationResult],
     miners: list[MinerResult],
     books: Sequence[tuple[str, BookResult]] = (),
-) -> None:
+) -> list[str]:
+    """Record every run in the store; returns the run ids, in order."""
+    ids: list[str] = []
     with MarketStore(db_path) as store:
         for book_hash, b in books:
             if b.provenance.get("calibration_id") == SOURCED:
                 continue
-            store.record_run(
-                spec_hash=book_hash,
-                seed=b.seed,
-                n_paths=b.n_paths,
-                calibration_id=str(b.provenance["calibration_id"]),
-                version=__version__,
-                summary={"deal": f"book: {b.name}", **book_record(b)},
+            ids.append(
+                store.record_run(
+                    spec_hash=book_hash,
+                    seed=b.seed,
+                    n_paths=b.n_paths,
+                    calibration_id=str(b.provenance["calibration_id"]),
+                    version=__version__,
+                    summary={"deal": f"book: {b.name}", **book_record(b)},
+                )
             )
         for m in miners:
-            store.record_run(
-                spec_hash=str(m.provenance["spec_hash"]),
-                seed=int(m.provenance["seed"]),
-                n_paths=int(m.provenance["n_paths"]),
-                calibration_id=str(m.provenance["calibration_id"]),
-                version=__version__,
-                summary=miner_record(m),
+            ids.append(
+                store.record_run(
+                    spec_hash=str(m.provenance["spec_hash"]),
+                    seed=int(m.provenance["seed"]),
+                    n_paths=int(m.provenance["n_paths"]),
+                    calibration_id=str(m.provenance["calibration_id"]),
+                    version=__version__,
+                    summary=miner_record(m),
+                )
             )
         for r in results:
-            store.record_run(
-                spec_hash=r.provenance["spec_hash"],
-                seed=r.config.seed,
-                n_paths=r.config.n_paths,
-                calibration_id=str(r.provenance["calibration_id"]),
-                version=__version__,
-                summary=facility_record(r),
+            ids.append(
+                store.record_run(
+                    spec_hash=r.provenance["spec_hash"],
+                    seed=r.config.seed,
+                    n_paths=r.config.n_paths,
+                    calibration_id=str(r.provenance["calibration_id"]),
+                    version=__version__,
+                    summary=facility_record(r),
+                )
             )
+    return ids
 
 
 @app.command()

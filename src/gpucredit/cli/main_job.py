@@ -1,0 +1,157 @@
+"""The main job's parts of ``gpucredit run``: the stressed runs, the report files and where
+they go when no ``--out`` is given.
+
+``gpucredit run`` with no deal file runs the shipped book (``gpucredit.deals``) at
+``MAIN_JOB_PATHS`` paths, adds the ``MAIN_JOB_STRESSES`` columns and writes ``report.html``
+and ``report.xlsx`` into a new folder under ``./gpucredit-reports/``; any run given
+``--out DIR`` writes both reports there with its other files.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from gpucredit._progress import ProgressBar
+from gpucredit.config.spec import DealSpec
+from gpucredit.errors import SpecError, SpecIssue
+from gpucredit.miners import MinerResult
+from gpucredit.pipeline import SimulationResult, simulate
+from gpucredit.pipeline.book import BookResult
+from gpucredit.reports.html import render_report
+from gpucredit.reports.xlsx import write_report_xlsx
+from gpucredit.scenarios.named import get_scenario
+
+__all__ = [
+    "MAIN_JOB_PATHS",
+    "MAIN_JOB_STRESSES",
+    "REPORTS_FOLDER",
+    "default_report_dir",
+    "parse_stresses",
+    "report_files",
+    "run_stresses",
+]
+
+#: Paths per deal of the main job when ``--paths`` is not given: what lets the whole shipped
+#: book (stressed columns included) finish within two minutes on two cores
+#: (docs/benchmarks.md, "The main job"); every figure carries its standard error.
+MAIN_JOB_PATHS = 2_000
+
+#: The scenarios of the main job's stressed columns: the article's warning (the credit cycle
+#: peaks before the technology cycle) and the replay of the 2024-25 rent glut.
+MAIN_JOB_STRESSES = ("credit-cycle-first", "gpu-glut")
+
+#: The folder, under the current directory, of the main job's reports (one new sub-folder a
+#: run, named by its UTC time: a run never replaces an earlier report).
+REPORTS_FOLDER = Path("gpucredit-reports")
+
+
+def default_report_dir(now: dt.datetime | None = None) -> Path:
+    """A new folder for the main job's reports: ``gpucredit-reports/YYYYMMDD-HHMMSS``
+    (UTC), with ``-2``, ``-3`` ... added when that name is taken."""
+    stamp = (now or dt.datetime.now(dt.UTC)).strftime("%Y%m%d-%H%M%S")
+    candidate = REPORTS_FOLDER / stamp
+    k = 2
+    while candidate.exists():
+        candidate = REPORTS_FOLDER / f"{stamp}-{k}"
+        k += 1
+    return candidate
+
+
+def parse_stresses(text: str | None, default: Sequence[str]) -> tuple[str, ...]:
+    """The scenario names of ``--stress`` (comma-separated; ``none``: no stressed column;
+    not given: ``default``); an unknown name is one ``SpecError`` naming ``--stress``."""
+    if text is None:
+        return tuple(default)
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    if names == ["none"]:
+        return ()
+    if not names:
+        raise SpecError(
+            "command line", [SpecIssue("--stress", text, "scenario names separated by commas")]
+        )
+    for name in names:
+        try:
+            get_scenario(name)
+        except SpecError as exc:
+            raise SpecError(
+                "command line",
+                [SpecIssue("--stress", name, "a name `gpucredit scenarios` lists, or 'none'")],
+            ) from exc
+    return tuple(dict.fromkeys(names))
+
+
+def run_stresses(
+    specs: Sequence[DealSpec],
+    names: Sequence[str],
+    *,
+    n_paths: int,
+    seed: int,
+    block_size: int,
+    workers: int | None,
+    calibration: str,
+    db: Path | None,
+    quiet: bool,
+) -> dict[str, list[SimulationResult]]:
+    """Each deal under each named scenario, on the same seed as its base run (common random
+    numbers: the difference to the base is the scenario's, not noise), no paths kept."""
+    stressed: dict[str, list[SimulationResult]] = {}
+    with ProgressBar(Console(stderr=True), disable=quiet) as bar:
+        for name in names:
+            stressed[name] = [
+                simulate(
+                    spec,
+                    n_paths=n_paths,
+                    seed=seed,
+                    block_size=block_size,
+                    keep_paths=0,
+                    n_workers=workers,
+                    progress=bar.reporter(f"{spec.name} ({name})"),
+                    calibration=calibration,
+                    db=db,
+                    scenario=name,
+                )
+                for spec in specs
+            ]
+    return stressed
+
+
+def report_files(
+    results: Sequence[SimulationResult],
+    miners: Sequence[MinerResult],
+    books: Sequence[BookResult],
+    document: dict[str, Any],
+    *,
+    stressed: dict[str, list[SimulationResult]],
+    omitted: dict[str, str],
+    db: Path | None,
+) -> dict[str, str | Callable[[Path], None]]:
+    """``report.html`` (its text) and ``report.xlsx`` (its writer) for ``write_run``'s
+    ``extra_files``; ``omitted``: book files left out of the run -> why (listed in the
+    HTML report)."""
+    html = render_report(
+        list(results),
+        list(miners),
+        list(books),
+        stressed=stressed,
+        run_info={**_run_info(document), **_omitted_info(omitted)},
+    )
+
+    def workbook(path: Path) -> None:
+        write_report_xlsx(path, list(results), list(miners), document, db=db)
+
+    return {"report.html": html, "report.xlsx": workbook}
+
+
+def _run_info(document: dict[str, Any]) -> dict[str, Any]:
+    run = document.get("run", {})
+    keep = ("seed", "n_paths", "calibration_id", "data_hash", "version", "spec_hash")
+    return {k: run[k] for k in keep if k in run}
+
+
+def _omitted_info(omitted: dict[str, str]) -> dict[str, str]:
+    return {f"not run: {name}": why for name, why in omitted.items()}
