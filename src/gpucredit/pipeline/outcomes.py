@@ -25,6 +25,11 @@ from gpucredit.pipeline.inputs import SpreadInputs
 from gpucredit.pipeline.model import Backend, DealModel
 from gpucredit.scenarios.scenario import ScenarioSet
 
+#: The facilities' per-month ledger fields ``structure_outcomes`` reads (the lender's cash
+#: flows and the DSCR): what a fair-spread pass of a capital structure records, every other
+#: field left unwritten (``debt.engine.run_structure_compiled``'s ``fields``).
+SPREAD_LEDGER_FIELDS = ("interest_paid", "principal_paid", "prepaid", "extra_received", "dscr")
+
 #: CFADS and collateral value standing in for "never short of cash" in the promised-cash-flow
 #: run (USD; finite so that no infinity enters the arithmetic).
 UNLIMITED_USD = 1e18
@@ -146,6 +151,7 @@ def run_structure_block(
     backend: Backend = "numba",
     borrower_default_month: Int64Array | None = None,
     appraisal_marks: Float64Array | None = None,
+    fields: tuple[str, ...] | None = None,
 ) -> tuple[StructureLedger, tuple[CreditOutcomes, ...]]:
     """The structure engine and every facility's outcomes on a block. ``borrower_default_month``
     (path,): the borrower's own default time from outside the deal's cash flows (a book's
@@ -153,8 +159,11 @@ def run_structure_block(
     the two applies. ``appraisal_marks`` (path, month, cohort): multipliers on the cohorts'
     values the engine appraises (LTV covenants, borrowing bases, the refinancing test), a
     book's fire-sale marks; the recoveries keep the unmarked values (their sale prices its own
-    impact)."""
+    impact). ``fields``: the facilities' per-month fields the compiled engine records
+    (``run_structure_compiled``; default all): ``SPREAD_LEDGER_FIELDS`` are those the outcomes
+    read, the same outcomes to the bit (the NumPy backend records every field)."""
     engine = run_structure_compiled if backend == "numba" else run_structure
+    recorded = {} if fields is None or backend != "numba" else {"fields": fields}
     links = {} if riskless else parent_links(model, x.tenant_default_month)
     if borrower_default_month is not None and not riskless:
         parent = links.get("external_default_month")
@@ -177,6 +186,7 @@ def run_structure_block(
         **links,
         pik_end_month=pik_end_months(model, x.delivery_delay_months, x.cfads_usd.shape[0]),
         share_price_usd=x.share_price_usd,
+        **recorded,
     )
     if not riskless:
         recovery = parent_recovery(

@@ -33,7 +33,7 @@ from gpucredit.credit.spread import SpreadSolution, spread_figures
 from gpucredit.debt.facilities import StructureTerms
 from gpucredit.debt.sculpting import cover_ratio
 from gpucredit.debt.structure import StructureLedger
-from gpucredit.engine.runner import CACHE_LIMIT_PATH_MONTHS, block_ranges
+from gpucredit.engine.runner import CACHE_LIMIT_PATH_MONTHS, balanced_ranges
 from gpucredit.pipeline.construction import construction_accumulator
 from gpucredit.pipeline.deterministic import (
     breakeven_reported,
@@ -46,6 +46,7 @@ from gpucredit.pipeline.duration import measure_duration
 from gpucredit.pipeline.inputs import InputCache, SpreadInputs, block_inputs
 from gpucredit.pipeline.model import Backend, DealModel, RunConfig, step_labels
 from gpucredit.pipeline.outcomes import (
+    SPREAD_LEDGER_FIELDS,
     combined_outcomes,
     market_level,
     parent_fleet_sale,
@@ -84,7 +85,7 @@ def simulate_structure(
     assert structure is not None
     deal = model.deal
     source = MonteCarloShocks(config.seed)
-    ranges = block_ranges(config.n_paths, config.block_size)
+    ranges = balanced_ranges(config.n_paths, config.block_size, config.workers)
     n_months = model.grid.n_months
     n_fac = len(structure.facilities)
     n_steps = len(structure.steps)
@@ -329,7 +330,14 @@ def _facility_pv(
         structure = base.with_add_on(k, add_on)
         x, regime = inputs_of(start, stop)
         _, outs = run_structure_block(
-            model, structure, x, recovery, regime, riskless, backend=backend
+            model,
+            structure,
+            x,
+            recovery,
+            regime,
+            riskless,
+            backend=backend,
+            fields=SPREAD_LEDGER_FIELDS,
         )
         return outs[k].pv_per_par
 
