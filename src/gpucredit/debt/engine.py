@@ -55,7 +55,7 @@ from gpucredit.debt.structure import (
 )
 from gpucredit.debt.terms import LoanTerms
 
-__all__ = ["STEP_CODES", "loan_structure", "run_loan", "run_structure_compiled"]
+__all__ = ["STEP_CODES", "loan_structure", "pool_values", "run_loan", "run_structure_compiled"]
 
 #: Integer code of each ``StepTerms.kind`` in the compiled program.
 STEP_CODES = {
@@ -1367,6 +1367,7 @@ def run_structure_compiled(
     parent_support_cap_usd: float | None = None,
     pik_end_month: Int64Array | None = None,
     share_price_usd: Float64Array | None = None,
+    pool_values_usd: Float64Array | None = None,
 ) -> StructureLedger:
     """``structure.run_structure`` by the compiled engine: same arguments, same ledger.
 
@@ -1404,6 +1405,9 @@ def run_structure_compiled(
         (``_margin_fields``); its other per-month floats are all-NaN likewise.
     pik_end_month : ndarray of int, shape (path, facility), optional
         Interest during construction, capitalised before this month (as ``run_structure``).
+    pool_values_usd : ndarray, shape (facility, path, month), optional
+        ``pool_values(structure, cohort_value)``, USD, computed once by a caller that runs the
+        same collateral many times (the fair-spread passes); computed here when omitted.
 
     Returns
     -------
@@ -1421,12 +1425,11 @@ def run_structure_compiled(
         if regime is None
         else np.ascontiguousarray(np.asarray(regime, np.int64))
     )
-    # the same NumPy reductions as the oracle's, so the two see the same numbers
-    pools = np.zeros((n_fac, n_paths, n_all))
-    for k, f in enumerate(facs):
-        pools[k] = cohort_value[:, :, list(f.pool) if f.pool else slice(None)].sum(axis=2)
-        if f.real_estate_value_usd:  # pledged real estate, as the oracle adds it
-            pools[k] = pools[k] + f.real_estate_value_usd
+    pools = (
+        pool_values(structure, cohort_value)
+        if pool_values_usd is None
+        else np.ascontiguousarray(pool_values_usd, dtype=np.float64)
+    )
     basis = np.ascontiguousarray(
         cohort_value.sum(axis=2) if enterprise_value_usd is None else enterprise_value_usd,
         dtype=np.float64,
@@ -1800,3 +1803,19 @@ def run_loan(
         out = run_structure(*args, external_default_month=external_default_month)
     ledger = out.facilities[0]
     return replace(ledger, pledged_cash=ledger.pledged_cash + out.estate_cash, extra_received=None)
+
+
+def pool_values(structure: StructureTerms, cohort_value: Float64Array) -> Float64Array:
+    """Each facility's collateral pool: its cohorts' values summed, plus its pledged real
+    estate, USD, shape (facility, path, month) from ``cohort_value`` (path, month, cohort).
+
+    The same NumPy reductions as the oracle's (``structure.run_structure``), so the two engines
+    see the same numbers; they depend on the facilities' pools only, not on their coupons.
+    """
+    n_paths, n_all = cohort_value.shape[:2]
+    pools = np.zeros((len(structure.facilities), n_paths, n_all))
+    for k, f in enumerate(structure.facilities):
+        pools[k] = cohort_value[:, :, list(f.pool) if f.pool else slice(None)].sum(axis=2)
+        if f.real_estate_value_usd:  # pledged real estate, as the oracle adds it
+            pools[k] = pools[k] + f.real_estate_value_usd
+    return pools

@@ -17,10 +17,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Generic, NamedTuple, Protocol, TypeVar
 
+from gpucredit.random import GRANULE_PATHS
+
 __all__ = [
     "CACHE_LIMIT_PATH_MONTHS",
     "BlockStat",
     "ThreadExecutor",
+    "balanced_ranges",
     "block_ranges",
     "default_workers",
     "run_blocks",
@@ -214,3 +217,26 @@ class ThreadExecutor:
                 2 * self.n_workers,
                 on_block,
             )
+
+
+def balanced_ranges(n_paths: int, block_size: int, workers: int) -> list[tuple[int, int]]:
+    """``[start, stop)`` of blocks of at most ``block_size`` paths, as many as a multiple of
+    ``workers`` and of about equal size, so that no thread waits on a last short round.
+
+    ``block_ranges(n_paths, block_size)`` cuts 10,000 paths into 4,096 + 4,096 + 1,808: two
+    threads then run two rounds of 4,096 paths (8,192 path-slots for 10,000 paths). Here they
+    are 2,560 + 2,560 + 2,560 + 2,320: two rounds of 2,560. A block's size is rounded up to
+    whole granules of ``random.GRANULE_PATHS`` where that stays within ``block_size`` (a block
+    that starts inside a granule draws it twice). Every run's numbers are the same whatever
+    its blocks (each path's draws are keyed on its granule; the sums merge exactly); one
+    worker gets ``block_ranges``'s blocks.
+    """
+    if workers < 1:
+        raise ValueError(f"workers = {workers}: expected at least 1")
+    ranges = block_ranges(n_paths, block_size)
+    if workers == 1:
+        return ranges
+    n_blocks = -(-len(ranges) // workers) * workers
+    size = -(-n_paths // n_blocks)
+    granules = -(-size // GRANULE_PATHS) * GRANULE_PATHS
+    return block_ranges(n_paths, granules if granules <= block_size else size)

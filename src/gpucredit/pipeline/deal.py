@@ -36,7 +36,7 @@ from gpucredit.credit.outcomes import evaluate
 from gpucredit.credit.pricing import with_pricing_measure
 from gpucredit.credit.recovery import RecoveryModel
 from gpucredit.credit.spread import SpreadSearch, SpreadSolution, spread_figures
-from gpucredit.engine.runner import CACHE_LIMIT_PATH_MONTHS, block_ranges
+from gpucredit.engine.runner import CACHE_LIMIT_PATH_MONTHS, balanced_ranges
 from gpucredit.factors.options import with_options
 from gpucredit.factors.parameter_source import DEFAULT_CALIBRATION, check_as_of
 from gpucredit.factors.parameter_source import resolve as resolve_parameters
@@ -190,7 +190,7 @@ def simulate(
     if model.structure is not None:
         return simulate_structure(model, config, provenance=provenance, progress=report)
     source = MonteCarloShocks(seed)
-    ranges = block_ranges(n_paths, block_size)
+    ranges = balanced_ranges(n_paths, block_size, config.workers)
     n_months = model.grid.n_months
     cache = InputCache(
         lambda a, b: SpreadInputs.of(block_inputs(model, source, a, b)),

@@ -15,7 +15,7 @@ from gpucredit.credit.liquidation import MemoisedRecovery
 from gpucredit.credit.outcomes import CreditOutcomes, ExtraCollateral, evaluate
 from gpucredit.credit.parent_fleet import CoSoldRecovery, parent_fleet_by_pool
 from gpucredit.credit.recovery import RecoveryModel, StayedRecovery, stay_inputs
-from gpucredit.debt.engine import run_loan, run_structure_compiled
+from gpucredit.debt.engine import pool_values, run_loan, run_structure_compiled
 from gpucredit.debt.facilities import StructureTerms
 from gpucredit.debt.ledger import DebtLedger
 from gpucredit.debt.structure import StructureLedger, run_structure
@@ -24,6 +24,11 @@ from gpucredit.pipeline.construction import pik_end_months
 from gpucredit.pipeline.inputs import SpreadInputs
 from gpucredit.pipeline.model import Backend, DealModel
 from gpucredit.scenarios.scenario import ScenarioSet
+
+#: The facilities' per-month ledger fields ``structure_outcomes`` reads (the lender's cash
+#: flows and the DSCR): what a fair-spread pass of a capital structure records, every other
+#: field left unwritten (``debt.engine.run_structure_compiled``'s ``fields``).
+SPREAD_LEDGER_FIELDS = ("interest_paid", "principal_paid", "prepaid", "extra_received", "dscr")
 
 #: CFADS and collateral value standing in for "never short of cash" in the promised-cash-flow
 #: run (USD; finite so that no infinity enters the arithmetic).
@@ -146,6 +151,8 @@ def run_structure_block(
     backend: Backend = "numba",
     borrower_default_month: Int64Array | None = None,
     appraisal_marks: Float64Array | None = None,
+    fields: tuple[str, ...] | None = None,
+    block_values: BlockValues | None = None,
 ) -> tuple[StructureLedger, tuple[CreditOutcomes, ...]]:
     """The structure engine and every facility's outcomes on a block. ``borrower_default_month``
     (path,): the borrower's own default time from outside the deal's cash flows (a book's
@@ -153,8 +160,15 @@ def run_structure_block(
     the two applies. ``appraisal_marks`` (path, month, cohort): multipliers on the cohorts'
     values the engine appraises (LTV covenants, borrowing bases, the refinancing test), a
     book's fire-sale marks; the recoveries keep the unmarked values (their sale prices its own
-    impact)."""
+    impact). ``fields``: the facilities' per-month fields the compiled engine records
+    (``run_structure_compiled``; default all): ``SPREAD_LEDGER_FIELDS`` are those the outcomes
+    read, the same outcomes to the bit (the NumPy backend records every field).
+    ``block_values``: ``structure_block_values`` of this block, computed once for the many
+    passes over it (used without ``appraisal_marks``; the same numbers)."""
     engine = run_structure_compiled if backend == "numba" else run_structure
+    recorded: dict[str, Any] = {} if fields is None or backend != "numba" else {"fields": fields}
+    if block_values is not None and backend == "numba" and appraisal_marks is None:
+        recorded["pool_values_usd"], recorded["enterprise_value_usd"] = block_values
     links = {} if riskless else parent_links(model, x.tenant_default_month)
     if borrower_default_month is not None and not riskless:
         parent = links.get("external_default_month")
@@ -177,6 +191,7 @@ def run_structure_block(
         **links,
         pik_end_month=pik_end_months(model, x.delivery_delay_months, x.cfads_usd.shape[0]),
         share_price_usd=x.share_price_usd,
+        **recorded,
     )
     if not riskless:
         recovery = parent_recovery(
@@ -188,6 +203,22 @@ def run_structure_block(
             recovery,
         )
     return ledger, structure_outcomes(model, structure, ledger, x, recovery)
+
+
+#: A block's collateral as the structure engine reads it, for every pass over the block: each
+#: facility's pool (facility, path, month) and the fleet's value (path, month), USD.
+BlockValues = tuple[Float64Array, Float64Array]
+
+
+def structure_block_values(
+    model: DealModel, structure: StructureTerms, x: SpreadInputs
+) -> BlockValues:
+    """What ``run_structure_compiled`` derives from a block's cohort values on every call (each
+    facility's pool, ``debt.engine.pool_values``, and their sum, the fleet value a share price
+    follows), computed once: the same in every fair-spread pass, whatever the coupons."""
+    values = model.collateral_values(x.cohort_value_usd)
+    basis = np.ascontiguousarray(values.sum(axis=2), dtype=np.float64)
+    return pool_values(structure, values), basis
 
 
 def structure_outcomes(

@@ -34,7 +34,7 @@ from gpucredit.credit.spread import SpreadSolution, spread_figures
 from gpucredit.debt.facilities import StructureTerms
 from gpucredit.debt.sculpting import cover_ratio
 from gpucredit.debt.structure import StructureLedger
-from gpucredit.engine.runner import CACHE_LIMIT_PATH_MONTHS, block_ranges
+from gpucredit.engine.runner import CACHE_LIMIT_PATH_MONTHS, balanced_ranges
 from gpucredit.pipeline.construction import construction_accumulator
 from gpucredit.pipeline.deterministic import (
     breakeven_reported,
@@ -47,11 +47,14 @@ from gpucredit.pipeline.duration import measure_duration
 from gpucredit.pipeline.inputs import InputCache, SpreadInputs, block_inputs
 from gpucredit.pipeline.model import Backend, DealModel, RunConfig, step_labels
 from gpucredit.pipeline.outcomes import (
+    SPREAD_LEDGER_FIELDS,
+    BlockValues,
     combined_outcomes,
     market_level,
     parent_fleet_sale,
     run_recovery,
     run_structure_block,
+    structure_block_values,
     structure_outcomes,
 )
 from gpucredit.pipeline.passes import DealAccumulator, PassTotals, run_pass
@@ -85,15 +88,16 @@ def simulate_structure(
     assert structure is not None
     deal = model.deal
     source = MonteCarloShocks(config.seed)
-    ranges = block_ranges(config.n_paths, config.block_size)
+    ranges = balanced_ranges(config.n_paths, config.block_size, config.workers)
     n_months = model.grid.n_months
     n_fac = len(structure.facilities)
     n_steps = len(structure.steps)
     keep = min(config.keep_paths, config.n_paths)
 
-    def make(start: int, stop: int) -> tuple[SpreadInputs, np.ndarray]:
+    def make(start: int, stop: int) -> tuple[SpreadInputs, np.ndarray, BlockValues]:
         inputs = block_inputs(model, source, start, stop)
-        return SpreadInputs.of(inputs), inputs.scenarios.credit_window()
+        x = SpreadInputs.of(inputs)
+        return x, inputs.scenarios.credit_window(), structure_block_values(model, structure, x)
 
     cache = InputCache(
         make,
@@ -117,9 +121,10 @@ def simulate_structure(
         window = (
             inputs.scenarios.credit_window()
         )  # refinancing: the credit window, not the GPU regime
-        cache.keep(start, (x, window))
+        values = structure_block_values(model, structure, x)
+        cache.keep(start, (x, window, values))
         ledger, outs = run_structure_block(
-            model, structure, x, recoverer, window, backend=config.backend
+            model, structure, x, recoverer, window, backend=config.backend, block_values=values
         )
         part = empty()
         assert part.collateral is not None and part.deal is not None and part.fan is not None
@@ -232,7 +237,7 @@ def simulate_structure(
 def _option_values(
     model: DealModel,
     config: RunConfig,
-    cache: InputCache[tuple[SpreadInputs, np.ndarray]],
+    cache: InputCache[tuple[SpreadInputs, np.ndarray, BlockValues]],
     recovery: RecoveryModel,
     ranges: list[tuple[int, int]],
     solutions: list[SpreadSolution | None],
@@ -318,7 +323,7 @@ def without_option(structure: StructureTerms, k: int) -> StructureTerms:
 def _facility_pv(
     model: DealModel,
     k: int,
-    inputs_of: InputCache[tuple[SpreadInputs, np.ndarray]],
+    inputs_of: InputCache[tuple[SpreadInputs, np.ndarray, BlockValues]],
     recovery: RecoveryModel,
     backend: Backend,
     structure: StructureTerms | None = None,
@@ -331,9 +336,17 @@ def _facility_pv(
 
     def pv_block(add_on: float, riskless: bool, start: int, stop: int) -> Float64Array:
         structure = base.with_add_on(k, add_on)
-        x, regime = inputs_of(start, stop)
+        x, regime, values = inputs_of(start, stop)
         _, outs = run_structure_block(
-            model, structure, x, recovery, regime, riskless, backend=backend
+            model,
+            structure,
+            x,
+            recovery,
+            regime,
+            riskless,
+            backend=backend,
+            fields=SPREAD_LEDGER_FIELDS,
+            block_values=values,
         )
         return outs[k].pv_per_par
 
