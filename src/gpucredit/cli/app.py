@@ -388,6 +388,7 @@ def run(
                     run_ids=lambda: run_ids,
                     on_error=_warn_unrecorded,
                 ),
+                cubes=not main_job,
             )
         else:
             _record(results, miners, db, recorded)

@@ -243,6 +243,7 @@ def write_run(
     books: Sequence[BookOutput] = (),
     extra_files: Mapping[str, str | Callable[[Path], None]] | None = None,
     on_files: Callable[[dict[str, str]], None] | None = None,
+    cubes: bool = True,
 ) -> Path:
     """Write a run's results to a directory, all at once.
 
@@ -279,6 +280,9 @@ def write_run(
         Called with every file written (path relative to the output, the manifest included)
         -> its SHA-256 (hex), after ``before_publish`` and before the output is put in place
         (the CLI records the run with its files here); if it raises, nothing is published.
+    cubes : bool
+        Write each deal's path cube (``paths.nc``); False: not (the main job's report
+        folder, whose tables and reports need no cube on disk).
 
     Returns
     -------
@@ -299,7 +303,7 @@ def write_run(
     try:
         created = _make_parents(target.path.parent)
         staging = _make_staging(target.path.parent)
-        _write_files(staging, results, document, miners or [], books)
+        _write_files(staging, results, document, miners or [], books, cubes=cubes)
         _write_extra(staging, extra_files or {})
         _write_manifest(staging, results, miners or [], books)
         if before_publish is not None:
@@ -343,6 +347,8 @@ def _write_files(
     document: dict[str, Any],
     miners: list[MinerResult],
     books: Sequence[BookOutput] = (),
+    *,
+    cubes: bool = True,
 ) -> None:
     _write_text(staging / "summary.json", _json_text(document))
     frames = [r.summary() for r in results]
@@ -374,7 +380,7 @@ def _write_files(
             "deal_spec": r.deal.model_dump(mode="json"),
         }
         _write_text(folder / "manifest.json", _json_text(manifest))
-        if r.paths.sizes:
+        if cubes and r.paths.sizes:
             cube = r.paths.copy()
             for key, var in cube.data_vars.items():
                 if var.dtype == np.bool_:
