@@ -29,7 +29,7 @@ EXIT_INPUT = 2
 
 
 def shipped_example_files() -> list[Path]:
-    """The example deals inside the installed package (what ``gpucredit run`` runs)."""
+    """The example deals inside the installed package (the main job runs the shipped book)."""
     folder = resources.files("gpucredit").joinpath("examples")
     return sorted(Path(str(p)) for p in folder.iterdir() if p.name.endswith(".yaml"))
 
@@ -95,7 +95,7 @@ def write_yaml() -> Callable[[Path, dict[str, Any]], Path]:
 
 @pytest.fixture(scope="session")
 def examples() -> list[Path]:
-    """The shipped example deal files, in the order ``gpucredit run`` runs them."""
+    """The shipped example deal files, sorted by name."""
     return shipped_example_files()
 
 

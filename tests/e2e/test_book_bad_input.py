@@ -22,6 +22,7 @@ from tests.conftest import hand_deal_data
 from tests.e2e.conftest import EXIT_INPUT, RunCli, example_file
 
 from gpucredit.cli.app import shipped_examples
+from gpucredit.deals import main_job_deals
 
 #: Builds a broken book in a folder from a good one; returns what the message must contain.
 Breaker = Callable[[Path, dict[str, Any]], list[str]]
@@ -192,9 +193,9 @@ def test_scheduler_nobody_listens(tmp_path: Path, run_cli: RunCli) -> None:
 
 
 def test_no_argument_runs_no_book() -> None:
-    """``gpucredit run`` alone runs the shipped deals: the example books are not among them."""
-    files = shipped_examples()
+    """``gpucredit run`` alone runs the shipped deal book: no book file is among them."""
+    files = main_job_deals()
     assert files
-    assert all(p.parent.name == "examples" for p in files)
+    assert all(p.parent.parent.name == "deals" for p in files)
     assert not any("book" in yaml.safe_load(p.read_text(encoding="utf-8")) for p in files)
-    assert os.path.isdir(files[0].parent / "books")
+    assert os.path.isdir(shipped_examples()[0].parent / "books")

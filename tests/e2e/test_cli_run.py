@@ -201,11 +201,11 @@ def test_table_names_each_deal(
         json.loads(proc.stdout)
 
 
-def test_no_deal_argument_runs_the_shipped_examples(
+def test_the_shipped_examples_run_together(
     run_cli: RunCli, stdout_json: StdoutJson, examples: list[Path]
 ) -> None:
     assert len(examples) >= 3
-    document = stdout_json(run_cli("run", *QUICK, "--json"))
+    document = stdout_json(run_cli("run", *examples, *QUICK, "--json"))
     loaded = [load_spec(path) for path in examples]
     deals = [d for d in loaded if isinstance(d, DealSpec)]
     miners = [m for m in loaded if isinstance(m, MinerSpec)]

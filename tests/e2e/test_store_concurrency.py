@@ -197,6 +197,7 @@ def test_damaged_store_every_command_exits_2(
     damage(store_path, kind)
     monkeypatch.setenv(DB_ENV_VAR, str(store_path))
     monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.chdir(tmp_path)  # `run` alone is the main job: its report folder goes here
     before = store_path.read_bytes()
     for name, template in _COMMANDS.items():
         args = [a.replace("{tmp}", str(tmp_path)) for a in template]

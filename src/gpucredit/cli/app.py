@@ -382,7 +382,7 @@ def run(
                 ),
                 on_files=run_set_recorder(
                     db,
-                    results,
+                    results + [r for runs in stressed.values() for r in runs],  # + scenarios
                     miners,
                     books=[(h, b) for h, b in recorded],
                     run_ids=lambda: run_ids,

@@ -104,7 +104,11 @@ def record_report_run(
             seed=int(first.get("seed", 0)),
             n_paths=int(first.get("n_paths", 0)),
             calibration_ids=calibrations,
-            spec_hashes=[str(p.get("spec_hash")) for p in provenances] + list(extra_spec_hashes),
+            spec_hashes=list(  # each spec once, though a stressed run repeats it
+                dict.fromkeys(
+                    [str(p.get("spec_hash")) for p in provenances] + list(extra_spec_hashes)
+                )
+            ),
             version=__version__,
             scenarios=scenarios,
             outputs=dict(outputs),

@@ -1,0 +1,92 @@
+"""The main job: ``gpucredit run`` with no file runs the shipped book, prints the
+real-credit-spread table with its stressed columns, writes report.html and report.xlsx to a
+new folder under ./gpucredit-reports and records the run with its files (issue 15)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+from pathlib import Path
+
+import openpyxl
+import pytest
+from tests.e2e.conftest import cli
+
+from gpucredit.cli.app import load_spec
+from gpucredit.cli.main_job import default_report_dir
+from gpucredit.config.growth import expand_growth
+from gpucredit.config.spec import DealSpec
+from gpucredit.deals import NOT_IN_MAIN_JOB, main_job_deals, shipped_deals
+from gpucredit.io.outputs import file_digests
+from gpucredit.market.store import MarketStore
+from gpucredit.reports.xlsx import SUMMARY_SHEET
+
+pytestmark = pytest.mark.slow  # the whole book, twice (base and one stress), at 48 paths
+
+
+@pytest.fixture(scope="module")
+def main_job(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    cwd = tmp_path_factory.mktemp("main-job")
+    proc = cli("run", "--paths", "48", "--stress", "credit-cycle-first", cwd=cwd)
+    return cwd, proc
+
+
+def test_the_main_job_runs_the_book_less_the_files_it_names(
+    main_job: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    _, proc = main_job
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "real credit spreads" in proc.stdout
+    assert "credit-cycle-first" in proc.stdout  # its stressed column
+    left_out = {f"{p.parent.name}/{p.name}" for p in shipped_deals()} - {
+        f"{p.parent.name}/{p.name}" for p in main_job_deals()
+    }
+    assert left_out == set(NOT_IN_MAIN_JOB)  # every name of the list is a shipped file
+    for name in NOT_IN_MAIN_JOB:
+        assert name in " ".join(proc.stdout.split())  # the table says what it left out
+
+
+def test_the_main_job_writes_both_reports_and_records_the_run(
+    main_job: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    cwd, proc = main_job
+    assert proc.returncode == 0, proc.stderr
+    (folder,) = (cwd / "gpucredit-reports").iterdir()
+    document = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    specs = [load_spec(p) for p in main_job_deals()]
+    expected = [
+        (d.name, n)
+        for d in specs
+        if isinstance(d, DealSpec)
+        for n in expand_growth(d).facility_names
+    ]
+    assert [(f["deal"], f["name"]) for f in document["facilities"]] == expected
+    stressed = document["stressed"]["credit-cycle-first"]
+    assert [(f["deal"], f["name"]) for f in stressed] == expected
+    assert not list(folder.glob("*/paths.nc"))  # the main job keeps no cube on disk
+    html = (folder / "report.html").read_text(encoding="utf-8")
+    assert "Real credit spreads" in html and "credit-cycle-first" in html
+    book = openpyxl.load_workbook(folder / "report.xlsx", read_only=True)
+    assert book.sheetnames[0] == SUMMARY_SHEET
+    with MarketStore() as store:  # tests' private store (tests/conftest.py: GPUCREDIT_DB)
+        records = [r for r in store.list_run_records() if "report.xlsx" in r.outputs]
+    record = records[0]
+    assert record.outputs == file_digests(folder)  # the files on disk are the ones recorded
+    assert set(record.scenarios) == {"base", "credit-cycle-first"}
+    assert record.n_paths == 48 and record.command_line.startswith("gpucredit run")
+    assert len(record.run_ids) == len([s for s in specs if isinstance(s, DealSpec)])
+
+
+def test_a_main_job_never_replaces_an_earlier_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    first = default_report_dir(now)
+    assert first == Path("gpucredit-reports/20260101-000000")
+    first.mkdir(parents=True)  # an earlier run's folder, same second
+    assert default_report_dir(now) == Path("gpucredit-reports/20260101-000000-2")
