@@ -199,8 +199,9 @@ S = TypeVar("S", bound=BaseModel)
 
 
 def evolve(spec: S, **changes: Any) -> S:
-    """A copy of ``spec`` with ``changes``, validated again (``model_copy`` would skip it)."""
-    data = spec.model_dump()
+    """A copy of ``spec`` with ``changes``, validated again (``model_copy`` would skip it).
+    Dumped by alias, as a YAML file writes the fields (a call schedule's ``from``)."""
+    data = spec.model_dump(by_alias=True)
     data.update(changes)
     return type(spec).model_validate(data)
 
