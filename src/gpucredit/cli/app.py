@@ -27,10 +27,12 @@ from gpucredit._version import __version__
 from gpucredit.cli.main_job import (
     MAIN_JOB_PATHS,
     MAIN_JOB_STRESSES,
+    MAIN_JOB_TORNADO_PATHS,
     default_report_dir,
     parse_stresses,
     report_files,
     run_stresses,
+    run_tornados,
 )
 from gpucredit.cli.output import (
     DbOption,
@@ -251,6 +253,15 @@ def run(
             show_default=False,
         ),
     ] = None,
+    tornado_paths: Annotated[
+        int | None,
+        typer.Option(
+            "--tornado-paths",
+            help="Paths of each of the nine runs behind a deal's sensitivity tornado in the "
+            f"report (0: none). Default: none; the main job: {MAIN_JOB_TORNADO_PATHS}.",
+            show_default=False,
+        ),
+    ] = None,
     stress: Annotated[
         str | None,
         typer.Option(
@@ -284,6 +295,11 @@ def run(
         if scenario is not None:
             get_scenario(scenario)  # an unknown name fails before any file is read
         stresses = parse_stresses(stress, MAIN_JOB_STRESSES if main_job else ())
+        if tornado_paths is None:
+            tornado_paths = MAIN_JOB_TORNADO_PATHS if main_job else 0
+        if tornado_paths < 0:
+            issue = SpecIssue("--tornado-paths", tornado_paths, "an integer of at least 0")
+            raise SpecError("command line", [issue])
         files = deals or main_job_deals()
         loaded = [load_spec(f) for f in files]  # validate all before running
         for file, spec in zip(files, loaded, strict=True):
@@ -354,6 +370,14 @@ def run(
                 db=db,
                 quiet=quiet,
             )
+            tornados = run_tornados(
+                specs if target is not None else [],  # only a report shows them
+                n_paths=tornado_paths,
+                seed=seed,
+                calibration=calibration,
+                db=db,
+                quiet=quiet,
+            )
         recorded = [(b.spec_hash, r) for b, r in zip(books, book_results, strict=True)]
         document = run_document(results, seed, paths, miners, target_se_bps=target_se)
         if stressed:  # the stressed columns: each facility's PD and Q spread per scenario
@@ -379,6 +403,7 @@ def run(
                     stressed=stressed,
                     omitted=NOT_IN_MAIN_JOB if main_job else {},
                     db=db,
+                    tornados=tornados,
                 ),
                 on_files=run_set_recorder(
                     db,

@@ -22,6 +22,7 @@ from gpucredit.errors import SpecError, SpecIssue
 from gpucredit.miners import MinerResult
 from gpucredit.pipeline import SimulationResult, simulate
 from gpucredit.pipeline.book import BookResult
+from gpucredit.reports.charts import Tornado, tornado_inputs
 from gpucredit.reports.html import render_report
 from gpucredit.reports.xlsx import write_report_xlsx
 from gpucredit.scenarios.named import get_scenario
@@ -29,11 +30,13 @@ from gpucredit.scenarios.named import get_scenario
 __all__ = [
     "MAIN_JOB_PATHS",
     "MAIN_JOB_STRESSES",
+    "MAIN_JOB_TORNADO_PATHS",
     "REPORTS_FOLDER",
     "default_report_dir",
     "parse_stresses",
     "report_files",
     "run_stresses",
+    "run_tornados",
 ]
 
 #: Paths per deal of the main job when ``--paths`` is not given: what lets the whole shipped
@@ -44,6 +47,10 @@ MAIN_JOB_PATHS = 2_000
 #: The scenarios of the main job's stressed columns: the article's warning (the credit cycle
 #: peaks before the technology cycle) and the replay of the 2024-25 rent glut.
 MAIN_JOB_STRESSES = ("credit-cycle-first", "gpu-glut")
+
+#: Paths of each of the nine runs behind a deal's sensitivity tornado in the main job: the
+#: shocks are read on common random numbers, so few paths give their sign and size.
+MAIN_JOB_TORNADO_PATHS = 256
 
 #: The folder, under the current directory, of the main job's reports (one new sub-folder a
 #: run, named by its UTC time: a run never replaces an earlier report).
@@ -120,6 +127,32 @@ def run_stresses(
     return stressed
 
 
+def run_tornados(
+    specs: Sequence[DealSpec],
+    *,
+    n_paths: int,
+    seed: int,
+    calibration: str,
+    db: Path | None,
+    quiet: bool,
+) -> dict[str, Tornado]:
+    """Each deal's sensitivity tornado (its first facility; ``reports.charts.tornado_inputs``:
+    rent, utilisation, opex and rate moved down and up, same seed); none when ``n_paths`` is
+    0."""
+    if n_paths <= 0:
+        return {}
+    tornados: dict[str, Tornado] = {}
+    with ProgressBar(Console(stderr=True), disable=quiet) as bar:
+        report = bar.reporter("sensitivity tornados")
+        for k, spec in enumerate(specs):
+            report(spec.name, k, len(specs))
+            tornados[spec.name] = tornado_inputs(
+                spec, n_paths=n_paths, seed=seed, calibration=calibration, db=db
+            )
+        report("done", len(specs), len(specs))
+    return tornados
+
+
 def report_files(
     results: Sequence[SimulationResult],
     miners: Sequence[MinerResult],
@@ -129,6 +162,7 @@ def report_files(
     stressed: dict[str, list[SimulationResult]],
     omitted: dict[str, str],
     db: Path | None,
+    tornados: dict[str, Tornado] | None = None,
 ) -> dict[str, str | Callable[[Path], None]]:
     """``report.html`` (its text) and ``report.xlsx`` (its writer) for ``write_run``'s
     ``extra_files``; ``omitted``: book files left out of the run -> why (listed in the
@@ -139,6 +173,7 @@ def report_files(
         list(books),
         stressed=stressed,
         run_info={**_run_info(document), **_omitted_info(omitted)},
+        tornados=tornados,
     )
 
     def workbook(path: Path) -> None:

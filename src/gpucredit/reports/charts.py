@@ -495,11 +495,14 @@ def shocked_deal(
     f = 1.0 + move
     if what == "rent":
         contracts = [
-            {**c.model_dump(), "rate_usd_per_gpu_hour": _scaled(c.rate_usd_per_gpu_hour, f, 100.0)}
+            {
+                **c.model_dump(by_alias=True),
+                "rate_usd_per_gpu_hour": _scaled(c.rate_usd_per_gpu_hour, f, 100.0),
+            }
             for c in spec.contracts
         ]
         merchant = {
-            **spec.merchant.model_dump(),
+            **spec.merchant.model_dump(by_alias=True),
             "price_factor": _scaled(spec.merchant.price_factor, f, 5.0),
         }
         return evolve(spec, contracts=contracts, merchant=merchant)
@@ -507,7 +510,7 @@ def shocked_deal(
         tight = spec.merchant.utilisation_tight
         glut = spec.merchant.utilisation_glut
         merchant = {
-            **spec.merchant.model_dump(),
+            **spec.merchant.model_dump(by_alias=True),
             "utilisation_tight": min(
                 max((utilisation[0] if tight is None else tight) + move, 0.0), 1.0
             ),
@@ -519,7 +522,7 @@ def shocked_deal(
     if what == "opex":
         o = spec.opex
         opex = {
-            **o.model_dump(),
+            **o.model_dump(by_alias=True),
             "power_price_usd_per_mwh": _scaled(o.power_price_usd_per_mwh, f, 5000.0),
             "colocation_usd_per_kw_month": _scaled(o.colocation_usd_per_kw_month, f, 1000.0),
             "sga_share_of_revenue": _scaled(o.sga_share_of_revenue, f, 1.0),
@@ -530,12 +533,13 @@ def shocked_deal(
         changes: dict[str, Any] = {}
         if spec.loan is not None:
             changes["loan"] = {
-                **spec.loan.model_dump(),
+                **spec.loan.model_dump(by_alias=True),
                 "rate": _shocked_rate(spec.loan.rate, move),
             }
         if spec.facilities:
             changes["facilities"] = [
-                {**f_.model_dump(), "rate": _shocked_rate(f_.rate, move)} for f_ in spec.facilities
+                {**f_.model_dump(by_alias=True), "rate": _shocked_rate(f_.rate, move)}
+                for f_ in spec.facilities
             ]
         return evolve(spec, **changes)
     raise ValueError(f"unknown shock {what!r}: expected one of rent, utilisation, opex, rate")
