@@ -11,7 +11,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from tests.e2e.conftest import cli
+from tests.e2e.conftest import cli, example_file
 
 from gpucredit.cli.app import load_spec
 from gpucredit.cli.main_job import default_report_dir
@@ -30,7 +30,9 @@ def main_job(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> tuple[Path, subprocess.CompletedProcess[str]]:
     cwd = tmp_path_factory.mktemp("main-job")
-    proc = cli("run", "--paths", "48", "--stress", "credit-cycle-first", cwd=cwd)
+    proc = cli(
+        "run", "--paths", "48", "--stress", "credit-cycle-first", "--tornado-paths", "0", cwd=cwd
+    )
     return cwd, proc
 
 
@@ -90,3 +92,35 @@ def test_a_main_job_never_replaces_an_earlier_report(
     assert first == Path("gpucredit-reports/20260101-000000")
     first.mkdir(parents=True)  # an earlier run's folder, same second
     assert default_report_dir(now) == Path("gpucredit-reports/20260101-000000-2")
+
+
+def test_out_writes_both_reports_with_stresses_and_tornados_for_named_files(
+    tmp_path: Path,
+) -> None:
+    deal = example_file("merchant_h100")
+    out = tmp_path / "o"
+    proc = cli(
+        "run", deal, "--paths", "64", "--stress", "gpu-glut", "--stress-paths", "32",
+        "--tornado-paths", "16", "--out", out, "--quiet",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    document = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    (stressed,) = document["stressed"]["gpu-glut"]
+    assert stressed["n_paths"] == 32 and stressed["name"] == document["facilities"][0]["name"]
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "-tornado" in html and "(16 paths a run)" in html
+    assert (out / "report.xlsx").stat().st_size > 0
+    assert list(out.glob("*/paths.nc"))  # --out keeps the cubes
+
+
+def test_bad_stress_options_exit_2_naming_the_option(tmp_path: Path) -> None:
+    deal = example_file("merchant_h100")
+    for args, field in (
+        (("--stress", "no-such"), "--stress"),
+        (("--stress-paths", "0"), "--stress-paths"),
+        (("--tornado-paths", "-1"), "--tornado-paths"),
+    ):
+        proc = cli("run", deal, "--paths", "8", *args, cwd=tmp_path)
+        assert proc.returncode == 2, proc.stderr
+        assert "Traceback" not in proc.stderr and field in proc.stderr
+    assert not list(tmp_path.iterdir())  # nothing written

@@ -26,6 +26,7 @@ from gpucredit._terminal import markup_safe, plain, printable
 from gpucredit._version import __version__
 from gpucredit.cli.main_job import (
     MAIN_JOB_PATHS,
+    MAIN_JOB_STRESS_PATHS,
     MAIN_JOB_STRESSES,
     MAIN_JOB_TORNADO_PATHS,
     default_report_dir,
@@ -262,12 +263,22 @@ def run(
             show_default=False,
         ),
     ] = None,
+    stress_paths: Annotated[
+        int | None,
+        typer.Option(
+            "--stress-paths",
+            help="Paths of each stressed run (the first paths of the base run's draws). "
+            f"Default: --paths; the main job: {MAIN_JOB_STRESS_PATHS:,}.",
+            show_default=False,
+        ),
+    ] = None,
     stress: Annotated[
         str | None,
         typer.Option(
             "--stress",
             help="Stressed columns: run every deal again under these named scenarios "
-            "(comma-separated, same seed and paths) and report PD and Q spread under each; "
+            "(comma-separated; same seed, --stress-paths paths) and report PD and Q spread "
+            "under each; "
             f"'none' for none. Default: none; the main job: {','.join(MAIN_JOB_STRESSES)}.",
             show_default=False,
         ),
@@ -295,6 +306,11 @@ def run(
         if scenario is not None:
             get_scenario(scenario)  # an unknown name fails before any file is read
         stresses = parse_stresses(stress, MAIN_JOB_STRESSES if main_job else ())
+        if stress_paths is None:
+            stress_paths = min(paths, MAIN_JOB_STRESS_PATHS) if main_job else paths
+        if stress_paths < 1:
+            issue = SpecIssue("--stress-paths", stress_paths, "an integer of at least 1")
+            raise SpecError("command line", [issue])
         if tornado_paths is None:
             tornado_paths = MAIN_JOB_TORNADO_PATHS if main_job else 0
         if tornado_paths < 0:
@@ -362,7 +378,7 @@ def run(
             stressed = run_stresses(
                 specs,
                 stresses,
-                n_paths=paths,
+                n_paths=stress_paths,
                 seed=seed,
                 block_size=block_size,
                 workers=workers,

@@ -30,6 +30,7 @@ from gpucredit.scenarios.named import get_scenario
 __all__ = [
     "MAIN_JOB_PATHS",
     "MAIN_JOB_STRESSES",
+    "MAIN_JOB_STRESS_PATHS",
     "MAIN_JOB_TORNADO_PATHS",
     "REPORTS_FOLDER",
     "default_report_dir",
@@ -50,7 +51,11 @@ MAIN_JOB_STRESSES = ("credit-cycle-first", "gpu-glut")
 
 #: Paths of each of the nine runs behind a deal's sensitivity tornado in the main job: the
 #: shocks are read on common random numbers, so few paths give their sign and size.
-MAIN_JOB_TORNADO_PATHS = 256
+MAIN_JOB_TORNADO_PATHS = 128
+
+#: Paths of each stressed run of the main job: the first paths of the base run's draws, so
+#: the stressed PD and spread are read against the base on common random numbers.
+MAIN_JOB_STRESS_PATHS = 1_000
 
 #: The folder, under the current directory, of the main job's reports (one new sub-folder a
 #: run, named by its UTC time: a run never replaces an earlier report).
