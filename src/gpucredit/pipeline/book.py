@@ -81,6 +81,7 @@ from gpucredit.pipeline.outcomes import (
     run_recovery,
     run_structure_block,
 )
+from gpucredit.pipeline.results import ResultViews
 from gpucredit.random import Component, draw_paths
 from gpucredit.scenarios.scenario import n_factors
 from gpucredit.scenarios.shocks import MonteCarloShocks, Shocks
@@ -996,7 +997,7 @@ class PositionResult:
 
 
 @dataclass(frozen=True, slots=True)
-class BookResult:
+class BookResult(ResultViews):
     """A book's loss distribution and its parts (real-world measure P; tranche spreads under
     P, and under Q only where stated).
 
@@ -1049,25 +1050,6 @@ class BookResult:
     @property
     def exposure_usd(self) -> float:
         return math.fsum(p.held_usd for p in self.positions)
-
-    def plot(self, kind: str | None = None, ax: Any = None) -> Any:
-        """A chart of the result (``reports.charts``): ``kind`` ``loss`` or None (the same
-        chart); ``ax`` a matplotlib Axes to draw it into.
-
-        Returns
-        -------
-        matplotlib.figure.Figure
-        """
-        from gpucredit.reports.charts import plot_result  # reports sit above the pipeline
-
-        return plot_result(self, kind, ax)
-
-    def _repr_html_(self) -> str:
-        """A compact HTML table of the headline figures with their standard errors
-        (notebooks)."""
-        from gpucredit.reports.html import summary_html  # reports sit above the pipeline
-
-        return summary_html(self)
 
 
 def _concentrations(bm: BookModel) -> dict[str, Concentration]:

@@ -13,6 +13,7 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -123,44 +124,35 @@ def base_case_schedules(
     dates = _dates(result, model.grid.n_months)
     if model.structure is None:
         inputs, ledger = run_deterministic(model)
-        cash = inputs.cash
-        return [
-            CashSchedule(
-                facility=result.metrics.name,
-                label="base case",
-                path=None,
-                dates=dates,
-                revenue_usd=cash.revenue_usd[0],
-                opex_usd=cash.opex_usd[0],
-                cfads_usd=cash.cfads_usd[0],
-                interest_usd=ledger.interest_paid[0],
-                principal_usd=ledger.principal_paid[0] + ledger.prepaid[0],
-                debt_service_usd=ledger.ds_scheduled[0],
-                dsra_usd=ledger.dsra_balance[0],
-                balance_usd=ledger.balance[0],
-                collateral_value_usd=cash.collateral_value_usd[0],
-            )
-        ]
+        return [_base_case(result.metrics.name, dates, inputs.cash, ledger, ledger.ds_scheduled)]
     inputs, deal_ledger = run_structure_deterministic(model)
-    cash = inputs.cash
     return [
-        CashSchedule(
-            facility=name,
-            label="base case",
-            path=None,
-            dates=dates,
-            revenue_usd=cash.revenue_usd[0],
-            opex_usd=cash.opex_usd[0],
-            cfads_usd=cash.cfads_usd[0],
-            interest_usd=fl.interest_paid[0],
-            principal_usd=fl.principal_paid[0] + fl.prepaid[0],
-            debt_service_usd=deal_ledger.debt_service[0],
-            dsra_usd=fl.dsra_balance[0],
-            balance_usd=fl.balance[0],
-            collateral_value_usd=cash.collateral_value_usd[0],
-        )
+        _base_case(name, dates, inputs.cash, fl, deal_ledger.debt_service)
         for name, fl in zip(model.structure.names, deal_ledger.facilities, strict=True)
     ]
+
+
+def _base_case(
+    facility: str, dates: Any, cash: Any, ledger: Any, debt_service: Any
+) -> CashSchedule:
+    """The base case's schedule of one facility from the deterministic run's (one-path)
+    cash flows and the facility's ledger (a loan's, or one facility's of a structure, whose
+    scheduled service is the deal's)."""
+    return CashSchedule(
+        facility=facility,
+        label="base case",
+        path=None,
+        dates=dates,
+        revenue_usd=cash.revenue_usd[0],
+        opex_usd=cash.opex_usd[0],
+        cfads_usd=cash.cfads_usd[0],
+        interest_usd=ledger.interest_paid[0],
+        principal_usd=ledger.principal_paid[0] + ledger.prepaid[0],
+        debt_service_usd=debt_service[0],
+        dsra_usd=ledger.dsra_balance[0],
+        balance_usd=ledger.balance[0],
+        collateral_value_usd=cash.collateral_value_usd[0],
+    )
 
 
 def representative_paths(result: SimulationResult) -> dict[str, int]:

@@ -32,8 +32,37 @@ from gpucredit.pipeline.model import RunConfig
 from gpucredit.scenarios.grid import TimeGrid
 
 
+class ResultViews:
+    """``result.plot`` and ``result._repr_html_`` of every result (deal, miner, book): the
+    charts of ``reports.charts`` and the HTML summary of ``reports.html``. A mixin without
+    state (``__slots__ = ()``), so the frozen, slotted results keep their layout."""
+
+    __slots__ = ()
+
+    def plot(self, kind: str | None = None, ax: Any = None) -> Any:
+        """A chart of the result (``reports.charts.plot_result``): ``kind`` one of the
+        charts that apply (a deal: ``dscr_fan``, ``pd_term``, ``loss``, ``collateral``,
+        ``spread_gap``; a miner: ``pd_term``, ``spread_gap``, ``shapley``; a book: ``loss``),
+        or None for all of them in a grid; ``ax`` a matplotlib Axes to draw one chart into.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+        """
+        from gpucredit.reports.charts import plot_result  # reports sit above the pipeline
+
+        return plot_result(self, kind, ax)  # type: ignore[arg-type]
+
+    def _repr_html_(self) -> str:
+        """A compact HTML table of the headline figures with their standard errors
+        (notebooks)."""
+        from gpucredit.reports.html import summary_html  # reports sit above the pipeline
+
+        return summary_html(self)  # type: ignore[arg-type]
+
+
 @dataclass(frozen=True, slots=True)
-class SimulationResult:
+class SimulationResult(ResultViews):
     """What ``simulate`` returns.
 
     Attributes
@@ -185,26 +214,6 @@ class SimulationResult:
             index=pd.RangeIndex(1, len(ends) + 1, name="year"),
         )
 
-    def plot(self, kind: str | None = None, ax: Any = None) -> Any:
-        """A chart of the result (``reports.charts``): ``kind`` one of ``dscr_fan``,
-        ``pd_term``, ``loss``, ``collateral``, ``spread_gap``, or None for all of them in a
-        grid; ``ax`` a matplotlib Axes to draw one chart into.
-
-        Returns
-        -------
-        matplotlib.figure.Figure
-        """
-        from gpucredit.reports.charts import plot_result  # reports sit above the pipeline
-
-        return plot_result(self, kind, ax)
-
-    def _repr_html_(self) -> str:
-        """A compact HTML table of the headline figures with their standard errors
-        (notebooks)."""
-        from gpucredit.reports.html import summary_html  # reports sit above the pipeline
-
-        return summary_html(self)
-
 
 def finite_or_none(value: Any) -> Any:
     """``value``, or None where it is a non-finite float (so no NaN or inf reaches a CSV)."""
@@ -258,7 +267,7 @@ class StructureReport:
 
 
 @dataclass(frozen=True, slots=True)
-class MinerResult:
+class MinerResult(ResultViews):
     """What ``simulate_miner`` returns.
 
     Attributes
@@ -354,23 +363,3 @@ class MinerResult:
     def duration_frame(self) -> pd.DataFrame:
         """One row per facility: the duration-mismatch figures and why any is missing."""
         return duration_frame(self.facilities, self.duration)
-
-    def plot(self, kind: str | None = None, ax: Any = None) -> Any:
-        """A chart of the result (``reports.charts``): ``kind`` one of ``pd_term``,
-        ``spread_gap``, ``shapley``, or None for all of them in a grid; ``ax`` a matplotlib
-        Axes to draw one chart into.
-
-        Returns
-        -------
-        matplotlib.figure.Figure
-        """
-        from gpucredit.reports.charts import plot_result  # reports sit above the pipeline
-
-        return plot_result(self, kind, ax)
-
-    def _repr_html_(self) -> str:
-        """A compact HTML table of the headline figures with their standard errors
-        (notebooks)."""
-        from gpucredit.reports.html import summary_html  # reports sit above the pipeline
-
-        return summary_html(self)
