@@ -14,6 +14,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from tests.conftest import spec_path
 from tests.unit.test_book_report import result as book_result  # noqa: F401 (a fixture)
 
 from gpucredit.config.loading import load_deal
@@ -23,8 +24,7 @@ from gpucredit.reports.charts import tornado_inputs
 from gpucredit.reports.html import render_report
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = ROOT / "src" / "gpucredit" / "examples"
-DEALS = ("merchant_h100", "ddtl2_tiered_structure", "coreweave_notes_2030")
+DEALS = ("merchant_h100", "ddtl2_tiered_structure", "coreweave/notes_2030")
 #: Few paths: the browser's drawing is under test, not the numbers.
 PATHS = 64
 #: Seconds Chromium may take to render the page (a cold start on a busy 2-core machine).
@@ -90,8 +90,7 @@ def _charts(markup: str) -> _Charts:
 @pytest.fixture(scope="module")
 def results() -> list[SimulationResult]:
     return [
-        simulate(load_deal(EXAMPLES / f"{stem}.yaml"), PATHS, 3, 32, calibration="sourced")
-        for stem in DEALS
+        simulate(load_deal(spec_path(stem)), PATHS, 3, 32, calibration="sourced") for stem in DEALS
     ]
 
 

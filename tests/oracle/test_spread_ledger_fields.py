@@ -30,9 +30,9 @@ N_PATHS = 150
 @pytest.mark.parametrize(
     "stem",
     [
-        "coreweave_convertible_2031",  # conversion value in the lender's cash flows
-        "coreweave_ddtl2_contract_pools",  # lots on the collateral axis
-        "coreweave_growing_parent",  # five facilities, a parent's cross-default and guarantee
+        "coreweave/convertible_2031",  # conversion value in the lender's cash flows
+        "coreweave/ddtl2_contract_pools",  # lots on the collateral axis
+        "coreweave/growing_parent",  # five facilities, a parent's cross-default and guarantee
     ],
 )
 def test_spread_fields_give_the_same_outcomes(stem: str, riskless: bool) -> None:

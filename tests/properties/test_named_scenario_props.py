@@ -14,7 +14,7 @@ from gpucredit.config.loading import read_document, validate_document
 from gpucredit.config.miner import MinerSpec
 from gpucredit.miners import simulate_miner
 from gpucredit.pipeline import SimulationResult, simulate
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, spec_path
 
 #: Standard errors the PD rise must clear: 3 (a one-sided 0.13% chance of a false pass).
 K_SE = 3.0
@@ -22,7 +22,7 @@ N_PATHS = 1_000
 
 
 def _run(stem: str, scenario: str, n_paths: int = N_PATHS) -> SimulationResult:
-    deal = gpucredit.load_deal(EXAMPLES / f"{stem}.yaml")
+    deal = gpucredit.load_deal(spec_path(stem))
     return simulate(
         deal,
         n_paths=n_paths,
@@ -66,7 +66,7 @@ def test_the_largest_tenant_defaulting_raises_the_contracted_deals_pd() -> None:
 def test_a_shut_credit_window_raises_the_pd_of_notes_that_refinance_a_balloon() -> None:
     # merchant_h100's level-payment loan never refinances, so the window cannot reach it;
     # the Cipher notes need an open market to refinance at maturity
-    _assert_raises_pd("cipher_compute_notes", "credit-window-shut", 500)
+    _assert_raises_pd("cipher/cipher_compute_notes_2030", "credit-window-shut", 500)
 
 
 def test_the_crypto_winter_leaves_a_gpu_deal_as_it_is() -> None:

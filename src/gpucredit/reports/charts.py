@@ -14,7 +14,7 @@ from __future__ import annotations
 import io
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from gpucredit._terminal import printable
 from gpucredit.config.spec import DealSpec, evolve
 from gpucredit.credit.metrics import FacilityMetrics
 from gpucredit.factors.parameter_source import DEFAULT_CALIBRATION
@@ -268,7 +269,7 @@ def collateral_chart(result: SimulationResult, *, ax: Axes | None = None) -> Fig
             text, (k, height), ha="center", va="bottom", xytext=(0, 2), textcoords="offset points"
         )
     axes.axhline(100.0, color=_INK, linestyle="--", linewidth=0.8, label="100%: debt = value")
-    axes.set_xticks(range(len(bars)), [b[0] for b in bars])
+    axes.set_xticks(range(len(bars)), _shown(b[0] for b in bars))
     axes.set_ylabel("LTV at close (%)")
     axes.set_title(f"collateral illusion: {result.deal.name}")
     axes.legend(loc="upper left", fontsize="small")
@@ -358,7 +359,7 @@ def spread_gap_chart(
         linestyle="none",
         label="market spread unknown (not public)",
     )
-    axes.set_yticks(range(len(rows)), [r[0] for r in reversed(rows)], fontsize="small")
+    axes.set_yticks(range(len(rows)), _shown(r[0] for r in reversed(rows)), fontsize="small")
     axes.axvline(0.0, color=_GREY, linewidth=0.6)
     axes.set_xlabel("spread over the risk-free rate (bp)")
     axes.set_title("spread gap: market against fair spread (Q)")
@@ -409,7 +410,7 @@ def shapley_chart(result: MinerResult, *, ax: Axes | None = None) -> Figure:
         values = [scale * part.shapley[g] for g in groups]
         for k, value in enumerate(values):
             axes.barh(k, value, color=_LIGHT, edgecolor=_INK, hatch=_HATCHES[k % len(_HATCHES)])
-        axes.set_yticks(range(len(groups)), groups)
+        axes.set_yticks(range(len(groups)), _shown(groups))
         axes.axvline(0.0, color=_INK, linewidth=0.8)
         axes.set_xlabel(f"Shapley value: {label}")
         axes.set_title(
@@ -652,7 +653,7 @@ def _tornado_panel(axes: Axes, rows: Sequence[TornadoRow], xlabel: str, title: s
                 va="center",
                 fontsize="small",
             )
-    axes.set_yticks(range(len(order)), [r[0] for r in order])
+    axes.set_yticks(range(len(order)), _shown(r[0] for r in order))
     axes.axvline(0.0, color=_INK, linewidth=0.8)
     axes.set_xlabel(xlabel)
     axes.set_title(title, fontsize="medium")
@@ -736,7 +737,7 @@ def plot_result(
         "shapley": shapley_chart,
     }
     if kind is not None:
-        return draw[kind](result, ax=ax)
+        return visible_text(draw[kind](result, ax=ax))
     if ax is not None:
         raise ValueError("plot(ax=...) draws one chart: give its kind too")
     cols = 2 if len(kinds) > 1 else 1
@@ -747,12 +748,32 @@ def plot_result(
         draw[name](result, ax=axes)
     for axes in grid[len(kinds) :]:
         axes.set_axis_off()
-    return figure
+    return visible_text(figure)
 
 
 _METADATA = re.compile(r"<metadata>.*?</metadata>\s*", re.DOTALL)
 _ID = re.compile(r'(\bid=)"([^"]*)"')
 _REF = re.compile(r'(url\(|xlink:href="|\bhref=")#([^")]*)')
+
+
+def visible_text(figure: Figure) -> Figure:
+    """``figure`` with every text's control characters written as visible escapes (names
+    come from the user's spec: ``evil\x1b[31m`` has no glyph in any font); returns it."""
+    for text in figure.findobj(mpl.text.Text):
+        if _hidden(text.get_text()):
+            text.set_text(printable(text.get_text(), keep_newlines=True))
+    return figure  # tick labels are drawn anew from their formatter: see _shown
+
+
+def _shown(labels: Iterable[str]) -> list[str]:
+    """Tick labels with their control characters written as visible escapes (a tick's text
+    is made from its formatter at each draw, so ``visible_text`` cannot reach it)."""
+    return [printable(t) if _hidden(t) else t for t in labels]
+
+
+def _hidden(text: str) -> bool:
+    """Whether ``text`` has a control character (C0, DEL or C1) a font cannot draw."""
+    return any(ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in text)
 
 
 def figure_svg(figure: Figure, *, key: str = "0") -> str:
@@ -772,6 +793,7 @@ def figure_svg(figure: Figure, *, key: str = "0") -> str:
         scale it.
     """
     buffer = io.StringIO()
+    visible_text(figure)
     with mpl.rc_context({"svg.fonttype": "path", "svg.hashsalt": f"gpucredit-{key}"}):
         figure.savefig(buffer, format="svg", metadata={"Date": None})
     text = buffer.getvalue()

@@ -30,6 +30,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from gpucredit._terminal import printable
 from gpucredit.factors.params import FactorParams
 from gpucredit.miners import MinerResult
 from gpucredit.pipeline import SimulationResult
@@ -181,9 +182,12 @@ def sheet_label(deal: str, facility: str) -> str:
 
 def _cell_value(value: Any) -> Any:
     """A JSON value as a cell value: a non-finite float (none reaches the JSON) or None is a
-    blank cell."""
+    blank cell; text has its control characters written as visible escapes (a name from the
+    user's spec: XML, so a worksheet, cannot hold them)."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
+    if isinstance(value, str):
+        return printable(value, keep_newlines=True)
     return value
 
 
@@ -257,7 +261,7 @@ def _schedule_sheet(
     ws: Worksheet, deal: str, facility: str, blocks: Sequence[CashSchedule], rule: str
 ) -> None:
     n_months = len(blocks[0].dates)
-    ws["A1"] = f"{deal} / {facility}: monthly cash-flow schedule"
+    ws["A1"] = _cell_value(f"{deal} / {facility}: monthly cash-flow schedule")
     ws["A1"].font = Font(bold=True, size=13)
     ws["A2"] = (
         "USD per month (balances at month end). DSCR = CFADS / scheduled debt service; "
@@ -277,7 +281,7 @@ def _schedule_sheet(
         title = block.label + ("" if block.path is None else f" (kept path {block.path})")
         for col in range(1, _FIRST_MONTH_COLUMN + n_months):
             ws.cell(row=row, column=col).fill = _BLOCK_FILL
-        ws.cell(row=row, column=1, value=title).font = _BOLD
+        ws.cell(row=row, column=1, value=_cell_value(title)).font = _BOLD
         row += 1
         at: dict[str, int] = {}
         for label, units, attr in SCHEDULE_ROWS:
