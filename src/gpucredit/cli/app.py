@@ -32,7 +32,6 @@ from gpucredit.cli.main_job import (
     default_report_dir,
     parse_stresses,
     report_files,
-    run_stresses,
     run_tornados,
 )
 from gpucredit.cli.output import (
@@ -375,17 +374,21 @@ def run(
             book_results = [
                 _simulate_book(bm, paths, seed, block_size, runner, quiet) for bm in models
             ]
-            stressed = run_stresses(
-                specs,
-                stresses,
-                n_paths=stress_paths,
-                seed=seed,
-                block_size=block_size,
-                workers=workers,
-                calibration=calibration,
-                db=db,
-                quiet=quiet,
-            )
+            stressed = {  # each deal under each stress, the base run's seed, no paths kept
+                name: _simulate_all(
+                    specs,
+                    stress_paths,
+                    seed,
+                    block_size,
+                    0,
+                    workers,
+                    quiet,
+                    calibration,
+                    db,
+                    scenario=name,
+                )
+                for name in stresses
+            }
             tornados = run_tornados(
                 specs if target is not None else [],  # only a report shows them
                 n_paths=tornado_paths,

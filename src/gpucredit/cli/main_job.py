@@ -1,4 +1,4 @@
-"""The main job's parts of ``gpucredit run``: the stressed runs, the report files and where
+"""The main job's parts of ``gpucredit run``: its defaults, the tornados, the report files and where
 they go when no ``--out`` is given.
 
 ``gpucredit run`` with no deal file runs the shipped book (``gpucredit.deals``) at
@@ -20,7 +20,7 @@ from gpucredit._progress import ProgressBar
 from gpucredit.config.spec import DealSpec
 from gpucredit.errors import SpecError, SpecIssue
 from gpucredit.miners import MinerResult
-from gpucredit.pipeline import SimulationResult, simulate
+from gpucredit.pipeline import SimulationResult
 from gpucredit.pipeline.book import BookResult
 from gpucredit.reports.charts import Tornado, tornado_inputs
 from gpucredit.reports.html import render_report
@@ -36,7 +36,6 @@ __all__ = [
     "default_report_dir",
     "parse_stresses",
     "report_files",
-    "run_stresses",
     "run_tornados",
 ]
 
@@ -95,41 +94,6 @@ def parse_stresses(text: str | None, default: Sequence[str]) -> tuple[str, ...]:
                 [SpecIssue("--stress", name, "a name `gpucredit scenarios` lists, or 'none'")],
             ) from exc
     return tuple(dict.fromkeys(names))
-
-
-def run_stresses(
-    specs: Sequence[DealSpec],
-    names: Sequence[str],
-    *,
-    n_paths: int,
-    seed: int,
-    block_size: int,
-    workers: int | None,
-    calibration: str,
-    db: Path | None,
-    quiet: bool,
-) -> dict[str, list[SimulationResult]]:
-    """Each deal under each named scenario, on the same seed as its base run (common random
-    numbers: the difference to the base is the scenario's, not noise), no paths kept."""
-    stressed: dict[str, list[SimulationResult]] = {}
-    with ProgressBar(Console(stderr=True), disable=quiet) as bar:
-        for name in names:
-            stressed[name] = [
-                simulate(
-                    spec,
-                    n_paths=n_paths,
-                    seed=seed,
-                    block_size=block_size,
-                    keep_paths=0,
-                    n_workers=workers,
-                    progress=bar.reporter(f"{spec.name} ({name})"),
-                    calibration=calibration,
-                    db=db,
-                    scenario=name,
-                )
-                for spec in specs
-            ]
-    return stressed
 
 
 def run_tornados(
