@@ -1,5 +1,5 @@
-"""The main job's parts of ``gpucredit run``: its defaults, the tornados, the report files and where
-they go when no ``--out`` is given.
+"""The main job's parts of ``gpucredit run``: its defaults, the tornados, the report files
+and where they go when no ``--out`` is given.
 
 ``gpucredit run`` with no deal file runs the shipped book (``gpucredit.deals``) at
 ``MAIN_JOB_PATHS`` paths, adds the ``MAIN_JOB_STRESSES`` columns and writes ``report.html``
@@ -39,9 +39,10 @@ __all__ = [
     "run_tornados",
 ]
 
-#: Paths per deal of the main job when ``--paths`` is not given: what lets the whole shipped
-#: book (stressed columns included) finish within two minutes on two cores
-#: (docs/benchmarks.md, "The main job"); every figure carries its standard error.
+#: Paths per deal of the main job when ``--paths`` is not given: the count at which the whole
+#: shipped book, stressed columns and tornados included, comes closest to two minutes on two
+#: cores (129 s warm, 158 s on first use: docs/benchmarks.md, "The main job"); every figure
+#: carries its standard error.
 MAIN_JOB_PATHS = 2_000
 
 #: The scenarios of the main job's stressed columns: the article's warning (the credit cycle
