@@ -27,16 +27,14 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import (
     Field,
-    ModelWrapValidatorHandler,
     model_validator,
 )
 
 from gpucredit.config.loading import parse_spec, read_document, validate_document
-from gpucredit.config.provenance import check_provenance
 from gpucredit.config.spec import (
     LIFE_MARGIN_MONTHS,
     MAX_ITEMS,
@@ -45,6 +43,7 @@ from gpucredit.config.spec import (
     ContractSpec,
     ConvertibleSpec,
     DefaultModelSpec,
+    DocumentSpec,
     FacilitySpec,
     GuarantorSpec,
     MerchantSpec,
@@ -344,7 +343,7 @@ class PremiumCurveSpec(Spec):
 MINER_POOLS = ("asics", "hosting", "gpus")
 
 
-class MinerSpec(Spec):
+class MinerSpec(DocumentSpec):
     """One bitcoin miner: its fleet, treasury, optional hosting segment and its debt.
 
     ``btc_price_usd`` is the price on ``as_of`` (USD per BTC); it is needed to test the margin
@@ -539,16 +538,6 @@ class MinerSpec(Spec):
                     f"{peak} units of cohort '{cohort.name}' under contract at once",
                     f"at most the cohort's {cohort.units} units (gpu_fleet.fleet[{i}].units)",
                 )
-
-    @model_validator(mode="wrap")
-    @classmethod
-    def _provenance(cls, data: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
-        """Every ``sources`` and ``assumptions`` key names a field of the raw document:
-        checked once the spec itself is valid, so a spec's own problem is reported first
-        (a key left naming a deleted field would otherwise hide it)."""
-        spec = handler(data)
-        check_provenance(data)
-        return spec
 
 
 def is_miner_data(data: object) -> bool:

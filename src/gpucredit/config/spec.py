@@ -58,6 +58,7 @@ __all__ = [
     "DefaultModelSpec",
     "DelaySpec",
     "DistributeStep",
+    "DocumentSpec",
     "DrawSpec",
     "FacilitySpec",
     "FixedRateSpec",
@@ -204,6 +205,20 @@ def evolve(spec: S, **changes: Any) -> S:
     data = spec.model_dump(by_alias=True)
     data.update(changes)
     return type(spec).model_validate(data)
+
+
+class DocumentSpec(Spec):
+    """Base of a spec that is a whole YAML document (a deal, a miner): its ``sources`` and
+    ``assumptions`` keys (``config.provenance``) each name a field of the raw document,
+    checked once the spec itself is valid, so a spec's own problem is reported first (a key
+    left naming a deleted field would otherwise hide it)."""
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _provenance(cls, data: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
+        spec = handler(data)
+        check_provenance(data)
+        return spec
 
 
 class BorrowerSpec(Spec):
@@ -1574,7 +1589,7 @@ class GrowthSpec(Spec):
         return self
 
 
-class DealSpec(Spec):
+class DealSpec(DocumentSpec):
     """One deal: a fleet, its contracts and costs, and its debt: one term ``loan``, or several
     ``facilities`` paid by the ``waterfall`` (by seniority when it is omitted)."""
 
@@ -2030,16 +2045,6 @@ class DealSpec(Spec):
                 f"a plan that expands into a valid deal (the expanded deal's {where}: {why})",
             ) from None
         return self
-
-    @model_validator(mode="wrap")
-    @classmethod
-    def _provenance(cls, data: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
-        """Every ``sources`` and ``assumptions`` key names a field of the raw document:
-        checked once the spec itself is valid, so a spec's own problem is reported first
-        (a key left naming a deleted field would otherwise hide it)."""
-        spec = handler(data)
-        check_provenance(data)
-        return spec
 
 
 def check_real_estate(items: list[RealEstateSpec], facilities: list[Any], single: bool) -> None:
