@@ -216,7 +216,12 @@ def test_scenarios_and_projection_equal_reference(name: str, source: str) -> Non
         "stress_path": StressPath((0, 1, 1, 0, 1)),
     }[source]
     drawn = shocks.draw(
-        0, N_PATHS, model.grid.n_months, n_factors(model.params), model.plan.n_tenants
+        0,
+        N_PATHS,
+        model.grid.n_months,
+        n_factors(model.params),
+        model.plan.n_tenants,
+        model.plan.n_parent_draws,  # growing_parent's CoreWeave, as pipeline.inputs draws it
     )
     fast = simulate_scenarios(model.params, model.grid, drawn)
     ref = simulate_scenarios_reference(model.params, model.grid, drawn)

@@ -997,6 +997,14 @@ class _FacilityBase(Spec):
     #: 'BB-'), reported next to the implied rating; ``public_rating_agency`` names the agency.
     public_rating: str | None = None
     public_rating_agency: str | None = Field(default=None, min_length=1, max_length=40)
+    #: Claims outside the modelled deal that rank pari passu with this facility in the
+    #: borrower's general estate, USD: in a group bankruptcy a slice's residual is shared
+    #: with the group's other unsecured debt, which the slice does not hold. They join this
+    #: facility's rank in the estate's pro-rata split (``credit.allocation``) and take their
+    #: share out of the deal; give each outside claim once, on one facility of its rank (the
+    #: rank's outside claim is the sum over its facilities). 0: none (docs/
+    #: capital_structures.md, "Default and recovery").
+    pari_passu_outside_usd: UsdOrZero = 0.0
 
     @field_validator("public_rating")
     @classmethod

@@ -16,7 +16,9 @@ whole fleet, so a cohort's share of it is taken pro rata to value). Then:
 4. what is left of the sale, with the deal's lock-up, maintenance-reserve and trapped cash, is
    the general estate: it pays the unsecured claims (unsecured facilities, the deficiency of
    secured ones, and debt raised to refinance a facility), by seniority, pro rata within a
-   rank.
+   rank. Claims outside the deal that rank with a facility (``pari_passu_outside_usd``, the
+   rest of a group's unsecured debt that a slice does not hold) join its rank's split and
+   take their pro-rata share out of the deal.
 
 Every facility's recovery arrives with the sale's lag. Recovery is capped at each claim.
 """
@@ -86,6 +88,7 @@ def allocate_recovery(
     other_unsecured_claim: Float64Array,
     real_estate: list[tuple[Float64Array, tuple[int, ...]]] | None = None,
     from_real_estate: list[Float64Array] | None = None,
+    outside_took: Float64Array | None = None,
 ) -> list[Float64Array]:
     """Each facility's recovery on ``n`` defaulted paths.
 
@@ -101,6 +104,13 @@ def allocate_recovery(
         Pledged real estate, paid out after the fleet's secured claims.
     from_real_estate : list of (n,), optional
         Filled with what each facility took from the real estate (zeros on entry).
+    outside_took : (n,), optional
+        Filled with what the claims outside the deal (``FacilityTerms.pari_passu_outside_usd``,
+        USD, summed over each rank's facilities) took from the general estate (zeros on entry).
+
+    Returns
+    -------
+    list of (n,) each facility's recovery, USD.
     """
     facs = structure.facilities
     left = [np.array(c, dtype=np.float64) for c in claims]
@@ -140,10 +150,15 @@ def allocate_recovery(
         asks = [left[k] for k in members]
         if rank == junior:
             asks.append(np.asarray(other_unsecured_claim, dtype=np.float64))
+        outside = sum(facs[k].pari_passu_outside_usd for k in members)
+        if outside > 0.0:  # without one the split is today's, to the bit
+            asks.append(np.full(estate.shape, outside, dtype=np.float64))
         takes = _take_pro_rata(asks, estate)
         for k, take in zip(members, takes[: len(members)], strict=True):
             got[k] += take
             left[k] -= take
+        if outside > 0.0 and outside_took is not None:
+            outside_took += takes[-1]
         for take in takes:
             estate = estate - take
     return got

@@ -179,6 +179,7 @@ def build_structure(
             pool=pool,
             secured=secured,
             refinancing=refi,
+            pari_passu_outside_usd=f.pari_passu_outside_usd,
         )
         if isinstance(f, DdtlSpec):
             months, amounts, due, undrawn = _ddtl_schedule(f, grid)

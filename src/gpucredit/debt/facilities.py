@@ -104,6 +104,8 @@ class FacilityTerms:
       of default.
     * any kind: ``real_estate_value_usd`` is pledged real estate's stabilised value, added to
       the value of ``pool`` in every test of it (its recovery is ``credit.real_estate``'s).
+    * any kind: ``pari_passu_outside_usd`` is the claims outside the deal that share the
+      general estate with the facility's rank at a default (``credit.allocation``).
     * ``notes``/``convertible``: interest accrues monthly and is paid every
       ``coupon_every_months``; ``call_month``/``call_price`` the call schedule (decimal of
       par); ``conversion_price_usd`` converts at maturity when the share price is above it.
@@ -138,6 +140,11 @@ class FacilityTerms:
     #: (decimal of par, at most 1) when its parity is below it; the issuer pays in cash
     put_month: int = 0
     put_price: float = 0.0
+    #: Claims outside the modelled deal that rank pari passu with this facility in the
+    #: general estate, USD (the rest of a group's unsecured debt that a slice does not hold):
+    #: they share the estate with the facility's rank and take their pro-rata part out of
+    #: the deal (``credit.allocation.allocate_recovery``). 0: none.
+    pari_passu_outside_usd: float = 0.0
 
     @property
     def name(self) -> str:
