@@ -7,6 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pytest
+from pydantic import ValidationError
 
 from gpucredit.config.growth import expand_growth
 from gpucredit.config.spec import DdtlSpec, DealSpec
@@ -95,3 +97,26 @@ def test_a_market_rate_contract_earns_the_path_rent_at_signing() -> None:
         expected = 60 * (rent * 1.10) * HOURS_PER_MONTH * 1.0
         np.testing.assert_array_equal(inputs.cash.contracted_revenue_usd[:, t], expected)
     assert np.all(inputs.cash.contracted_revenue_usd[:, :signed] == 0.0)  # nothing before
+
+
+def test_won_contracts_end_at_the_servicers_default_when_the_plan_says_so() -> None:
+    won = {
+        "tenant": "Lab that pays",
+        "annual_pd_pct": 0.0,
+        "win_rate_pct": 60,
+        "term_months": 12,
+        "tail_rate_usd_per_gpu_hour": 3.0,
+        "terminates_on_servicer_default": True,
+    }
+    data = growing_deal().model_dump(by_alias=True)
+    data["growth"]["new_contracts"] = won
+    with pytest.raises(ValidationError, match="terminates_on_servicer_default"):
+        DealSpec.model_validate(data)  # a won contract ends with its operator: one is needed
+    data["parent"] = {
+        "name": "Operator",
+        "annual_pd_pct": 3.0,
+        "servicer": {"downtime_months": 3, "replacement_cost_pct_of_revenue": 5},
+    }
+    (contract,) = expand_growth(DealSpec.model_validate(data)).contracts
+    assert contract.terminates_on_servicer_default
+    assert not expand_growth(growing_deal()).contracts[0].terminates_on_servicer_default

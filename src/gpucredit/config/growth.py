@@ -105,6 +105,7 @@ def expand_growth(deal: DealSpec) -> DealSpec:
                     "start": item.date,
                     "end": add_months(item.date, won.term_months),
                     "take_or_pay": won.take_or_pay,
+                    "terminates_on_servicer_default": won.terminates_on_servicer_default,
                 }
             )
     if growth.covenants:

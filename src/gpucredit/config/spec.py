@@ -1568,6 +1568,9 @@ class GrowthContractsSpec(RatedSpec):
     rate_vs_market_pct: Annotated[float, Field(gt=-100.0, le=500.0)] = 0.0
     tail_rate_usd_per_gpu_hour: GpuRent
     take_or_pay: bool = True
+    #: Each won contract ends when the deal's servicer defaults, as a written contract with
+    #: ``ContractSpec.terminates_on_servicer_default`` does (needs ``parent.servicer``).
+    terminates_on_servicer_default: bool = False
 
 
 class GrowthSpec(Spec):
