@@ -808,7 +808,7 @@ def figure_svg(figure: Figure, *, key: str = "0") -> str:
     -------
     str
         The SVG markup, with a ``viewBox`` so CSS can scale it. Its words are ``<text>``
-        elements (``svg.fonttype: none``: searchable and copyable, a third of the size of
+        elements (``svg.fonttype: none``: searchable and copyable, less than half the size of
         glyphs drawn as paths and faster to write) in the first installed font of matplotlib's
         sans-serif list (DejaVu Sans, then the browser's own sans-serif): no font is fetched.
     """
