@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from pathlib import Path
 
 import matplotlib as mpl
@@ -270,3 +271,22 @@ def test_figure_svg_is_inline_and_ids_are_keyed(loan: SimulationResult) -> None:
     assert 'id="k7-' in svg and 'id="figure_1"' not in svg
     assert "url(#k7-" in svg  # clip paths refer to the keyed ids
     assert "https://" not in svg
+
+
+def test_figure_svg_writes_words_as_escaped_text(loan: SimulationResult) -> None:
+    """The words are ``<text>`` (searchable, no glyph outlines), escaped for the page: a name
+    with markup, an id or a reference in it, and a control character, reads as written."""
+    name = 'a<b>&c id="x" url(#y)\x1b'
+    deal = loan.deal.model_copy(update={"name": name})  # a label only: no re-validation needed
+    svg = figure_svg(collateral_chart(dataclasses.replace(loan, deal=deal)), key="k3")
+    words = re.findall(r"<text\b[^>]*>([^<]*)</text>", svg)
+    assert 'collateral illusion: a&lt;b&gt;&amp;c id="x" url(#y)\\x1b' in words
+    assert "LTV at close (%)" in words and "100%: debt = value" in words
+    assert "\x1b" not in svg and "<b>" not in svg
+    assert "DejaVuSans" not in svg  # no glyph drawn as a path: the font is named, not embedded
+    assert 'id="k3-' in svg and "url(#k3-" in svg  # the chart's own ids are still keyed
+
+
+def test_a_tick_label_of_two_lines_is_drawn_on_two_lines(loan: SimulationResult) -> None:
+    labels = [t.get_text() for t in collateral_chart(loan).axes[0].get_xticklabels()]
+    assert labels[1] == "appraised\n(income approach)"  # a line break, not a written "\x0a"

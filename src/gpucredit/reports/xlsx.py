@@ -18,6 +18,7 @@ Layout (``docs/report_xlsx.md``):
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import os
 import secrets
@@ -31,6 +32,8 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from gpucredit._terminal import printable
+from gpucredit.factors.parameter_source import ParameterSource
+from gpucredit.factors.parameter_source import resolve as resolve_parameters
 from gpucredit.factors.params import FactorParams
 from gpucredit.miners import MinerResult
 from gpucredit.pipeline import SimulationResult
@@ -370,8 +373,9 @@ def write_report_xlsx(
     assert summary is not None
     summary.title = SUMMARY_SHEET
     sheets: list[tuple[str, str, list[CashSchedule]]] = []
+    resolved: dict[tuple[str, dt.date], ParameterSource] = {}
     for r in results:
-        per_path = [base_case_schedules(r, params=params, db=db)]
+        per_path = [base_case_schedules(r, params=_base_params(r, params, db, resolved), db=db)]
         per_path += [
             kept_path_schedules(r, label, i) for label, i in representative_paths(r).items()
         ]
@@ -394,3 +398,23 @@ def write_report_xlsx(
     finally:
         staging.unlink(missing_ok=True)
     return target
+
+
+def _base_params(
+    result: SimulationResult,
+    params: FactorParams | None,
+    db: Path | str | None,
+    resolved: dict[tuple[str, dt.date], ParameterSource],
+) -> FactorParams | None:
+    """The factor parameters of ``result``'s base case: ``params`` when given, else those of
+    the calibration the result names as of its deal's date, each calibration resolved once
+    per workbook into ``resolved`` (a book's deals share a few: resolving opens the store);
+    None for a result simulated with explicit parameters (``base_case_schedules`` says so).
+    """
+    calibration = str(result.provenance.get("calibration_id", "sourced"))
+    if params is not None or calibration == "explicit params":
+        return params
+    key = (calibration, result.deal.as_of)
+    if key not in resolved:
+        resolved[key] = resolve_parameters(calibration, db, result.deal.as_of)
+    return resolved[key].params_for(result.deal)
