@@ -65,6 +65,7 @@ from gpucredit.config.spec import (
     _peak_contracted_units,
     add_months,
     check_contract_dates,
+    check_enterprise_refinancing,
     check_schedule_length,
     check_tenant_risk,
     check_waterfall,
@@ -478,6 +479,7 @@ class MinerSpec(Spec):
             )
         if self.waterfall is not None:
             check_waterfall(self.waterfall, self.facilities)
+        check_enterprise_refinancing(self.facilities, self.borrower)
 
     def _check_life(self) -> None:
         """Debt maturing at most ``LIFE_MARGIN_MONTHS`` after the later of the rigs' economic
