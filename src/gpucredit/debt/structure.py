@@ -861,7 +861,7 @@ def run_structure(
                 elif d.final:
                     can = short & (gap <= d.principal + CENT)
                     lo = max(month - 1 - 12, 0)
-                    refi_claim, refi_value = _refinancing_claim(
+                    test_claim, test_value = _refinancing_claim(
                         s.terms,
                         ahead[k] + gap,
                         pools[k],
@@ -870,9 +870,9 @@ def run_structure(
                     )
                     refi_ok, refi_spread = _maturity_refinancing(
                         s.terms,
-                        refi_claim,
+                        test_claim,
                         gap,
-                        refi_value,
+                        test_value,
                         trailing_deal,
                         _window_open(
                             s.terms,
