@@ -182,3 +182,15 @@ def test_a_window_beyond_five_years_is_refused() -> None:
     data["facilities"][0]["refinancing"]["window_months"] = 61
     message = _miner_error(data)
     assert "refinancing.window_months" in message and "61" in message
+
+
+def test_an_earnings_enterprise_value_needs_the_share_count() -> None:
+    data = load_shipped_data("iren/convertibles")
+    data["borrower"].pop("shares_outstanding")
+    for f in data["facilities"]:
+        f["kind"] = "notes"
+        for key in ("conversion_price_usd", "soft_call"):
+            f.pop(key, None)
+        f["refinancing"]["value"] = "collateral"
+    message = _miner_error(data)
+    assert "borrower.enterprise_value" in message and "shares_outstanding" in message

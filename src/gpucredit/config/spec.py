@@ -855,7 +855,19 @@ class RefinancingSpec(Spec):
 def check_enterprise_refinancing(facilities: Sequence[Any], borrower: BorrowerSpec | None) -> None:
     """Raise ``SpecProblem`` for a facility refinanced against the enterprise value
     (``refinancing.value: enterprise``) of a borrower without a share price and a share
-    count, from which its market value is computed."""
+    count, from which its market value is computed, and for an earnings-driven enterprise
+    value (``borrower.enterprise_value: earnings``) without them."""
+    if (
+        borrower is not None
+        and borrower.enterprise_value == "earnings"
+        and (borrower.share_price_usd is None or borrower.shares_outstanding is None)
+    ):
+        raise SpecProblem(
+            "borrower.enterprise_value",
+            "earnings",
+            "borrower.share_price_usd and borrower.shares_outstanding to be given (the "
+            "enterprise value on close is the equity's market value plus the debt), or assets",
+        )
     for i, f in enumerate(facilities):
         if f.refinancing.value == "enterprise" and (
             borrower is None
