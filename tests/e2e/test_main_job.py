@@ -16,6 +16,7 @@ from tests.e2e.conftest import cli, example_file
 from gpucredit.cli.app import load_spec
 from gpucredit.cli.main_job import default_report_dir
 from gpucredit.config.growth import expand_growth
+from gpucredit.config.miner import MinerSpec
 from gpucredit.config.spec import DealSpec
 from gpucredit.deals import NOT_IN_MAIN_JOB, main_job_deals, shipped_deals
 from gpucredit.io.outputs import file_digests
@@ -80,7 +81,11 @@ def test_the_main_job_writes_both_reports_and_records_the_run(
     assert record.outputs == file_digests(folder)  # the files on disk are the ones recorded
     assert set(record.scenarios) == {"base", "credit-cycle-first"}
     assert record.n_paths == 48 and record.command_line.startswith("gpucredit run")
-    assert len(record.run_ids) == len([s for s in specs if isinstance(s, DealSpec)])
+    # one run per deal and one per miner (the miners' convertibles of Cipher, Core Scientific
+    # and TeraWulf, reported under "miners")
+    assert len(record.run_ids) == len(specs)
+    miners = [d.name for d in specs if isinstance(d, MinerSpec)]
+    assert miners and [m["deal"] for m in document["miners"]] == miners
 
 
 def test_a_main_job_never_replaces_an_earlier_report(

@@ -64,6 +64,7 @@ from gpucredit.config.spec import (
     _peak_contracted_units,
     add_months,
     check_contract_dates,
+    check_enterprise_refinancing,
     check_schedule_length,
     check_tenant_risk,
     check_waterfall,
@@ -477,6 +478,7 @@ class MinerSpec(DocumentSpec):
             )
         if self.waterfall is not None:
             check_waterfall(self.waterfall, self.facilities)
+        check_enterprise_refinancing(self.facilities, self.borrower)
 
     def _check_life(self) -> None:
         """Debt maturing at most ``LIFE_MARGIN_MONTHS`` after the later of the rigs' economic

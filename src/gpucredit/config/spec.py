@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal, Self, TypeVar
 
 from pydantic import (
@@ -242,6 +243,11 @@ class BorrowerSpec(Spec):
     # GPU rents, but half its variance is its own (growth, financing, customer news); no
     # public estimate of the correlation is known to us.
     rho_fleet: Annotated[float, Field(ge=-1.0, le=1.0)] = 0.5
+    #: What the ``fleet_value`` model's enterprise value moves with (docs/miners.md, "The
+    #: market enterprise value"): ``assets`` (the value of the assets in place) or
+    #: ``earnings`` (a miner's trailing 12-month cash from operations at the market's own
+    #: multiple on close: EV_t = EV_0 x TTM_t / TTM_0; for miners only).
+    enterprise_value: Literal["assets", "earnings"] = "assets"
 
 
 #: Longest construction delay, months: ten years, far beyond the 24-36 month build times
@@ -844,6 +850,51 @@ class RefinancingSpec(Spec):
     spread_per_ltv_bps: Annotated[float, Field(ge=0.0, le=5000.0)] = 640.0
     # ASSUMPTION: 0.55, the top of the banks' origination LTVs (REFERENCES.md)
     ltv_pivot: Annotated[float, Field(ge=0.0, le=1.0)] = 0.55
+    #: What the balloon is refinanced against (docs/capital_structures.md, "Refinancing
+    #: against the enterprise value"): ``collateral`` (the balloon and the debt ahead of it
+    #: against ``max_ltv`` x the facility's collateral pool) or ``enterprise`` (all the
+    #: firm's debt against ``max_ltv`` x its market enterprise value, the equity's market
+    #: value plus the debt, floored at the pool: how a listed issuer refinances or
+    #: converts unsecured notes). ``enterprise`` needs ``borrower.share_price_usd`` and
+    #: ``borrower.shares_outstanding``.
+    value: Literal["collateral", "enterprise"] = "collateral"
+    #: With ``needs_open_market``: the window need only have been open in one of the last
+    #: ``window_months`` months up to maturity (the issuer refinances ahead, when the market
+    #: lets it), the spread then the open window's; 0 (default): open in the maturity month.
+    #: At most 60 months, the longest convertible pre-funding in the shipped book (IREN
+    #: repurchased its 2029 notes with new converts in December 2025, 48 months early,
+    #: deals.csv#IREN-CV2029), with room.
+    window_months: Annotated[int, Field(ge=0, le=60)] = 0
+
+
+def check_enterprise_refinancing(facilities: Sequence[Any], borrower: BorrowerSpec | None) -> None:
+    """Raise ``SpecProblem`` for a facility refinanced against the enterprise value
+    (``refinancing.value: enterprise``) of a borrower without a share price and a share
+    count, from which its market value is computed, and for an earnings-driven enterprise
+    value (``borrower.enterprise_value: earnings``) without them."""
+    if (
+        borrower is not None
+        and borrower.enterprise_value == "earnings"
+        and (borrower.share_price_usd is None or borrower.shares_outstanding is None)
+    ):
+        raise SpecProblem(
+            "borrower.enterprise_value",
+            "earnings",
+            "borrower.share_price_usd and borrower.shares_outstanding to be given (the "
+            "enterprise value on close is the equity's market value plus the debt), or assets",
+        )
+    for i, f in enumerate(facilities):
+        if f.refinancing.value == "enterprise" and (
+            borrower is None
+            or borrower.share_price_usd is None
+            or borrower.shares_outstanding is None
+        ):
+            raise SpecProblem(
+                f"facilities[{i}].refinancing.value",
+                "enterprise",
+                "borrower.share_price_usd and borrower.shares_outstanding to be given (the "
+                "enterprise value is the equity's market value plus the debt), or collateral",
+            )
 
 
 class LoanSpec(Spec):
@@ -1753,7 +1804,27 @@ class DealSpec(DocumentSpec):
         self._check_parent()
         self._check_construction(horizon_end)
         self._check_terminations()
+        self._check_enterprise_value()
         return self
+
+    def _check_enterprise_value(self) -> None:
+        """The market enterprise value: earnings-driven for miners only; an ``enterprise``
+        refinancing test needs the borrower's equity and a capital structure."""
+        if self.borrower.enterprise_value != "assets":
+            raise SpecProblem(
+                "borrower.enterprise_value",
+                self.borrower.enterprise_value,
+                "assets for a GPU deal (the earnings-driven enterprise value is modelled for "
+                "miners)",
+            )
+        if self.loan is not None and self.loan.refinancing.value != "collateral":
+            raise SpecProblem(
+                "loan.refinancing.value",
+                self.loan.refinancing.value,
+                "collateral for a single loan (an enterprise test needs 'facilities' and the "
+                "borrower's share price)",
+            )
+        check_enterprise_refinancing(self.facilities, self.borrower)
 
     def _check_terminations(self) -> None:
         """A contract terminated on the servicer's default needs a servicer, and a lease

@@ -36,19 +36,14 @@ def shipped_deals() -> list[Path]:
 
 
 #: Files of the book that ``gpucredit run`` with no argument leaves out, each with the reason
-#: (shown in the report). The miners' convertible notes are modelled (``gpucredit run FILE``
-#: prices them) but read as near-certain defaults: the engine values a miner's shares from its
-#: assets in place, with no market equity value, no refinancing of a maturity by a new
-#: issue and no growth, which is what the market prices these notes on (docs/deals.md).
+#: (shown in the report). The miners' convertibles refinance against their market enterprise
+#: value (``refinancing.value: enterprise``, following their trailing earnings); IREN's still
+#: read as a near-certain default on its 2033 notes: the engine's miner runs off (no new rigs
+#: or GPUs), and IREN's cash turns negative when its GPUs bought in January 2026 end their
+#: life, before the notes mature (docs/deals.md, docs/deals_gaps.md).
 NOT_IN_MAIN_JOB = {
-    "cipher/convertibles.yaml": "a miner's convertible: the engine has no market equity "
-    "value or refinancing of the notes, so they read as near-certain defaults (PD 93%)",
-    "core_scientific/convertibles.yaml": "a miner's convertible: the engine has no market "
-    "equity value or refinancing of the notes (PD 62% on the 2031 notes)",
-    "iren/convertibles.yaml": "a miner's convertible: the engine has no market equity value "
-    "or refinancing of the notes (PD 68-100% on the 2032 and 2033 notes)",
-    "terawulf/convertibles.yaml": "a miner's convertible: the engine has no market equity "
-    "value or refinancing of the notes (PD 60-75%)",
+    "iren/convertibles.yaml": "a miner's convertible whose fleet runs off before its 2033 notes "
+    "mature: the engine has no reinvestment, so they read as a near-certain default (PD 69%)",
 }
 
 

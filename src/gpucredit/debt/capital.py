@@ -155,6 +155,8 @@ def build_structure(
             ltv_pivot=f.refinancing.ltv_pivot,
             new_tenor_months=f.refinancing.new_tenor_months,
             new_level_payment=f.refinancing.new_amortisation == "level_payment",
+            enterprise=f.refinancing.value == "enterprise",
+            window_months=f.refinancing.window_months,
         )
 
         def loan(

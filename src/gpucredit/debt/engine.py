@@ -28,6 +28,7 @@ import numpy as np
 
 from gpucredit._typing import Float64Array, Int64Array
 from gpucredit.debt.facilities import (
+    NEVER_OPEN,
     FacilityTerms,
     RefinancingTerms,
     StructureTerms,
@@ -392,6 +393,26 @@ def _refinancing_ok(
 
 
 @numba.njit(cache=True, nogil=True)
+def _window_open(enterprise: bool, open_regime: bool, open_enterprise: bool) -> bool:
+    """Whether a maturity's refinancing finds the credit window open: the structure's
+    ``regime`` for a collateral test, the ``enterprise_window`` for an enterprise one."""
+    return open_enterprise if enterprise else open_regime
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _refinancing_claim(
+    enterprise: bool, claim: float, pool_value: float, firm_debt: float, ev: float
+) -> tuple[float, float]:
+    """The claim and the value a maturity's refinancing test compares, USD: the balloon and
+    the debt ahead of it against the collateral pool (``enterprise`` False), or all the firm's
+    debt (the other facilities' balances at the month's start plus the balloon) against the
+    market enterprise value floored at the pool (``structure._refinancing_claim``)."""
+    if enterprise:
+        return firm_debt, max(ev, pool_value)
+    return claim, pool_value
+
+
+@numba.njit(cache=True, nogil=True)
 def _capitalised(balance: float, accrued: float) -> tuple[float, float]:
     """Interest during construction capitalised: the balance with the accrued interest added,
     and nothing accrued (``structure._capitalise``)."""
@@ -573,6 +594,10 @@ def _structure_kernel(
     refi_pivot: Float64Array,
     put_month: Int64Array,
     put_px: Float64Array,
+    # refinancing against the market enterprise value (``RefinancingTerms.enterprise``)
+    refi_enterprise: np.ndarray,
+    refi_window: Int64Array,
+    ent_regime: Int64Array,
 ) -> None:
     """Run the waterfall program on every path; see ``run_structure_compiled``.
     ``pik_end[p, k]``: facility ``k`` capitalises its interest before this month on path
@@ -684,6 +709,8 @@ def _structure_kernel(
         liquidity = opening_cash
         ok = True
         v0 = basis[p, 0]
+        last_open = -NEVER_OPEN  # the last month the credit window was open
+        last_open_e = -NEVER_OPEN  # ... the window the enterprise tests read
         for t in range(n_run):
             month = t + 1
             cash_row[t] = cfads[p, t]
@@ -763,17 +790,27 @@ def _structure_kernel(
             if t >= n:
                 continue
             open_market = regime[p, t] == 0
+            if open_market:
+                last_open = month
+            open_e = ent_regime[p, t] == 0
+            if open_e:
+                last_open_e = month
             price_now = 0.0
+            debt_now = 0.0
+            for k in range(n_fac):
+                debt_now = debt_now + (balance[k] * (1.0 if live[k] else 0.0) + refi[k])
+            # the market enterprise value, USD: the equity's market value plus the debt (0
+            # without equity terms, when an enterprise refinancing test sees the pool only)
+            ev_now = 0.0
             if has_equity and has_share_path:
                 price_now = share_path[p, t]
                 out_d[_D_SHARE, p, t] = price_now
+                ev_now = price_now * shares + debt_now
             elif has_equity:
-                debt_now = 0.0
-                for k in range(n_fac):
-                    debt_now = debt_now + (balance[k] * (1.0 if live[k] else 0.0) + refi[k])
                 ev = ev_scale * _ratio(basis[p, t], v0, 0.0)
                 price_now = max(ev - debt_now, 0.0) / shares
                 out_d[_D_SHARE, p, t] = price_now
+                ev_now = ev
             # A path that is over writes nothing more (its zeros are already there): after the
             # borrower's default, or once every facility and any refinancing debt are repaid,
             # when only the deal DSCR, with nothing scheduled, is +inf.
@@ -1006,12 +1043,23 @@ def _structure_kernel(
                         code = 3 if d_final[k] else 1
                     elif d_final[k]:
                         lo = max(month - 1 - 12, 0)
-                        refi_ok, refi_new_spread = _maturity_refinancing(
+                        refi_claim, refi_value = _refinancing_claim(
+                            refi_enterprise[k],
                             ahead[k] + gap,
-                            gap,
                             pools[k, p, t],
+                            debt_now - start_balance[k] + gap,
+                            ev_now,
+                        )
+                        refi_ok, refi_new_spread = _maturity_refinancing(
+                            refi_claim,
+                            gap,
+                            refi_value,
                             trailing_deal,
-                            open_market,
+                            _window_open(
+                                refi_enterprise[k],
+                                open_market or month - last_open < refi_window[k],
+                                open_e or month - last_open_e < refi_window[k],
+                            ),
                             refi_ltv[k],
                             refi_has_dscr[k],
                             refi_dscr[k],
@@ -1368,6 +1416,7 @@ def run_structure_compiled(
     pik_end_month: Int64Array | None = None,
     share_price_usd: Float64Array | None = None,
     pool_values_usd: Float64Array | None = None,
+    enterprise_window: np.ndarray | None = None,
 ) -> StructureLedger:
     """``structure.run_structure`` by the compiled engine: same arguments, same ledger.
 
@@ -1405,6 +1454,9 @@ def run_structure_compiled(
         (``_margin_fields``); its other per-month floats are all-NaN likewise.
     pik_end_month : ndarray of int, shape (path, facility), optional
         Interest during construction, capitalised before this month (as ``run_structure``).
+    enterprise_window : ndarray of int, shape (path, month), optional
+        The credit window the facilities refinanced against the enterprise value read
+        (``RefinancingTerms.enterprise``): 0 open, 1 shut; ``regime`` when omitted.
     pool_values_usd : ndarray, shape (facility, path, month), optional
         ``pool_values(structure, cohort_value)``, USD, computed once by a caller that runs the
         same collateral many times (the fair-spread passes); computed here when omitted.
@@ -1663,6 +1715,9 @@ def run_structure_compiled(
         f64([f.refinancing.ltv_pivot for f in facs]),
         i64([f.put_month for f in facs]),
         f64([f.put_price for f in facs]),
+        flag([f.refinancing.enterprise for f in facs]),
+        i64([f.refinancing.window_months for f in facs]),
+        reg if enterprise_window is None else np.ascontiguousarray(enterprise_window, np.int64),
     )
     missing = np.broadcast_to(np.float64(np.nan), (n_paths, n_all))
 

@@ -61,6 +61,11 @@ STEP_KINDS: tuple[str, ...] = (
 )
 
 
+#: Months before the first that stand for "the credit window was never open" (far beyond any
+#: ``RefinancingTerms.window_months``): both engines' initial last-open month is minus this.
+NEVER_OPEN = 1_000_000
+
+
 @dataclass(frozen=True, slots=True)
 class RefinancingTerms:
     """When a balance left at maturity (or called) can be refinanced, and at what spread.
@@ -86,6 +91,17 @@ class RefinancingTerms:
     ltv_pivot: float = 0.0
     new_tenor_months: int = 0
     new_level_payment: bool = False
+    #: Refinance against the market enterprise value (``RefinancingSpec.value`` "enterprise";
+    #: docs/capital_structures.md, "Refinancing against the enterprise value"): at maturity
+    #: all the firm's debt (the other facilities' balances at the month's start plus the
+    #: balloon left) is tested against ``max_ltv`` x the enterprise value (the equity's market
+    #: value plus the debt, floored at the facility's pool); False: the claim ahead plus the
+    #: balloon against the pool.
+    enterprise: bool = False
+    #: With ``needs_open_market``, the maturity's test passes the window if it was open in
+    #: any of the last ``window_months`` months up to maturity (the issuer refinances ahead
+    #: when it can; ``RefinancingSpec.window_months``); 0: open in the maturity month.
+    window_months: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,7 +50,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from gpucredit._typing import BoolArray, Float64Array, Int64Array
-from gpucredit.debt.facilities import FacilityTerms, RefinancingTerms, StructureTerms
+from gpucredit.debt.facilities import (
+    NEVER_OPEN,
+    FacilityTerms,
+    RefinancingTerms,
+    StructureTerms,
+)
 from gpucredit.debt.ledger import LEDGER_MONTHLY_FIELDS, DebtLedger
 from gpucredit.debt.margin_loan import MarginLender, MarginLoanLedger
 from gpucredit.debt.schedule import scheduled_principal
@@ -283,6 +288,30 @@ def _refinancing_ok(
     if r.needs_open_market:
         ok &= open_market
     return np.asarray(ok)
+
+
+def _window_open(f: FacilityTerms, open_regime: BoolArray, open_enterprise: BoolArray) -> BoolArray:
+    """Whether a maturity's refinancing finds the credit window open on each path: the
+    structure's ``regime`` for a collateral test, the ``enterprise_window`` for an enterprise
+    one (``RefinancingTerms.enterprise``)."""
+    return open_enterprise if f.refinancing.enterprise else open_regime
+
+
+def _refinancing_claim(
+    f: FacilityTerms,
+    claim: Float64Array,
+    pool_value: Float64Array,
+    firm_debt: Float64Array,
+    ev: Float64Array,
+) -> tuple[Float64Array, Float64Array]:
+    """The claim and the value a maturity's refinancing test compares on each path, USD:
+    the balloon and the debt ahead of it against ``f``'s collateral pool, or, with
+    ``RefinancingTerms.enterprise``, all the firm's debt (the other facilities' balances at
+    the month's start plus the balloon) against the market enterprise value floored at the
+    pool."""
+    if f.refinancing.enterprise:
+        return firm_debt, np.asarray(np.maximum(ev, pool_value))
+    return claim, pool_value
 
 
 def _spread_now(f: FacilityTerms, open_market: BoolArray) -> Float64Array:
@@ -525,6 +554,7 @@ def run_structure(
     parent_support_cap_usd: float | None = None,
     pik_end_month: Int64Array | None = None,
     share_price_usd: Float64Array | None = None,
+    enterprise_window: np.ndarray | None = None,
 ) -> StructureLedger:
     """Run the structure's waterfall on one block of paths.
 
@@ -574,6 +604,9 @@ def run_structure(
         The path's share price, USD (``EquityTerms.model`` "diffusion",
         ``factors.equity.share_price_paths``); with equity terms it replaces the
         fleet-value share price.
+    enterprise_window : ndarray of int, shape (path, month), optional
+        The credit window the facilities refinanced against the enterprise value read
+        (``RefinancingTerms.enterprise``): 0 open, 1 shut; ``regime`` when omitted.
 
     Returns
     -------
@@ -693,6 +726,13 @@ def run_structure(
         else np.ascontiguousarray(np.asarray(share_price_usd, dtype=np.float64).T)
     )
 
+    last_open = np.full(n_paths, -NEVER_OPEN, dtype=np.int64)  # the window's last open month
+    last_open_e = last_open.copy()  # ... of the window the enterprise tests read
+    reg_e = (
+        reg
+        if enterprise_window is None
+        else np.ascontiguousarray(np.asarray(enterprise_window, np.int64).T)
+    )
     for t in range(n_all if lender is not None else n):
         month = t + 1
         if lender is not None:  # the program's first step: the margin loan's ladder
@@ -705,15 +745,23 @@ def run_structure(
         if t >= n:
             continue
         open_market = reg[t] == 0
+        last_open = np.where(open_market, month, last_open)
+        open_e = reg_e[t] == 0
+        last_open_e = np.where(open_e, month, last_open_e)
         share_price: Float64Array | None = None
+        debt_now = sum((s.balance * s.live + s.refi for s in states), np.zeros(n_paths))
+        # the market enterprise value, USD: the equity's market value plus the debt (0 without
+        # equity terms, when an enterprise refinancing test sees the pool only)
+        ev_now = np.zeros(n_paths)
         if equity is not None and share_path is not None:
             share_price = share_path[t]
             share_out[t] = share_price
+            ev_now = share_price * equity.shares_outstanding + debt_now
         elif equity is not None:
-            debt_now = sum((s.balance * s.live + s.refi for s in states), np.zeros(n_paths))
             ev = (equity.market_cap_usd + debt0) * _ratio(basis[t], v0, 0.0)
             share_price = np.maximum(ev - debt_now, 0.0) / equity.shares_outstanding
             share_out[t] = share_price
+            ev_now = ev
         trailing_deal = (
             _trailing(cum_cf, cum_deal_ds, month - 1, 12) if month > 1 else np.full(n_paths, np.inf)
         )
@@ -813,13 +861,24 @@ def run_structure(
                 elif d.final:
                     can = short & (gap <= d.principal + CENT)
                     lo = max(month - 1 - 12, 0)
-                    refi_ok, refi_spread = _maturity_refinancing(
+                    test_claim, test_value = _refinancing_claim(
                         s.terms,
                         ahead[k] + gap,
-                        gap,
                         pools[k],
+                        debt_now - start_balance[k] + gap,
+                        ev_now,
+                    )
+                    refi_ok, refi_spread = _maturity_refinancing(
+                        s.terms,
+                        test_claim,
+                        gap,
+                        test_value,
                         trailing_deal,
-                        open_market,
+                        _window_open(
+                            s.terms,
+                            open_market | (month - last_open < s.terms.refinancing.window_months),
+                            open_e | (month - last_open_e < s.terms.refinancing.window_months),
+                        ),
                         sofr[t],
                         cum_cf[month - 1] - cum_cf[lo],
                         month - 1 - lo,

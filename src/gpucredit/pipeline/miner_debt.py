@@ -22,7 +22,11 @@ from gpucredit.debt.structure import StructureLedger
 from gpucredit.pipeline.inputs import MinerInputs
 from gpucredit.pipeline.miner_model import MinerModel
 
-__all__ = ["MinerBlockOutcome", "promised_margin_pv", "run_miner_debt"]
+__all__ = ["MinerBlockOutcome", "promised_margin_pv", "run_miner_debt", "trailing_earnings_usd"]
+
+#: Months of the trailing earnings the enterprise value follows (``trailing_earnings_usd``):
+#: the trailing-twelve-month (TTM) convention of EV/EBITDA multiples.
+TTM_MONTHS = 12
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +46,38 @@ def promised_margin_pv(terms: MarginLoanTerms, sofr: Float64Array) -> Float64Arr
     rate = terms.annual_rate(sofr)[:, : terms.tenor_months] / 12.0
     df = discount_factors(sofr)[:, terms.tenor_months - 1]
     return np.asarray(np.prod(1.0 + rate, axis=1) * df, dtype=np.float64)
+
+
+def trailing_earnings_usd(cash_usd: Float64Array) -> Float64Array:
+    """The earnings a miner's market enterprise value follows each month, USD per year: the
+    path's cash over the ``TTM_MONTHS`` months ending that month (trailing twelve months);
+    in the first ``TTM_MONTHS`` months, over the first ``TTM_MONTHS`` (the forward year
+    from close), so the value stays at the market's own on close through the first year.
+
+    With ``borrower.enterprise_value: earnings`` the engine's enterprise value is
+    ``EV_t = EV_0 x E_t / E_1`` (docs/miners.md, "The market enterprise value"): ``EV_0``
+    (the equity's market value plus the debt on close) at the market's forward multiple
+    ``EV_0 / E_1``, applied to the path's trailing earnings. ASSUMPTION: the forward year
+    of the path stands for the forward earnings the market priced on close (EV over
+    next-twelve-month EBITDA, the usual multiple for growing firms, whose first months would
+    understate a year in which leases start, as TeraWulf's and Cipher's halls do).
+
+    Parameters
+    ----------
+    cash_usd : ndarray, shape (path, month), USD per month
+        The cash from operations that pays the debt (``MinerInputs.net_cash_usd``).
+
+    Returns
+    -------
+    ndarray, shape (path, month), USD per year
+    """
+    cash = np.asarray(cash_usd, dtype=np.float64)
+    n = cash.shape[1]
+    window = min(TTM_MONTHS, n)
+    cum = np.zeros((cash.shape[0], n + 1))
+    np.cumsum(cash, axis=1, out=cum[:, 1:])
+    end = np.maximum(np.arange(1, n + 1), window)
+    return np.asarray(12.0 * (cum[:, end] - cum[:, end - window]) / window, dtype=np.float64)
 
 
 def _outcomes(
@@ -88,6 +124,10 @@ def run_miner_debt(
     if x.fleet is not None:  # the miner's own GPUs: the third pool, ``gpus``
         pools.append(x.fleet.collateral_value_usd)
     values = np.stack(pools, axis=2)
+    basis = values.sum(axis=2) + cash.treasury_value_usd
+    firm = model.spec.borrower
+    if firm is not None and firm.enterprise_value == "earnings":
+        basis = trailing_earnings_usd(x.net_cash_usd)
     free = (
         None
         if margin is None
@@ -100,7 +140,10 @@ def run_miner_debt(
         scen.sofr,
         scen.regime,
         default_free=riskless,
-        enterprise_value_usd=values.sum(axis=2) + cash.treasury_value_usd,
+        enterprise_value_usd=basis,
+        # an enterprise refinancing reads the calibrated credit window (factors/credit_window
+        # .py), as a GPU deal's does; the collateral tests keep the regime they read so far
+        enterprise_window=scen.credit_window(),
         opening_cash_usd=model.spec.treasury.cash_usd,
         btc_usd=None if margin is None else market.btc_usd,
         free_btc=free,
