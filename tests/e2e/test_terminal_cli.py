@@ -17,10 +17,12 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from tests._calibrated import copy_template
 from tests.e2e.conftest import _TERMINAL_ENV, RunCli, example_file, shipped_example_files
 
 from gpucredit.cli.app import load_spec
 from gpucredit.config.miner import MinerSpec
+from gpucredit.factors.parameter_source import default_calibration_as_of
 
 EXIT_INPUT = 2
 FEW = ("--paths", "200", "--workers", "1", "--seed", "5")
@@ -193,9 +195,13 @@ def test_calibrate_prints_json_and_csv(tmp_path: Path) -> None:
 
 
 def test_store_commands_print_csv_and_escape_names(
-    merchant_data: dict[str, Any], write_yaml: WriteYaml, tmp_path: Path
+    merchant_data: dict[str, Any],
+    write_yaml: WriteYaml,
+    tmp_path: Path,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    db = tmp_path / "store.duckdb"
+    # a store of its own that holds only the calibration the run uses (fitted once a session)
+    db = copy_template(tmp_path_factory, default_calibration_as_of(), tmp_path / "store.duckdb")
     deal = write_yaml(tmp_path / "deal.yaml", dict(merchant_data, name="evil\x1b[2J[/x]"))
     done = _cli_env("run", deal, *FEW, "--db", db, "--quiet")
     assert done.returncode == 0, done.stderr
