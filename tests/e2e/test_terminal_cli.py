@@ -1,7 +1,8 @@
 """What the command line prints: ``--quiet``, ``--format table|json|csv``, tables that fit 80
 columns, and names from a spec that are neither Rich markup nor terminal commands.
 
-Every run is the real CLI in a subprocess on a pipe, with a few hundred paths.
+Every run is the real CLI in a process of its own, its output captured (not a terminal), with a
+few hundred paths.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ import io
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,13 @@ from typing import Any
 import pandas as pd
 import pytest
 from tests._calibrated import copy_template
-from tests.e2e.conftest import _TERMINAL_ENV, RunCli, example_file, shipped_example_files
+from tests.e2e.conftest import (
+    _TERMINAL_ENV,
+    RunCli,
+    cli_with_env,
+    example_file,
+    shipped_example_files,
+)
 
 from gpucredit.cli.app import load_spec
 from gpucredit.config.miner import MinerSpec
@@ -36,14 +42,7 @@ def _cli_env(*args: str | Path, columns: int | None = None) -> subprocess.Comple
     env = {k: v for k, v in os.environ.items() if k not in (*_TERMINAL_ENV, "COLUMNS")}
     if columns is not None:
         env["COLUMNS"] = str(columns)
-    return subprocess.run(
-        [sys.executable, "-m", "gpucredit", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-        check=False,
-    )
+    return cli_with_env(env, *args)
 
 
 def _names(paths: list[Path]) -> list[tuple[str, str]]:
