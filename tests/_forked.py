@@ -31,6 +31,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +106,7 @@ def run_forked(
         ]
 
 
-def _child(job: dict[str, str | list[str] | None]) -> None:
+def _child(job: dict[str, Any]) -> None:
     """The forked child: become the run, and never return to the parent's loop."""
     for fd, name in ((1, "stdout"), (2, "stderr")):
         target = os.open(str(job[name]), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
