@@ -17,6 +17,7 @@ import gpucredit
 from gpucredit.config.miner import is_miner_data
 from gpucredit.config.spec import DealSpec
 from gpucredit.debt.terms import AmortKind, LoanTerms
+from tests._calibrated import BOOK_DATES, seed
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "src" / "gpucredit" / "examples"
@@ -137,6 +138,11 @@ def _private_market_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     path = tmp_path_factory.mktemp("store") / "market.duckdb"
     before = os.environ.get("GPUCREDIT_DB")
     os.environ["GPUCREDIT_DB"] = str(path)
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        # the whole suite (``pytest -n 2``): the store starts with the calibrations its runs
+        # would fit (tests/_calibrated.py), each fitted once for both workers; a run of a few
+        # tests without xdist fits only those it needs, as the CLI does
+        seed(tmp_path_factory, path, BOOK_DATES)
     yield
     if before is None:
         os.environ.pop("GPUCREDIT_DB", None)

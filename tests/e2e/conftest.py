@@ -11,13 +11,14 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from tests._forked import ForkServer, Job
 
 #: Rich turns colour and live display on when these are set, even on a pipe.
 _TERMINAL_ENV = ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "NO_COLOR")
@@ -50,18 +51,33 @@ def deal_name(path: Path) -> str:
     return name
 
 
+#: The process every ``cli`` run is forked from: it imported the CLI once (tests/_forked.py).
+#: The imports were about 4 s of each run; a run is still a process of its own with its
+#: arguments, environment, working folder, exit status and output, run as ``python -m``.
+_SERVER = ForkServer(("gpucredit.cli.app",))
+
+
 def cli(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """``python -m gpucredit ARGS`` in a fresh interpreter, stdout and stderr captured apart."""
+    """``python -m gpucredit ARGS`` in a process of its own, stdout and stderr captured apart."""
     env = {k: v for k, v in os.environ.items() if k not in _TERMINAL_ENV}
-    return subprocess.run(
-        [sys.executable, "-m", "gpucredit", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        timeout=300,
-        check=False,
+    return cli_with_env(env, *args, cwd=cwd)
+
+
+def cli_with_env(
+    env: dict[str, str], *args: str | Path, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``cli`` with ``env`` as the whole environment of the run."""
+    argv = tuple(map(str, args))
+    done = _SERVER.run(Job(argv, module="gpucredit", cwd=cwd), env, timeout=300)
+    return subprocess.CompletedProcess(
+        [sys.executable, "-m", "gpucredit", *argv], done.returncode, done.stdout, done.stderr
     )
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _close_fork_server() -> Iterator[None]:
+    yield
+    _SERVER.close()
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 import pandas as pd
 import pytest
 import yaml
+from tests._calibrated import copy_template
 from tests.conftest import load_example_data
 from tests.e2e.conftest import RunCli, example_file
 
@@ -19,11 +21,12 @@ MINER_RUN = ("--paths", "200", "--attribution-paths", "100", "--workers", "1", "
 
 
 def test_the_miner_example_runs_from_the_cli_with_its_premium_and_attribution(
-    run_cli: RunCli, tmp_path: Path
+    run_cli: RunCli, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     path = example_file("miner_hosting_pivot")
     out = tmp_path / "results"
-    db = tmp_path / "store.duckdb"
+    # a store of its own, holding the calibration of the example's as-of date (fitted once)
+    db = copy_template(tmp_path_factory, dt.date(2026, 5, 31), tmp_path / "store.duckdb")
     table = run_cli("run", str(path), *MINER_RUN, "--out", str(out), "--db", str(db))
     assert table.returncode == 0, table.stderr
     with MarketStore(db) as store:

@@ -20,11 +20,14 @@ from typing import Any
 
 import numpy as np
 import pytest
+from tests._calibrated import copy_template
 from tests.e2e.conftest import RunCli
 
 from gpucredit.cli import app as cli_app
 from gpucredit.config.loading import load_deal
+from gpucredit.factors.parameter_source import default_calibration_as_of
 from gpucredit.io.outputs import MANIFEST_NAME, OUTPUT_KEY, STAGING_PREFIX
+from gpucredit.market.store import LOCK_TIMEOUT_ENV_VAR
 from gpucredit.pipeline import simulate
 
 WriteYaml = Callable[[Path, dict[str, Any]], Path]
@@ -227,9 +230,12 @@ def test_output_modes_follow_the_umask(
 
 
 @pytest.mark.slow
-def test_kill_9_leaves_nothing_or_a_complete_output(tmp_path: Path, merchant_path: Path) -> None:
+def test_kill_9_leaves_nothing_or_a_complete_output(
+    tmp_path: Path, merchant_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     out = tmp_path / "results"
-    db = tmp_path / "store.duckdb"  # its own store: a kill never touches the shared one
+    # its own store (a kill never touches the shared one), holding the run's calibration
+    db = copy_template(tmp_path_factory, default_calibration_as_of(), tmp_path / "store.duckdb")
     args = [sys.executable, "-m", "gpucredit", "run", str(merchant_path), *SMALL]
     args += ["--db", str(db), "--out", str(out), "--force"]
     env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "TTY_INTERACTIVE")}
@@ -237,7 +243,7 @@ def test_kill_9_leaves_nothing_or_a_complete_output(tmp_path: Path, merchant_pat
     def start() -> subprocess.Popen[bytes]:
         return subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
-    assert start().wait(timeout=300) == 0  # calibrates the store once
+    assert start().wait(timeout=300) == 0  # a first run: the timed one below is warm
     began = time.perf_counter()
     assert start().wait(timeout=300) == 0
     run_s = time.perf_counter() - began
@@ -273,8 +279,11 @@ def test_a_locked_store_only_warns(
     tmp_path: Path,
     merchant_path: Path,
     capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A store held by another process costs the run record, never the finished run."""
+    # a short wait for the lock: the default (30 s) only makes the same warning come later
+    monkeypatch.setenv(LOCK_TIMEOUT_ENV_VAR, "1")
     db = tmp_path / "held.duckdb"
     script = (
         "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True);"

@@ -1,7 +1,8 @@
 """What the command line prints: ``--quiet``, ``--format table|json|csv``, tables that fit 80
 columns, and names from a spec that are neither Rich markup nor terminal commands.
 
-Every run is the real CLI in a subprocess on a pipe, with a few hundred paths.
+Every run is the real CLI in a process of its own, its output captured (not a terminal), with a
+few hundred paths.
 """
 
 from __future__ import annotations
@@ -10,17 +11,24 @@ import io
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
-from tests.e2e.conftest import _TERMINAL_ENV, RunCli, example_file, shipped_example_files
+from tests._calibrated import copy_template
+from tests.e2e.conftest import (
+    _TERMINAL_ENV,
+    RunCli,
+    cli_with_env,
+    example_file,
+    shipped_example_files,
+)
 
 from gpucredit.cli.app import load_spec
 from gpucredit.config.miner import MinerSpec
+from gpucredit.factors.parameter_source import default_calibration_as_of
 
 EXIT_INPUT = 2
 FEW = ("--paths", "200", "--workers", "1", "--seed", "5")
@@ -34,14 +42,7 @@ def _cli_env(*args: str | Path, columns: int | None = None) -> subprocess.Comple
     env = {k: v for k, v in os.environ.items() if k not in (*_TERMINAL_ENV, "COLUMNS")}
     if columns is not None:
         env["COLUMNS"] = str(columns)
-    return subprocess.run(
-        [sys.executable, "-m", "gpucredit", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-        check=False,
-    )
+    return cli_with_env(env, *args)
 
 
 def _names(paths: list[Path]) -> list[tuple[str, str]]:
@@ -193,9 +194,13 @@ def test_calibrate_prints_json_and_csv(tmp_path: Path) -> None:
 
 
 def test_store_commands_print_csv_and_escape_names(
-    merchant_data: dict[str, Any], write_yaml: WriteYaml, tmp_path: Path
+    merchant_data: dict[str, Any],
+    write_yaml: WriteYaml,
+    tmp_path: Path,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    db = tmp_path / "store.duckdb"
+    # a store of its own that holds only the calibration the run uses (fitted once a session)
+    db = copy_template(tmp_path_factory, default_calibration_as_of(), tmp_path / "store.duckdb")
     deal = write_yaml(tmp_path / "deal.yaml", dict(merchant_data, name="evil\x1b[2J[/x]"))
     done = _cli_env("run", deal, *FEW, "--db", db, "--quiet")
     assert done.returncode == 0, done.stderr
