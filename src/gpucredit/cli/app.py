@@ -29,6 +29,7 @@ from gpucredit.cli.main_job import (
     MAIN_JOB_STRESS_PATHS,
     MAIN_JOB_STRESSES,
     MAIN_JOB_TORNADO_PATHS,
+    STRESSED_OUTPUTS,
     default_report_dir,
     parse_stresses,
     report_files,
@@ -64,6 +65,7 @@ from gpucredit.market.store import MarketStore, SeriesInfo
 from gpucredit.miners import MinerResult, simulate_miner
 from gpucredit.pipeline import SimulationResult, simulate
 from gpucredit.pipeline.book import BookModel, BookResult, build_book, simulate_book
+from gpucredit.pipeline.model import ALL_OUTPUTS, RunOutputs
 from gpucredit.reports.book import (
     book_abs_table,
     book_chains_table,
@@ -386,6 +388,7 @@ def run(
                     calibration,
                     db,
                     scenario=name,
+                    outputs=STRESSED_OUTPUTS,
                 )
                 for name in stresses
             }
@@ -396,6 +399,7 @@ def run(
                 calibration=calibration,
                 db=db,
                 quiet=quiet,
+                workers=workers,
             )
         recorded = [(b.spec_hash, r) for b, r in zip(books, book_results, strict=True)]
         document = run_document(results, seed, paths, miners, target_se_bps=target_se)
@@ -574,6 +578,7 @@ def _simulate_all(
     db: Path | None,
     target: tuple[float | None, int] = (None, MAX_TARGET_PATHS),
     scenario: str | None = None,
+    outputs: RunOutputs = ALL_OUTPUTS,
 ) -> list[SimulationResult]:
     results: list[SimulationResult] = []
     with ProgressBar(Console(stderr=True), disable=quiet) as bar:
@@ -592,6 +597,7 @@ def _simulate_all(
                     target_se_bps=target[0],
                     max_paths=target[1],
                     scenario=scenario,
+                    outputs=outputs,
                 )
             )
     return results
