@@ -50,6 +50,7 @@ from gpucredit.cli.params import engine_use, run_calibration
 from gpucredit.cli.scenarios_cmd import register_scenarios_command
 from gpucredit.cli.store_cmds import register_store_commands
 from gpucredit.cli.sweep_cmd import register_sweep_command
+from gpucredit.cli.warmup import start_warmup
 from gpucredit.config.book import Book, is_book_data, load_book
 from gpucredit.config.loading import read_document, validate_document
 from gpucredit.config.miner import MinerSpec, is_miner_data
@@ -59,6 +60,7 @@ from gpucredit.deals import NOT_IN_MAIN_JOB, main_job_deals
 from gpucredit.engine.distributed import BlockExecutor, executor
 from gpucredit.errors import GpuCreditError, SpecError, SpecIssue
 from gpucredit.factors.parameter_source import DEFAULT_CALIBRATION, SOURCED, check_as_of
+from gpucredit.factors.parameter_source import resolve as resolve_parameters
 from gpucredit.io.outputs import BookOutput, OutputTarget, check_output_dir, write_run
 from gpucredit.io.record import run_set_recorder
 from gpucredit.market.store import MarketStore, SeriesInfo
@@ -344,6 +346,8 @@ def run(
         se_target = (target_se, max_paths)
         with ExitStack() as stack:  # the cluster is up (or refused) before any simulation
             runner = _open_executor(stack, workers, scheduler) if models else None
+            if main_job:
+                _first_use(stack, specs, calibration, db)
             results = _simulate_all(
                 specs,
                 paths,
@@ -564,6 +568,23 @@ def _target_line(
         state = "met" if target.get("met") else "not met"
         parts.append(f"{markup_safe(name)} {int(prov['n_paths']):,} paths ({state})")
     return f"[dim]target fair-spread standard error {target_se:g} bp: {'; '.join(parts)}[/dim]"
+
+
+def _first_use(
+    stack: ExitStack, specs: Sequence[DealSpec], calibration: str, db: Path | None
+) -> None:
+    """On the main job's first use (the kernels not yet in numba's cache), compile them in a
+    second process (``cli.warmup``) while this one fits the calibrations the deals ask for, in
+    their order (the calls their runs would make first; the later ones find them stored), then
+    wait for it, bounded; nothing when the kernels are cached. The warm-up is stopped with
+    ``stack`` whatever happens."""
+    warmup = start_warmup()
+    if warmup is None:
+        return
+    stack.callback(warmup.stop)
+    for spec in specs:
+        resolve_parameters(calibration, db, spec.as_of)
+    warmup.wait()
 
 
 def _simulate_all(
