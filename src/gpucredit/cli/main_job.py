@@ -44,8 +44,9 @@ __all__ = [
 
 #: Paths per deal of the main job when ``--paths`` is not given: the count at which the whole
 #: shipped book, stressed columns and tornados included, comes closest to two minutes on two
-#: cores (129 s warm, 158 s on first use: docs/benchmarks.md, "The main job"); every figure
-#: carries its standard error.
+#: cores (124 s warm on a shared machine, 129 s of CPU; on first use 23% less CPU than the
+#: earlier 158 s run: docs/benchmarks.md, "The main job"); every figure carries its standard
+#: error.
 MAIN_JOB_PATHS = 2_000
 
 #: The scenarios of the main job's stressed columns: the article's warning (the credit cycle
