@@ -29,6 +29,7 @@ from gpucredit.cli.main_job import (
     MAIN_JOB_STRESS_PATHS,
     MAIN_JOB_STRESSES,
     MAIN_JOB_TORNADO_PATHS,
+    STRESSED_OUTPUTS,
     default_report_dir,
     parse_stresses,
     report_files,
@@ -49,6 +50,7 @@ from gpucredit.cli.params import engine_use, run_calibration
 from gpucredit.cli.scenarios_cmd import register_scenarios_command
 from gpucredit.cli.store_cmds import register_store_commands
 from gpucredit.cli.sweep_cmd import register_sweep_command
+from gpucredit.cli.warmup import start_warmup
 from gpucredit.config.book import Book, is_book_data, load_book
 from gpucredit.config.loading import read_document, validate_document
 from gpucredit.config.miner import MinerSpec, is_miner_data
@@ -58,12 +60,14 @@ from gpucredit.deals import NOT_IN_MAIN_JOB, main_job_deals
 from gpucredit.engine.distributed import BlockExecutor, executor
 from gpucredit.errors import GpuCreditError, SpecError, SpecIssue
 from gpucredit.factors.parameter_source import DEFAULT_CALIBRATION, SOURCED, check_as_of
+from gpucredit.factors.parameter_source import resolve as resolve_parameters
 from gpucredit.io.outputs import BookOutput, OutputTarget, check_output_dir, write_run
 from gpucredit.io.record import run_set_recorder
 from gpucredit.market.store import MarketStore, SeriesInfo
 from gpucredit.miners import MinerResult, simulate_miner
 from gpucredit.pipeline import SimulationResult, simulate
 from gpucredit.pipeline.book import BookModel, BookResult, build_book, simulate_book
+from gpucredit.pipeline.model import ALL_OUTPUTS, RunOutputs
 from gpucredit.reports.book import (
     book_abs_table,
     book_chains_table,
@@ -342,6 +346,8 @@ def run(
         se_target = (target_se, max_paths)
         with ExitStack() as stack:  # the cluster is up (or refused) before any simulation
             runner = _open_executor(stack, workers, scheduler) if models else None
+            if main_job:
+                _first_use(stack, specs, calibration, db)
             results = _simulate_all(
                 specs,
                 paths,
@@ -386,6 +392,7 @@ def run(
                     calibration,
                     db,
                     scenario=name,
+                    outputs=STRESSED_OUTPUTS,
                 )
                 for name in stresses
             }
@@ -396,6 +403,7 @@ def run(
                 calibration=calibration,
                 db=db,
                 quiet=quiet,
+                workers=workers,
             )
         recorded = [(b.spec_hash, r) for b, r in zip(books, book_results, strict=True)]
         document = run_document(results, seed, paths, miners, target_se_bps=target_se)
@@ -562,6 +570,23 @@ def _target_line(
     return f"[dim]target fair-spread standard error {target_se:g} bp: {'; '.join(parts)}[/dim]"
 
 
+def _first_use(
+    stack: ExitStack, specs: Sequence[DealSpec], calibration: str, db: Path | None
+) -> None:
+    """On the main job's first use (the kernels not yet in numba's cache), compile them in a
+    second process (``cli.warmup``) while this one fits the calibrations the deals ask for, in
+    their order (the calls their runs would make first; the later ones find them stored), then
+    wait for it, bounded; nothing when the kernels are cached. The warm-up is stopped with
+    ``stack`` whatever happens."""
+    warmup = start_warmup()
+    if warmup is None:
+        return
+    stack.callback(warmup.stop)
+    for spec in specs:
+        resolve_parameters(calibration, db, spec.as_of)
+    warmup.wait()
+
+
 def _simulate_all(
     specs: list[DealSpec],
     n_paths: int,
@@ -574,6 +599,7 @@ def _simulate_all(
     db: Path | None,
     target: tuple[float | None, int] = (None, MAX_TARGET_PATHS),
     scenario: str | None = None,
+    outputs: RunOutputs = ALL_OUTPUTS,
 ) -> list[SimulationResult]:
     results: list[SimulationResult] = []
     with ProgressBar(Console(stderr=True), disable=quiet) as bar:
@@ -592,6 +618,7 @@ def _simulate_all(
                     target_se_bps=target[0],
                     max_paths=target[1],
                     scenario=scenario,
+                    outputs=outputs,
                 )
             )
     return results

@@ -18,10 +18,12 @@ from rich.console import Console
 
 from gpucredit._progress import ProgressBar
 from gpucredit.config.spec import DealSpec
+from gpucredit.engine.runner import default_workers
 from gpucredit.errors import SpecError, SpecIssue
 from gpucredit.miners import MinerResult
 from gpucredit.pipeline import SimulationResult
 from gpucredit.pipeline.book import BookResult
+from gpucredit.pipeline.model import RunOutputs
 from gpucredit.reports.charts import Tornado, tornado_inputs
 from gpucredit.reports.html import render_report
 from gpucredit.reports.xlsx import write_report_xlsx
@@ -33,6 +35,7 @@ __all__ = [
     "MAIN_JOB_STRESS_PATHS",
     "MAIN_JOB_TORNADO_PATHS",
     "REPORTS_FOLDER",
+    "STRESSED_OUTPUTS",
     "default_report_dir",
     "parse_stresses",
     "report_files",
@@ -41,8 +44,9 @@ __all__ = [
 
 #: Paths per deal of the main job when ``--paths`` is not given: the count at which the whole
 #: shipped book, stressed columns and tornados included, comes closest to two minutes on two
-#: cores (129 s warm, 158 s on first use: docs/benchmarks.md, "The main job"); every figure
-#: carries its standard error.
+#: cores (124 s warm on a shared machine, 129 s of CPU; on first use 23% less CPU than the
+#: earlier 158 s run: docs/benchmarks.md, "The main job"); every figure carries its standard
+#: error.
 MAIN_JOB_PATHS = 2_000
 
 #: The scenarios of the main job's stressed columns: the article's warning (the credit cycle
@@ -56,6 +60,12 @@ MAIN_JOB_TORNADO_PATHS = 128
 #: Paths of each stressed run of the main job: the first paths of the base run's draws, so
 #: the stressed PD and spread are read against the base on common random numbers.
 MAIN_JOB_STRESS_PATHS = 1_000
+
+#: What each stressed run computes: the stressed columns show every facility's PD and Q fair
+#: spread, so every facility's spreads are solved (Q's search starts from P's) and the
+#: deterministic extras (breakeven rent, structure report, duration), which no column shows,
+#: are skipped; the figures shown are those of a full run, bit for bit.
+STRESSED_OUTPUTS = RunOutputs(extras=False)
 
 #: The folder, under the current directory, of the main job's reports (one new sub-folder a
 #: run, named by its UTC time: a run never replaces an earlier report).
@@ -105,10 +115,12 @@ def run_tornados(
     calibration: str,
     db: Path | None,
     quiet: bool,
+    workers: int | None = None,
 ) -> dict[str, Tornado]:
     """Each deal's sensitivity tornado (its first facility; ``reports.charts.tornado_inputs``:
     rent, utilisation, opex and rate moved down and up, same seed); none when ``n_paths`` is
-    0."""
+    0. A deal's shocked runs go side by side on ``workers`` threads (default: all cores),
+    with the same numbers for any count."""
     if n_paths <= 0:
         return {}
     tornados: dict[str, Tornado] = {}
@@ -117,7 +129,12 @@ def run_tornados(
         for k, spec in enumerate(specs):
             report(spec.name, k, len(specs))
             tornados[spec.name] = tornado_inputs(
-                spec, n_paths=n_paths, seed=seed, calibration=calibration, db=db
+                spec,
+                n_paths=n_paths,
+                seed=seed,
+                calibration=calibration,
+                db=db,
+                workers=default_workers() if workers is None else workers,
             )
         report("done", len(specs), len(specs))
     return tornados

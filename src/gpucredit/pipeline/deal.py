@@ -43,14 +43,22 @@ from gpucredit.factors.parameter_source import resolve as resolve_parameters
 from gpucredit.factors.params import FactorParams
 from gpucredit.pipeline.construction import construction_accumulator
 from gpucredit.pipeline.deterministic import (
-    breakeven_reported,
+    breakeven_asked,
     close_collateral_value,
     glut_stress,
+    noted_extras,
     origination_collateral,
 )
 from gpucredit.pipeline.duration import measure_duration
 from gpucredit.pipeline.inputs import InputCache, SpreadInputs, block_inputs
-from gpucredit.pipeline.model import Backend, DealModel, RunConfig, build_model
+from gpucredit.pipeline.model import (
+    ALL_OUTPUTS,
+    Backend,
+    DealModel,
+    RunConfig,
+    RunOutputs,
+    build_model,
+)
 from gpucredit.pipeline.named import with_scenario_model
 from gpucredit.pipeline.outcomes import (
     UNLIMITED_USD,
@@ -100,6 +108,7 @@ def simulate(
     regime: RegimeSpec | Mapping[str, Any] | None = None,
     spread_search: SpreadSearch = "fast",
     scenario: str | None = None,
+    outputs: RunOutputs = ALL_OUTPUTS,
 ) -> SimulationResult:
     """Simulate one deal: ``n_paths`` Monte Carlo paths in blocks of ``block_size``.
 
@@ -134,6 +143,10 @@ def simulate(
     scenarios``) applied to the deal and its factor parameters before the run, which then goes
     through the same Monte Carlo code; its name is in ``provenance["scenario"]``. None (the
     default) and ``"base"`` give the same numbers bit for bit. An unknown name: ``SpecError``.
+
+    ``outputs``: which optional outputs to compute (``pipeline.model.RunOutputs``: whose fair
+    spreads, whether the breakeven rent, the structure report and the duration mismatch);
+    default all. Those computed equal, bit for bit, a run's that computes everything.
     """
     named = None if scenario is None else get_scenario(scenario)
     report = progress if callable(progress) else None
@@ -165,6 +178,7 @@ def simulate(
                 pricing=pricing,
                 spread_search=spread_search,
                 scenario=scenario,
+                outputs=outputs,
             )
 
         result, target = run_to_target(
@@ -180,6 +194,7 @@ def simulate(
         backend=backend,
         solve_fair_spread=solve_fair_spread,
         spread_search=spread_search,
+        outputs=outputs,
     )
     if named is not None:
         deal, params = named.deal_inputs(deal, params)
@@ -259,7 +274,7 @@ def simulate(
 
     spreads: SpreadSolution | None = None
     q_spreads: SpreadSolution | None = None
-    if solve_fair_spread:
+    if solve_fair_spread and outputs.solves(model.terms.name):
         pv_block = _loan_pv(model, cache, recoverer, config.backend)
         spreads, q_spreads = solve_under_p_and_q(
             pv_block,
@@ -273,7 +288,7 @@ def simulate(
             progress=report,
         )
     cache.clear()
-    rent, generation = breakeven_reported(model, report)
+    rent, generation = breakeven_asked(model, outputs, report)
     stress = glut_stress(model)
     collateral_report = origination_collateral(model, totals.collateral)
     metrics = summarise(
@@ -287,10 +302,10 @@ def simulate(
         breakeven_generation=generation,
         **spread_figures(spreads, nominal_spread(model.terms)),
     )
-    metrics = with_pricing_measure(metrics, spreads, q_spreads)
+    metrics = noted_extras(with_pricing_measure(metrics, spreads, q_spreads), outputs)
     provenance = run_provenance(model, config, backend, provenance)
     paths = paths_dataset(model, totals.kept.stacked(), provenance) if keep else xr.Dataset()
-    duration = measure_duration(model, totals.fan, collateral_report)
+    duration = measure_duration(model, totals.fan, collateral_report) if outputs.extras else ()
     return SimulationResult(
         deal,
         config,

@@ -4,6 +4,7 @@ the glut stress and the collateral at close.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,13 +19,14 @@ from gpucredit.credit.collateral import (
     summarise_collateral,
 )
 from gpucredit.credit.liquidation import MarketDefaultState
+from gpucredit.credit.metrics import FacilityMetrics
 from gpucredit.debt.ledger import DEFAULT_KINDS, DebtLedger
 from gpucredit.debt.structure import StructureLedger, run_structure
 from gpucredit.debt.terms import LoanTerms
 from gpucredit.factors.params import GLUT
 from gpucredit.pipeline.construction import pik_end_months
 from gpucredit.pipeline.inputs import BlockInputs, block_inputs
-from gpucredit.pipeline.model import DealModel
+from gpucredit.pipeline.model import DealModel, RunOutputs
 from gpucredit.pipeline.outcomes import UNLIMITED_USD, loan_waterfall
 from gpucredit.scenarios.shocks import ShockSource, StressPath
 
@@ -114,7 +116,7 @@ def origination_collateral(model: DealModel, acc: CollateralAccumulator) -> Coll
     path (today's market, no shocks). Realisable value: the present value, at SOFR, of
     selling the whole fleet then with the deal's sale strategy (``SecondaryMarketRecovery``).
     """
-    inputs, _ = run_deterministic(model)
+    inputs = block_inputs(model, StressPath(), 0, 1)  # run_deterministic's, without its loan
     values = inputs.cash.cohort_value_usd[:, 0, :]
     appraised = float(values.sum())
     state = MarketDefaultState(
@@ -143,7 +145,7 @@ def origination_collateral(model: DealModel, acc: CollateralAccumulator) -> Coll
 def close_collateral_value(model: DealModel) -> float:
     """Collateral value at close, USD: the appraised value of ``origination_collateral`` (the
     income-approach value at the end of month 1 on the deterministic path)."""
-    inputs, _ = run_deterministic(model)
+    inputs = block_inputs(model, StressPath(), 0, 1)  # run_deterministic's, without its loan
     return float(inputs.cash.collateral_value_usd[0, 0])
 
 
@@ -188,3 +190,26 @@ def run_structure_deterministic(
         share_price_usd=inputs.share_price_usd,
     )
     return inputs, ledger
+
+
+#: The note of a figure that a run asked not to compute (``RunOutputs.extras`` false).
+NOT_COMPUTED = "not computed in this run (it asked for its PD and spreads only)"
+
+
+def breakeven_asked(
+    model: DealModel, outputs: RunOutputs, progress: ProgressCallback | None
+) -> tuple[float | None, str]:
+    """:func:`breakeven_reported` when ``outputs`` asks for the extras; else no rent (None,
+    USD/GPU-hour) and the generation with the most units, with no search."""
+    if not outputs.extras:
+        return None, model.primary_generation
+    return breakeven_reported(model, progress)
+
+
+def noted_extras(metrics: FacilityMetrics, outputs: RunOutputs) -> FacilityMetrics:
+    """``metrics`` with the breakeven rent noted as not computed when ``outputs`` asks for no
+    extras (its None then does not read as "no rent up to 1,000 USD/h covers the debt")."""
+    if outputs.extras:
+        return metrics
+    notes = {**metrics.notes, "breakeven_rent_usd_per_gpu_hour": NOT_COMPUTED}
+    return dataclasses.replace(metrics, notes=notes)

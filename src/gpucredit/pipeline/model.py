@@ -49,6 +49,40 @@ LIQUIDATION_GRID_STEPS = 12
 
 
 @dataclass(frozen=True, slots=True)
+class RunOutputs:
+    """Which of ``simulate``'s optional outputs a run computes; the default computes them all.
+
+    A caller that shows only some figures (the main job's stressed columns: each facility's
+    PD and Q spread; a tornado: one facility's PD and fair spread) asks for those alone. The
+    figures computed are the same, bit for bit, as those of a run that computes everything:
+    each facility's spreads are solved on their own, and the extras feed no other figure.
+
+    Attributes
+    ----------
+    spreads_of : tuple of str, optional
+        Names of the facilities (``StructureTerms.names``; the loan's name for a single loan)
+        whose fair spreads are solved, under P and Q; the others report theirs as not solved.
+        None (default): every facility's.
+    extras : bool
+        The deterministic extras: the breakeven rent, the deal-level structure report (DSCR,
+        LLCR and PLCR fans, recoveries, parent) and the duration mismatch. False: the
+        breakeven rent is None (noted as not computed), ``structure`` is None and
+        ``duration`` empty. The glut stress and the collateral report are always computed.
+    """
+
+    spreads_of: tuple[str, ...] | None = None
+    extras: bool = True
+
+    def solves(self, name: str) -> bool:
+        """Whether the fair spreads of the facility named ``name`` are solved."""
+        return self.spreads_of is None or name in self.spreads_of
+
+
+#: Every optional output: what ``simulate`` computes when not told otherwise.
+ALL_OUTPUTS = RunOutputs()
+
+
+@dataclass(frozen=True, slots=True)
 class RunConfig:
     """How to run: never what to model. Frozen; validated on creation."""
 
@@ -62,6 +96,8 @@ class RunConfig:
     #: How the fair spread is searched (``credit.spread.solve_spreads``): "full" is the
     #: reference search the default "fast" one is tested against.
     spread_search: SpreadSearch = "fast"
+    #: Which optional outputs the run computes (``RunOutputs``; default: all of them).
+    outputs: RunOutputs = ALL_OUTPUTS
 
     def __post_init__(self) -> None:
         if self.n_paths < 1:

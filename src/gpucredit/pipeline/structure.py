@@ -37,9 +37,10 @@ from gpucredit.debt.structure import StructureLedger
 from gpucredit.engine.runner import CACHE_LIMIT_PATH_MONTHS, balanced_ranges
 from gpucredit.pipeline.construction import construction_accumulator
 from gpucredit.pipeline.deterministic import (
-    breakeven_reported,
+    breakeven_asked,
     close_collateral_value,
     glut_stress,
+    noted_extras,
     origination_collateral,
     run_structure_deterministic,
 )
@@ -171,6 +172,8 @@ def simulate_structure(
     q_solutions: list[SpreadSolution | None] = [None] * n_fac
     if config.solve_fair_spread:
         for k in range(n_fac):
+            if not config.outputs.solves(structure.names[k]):
+                continue  # not asked for: reported as not solved, as with no spreads at all
             # a convertible is solved as straight debt; its option is valued below
             pv_block = _facility_pv(
                 model, k, cache, recoverer, config.backend, without_option(structure, k)
@@ -190,7 +193,7 @@ def simulate_structure(
             )
     options = _option_values(model, config, cache, recoverer, ranges, solutions, q_solutions)
     cache.clear()
-    rent, generation = breakeven_reported(model, progress)
+    rent, generation = breakeven_asked(model, config.outputs, progress)
     stress = glut_stress(model)
     collateral_report = origination_collateral(model, totals.collateral)
     facilities = tuple(
@@ -213,7 +216,8 @@ def simulate_structure(
     )
     facilities = tuple(_with_option(m, options[k]) for k, m in enumerate(facilities))
     facilities = tuple(with_public_terms(m, deal.facilities) for m in facilities)
-    report = structure_report(model, totals.deal)
+    facilities = tuple(noted_extras(m, config.outputs) for m in facilities)
+    report = structure_report(model, totals.deal) if config.outputs.extras else None
     prov = run_provenance(model, config, f"{config.backend} (capital structure)", provenance)
     paths = structure_dataset(model, totals.kept.stacked(), prov) if keep else xr.Dataset()
     return SimulationResult(
@@ -228,7 +232,9 @@ def simulate_structure(
         facilities=facilities,
         facility_spreads=tuple(solutions),
         structure=report,
-        duration=measure_duration(model, totals.fan, collateral_report),
+        duration=measure_duration(model, totals.fan, collateral_report)
+        if config.outputs.extras
+        else (),
         guarantees=guarantee_report(deal, totals.guarantor_paid, totals.guarantor_paying),
         construction=None if totals.construction is None else totals.construction.report(),
     )

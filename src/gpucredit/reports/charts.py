@@ -30,10 +30,12 @@ from matplotlib.text import Text
 from gpucredit._terminal import printable
 from gpucredit.config.spec import DealSpec, evolve
 from gpucredit.credit.metrics import FacilityMetrics
+from gpucredit.engine.runner import run_blocks
 from gpucredit.factors.parameter_source import DEFAULT_CALIBRATION
 from gpucredit.factors.parameter_source import resolve as resolve_parameters
 from gpucredit.pipeline import SimulationResult, simulate
 from gpucredit.pipeline.book import BookResult
+from gpucredit.pipeline.model import RunOutputs
 from gpucredit.pipeline.results import MinerResult
 
 __all__ = [
@@ -569,13 +571,16 @@ def tornado_inputs(
     seed: int = 0,
     calibration: str = DEFAULT_CALIBRATION,
     db: Path | str | None = None,
+    workers: int = 1,
     **simulate_options: Any,
 ) -> Tornado:
     """The tornado's numbers: PD and fair-spread changes of one facility under each shock.
 
     Runs ``simulate`` once unshocked and twice per ``TORNADO_SHOCKS`` entry (down, up), every
     run with the same seed, paths and factor parameters (common random numbers, so the
-    differences are not swamped by Monte Carlo noise), and ``keep_paths=0``.
+    differences are not swamped by Monte Carlo noise), and ``keep_paths=0``. Each run solves
+    the fair spreads of the one facility only and skips the deterministic extras
+    (``pipeline.model.RunOutputs``): the PD and spread it reads are those of a full run.
 
     Parameters
     ----------
@@ -587,6 +592,9 @@ def tornado_inputs(
     seed : int
     calibration, db
         As for ``simulate``; the parameters are resolved once for all runs.
+    workers : int
+        Threads running the eight shocked runs side by side (after the unshocked one), each
+        run on one thread: the numbers are the same for any count.
     **simulate_options
         Passed on to ``simulate`` (e.g. ``backend``).
 
@@ -599,17 +607,32 @@ def tornado_inputs(
     if params is None:
         params = resolve_parameters(calibration, db, spec.as_of).params_for(spec)
     util = (params.utilisation.mean_tight, params.utilisation.mean_glut)
+    options = {"n_workers": 1, **simulate_options}  # one thread a run; the runs side by side
 
-    def run(deal: DealSpec) -> FacilityMetrics:
-        result = simulate(deal, n_paths, seed, keep_paths=0, params=params, **simulate_options)
-        return _pick(result, facility)
+    def run(deal: DealSpec, name: str | None) -> FacilityMetrics:
+        asked = RunOutputs(spreads_of=None if name is None else (name,), extras=False)
+        result = simulate(
+            deal, n_paths, seed, keep_paths=0, params=params, outputs=asked, **options
+        )
+        return _pick(result, name)
 
-    base = run(spec)
+    base = run(spec, facility)
+    shocked = [
+        shocked_deal(spec, what, move, util)
+        for what, down, up in TORNADO_SHOCKS.values()
+        for move in (down, up)
+    ]
+    moved = list(
+        run_blocks(
+            lambda k, _: run(shocked[k], base.name),
+            [(k, k + 1) for k in range(len(shocked))],
+            n_workers=workers,
+        )
+    )
     pd_rows: list[TornadoRow] = []
     spread_rows: list[TornadoRow] = []
-    for label, (what, down, up) in TORNADO_SHOCKS.items():
-        low = run(shocked_deal(spec, what, down, util))
-        high = run(shocked_deal(spec, what, up, util))
+    for k, label in enumerate(TORNADO_SHOCKS):
+        low, high = moved[2 * k], moved[2 * k + 1]
         pd_rows.append((label, _change(low.pd, base.pd, 100.0), _change(high.pd, base.pd, 100.0)))
         spread_rows.append(
             (
