@@ -109,3 +109,15 @@ def test_report_file_is_written_with_the_run_and_listed(
     for bad in ("../report.html", ".hidden", "a/b", MANIFEST_NAME, ""):
         with pytest.raises(ValueError, match="plain file name"):
             check_file_name(bad)
+
+
+def test_charts_drawn_on_their_own_thread_make_the_same_report(
+    loan: SimulationResult,  # noqa: F811
+    structure: SimulationResult,  # noqa: F811
+) -> None:
+    from gpucredit.cli.main_job import start_section_charts
+
+    drawn = start_section_charts([loan, structure], [])  # the main job's thread
+    text = render_report([loan, structure], charts=drawn.result())
+    assert sorted(drawn.result()) == ["d0", "d1"]
+    assert text == render_report([loan, structure])  # the same bytes as drawn in place

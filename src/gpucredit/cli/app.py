@@ -25,6 +25,7 @@ from gpucredit._progress import ProgressBar
 from gpucredit._terminal import markup_safe, plain, printable
 from gpucredit._version import __version__
 from gpucredit.cli.main_job import (
+    MAIN_JOB_ATTRIBUTION_PATHS,
     MAIN_JOB_PATHS,
     MAIN_JOB_STRESS_PATHS,
     MAIN_JOB_STRESSES,
@@ -34,6 +35,7 @@ from gpucredit.cli.main_job import (
     parse_stresses,
     report_files,
     run_tornados,
+    start_section_charts,
 )
 from gpucredit.cli.output import (
     DbOption,
@@ -221,12 +223,14 @@ def run(
     calibration: CalibrationOption = DEFAULT_CALIBRATION,
     db: DbOption = None,
     attribution_paths: Annotated[
-        int,
+        int | None,
         typer.Option(
             "--attribution-paths",
-            help="Paths of each of the 16 runs of a miner's Shapley attribution (at most --paths).",
+            help="Paths of each of the 16 runs of a miner's Shapley attribution (at most "
+            f"--paths; default 2,000, the main job {MAIN_JOB_ATTRIBUTION_PATHS:,}).",
+            show_default=False,
         ),
-    ] = 2_000,
+    ] = None,
     target_se: Annotated[
         float | None,
         typer.Option(
@@ -298,6 +302,8 @@ def run(
     try:
         _check_run_options(paths, seed, block_size, keep_paths)
         _check_target_options(target_se, paths, max_paths)
+        if attribution_paths is None:
+            attribution_paths = MAIN_JOB_ATTRIBUTION_PATHS if main_job else 2_000
         if attribution_paths < 1:
             issue = SpecIssue("--attribution-paths", attribution_paths, "an integer of at least 1")
             raise SpecError("command line", [issue])
@@ -361,6 +367,8 @@ def run(
                 se_target,
                 scenario,
             )
+            # the report's deal charts are drawn while the other runs go on
+            charts = start_section_charts(results, []) if target is not None else None
             miners = [
                 _simulate_miner(
                     m,
@@ -431,6 +439,7 @@ def run(
                     omitted=NOT_IN_MAIN_JOB if main_job else {},
                     db=db,
                     tornados=tornados,
+                    charts=charts,
                 ),
                 on_files=run_set_recorder(
                     db,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +26,12 @@ from gpucredit.pipeline import SimulationResult
 from gpucredit.pipeline.book import BookResult
 from gpucredit.pipeline.model import RunOutputs
 from gpucredit.reports.charts import Tornado, tornado_inputs
-from gpucredit.reports.html import render_report
+from gpucredit.reports.html import render_report, section_charts
 from gpucredit.reports.xlsx import write_report_xlsx
 from gpucredit.scenarios.named import get_scenario
 
 __all__ = [
+    "MAIN_JOB_ATTRIBUTION_PATHS",
     "MAIN_JOB_PATHS",
     "MAIN_JOB_STRESSES",
     "MAIN_JOB_STRESS_PATHS",
@@ -40,6 +42,7 @@ __all__ = [
     "parse_stresses",
     "report_files",
     "run_tornados",
+    "start_section_charts",
 ]
 
 #: Paths per deal of the main job when ``--paths`` is not given: the count at which the whole
@@ -56,6 +59,12 @@ MAIN_JOB_STRESSES = ("credit-cycle-first", "gpu-glut")
 #: Paths of each of the nine runs behind a deal's sensitivity tornado in the main job: the
 #: shocks are read on common random numbers, so few paths give their sign and size.
 MAIN_JOB_TORNADO_PATHS = 128
+
+#: Paths of each of the 16 runs of a miner's Shapley attribution in the main job (2,000 in a
+#: run of named files): the attribution is read on common random numbers; at 2,000 the three
+#: miners of the book, most of it their attribution, added a third to the main job's CPU
+#: (docs/deals_gaps.md, "The miners' convertibles").
+MAIN_JOB_ATTRIBUTION_PATHS = 500
 
 #: Paths of each stressed run of the main job: the first paths of the base run's draws, so
 #: the stressed PD and spread are read against the base on common random numbers.
@@ -140,6 +149,20 @@ def run_tornados(
     return tornados
 
 
+def start_section_charts(
+    results: Sequence[SimulationResult], miners: Sequence[MinerResult]
+) -> Future[dict[str, list[str]]]:
+    """Draw the report's section charts (``reports.html.section_charts``) on a thread of
+    their own while the stressed runs and the tornados go on: drawing is Python work (it
+    holds the interpreter), the runs' kernels do not (``nogil``), so the two share the cores.
+    The only thread that draws until ``report_files`` takes the result."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gpucredit-charts")
+    try:
+        return pool.submit(section_charts, list(results), list(miners))
+    finally:
+        pool.shutdown(wait=False)  # the thread ends with its one task
+
+
 def report_files(
     results: Sequence[SimulationResult],
     miners: Sequence[MinerResult],
@@ -150,10 +173,12 @@ def report_files(
     omitted: dict[str, str],
     db: Path | None,
     tornados: dict[str, Tornado] | None = None,
+    charts: Future[dict[str, list[str]]] | None = None,
 ) -> dict[str, str | Callable[[Path], None]]:
     """``report.html`` (its text) and ``report.xlsx`` (its writer) for ``write_run``'s
     ``extra_files``; ``omitted``: book files left out of the run -> why (listed in the
-    HTML report)."""
+    HTML report); ``charts``: the section charts ``start_section_charts`` is drawing for
+    these results (default: drawn here)."""
     html = render_report(
         list(results),
         list(miners),
@@ -161,6 +186,7 @@ def report_files(
         stressed=stressed,
         run_info={**_run_info(document), **_omitted_info(omitted)},
         tornados=tornados,
+        charts=charts.result() if charts is not None else None,
     )
 
     def workbook(path: Path) -> None:

@@ -33,7 +33,7 @@ from gpucredit.reports.charts import (
     tornado_chart,
 )
 
-__all__ = ["REPORT_CSS", "render_report", "summary_html"]
+__all__ = ["REPORT_CSS", "render_report", "section_charts", "summary_html"]
 
 #: The report's style sheet (inline): readable on a phone and in print, in black and white.
 REPORT_CSS = """
@@ -276,10 +276,20 @@ def _breakeven_table(result: SimulationResult) -> str:
     return _table(head, rows)
 
 
-def _deal_section(result: SimulationResult, k: int, tornado: Tornado | None) -> str:
-    name = result.deal.name
-    key = f"d{k}"
-    charts = [
+def section_charts(
+    results: Sequence[SimulationResult], miners: Sequence[MinerResult] = ()
+) -> dict[str, list[str]]:
+    """The charts of the deals' and miners' sections that their base results alone decide
+    (every chart but the tornado), drawn: section key (``d0``, ``d1``, ... ``m0``, ...) ->
+    its figures' HTML, in order. ``render_report(charts=...)`` takes them as drawn, so they
+    can be drawn while other runs go on."""
+    drawn = {f"d{k}": _deal_charts(r, f"d{k}") for k, r in enumerate(results)}
+    drawn.update({f"m{k}": _miner_charts(m, f"m{k}") for k, m in enumerate(miners)})
+    return drawn
+
+
+def _deal_charts(result: SimulationResult, key: str) -> list[str]:
+    return [
         _svg(dscr_fan_chart(result), f"{key}-fan", "DSCR p5/p50/p95 by month (paths alive)."),
         _svg(
             pd_term_chart(result),
@@ -297,6 +307,14 @@ def _deal_section(result: SimulationResult, k: int, tornado: Tornado | None) -> 
             "Losses of the kept paths; EL over all paths; VaR 99% of the kept paths.",
         ),
     ]
+
+
+def _deal_section(
+    result: SimulationResult, k: int, tornado: Tornado | None, drawn: list[str] | None
+) -> str:
+    name = result.deal.name
+    key = f"d{k}"
+    charts = list(drawn) if drawn is not None else _deal_charts(result, key)
     if tornado is not None:
         charts.append(
             _svg(
@@ -323,9 +341,17 @@ def _deal_section(result: SimulationResult, k: int, tornado: Tornado | None) -> 
     )
 
 
-def _miner_section(result: MinerResult, k: int) -> str:
-    key = f"m{k}"
-    charts = [
+def _miner_section(result: MinerResult, k: int, drawn: list[str] | None) -> str:
+    charts = drawn if drawn is not None else _miner_charts(result, f"m{k}")
+    return (
+        f'<section id="miner-{k}"><h2>{_e(result.spec.name)} (miner)</h2>'
+        + summary_html(result)
+        + f'<div class="charts">{"".join(charts)}</div></section>'
+    )
+
+
+def _miner_charts(result: MinerResult, key: str) -> list[str]:
+    return [
         _svg(pd_term_chart(result), f"{key}-pd", "Cumulative PD by year, band ±2 SE."),
         _svg(
             shapley_chart(result),
@@ -333,11 +359,6 @@ def _miner_section(result: MinerResult, k: int) -> str:
             "Shapley attribution of the miner's EL and PD to the factor groups.",
         ),
     ]
-    return (
-        f'<section id="miner-{k}"><h2>{_e(result.spec.name)} (miner)</h2>'
-        + summary_html(result)
-        + f'<div class="charts">{"".join(charts)}</div></section>'
-    )
 
 
 def _book_section(book: BookResult, k: int) -> str:
@@ -439,6 +460,7 @@ def render_report(
     tornados: Mapping[str, Tornado] | None = None,
     *,
     title: str = "gpucredit: real credit spreads",
+    charts: Mapping[str, list[str]] | None = None,
 ) -> str:
     """The run's report: one self-contained, offline HTML document.
 
@@ -459,6 +481,9 @@ def render_report(
     tornados : mapping of str to Tornado, optional
         Deal name -> its sensitivities (``charts.tornado_inputs``); a deal without one says so.
     title : str
+    charts : mapping of str to list of str, optional
+        The sections' charts as ``section_charts`` drew them from these results; default:
+        drawn here.
 
     Returns
     -------
@@ -490,8 +515,12 @@ def render_report(
             )
         )
     parts.append("</section>")
-    parts += [_deal_section(r, k, (tornados or {}).get(r.deal.name)) for k, r in enumerate(results)]
-    parts += [_miner_section(m, k) for k, m in enumerate(miners)]
+    drawn = charts or {}
+    parts += [
+        _deal_section(r, k, (tornados or {}).get(r.deal.name), drawn.get(f"d{k}"))
+        for k, r in enumerate(results)
+    ]
+    parts += [_miner_section(m, k, drawn.get(f"m{k}")) for k, m in enumerate(miners)]
     parts += [_book_section(b, k) for k, b in enumerate(books)]
     parts.append(_assumption_section(results, miners, assumptions))
     parts.append(_provenance_section(results, miners, books, run_info))
