@@ -46,9 +46,9 @@ __all__ = [
 ]
 
 #: Paths per deal of the main job when ``--paths`` is not given: the count at which the whole
-#: shipped book, stressed columns and tornados included, comes closest to two minutes on two
-#: cores (124 s warm on a shared machine, 129 s of CPU; on first use 23% less CPU than the
-#: earlier 158 s run: docs/benchmarks.md, "The main job"); every figure carries its standard
+#: shipped book, stressed columns, tornados and miners included, finishes within two minutes
+#: on two cores once the kernels are compiled (116 s warm, 164 s on first use, with nothing
+#: else running: docs/benchmarks.md, "The shipped book"); every figure carries its standard
 #: error.
 MAIN_JOB_PATHS = 2_000
 
