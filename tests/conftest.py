@@ -16,6 +16,13 @@ from hypothesis import settings
 import gpucredit
 from gpucredit.config.miner import is_miner_data
 from gpucredit.config.spec import DealSpec
+from gpucredit.debt.facilities import (
+    EquityTerms,
+    FacilityTerms,
+    RefinancingTerms,
+    StructureTerms,
+    default_steps,
+)
 from gpucredit.debt.terms import AmortKind, LoanTerms
 from tests._calibrated import BOOK_DATES, seed
 
@@ -173,6 +180,41 @@ def plain_loan_terms(
         dsra_months=0.0,
         covenants=(),
         refinancing_max_ltv=0.6,
+    )
+
+
+def convertible_pair(
+    tenors: tuple[int, int],
+    *,
+    coupon: float,
+    conversion_price_usd: float,
+    max_ltv: float,
+    enterprise: bool,
+    window: int,
+    shares: float,
+) -> StructureTerms:
+    """Two convertible bullets of 100 USD at one rank, due in months ``tenors``, each
+    refinanced at maturity (an open market needed, 3% / 6% spreads) by the collateral or the
+    enterprise test (``enterprise``); the share price a diffusion from 10 USD over ``shares``
+    shares, for hand-made refinancing cases."""
+    refi = RefinancingTerms(
+        max_ltv=max_ltv,
+        needs_open_market=True,
+        spread=(0.03, 0.06),
+        enterprise=enterprise,
+        window_months=window,
+    )
+    facilities = tuple(
+        FacilityTerms(
+            loan=plain_loan_terms(name, 100.0, tenor, coupon),
+            kind="convertible",
+            conversion_price_usd=conversion_price_usd,
+            refinancing=refi,
+        )
+        for name, tenor in zip(("a", "b"), tenors, strict=True)
+    )
+    return StructureTerms(
+        facilities, default_steps(facilities), EquityTerms(10.0, shares, "diffusion")
     )
 
 

@@ -10,38 +10,25 @@ from hypothesis import strategies as st
 
 from gpucredit.debt.engine import run_structure_compiled
 from gpucredit.debt.facilities import (
-    EquityTerms,
-    FacilityTerms,
-    RefinancingTerms,
     StructureTerms,
-    default_steps,
 )
 from gpucredit.debt.structure import run_structure
-from tests.conftest import plain_loan_terms
+from tests.conftest import convertible_pair
 from tests.oracle.test_compiled_structure import assert_same_ledger
 
 N_PATHS, N_MONTHS = 8, 18
 
 
 def _structure(tenors: tuple[int, int], conversion: float, window: int) -> StructureTerms:
-    refi = RefinancingTerms(
+    return convertible_pair(
+        tenors,
+        coupon=0.01,
+        conversion_price_usd=conversion,
         max_ltv=0.7,
-        needs_open_market=True,
-        spread=(0.03, 0.06),
         enterprise=True,
-        window_months=window,
+        window=window,
+        shares=5.0,
     )
-    facilities = tuple(
-        FacilityTerms(
-            loan=plain_loan_terms(f"cv{j}", 100.0, tenor, 0.01),
-            kind="convertible",
-            conversion_price_usd=conversion,
-            refinancing=refi,
-        )
-        for j, tenor in enumerate(tenors)
-    )
-    equity = EquityTerms(10.0, 5.0, "diffusion")
-    return StructureTerms(facilities, default_steps(facilities), equity)
 
 
 @settings(max_examples=25, deadline=None)

@@ -15,16 +15,12 @@ from gpucredit.config.loading import parse_deal
 from gpucredit.config.miner import parse_miner
 from gpucredit.debt.engine import run_structure_compiled
 from gpucredit.debt.facilities import (
-    EquityTerms,
-    FacilityTerms,
-    RefinancingTerms,
     StructureTerms,
-    default_steps,
 )
 from gpucredit.debt.structure import StructureLedger, run_structure
 from gpucredit.errors import SpecError
 from gpucredit.pipeline.miner_debt import trailing_earnings_usd
-from tests.conftest import load_example_data, load_shipped_data, plain_loan_terms
+from tests.conftest import convertible_pair, load_example_data, load_shipped_data
 
 ENGINES = (run_structure, run_structure_compiled)
 N_MONTHS = 12
@@ -33,24 +29,14 @@ N_MONTHS = 12
 def _structure(enterprise: bool, window: int = 0) -> StructureTerms:
     # two zero-coupon bullets of 100 at the same rank, due in months 6 and 12; conversion
     # far out of the money (1,000 USD a share), so only the refinancing test matters
-    refi = RefinancingTerms(
+    return convertible_pair(
+        (6, N_MONTHS),
+        coupon=0.0,
+        conversion_price_usd=1_000.0,
         max_ltv=0.8,
-        needs_open_market=True,
-        spread=(0.03, 0.06),
         enterprise=enterprise,
-        window_months=window,
-    )
-    facilities = tuple(
-        FacilityTerms(
-            loan=plain_loan_terms(name, 100.0, tenor, 0.0),
-            kind="convertible",
-            conversion_price_usd=1_000.0,
-            refinancing=refi,
-        )
-        for name, tenor in (("a", 6), ("b", N_MONTHS))
-    )
-    return StructureTerms(
-        facilities, default_steps(facilities), EquityTerms(10.0, 1.0, "diffusion")
+        window=window,
+        shares=1.0,
     )
 
 
