@@ -91,6 +91,11 @@ def _empty(ax: Axes, title: str, why: str) -> None:
     ax.set_yticks([])
 
 
+def _note(ax: Axes, text: str, at: tuple[float, float], offset: tuple[float, float]) -> None:
+    """A small note beside a data point, ``offset`` points from it (a row with no value)."""
+    ax.annotate(text, at, xytext=offset, textcoords="offset points", va="center", fontsize="small")
+
+
 def _finite(value: float | None) -> bool:
     return value is not None and math.isfinite(value)
 
@@ -329,14 +334,7 @@ def spread_gap_chart(
                 label="fair spread Q ±2 SE" if k == 0 else None,
             )
         else:
-            axes.annotate(
-                "no fair spread",
-                (0, y),
-                xytext=(3, 0),
-                textcoords="offset points",
-                va="center",
-                fontsize="small",
-            )
+            _note(axes, "no fair spread", (0, y), (3, 0))
         if known and market is not None:
             axes.plot(
                 market,
@@ -671,14 +669,7 @@ def _tornado_panel(axes: Axes, rows: Sequence[TornadoRow], xlabel: str, title: s
                     label=name if k == 0 else None,
                 )
         if not (_finite(low) and _finite(high)):
-            axes.annotate(
-                "n/a",
-                (0, k),
-                xytext=(3, 0),
-                textcoords="offset points",
-                va="center",
-                fontsize="small",
-            )
+            _note(axes, "n/a", (0, k), (3, 0))
     axes.set_yticks(range(len(order)), _shown(r[0] for r in order))
     axes.axvline(0.0, color=_INK, linewidth=0.8)
     axes.set_xlabel(xlabel)
