@@ -274,7 +274,7 @@ def simulate(
 
     spreads: SpreadSolution | None = None
     q_spreads: SpreadSolution | None = None
-    if solve_fair_spread and outputs.solves(model.terms.name):
+    if config.solve_fair_spread and config.outputs.solves(model.terms.name):
         pv_block = _loan_pv(model, cache, recoverer, config.backend)
         spreads, q_spreads = solve_under_p_and_q(
             pv_block,
@@ -288,7 +288,7 @@ def simulate(
             progress=report,
         )
     cache.clear()
-    rent, generation = breakeven_asked(model, outputs, report)
+    rent, generation = breakeven_asked(model, config.outputs, report)
     stress = glut_stress(model)
     collateral_report = origination_collateral(model, totals.collateral)
     metrics = summarise(
@@ -302,10 +302,12 @@ def simulate(
         breakeven_generation=generation,
         **spread_figures(spreads, nominal_spread(model.terms)),
     )
-    metrics = noted_extras(with_pricing_measure(metrics, spreads, q_spreads), outputs)
+    metrics = noted_extras(with_pricing_measure(metrics, spreads, q_spreads), config.outputs)
     provenance = run_provenance(model, config, backend, provenance)
     paths = paths_dataset(model, totals.kept.stacked(), provenance) if keep else xr.Dataset()
-    duration = measure_duration(model, totals.fan, collateral_report) if outputs.extras else ()
+    duration = (
+        measure_duration(model, totals.fan, collateral_report) if config.outputs.extras else ()
+    )
     return SimulationResult(
         deal,
         config,
