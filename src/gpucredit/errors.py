@@ -58,6 +58,10 @@ class SpecError(GpuCreditError):
         self.issues = issues
         super().__init__(self.render())
 
+    def __reduce__(self) -> tuple[type[SpecError], tuple[Path | None, list[SpecIssue]]]:
+        """Pickled as its path and issues (a run on a worker process raises it here)."""
+        return (type(self), (self.path, self.issues))
+
     def render(self) -> str:
         source = str(self.path) if self.path is not None else "<spec>"
         if len(self.issues) == 1:

@@ -34,8 +34,8 @@ from gpucredit.cli.main_job import (
     default_report_dir,
     parse_stresses,
     report_files,
-    run_tornados,
     start_section_charts,
+    submit_tornados,
 )
 from gpucredit.cli.output import (
     DbOption,
@@ -49,6 +49,7 @@ from gpucredit.cli.output import (
     wide_console,
 )
 from gpucredit.cli.params import engine_use, run_calibration
+from gpucredit.cli.runs import RunSet
 from gpucredit.cli.scenarios_cmd import register_scenarios_command
 from gpucredit.cli.store_cmds import register_store_commands
 from gpucredit.cli.sweep_cmd import register_sweep_command
@@ -60,6 +61,8 @@ from gpucredit.config.spec import DealSpec
 from gpucredit.credit.metrics import MAX_TARGET_PATHS
 from gpucredit.deals import NOT_IN_MAIN_JOB, main_job_deals
 from gpucredit.engine.distributed import BlockExecutor, executor
+from gpucredit.engine.processes import run_pool
+from gpucredit.engine.runner import default_workers
 from gpucredit.errors import GpuCreditError, SpecError, SpecIssue
 from gpucredit.factors.parameter_source import DEFAULT_CALIBRATION, SOURCED, check_as_of
 from gpucredit.factors.parameter_source import resolve as resolve_parameters
@@ -69,7 +72,6 @@ from gpucredit.market.store import MarketStore, SeriesInfo
 from gpucredit.miners import MinerResult, simulate_miner
 from gpucredit.pipeline import SimulationResult, simulate
 from gpucredit.pipeline.book import BookModel, BookResult, build_book, simulate_book
-from gpucredit.pipeline.model import ALL_OUTPUTS, RunOutputs
 from gpucredit.reports.book import (
     book_abs_table,
     book_chains_table,
@@ -352,67 +354,79 @@ def run(
         se_target = (target_se, max_paths)
         with ExitStack() as stack:  # the cluster is up (or refused) before any simulation
             runner = _open_executor(stack, workers, scheduler) if models else None
-            if main_job:
-                _first_use(stack, specs, calibration, db)
-            results = _simulate_all(
-                specs,
-                paths,
-                seed,
-                block_size,
-                keep_paths,
-                workers,
-                quiet,
-                calibration,
-                db,
-                se_target,
-                scenario,
-            )
-            # the report's deal charts are drawn while the other runs go on
-            charts = start_section_charts(results, []) if target is not None else None
-            miners = [
-                _simulate_miner(
-                    m,
-                    paths,
-                    seed,
-                    block_size,
-                    workers,
-                    calibration,
-                    db,
-                    attribution_paths,
-                    se_target,
-                    quiet,
-                    scenario,
+            _prepare_runs(stack, [*specs, *miner_specs], calibration, db, warm_up=main_job)
+            tornado_specs = specs if target is not None and tornado_paths > 0 else []
+            n_runs = len(specs) * (1 + len(stresses)) + len(miner_specs) + len(tornado_specs)
+            # made before any thread of this process starts: its workers are forked now
+            pool = stack.enter_context(run_pool(workers or default_workers(), n_runs))
+            with ProgressBar(Console(stderr=True), disable=quiet) as bar:
+                base = _submit_deals(
+                    RunSet(pool, bar, "deals", len(specs)),
+                    specs,
+                    n_paths=paths,
+                    seed=seed,
+                    block_size=block_size,
+                    keep_paths=keep_paths,
+                    n_workers=workers,
+                    calibration=calibration,
+                    db=db,
+                    target_se_bps=se_target[0],
+                    max_paths=se_target[1],
+                    scenario=scenario,
                 )
-                for m in miner_specs
-            ]
+                miner_runs: RunSet[MinerResult] = RunSet(pool, bar, "miners", len(miner_specs))
+                for m in miner_specs:
+                    miner_runs.submit(
+                        m.name,
+                        simulate_miner,
+                        m,
+                        n_paths=paths,
+                        seed=seed,
+                        block_size=block_size,
+                        n_workers=workers,
+                        attribution_paths=attribution_paths,
+                        calibration=calibration,
+                        db=db,
+                        target_se_bps=se_target[0],
+                        max_paths=se_target[1],
+                        scenario=scenario,
+                    )
+                stressed_runs = {  # each deal under each stress, the base run's seed, no paths
+                    name: _submit_deals(
+                        RunSet(pool, bar, f"stress {name}", len(specs)),
+                        specs,
+                        n_paths=stress_paths,
+                        seed=seed,
+                        block_size=block_size,
+                        keep_paths=0,
+                        n_workers=workers,
+                        calibration=calibration,
+                        db=db,
+                        scenario=name,
+                        outputs=STRESSED_OUTPUTS,
+                    )
+                    for name in stresses
+                }
+                tornado_runs = submit_tornados(  # only a report shows them
+                    RunSet(pool, bar, "sensitivity tornados", len(tornado_specs)),
+                    tornado_specs,
+                    n_paths=tornado_paths,
+                    seed=seed,
+                    calibration=calibration,
+                    db=db,
+                    workers=workers or default_workers(),
+                )
+                results = base.results()
+                # the report's deal charts are drawn while the other runs go on
+                charts = start_section_charts(results, []) if target is not None else None
+                miners = miner_runs.results()
+                stressed = {name: runs.results() for name, runs in stressed_runs.items()}
+                tornados = dict(
+                    zip([s.name for s in tornado_specs], tornado_runs.results(), strict=True)
+                )
             book_results = [
                 _simulate_book(bm, paths, seed, block_size, runner, quiet) for bm in models
             ]
-            stressed = {  # each deal under each stress, the base run's seed, no paths kept
-                name: _simulate_all(
-                    specs,
-                    stress_paths,
-                    seed,
-                    block_size,
-                    0,
-                    workers,
-                    quiet,
-                    calibration,
-                    db,
-                    scenario=name,
-                    outputs=STRESSED_OUTPUTS,
-                )
-                for name in stresses
-            }
-            tornados = run_tornados(
-                specs if target is not None else [],  # only a report shows them
-                n_paths=tornado_paths,
-                seed=seed,
-                calibration=calibration,
-                db=db,
-                quiet=quiet,
-                workers=workers,
-            )
         recorded = [(b.spec_hash, r) for b, r in zip(books, book_results, strict=True)]
         document = run_document(results, seed, paths, miners, target_se_bps=target_se)
         if stressed:  # the stressed columns: each facility's PD and Q spread per scenario
@@ -579,58 +593,35 @@ def _target_line(
     return f"[dim]target fair-spread standard error {target_se:g} bp: {'; '.join(parts)}[/dim]"
 
 
-def _first_use(
-    stack: ExitStack, specs: Sequence[DealSpec], calibration: str, db: Path | None
-) -> None:
-    """On the main job's first use (the kernels not yet in numba's cache), compile them in a
-    second process (``cli.warmup``) while this one fits the calibrations the deals ask for, in
-    their order (the calls their runs would make first; the later ones find them stored), then
-    wait for it, bounded; nothing when the kernels are cached. The warm-up is stopped with
-    ``stack`` whatever happens."""
-    warmup = start_warmup()
-    if warmup is None:
-        return
-    stack.callback(warmup.stop)
-    for spec in specs:
-        resolve_parameters(calibration, db, spec.as_of)
-    warmup.wait()
-
-
-def _simulate_all(
-    specs: list[DealSpec],
-    n_paths: int,
-    seed: int,
-    block_size: int,
-    keep_paths: int,
-    workers: int | None,
-    quiet: bool,
+def _prepare_runs(
+    stack: ExitStack,
+    specs: Sequence[DealSpec | MinerSpec],
     calibration: str,
     db: Path | None,
-    target: tuple[float | None, int] = (None, MAX_TARGET_PATHS),
-    scenario: str | None = None,
-    outputs: RunOutputs = ALL_OUTPUTS,
-) -> list[SimulationResult]:
-    results: list[SimulationResult] = []
-    with ProgressBar(Console(stderr=True), disable=quiet) as bar:
-        for spec in specs:
-            results.append(
-                simulate(
-                    spec,
-                    n_paths=n_paths,
-                    seed=seed,
-                    block_size=block_size,
-                    keep_paths=keep_paths,
-                    n_workers=workers,
-                    progress=bar.reporter(spec.name),
-                    calibration=calibration,
-                    db=db,
-                    target_se_bps=target[0],
-                    max_paths=target[1],
-                    scenario=scenario,
-                    outputs=outputs,
-                )
-            )
-    return results
+    *,
+    warm_up: bool,
+) -> None:
+    """Find, or fit and store, the calibrations the runs ask for (one per as-of date), here,
+    before the runs start on the pool's workers, which then only read the store. With
+    ``warm_up`` (the main job), on first use (the kernels not yet in numba's cache), the
+    kernels compile in a second process (``cli.warmup``) meanwhile, and this one waits for
+    it, bounded; the warm-up is stopped with ``stack`` whatever happens."""
+    warmup = start_warmup() if warm_up else None
+    if warmup is not None:
+        stack.callback(warmup.stop)
+    for as_of in dict.fromkeys(spec.as_of for spec in specs):
+        resolve_parameters(calibration, db, as_of)
+    if warmup is not None:
+        warmup.wait()
+
+
+def _submit_deals(
+    runs: RunSet[SimulationResult], specs: Sequence[DealSpec], **options: Any
+) -> RunSet[SimulationResult]:
+    """Each deal's ``simulate(spec, **options)`` submitted to ``runs``, in order."""
+    for spec in specs:
+        runs.submit(spec.name, simulate, spec, **options)
+    return runs
 
 
 def load_spec(path: Path) -> DealSpec | MinerSpec | Book:
@@ -745,36 +736,6 @@ def _book_footnote(
         "any executor. Book losses are USD under the real-world measure P "
         "(docs/book.md).[/dim]"
     )
-
-
-def _simulate_miner(
-    spec: MinerSpec,
-    n_paths: int,
-    seed: int,
-    block_size: int,
-    workers: int | None,
-    calibration: str,
-    db: Path | None,
-    attribution_paths: int,
-    target: tuple[float | None, int] = (None, MAX_TARGET_PATHS),
-    quiet: bool = False,
-    scenario: str | None = None,
-) -> MinerResult:
-    with ProgressBar(Console(stderr=True), disable=quiet) as bar:
-        return simulate_miner(
-            spec,
-            n_paths=n_paths,
-            seed=seed,
-            block_size=block_size,
-            n_workers=workers,
-            attribution_paths=attribution_paths,
-            calibration=calibration,
-            db=db,
-            progress=bar.reporter(spec.name),
-            target_se_bps=target[0],
-            max_paths=target[1],
-            scenario=scenario,
-        )
 
 
 def _record(

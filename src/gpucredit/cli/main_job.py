@@ -15,11 +15,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-
-from gpucredit._progress import ProgressBar
+from gpucredit.cli.runs import RunSet
 from gpucredit.config.spec import DealSpec
-from gpucredit.engine.runner import default_workers
 from gpucredit.errors import SpecError, SpecIssue
 from gpucredit.miners import MinerResult
 from gpucredit.pipeline import SimulationResult
@@ -41,8 +38,8 @@ __all__ = [
     "default_report_dir",
     "parse_stresses",
     "report_files",
-    "run_tornados",
     "start_section_charts",
+    "submit_tornados",
 ]
 
 #: Paths per deal of the main job when ``--paths`` is not given: the count at which the whole
@@ -116,37 +113,32 @@ def parse_stresses(text: str | None, default: Sequence[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
-def run_tornados(
+def submit_tornados(
+    runs: RunSet[Tornado],
     specs: Sequence[DealSpec],
     *,
     n_paths: int,
     seed: int,
     calibration: str,
     db: Path | None,
-    quiet: bool,
-    workers: int | None = None,
-) -> dict[str, Tornado]:
+    workers: int,
+) -> RunSet[Tornado]:
     """Each deal's sensitivity tornado (its first facility; ``reports.charts.tornado_inputs``:
-    rent, utilisation, opex and rate moved down and up, same seed); none when ``n_paths`` is
-    0. A deal's shocked runs go side by side on ``workers`` threads (default: all cores),
-    with the same numbers for any count."""
-    if n_paths <= 0:
-        return {}
-    tornados: dict[str, Tornado] = {}
-    with ProgressBar(Console(stderr=True), disable=quiet) as bar:
-        report = bar.reporter("sensitivity tornados")
-        for k, spec in enumerate(specs):
-            report(spec.name, k, len(specs))
-            tornados[spec.name] = tornado_inputs(
-                spec,
-                n_paths=n_paths,
-                seed=seed,
-                calibration=calibration,
-                db=db,
-                workers=default_workers() if workers is None else workers,
-            )
-        report("done", len(specs), len(specs))
-    return tornados
+    rent, utilisation, opex and rate moved down and up, same seed) submitted to ``runs``, one
+    run a deal; its shocked runs go side by side on ``workers`` threads, with the same numbers
+    for any count."""
+    for spec in specs:
+        runs.submit(
+            spec.name,
+            tornado_inputs,
+            spec,
+            n_paths=n_paths,
+            seed=seed,
+            calibration=calibration,
+            db=db,
+            workers=workers,
+        )
+    return runs
 
 
 def start_section_charts(
