@@ -7,10 +7,18 @@ main process to compile the kernels itself, as without it.
 from __future__ import annotations
 
 import stat
+import subprocess
+import sys
 import time
 from pathlib import Path
 
-from gpucredit.cli.warmup import Warmup, compile_kernels, spawn_warmup, start_warmup
+from gpucredit.cli.warmup import (
+    WARMUP_FILES,
+    Warmup,
+    compile_kernels,
+    spawn_warmup,
+    start_warmup,
+)
 
 
 def _script(tmp_path: Path, body: str) -> str:
@@ -53,4 +61,47 @@ def test_one_core_starts_no_warmup() -> None:
 
 
 def test_the_warmups_own_work_runs() -> None:
-    compile_kernels()  # the shipped deal, a few paths, the hand-set parameters: no error
+    compile_kernels(WARMUP_FILES[1:])  # a few paths of each, the hand-set parameters
+
+
+_COVERAGE = """
+import sys
+from numba.core.registry import CPUDispatcher
+from gpucredit.cli.app import load_spec
+from gpucredit.cli.warmup import compile_kernels
+from gpucredit.deals import main_job_deals
+from gpucredit.factors.parameter_source import SOURCED
+from gpucredit.miners import simulate_miner
+from gpucredit.config.miner import MinerSpec
+from gpucredit.pipeline import simulate
+
+def compiled():
+    return {
+        (m.__name__, k): len(v.signatures)
+        for m in list(sys.modules.values()) if getattr(m, "__name__", "").startswith("gpucredit")
+        for k, v in list(vars(m).items()) if isinstance(v, CPUDispatcher)
+    }
+
+compile_kernels()
+before = compiled()
+for path in main_job_deals():
+    spec = load_spec(path)
+    if isinstance(spec, MinerSpec):
+        simulate_miner(spec, n_paths=16, n_workers=1, attribution_paths=16, calibration=SOURCED)
+    else:
+        simulate(spec, 16, keep_paths=4, n_workers=1, calibration=SOURCED)
+    for name, count in compiled().items():
+        if count != before.get(name, 0):
+            print(f"{path.parent.name}/{path.name} {name[0]}.{name[1]}")
+            before[name] = count
+"""
+
+
+def test_after_the_warmup_no_file_of_the_main_job_compiles_a_kernel() -> None:
+    """Each kernel and argument type the main job's files call is compiled by the warm-up's
+    files (``WARMUP_FILES``): a file named here calls one they do not, and belongs among
+    them. A fresh interpreter: the kernels this one has already compiled would hide it."""
+    found = subprocess.run(
+        [sys.executable, "-c", _COVERAGE], capture_output=True, text=True, check=True
+    )
+    assert found.stdout == ""

@@ -1,19 +1,20 @@
-"""The main job's first use: the numba kernels compiled in a second process, beside the
-calibrations.
+"""The main job's first use: the numba kernels compiled in worker processes of their own,
+beside the calibrations.
 
 On a fresh install every kernel compiles on its first call (``cache=True`` keeps them for
-later runs), about a minute of one core, the capital-structure kernel most of it; the first
-run also fits the factor models for the deals' as-of dates. Both are single-threaded, so on
-a machine with two cores they can run side by side: ``start_warmup`` starts
-``python -m gpucredit.cli.warmup``, which simulates a few paths of one shipped deal on the
-hand-set (store-free) parameters and so fills the numba cache, while the main process fits
-the calibrations; the main process then waits for it (``Warmup.wait``, bounded) and loads the
-kernels from the cache instead of compiling them.
+later runs), about 35 s of one core for the capital-structure kernel and its helpers and
+10 s more for the kernels of a few other deals and the miners; the first run also fits the
+factor models for the deals' as-of dates. All of it is single-threaded, so on a machine with
+two cores it runs side by side: ``start_warmup`` starts ``python -m gpucredit.cli.warmup K``
+for each group ``K`` of ``WARMUP_GROUPS``, which simulates a few paths of its shipped files
+on the hand-set (store-free) parameters and so fills the numba cache, while the main process
+fits the calibrations; the main process then waits for them (``Warmup.wait``, bounded) and its
+pool's workers load the kernels from the cache instead of compiling them each.
 
 Nothing here changes a number: the kernels are the same compiled code whichever process
-compiled them. A warm-up that cannot start, fails or is killed only means the main process
-compiles the kernels itself, as without it. None is started when the kernels are already
-cached, when numba's JIT is off (``NUMBA_DISABLE_JIT``), or when there is a single core.
+compiled them. A warm-up that cannot start, fails or is killed only means the runs compile
+the kernels themselves, as without it. None is started when the kernels are already cached,
+when numba's JIT is off (``NUMBA_DISABLE_JIT``), or when there is a single core.
 """
 
 from __future__ import annotations
@@ -21,20 +22,24 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numba
 
-from gpucredit.config.loading import load_deal
+from gpucredit.config.loading import read_document, validate_document
+from gpucredit.config.miner import MinerSpec, is_miner_data
+from gpucredit.config.spec import DealSpec
 from gpucredit.deals import shipped_deals
 from gpucredit.debt import engine
 from gpucredit.factors.parameter_source import SOURCED
+from gpucredit.miners import simulate_miner
 from gpucredit.pipeline import simulate
 
 __all__ = [
-    "WARMUP_DEAL",
+    "WARMUP_FILES",
     "WARMUP_PATHS",
     "WARMUP_WAIT_S",
     "Warmup",
@@ -44,19 +49,29 @@ __all__ = [
     "start_warmup",
 ]
 
-#: The shipped deal the warm-up simulates (under ``gpucredit/deals/``): a capital structure
-#: with a parent, contracts and growth, so that its run compiles the structure kernel and the
-#: fleet, scenario and liquidation kernels every deal of the book calls.
-WARMUP_DEAL = ("coreweave", "growing_parent.yaml")
+#: The shipped files the warm-up simulates (under ``gpucredit/deals/``), in this order: a
+#: capital structure with a parent, contracts and growth (the structure kernel, the longest
+#: to compile, and the fleet, scenario and liquidation kernels every deal calls), then the
+#: files of the main job that call a kernel, or a kernel with argument types, that the first
+#: does not: a second fleet projection's types, written guarantees, and a miner's market and
+#: margin calls. ``tests/unit/test_warmup.py`` checks that after them no file of the main
+#: job compiles anything. One process: each of these files also calls the structure kernel,
+#: so a second process would compile it again.
+WARMUP_FILES: tuple[tuple[str, str], ...] = (
+    ("coreweave", "growing_parent.yaml"),
+    ("applied_digital", "computeco2_notes_2031.yaml"),
+    ("cipher", "cipher_compute_notes_2030.yaml"),
+    ("cipher", "convertibles.yaml"),
+)
 
-#: Paths of the warm-up's run: one block on one thread; the compiling, not the run, is its work.
+#: Paths of each warm-up run: one block on one thread; the compiling, not the run, is its work.
 WARMUP_PATHS = 32
 
-#: The longest the main process waits for the warm-up, s. ASSUMPTION: compiling every kernel
-#: of the main job took about 73 s of one core on first use (cProfile, docs/benchmarks.md,
-#: "The shipped book"), and the warm-up starts before the calibrations, so by the time the
-#: main process waits it has at most that left: a longer wait means it is stuck, and the main
-#: process then compiles the kernels itself.
+#: The longest the main process waits for the warm-up, s. ASSUMPTION: the warm-up's files
+#: compiled in 40-45 s of one core on an idle machine and 54 s beside the test suite
+#: (docs/benchmarks.md, "Runs side by side on processes"), and it starts before the
+#: calibrations, so by the time the main process waits it has less than that left: a longer
+#: wait means it is stuck, and the runs then compile the kernels themselves.
 WARMUP_WAIT_S = 75.0
 
 
@@ -120,12 +135,24 @@ def spawn_warmup(python: str | None = None) -> Warmup | None:
     return Warmup(process)
 
 
-def compile_kernels() -> None:
-    """The warm-up's work: a few paths of ``WARMUP_DEAL`` on the hand-set parameters (no
-    store is opened), which compiles every kernel it calls into numba's cache."""
-    folder, name = WARMUP_DEAL
-    (path,) = [p for p in shipped_deals() if (p.parent.name, p.name) == (folder, name)]
-    simulate(load_deal(path), WARMUP_PATHS, keep_paths=0, n_workers=1, calibration=SOURCED)
+def compile_kernels(files: Sequence[tuple[str, str]] = WARMUP_FILES) -> None:
+    """The warm-up's work: a few paths of each of ``files`` (folder and name under
+    ``gpucredit/deals/``) on the hand-set parameters (no store is opened), which compiles
+    every kernel they call into numba's cache."""
+    found = {(p.parent.name, p.name): p for p in shipped_deals()}
+    for entry in files:
+        document = read_document(found[entry], what="deal or miner")
+        if is_miner_data(document.data):
+            simulate_miner(
+                validate_document(MinerSpec, document, what="miner"),
+                n_paths=WARMUP_PATHS,
+                n_workers=1,
+                attribution_paths=WARMUP_PATHS,
+                calibration=SOURCED,
+            )
+        else:
+            deal = validate_document(DealSpec, document, what="deal")
+            simulate(deal, WARMUP_PATHS, keep_paths=0, n_workers=1, calibration=SOURCED)
 
 
 if __name__ == "__main__":
