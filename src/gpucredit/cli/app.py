@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from importlib import resources
 from pathlib import Path
@@ -64,7 +64,12 @@ from gpucredit.engine.distributed import BlockExecutor, executor
 from gpucredit.engine.processes import run_pool
 from gpucredit.engine.runner import default_workers
 from gpucredit.errors import GpuCreditError, SpecError, SpecIssue
-from gpucredit.factors.parameter_source import DEFAULT_CALIBRATION, SOURCED, check_as_of
+from gpucredit.factors.parameter_source import (
+    DEFAULT_CALIBRATION,
+    SOURCED,
+    ParameterSource,
+    check_as_of,
+)
 from gpucredit.factors.parameter_source import resolve as resolve_parameters
 from gpucredit.io.outputs import BookOutput, OutputTarget, check_output_dir, write_run
 from gpucredit.io.record import run_set_recorder
@@ -354,7 +359,9 @@ def run(
         se_target = (target_se, max_paths)
         with ExitStack() as stack:  # the cluster is up (or refused) before any simulation
             runner = _open_executor(stack, workers, scheduler) if models else None
-            _prepare_runs(stack, [*specs, *miner_specs], calibration, db, warm_up=main_job)
+            sources = _prepare_runs(
+                stack, [*specs, *miner_specs], calibration, db, warm_up=main_job
+            )
             tornado_specs = specs if target is not None and tornado_paths > 0 else []
             n_runs = len(specs) * (1 + len(stresses)) + len(miner_specs) + len(tornado_specs)
             # made before any thread of this process starts: its workers are forked now
@@ -363,13 +370,12 @@ def run(
                 base = _submit_deals(
                     RunSet(pool, bar, "deals", len(specs)),
                     specs,
+                    sources,
                     n_paths=paths,
                     seed=seed,
                     block_size=block_size,
                     keep_paths=keep_paths,
                     n_workers=workers,
-                    calibration=calibration,
-                    db=db,
                     target_se_bps=se_target[0],
                     max_paths=se_target[1],
                     scenario=scenario,
@@ -395,13 +401,12 @@ def run(
                     name: _submit_deals(
                         RunSet(pool, bar, f"stress {name}", len(specs)),
                         specs,
+                        sources,
                         n_paths=stress_paths,
                         seed=seed,
                         block_size=block_size,
                         keep_paths=0,
                         n_workers=workers,
-                        calibration=calibration,
-                        db=db,
                         scenario=name,
                         outputs=STRESSED_OUTPUTS,
                     )
@@ -410,10 +415,9 @@ def run(
                 tornado_runs = submit_tornados(  # only a report shows them
                     RunSet(pool, bar, "sensitivity tornados", len(tornado_specs)),
                     tornado_specs,
+                    sources,
                     n_paths=tornado_paths,
                     seed=seed,
-                    calibration=calibration,
-                    db=db,
                     workers=workers or default_workers(),
                 )
                 results = base.results()
@@ -600,27 +604,44 @@ def _prepare_runs(
     db: Path | None,
     *,
     warm_up: bool,
-) -> None:
-    """Find, or fit and store, the calibrations the runs ask for (one per as-of date), here,
-    before the runs start on the pool's workers, which then only read the store. With
-    ``warm_up`` (the main job), on first use (the kernels not yet in numba's cache), the
-    kernels compile in a second process (``cli.warmup``) meanwhile, and this one waits for
-    it, bounded; the warm-up is stopped with ``stack`` whatever happens."""
+) -> dict[dt.date, ParameterSource]:
+    """The factor parameters of the runs, by as-of date: the calibrations the runs ask for,
+    found, or fitted and stored, here, before the runs start on the pool's workers (a deal's
+    run is handed its parameters, as ``simulate`` would resolve them; a miner's reads them
+    from the store). With ``warm_up`` (the main job), on first use (the kernels not yet in
+    numba's cache), the kernels compile in a second process (``cli.warmup``) meanwhile, and
+    this one waits for it, bounded; the warm-up is stopped with ``stack`` whatever
+    happens."""
     warmup = start_warmup() if warm_up else None
     if warmup is not None:
         stack.callback(warmup.stop)
-    for as_of in dict.fromkeys(spec.as_of for spec in specs):
-        resolve_parameters(calibration, db, as_of)
+    sources = {
+        as_of: resolve_parameters(calibration, db, as_of)
+        for as_of in dict.fromkeys(spec.as_of for spec in specs)
+    }
     if warmup is not None:
         warmup.wait()
+    return sources
 
 
 def _submit_deals(
-    runs: RunSet[SimulationResult], specs: Sequence[DealSpec], **options: Any
+    runs: RunSet[SimulationResult],
+    specs: Sequence[DealSpec],
+    sources: Mapping[dt.date, ParameterSource],
+    **options: Any,
 ) -> RunSet[SimulationResult]:
-    """Each deal's ``simulate(spec, **options)`` submitted to ``runs``, in order."""
+    """Each deal's ``simulate(spec, **options)`` submitted to ``runs``, in order, on the
+    parameters of its as-of date (the numbers and provenance of ``calibration=``)."""
     for spec in specs:
-        runs.submit(spec.name, simulate, spec, **options)
+        source = sources[spec.as_of]
+        runs.submit(
+            spec.name,
+            simulate,
+            spec,
+            params=source.params_for(spec),
+            provenance=source.provenance(),
+            **options,
+        )
     return runs
 
 

@@ -10,7 +10,7 @@ and ``report.xlsx`` into a new folder under ``./gpucredit-reports/``; any run gi
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from typing import Any
 from gpucredit.cli.runs import RunSet
 from gpucredit.config.spec import DealSpec
 from gpucredit.errors import SpecError, SpecIssue
+from gpucredit.factors.parameter_source import ParameterSource
 from gpucredit.miners import MinerResult
 from gpucredit.pipeline import SimulationResult
 from gpucredit.pipeline.book import BookResult
@@ -116,17 +117,16 @@ def parse_stresses(text: str | None, default: Sequence[str]) -> tuple[str, ...]:
 def submit_tornados(
     runs: RunSet[Tornado],
     specs: Sequence[DealSpec],
+    sources: Mapping[dt.date, ParameterSource],
     *,
     n_paths: int,
     seed: int,
-    calibration: str,
-    db: Path | None,
     workers: int,
 ) -> RunSet[Tornado]:
     """Each deal's sensitivity tornado (its first facility; ``reports.charts.tornado_inputs``:
     rent, utilisation, opex and rate moved down and up, same seed) submitted to ``runs``, one
-    run a deal; its shocked runs go side by side on ``workers`` threads, with the same numbers
-    for any count."""
+    run a deal, on the parameters of its as-of date (``sources``); its shocked runs go side by
+    side on ``workers`` threads, with the same numbers for any count."""
     for spec in specs:
         runs.submit(
             spec.name,
@@ -134,9 +134,8 @@ def submit_tornados(
             spec,
             n_paths=n_paths,
             seed=seed,
-            calibration=calibration,
-            db=db,
             workers=workers,
+            params=sources[spec.as_of].params_for(spec),
         )
     return runs
 
