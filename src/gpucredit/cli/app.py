@@ -223,8 +223,9 @@ def run(
         int | None,
         typer.Option(
             "--workers",
-            help="Threads (default: all cores); for a book, a Dask LocalCluster of this many "
-            "worker processes on loopback.",
+            help="Threads a run uses (default: all cores), and worker processes running "
+            "several runs side by side (deals, miners, stressed runs, tornados); for a book, "
+            "a Dask LocalCluster of this many worker processes on loopback.",
         ),
     ] = None,
     calibration: CalibrationOption = DEFAULT_CALIBRATION,
@@ -357,15 +358,17 @@ def run(
         target = None if out is None else check_output_dir(out, force=force)  # before any work
         models = [build_book(b, calibration=calibration, db=db) for b in books]
         se_target = (target_se, max_paths)
-        with ExitStack() as stack:  # the cluster is up (or refused) before any simulation
-            runner = _open_executor(stack, workers, scheduler) if models else None
+        with ExitStack() as stack:
             sources = _prepare_runs(
                 stack, [*specs, *miner_specs], calibration, db, warm_up=main_job
             )
             tornado_specs = specs if target is not None and tornado_paths > 0 else []
             n_runs = len(specs) * (1 + len(stresses)) + len(miner_specs) + len(tornado_specs)
-            # made before any thread of this process starts: its workers are forked now
+            # made before any thread of this process starts (a books' cluster, the progress
+            # bar, the charts' thread): its workers are forked now
             pool = stack.enter_context(run_pool(workers or default_workers(), n_runs))
+            # the books' cluster is up (or refused) before any simulation
+            runner = _open_executor(stack, workers, scheduler) if models else None
             with ProgressBar(Console(stderr=True), disable=quiet) as bar:
                 base = _submit_deals(
                     RunSet(pool, bar, "deals", len(specs)),

@@ -165,15 +165,10 @@ class RunPool:
     def close(self, *, cancel: bool = False) -> None:
         """End the workers: after their runs, or at once with ``cancel`` (runs not started
         are dropped, running ones stopped), then the progress reader."""
-        if cancel:
-            processes = list(getattr(self._executor, "_processes", {}).values())
-            self._executor.shutdown(wait=False, cancel_futures=True)
-            for process in processes:
+        if cancel:  # the workers first: the pool then finds them gone and reaps them
+            for process in list((getattr(self._executor, "_processes", None) or {}).values()):
                 process.terminate()
-            for process in processes:
-                process.join()
-        else:
-            self._executor.shutdown(wait=True)
+        self._executor.shutdown(wait=True, cancel_futures=cancel)
         self._events.put(None)
         self._reader.join()
 
