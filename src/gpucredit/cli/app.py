@@ -369,19 +369,22 @@ def run(
             pool = stack.enter_context(run_pool(workers or default_workers(), n_runs))
             # the books' cluster is up (or refused) before any simulation
             runner = _open_executor(stack, workers, scheduler) if models else None
+            # every run's seed, blocks and threads; the base's and the miners' paths and target
+            shared: dict[str, Any] = {"seed": seed, "block_size": block_size, "n_workers": workers}
+            base_options = {
+                **shared,
+                "n_paths": paths,
+                "target_se_bps": se_target[0],
+                "max_paths": se_target[1],
+                "scenario": scenario,
+            }
             with ProgressBar(Console(stderr=True), disable=quiet) as bar:
                 base = _submit_deals(
                     RunSet(pool, bar, "deals", len(specs)),
                     specs,
                     sources,
-                    n_paths=paths,
-                    seed=seed,
-                    block_size=block_size,
                     keep_paths=keep_paths,
-                    n_workers=workers,
-                    target_se_bps=se_target[0],
-                    max_paths=se_target[1],
-                    scenario=scenario,
+                    **base_options,
                 )
                 miner_runs: RunSet[MinerResult] = RunSet(pool, bar, "miners", len(miner_specs))
                 for m in miner_specs:
@@ -389,16 +392,10 @@ def run(
                         m.name,
                         simulate_miner,
                         m,
-                        n_paths=paths,
-                        seed=seed,
-                        block_size=block_size,
-                        n_workers=workers,
                         attribution_paths=attribution_paths,
                         calibration=calibration,
                         db=db,
-                        target_se_bps=se_target[0],
-                        max_paths=se_target[1],
-                        scenario=scenario,
+                        **base_options,
                     )
                 stressed_runs = {  # each deal under each stress, the base run's seed, no paths
                     name: _submit_deals(
@@ -406,12 +403,10 @@ def run(
                         specs,
                         sources,
                         n_paths=stress_paths,
-                        seed=seed,
-                        block_size=block_size,
                         keep_paths=0,
-                        n_workers=workers,
                         scenario=name,
                         outputs=STRESSED_OUTPUTS,
+                        **shared,
                     )
                     for name in stresses
                 }
