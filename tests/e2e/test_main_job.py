@@ -69,7 +69,9 @@ def test_the_main_job_writes_both_reports_and_records_the_run(
     ]
     assert [(f["deal"], f["name"]) for f in document["facilities"]] == expected
     stressed = document["stressed"]["credit-cycle-first"]
-    assert [(f["deal"], f["name"]) for f in stressed] == expected
+    miner_rows = [(m["deal"], f["name"]) for m in document["miners"] for f in m["facilities"]]
+    assert miner_rows  # the deals' facilities, then the miners', each under the stress
+    assert [(f["deal"], f["name"]) for f in stressed] == expected + miner_rows
     assert not list(folder.glob("*/paths.nc"))  # the main job keeps no cube on disk
     html = (folder / "report.html").read_text(encoding="utf-8")
     assert "Real credit spreads" in html and "credit-cycle-first" in html

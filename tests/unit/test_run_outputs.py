@@ -14,10 +14,13 @@ from typing import Any
 
 import pytest
 
-from gpucredit.cli.main_job import STRESSED_OUTPUTS
+from gpucredit.cli.main_job import STRESSED_MINER_OPTIONS, STRESSED_OUTPUTS
 from gpucredit.config.loading import load_deal
+from gpucredit.config.miner import load_miner
 from gpucredit.config.spec import DealSpec
 from gpucredit.credit.metrics import FacilityMetrics
+from gpucredit.deals import shipped_deals
+from gpucredit.miners import simulate_miner
 from gpucredit.pipeline import SimulationResult, simulate
 from gpucredit.pipeline.deterministic import NOT_COMPUTED
 from gpucredit.pipeline.model import ALL_OUTPUTS, RunOutputs
@@ -27,6 +30,8 @@ from gpucredit.reports.tables import stressed_record
 EXAMPLES = Path(__file__).resolve().parents[2] / "src" / "gpucredit" / "examples"
 #: Few paths: equality of the same computation is under test, not the numbers' precision.
 PATHS = 64
+#: A miner of the main job (its convertibles refinance on its enterprise value).
+MINER_FILE = ("cipher", "convertibles.yaml")
 
 
 def _run(deal: DealSpec, **options: Any) -> SimulationResult:
@@ -122,3 +127,20 @@ def test_the_tornado_of_a_structures_first_facility_equals_its_full_run(
     base = simulate(structure, 32, 0, keep_paths=0, calibration="sourced").all_facilities[0]
     assert tornado.facility == base.name
     assert (tornado.base_pd, tornado.base_spread_bps) == (base.pd, base.fair_spread_bps)
+
+
+def test_a_miners_stressed_columns_equal_its_full_stressed_run() -> None:
+    """The main job's stressed miner runs leave out the premium, its curve and the
+    attribution (``STRESSED_MINER_OPTIONS``); the PD and Q spread they show are the full
+    run's under the same scenario."""
+    (path,) = [p for p in shipped_deals() if (p.parent.name, p.name) == MINER_FILE]
+    miner = load_miner(path)
+    name = "gpu-glut"
+    options: dict[str, Any] = {"n_paths": 256, "seed": 1, "calibration": "sourced"}
+    full = simulate_miner(miner, scenario=name, attribution_paths=32, **options)
+    lean = simulate_miner(miner, scenario=name, **STRESSED_MINER_OPTIONS, **options)
+    assert lean.premium is None and lean.attribution is None
+    assert json.dumps(stressed_record({name: [lean]})) == json.dumps(
+        stressed_record({name: [full]})
+    )
+    assert [_shown(m) for m in lean.facilities] == [_shown(m) for m in full.facilities]

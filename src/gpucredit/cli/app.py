@@ -30,6 +30,7 @@ from gpucredit.cli.main_job import (
     MAIN_JOB_STRESS_PATHS,
     MAIN_JOB_STRESSES,
     MAIN_JOB_TORNADO_PATHS,
+    STRESSED_MINER_OPTIONS,
     STRESSED_OUTPUTS,
     default_report_dir,
     parse_stresses,
@@ -379,7 +380,7 @@ def run(
                 "scenario": scenario,
             }
             with ProgressBar(Console(stderr=True), disable=quiet) as bar:
-                base = _submit_deals(
+                base: RunSet[SimulationResult] = _submit_deals(
                     RunSet(pool, bar, "deals", len(specs)),
                     specs,
                     sources,
@@ -397,9 +398,14 @@ def run(
                         db=db,
                         **base_options,
                     )
-                stressed_runs = {  # each deal under each stress, the base run's seed, no paths
-                    name: _submit_deals(
-                        RunSet(pool, bar, f"stress {name}", len(specs)),
+                stressed_runs: dict[str, RunSet[SimulationResult | MinerResult]] = {}
+                for name in stresses:  # each deal and miner under each stress, the base's seed
+                    runs: RunSet[SimulationResult | MinerResult] = RunSet(
+                        pool, bar, f"stress {name}", len(specs) + len(miner_specs)
+                    )
+                    stressed_runs[name] = runs
+                    _submit_deals(
+                        runs,
                         specs,
                         sources,
                         n_paths=stress_paths,
@@ -408,8 +414,18 @@ def run(
                         outputs=STRESSED_OUTPUTS,
                         **shared,
                     )
-                    for name in stresses
-                }
+                    for m in miner_specs:
+                        runs.submit(
+                            m.name,
+                            simulate_miner,
+                            m,
+                            n_paths=stress_paths,
+                            scenario=name,
+                            calibration=calibration,
+                            db=db,
+                            **STRESSED_MINER_OPTIONS,
+                            **shared,
+                        )
                 tornado_runs = submit_tornados(  # only a report shows them
                     RunSet(pool, bar, "sensitivity tornados", len(tornado_specs)),
                     tornado_specs,
@@ -435,6 +451,7 @@ def run(
             document["stressed"] = stressed_record(stressed)
         if book_results:  # beside the deals' keys, which stay as they are
             document["books"] = [book_record(b) for b in book_results]
+        stressed_all = [r for runs in stressed.values() for r in runs]  # recorded as runs
         if target is not None:  # the run is recorded before its output appears
             run_ids: list[str] = []
             write_run(
@@ -459,8 +476,8 @@ def run(
                 ),
                 on_files=run_set_recorder(
                     db,
-                    results + [r for runs in stressed.values() for r in runs],  # + scenarios
-                    miners,
+                    results + [r for r in stressed_all if isinstance(r, SimulationResult)],
+                    miners + [r for r in stressed_all if isinstance(r, MinerResult)],
                     books=[(h, b) for h, b in recorded],
                     run_ids=lambda: run_ids,
                     on_error=_warn_unrecorded,
@@ -623,11 +640,11 @@ def _prepare_runs(
 
 
 def _submit_deals(
-    runs: RunSet[SimulationResult],
+    runs: RunSet[Any],
     specs: Sequence[DealSpec],
     sources: Mapping[dt.date, ParameterSource],
     **options: Any,
-) -> RunSet[SimulationResult]:
+) -> RunSet[Any]:
     """Each deal's ``simulate(spec, **options)`` submitted to ``runs``, in order, on the
     parameters of its as-of date (the numbers and provenance of ``calibration=``)."""
     for spec in specs:

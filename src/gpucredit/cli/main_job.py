@@ -35,6 +35,7 @@ __all__ = [
     "MAIN_JOB_STRESS_PATHS",
     "MAIN_JOB_TORNADO_PATHS",
     "REPORTS_FOLDER",
+    "STRESSED_MINER_OPTIONS",
     "STRESSED_OUTPUTS",
     "default_report_dir",
     "parse_stresses",
@@ -73,6 +74,16 @@ MAIN_JOB_STRESS_PATHS = 1_000
 #: deterministic extras (breakeven rent, structure report, duration), which no column shows,
 #: are skipped; the figures shown are those of a full run, bit for bit.
 STRESSED_OUTPUTS = RunOutputs(extras=False)
+
+#: What each stressed run of a miner leaves out: the stressed columns show each facility's PD
+#: and Q fair spread, not the double-leverage premium (a second run with convergence off),
+#: its curve over the stress correlations or the Shapley attribution; the figures shown are
+#: those of a full run under the same scenario, bit for bit.
+STRESSED_MINER_OPTIONS: dict[str, bool] = {
+    "premium": False,
+    "premium_curve": False,
+    "attribution": False,
+}
 
 #: The folder, under the current directory, of the main job's reports (one new sub-folder a
 #: run, named by its UTC time: a run never replaces an earlier report).
@@ -160,7 +171,7 @@ def report_files(
     books: Sequence[BookResult],
     document: dict[str, Any],
     *,
-    stressed: dict[str, list[SimulationResult]],
+    stressed: Mapping[str, Sequence[SimulationResult | MinerResult]],
     omitted: dict[str, str],
     db: Path | None,
     tornados: dict[str, Tornado] | None = None,

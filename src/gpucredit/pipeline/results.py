@@ -297,6 +297,11 @@ class MinerResult(ResultViews):
     #: "actuarial_spread_bps", "actuarial_spread_se_bps"}}]}; None when not run.
     premium_curve: dict[str, Any] | None = None
 
+    @property
+    def all_facilities(self) -> tuple[FacilityMetrics, ...]:
+        """Every facility's metrics (``facilities``; the name a deal's result uses too)."""
+        return self.facilities
+
     def summary(self) -> pd.DataFrame:
         rows = []
         for m in self.facilities:

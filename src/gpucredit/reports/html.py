@@ -127,7 +127,7 @@ def _market_cells(m: FacilityMetrics) -> list[str]:
 
 
 def _facilities(result: SimulationResult | MinerResult) -> tuple[FacilityMetrics, ...]:
-    return result.all_facilities if isinstance(result, SimulationResult) else result.facilities
+    return result.all_facilities
 
 
 def _deal_name(result: SimulationResult | MinerResult) -> str:
@@ -195,18 +195,18 @@ def _svg(figure: Figure, key: str, caption: str, *, wide: bool = False) -> str:
 
 
 def _stressed_metrics(
-    stressed: Mapping[str, Sequence[SimulationResult]], deal: str, facility: str
+    stressed: Mapping[str, Sequence[SimulationResult | MinerResult]], deal: str, facility: str
 ) -> dict[str, FacilityMetrics | None]:
     out: dict[str, FacilityMetrics | None] = {}
     for scenario, results in stressed.items():
-        found = [m for r in results if r.deal.name == deal for m in r.all_facilities]
+        found = [m for r in results if _deal_name(r) == deal for m in r.all_facilities]
         out[scenario] = next((m for m in found if m.name == facility), None)
     return out
 
 
 def _spread_table(
     rows: Sequence[SimulationResult | MinerResult],
-    stressed: Mapping[str, Sequence[SimulationResult]],
+    stressed: Mapping[str, Sequence[SimulationResult | MinerResult]],
 ) -> str:
     head = [
         "Deal",
@@ -454,7 +454,7 @@ def render_report(
     results: Sequence[SimulationResult],
     miners: Sequence[MinerResult] = (),
     books: Sequence[BookResult] = (),
-    stressed: Mapping[str, Sequence[SimulationResult]] | None = None,
+    stressed: Mapping[str, Sequence[SimulationResult | MinerResult]] | None = None,
     assumptions: Mapping[str, Mapping[str, str]] | None = None,
     run_info: Mapping[str, Any] | None = None,
     tornados: Mapping[str, Tornado] | None = None,
@@ -470,8 +470,9 @@ def render_report(
         The deals (base case).
     miners : sequence of MinerResult
     books : sequence of BookResult
-    stressed : mapping of str to sequence of SimulationResult, optional
-        Scenario name -> the deals' results under it; each adds PD and Q spread columns to
+    stressed : mapping of str to sequence of SimulationResult or MinerResult, optional
+        Scenario name -> the deals' and miners' results under it; each adds PD and Q spread
+        columns to
         the spread table (facilities matched by deal and facility name; "n/a" where missing).
     assumptions : mapping of str to mapping of str to str, optional
         Deal name -> {field: reasoning}; default each spec's own ``assumptions`` (if any).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rich.table import Table
@@ -1187,12 +1188,12 @@ def construction_table(results: list[SimulationResult]) -> Table | None:
 def credit_spread_table(
     results: list[SimulationResult],
     miners: list[MinerResult] | None = None,
-    stressed: dict[str, list[SimulationResult]] | None = None,
+    stressed: Mapping[str, Sequence[SimulationResult | MinerResult]] | None = None,
 ) -> Table:
     """The real-credit-spread table: one row per instrument (deals, then miners), market
     spread against the model's fair spreads, the gap, PD, LGD and the implied rating beside
-    the agency rating where public; per stress scenario (``stressed``: name -> the deals'
-    results under it, matched by deal and facility) its PD and Q spread."""
+    the agency rating where public; per stress scenario (``stressed``: name -> the deals' and
+    miners' results under it, matched by deal and facility) its PD and Q spread."""
     stressed = stressed or {}
     table = Table(
         title="gpucredit: real credit spreads (± one Monte Carlo standard error)",
@@ -1234,7 +1235,9 @@ def credit_spread_table(
     return table
 
 
-def stressed_record(stressed: dict[str, list[SimulationResult]]) -> dict[str, Any]:
+def stressed_record(
+    stressed: Mapping[str, Sequence[SimulationResult | MinerResult]],
+) -> dict[str, Any]:
     """The JSON object of the stressed columns: scenario name -> one record per facility
     (deal, name, paths, PD with its standard error, fair Q spread with its standard error)."""
     return {
