@@ -46,7 +46,7 @@ __all__ = [
 
 #: Paths per deal of the main job when ``--paths`` is not given: the count at which the whole
 #: shipped book, stressed columns, tornados and miners included, finishes within two minutes
-#: on two cores, first use included (63 s warm and 90 s on first use from a fresh clone; 89 s
+#: on two cores, first use included (67 s warm and 92 s on first use from a fresh clone; 89 s
 #: and 134 s at the slowest measured on this shared machine: docs/benchmarks.md, "Runs side
 #: by side on processes"); every figure carries its standard error.
 MAIN_JOB_PATHS = 2_000
