@@ -1,15 +1,16 @@
-"""The main job's first use: the numba kernels compiled in worker processes of their own,
-beside the calibrations.
+"""The main job's first use: the numba kernels compiled in a second process, beside the
+calibrations.
 
 On a fresh install every kernel compiles on its first call (``cache=True`` keeps them for
-later runs), about 35 s of one core for the capital-structure kernel and its helpers and
-10 s more for the kernels of a few other deals and the miners; the first run also fits the
-factor models for the deals' as-of dates. All of it is single-threaded, so on a machine with
-two cores it runs side by side: ``start_warmup`` starts ``python -m gpucredit.cli.warmup K``
-for each group ``K`` of ``WARMUP_GROUPS``, which simulates a few paths of its shipped files
-on the hand-set (store-free) parameters and so fills the numba cache, while the main process
-fits the calibrations; the main process then waits for them (``Warmup.wait``, bounded) and its
-pool's workers load the kernels from the cache instead of compiling them each.
+later runs): about 30 s of one core for the capital-structure kernel and the kernels every
+deal calls, and 6 s more for those only a few deals and the miners call; the first run also
+fits the factor models for the deals' as-of dates. Both are single-threaded, so on a machine
+with two cores they run side by side: ``start_warmup`` starts ``python -m
+gpucredit.cli.warmup``, which simulates a few paths of each of ``WARMUP_FILES`` on the
+hand-set (store-free) parameters and so fills the numba cache, while the main process fits
+the calibrations; the main process then waits for it (``Warmup.wait``, bounded), and the
+run pool's workers, forked after it, load the kernels from the cache instead of each
+compiling them.
 
 Nothing here changes a number: the kernels are the same compiled code whichever process
 compiled them. A warm-up that cannot start, fails or is killed only means the runs compile
