@@ -472,8 +472,8 @@ def render_report(
     books : sequence of BookResult
     stressed : mapping of str to sequence of SimulationResult or MinerResult, optional
         Scenario name -> the deals' and miners' results under it; each adds PD and Q spread
-        columns to
-        the spread table (facilities matched by deal and facility name; "n/a" where missing).
+        columns to the spread table (facilities matched by deal and facility name; "n/a"
+        where missing).
     assumptions : mapping of str to mapping of str to str, optional
         Deal name -> {field: reasoning}; default each spec's own ``assumptions`` (if any).
     run_info : mapping, optional
