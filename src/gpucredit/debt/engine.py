@@ -606,6 +606,8 @@ def _structure_kernel(
     n_fac = principal0.shape[0]
     n_steps = step_kind.shape[0]
     n_cov = cov_kind.shape[0]
+    # the firm's debt is summed each month only where something reads it
+    needs_debt = has_equity or refi_enterprise.any()
     # state per facility
     balance = np.zeros(n_fac)
     live = np.zeros(n_fac, dtype=np.bool_)
@@ -797,8 +799,9 @@ def _structure_kernel(
                 last_open_e = month
             price_now = 0.0
             debt_now = 0.0
-            for k in range(n_fac):
-                debt_now = debt_now + (balance[k] * (1.0 if live[k] else 0.0) + refi[k])
+            if needs_debt:
+                for k in range(n_fac):
+                    debt_now = debt_now + (balance[k] * (1.0 if live[k] else 0.0) + refi[k])
             # the market enterprise value, USD: the equity's market value plus the debt (0
             # without equity terms, when an enterprise refinancing test sees the pool only)
             ev_now = 0.0

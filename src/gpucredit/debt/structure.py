@@ -726,6 +726,7 @@ def run_structure(
         else np.ascontiguousarray(np.asarray(share_price_usd, dtype=np.float64).T)
     )
 
+    needs_debt = equity is not None or any(f.refinancing.enterprise for f in facs)
     last_open = np.full(n_paths, -NEVER_OPEN, dtype=np.int64)  # the window's last open month
     last_open_e = last_open.copy()  # ... of the window the enterprise tests read
     reg_e = (
@@ -749,7 +750,11 @@ def run_structure(
         open_e = reg_e[t] == 0
         last_open_e = np.where(open_e, month, last_open_e)
         share_price: Float64Array | None = None
-        debt_now = sum((s.balance * s.live + s.refi for s in states), np.zeros(n_paths))
+        debt_now = (  # the firm's debt, summed only where something reads it
+            sum((s.balance * s.live + s.refi for s in states), np.zeros(n_paths))
+            if needs_debt
+            else np.zeros(n_paths)
+        )
         # the market enterprise value, USD: the equity's market value plus the debt (0 without
         # equity terms, when an enterprise refinancing test sees the pool only)
         ev_now = np.zeros(n_paths)
