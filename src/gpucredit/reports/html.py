@@ -126,10 +126,6 @@ def _market_cells(m: FacilityMetrics) -> list[str]:
     return [_bps(m.reported_market_spread_bps), _bps(m.reported_spread_gap_bps)]
 
 
-def _facilities(result: SimulationResult | MinerResult) -> tuple[FacilityMetrics, ...]:
-    return result.all_facilities
-
-
 def _deal_name(result: SimulationResult | MinerResult) -> str:
     return result.deal.name if isinstance(result, SimulationResult) else result.spec.name
 
@@ -178,8 +174,8 @@ def summary_html(result: SimulationResult | MinerResult | BookResult) -> str:
         caption = f"book {_e(result.name)}: {result.n_paths:,} paths, USD m (P measure)"
         return f"<p><b>{caption}</b></p>" + _table(("Figure", "USD m ±SE"), rows)
     name = _deal_name(result)
-    n = _facilities(result)[0].n_paths if _facilities(result) else 0
-    rows2 = [_summary_row(result, m) for m in _facilities(result)]
+    n = result.all_facilities[0].n_paths if result.all_facilities else 0
+    rows2 = [_summary_row(result, m) for m in result.all_facilities]
     return f"<p><b>{_e(name)}</b>: {n:,} paths</p>" + _table(_SUMMARY_HEAD, rows2)
 
 
@@ -224,7 +220,7 @@ def _spread_table(
         head += [f"{scenario}: PD", f"{scenario}: Q bp"]
     body: list[list[str]] = []
     for r in rows:
-        for m in _facilities(r):
+        for m in r.all_facilities:
             public = m.public_rating_label
             line = [
                 _e(_deal_name(r)),
