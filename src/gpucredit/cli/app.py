@@ -381,13 +381,13 @@ def run(
             }
             with ProgressBar(Console(stderr=True), disable=quiet) as bar:
                 base: RunSet[SimulationResult] = _submit_deals(
-                    RunSet(pool, bar, "deals", len(specs)),
+                    RunSet(pool, bar, "deals"),
                     specs,
                     sources,
                     keep_paths=keep_paths,
                     **base_options,
                 )
-                miner_runs: RunSet[MinerResult] = RunSet(pool, bar, "miners", len(miner_specs))
+                miner_runs: RunSet[MinerResult] = RunSet(pool, bar, "miners")
                 for m in miner_specs:
                     miner_runs.submit(
                         m.name,
@@ -401,7 +401,7 @@ def run(
                 stressed_runs: dict[str, RunSet[SimulationResult | MinerResult]] = {}
                 for name in stresses:  # each deal and miner under each stress, the base's seed
                     runs: RunSet[SimulationResult | MinerResult] = RunSet(
-                        pool, bar, f"stress {name}", len(specs) + len(miner_specs)
+                        pool, bar, f"stress {name}"
                     )
                     stressed_runs[name] = runs
                     _submit_deals(
@@ -427,7 +427,7 @@ def run(
                             **shared,
                         )
                 tornado_runs = submit_tornados(  # only a report shows them
-                    RunSet(pool, bar, "sensitivity tornados", len(tornado_specs)),
+                    RunSet(pool, bar, "sensitivity tornados"),
                     tornado_specs,
                     sources,
                     n_paths=tornado_paths,

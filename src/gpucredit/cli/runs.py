@@ -13,7 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, Generic, TypeVar
 
-from gpucredit._progress import ProgressBar
+from gpucredit._progress import ProgressBar, ProgressCallback
 from gpucredit.engine.processes import Pool
 
 __all__ = ["RunSet"]
@@ -23,16 +23,18 @@ R = TypeVar("R")
 
 class RunSet(Generic[R]):
     """The runs of one group (``label``, e.g. "deals" or "stress gpu-glut"): their futures,
-    and one row of ``bar`` counting those finished and naming the last phase reported."""
+    and one row of ``bar`` (from the first run submitted: an empty group shows none) counting
+    those finished of those submitted and naming the last phase reported."""
 
-    def __init__(self, pool: Pool, bar: ProgressBar, label: str, n_runs: int) -> None:
+    def __init__(self, pool: Pool, bar: ProgressBar, label: str) -> None:
         self._pool = pool
-        self._report = bar.reporter(label)
-        self._n_runs = n_runs
+        self._bar = bar
+        self._label = label
+        self._report: ProgressCallback | None = None  # the row, made at the first submit
+        self._submitted = 0
         self._done = 0
         self._lock = threading.Lock()
         self._futures: list[Future[R]] = []
-        self._report("waiting", 0, n_runs)
 
     def submit(self, name: str, fn: Callable[..., R], /, *args: Any, **kwargs: Any) -> None:
         """Run ``fn(*args, **kwargs, progress=...)`` on the pool; ``name`` labels its phases."""
@@ -40,6 +42,9 @@ class RunSet(Generic[R]):
         def progress(phase: str, done: int, total: int) -> None:
             self._show(f"{name}: {phase} {done:,}/{total:,}")
 
+        with self._lock:
+            self._submitted += 1  # the row's total (before the run: a pool may run it at once)
+        self._show(f"{name} waiting")
         future = self._pool.submit(fn, *args, progress=progress, **kwargs)
         future.add_done_callback(lambda _: self._finished(name))
         self._futures.append(future)
@@ -51,9 +56,11 @@ class RunSet(Generic[R]):
 
     def _show(self, what: str) -> None:
         with self._lock:
-            done = self._done
-        text = "done" if done == self._n_runs else f"{done}/{self._n_runs} runs; {what}"
-        self._report(text, done, self._n_runs)
+            done, total = self._done, self._submitted
+            if self._report is None:
+                self._report = self._bar.reporter(self._label)
+            report = self._report
+        report("done" if done == total else f"{done}/{total} runs; {what}", done, total)
 
     def results(self) -> list[R]:
         """Each run's result, in the order submitted (waits for them; a run's exception
