@@ -14,7 +14,8 @@ import yaml
 from hypothesis import settings
 
 import gpucredit
-from gpucredit.config.miner import is_miner_data
+from gpucredit.config.loading import parse_deal
+from gpucredit.config.miner import is_miner_data, parse_miner
 from gpucredit.config.spec import DealSpec
 from gpucredit.debt.facilities import (
     EquityTerms,
@@ -24,6 +25,7 @@ from gpucredit.debt.facilities import (
     default_steps,
 )
 from gpucredit.debt.terms import AmortKind, LoanTerms
+from gpucredit.errors import SpecError
 from tests._calibrated import BOOK_DATES, seed
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -230,3 +232,19 @@ def load_shipped_data(relative: str) -> dict[str, Any]:
     data.pop("sources", None)
     data.pop("assumptions", None)
     return data
+
+
+def deal_refusal(data: dict[str, Any]) -> str:
+    """The message a deal document ``data`` (read as ``deal.yaml``) is refused with; the test
+    fails if it is accepted."""
+    with pytest.raises(SpecError) as info:
+        parse_deal(yaml.safe_dump(data, sort_keys=False), source="deal.yaml")
+    return str(info.value)
+
+
+def miner_refusal(data: dict[str, Any]) -> str:
+    """The message a miner document ``data`` (read as ``miner.yaml``) is refused with; the
+    test fails if it is accepted."""
+    with pytest.raises(SpecError) as info:
+        parse_miner(yaml.safe_dump(data, sort_keys=False), source="miner.yaml")
+    return str(info.value)

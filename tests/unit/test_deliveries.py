@@ -35,7 +35,7 @@ from gpucredit.scenarios import MonteCarloShocks
 from gpucredit.scenarios.grid import TimeGrid
 from gpucredit.scenarios.scenario import ScenarioSet
 from gpucredit.units import HOURS_PER_MONTH, MWH_PER_KWH
-from tests.conftest import load_example_data, make_deal
+from tests.conftest import deal_refusal, load_example_data, make_deal
 
 AS_OF = dt.date(2026, 7, 31)
 N_MONTHS = 12
@@ -303,16 +303,10 @@ def test_kernel_equals_reference_on_the_ddtl2_example() -> None:
 # --- validation --------------------------------------------------------------------------
 
 
-def _error(data: dict[str, Any]) -> str:
-    with pytest.raises(SpecError) as info:
-        parse_deal(yaml.safe_dump(data, sort_keys=False), source="deal.yaml")
-    return str(info.value)
-
-
 def test_a_contract_may_not_start_before_its_cohort_is_delivered() -> None:
     data = _deal_data(dt.date(2026, 11, 15))
     data["contracts"][0]["start"] = "2026-11-14"
-    message = _error(data)
+    message = deal_refusal(data)
     assert "contracts[0].start" in message and "2026-11-14" in message
     assert "on or after the delivery of cohort 'late'" in message
 
@@ -335,7 +329,7 @@ def test_a_delivery_must_arrive_before_the_horizon_ends() -> None:
     data = _deal_data(dt.date(2026, 11, 15))
     data["fleet"][0]["purchase_date"] = horizon_end
     data["contracts"][0]["start"] = horizon_end
-    message = _error(data)
+    message = deal_refusal(data)
     assert "fleet[0].purchase_date" in message and horizon_end in message
     assert "before the end of the deal's horizon (2027-07-31" in message
     data["fleet"][0]["purchase_date"] = data["contracts"][0]["start"] = "2027-07-30"

@@ -5,22 +5,22 @@ spec's errors naming the field."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pytest
-import yaml
 
-from gpucredit.config.loading import parse_deal
-from gpucredit.config.miner import parse_miner
 from gpucredit.debt.engine import run_structure_compiled
 from gpucredit.debt.facilities import (
     StructureTerms,
 )
 from gpucredit.debt.structure import StructureLedger, run_structure
-from gpucredit.errors import SpecError
 from gpucredit.pipeline.miner_debt import trailing_earnings_usd
-from tests.conftest import convertible_pair, load_example_data, load_shipped_data
+from tests.conftest import (
+    convertible_pair,
+    deal_refusal,
+    load_example_data,
+    load_shipped_data,
+    miner_refusal,
+)
 
 ENGINES = (run_structure, run_structure_compiled)
 N_MONTHS = 12
@@ -122,22 +122,10 @@ def test_trailing_earnings_by_hand() -> None:
     assert trailing_earnings_usd(np.array([[1.0, 2.0, 3.0]]))[0].tolist() == [24.0] * 3
 
 
-def _deal_error(data: dict[str, Any]) -> str:
-    with pytest.raises(SpecError) as info:
-        parse_deal(yaml.safe_dump(data, sort_keys=False), source="deal.yaml")
-    return str(info.value)
-
-
-def _miner_error(data: dict[str, Any]) -> str:
-    with pytest.raises(SpecError) as info:
-        parse_miner(yaml.safe_dump(data, sort_keys=False), source="miner.yaml")
-    return str(info.value)
-
-
 def test_an_unknown_refinancing_value_is_refused() -> None:
     data = load_shipped_data("iren/convertibles")
     data["facilities"][2]["refinancing"]["value"] = "market"
-    message = _miner_error(data)
+    message = miner_refusal(data)
     assert "facilities" in message and "refinancing.value" in message and "market" in message
 
 
@@ -145,28 +133,28 @@ def test_an_enterprise_test_needs_the_share_count() -> None:
     data = load_example_data("ddtl2_tiered_structure")
     data["borrower"].pop("share_price_usd", None)
     data["facilities"][0].setdefault("refinancing", {})["value"] = "enterprise"
-    message = _deal_error(data)
+    message = deal_refusal(data)
     assert "facilities[0].refinancing.value" in message and "share_price_usd" in message
 
 
 def test_a_single_loan_keeps_the_collateral_test() -> None:
     data = load_example_data("merchant_h100")
     data["loan"].setdefault("refinancing", {})["value"] = "enterprise"
-    message = _deal_error(data)
+    message = deal_refusal(data)
     assert "loan.refinancing.value" in message and "collateral for a single loan" in message
 
 
 def test_an_earnings_enterprise_value_is_for_miners() -> None:
     data = load_example_data("ddtl2_tiered_structure")
     data["borrower"]["enterprise_value"] = "earnings"
-    message = _deal_error(data)
+    message = deal_refusal(data)
     assert "borrower.enterprise_value" in message and "miners" in message
 
 
 def test_a_window_beyond_five_years_is_refused() -> None:
     data = load_shipped_data("iren/convertibles")
     data["facilities"][0]["refinancing"]["window_months"] = 61
-    message = _miner_error(data)
+    message = miner_refusal(data)
     assert "refinancing.window_months" in message and "61" in message
 
 
@@ -178,5 +166,5 @@ def test_an_earnings_enterprise_value_needs_the_share_count() -> None:
         for key in ("conversion_price_usd", "soft_call"):
             f.pop(key, None)
         f["refinancing"]["value"] = "collateral"
-    message = _miner_error(data)
+    message = miner_refusal(data)
     assert "borrower.enterprise_value" in message and "shares_outstanding" in message

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pytest
 import yaml
@@ -13,20 +11,13 @@ from gpucredit.config.spec import FixedRateSpec
 from gpucredit.debt.facilities import FacilityTerms, StructureTerms, default_steps, with_margin
 from gpucredit.debt.margin_loan import MarginLoanTerms, margin_loan_terms
 from gpucredit.debt.structure import StructureLedger, run_structure
-from gpucredit.errors import SpecError
-from tests.conftest import load_example_data, plain_loan_terms
-
-
-def _error(data: dict[str, Any]) -> str:
-    with pytest.raises(SpecError) as info:
-        parse_miner(yaml.safe_dump(data, sort_keys=False), source="miner.yaml")
-    return str(info.value)
+from tests.conftest import load_example_data, miner_refusal, plain_loan_terms
 
 
 def test_a_facility_secured_by_an_unknown_pool() -> None:
     data = load_example_data("miner_hosting_pivot")
     data["facilities"][0]["secured_by"] = ["rigs"]
-    message = _error(data)
+    message = miner_refusal(data)
     assert "facilities[0].secured_by[0]" in message and "'rigs'" in message
     assert "asics, hosting, gpus" in message
 
@@ -34,7 +25,7 @@ def test_a_facility_secured_by_an_unknown_pool() -> None:
 def test_a_facility_secured_by_gpus_needs_a_gpu_fleet() -> None:
     data = load_example_data("miner_hosting_pivot")
     data["facilities"][0]["secured_by"] = ["gpus"]
-    message = _error(data)
+    message = miner_refusal(data)
     assert "facilities[0].secured_by[0]" in message and "a gpu_fleet section" in message
 
 
@@ -42,13 +33,13 @@ def test_a_miner_needs_debt_to_assess() -> None:
     data = load_example_data("miner_hosting_pivot")
     data.pop("margin_loan")
     data["facilities"] = []
-    assert "a margin_loan or at least one facility" in _error(data)
+    assert "a margin_loan or at least one facility" in miner_refusal(data)
 
 
 def test_a_convertible_needs_the_share_price() -> None:
     data = load_example_data("miner_hosting_pivot")
     data.pop("borrower")
-    assert "borrower.share_price_usd" in _error(data)
+    assert "borrower.share_price_usd" in miner_refusal(data)
 
 
 def _margin_program(

@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import pytest
 import yaml
 
 from gpucredit.config.miner import MINER_FLEET_GENERATION, parse_miner
-from gpucredit.errors import SpecError
 from gpucredit.factors.parameter_source import MINER_GPU_GENERATION
-from tests.conftest import load_example_data
-
-
-def _error(data: dict[str, Any]) -> str:
-    with pytest.raises(SpecError) as info:
-        parse_miner(yaml.safe_dump(data, sort_keys=False), source="miner.yaml")
-    return str(info.value)
+from tests.conftest import load_example_data, miner_refusal
 
 
 def test_the_fleet_generation_is_the_miner_scenarios_gpu() -> None:
@@ -33,30 +23,30 @@ def test_the_iren_style_example_parses_with_its_curve_on_by_default() -> None:
 def test_a_fleet_cohort_of_another_generation_is_a_field_error() -> None:
     data = load_example_data("iren_style_miner")
     data["gpu_fleet"]["fleet"][0]["generation"] = "B200"
-    message = _error(data)
+    message = miner_refusal(data)
     assert "gpu_fleet.fleet[0].generation" in message and "H100" in message
 
 
 def test_a_contract_on_an_unknown_cohort_is_a_field_error() -> None:
     data = load_example_data("iren_style_miner")
     data["gpu_fleet"]["contracts"][0]["cohort"] = "h100-2099"
-    message = _error(data)
+    message = miner_refusal(data)
     assert "gpu_fleet.contracts[0].cohort" in message and "h100-2099" in message
 
 
 def test_more_units_under_contract_than_the_cohort_holds_is_an_error() -> None:
     data = load_example_data("iren_style_miner")
     data["gpu_fleet"]["contracts"][0]["units"] = 5000
-    assert "gpu_fleet.contracts" in _error(data)
+    assert "gpu_fleet.contracts" in miner_refusal(data)
 
 
 def test_a_utilisation_override_is_refused() -> None:
     data = load_example_data("iren_style_miner")
     data["gpu_fleet"]["merchant"] = {"utilisation_glut": 0.5}
-    assert "gpu_fleet.merchant.utilisation_glut" in _error(data)
+    assert "gpu_fleet.merchant.utilisation_glut" in miner_refusal(data)
 
 
 def test_a_curve_correlation_of_one_is_refused() -> None:
     data = load_example_data("iren_style_miner")
     data["premium_curve"] = {"correlations": [0.3, 1.0]}
-    assert "premium_curve.correlations" in _error(data)
+    assert "premium_curve.correlations" in miner_refusal(data)

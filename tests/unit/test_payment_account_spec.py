@@ -3,27 +3,16 @@ the default waterfall adds the step to facilities paid less often than monthly."
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-import yaml
 
-from gpucredit.config.loading import parse_deal
-from gpucredit.errors import SpecError
 from gpucredit.pipeline import build_model
-from tests.conftest import load_example_data, load_shipped_data, make_deal
-
-
-def _error(data: dict[str, Any]) -> str:
-    with pytest.raises(SpecError) as info:
-        parse_deal(yaml.safe_dump(data, sort_keys=False), source="deal.yaml")
-    return str(info.value)
+from tests.conftest import deal_refusal, load_example_data, load_shipped_data, make_deal
 
 
 def test_a_payment_account_for_monthly_coupons_is_refused() -> None:
     data = load_example_data("hosting_secured_notes_backstop")
     data["facilities"][0]["coupon_frequency"] = "monthly"
-    message = _error(data)
+    message = deal_refusal(data)
     assert "waterfall[2].facility" in message and "senior-secured-notes-7.75" in message
     assert "quarterly or semi-annually" in message
 
@@ -31,7 +20,7 @@ def test_a_payment_account_for_monthly_coupons_is_refused() -> None:
 def test_a_payment_account_given_twice_is_refused() -> None:
     data = load_example_data("hosting_secured_notes_backstop")
     data["waterfall"].insert(3, dict(data["waterfall"][2]))
-    message = _error(data)
+    message = deal_refusal(data)
     assert "waterfall[3]" in message and "payment_account" in message
 
 
@@ -39,7 +28,7 @@ def test_real_estate_naming_a_facility_twice_is_refused() -> None:
     data = load_shipped_data("applied_digital/computeco_notes_2030")
     name = data["facilities"][0]["name"]
     data["real_estate"][0]["secures"] = [name, name]
-    message = _error(data)
+    message = deal_refusal(data)
     assert "real_estate[0].secures[1]" in message and "each facility named once" in message
 
 

@@ -22,7 +22,7 @@ from gpucredit.config.provenance import (
 )
 from gpucredit.errors import SpecError
 from gpucredit.reports.tables import credit_record, summary_table
-from tests.conftest import hand_deal_data, load_example_data
+from tests.conftest import deal_refusal, hand_deal_data, load_example_data
 
 REASON = "mid-point of the public 9-11m range per MW"
 
@@ -43,12 +43,6 @@ def _facility_deal(**facility: Any) -> dict[str, Any]:
         }
     ]
     return data
-
-
-def _refusal(data: dict[str, Any]) -> str:
-    with pytest.raises(SpecError) as info:
-        parse_deal(yaml.safe_dump(data, sort_keys=False), source="deal.yaml")
-    return str(info.value)
 
 
 # --- key syntax ------------------------------------------------------------------------
@@ -102,7 +96,7 @@ def test_list_items_resolve_by_name_by_unique_tenant_and_by_index() -> None:
 def test_a_key_that_resolves_to_nothing_is_refused_with_its_line() -> None:
     data = _facility_deal()
     data["sources"] = {"facilities[tl-7.5-2027].rate.margin_bps": "https://www.sec.gov/x"}
-    message = _refusal(data)
+    message = deal_refusal(data)
     assert message.startswith("deal.yaml")
     assert "field 'sources.facilities[tl-7.5-2027].rate.margin_bps' (line " in message
     assert "that exists" in message
@@ -111,7 +105,7 @@ def test_a_key_that_resolves_to_nothing_is_refused_with_its_line() -> None:
 def test_a_malformed_key_is_refused() -> None:
     data = _facility_deal()
     data["assumptions"] = {"opex..pue": REASON}
-    assert "field 'assumptions.opex..pue'" in _refusal(data)
+    assert "field 'assumptions.opex..pue'" in deal_refusal(data)
 
 
 @pytest.mark.parametrize(
@@ -129,7 +123,7 @@ def test_a_malformed_key_is_refused() -> None:
 def test_a_source_that_is_neither_a_url_nor_a_deals_row_is_refused(source: str) -> None:
     data = _facility_deal()
     data["sources"] = {"opex.pue": source}
-    message = _refusal(data)
+    message = deal_refusal(data)
     assert "field 'sources.opex.pue'" in message
     assert "expected an http(s) URL or 'deals.csv#ID'" in message
 
@@ -147,7 +141,7 @@ def test_a_deals_row_and_a_url_are_accepted_as_sources() -> None:
 def test_a_short_reasoning_is_refused() -> None:
     data = _facility_deal()
     data["assumptions"] = {"opex": "ASSUMPTION: a guess"}  # 19 characters
-    message = _refusal(data)
+    message = deal_refusal(data)
     assert "field 'assumptions.opex'" in message
     assert "a reasoning of at least 20 characters" in message
 
@@ -156,7 +150,7 @@ def test_a_field_both_public_and_assumed_is_refused_however_it_is_named() -> Non
     data = _facility_deal()
     data["sources"] = {"fleet[c1].units": "https://www.sec.gov/x"}
     data["assumptions"] = {"fleet[0].units": REASON}
-    message = _refusal(data)
+    message = deal_refusal(data)
     assert "field 'assumptions.fleet[0].units'" in message
     assert "not both (also sources 'fleet[c1].units')" in message
 
@@ -215,8 +209,8 @@ def test_a_public_rating_keeps_its_notch(rating: str) -> None:
 
 
 def test_a_public_rating_that_is_no_rating_and_an_agency_alone_are_refused() -> None:
-    assert "field 'facilities[0].public_rating'" in _refusal(_facility_deal(public_rating="Q+"))
-    message = _refusal(_facility_deal(public_rating_agency="Fitch"))
+    assert "field 'facilities[0].public_rating'" in deal_refusal(_facility_deal(public_rating="Q+"))
+    message = deal_refusal(_facility_deal(public_rating_agency="Fitch"))
     assert "field 'facilities[0].public_rating_agency'" in message
 
 

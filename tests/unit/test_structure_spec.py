@@ -9,19 +9,13 @@ import yaml
 
 from gpucredit.config.loading import parse_deal
 from gpucredit.errors import SpecError
-from tests.conftest import load_example_data
-
-
-def _error(data: dict[str, Any]) -> str:
-    with pytest.raises(SpecError) as info:
-        parse_deal(yaml.safe_dump(data, sort_keys=False), source="deal.yaml")
-    return str(info.value)
+from tests.conftest import deal_refusal, load_example_data
 
 
 def test_waterfall_step_naming_an_unknown_facility() -> None:
     data = load_example_data("hosting_secured_notes_backstop")
     data["waterfall"][0]["facility"] = "no-such-notes"
-    message = _error(data)
+    message = deal_refusal(data)
     assert "waterfall[0].facility" in message and "no-such-notes" in message
     assert "one of the deal's facilities" in message
 
@@ -29,7 +23,7 @@ def test_waterfall_step_naming_an_unknown_facility() -> None:
 def test_draw_after_the_availability_period() -> None:
     data = load_example_data("ddtl2_tiered_structure")
     data["facilities"][0]["draws"][0]["date"] = "2027-06-30"
-    message = _error(data)
+    message = deal_refusal(data)
     assert "facilities[0].draws[0].date" in message and "2027-06-30" in message
     assert "availability period" in message
 
@@ -46,7 +40,7 @@ def test_advance_rate_above_one() -> None:
             "advance_rate_pct": 120,
         }
     )
-    message = _error(data)
+    message = deal_refusal(data)
     assert "facilities[3].advance_rate_pct" in message and "120" in message
     assert "at most 100" in message
 
@@ -54,7 +48,7 @@ def test_advance_rate_above_one() -> None:
 def test_every_facility_needs_its_interest_and_principal_step() -> None:
     data = load_example_data("hosting_secured_notes_backstop")
     data["waterfall"] = [s for s in data["waterfall"] if s["step"] != "principal"]
-    assert "a principal step for every facility" in _error(data)
+    assert "a principal step for every facility" in deal_refusal(data)
 
 
 def test_the_examples_load_with_their_structures() -> None:
